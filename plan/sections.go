@@ -1,0 +1,121 @@
+package plan
+
+// System is the `system:` block: what to watch of the system under test.
+type System struct {
+	Process    *ProcessRef     `yaml:"process" json:"process,omitempty"`
+	Prometheus *PrometheusSpec `yaml:"prometheus" json:"prometheus,omitempty"` // a URL or {url, metrics}
+	Pprof      string          `yaml:"pprof" json:"pprof,omitempty"`           // base URL of /debug/pprof
+	Interval   Duration        `yaml:"interval" json:"interval,omitempty"`     // default 1s
+	Postgres   string          `yaml:"postgres" json:"postgres,omitempty"`     // DSN or ${ENV}
+	CPUProfile Duration        `yaml:"cpu_profile" json:"cpu_profile,omitempty"`
+}
+
+// ProcessRef names the process to watch: by pid, name or pid file.
+type ProcessRef struct {
+	PID     int32  `yaml:"pid" json:"pid,omitempty"`
+	Name    string `yaml:"name" json:"name,omitempty"`
+	PIDFile string `yaml:"pid_file" json:"pid_file,omitempty"`
+}
+
+// PrometheusSpec is an endpoint to scrape and the series to keep.
+type PrometheusSpec struct {
+	URL     string   `yaml:"url" json:"url"`
+	Metrics []string `yaml:"metrics" json:"metrics,omitempty"`
+}
+
+// Tests is the `tests:` block: the protocol's phases.
+type Tests struct {
+	Profile     string           `yaml:"profile" json:"profile,omitempty"` // standard|quick
+	CoolDown    Duration         `yaml:"cool_down" json:"cool_down,omitempty"`
+	Warmup      *PhaseSpec       `yaml:"warmup" json:"warmup,omitempty"`
+	Baseline    *BaselineSpec    `yaml:"baseline" json:"baseline,omitempty"`
+	Load        []*PhaseSpec     `yaml:"load" json:"load,omitempty"`
+	Stress      *StressSpec      `yaml:"stress" json:"stress,omitempty"`
+	Recovery    *RecoverySpec    `yaml:"recovery" json:"recovery,omitempty"`
+	Soak        *PhaseSpec       `yaml:"soak" json:"soak,omitempty"`
+	Scalability *ScalabilitySpec `yaml:"scalability" json:"scalability,omitempty"`
+}
+
+// PhaseSpec is one load phase of the protocol.
+type PhaseSpec struct {
+	Name     string   `yaml:"name" json:"name,omitempty"`
+	Users    int      `yaml:"users" json:"users,omitempty"`
+	Rate     float64  `yaml:"rate" json:"rate,omitempty"`
+	Duration Duration `yaml:"duration" json:"duration,omitempty"`
+	RampUp   Duration `yaml:"ramp_up" json:"ramp_up,omitempty"`
+	Skip     bool     `yaml:"skip" json:"skip,omitempty"`
+}
+
+// BaselineSpec is the baseline phase: a list of user levels.
+type BaselineSpec struct {
+	Levels   []int    `yaml:"levels" json:"levels,omitempty"` // default 1, 10, 50
+	Duration Duration `yaml:"duration" json:"duration,omitempty"`
+}
+
+// StressSpec is the stress-to-breaking-point phase.
+type StressSpec struct {
+	Variant   string   `yaml:"variant" json:"variant,omitempty"` // rate|users|payload|database
+	Start     float64  `yaml:"start" json:"start,omitempty"`
+	Step      float64  `yaml:"step" json:"step,omitempty"`
+	Factor    float64  `yaml:"factor" json:"factor,omitempty"` // multiply instead of add
+	Max       float64  `yaml:"max" json:"max,omitempty"`
+	Hold      Duration `yaml:"hold" json:"hold,omitempty"`
+	Warmup    Duration `yaml:"warmup" json:"warmup,omitempty"`
+	P99       Duration `yaml:"p99" json:"p99,omitempty"`
+	ErrorRate float64  `yaml:"error_rate" json:"error_rate,omitempty"`
+	Bisect    int      `yaml:"bisect" json:"bisect,omitempty"`
+}
+
+// RecoverySpec is the recovery measurement after stress.
+type RecoverySpec struct {
+	Limit     Duration `yaml:"limit" json:"limit,omitempty"`
+	Tolerance float64  `yaml:"tolerance" json:"tolerance,omitempty"` // default 0.10
+	Windows   int      `yaml:"windows" json:"windows,omitempty"`     // default 3
+}
+
+// ScalabilitySpec is the scalability phase.
+type ScalabilitySpec struct {
+	Apply     string              `yaml:"apply" json:"apply,omitempty"` // command template
+	Revert    string              `yaml:"revert" json:"revert,omitempty"`
+	Stabilize Duration            `yaml:"stabilize" json:"stabilize,omitempty"`
+	Duration  Duration            `yaml:"duration" json:"duration,omitempty"`
+	Configs   []map[string]string `yaml:"configs" json:"configs,omitempty"`
+	// UsersPerUnit scales the load per configuration (users = N × this).
+	UsersPerUnit int     `yaml:"users_per_unit" json:"users_per_unit,omitempty"`
+	RatePerUnit  float64 `yaml:"rate_per_unit" json:"rate_per_unit,omitempty"`
+	Unit         string  `yaml:"unit" json:"unit,omitempty"` // the config key that is N
+}
+
+// Database is one database declared under `databases:`.
+type Database struct {
+	Driver  string   `yaml:"driver" json:"driver,omitempty"` // postgres (default), mysql, sqlite
+	DSN     string   `yaml:"dsn" json:"-"`                   // usually ${ENV_VAR}; never printed
+	Pool    int      `yaml:"pool" json:"pool,omitempty"`
+	MinPool int      `yaml:"min_pool" json:"min_pool,omitempty"`
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// SQLStep is a database step.
+type SQLStep struct {
+	DB       string   `yaml:"db" json:"db"`
+	Query    string   `yaml:"query" json:"query,omitempty"`
+	Args     []string `yaml:"args" json:"args,omitempty"`
+	Prepared *bool    `yaml:"prepared" json:"prepared,omitempty"`
+	Tx       []string `yaml:"tx" json:"tx,omitempty"` // statements run in one transaction
+	Begin    bool     `yaml:"begin" json:"begin,omitempty"`
+	Commit   bool     `yaml:"commit" json:"commit,omitempty"`
+	Rollback bool     `yaml:"rollback" json:"rollback,omitempty"`
+}
+
+// BenchmarkSuite is one entry under `benchmarks:`.
+type BenchmarkSuite struct {
+	Name    string   `yaml:"name" json:"name"`
+	Level   string   `yaml:"level" json:"level,omitempty"` // micro|component|system
+	Command string   `yaml:"command" json:"command,omitempty"`
+	Go      string   `yaml:"go" json:"go,omitempty"` // package pattern
+	Bench   string   `yaml:"bench" json:"bench,omitempty"`
+	Warmup  int      `yaml:"warmup" json:"warmup,omitempty"`
+	Runs    int      `yaml:"runs" json:"runs,omitempty"`
+	MinTime Duration `yaml:"min_time" json:"min_time,omitempty"`
+	Prepare string   `yaml:"prepare" json:"prepare,omitempty"`
+}

@@ -1,0 +1,60 @@
+package result
+
+// Finding is one conclusion drawn from a Run, with the evidence behind it.
+type Finding struct {
+	Kind       string     `json:"kind"`
+	Severity   string     `json:"severity"` // high, medium, low
+	Title      string     `json:"title"`
+	Evidence   []Evidence `json:"evidence"`
+	Confidence float64    `json:"confidence"` // 0..1
+}
+
+// Evidence is one number behind a finding and where it came from.
+type Evidence struct {
+	Metric string  `json:"metric"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit,omitempty"`
+	Source string  `json:"source"` // phase, profile, series…
+	Note   string  `json:"note,omitempty"`
+}
+
+// Recommendation is advice that follows from one or more findings.
+type Recommendation struct {
+	Finding    string   `json:"finding"` // kind of the finding it answers
+	Title      string   `json:"title"`
+	Priority   string   `json:"priority"` // high, medium, low
+	Effort     string   `json:"effort"`
+	Impact     string   `json:"impact"`
+	Techniques []string `json:"techniques"`
+	Plan       string   `json:"plan"` // quick_wins, high_priority, long_term
+}
+
+// NotEvaluated names a rule that could not be evaluated and what to add.
+type NotEvaluated struct {
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+	Add    string `json:"add"`
+}
+
+// Comparison is a run compared with its baseline.
+type Comparison struct {
+	Base       string          `json:"base"`
+	New        string          `json:"new"`
+	Rows       []ComparisonRow `json:"rows"`
+	Regression bool            `json:"regression"`
+	Warnings   []string        `json:"warnings,omitempty"`
+}
+
+// ComparisonRow is one metric of one step compared.
+type ComparisonRow struct {
+	Name        string  `json:"name"`
+	Metric      string  `json:"metric"`
+	Unit        string  `json:"unit,omitempty"`
+	Old         float64 `json:"old"`
+	New         float64 `json:"new"`
+	DeltaPct    float64 `json:"delta_pct"`
+	PValue      float64 `json:"p_value"`
+	Significant bool    `json:"significant"`
+	Regression  bool    `json:"regression"`
+	Verdict     string  `json:"verdict"` // "~", "better", "worse", "?"
+}

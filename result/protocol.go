@@ -1,0 +1,91 @@
+package result
+
+// Phase is one phase of the test protocol (warm-up, baseline, load, spike,
+// soak, stress, recovery, scalability, bench).
+type Phase struct {
+	Name       string            `json:"name"`
+	Kind       string            `json:"kind"`
+	StartS     float64           `json:"start_s"` // offset from the run start
+	Summary    Summary           `json:"summary"`
+	Series     []Window          `json:"series,omitempty"`
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	Pass       bool              `json:"pass"`
+	Note       string            `json:"note,omitempty"`
+	Skipped    bool              `json:"skipped,omitempty"`
+}
+
+// Stress is the outcome of the stress phase.
+type Stress struct {
+	BreakingPoint    float64       `json:"breaking_point"` // load level (rps or users)
+	Unit             string        `json:"unit"`           // "rps" or "users"
+	Limit            string        `json:"limit"`          // latency, errors, throughput, generator, none
+	MaxThroughputRPS float64       `json:"max_throughput_rps"`
+	RecoveryS        float64       `json:"recovery_s"` // -1 when it never recovered
+	Recovered        bool          `json:"recovered"`
+	Curve            []StressPoint `json:"curve"`
+	System           string        `json:"system_at_break,omitempty"`
+}
+
+// StressPoint is one step of the stress ramp.
+type StressPoint struct {
+	Load       float64 `json:"load"`
+	RPS        float64 `json:"rps"`
+	P50        float64 `json:"p50_ms"`
+	P99        float64 `json:"p99_ms"`
+	ErrorRate  float64 `json:"error_rate"`
+	Efficiency float64 `json:"efficiency"`
+	OK         bool    `json:"ok"`
+}
+
+// Soak is the outcome of the endurance phase.
+type Soak struct {
+	Trend        string  `json:"trend"` // "stable" or "degrading"
+	SlopePerHour float64 `json:"slope_per_hour"`
+	Metric       string  `json:"metric"`
+	PValue       float64 `json:"p_value"`
+	Details      []Trend `json:"details,omitempty"`
+}
+
+// Trend is one metric's trend test.
+type Trend struct {
+	Metric       string  `json:"metric"`
+	Trend        string  `json:"trend"`
+	SlopePerHour float64 `json:"slope_per_hour"`
+	PValue       float64 `json:"p_value"`
+}
+
+// Scalability is the outcome of the scalability phase.
+type Scalability struct {
+	Configs     []ScaleConfig `json:"configs"`
+	Efficiency  []float64     `json:"efficiency"`
+	LinearityR2 float64       `json:"linearity_r2"`
+	USL         *USL          `json:"usl,omitempty"`
+	Drops       []ScaleDrop   `json:"drops"`
+}
+
+// ScaleConfig is one configuration and what it achieved.
+type ScaleConfig struct {
+	Name      string            `json:"name"`
+	N         float64           `json:"n"`
+	Params    map[string]string `json:"params,omitempty"`
+	RPS       float64           `json:"rps"`
+	P99       float64           `json:"p99_ms"`
+	ErrorRate float64           `json:"error_rate"`
+}
+
+// USL is a Universal Scalability Law fit.
+type USL struct {
+	Sigma           float64 `json:"sigma"`
+	Kappa           float64 `json:"kappa"`
+	Lambda          float64 `json:"lambda"`
+	PeakConcurrency float64 `json:"peak_concurrency"` // +Inf encoded as 0 with Unbounded
+	Unbounded       bool    `json:"unbounded,omitempty"`
+	R2              float64 `json:"r2"`
+}
+
+// ScaleDrop marks a configuration step where efficiency fell sharply.
+type ScaleDrop struct {
+	From    float64 `json:"from"`
+	To      float64 `json:"to"`
+	DropPct float64 `json:"drop_pct"`
+}

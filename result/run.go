@@ -1,0 +1,208 @@
+// Package result defines the Run document: the one JSON-able record that a
+// plan run produces and that every other part reads (store, report, compare,
+// merge). Its keys are a public contract: snake_case, units in key names,
+// versioned by Version. Fields are only ever added; renaming or removing one
+// needs a new Version.
+//
+// The document carries the encoded HDR histograms behind every percentile it
+// prints, so two Runs (for example two execution segments of one test) can be
+// merged exactly rather than by averaging percentiles.
+package result
+
+import "time"
+
+// Version is the current version of the Run document.
+const Version = 1
+
+// Run is the outcome of one run: a load test, a protocol (`stampede test`),
+// or a benchmark session. A partial run (interrupted or recovered after a
+// crash) is still a valid Run with Aborted set.
+type Run struct {
+	Version     int               `json:"version"`
+	ID          string            `json:"id,omitempty"`
+	Kind        string            `json:"kind"` // "load", "test", "bench"
+	Plan        string            `json:"plan,omitempty"`
+	PlanHash    string            `json:"plan_hash,omitempty"`
+	Target      string            `json:"target,omitempty"`
+	Model       string            `json:"model,omitempty"` // "closed" or "open"
+	Segment     string            `json:"segment,omitempty"`
+	StartedAt   time.Time         `json:"started_at"`
+	EndedAt     time.Time         `json:"ended_at"`
+	Aborted     bool              `json:"aborted"`
+	AbortReason string            `json:"abort_reason,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Host        *Host             `json:"host,omitempty"`
+	Git         *Git              `json:"git,omitempty"`
+
+	Summary    Summary           `json:"summary"`
+	Steps      []StepResult      `json:"steps"`
+	Scenarios  []ScenarioResult  `json:"scenarios"`
+	Errors     []ErrorCount      `json:"errors"`
+	Series     []Window          `json:"series"`
+	Thresholds []ThresholdResult `json:"thresholds"`
+	Generator  Generator         `json:"generator"`
+	Warnings   []string          `json:"warnings,omitempty"`
+
+	// Sections filled by the watch, the protocol, benchmarks and analysis.
+	System          *System          `json:"system,omitempty"`
+	Phases          []Phase          `json:"phases,omitempty"`
+	Stress          *Stress          `json:"stress,omitempty"`
+	Soak            *Soak            `json:"soak,omitempty"`
+	Scalability     *Scalability     `json:"scalability,omitempty"`
+	Benchmarks      []Benchmark      `json:"benchmarks,omitempty"`
+	Findings        []Finding        `json:"findings,omitempty"`
+	Recommendations []Recommendation `json:"recommendations,omitempty"`
+	NotEvaluated    []NotEvaluated   `json:"not_evaluated,omitempty"`
+	Comparison      *Comparison      `json:"comparison,omitempty"`
+	Verdict         string           `json:"verdict,omitempty"` // "pass", "fail"
+}
+
+// Summary is the whole-run view over every step.
+type Summary struct {
+	Requests   int64   `json:"requests"`
+	Errors     int64   `json:"errors"`
+	ErrorRate  float64 `json:"error_rate"` // 0..1
+	RPS        float64 `json:"rps"`
+	DurationS  float64 `json:"duration_s"`
+	Iterations int64   `json:"iterations"`
+	// Dropped counts open-model iterations whose intended start passed
+	// without any VU to run them before the run ended.
+	Dropped   int64   `json:"dropped_iterations"`
+	TargetRPS float64 `json:"target_rps,omitempty"` // open model: what was asked
+	BytesIn   int64   `json:"bytes_in"`
+	BytesOut  int64   `json:"bytes_out"`
+	Latency   Latency `json:"latency_ms"`
+	Service   Latency `json:"service_ms"` // completion − actual send
+	StartLag  Latency `json:"start_lag_ms"`
+	Phases    Timing  `json:"timing_ms"`              // mean per-request phases
+	Hist      string  `json:"hist,omitempty"`         // encoded HDR of latency (µs)
+	ServiceH  string  `json:"service_hist,omitempty"` // encoded HDR of service time (µs)
+	StartLagH string  `json:"start_lag_hist,omitempty"`
+	MaxVUs    int     `json:"max_vus"`
+}
+
+// Latency holds the standard percentile set, in milliseconds.
+type Latency struct {
+	Min    float64 `json:"min"`
+	Mean   float64 `json:"mean"`
+	Stddev float64 `json:"stddev"`
+	P50    float64 `json:"p50"`
+	P90    float64 `json:"p90"`
+	P95    float64 `json:"p95"`
+	P99    float64 `json:"p99"`
+	P999   float64 `json:"p999"`
+	Max    float64 `json:"max"`
+}
+
+// Timing is the mean duration of each request phase, in milliseconds.
+type Timing struct {
+	DNS      float64 `json:"dns"`
+	Connect  float64 `json:"connect"`
+	TLS      float64 `json:"tls"`
+	Send     float64 `json:"send"`
+	TTFB     float64 `json:"ttfb"`
+	Receive  float64 `json:"receive"`
+	PoolWait float64 `json:"pool_wait,omitempty"`
+}
+
+// StepResult is one step of one scenario.
+type StepResult struct {
+	Scenario string       `json:"scenario"`
+	Step     string       `json:"step"`
+	Kind     string       `json:"kind,omitempty"` // "http", "sql"
+	Requests int64        `json:"requests"`
+	Errors   int64        `json:"errors"`
+	RPS      float64      `json:"rps"`
+	Rows     int64        `json:"rows,omitempty"`
+	BytesIn  int64        `json:"bytes_in"`
+	BytesOut int64        `json:"bytes_out"`
+	Latency  Latency      `json:"latency_ms"`
+	Phases   Timing       `json:"timing_ms"`
+	Errs     []ErrorCount `json:"errors_by_kind,omitempty"`
+	Hist     string       `json:"hist,omitempty"`
+}
+
+// ScenarioResult counts the iterations of one scenario.
+type ScenarioResult struct {
+	Name       string  `json:"name"`
+	Weight     int     `json:"weight"`
+	Iterations int64   `json:"iterations"`
+	Failed     int64   `json:"failed_iterations"`
+	Latency    Latency `json:"latency_ms"` // whole iteration
+	Hist       string  `json:"hist,omitempty"`
+}
+
+// ErrorCount is one kind of error with one example message.
+type ErrorCount struct {
+	Kind    string `json:"kind"`
+	Status  int    `json:"status,omitempty"` // for http_4xx/http_5xx
+	Count   int64  `json:"count"`
+	Example string `json:"example"`
+}
+
+// Window is one second of the run.
+type Window struct {
+	TS       float64          `json:"t_s"` // seconds since run start, window start
+	Requests int64            `json:"requests"`
+	RPS      float64          `json:"rps"`
+	VUs      int              `json:"vus"`
+	P50      float64          `json:"p50_ms"`
+	P95      float64          `json:"p95_ms"`
+	P99      float64          `json:"p99_ms"`
+	Max      float64          `json:"max_ms"`
+	Errors   int64            `json:"errors"`
+	ErrKinds map[string]int64 `json:"errors_by_kind,omitempty"`
+	Phase    string           `json:"phase,omitempty"`
+	Steps    []StepWindow     `json:"steps,omitempty"`
+	Hist     string           `json:"hist,omitempty"`
+}
+
+// StepWindow is one step's share of one window.
+type StepWindow struct {
+	Index    int     `json:"i"` // index into Run.Steps
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	P50      float64 `json:"p50_ms"`
+	P95      float64 `json:"p95_ms"`
+	P99      float64 `json:"p99_ms"`
+	Hist     string  `json:"hist,omitempty"`
+}
+
+// ThresholdResult is one threshold or SLO and whether it held.
+type ThresholdResult struct {
+	Expr  string  `json:"expr"`
+	Scope string  `json:"scope,omitempty"` // "" overall, else "scenario/step"
+	Pass  bool    `json:"pass"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit,omitempty"`
+	Abort bool    `json:"abort_on_fail,omitempty"`
+}
+
+// Generator is what the load generator saw of itself.
+type Generator struct {
+	CPUPercent  float64 `json:"cpu_percent"` // of one core, mean over the run
+	CPUSeconds  float64 `json:"cpu_s"`
+	MaxRSSMB    float64 `json:"max_rss_mb"`
+	StartLagP99 float64 `json:"start_lag_p99_ms"`
+	Saturated   bool    `json:"saturated"`
+	Reason      string  `json:"reason,omitempty"`
+	GOMAXPROCS  int     `json:"gomaxprocs"`
+}
+
+// Host describes the machine a run was made on.
+type Host struct {
+	Hostname   string `json:"hostname,omitempty"`
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+	CPUModel   string `json:"cpu_model,omitempty"`
+	Cores      int    `json:"cores"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GoVersion  string `json:"go_version"`
+}
+
+// Git is the repository state a run was made from, when there is one.
+type Git struct {
+	Commit string `json:"commit,omitempty"`
+	Branch string `json:"branch,omitempty"`
+	Dirty  bool   `json:"dirty,omitempty"`
+}

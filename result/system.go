@@ -1,0 +1,138 @@
+package result
+
+// System is what the watch saw of the system under test during the run.
+// Timeline points are aligned with Run.Series by T (seconds since run start).
+type System struct {
+	Process    *ProcessStats `json:"process,omitempty"`
+	Timeline   []SystemPoint `json:"timeline,omitempty"`
+	Hotspots   []Hotspot     `json:"hotspots,omitempty"`
+	Contention []Contention  `json:"contention,omitempty"`
+	Heap       *Heap         `json:"heap,omitempty"`
+	GC         *GC           `json:"gc,omitempty"`
+	Profiles   []Profile     `json:"profiles,omitempty"`
+	Database   *Database     `json:"database,omitempty"`
+	Warnings   []string      `json:"warnings,omitempty"`
+}
+
+// ProcessStats summarises the watched process over the run.
+type ProcessStats struct {
+	PID        int32  `json:"pid"`
+	Name       string `json:"name,omitempty"`
+	CPUPercent Stat   `json:"cpu_percent"`
+	RSSMB      Span   `json:"rss_mb"`
+	Threads    Stat   `json:"threads"`
+	FDs        Stat   `json:"fds"`
+	Exited     bool   `json:"exited,omitempty"`
+}
+
+// Stat is a mean and a maximum.
+type Stat struct {
+	Mean float64 `json:"mean"`
+	Max  float64 `json:"max"`
+}
+
+// Span is a start, a maximum and an end.
+type Span struct {
+	Start float64 `json:"start"`
+	Max   float64 `json:"max"`
+	End   float64 `json:"end"`
+}
+
+// SystemPoint is one sample interval of the system under test. Values absent
+// from a source are left zero and listed in the System warnings.
+type SystemPoint struct {
+	TS          float64            `json:"t_s"`
+	CPUPercent  float64            `json:"cpu_percent"`
+	CPUUser     float64            `json:"cpu_user_percent"`
+	CPUSystem   float64            `json:"cpu_system_percent"`
+	RSSMB       float64            `json:"rss_mb"`
+	Threads     int32              `json:"threads"`
+	FDs         int32              `json:"fds"`
+	ReadBPS     float64            `json:"read_bytes_per_s"`
+	WriteBPS    float64            `json:"write_bytes_per_s"`
+	CtxSwitches float64            `json:"ctx_switches_per_s"`
+	HostCPU     float64            `json:"host_cpu_percent"`
+	HostMemPct  float64            `json:"host_mem_percent"`
+	HostLoad1   float64            `json:"host_load1"`
+	NetInBPS    float64            `json:"net_in_bytes_per_s"`
+	NetOutBPS   float64            `json:"net_out_bytes_per_s"`
+	HeapMB      float64            `json:"heap_inuse_mb,omitempty"`
+	Goroutines  float64            `json:"goroutines,omitempty"`
+	GCPerS      float64            `json:"gc_per_s,omitempty"`
+	GCPausePct  float64            `json:"gc_pause_percent,omitempty"`
+	Metrics     map[string]float64 `json:"metrics,omitempty"` // scraped series
+}
+
+// Hotspot is one function of a CPU profile.
+type Hotspot struct {
+	Function string  `json:"function"`
+	Package  string  `json:"package,omitempty"`
+	FlatPct  float64 `json:"flat_pct"`
+	CumPct   float64 `json:"cum_pct"`
+}
+
+// Contention is one function of a mutex or block profile.
+type Contention struct {
+	Function string  `json:"function"`
+	Kind     string  `json:"kind"` // "mutex" or "block"
+	DelayPct float64 `json:"delay_pct"`
+	DelayS   float64 `json:"delay_s"`
+}
+
+// Heap is the heap-growth analysis.
+type Heap struct {
+	StartMB        float64      `json:"start_mb"`
+	EndMB          float64      `json:"end_mb"`
+	GrowthMBPerMin float64      `json:"growth_mb_per_min"`
+	GrowthCILow    float64      `json:"growth_ci_low"`
+	GrowthCIHigh   float64      `json:"growth_ci_high"`
+	Confidence     float64      `json:"confidence"`
+	Source         string       `json:"source,omitempty"` // "heap_inuse", "rss"
+	LeakSuspected  bool         `json:"leak_suspected"`
+	TopGrowth      []HeapGrowth `json:"top_growth,omitempty"`
+}
+
+// HeapGrowth is one allocation site that grew between the heap profiles.
+type HeapGrowth struct {
+	Function string  `json:"function"`
+	MB       float64 `json:"mb"`
+}
+
+// GC is garbage-collector pressure, when the metrics exist.
+type GC struct {
+	CyclesPerS float64 `json:"cycles_per_s"`
+	PausePct   float64 `json:"pause_pct"`
+}
+
+// Profile is a profile file saved next to the run.
+type Profile struct {
+	Kind string  `json:"kind"` // cpu, heap_start, heap_end, mutex, block, goroutine
+	Path string  `json:"path"`
+	TS   float64 `json:"t_s"`
+}
+
+// Database is what the database watch saw (PostgreSQL).
+type Database struct {
+	MaxConnections int             `json:"max_connections,omitempty"`
+	CacheHitRatio  float64         `json:"cache_hit_ratio"`
+	Timeline       []DatabasePoint `json:"timeline,omitempty"`
+	SlowStatements []SlowStatement `json:"slow_statements,omitempty"`
+	Notes          []string        `json:"notes,omitempty"`
+}
+
+// DatabasePoint is one sample of the database.
+type DatabasePoint struct {
+	TS           float64        `json:"t_s"`
+	Connections  map[string]int `json:"connections"` // by state
+	LocksWaiting int            `json:"locks_waiting"`
+	PoolUsagePct float64        `json:"pool_usage_pct"`
+}
+
+// SlowStatement is one statement from pg_stat_statements.
+type SlowStatement struct {
+	Query    string  `json:"query"`
+	Calls    int64   `json:"calls"`
+	TotalMS  float64 `json:"total_ms"`
+	MeanMS   float64 `json:"mean_ms"`
+	SharePct float64 `json:"share_pct"`
+}
