@@ -17,7 +17,7 @@ type Plan struct {
 	Variables  map[string]string    `yaml:"variables" json:"variables,omitempty"`
 	Data       map[string]*Feeder   `yaml:"data" json:"data,omitempty"`
 	Scenarios  []*Scenario          `yaml:"scenarios" json:"scenarios"`
-	Load       Load                 `yaml:"load" json:"load"`
+	Load       LoadSpec             `yaml:"load" json:"load"`
 	Thresholds []*Threshold         `yaml:"thresholds" json:"thresholds,omitempty"`
 	System     *System              `yaml:"system" json:"system,omitempty"`
 	Tests      *Tests               `yaml:"tests" json:"tests,omitempty"`
@@ -28,6 +28,10 @@ type Plan struct {
 	// File is the path the plan was read from ("" for flag-built plans);
 	// relative feeder paths are resolved against its directory.
 	File string `yaml:"-" json:"-"`
+
+	// pos maps field paths (`scenarios[1].steps[0].method`) to where they
+	// were written; Parse fills it, and it stays nil for flag-built plans.
+	pos map[string]position
 }
 
 // Target is the system under test and what every request shares.
@@ -108,10 +112,10 @@ type JSONCheck struct {
 	Exists *bool  `yaml:"exists" json:"exists,omitempty"`
 }
 
-// Load is how much load, shaped how, for how long. A plan sets either the
+// LoadSpec is how much load, shaped how, for how long. A plan sets either the
 // closed model (vus or stages with users) or the open model (rate or stages
 // with rate).
-type Load struct {
+type LoadSpec struct {
 	Model        string   `yaml:"model" json:"model,omitempty"` // closed|open; inferred when empty
 	VUs          int      `yaml:"vus" json:"vus,omitempty"`
 	Rate         float64  `yaml:"rate" json:"rate,omitempty"` // iterations per second

@@ -1,7 +1,316 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/report"
+	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/suite"
+)
+
+// loadFlags are the ad-hoc and override flags shared by run, test and demo.
+type loadFlags struct {
+	url        string
+	method     string
+	headers    []string
+	body       string
+	vus        int
+	rate       float64
+	duration   time.Duration
+	rampUp     time.Duration
+	maxVUs     int
+	timeout    time.Duration
+	thresholds []string
+	arrivals   string
+	iterations int64
+	seed       int64
+}
+
+func (f *loadFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.url, "url", "", "target URL for an ad-hoc run (no plan)")
+	fs.StringVarP(&f.method, "method", "X", "", "HTTP method (default GET, or POST with --body)")
+	fs.StringArrayVarP(&f.headers, "header", "H", nil, "request header `K:V` (repeatable)")
+	fs.StringVar(&f.body, "body", "", "request body `TEXT`, or @FILE to read it from a file")
+	fs.IntVar(&f.vus, "vus", 0, "closed model: number of virtual users")
+	fs.Float64Var(&f.rate, "rate", 0, "open model: iterations started per second")
+	fs.DurationVarP(&f.duration, "duration", "d", 0, "how long to hold the load (e.g. 30s, 5m)")
+	fs.DurationVar(&f.rampUp, "ramp-up", 0, "ramp from zero to the load over this time first")
+	fs.IntVar(&f.maxVUs, "max-vus", 0, "open model: most VUs to run at once")
+	fs.DurationVar(&f.timeout, "timeout", 0, "per-request timeout (default 10s)")
+	fs.StringArrayVar(&f.thresholds, "threshold", nil, "SLO that must hold, e.g. 'p95 < 500ms', 'error_rate < 1%' (repeatable)")
+	fs.StringVar(&f.arrivals, "arrivals", "", "open model arrivals: constant or poisson")
+	fs.Int64Var(&f.iterations, "iterations", 0, "stop after this many iterations")
+	fs.Int64Var(&f.seed, "seed", 0, "random seed (scenario choice, think times, Poisson arrivals)")
+}
+
+// plan builds the plan: from a file, or from flags; flags override a
+// file's load settings.
+func (f *loadFlags) plan(e *env, args []string, fs *pflag.FlagSet) (*plan.Plan, error) {
+	var p *plan.Plan
+	switch {
+	case len(args) > 1:
+		return nil, invalidf("expected one plan file, got %d arguments", len(args))
+	case len(args) == 1 && f.url != "":
+		return nil, invalidf("give either a plan file or --url, not both")
+	case len(args) == 1:
+		var err error
+		p, err = plan.Load(args[0])
+		if err != nil {
+			return nil, invalid(err)
+		}
+	case f.url != "":
+		var err error
+		if p, err = f.adhoc(); err != nil {
+			return nil, invalid(err)
+		}
+	default:
+		return nil, invalidf("nothing to run: give a plan file or --url (see --help)")
+	}
+	if err := f.override(p, fs); err != nil {
+		return nil, invalid(err)
+	}
+	p.ApplyDefaults()
+	if err := p.Validate(); err != nil {
+		return nil, invalid(err)
+	}
+	if err := suite.Compile(p, e.getenv); err != nil {
+		return nil, invalid(compileErr(err))
+	}
+	return p, nil
+}
+
+func (f *loadFlags) adhoc() (*plan.Plan, error) {
+	u, err := url.Parse(f.url)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("--url %q: want an absolute http:// or https:// URL", f.url)
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	if u.RawQuery != "" {
+		path += "?" + u.RawQuery
+	}
+	step := &plan.Step{Method: strings.ToUpper(f.method), Path: path, Headers: map[string]string{}}
+	for _, h := range f.headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("--header %q: want Name: value", h)
+		}
+		step.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	if f.body != "" {
+		body := f.body
+		if strings.HasPrefix(body, "@") {
+			b, err := os.ReadFile(body[1:])
+			if err != nil {
+				return nil, fmt.Errorf("--body %s: %v", body, err)
+			}
+			body = string(b)
+		}
+		step.Body = body
+	}
+	if step.Method == "" {
+		step.Method = "GET"
+		if step.Body != "" {
+			step.Method = "POST"
+		}
+	}
+	step.Name = step.Method + " " + u.Path
+	p := &plan.Plan{
+		Name:      "adhoc " + u.Host + u.Path,
+		Target:    plan.Target{BaseURL: u.Scheme + "://" + u.Host},
+		Scenarios: []*plan.Scenario{{Name: "default", Weight: 1, Steps: []*plan.Step{step}}},
+	}
+	if f.vus == 0 && f.rate == 0 {
+		p.Load.VUs = 1
+	}
+	if f.duration == 0 && f.iterations == 0 {
+		p.Load.Duration = plan.Duration(10 * time.Second)
+	}
+	return p, nil
+}
+
+// override applies flags the user set to the plan's load.
+func (f *loadFlags) override(p *plan.Plan, fs *pflag.FlagSet) error {
+	l := &p.Load
+	changed := fs.Changed
+	if changed("vus") && changed("rate") {
+		return errors.New("--vus (closed model) and --rate (open model) exclude each other")
+	}
+	reshape := changed("vus") || changed("rate") || changed("duration") || changed("ramp-up")
+	if reshape && len(l.Stages) > 0 {
+		// Flags describe a single level: they replace the plan's stages.
+		var users int
+		var rate float64
+		for _, s := range l.Stages {
+			if s.Users != nil && *s.Users > users {
+				users = *s.Users
+			}
+			if s.Rate != nil && *s.Rate > rate {
+				rate = *s.Rate
+			}
+		}
+		var total plan.Duration
+		for _, s := range l.Stages {
+			total += s.RampUp + s.Duration
+		}
+		l.Stages = nil
+		l.VUs, l.Rate, l.Duration = users, rate, total
+	}
+	if changed("vus") {
+		l.VUs, l.Rate, l.Model = f.vus, 0, "closed"
+	}
+	if changed("rate") {
+		l.Rate, l.VUs, l.Model = f.rate, 0, "open"
+	}
+	if changed("duration") {
+		l.Duration = plan.Duration(f.duration)
+	}
+	if changed("ramp-up") {
+		l.RampUp = plan.Duration(f.rampUp)
+	}
+	if changed("max-vus") {
+		l.MaxVUs = f.maxVUs
+	}
+	if changed("arrivals") {
+		l.Arrivals = f.arrivals
+	}
+	if changed("iterations") {
+		l.Iterations = f.iterations
+	}
+	if changed("seed") {
+		l.Seed = f.seed
+	}
+	if changed("timeout") {
+		p.Target.Timeout = plan.Duration(f.timeout)
+	}
+	for _, t := range f.thresholds {
+		p.Thresholds = append(p.Thresholds, &plan.Threshold{Expr: t})
+	}
+	return nil
+}
+
+// outputs are the --out targets: json=PATH.
+type outputs struct {
+	json string
+}
+
+func parseOutputs(specs []string) (outputs, error) {
+	var o outputs
+	for _, s := range specs {
+		kind, path, ok := strings.Cut(s, "=")
+		if !ok || path == "" {
+			return o, fmt.Errorf("--out %q: want FORMAT=PATH, e.g. json=run.json", s)
+		}
+		switch kind {
+		case "json":
+			o.json = path
+		default:
+			return o, fmt.Errorf("--out %q: unknown format %q (use json)", s, kind)
+		}
+	}
+	return o, nil
+}
 
 func newRunCmd(e *env) *cobra.Command {
-	return &cobra.Command{Use: "run", Short: "(not yet available)", RunE: func(*cobra.Command, []string) error { return failed("run: not yet available") }}
+	var lf loadFlags
+	var outSpecs []string
+	var segment string
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "run [plan.yaml]",
+		Short: "Run a load test from a plan or from flags",
+		Long: `Run a load test from a YAML plan, or ad hoc from flags.
+
+  stampede run plan.yaml --out json=run.json
+  stampede run --url http://127.0.0.1:8080/ --vus 50 --duration 10s     closed model
+  stampede run --url http://127.0.0.1:8080/ --rate 2000 --duration 30s  open model
+
+Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
+(the summary and --out files are still written, marked aborted).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			p, err := lf.plan(e, args, c.Flags())
+			if err != nil {
+				return err
+			}
+			outs, err := parseOutputs(outSpecs)
+			if err != nil {
+				return invalid(err)
+			}
+			seg, err := load.ParseSegment(segment)
+			if err != nil {
+				return invalid(err)
+			}
+			return runPlan(c.Context(), e, p, seg, outs, quiet)
+		},
+	}
+	lf.register(c.Flags())
+	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH (the Run document)")
+	c.Flags().StringVar(&segment, "segment", "", "run only part k of n of the test (e.g. 2/4), for spreading it over machines")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
+	return c
+}
+
+// runPlan runs one load and reports it; shared by run and demo.
+func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs outputs, quiet bool) error {
+	prog := newProgress(e, p, quiet)
+	run, runErr := suite.RunLoad(ctx, p, suite.LoadOptions{
+		Segment:  seg,
+		Getenv:   e.getenv,
+		OnWindow: prog.window,
+	})
+	prog.done()
+	if run == nil {
+		return invalid(runErr)
+	}
+	return finish(ctx, e, run, outs, runErr)
+}
+
+// finish writes the outputs and the summary, then picks the exit code.
+func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr error) error {
+	var writeErr error
+	if outs.json != "" {
+		if err := result.WriteFile(outs.json, run); err != nil {
+			writeErr = fmt.Errorf("cannot write %s: %v", outs.json, err)
+		}
+	}
+	report.Console(e.stdout, run)
+	if writeErr != nil {
+		return &exitError{code: ExitFailed, err: writeErr}
+	}
+	if ctx.Err() != nil || errors.Is(runErr, context.Canceled) {
+		return errInterrupted
+	}
+	if run.Aborted {
+		return failed("run aborted: " + run.AbortReason)
+	}
+	if f := analyze.Failed(run.Thresholds, false); len(f) > 0 {
+		return failed(fmt.Sprintf("%d threshold(s) failed", len(f)))
+	}
+	return nil
+}
+
+// compileErr drops the sentinel so the message is just the problems.
+func compileErr(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := j.Unwrap()
+		if len(errs) == 2 && errors.Is(errs[0], suite.ErrCompile) {
+			return errs[1]
+		}
+	}
+	return err
 }

@@ -1,0 +1,345 @@
+// Package load is the load engine: pacing (when the next iteration should
+// start), executors (closed VUs, open arrival rate, stages), the VU loop and
+// execution segments. It knows no protocol: steps are compiled elsewhere
+// and run through the Step interface.
+//
+// Measurement rules the engine keeps:
+//   - Open model: iteration i has an intended start t0 + A⁻¹(i), where A is
+//     the cumulative arrival profile. Latency is measured from the intended
+//     start, so a VU shortage or a stalled target shows up as latency (no
+//     coordinated omission). VUs claim iterations from one atomic counter;
+//     when every VU is busy, unclaimed iterations wait, late, for the next
+//     free VU (or a new one, up to max_vus) and their lateness is recorded
+//     as start lag. Iterations that no VU could start before the end are
+//     counted as dropped.
+//   - Closed model: VU j runs while j < users(t); latency is service time.
+//   - Samples go into per-VU rings drained by one collector (see metrics):
+//     no lock and no channel per request.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/result"
+)
+
+// Options configures one run of a Test.
+type Options struct {
+	Model    string // "closed" or "open"
+	Levels   []Level
+	Arrivals string // "constant" or "poisson" (open model)
+	MaxVUs   int    // open model ceiling (whole test, before segmenting)
+	PreVUs   int    // open model VUs started at once (whole test)
+	// GracefulStop is how long in-flight iterations may finish after the
+	// profile ends before they are interrupted.
+	GracefulStop time.Duration
+	// Iterations, when > 0, ends the run after that many iterations
+	// (whole test, before segmenting).
+	Iterations int64
+	Segment    Segment
+	Seed       uint64
+	// OnWindow is called with every closed one-second window and the run
+	// so far; returning a non-empty reason aborts the run (thresholds
+	// with abort).
+	OnWindow func(w result.Window, run *result.Run) (abort string)
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// ErrAborted reports a run ended early by a threshold.
+var ErrAborted = errors.New("run aborted")
+
+// Engine runs one Test under one set of Options.
+type Engine struct {
+	test *Test
+	opt  Options
+	now  func() time.Time
+	t0   time.Time
+	col  *metrics.Collector
+
+	active   atomic.Int64
+	peak     atomic.Int64
+	stopping atomic.Bool // no new iterations, skip pauses
+	dropped  atomic.Int64
+
+	vusMu sync.Mutex // guards vus
+	vus   []*VU
+	wg    sync.WaitGroup
+
+	cancelHard context.CancelFunc
+	iters      atomic.Int64 // iterations claimed against Options.Iterations
+	waiting    atomic.Int64 // open model: VUs sleeping until their iteration
+	onTime     atomic.Int64 // open model: iterations a VU was waiting for
+	lateWakes  atomic.Int64 // … of which the VU woke more than lateWake late
+
+	abortMu     sync.Mutex // guards abortReason
+	abortReason string
+}
+
+// New prepares an engine; Run starts it.
+func New(t *Test, o Options) *Engine {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Segment.N == 0 {
+		o.Segment = Whole
+	}
+	if o.Arrivals == "" {
+		o.Arrivals = "constant"
+	}
+	first := 0
+	for i := range t.Scenarios {
+		t.Scenarios[i].first = uint16(first)
+		t.Scenarios[i].idx = uint16(i)
+		first += len(t.Scenarios[i].Steps)
+		if len(t.Scenarios[i].Think) < len(t.Scenarios[i].Steps) {
+			th := make([]Think, len(t.Scenarios[i].Steps))
+			copy(th, t.Scenarios[i].Think)
+			t.Scenarios[i].Think = th
+		}
+	}
+	return &Engine{test: t, opt: o, now: o.Now}
+}
+
+// Layout is the metrics layout of a test.
+func (t *Test) Layout(kinds func(scenario, step int) (name, kind string)) metrics.Layout {
+	var l metrics.Layout
+	for i, sc := range t.Scenarios {
+		si := metrics.ScenarioInfo{Name: sc.Name, Weight: sc.Weight}
+		for j := range sc.Steps {
+			n, k := kinds(i, j)
+			si.Steps = append(si.Steps, metrics.StepInfo{Name: n, Kind: k})
+		}
+		l.Scenarios = append(l.Scenarios, si)
+	}
+	return l
+}
+
+// Run carries out the test and fills run (summary, steps, series…). It
+// returns when the profile has ended and in-flight iterations finished
+// (or were interrupted after the graceful stop), or soon after ctx is
+// cancelled — then run.Aborted is set and what was measured is kept.
+func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run) error {
+	e.t0 = e.now()
+	run.StartedAt = e.t0
+	run.Segment = e.opt.Segment.String()
+	run.Model = e.opt.Model
+	cpu0 := cpuTime()
+
+	hard, cancelHard := context.WithCancel(context.Background())
+	defer cancelHard()
+	e.cancelHard = cancelHard
+	stop, cancelStop := context.WithCancel(ctx) // profile end, abort or interrupt
+	defer cancelStop()
+
+	e.col = metrics.NewCollector(metrics.Config{
+		Layout: layout, Start: e.t0, Now: e.now,
+		ActiveVUs: func() int { return int(e.active.Load()) },
+		OnWindow: func(w result.Window, snap *result.Run) {
+			if e.opt.OnWindow == nil {
+				return
+			}
+			if reason := e.opt.OnWindow(w, snap); reason != "" {
+				e.abort(reason)
+				cancelStop()
+			}
+		},
+	})
+	colCtx, stopCol := context.WithCancel(context.Background())
+	colDone := make(chan struct{})
+	go func() { e.col.Run(colCtx); close(colDone) }()
+
+	profile := NewProfile(e.opt.Levels)
+	done := make(chan struct{})
+	go func() {
+		if e.opt.Model == "open" {
+			e.runOpen(stop, hard, profile)
+		} else {
+			e.runClosed(stop, hard, profile)
+		}
+		close(done)
+	}()
+
+	// The executor ends by itself (profile over, abort, iteration limit)
+	// after its graceful stop; a user interrupt cuts in-flight requests
+	// at once.
+	interrupted := false
+	select {
+	case <-done:
+	case <-ctx.Done():
+		interrupted = true
+		e.stopping.Store(true)
+		cancelHard()
+		e.interruptAll()
+		<-done
+	}
+	end := e.now()
+	stopCol()
+	<-colDone
+
+	run.EndedAt = end
+	run.Summary.Dropped = e.dropped.Load()
+	run.Summary.MaxVUs = int(e.peak.Load())
+	if e.opt.Model == "open" {
+		run.Summary.TargetRPS = profile.Area(profile.Duration()) / profile.Duration().Seconds() / float64(e.opt.Segment.N)
+	}
+	e.col.Finish(run, end.Sub(e.t0).Seconds())
+	e.selfWatch(run, cpuTime()-cpu0, end.Sub(e.t0))
+
+	e.abortMu.Lock()
+	reason := e.abortReason
+	e.abortMu.Unlock()
+	switch {
+	case interrupted:
+		run.Aborted = true
+		run.AbortReason = "interrupted"
+		return ctx.Err()
+	case reason != "":
+		run.Aborted = true
+		run.AbortReason = reason
+		return ErrAborted
+	}
+	return nil
+}
+
+func (e *Engine) abort(reason string) {
+	e.abortMu.Lock()
+	if e.abortReason == "" {
+		e.abortReason = reason
+	}
+	e.abortMu.Unlock()
+}
+
+// newVU creates, registers and counts a VU with global index j.
+func (e *Engine) newVU(j int64, ringSize int) *VU {
+	vu := &VU{
+		ID:     int(j) + 1,
+		Rand:   rand.New(rand.NewPCG(e.opt.Seed^uint64(j)*0x9E3779B97F4A7C15, uint64(j)+1)),
+		T0:     e.t0,
+		ring:   metrics.NewRing(ringSize),
+		col:    e.col,
+		test:   e.test,
+		active: &e.active,
+	}
+	for _, sc := range e.test.Scenarios {
+		w := sc.Weight
+		if len(vu.cum) > 0 {
+			w += vu.cum[len(vu.cum)-1]
+		}
+		vu.cum = append(vu.cum, w)
+	}
+	if vu.cum[len(vu.cum)-1] == 0 { // all weights zero: treat as equal
+		for i := range vu.cum {
+			vu.cum[i] = i + 1
+		}
+	}
+	if e.test.NewSlots != nil {
+		vu.Slots = e.test.NewSlots(vu)
+	}
+	if e.test.NewState != nil {
+		vu.State = e.test.NewState(vu)
+	}
+	e.col.Register(vu.ring)
+	e.vusMu.Lock()
+	e.vus = append(e.vus, vu)
+	e.vusMu.Unlock()
+	n := e.active.Add(1)
+	for {
+		p := e.peak.Load()
+		if n <= p || e.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	return vu
+}
+
+func (e *Engine) vuDone(vu *VU) {
+	vu.close()
+	e.active.Add(-1)
+	e.wg.Done()
+}
+
+func (e *Engine) interruptAll() {
+	e.vusMu.Lock()
+	vus := append([]*VU(nil), e.vus...)
+	e.vusMu.Unlock()
+	for _, vu := range vus {
+		vu.interrupt()
+	}
+}
+
+// sleepUntil waits until t or until ctx ends; false when ctx ended.
+func (e *Engine) sleepUntil(ctx context.Context, t time.Time, timer **time.Timer) bool {
+	d := t.Sub(e.now())
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	if *timer == nil {
+		*timer = time.NewTimer(d)
+	} else {
+		(*timer).Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		(*timer).Stop()
+		return false
+	case <-(*timer).C:
+		return true
+	}
+}
+
+// selfWatch fills the generator section: the generator's own CPU, memory
+// and start lag, and whether it rather than the target was the limit.
+func (e *Engine) selfWatch(run *result.Run, cpu, wall time.Duration) {
+	g := &run.Generator
+	g.GOMAXPROCS = runtime.GOMAXPROCS(0)
+	g.CPUSeconds = cpu.Seconds()
+	if wall > 0 {
+		g.CPUPercent = 100 * cpu.Seconds() / wall.Seconds()
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		g.MaxRSSMB = float64(ru.Maxrss) / 1024
+	}
+	g.StartLagP99 = run.Summary.StartLag.P99
+	switch {
+	case g.CPUPercent > 90*float64(g.GOMAXPROCS):
+		g.Saturated = true
+		g.Reason = "the generator used all the CPU it had: results measure the generator, not the target"
+	case e.opt.Model == "open" && e.onTime.Load() >= 100 && float64(e.lateWakes.Load()) > 0.01*float64(e.onTime.Load()):
+		g.Saturated = true
+		g.Reason = fmt.Sprintf("%.1f%% of iterations started more than %s late although a VU was waiting for them: the generator could not keep the schedule",
+			100*float64(e.lateWakes.Load())/float64(e.onTime.Load()), lateWake)
+	}
+	if s := e.col.Stalls(); s > 0 {
+		run.Warnings = append(run.Warnings, "metrics collection fell behind the VUs; some requests waited to be recorded")
+	}
+	if g.Saturated {
+		run.Warnings = append(run.Warnings, "generator saturated: "+g.Reason)
+	}
+}
+
+func (e *Engine) maxVUs() int {
+	m := e.opt.Segment.Share(e.opt.MaxVUs)
+	if m < 1 {
+		m = 1
+	}
+	return m
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,299 @@
+package load
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stampede-perf/stampede/metrics"
+)
+
+// controlTick is how often the closed-model controller re-reads the
+// profile; ramps are followed to within one tick.
+const controlTick = 50 * time.Millisecond
+
+// lateWake is how late a waiting VU may wake before the wake counts
+// against the generator.
+const lateWake = 10 * time.Millisecond
+
+// wind waits for every VU to finish its iteration, interrupting what is
+// still running after the graceful stop.
+func (e *Engine) wind() {
+	e.stopping.Store(true)
+	idle := make(chan struct{})
+	go func() { e.wg.Wait(); close(idle) }()
+	t := time.NewTimer(e.opt.GracefulStop)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+		e.cancelHard()
+		e.interruptAll()
+		<-idle
+	}
+}
+
+// limit reports whether the iteration limit has been reached, claiming
+// one iteration otherwise.
+func (e *Engine) limit() bool {
+	if e.opt.Iterations <= 0 {
+		return false
+	}
+	return e.iters.Add(1) > e.opt.Iterations
+}
+
+// runClosed keeps Share(users(t)) VUs running, each looping iterations.
+func (e *Engine) runClosed(stop, hard context.Context, p Profile) {
+	seg := e.opt.Segment
+	ringSize := metrics.RingSize(seg.Share(int(math.Ceil(p.Peak()))))
+	end := p.Duration()
+	limitHit := make(chan struct{})
+	var limitOnce sync.Once
+	var vus []*VU
+	var timer *time.Timer
+	for {
+		el := e.now().Sub(e.t0)
+		if el >= end {
+			break
+		}
+		target := seg.Share(int(math.Floor(p.At(el) + 1e-9)))
+		for l := 0; l < target; l++ {
+			if l < len(vus) && vus[l] != nil && !vus[l].stop.Load() {
+				continue
+			}
+			vu := e.newVU(seg.Global(int64(l)), ringSize)
+			e.wg.Add(1)
+			go e.closedVU(vu, stop, hard, func() { limitOnce.Do(func() { close(limitHit) }) })
+			if l < len(vus) {
+				vus[l] = vu
+			} else {
+				vus = append(vus, vu)
+			}
+		}
+		for l := target; l < len(vus); l++ {
+			if vus[l] != nil {
+				vus[l].stop.Store(true)
+				vus[l] = nil
+			}
+		}
+		next := e.t0.Add(el + controlTick)
+		if e.t0.Add(end).Before(next) {
+			next = e.t0.Add(end)
+		}
+		if !e.sleepUntilOr(stop, limitHit, next, &timer) {
+			break
+		}
+	}
+	e.wind()
+}
+
+func (e *Engine) closedVU(vu *VU, stop, hard context.Context, hitLimit func()) {
+	defer e.vuDone(vu)
+	for !vu.stop.Load() && !e.stopping.Load() && stop.Err() == nil {
+		if e.limit() {
+			hitLimit()
+			return
+		}
+		if !vu.iterate(hard, &e.stopping, e.now()) {
+			return
+		}
+	}
+}
+
+// sleepUntilOr is sleepUntil that also wakes when c is closed.
+func (e *Engine) sleepUntilOr(ctx context.Context, c <-chan struct{}, t time.Time, timer **time.Timer) bool {
+	d := t.Sub(e.now())
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	if *timer == nil {
+		*timer = time.NewTimer(d)
+	} else {
+		(*timer).Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		(*timer).Stop()
+		return false
+	case <-c:
+		(*timer).Stop()
+		return false
+	case <-(*timer).C:
+		return true
+	}
+}
+
+// schedule gives the intended start (offset from t0) of the segment's
+// local iterations, in claim order.
+type schedule struct {
+	p      Profile
+	seg    Segment
+	end    time.Duration
+	next   atomic.Int64 // next local index to claim (constant arrivals)
+	mu     sync.Mutex   // guards the Poisson state
+	pois   bool
+	rng    interface{ ExpFloat64() float64 }
+	sum    float64 // Poisson: cumulative arrivals of the global sequence
+	gidx   int64   // Poisson: next global index
+	plocal int64   // Poisson: next local index
+}
+
+// claim takes the next iteration; ok is false once the schedule has ended.
+func (s *schedule) claim() (at time.Duration, ok bool) {
+	if !s.pois {
+		m := s.next.Add(1) - 1
+		return s.at(m)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Walk the global Poisson sequence, keeping this segment's members.
+	for {
+		s.sum += s.rng.ExpFloat64()
+		i := s.gidx
+		s.gidx++
+		if s.seg.N <= 1 || i%int64(s.seg.N) == int64(s.seg.K) {
+			s.plocal++
+			t, ok := s.p.Invert(s.sum)
+			if !ok || t >= s.end {
+				return 0, false
+			}
+			return t, true
+		}
+	}
+}
+
+// peek is the intended start of the next unclaimed iteration.
+func (s *schedule) peek() (time.Duration, bool) {
+	if s.pois {
+		return 0, false // the supervisor polls instead
+	}
+	return s.at(s.next.Load())
+}
+
+func (s *schedule) at(m int64) (time.Duration, bool) {
+	t, ok := s.p.Invert(float64(s.seg.Global(m)))
+	if !ok || t >= s.end {
+		return 0, false
+	}
+	return t, true
+}
+
+// planned is how many of the segment's iterations fall before the end.
+func (s *schedule) planned() int64 {
+	total := s.p.Area(s.end)
+	n := int64(math.Ceil(total - 1e-9))
+	return int64(s.seg.Share(int(n)))
+}
+
+// runOpen starts iterations at their intended times, growing the VU pool
+// up to MaxVUs when every VU is busy.
+func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
+	seg := e.opt.Segment
+	sch := &schedule{p: p, seg: seg, end: p.Duration(), pois: e.opt.Arrivals == "poisson"}
+	if sch.pois {
+		sch.rng = newExpSource(e.opt.Seed)
+	}
+	maxVUs := e.maxVUs()
+	pre := seg.Share(e.opt.PreVUs)
+	if pre < 1 {
+		pre = 1
+	}
+	if pre > maxVUs {
+		pre = maxVUs
+	}
+	ringSize := metrics.RingSize(maxVUs)
+	var started atomic.Int64
+	var nextJ int64
+	spawn := func() {
+		vu := e.newVU(seg.Global(nextJ), ringSize)
+		nextJ++
+		e.wg.Add(1)
+		go e.openVU(vu, sch, stop, hard, &started)
+	}
+	for i := 0; i < pre; i++ {
+		spawn()
+	}
+	// Supervisor: whenever the next iteration is due and no VU took it,
+	// add a VU (until MaxVUs).
+	const slack = time.Millisecond
+	var timer *time.Timer
+	endAt := e.t0.Add(sch.end)
+	for stop.Err() == nil && e.now().Before(endAt) {
+		var wake time.Time
+		if t, ok := sch.peek(); ok {
+			wake = e.t0.Add(t + slack)
+		} else if sch.pois {
+			wake = e.now().Add(5 * time.Millisecond)
+		} else {
+			wake = endAt
+		}
+		if wake.After(endAt) {
+			wake = endAt
+		}
+		m := sch.next.Load()
+		if !e.sleepUntil(stop, wake, &timer) {
+			break
+		}
+		if !e.now().Before(endAt) {
+			break
+		}
+		backlog := sch.pois && e.active.Load() > 0 && idle(e) == 0
+		if (!sch.pois && sch.next.Load() == m) || backlog {
+			if int(e.active.Load()) < maxVUs {
+				spawn()
+			} else {
+				// At the ceiling: iterations wait for a free VU and are
+				// recorded late. Poll rather than spin.
+				e.sleepUntil(stop, e.now().Add(time.Millisecond), &timer)
+			}
+		}
+	}
+	e.wind()
+	if e.abortedOrStopped(stop) {
+		return
+	}
+	if d := sch.planned() - started.Load(); d > 0 {
+		e.dropped.Store(d)
+	}
+}
+
+func (e *Engine) abortedOrStopped(stop context.Context) bool {
+	return stop.Err() != nil
+}
+
+// idle is the number of VUs waiting for their next iteration (Poisson
+// supervisor heuristic).
+func idle(e *Engine) int64 { return e.waiting.Load() }
+
+func (e *Engine) openVU(vu *VU, sch *schedule, stop, hard context.Context, started *atomic.Int64) {
+	defer e.vuDone(vu)
+	var timer *time.Timer
+	for !e.stopping.Load() && stop.Err() == nil {
+		t, ok := sch.claim()
+		if !ok {
+			return
+		}
+		e.waiting.Add(1)
+		intended := e.t0.Add(t)
+		early := e.now().Before(intended)
+		ok = e.sleepUntil(stop, intended, &timer)
+		e.waiting.Add(-1)
+		if !ok || e.stopping.Load() {
+			return
+		}
+		if early {
+			// The VU was waiting for this iteration: any lateness is the
+			// generator's own (timers, CPU), not a shortage of VUs.
+			e.onTime.Add(1)
+			if e.now().Sub(intended) > lateWake {
+				e.lateWakes.Add(1)
+			}
+		}
+		started.Add(1)
+		if !vu.iterate(hard, &e.stopping, intended) {
+			return
+		}
+	}
+}

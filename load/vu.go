@@ -1,0 +1,208 @@
+package load
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/stampede-perf/stampede/metrics"
+)
+
+// Step is one compiled step of a scenario: a protocol's runner (HTTP, SQL).
+// Do runs it once for vu and fills s's outcome, phase timings and sizes; the
+// VU fills the latency fields from the times Do returns: send is when the
+// request actually started, end when it completed. Steps are shared by all
+// VUs; per-VU protocol state lives in vu.Slots.
+type Step interface {
+	Do(ctx context.Context, vu *VU, s *metrics.Sample) (send, end time.Time)
+}
+
+// Interrupter is implemented by per-VU protocol state (in VU.Slots) that
+// can abort an in-flight request at once, for a hard stop.
+type Interrupter interface{ Interrupt() }
+
+// IterState is per-VU template state, reset at each iteration.
+type IterState interface{ NewIteration(iter int64) }
+
+// Think is a pause after a step: uniform in [Min, Max].
+type Think struct{ Min, Max time.Duration }
+
+// Scenario is a compiled scenario.
+type Scenario struct {
+	Name   string
+	Weight int
+	Steps  []Step
+	Think  []Think // per step, after it
+	first  uint16  // global index of the first step
+	idx    uint16  // index among the test's scenarios
+}
+
+// Test is a compiled plan: what each iteration does.
+type Test struct {
+	Scenarios []Scenario
+	// NewState returns a VU's template state; nil means none.
+	NewState func(vu *VU) IterState
+	// NewSlots returns a VU's protocol state (connections, pool handles),
+	// one slot per protocol; steps find theirs by a fixed index. The slice
+	// is fixed once the VU exists, so a hard stop may interrupt its
+	// members from another goroutine.
+	NewSlots func(vu *VU) []any
+	// StopOnFailure ends an iteration at its first failed step (default
+	// true in plans): later steps usually depend on the failed one.
+	ContinueOnFailure bool
+}
+
+// VU is one virtual user: it runs iterations one after another. A VU is
+// used by one goroutine only.
+type VU struct {
+	ID    int   // 1-based, global across segments
+	Iter  int64 // iterations started by this VU
+	Rand  *rand.Rand
+	State IterState
+	// Slots hold per-VU protocol state (see Test.NewSlots); closed when
+	// the VU ends.
+	Slots []any
+	T0    time.Time
+
+	ring   *metrics.Ring
+	col    *metrics.Collector
+	test   *Test
+	cum    []int // cumulative scenario weights
+	timer  *time.Timer
+	stop   atomic.Bool // closed model: finish the current iteration, then exit
+	active *atomic.Int64
+}
+
+// Example records an error message as the example of its kind.
+func (vu *VU) Example(kind metrics.ErrKind, msg string) { vu.col.Example(kind, msg) }
+
+// Since returns t relative to the run start, in nanoseconds.
+func (vu *VU) Since(t time.Time) int64 { return int64(t.Sub(vu.T0)) }
+
+func us(d time.Duration) uint32 {
+	if d < 0 {
+		return 0
+	}
+	v := d / time.Microsecond
+	if v > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(v)
+}
+
+func (vu *VU) pick() *Scenario {
+	sc := vu.test.Scenarios
+	if len(sc) == 1 {
+		return &sc[0]
+	}
+	total := vu.cum[len(vu.cum)-1]
+	r := vu.Rand.IntN(total)
+	for i, c := range vu.cum {
+		if r < c {
+			return &sc[i]
+		}
+	}
+	return &sc[len(sc)-1]
+}
+
+// iterate runs one iteration whose intended start was intended. stop is
+// consulted before pauses so a stopping run does not sleep needlessly.
+// It reports false when the iteration was cut short by hard.
+func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time.Time) bool {
+	vu.Iter++
+	if vu.State != nil {
+		vu.State.NewIteration(vu.Iter)
+	}
+	sc := vu.pick()
+	began := time.Now()
+	var s metrics.Sample
+	failed := false
+	for i, st := range sc.Steps {
+		s = metrics.Sample{}
+		send, end := st.Do(hard, vu, &s)
+		if hard.Err() != nil {
+			return false // interrupted: not a measurement
+		}
+		ref := send
+		if i == 0 {
+			ref = intended
+		}
+		s.LatencyUS = us(end.Sub(ref))
+		s.ServiceUS = us(end.Sub(send))
+		s.EndNS = int64(end.Sub(vu.T0))
+		s.Step = sc.first + uint16(i)
+		vu.ring.Push(&s)
+		if s.Kind != metrics.KindNone {
+			failed = true
+			if !vu.test.ContinueOnFailure {
+				break
+			}
+		}
+		if th := sc.Think[i]; th.Max > 0 && !stopping.Load() {
+			if !vu.sleep(hard, vu.thinkTime(th)) {
+				return false
+			}
+		}
+	}
+	end := time.Now()
+	it := metrics.Sample{
+		EndNS:     int64(end.Sub(vu.T0)),
+		LatencyUS: us(end.Sub(intended)),
+		LagUS:     us(began.Sub(intended)),
+		Step:      sc.idx,
+		Flags:     metrics.FlagIteration,
+	}
+	if failed {
+		it.Flags |= metrics.FlagFailed
+	}
+	vu.ring.Push(&it)
+	return true
+}
+
+func (vu *VU) thinkTime(th Think) time.Duration {
+	if th.Max <= th.Min {
+		return th.Min
+	}
+	return th.Min + time.Duration(vu.Rand.Int64N(int64(th.Max-th.Min)+1))
+}
+
+// sleep pauses for d or until ctx is done; false when ctx ended it.
+func (vu *VU) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	if vu.timer == nil {
+		vu.timer = time.NewTimer(d)
+	} else {
+		vu.timer.Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		vu.timer.Stop()
+		return false
+	case <-vu.timer.C:
+		return true
+	}
+}
+
+func (vu *VU) close() {
+	for _, s := range vu.Slots {
+		if c, ok := s.(io.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
+func (vu *VU) interrupt() {
+	for _, s := range vu.Slots {
+		if c, ok := s.(Interrupter); ok {
+			c.Interrupt()
+		}
+	}
+}
+
+// WantExample reports whether kind still lacks an example message, so a
+// caller builds the message only when it will be kept.
+func (vu *VU) WantExample(kind metrics.ErrKind) bool { return vu.col.WantExample(kind) }

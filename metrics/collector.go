@@ -1,0 +1,493 @@
+package metrics
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/stampede-perf/stampede/result"
+)
+
+// Layout names what a run measures: its scenarios and their steps, in the
+// order of the global step index that samples carry.
+type Layout struct {
+	Scenarios []ScenarioInfo
+}
+
+// ScenarioInfo is one scenario of a Layout.
+type ScenarioInfo struct {
+	Name   string
+	Weight int
+	Steps  []StepInfo
+}
+
+// StepInfo is one step of a scenario.
+type StepInfo struct {
+	Name string
+	Kind string // "http", "sql"
+}
+
+// Config configures a Collector.
+type Config struct {
+	Layout Layout
+	// Start is the run's t0: sample EndNS values are relative to it.
+	Start time.Time
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Tick is how often rings are drained; 20 ms when zero.
+	Tick time.Duration
+	// ActiveVUs reports the current number of running VUs.
+	ActiveVUs func() int
+	// OnWindow, when set, is called from the collector goroutine with
+	// every closed one-second window, in order, and a snapshot of the run
+	// so far (summary, steps and errors; no series). It must not keep run.
+	OnWindow func(w result.Window, run *result.Run)
+}
+
+// Collector aggregates samples from every VU's ring. Register and Example
+// are safe for concurrent use; Run is called once, from one goroutine;
+// Finish after Run returned.
+type Collector struct {
+	cfg  Config
+	now  func() time.Time
+	tick time.Duration
+
+	ringsMu sync.Mutex // guards changes to rings
+	rings   atomic.Pointer[[]*Ring]
+
+	examples [numKinds]atomic.Pointer[string]
+
+	// Owned by the collector goroutine (and by Finish after Run).
+	steps    []*stepAgg
+	scens    []*scenAgg
+	lag      *hdr.Histogram
+	open     []*windowAgg // open windows, oldest first
+	free     []*windowAgg
+	nextIdx  int64 // index of the next window to emit
+	series   []result.Window
+	late     int64
+	firstEnd int64 // ns of the first sample, -1 before
+	lastEnd  int64
+	drained  bool
+}
+
+type errKey struct {
+	kind   ErrKind
+	status uint16
+}
+
+type stepAgg struct {
+	info              StepInfo
+	scenario          string
+	lat, svc          *hdr.Histogram
+	requests, errors  int64
+	bytesIn, bytesOut int64
+	rows              int64
+	dns, conn, tls    int64
+	ttfb, recv        int64
+	send              int64
+	errs              map[errKey]int64
+}
+
+type scenAgg struct {
+	info       ScenarioInfo
+	iter       *hdr.Histogram
+	iterations int64
+	failed     int64
+}
+
+type windowAgg struct {
+	idx      int64
+	lat      *hdr.Histogram
+	steps    []*hdr.Histogram // lazily allocated per step
+	req, err []int64          // per step
+	kinds    map[string]int64
+	vus      int
+}
+
+// NewCollector returns a collector for the layout.
+func NewCollector(cfg Config) *Collector {
+	c := &Collector{cfg: cfg, now: cfg.Now, tick: cfg.Tick, lag: NewHist(), firstEnd: -1}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.tick <= 0 {
+		c.tick = 20 * time.Millisecond
+	}
+	for _, sc := range cfg.Layout.Scenarios {
+		c.scens = append(c.scens, &scenAgg{info: sc, iter: NewHist()})
+		for _, st := range sc.Steps {
+			c.steps = append(c.steps, &stepAgg{info: st, scenario: sc.Name, lat: NewHist(), svc: NewHist(), errs: map[errKey]int64{}})
+		}
+	}
+	empty := []*Ring{}
+	c.rings.Store(&empty)
+	return c
+}
+
+// Register adds a VU's ring. Safe for concurrent use.
+func (c *Collector) Register(r *Ring) {
+	c.ringsMu.Lock()
+	old := *c.rings.Load()
+	n := make([]*Ring, len(old), len(old)+1)
+	copy(n, old)
+	n = append(n, r)
+	c.rings.Store(&n)
+	c.ringsMu.Unlock()
+}
+
+// Example records msg as the example message of kind, if it has none yet.
+// It costs one atomic load once an example exists. Safe for concurrent use.
+func (c *Collector) Example(kind ErrKind, msg string) {
+	if kind >= numKinds || c.examples[kind].Load() != nil {
+		return
+	}
+	c.examples[kind].CompareAndSwap(nil, &msg)
+}
+
+// Stalls is the number of pushes that waited for the collector.
+func (c *Collector) Stalls() uint64 {
+	var n uint64
+	for _, r := range *c.rings.Load() {
+		n += r.stalls.Load()
+	}
+	return n
+}
+
+// Run drains rings until ctx is done, then drains once more. Windows close
+// one second after their end.
+func (c *Collector) Run(ctx context.Context) {
+	t := time.NewTicker(c.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.drainAll()
+			return
+		case <-t.C:
+			c.drainAll()
+			c.closeWindows(c.elapsedNS()/int64(time.Second) - 1)
+		}
+	}
+}
+
+func (c *Collector) elapsedNS() int64 { return int64(c.now().Sub(c.cfg.Start)) }
+
+func (c *Collector) drainAll() {
+	vus := 0
+	if c.cfg.ActiveVUs != nil {
+		vus = c.cfg.ActiveVUs()
+	}
+	if len(c.open) > 0 {
+		if w := c.open[len(c.open)-1]; vus > w.vus {
+			w.vus = vus
+		}
+	}
+	for _, r := range *c.rings.Load() {
+		r.drain(c.record)
+	}
+	if len(c.open) > 0 {
+		if w := c.open[len(c.open)-1]; vus > w.vus {
+			w.vus = vus
+		}
+	}
+}
+
+// record is the collector's per-sample work.
+func (c *Collector) record(s *Sample) {
+	if s.Flags&FlagIteration != 0 {
+		if int(s.Step) < len(c.scens) {
+			sc := c.scens[s.Step]
+			sc.iterations++
+			if s.Flags&FlagFailed != 0 {
+				sc.failed++
+			}
+			RecordUS(sc.iter, int64(s.LatencyUS))
+			RecordUS(c.lag, int64(s.LagUS))
+		}
+		return
+	}
+	if int(s.Step) >= len(c.steps) {
+		return
+	}
+	st := c.steps[s.Step]
+	st.requests++
+	RecordUS(st.lat, int64(s.LatencyUS))
+	RecordUS(st.svc, int64(s.ServiceUS))
+	st.bytesIn += int64(s.BytesIn)
+	st.bytesOut += int64(s.BytesOut)
+	st.rows += int64(s.Rows)
+	st.dns += int64(s.DNSUS)
+	st.conn += int64(s.ConnUS)
+	st.tls += int64(s.TLSUS)
+	st.ttfb += int64(s.TTFBUS)
+	st.recv += int64(s.RecvUS)
+	if s.Kind != KindNone {
+		st.errors++
+		st.errs[errKey{s.Kind, s.Status}]++
+	}
+	if c.firstEnd < 0 || s.EndNS < c.firstEnd {
+		c.firstEnd = s.EndNS
+	}
+	if s.EndNS > c.lastEnd {
+		c.lastEnd = s.EndNS
+	}
+	w := c.window(s.EndNS / int64(time.Second))
+	if w == nil {
+		c.late++
+		return
+	}
+	RecordUS(w.lat, int64(s.LatencyUS))
+	if w.steps[s.Step] == nil {
+		w.steps[s.Step] = NewHist()
+	}
+	RecordUS(w.steps[s.Step], int64(s.LatencyUS))
+	w.req[s.Step]++
+	if s.Kind != KindNone {
+		w.err[s.Step]++
+		w.kinds[s.Kind.String()]++
+	}
+}
+
+// window returns the open window idx, opening windows up to it; nil when
+// idx was already emitted.
+func (c *Collector) window(idx int64) *windowAgg {
+	if idx < c.nextIdx {
+		return nil
+	}
+	for i := len(c.open) - 1; i >= 0; i-- {
+		if c.open[i].idx == idx {
+			return c.open[i]
+		}
+		if c.open[i].idx < idx {
+			break
+		}
+	}
+	// Open every window from the newest open one (or nextIdx) to idx so
+	// the series has no holes.
+	from := c.nextIdx
+	if n := len(c.open); n > 0 {
+		from = c.open[n-1].idx + 1
+	}
+	if idx-from > 3600*24 { // a clock jump: do not allocate a day of windows
+		from = idx
+	}
+	for i := from; i <= idx; i++ {
+		c.open = append(c.open, c.newWindow(i))
+	}
+	return c.open[len(c.open)-1]
+}
+
+func (c *Collector) newWindow(idx int64) *windowAgg {
+	var w *windowAgg
+	if n := len(c.free); n > 0 {
+		w = c.free[n-1]
+		c.free = c.free[:n-1]
+		w.lat.Reset()
+		for i, h := range w.steps {
+			if h != nil {
+				h.Reset()
+			}
+			w.req[i], w.err[i] = 0, 0
+		}
+		clear(w.kinds)
+		w.vus = 0
+	} else {
+		w = &windowAgg{lat: NewHist(), steps: make([]*hdr.Histogram, len(c.steps)),
+			req: make([]int64, len(c.steps)), err: make([]int64, len(c.steps)), kinds: map[string]int64{}}
+	}
+	w.idx = idx
+	return w
+}
+
+// closeWindows emits every window with index ≤ upTo.
+func (c *Collector) closeWindows(upTo int64) {
+	for c.nextIdx <= upTo {
+		var w *windowAgg
+		if len(c.open) > 0 && c.open[0].idx == c.nextIdx {
+			w = c.open[0]
+			c.open = c.open[1:]
+		} else {
+			w = c.newWindow(c.nextIdx)
+			if c.cfg.ActiveVUs != nil {
+				w.vus = c.cfg.ActiveVUs()
+			}
+		}
+		c.emit(w, 1)
+		c.free = append(c.free, w)
+		c.nextIdx++
+	}
+}
+
+func (c *Collector) emit(w *windowAgg, lengthS float64) {
+	out := result.Window{TS: float64(w.idx), VUs: w.vus}
+	for i := range c.steps {
+		out.Requests += w.req[i]
+		out.Errors += w.err[i]
+		if w.req[i] == 0 {
+			continue
+		}
+		sw := result.StepWindow{Index: i, Requests: w.req[i], Errors: w.err[i]}
+		if h := w.steps[i]; h != nil {
+			q := h.ValueAtPercentiles([]float64{50, 95, 99})
+			sw.P50, sw.P95, sw.P99 = ms(q[50]), ms(q[95]), ms(q[99])
+			sw.Hist = Encode(h)
+		}
+		out.Steps = append(out.Steps, sw)
+	}
+	if lengthS > 0 {
+		out.RPS = float64(out.Requests) / lengthS
+	}
+	if w.lat.TotalCount() > 0 {
+		q := w.lat.ValueAtPercentiles([]float64{50, 95, 99})
+		out.P50, out.P95, out.P99 = ms(q[50]), ms(q[95]), ms(q[99])
+		out.Max = ms(w.lat.Max())
+		out.Hist = Encode(w.lat)
+	}
+	if len(w.kinds) > 0 {
+		out.ErrKinds = make(map[string]int64, len(w.kinds))
+		for k, v := range w.kinds {
+			out.ErrKinds[k] = v
+		}
+	}
+	c.series = append(c.series, out)
+	if c.cfg.OnWindow != nil {
+		snap := &result.Run{}
+		c.fill(snap, float64(w.idx+1))
+		c.cfg.OnWindow(out, snap)
+	}
+}
+
+// Finish closes the remaining windows (the last one partial, ending at
+// endS seconds) and fills r's summary, steps, scenarios, errors and series.
+// Call it after Run has returned.
+func (c *Collector) Finish(r *result.Run, endS float64) {
+	c.drainAll()
+	last := int64(endS)
+	if float64(last) == endS && last > 0 {
+		last-- // the run ended exactly on a window boundary
+	}
+	c.closeWindows(last - 1)
+	for c.nextIdx <= last {
+		var w *windowAgg
+		if len(c.open) > 0 && c.open[0].idx == c.nextIdx {
+			w = c.open[0]
+			c.open = c.open[1:]
+		} else {
+			w = c.newWindow(c.nextIdx)
+		}
+		length := endS - float64(c.nextIdx)
+		if length > 1 {
+			length = 1
+		}
+		c.emit(w, length)
+		c.nextIdx++
+	}
+	c.fill(r, endS)
+	r.Series = c.series
+}
+
+// fill writes the cumulative view into r.
+func (c *Collector) fill(r *result.Run, durS float64) {
+	all, svc := NewHist(), NewHist()
+	r.Steps = r.Steps[:0]
+	var sum result.Summary
+	var tm [6]int64
+	errs := map[errKey]int64{}
+	for _, st := range c.steps {
+		all.Merge(st.lat)
+		svc.Merge(st.svc)
+		sum.Requests += st.requests
+		sum.Errors += st.errors
+		sum.BytesIn += st.bytesIn
+		sum.BytesOut += st.bytesOut
+		tm[0] += st.dns
+		tm[1] += st.conn
+		tm[2] += st.tls
+		tm[3] += st.ttfb
+		tm[4] += st.recv
+		sr := result.StepResult{
+			Scenario: st.scenario, Step: st.info.Name, Kind: st.info.Kind,
+			Requests: st.requests, Errors: st.errors, Rows: st.rows,
+			BytesIn: st.bytesIn, BytesOut: st.bytesOut,
+			Latency: Percentiles(st.lat), Phases: timing(st.requests, st.dns, st.conn, st.tls, st.ttfb, st.recv),
+			Hist: Encode(st.lat),
+		}
+		if durS > 0 {
+			sr.RPS = float64(st.requests) / durS
+		}
+		for k, n := range st.errs {
+			errs[k] += n
+			sr.Errs = append(sr.Errs, result.ErrorCount{Kind: k.kind.String(), Status: int(k.status), Count: n})
+		}
+		sortErrors(sr.Errs)
+		r.Steps = append(r.Steps, sr)
+	}
+	r.Scenarios = r.Scenarios[:0]
+	for _, sc := range c.scens {
+		sum.Iterations += sc.iterations
+		r.Scenarios = append(r.Scenarios, result.ScenarioResult{
+			Name: sc.info.Name, Weight: sc.info.Weight, Iterations: sc.iterations, Failed: sc.failed,
+			Latency: Percentiles(sc.iter), Hist: Encode(sc.iter),
+		})
+	}
+	r.Errors = r.Errors[:0]
+	for k, n := range errs {
+		ec := result.ErrorCount{Kind: k.kind.String(), Status: int(k.status), Count: n}
+		if p := c.examples[k.kind].Load(); p != nil {
+			ec.Example = *p
+		}
+		r.Errors = append(r.Errors, ec)
+	}
+	sortErrors(r.Errors)
+	sum.DurationS = durS
+	if durS > 0 {
+		sum.RPS = float64(sum.Requests) / durS
+	}
+	if sum.Requests > 0 {
+		sum.ErrorRate = float64(sum.Errors) / float64(sum.Requests)
+	}
+	sum.Latency = Percentiles(all)
+	sum.Service = Percentiles(svc)
+	sum.StartLag = Percentiles(c.lag)
+	sum.Phases = timing(sum.Requests, tm[0], tm[1], tm[2], tm[3], tm[4])
+	sum.Hist = Encode(all)
+	sum.ServiceH = Encode(svc)
+	sum.StartLagH = Encode(c.lag)
+	// Keep what the executor set.
+	sum.Dropped, sum.TargetRPS, sum.MaxVUs = r.Summary.Dropped, r.Summary.TargetRPS, r.Summary.MaxVUs
+	r.Summary = sum
+}
+
+func timing(n, dns, conn, tls, ttfb, recv int64) result.Timing {
+	if n == 0 {
+		return result.Timing{}
+	}
+	f := func(v int64) float64 { return float64(v) / float64(n) / 1000 }
+	return result.Timing{DNS: f(dns), Connect: f(conn), TLS: f(tls), TTFB: f(ttfb), Receive: f(recv)}
+}
+
+func sortErrors(e []result.ErrorCount) {
+	sort.Slice(e, func(i, j int) bool {
+		if e[i].Count != e[j].Count {
+			return e[i].Count > e[j].Count
+		}
+		if e[i].Kind != e[j].Kind {
+			return e[i].Kind < e[j].Kind
+		}
+		return e[i].Status < e[j].Status
+	})
+}
+
+// Late is the number of samples that arrived after their window closed;
+// they count in every total but not in the series.
+func (c *Collector) Late() int64 { return c.late }
+
+// WantExample reports whether kind has no example message yet.
+func (c *Collector) WantExample(kind ErrKind) bool {
+	return kind < numKinds && c.examples[kind].Load() == nil
+}

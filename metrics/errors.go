@@ -1,0 +1,50 @@
+package metrics
+
+// ErrKind classifies a failed request.
+type ErrKind uint8
+
+// Error kinds. KindNone is success.
+const (
+	KindNone ErrKind = iota
+	KindTimeout
+	KindConnRefused
+	KindConnReset
+	KindDNS
+	KindTLS
+	KindHTTP4xx
+	KindHTTP5xx
+	KindCheckFailed
+	KindExtractFailed
+	KindSQL
+	KindDeadlock
+	KindSerialization
+	KindPoolExhausted
+	KindOther
+	numKinds
+)
+
+var kindNames = [numKinds]string{
+	KindNone:          "",
+	KindTimeout:       "timeout",
+	KindConnRefused:   "connection_refused",
+	KindConnReset:     "connection_reset",
+	KindDNS:           "dns",
+	KindTLS:           "tls",
+	KindHTTP4xx:       "http_4xx",
+	KindHTTP5xx:       "http_5xx",
+	KindCheckFailed:   "check_failed",
+	KindExtractFailed: "extract_failed",
+	KindSQL:           "sql_error",
+	KindDeadlock:      "deadlock",
+	KindSerialization: "serialization_failure",
+	KindPoolExhausted: "pool_exhausted",
+	KindOther:         "other",
+}
+
+// String is the kind's name in the Run document.
+func (k ErrKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "other"
+}

@@ -1,0 +1,98 @@
+package metrics
+
+import (
+	"runtime"
+	"sync/atomic"
+)
+
+// Sample is one finished request (or, with FlagIteration, one finished
+// iteration). It is a fixed-size value: writing one allocates nothing.
+// Durations are microseconds; EndNS is nanoseconds since the run's start.
+type Sample struct {
+	EndNS     int64
+	LatencyUS uint32 // completion − intended start (what users report)
+	ServiceUS uint32 // completion − actual send
+	LagUS     uint32 // iterations: actual start − intended start
+	DNSUS     uint32
+	ConnUS    uint32
+	TLSUS     uint32
+	TTFBUS    uint32 // send done → first byte
+	RecvUS    uint32 // first byte → completion
+	BytesIn   uint32
+	BytesOut  uint32
+	Rows      uint32
+	Step      uint16 // step index (or scenario index for iterations)
+	Status    uint16
+	Kind      ErrKind
+	Flags     uint8
+}
+
+// Sample flags.
+const (
+	FlagIteration uint8 = 1 << iota // the sample is a whole iteration
+	FlagFailed                      // iteration: some step failed
+)
+
+// Ring is a single-producer, single-consumer queue of samples owned by one
+// VU. The VU is the only writer of tail; the collector the only writer of
+// head. Push never blocks unless the collector falls a whole ring behind,
+// in which case the VU yields until there is room (counted as stalls).
+type Ring struct {
+	head atomic.Uint64 // next slot to read; written by the collector
+	tail atomic.Uint64 // next slot to write; written by the VU
+	mask uint64
+	buf  []Sample
+	// stalls counts pushes that had to wait for the collector.
+	stalls atomic.Uint64
+}
+
+// NewRing returns a ring with room for size samples (rounded up to a power
+// of two).
+func NewRing(size int) *Ring {
+	n := 16
+	for n < size {
+		n <<= 1
+	}
+	return &Ring{buf: make([]Sample, n), mask: uint64(n - 1)}
+}
+
+// Push appends s. Only the owning VU may call it.
+func (r *Ring) Push(s *Sample) {
+	t := r.tail.Load()
+	if t-r.head.Load() > r.mask {
+		r.stalls.Add(1)
+		for t-r.head.Load() > r.mask {
+			runtime.Gosched()
+		}
+	}
+	r.buf[t&r.mask] = *s
+	r.tail.Store(t + 1)
+}
+
+// drain hands every queued sample to f. Only the collector may call it.
+func (r *Ring) drain(f func(*Sample)) int {
+	h := r.head.Load()
+	t := r.tail.Load()
+	for i := h; i < t; i++ {
+		f(&r.buf[i&r.mask])
+	}
+	r.head.Store(t)
+	return int(t - h)
+}
+
+// RingSize picks a ring size for a run with up to vus VUs: large rings for
+// few fast VUs, small ones when there are thousands of VUs (each of which
+// is slow), keeping the total near a few megabytes.
+func RingSize(vus int) int {
+	if vus < 1 {
+		vus = 1
+	}
+	n := 65536 / vus
+	if n < 16 {
+		n = 16
+	}
+	if n > 2048 {
+		n = 2048
+	}
+	return n
+}

@@ -1,0 +1,127 @@
+// Package proto compiles a plan's scenarios into the load engine's Test,
+// choosing the step runner for each step (HTTP now; SQL beside it). It is
+// the one place that knows every protocol, so the engine knows none.
+package proto
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/plan"
+	httpstep "github.com/stampede-perf/stampede/proto/http"
+	"github.com/stampede-perf/stampede/tmpl"
+)
+
+// Options are the process facts compilation needs.
+type Options struct {
+	Getenv func(string) string
+}
+
+// Slots used by the step runners in every VU.
+const (
+	slotHTTP = iota
+	numSlots
+)
+
+// Compile turns p into a Test and the metrics layout that names its
+// steps. Every problem found is reported, one per line, each with the plan
+// position and field path.
+func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
+	var errs []string
+	bad := func(path string, err error) {
+		errs = append(errs, fmt.Sprintf("%s: %s: %v", p.At(path), path, err))
+	}
+	feeders := map[string]*tmpl.Feeder{}
+	for _, name := range sortedKeys(p.Data) {
+		f := p.Data[name]
+		path := f.File
+		if !filepath.IsAbs(path) && p.File != "" {
+			path = filepath.Join(filepath.Dir(p.File), path)
+		}
+		fd, err := tmpl.LoadFeeder(path, f.Mode)
+		if err != nil {
+			bad("data."+name+".file", err)
+			continue
+		}
+		feeders[name] = fd
+	}
+	c := tmpl.NewCompiler(feeders, p.Variables, o.Getenv)
+	timeout := p.Target.Timeout.D()
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	keepAlive := p.Target.KeepAlive == nil || *p.Target.KeepAlive
+	hcfg := httpstep.Config{Timeout: timeout, Insecure: p.Target.Insecure, KeepAlive: keepAlive, Slot: slotHTTP}
+
+	t := &load.Test{}
+	var layout metrics.Layout
+	for i, sc := range p.Scenarios {
+		ls := load.Scenario{Name: sc.Name, Weight: sc.Weight}
+		li := metrics.ScenarioInfo{Name: sc.Name, Weight: sc.Weight}
+		known := map[string]bool{}
+		for k := range p.Variables {
+			known[k] = true
+		}
+		for j, st := range sc.Steps {
+			path := fmt.Sprintf("scenarios[%d].steps[%d]", i, j)
+			if st.SQL != nil {
+				bad(path+".sql", errors.New("SQL steps are not supported by this build"))
+				continue
+			}
+			hs, err := httpstep.Compile(p.Target, st, c, hcfg)
+			if err != nil {
+				bad(path, err)
+				continue
+			}
+			for _, v := range hs.Vars() {
+				if !known[v] {
+					bad(path, fmt.Errorf("uses {{ %s }} but no earlier step of %q extracts it (add extract: { %s: { json: … } } to an earlier step, or define it under variables:)", v, sc.Name, v))
+				}
+			}
+			for k := range st.Extract {
+				known[k] = true
+			}
+			th := sc.Think
+			if st.Think != nil {
+				th = st.Think
+			}
+			var think load.Think
+			if th != nil {
+				think = load.Think{Min: th.Min.D(), Max: th.Max.D()}
+				if think.Max < think.Min {
+					think.Max = think.Min
+				}
+			}
+			ls.Steps = append(ls.Steps, hs)
+			ls.Think = append(ls.Think, think)
+			li.Steps = append(li.Steps, metrics.StepInfo{Name: st.Name, Kind: "http"})
+		}
+		t.Scenarios = append(t.Scenarios, ls)
+		layout.Scenarios = append(layout.Scenarios, li)
+	}
+	if len(errs) > 0 {
+		return nil, metrics.Layout{}, errors.New(strings.Join(errs, "\n"))
+	}
+	t.NewState = func(vu *load.VU) load.IterState { return tmpl.NewState(vu.ID, vu.Rand, nil) }
+	t.NewSlots = func(vu *load.VU) []any {
+		s := make([]any, numSlots)
+		s[slotHTTP] = httpstep.NewClient(hcfg)
+		return s
+	}
+	return t, layout, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

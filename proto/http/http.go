@@ -1,0 +1,538 @@
+// Package http is the HTTP/1.1 step runner. It builds each request from a
+// compiled step and the VU's template state, times it (DNS, connect, TLS,
+// send, time to first byte, receive) and classifies its outcome.
+//
+// Design: every VU owns one keep-alive connection per host, like wrk, held
+// by a fasthttp HostClient with MaxConns 1 and no hidden retries, so the
+// per-request cost stays near wrk's and every failure is counted. Phase
+// timings come from a thin wrapper around the connection (dial, first
+// write, first read) rather than from a tracing callback chain. Requests
+// and responses are reused per VU: a request allocates nothing once the
+// VU is warm.
+package http
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/tmpl"
+)
+
+// Config is what all steps of a plan share.
+type Config struct {
+	Timeout   time.Duration
+	Insecure  bool
+	KeepAlive bool
+	// Slot is the index of the VU slot holding HTTP state.
+	Slot int
+}
+
+// Step is one compiled HTTP step.
+type Step struct {
+	cfg      Config
+	name     string
+	method   []byte
+	addr     string // host:port to dial
+	host     string // Host header
+	tls      bool
+	path     *tmpl.Template // path and static query
+	query    []queryParam
+	headers  []header
+	body     *tmpl.Template
+	timeout  time.Duration
+	extract  []extractor
+	check    *tmpl.Check
+	hasQuery bool // path already contains '?'
+}
+
+type header struct {
+	name string
+	val  *tmpl.Template
+}
+
+type queryParam struct {
+	name string
+	val  *tmpl.Template
+}
+
+type extractor struct {
+	name string
+	x    *tmpl.Extractor
+}
+
+// Compile builds a step from its plan form. base is the plan's target.
+func Compile(t plan.Target, s *plan.Step, c *tmpl.Compiler, cfg Config) (*Step, error) {
+	st := &Step{cfg: cfg, name: s.Name, method: []byte(strings.ToUpper(s.Method)), timeout: s.Timeout.D()}
+	if len(st.method) == 0 {
+		st.method = []byte("GET")
+	}
+	if st.timeout <= 0 {
+		st.timeout = cfg.Timeout
+	}
+	raw := s.Path
+	var base *url.URL
+	if strings.HasPrefix(raw, "http://") || strings.HasPrefix(raw, "https://") {
+		// An absolute URL: its scheme and host must be literal.
+		i := strings.Index(raw[strings.Index(raw, "//")+2:], "/")
+		prefix := raw
+		rest := "/"
+		if i >= 0 {
+			cut := strings.Index(raw, "//") + 2 + i
+			prefix, rest = raw[:cut], raw[cut:]
+		}
+		if strings.Contains(prefix, "{{") {
+			return nil, errors.New("path: the scheme and host of an absolute URL cannot be templated")
+		}
+		u, err := url.Parse(prefix)
+		if err != nil {
+			return nil, fmt.Errorf("path: %v", err)
+		}
+		base, raw = u, rest
+	} else {
+		u, err := url.Parse(t.BaseURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("target.base_url %q is not an absolute URL (e.g. http://127.0.0.1:8080)", t.BaseURL)
+		}
+		base = u
+		p := strings.TrimRight(u.Path, "/")
+		if raw == "" {
+			raw = "/"
+		}
+		if !strings.HasPrefix(raw, "/") {
+			raw = "/" + raw
+		}
+		raw = p + raw
+	}
+	st.tls = base.Scheme == "https"
+	st.host = base.Host
+	st.addr = base.Host
+	if base.Port() == "" {
+		if st.tls {
+			st.addr = net.JoinHostPort(base.Hostname(), "443")
+		} else {
+			st.addr = net.JoinHostPort(base.Hostname(), "80")
+		}
+	}
+	var err error
+	if st.path, err = c.Compile(raw); err != nil {
+		return nil, fmt.Errorf("path: %w", err)
+	}
+	st.hasQuery = strings.Contains(raw, "?")
+	for _, k := range sortedKeys(s.Query) {
+		v, err := c.Compile(s.Query[k])
+		if err != nil {
+			return nil, fmt.Errorf("query.%s: %w", k, err)
+		}
+		st.query = append(st.query, queryParam{name: k, val: v})
+	}
+	hdrs := map[string]string{}
+	for k, v := range t.Headers {
+		hdrs[k] = v
+	}
+	for k, v := range s.Headers {
+		hdrs[k] = v
+	}
+	body := s.Body
+	if s.JSON != nil {
+		b, err := jsonBody(s.JSON)
+		if err != nil {
+			return nil, fmt.Errorf("json: %w", err)
+		}
+		body = b
+		if !hasHeader(hdrs, "Content-Type") {
+			hdrs["Content-Type"] = "application/json"
+		}
+	}
+	for _, k := range sortedKeys(hdrs) {
+		v, err := c.Compile(hdrs[k])
+		if err != nil {
+			return nil, fmt.Errorf("headers.%s: %w", k, err)
+		}
+		st.headers = append(st.headers, header{name: k, val: v})
+	}
+	if body != "" {
+		if st.body, err = c.Compile(body); err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+	}
+	for _, k := range sortedKeys(s.Extract) {
+		x, err := tmpl.CompileExtractor(s.Extract[k])
+		if err != nil {
+			return nil, fmt.Errorf("extract.%s: %w", k, err)
+		}
+		st.extract = append(st.extract, extractor{name: k, x: x})
+	}
+	// A step without a check still fails on 4xx and 5xx.
+	if st.check, err = tmpl.CompileCheck(s.Check); err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	return st, nil
+}
+
+func hasHeader(h map[string]string, name string) bool {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// Client is a VU's HTTP state: one connection per host, a reusable
+// request and response, and the timing of the current request.
+type Client struct {
+	cfg     Config
+	hosts   []hostClient
+	req     fasthttp.Request
+	resp    fasthttp.Response
+	buf     []byte
+	val     []byte
+	trace   trace
+	conns   atomic.Pointer[tconn] // the connection in use, for Interrupt
+	stopped atomic.Bool
+	peek    func(string) string
+}
+
+type hostClient struct {
+	addr string
+	tls  bool
+	hc   *fasthttp.HostClient
+}
+
+// NewClient returns the HTTP state of one VU.
+func NewClient(cfg Config) *Client {
+	c := &Client{cfg: cfg}
+	c.peek = func(name string) string { return string(c.resp.Header.Peek(name)) }
+	return c
+}
+
+func (c *Client) host(addr string, useTLS bool) *fasthttp.HostClient {
+	for i := range c.hosts {
+		if c.hosts[i].addr == addr && c.hosts[i].tls == useTLS {
+			return c.hosts[i].hc
+		}
+	}
+	hc := &fasthttp.HostClient{
+		Addr:                          addr,
+		MaxConns:                      1,
+		MaxIdemponentCallAttempts:     1,
+		NoDefaultUserAgentHeader:      false,
+		DisableHeaderNamesNormalizing: true,
+		DisablePathNormalizing:        true,
+		ReadBufferSize:                4096,
+		WriteBufferSize:               4096,
+		MaxIdleConnDuration:           90 * time.Second,
+		MaxResponseBodySize:           64 << 20,
+		Dial:                          c.dialer(useTLS, hostOnly(addr)),
+	}
+	c.hosts = append(c.hosts, hostClient{addr: addr, tls: useTLS, hc: hc})
+	return hc
+}
+
+func hostOnly(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+// Close closes the VU's connections.
+func (c *Client) Close() error {
+	for _, h := range c.hosts {
+		h.hc.CloseIdleConnections()
+	}
+	if tc := c.conns.Load(); tc != nil {
+		tc.Conn.Close()
+	}
+	return nil
+}
+
+// Interrupt aborts the request in flight, if any; safe to call from any
+// goroutine.
+func (c *Client) Interrupt() {
+	c.stopped.Store(true)
+	if tc := c.conns.Load(); tc != nil {
+		tc.Conn.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+var _ load.Interrupter = (*Client)(nil)
+
+// trace is the timing of one request, written by the connection wrapper.
+type trace struct {
+	dns, connect, tls time.Duration
+	wrote             time.Time // end of the last write
+	firstRead         time.Time // first read after the write
+	in, out           int64
+}
+
+// tconn wraps a connection to time its first write and first read.
+type tconn struct {
+	net.Conn
+	t *trace
+}
+
+func (tc *tconn) Write(p []byte) (int, error) {
+	n, err := tc.Conn.Write(p)
+	tc.t.out += int64(n)
+	tc.t.wrote = time.Now()
+	tc.t.firstRead = time.Time{}
+	return n, err
+}
+
+func (tc *tconn) Read(p []byte) (int, error) {
+	n, err := tc.Conn.Read(p)
+	if n > 0 {
+		tc.t.in += int64(n)
+		if tc.t.firstRead.IsZero() {
+			tc.t.firstRead = time.Now()
+		}
+	}
+	return n, err
+}
+
+func (c *Client) dialer(useTLS bool, serverName string) fasthttp.DialFunc {
+	return func(addr string) (net.Conn, error) {
+		if c.stopped.Load() {
+			return nil, context.Canceled
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		ip := host
+		if net.ParseIP(host) == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+			ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+			if len(ips) == 0 {
+				return nil, &net.DNSError{Err: "no addresses", Name: host}
+			}
+			ip = ips[0].IP.String()
+		}
+		t1 := time.Now()
+		c.trace.dns = t1.Sub(t0)
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, port), c.cfg.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		t2 := time.Now()
+		c.trace.connect = t2.Sub(t1)
+		if useTLS {
+			tc := tls.Client(conn, &tls.Config{ServerName: serverName, InsecureSkipVerify: c.cfg.Insecure, NextProtos: []string{"http/1.1"}})
+			tc.SetDeadline(time.Now().Add(c.cfg.Timeout))
+			if err := tc.Handshake(); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			tc.SetDeadline(time.Time{})
+			c.trace.tls = time.Since(t2)
+			conn = tc
+		}
+		w := &tconn{Conn: conn, t: &c.trace}
+		c.conns.Store(w)
+		if c.stopped.Load() {
+			conn.Close()
+			return nil, context.Canceled
+		}
+		return w, nil
+	}
+}
+
+// Do runs the step once. See load.Step.
+func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, end time.Time) {
+	c := vu.Slots[st.cfg.Slot].(*Client)
+	state, _ := vu.State.(*tmpl.State)
+	req := &c.req
+	req.Reset()
+	req.Header.SetMethodBytes(st.method)
+	c.buf = st.path.Append(c.buf[:0], state)
+	sep := byte('?')
+	if st.hasQuery {
+		sep = '&'
+	}
+	for _, q := range st.query {
+		c.buf = append(c.buf, sep)
+		sep = '&'
+		c.buf = appendEscaped(c.buf, q.name)
+		c.buf = append(c.buf, '=')
+		c.val = q.val.Append(c.val[:0], state)
+		c.buf = appendEscaped(c.buf, bytesString(c.val))
+	}
+	req.SetRequestURIBytes(c.buf)
+	req.Header.SetHost(st.host)
+	for _, h := range st.headers {
+		c.val = h.val.Append(c.val[:0], state)
+		req.Header.SetBytesV(h.name, c.val)
+	}
+	if st.body != nil {
+		req.SetBody(st.body.Append(req.Body()[:0], state))
+	}
+	if !st.cfg.KeepAlive {
+		req.Header.SetConnectionClose()
+	}
+	if state != nil {
+		if name := state.Missing(); name != "" {
+			state.ClearMissing()
+			now := time.Now()
+			s.Kind = metrics.KindExtractFailed
+			if vu.WantExample(s.Kind) {
+				vu.Example(s.Kind, fmt.Sprintf("step %q: variable %q has no value (its extractor failed or did not run)", st.name, name))
+			}
+			return now, now
+		}
+	}
+	hc := c.host(st.addr, st.tls)
+	c.trace = trace{}
+	send = time.Now()
+	err := hc.DoTimeout(req, &c.resp, st.timeout)
+	end = time.Now()
+	t := &c.trace
+	s.DNSUS, s.ConnUS, s.TLSUS = usOf(t.dns), usOf(t.connect), usOf(t.tls)
+	if !t.wrote.IsZero() && !t.firstRead.IsZero() && t.firstRead.After(t.wrote) {
+		s.TTFBUS = usOf(t.firstRead.Sub(t.wrote))
+		s.RecvUS = usOf(end.Sub(t.firstRead))
+	}
+	s.BytesIn, s.BytesOut = clamp32(t.in), clamp32(t.out)
+	if err != nil {
+		s.Kind = Classify(err)
+		if vu.WantExample(s.Kind) {
+			vu.Example(s.Kind, fmt.Sprintf("%s %s: %v", st.method, st.path.Raw(), err))
+		}
+		return send, end
+	}
+	status := c.resp.StatusCode()
+	s.Status = uint16(status)
+	body := c.resp.Body()
+	if ok, reason := st.check.Check(status, body); !ok {
+		s.Kind = statusKind(status, metrics.KindCheckFailed)
+		if vu.WantExample(s.Kind) {
+			vu.Example(s.Kind, fmt.Sprintf("%s %s: %s", st.method, st.path.Raw(), reason))
+		}
+		return send, end
+	}
+	for _, x := range st.extract {
+		v, ok := x.x.Extract(body, c.peek)
+		if !ok {
+			s.Kind = metrics.KindExtractFailed
+			if vu.WantExample(s.Kind) {
+				vu.Example(s.Kind, fmt.Sprintf("%s %s: nothing to extract into %q", st.method, st.path.Raw(), x.name))
+			}
+			return send, end
+		}
+		if state != nil {
+			state.Set(x.name, v)
+		}
+	}
+	return send, end
+}
+
+func statusKind(status int, otherwise metrics.ErrKind) metrics.ErrKind {
+	switch {
+	case status >= 500:
+		return metrics.KindHTTP5xx
+	case status >= 400:
+		return metrics.KindHTTP4xx
+	}
+	return otherwise
+}
+
+// Classify maps a transport error to its kind.
+func Classify(err error) metrics.ErrKind {
+	var dnsErr *net.DNSError
+	var recErr tls.RecordHeaderError
+	var certErr *tls.CertificateVerificationError
+	var unkAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
+		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return metrics.KindTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return metrics.KindConnRefused
+	case errors.As(err, &dnsErr):
+		return metrics.KindDNS
+	case errors.As(err, &recErr), errors.As(err, &certErr), errors.As(err, &unkAuth), errors.As(err, &hostErr),
+		strings.HasPrefix(err.Error(), "tls:"):
+		return metrics.KindTLS
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, net.ErrClosed):
+		return metrics.KindConnReset
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return metrics.KindTimeout
+	}
+	return metrics.KindOther
+}
+
+func usOf(d time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	v := d / time.Microsecond
+	if v > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(v)
+}
+
+func clamp32(v int64) uint32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(v)
+}
+
+// Vars lists the variables the step's templates read that are neither
+// built-ins nor feeder columns nor plan variables.
+func (st *Step) Vars() []string {
+	var out []string
+	add := func(t *tmpl.Template) {
+		if t != nil {
+			out = append(out, t.Vars()...)
+		}
+	}
+	add(st.path)
+	add(st.body)
+	for _, q := range st.query {
+		add(q.val)
+	}
+	for _, h := range st.headers {
+		add(h.val)
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+// Package suite carries out plans: one load run (RunLoad), and the test
+// protocol's ordering of phases, cool-downs and the watchers beside them.
+// It holds no engine logic of its own: load runs iterations, proto builds
+// steps, metrics measures and analyze judges.
+package suite
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/proto"
+	"github.com/stampede-perf/stampede/result"
+)
+
+// LoadOptions tune one load run.
+type LoadOptions struct {
+	Segment load.Segment
+	Getenv  func(string) string
+	// OnWindow sees every closed one-second window and the run so far
+	// (progress display, incremental storage). Called from one goroutine.
+	OnWindow func(w result.Window, run *result.Run)
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// ErrCompile wraps plan problems found while compiling steps.
+var ErrCompile = errors.New("invalid plan")
+
+// Compile checks that p can run, reporting every problem.
+func Compile(p *plan.Plan, getenv func(string) string) error {
+	_, _, err := proto.Compile(p, proto.Options{Getenv: getenv})
+	if err != nil {
+		return errors.Join(ErrCompile, err)
+	}
+	return nil
+}
+
+// RunLoad runs p's load once and returns the Run with thresholds
+// evaluated. The Run is complete even when ctx is cancelled (then Aborted
+// is set) or an abort threshold fired; err reports why it ended early.
+func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, error) {
+	test, layout, err := proto.Compile(p, proto.Options{Getenv: o.Getenv})
+	if err != nil {
+		return nil, errors.Join(ErrCompile, err)
+	}
+	l := p.Load
+	run := &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: Hash(p), Target: p.Target.BaseURL}
+	var aborts []*plan.Threshold
+	for _, th := range p.Thresholds {
+		if th.Abort {
+			aborts = append(aborts, th)
+		}
+	}
+	eo := load.Options{
+		Model:        l.Model,
+		Levels:       load.LevelsFromPlan(l),
+		Arrivals:     l.Arrivals,
+		MaxVUs:       l.MaxVUs,
+		PreVUs:       l.PreVUs,
+		GracefulStop: l.GracefulStop.D(),
+		Iterations:   l.Iterations,
+		Segment:      o.Segment,
+		Seed:         uint64(l.Seed),
+		Now:          o.Now,
+		OnWindow: func(w result.Window, snap *result.Run) string {
+			if o.OnWindow != nil {
+				o.OnWindow(w, snap)
+			}
+			if len(aborts) == 0 {
+				return ""
+			}
+			for _, r := range analyze.Thresholds(snap, aborts) {
+				if !r.Pass {
+					return "threshold failed: " + analyze.Describe(r)
+				}
+			}
+			return ""
+		},
+	}
+	if eo.Seed == 0 {
+		eo.Seed = uint64(time.Now().UnixNano())
+	}
+	if eo.GracefulStop <= 0 {
+		eo.GracefulStop = 30 * time.Second
+	}
+	eng := load.New(test, eo)
+	runErr := eng.Run(ctx, layout, run)
+	run.Thresholds = analyze.Thresholds(run, p.Thresholds)
+	run.Verdict = "pass"
+	if len(analyze.Failed(run.Thresholds, false)) > 0 || run.Aborted {
+		run.Verdict = "fail"
+	}
+	return run, runErr
+}
+
+// Hash identifies a plan's content, so history can tell when the plan
+// behind a name changed.
+func Hash(p *plan.Plan) string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
