@@ -75,11 +75,12 @@ type Engine struct {
 	vus   []*VU
 	wg    sync.WaitGroup
 
-	cancelHard context.CancelFunc
-	iters      atomic.Int64 // iterations claimed against Options.Iterations
-	waiting    atomic.Int64 // open model: VUs sleeping until their iteration
-	onTime     atomic.Int64 // open model: iterations a VU was waiting for
-	lateWakes  atomic.Int64 // … of which the VU woke more than lateWake late
+	cancelHard  context.CancelFunc
+	iters       atomic.Int64 // iterations claimed against Options.Iterations
+	waiting     atomic.Int64 // open model: VUs sleeping until their iteration
+	interrupted atomic.Int64 // iterations cut short
+	onTime      atomic.Int64 // open model: iterations a VU was waiting for
+	lateWakes   atomic.Int64 // … of which the VU woke more than lateWake late
 
 	abortMu     sync.Mutex // guards abortReason
 	abortReason string
@@ -188,6 +189,7 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 
 	run.EndedAt = end
 	run.Summary.Dropped = e.dropped.Load()
+	run.Summary.Interrupted = e.interrupted.Load()
 	run.Summary.MaxVUs = int(e.peak.Load())
 	if e.opt.Model == "open" {
 		run.Summary.TargetRPS = profile.Area(profile.Duration()) / profile.Duration().Seconds() / float64(e.opt.Segment.N)
@@ -229,6 +231,8 @@ func (e *Engine) newVU(j int64, ringSize int) *VU {
 		col:    e.col,
 		test:   e.test,
 		active: &e.active,
+
+		interrupted: &e.interrupted,
 	}
 	for _, sc := range e.test.Scenarios {
 		w := sc.Weight

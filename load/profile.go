@@ -128,7 +128,7 @@ func (p Profile) Invert(x float64) (time.Duration, bool) {
 		if math.IsNaN(u) || math.IsInf(u, 0) {
 			continue
 		}
-		t := s.start + time.Duration(u*float64(time.Second))
+		t := s.start + time.Duration(math.Round(u*float64(time.Second)))
 		if t > s.end {
 			t = s.end
 		}
@@ -189,6 +189,9 @@ func (g Segment) Global(local int64) int64 {
 	return local*int64(g.N) + int64(g.K)
 }
 
+// IterationsCap bounds a run given only an iteration count.
+const IterationsCap = 24 * time.Hour
+
 // LevelsFromPlan turns a plan's load block into levels of users (closed)
 // or rate (open).
 func LevelsFromPlan(l plan.LoadSpec) []Level {
@@ -210,7 +213,11 @@ func LevelsFromPlan(l plan.LoadSpec) []Level {
 	if open {
 		v = l.Rate
 	}
-	out := []Level{{Target: v, Ramp: l.RampUp.D(), Hold: l.Duration.D()}}
+	hold := l.Duration.D()
+	if hold == 0 && l.Iterations > 0 {
+		hold = IterationsCap // run until the iterations are done
+	}
+	out := []Level{{Target: v, Ramp: l.RampUp.D(), Hold: hold}}
 	if l.RampDown > 0 {
 		out = append(out, Level{Target: 0, Ramp: l.RampDown.D()})
 	}

@@ -73,6 +73,8 @@ type VU struct {
 	timer  *time.Timer
 	stop   atomic.Bool // closed model: finish the current iteration, then exit
 	active *atomic.Int64
+	// interrupted counts the run's iterations cut short (shared).
+	interrupted *atomic.Int64
 }
 
 // Example records an error message as the example of its kind.
@@ -123,6 +125,7 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 		s = metrics.Sample{}
 		send, end := st.Do(hard, vu, &s)
 		if hard.Err() != nil {
+			vu.interrupted.Add(1)
 			return false // interrupted: not a measurement
 		}
 		ref := send
@@ -142,6 +145,7 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 		}
 		if th := sc.Think[i]; th.Max > 0 && !stopping.Load() {
 			if !vu.sleep(hard, vu.thinkTime(th)) {
+				vu.interrupted.Add(1)
 				return false
 			}
 		}

@@ -459,7 +459,7 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 	sum.ServiceH = Encode(svc)
 	sum.StartLagH = Encode(c.lag)
 	// Keep what the executor set.
-	sum.Dropped, sum.TargetRPS, sum.MaxVUs = r.Summary.Dropped, r.Summary.TargetRPS, r.Summary.MaxVUs
+	sum.Dropped, sum.Interrupted, sum.TargetRPS, sum.MaxVUs = r.Summary.Dropped, r.Summary.Interrupted, r.Summary.TargetRPS, r.Summary.MaxVUs
 	r.Summary = sum
 }
 

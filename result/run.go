@@ -67,18 +67,21 @@ type Summary struct {
 	Iterations int64   `json:"iterations"`
 	// Dropped counts open-model iterations whose intended start passed
 	// without any VU to run them before the run ended.
-	Dropped   int64   `json:"dropped_iterations"`
-	TargetRPS float64 `json:"target_rps,omitempty"` // open model: what was asked
-	BytesIn   int64   `json:"bytes_in"`
-	BytesOut  int64   `json:"bytes_out"`
-	Latency   Latency `json:"latency_ms"`
-	Service   Latency `json:"service_ms"` // completion − actual send
-	StartLag  Latency `json:"start_lag_ms"`
-	Phases    Timing  `json:"timing_ms"`              // mean per-request phases
-	Hist      string  `json:"hist,omitempty"`         // encoded HDR of latency (µs)
-	ServiceH  string  `json:"service_hist,omitempty"` // encoded HDR of service time (µs)
-	StartLagH string  `json:"start_lag_hist,omitempty"`
-	MaxVUs    int     `json:"max_vus"`
+	Dropped int64 `json:"dropped_iterations"`
+	// Interrupted counts iterations cut short by the end of the graceful
+	// stop or an interrupt; their unfinished requests are not measured.
+	Interrupted int64   `json:"interrupted_iterations"`
+	TargetRPS   float64 `json:"target_rps,omitempty"` // open model: what was asked
+	BytesIn     int64   `json:"bytes_in"`
+	BytesOut    int64   `json:"bytes_out"`
+	Latency     Latency `json:"latency_ms"`
+	Service     Latency `json:"service_ms"` // completion − actual send
+	StartLag    Latency `json:"start_lag_ms"`
+	Phases      Timing  `json:"timing_ms"`              // mean per-request phases
+	Hist        string  `json:"hist,omitempty"`         // encoded HDR of latency (µs)
+	ServiceH    string  `json:"service_hist,omitempty"` // encoded HDR of service time (µs)
+	StartLagH   string  `json:"start_lag_hist,omitempty"`
+	MaxVUs      int     `json:"max_vus"`
 }
 
 // Latency holds the standard percentile set, in milliseconds.

@@ -1,0 +1,249 @@
+package load
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/result"
+)
+
+// sleepStep takes a fixed service time and remembers when each call was
+// due and began, so schedules can be checked against fake time.
+type sleepStep struct {
+	d      func(now time.Time) time.Duration
+	calls  atomic.Int64
+	mu     sync.Mutex
+	starts []time.Duration
+	t0     time.Time
+}
+
+func (s *sleepStep) Do(ctx context.Context, vu *VU, smp *metrics.Sample) (time.Time, time.Time) {
+	send := time.Now()
+	s.calls.Add(1)
+	s.mu.Lock()
+	s.starts = append(s.starts, send.Sub(vu.T0))
+	s.mu.Unlock()
+	t := time.NewTimer(s.d(send))
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+	}
+	return send, time.Now()
+}
+
+func fixed(d time.Duration) func(time.Time) time.Duration {
+	return func(time.Time) time.Duration { return d }
+}
+
+func oneStepTest(st Step) (*Test, metrics.Layout) {
+	t := &Test{Scenarios: []Scenario{{Name: "s", Weight: 1, Steps: []Step{st}}}}
+	return t, metrics.Layout{Scenarios: []metrics.ScenarioInfo{{Name: "s", Weight: 1, Steps: []metrics.StepInfo{{Name: "x"}}}}}
+}
+
+func TestOpenModelKeepsTheSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(5 * time.Millisecond)}
+		test, layout := oneStepTest(st)
+		e := New(test, Options{Model: "open", Levels: []Level{{Target: 200, Hold: 2 * time.Second}}, MaxVUs: 100, PreVUs: 2, GracefulStop: time.Second})
+		var run result.Run
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		if got := run.Summary.Requests; got != 400 {
+			t.Fatalf("requests = %d, want exactly 400 (200/s for 2 s)", got)
+		}
+		// Fake time: every iteration starts exactly when it is due.
+		for i, s := range sortedDurations(st.starts) {
+			want := time.Duration(i) * 5 * time.Millisecond
+			if s != want {
+				t.Fatalf("iteration %d started at %v, want %v", i, s, want)
+			}
+		}
+		if run.Summary.Dropped != 0 || run.Summary.Latency.Max > 5.01 {
+			t.Fatalf("dropped %d, max latency %.2fms: want 0 and 5ms", run.Summary.Dropped, run.Summary.Latency.Max)
+		}
+		if run.Summary.MaxVUs < 1 || run.Summary.MaxVUs > 3 {
+			t.Fatalf("5 ms iterations every 5 ms need 1–2 VUs, used %d", run.Summary.MaxVUs)
+		}
+	})
+}
+
+// A target that stalls makes late iterations wait for VUs: their latency
+// counts from the intended start (no coordinated omission).
+func TestOpenModelMeasuresFromIntendedStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var t0 time.Time
+		var once sync.Once
+		st := &sleepStep{d: func(now time.Time) time.Duration {
+			once.Do(func() { t0 = now })
+			// The first second of the run the target answers only at 1 s.
+			if el := now.Sub(t0); el < time.Second {
+				return time.Second - el
+			}
+			return time.Millisecond
+		}}
+		test, layout := oneStepTest(st)
+		e := New(test, Options{Model: "open", Levels: []Level{{Target: 100, Hold: 3 * time.Second}}, MaxVUs: 1000, PreVUs: 1, GracefulStop: time.Second})
+		var run result.Run
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		// 100 of 300 requests waited for the stall's end: U(0,1s).
+		if got := run.Summary.Requests; got != 300 {
+			t.Fatalf("requests = %d, want 300", got)
+		}
+		// A third waited U(0, 1 s): p90 is the 70th percentile of those.
+		p90 := run.Summary.Latency.P90
+		if p90 < 650 || p90 > 750 {
+			t.Fatalf("p90 = %.1fms, want ≈ 700ms", p90)
+		}
+		if p := run.Summary.Latency.P50; p > 2 {
+			t.Fatalf("p50 = %.2fms", p)
+		}
+		if max := run.Summary.Latency.Max; max < 990 || max > 1010 {
+			t.Fatalf("max = %.1fms, want the full 1 s stall", max)
+		}
+		if run.Summary.MaxVUs < 90 {
+			t.Fatalf("the pool must grow to cover the stall: %d VUs", run.Summary.MaxVUs)
+		}
+	})
+}
+
+func TestOpenModelCountsDroppedIterations(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(100 * time.Millisecond)}
+		test, layout := oneStepTest(st)
+		// 100/s with 100 ms each needs 10 VUs; 2 can do 20/s.
+		e := New(test, Options{Model: "open", Levels: []Level{{Target: 100, Hold: time.Second}}, MaxVUs: 2, PreVUs: 2, GracefulStop: 0})
+		var run result.Run
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		got := run.Summary.Requests + run.Summary.Dropped + run.Summary.Interrupted
+		if got != 100 {
+			t.Fatalf("requests %d + dropped %d + interrupted %d = %d, want every planned iteration accounted for (100)",
+				run.Summary.Requests, run.Summary.Dropped, run.Summary.Interrupted, got)
+		}
+		if run.Summary.Dropped < 70 {
+			t.Fatalf("dropped = %d, want ≈ 80", run.Summary.Dropped)
+		}
+	})
+}
+
+func TestClosedModelFollowsStages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(100 * time.Millisecond)}
+		test, layout := oneStepTest(st)
+		var peakAt2s int64
+		e := New(test, Options{Model: "closed", Levels: []Level{{Target: 10, Ramp: 2 * time.Second, Hold: 2 * time.Second}, {Target: 0, Ramp: time.Second}}, GracefulStop: time.Second})
+		var run result.Run
+		go func() {
+			time.Sleep(3 * time.Second)
+			peakAt2s = e.active.Load()
+		}()
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		if peakAt2s != 10 || run.Summary.MaxVUs != 10 {
+			t.Fatalf("VUs during the hold = %d, peak %d; want 10", peakAt2s, run.Summary.MaxVUs)
+		}
+		// Ramp 0→10 over 2 s (10 VU·s), hold 2 s (20), ramp down 1 s (≈5):
+		// ≈ 35 VU·seconds at 10 iterations per VU·second.
+		if n := run.Summary.Requests; n < 300 || n > 380 {
+			t.Fatalf("requests = %d, want ≈ 350", n)
+		}
+		if len(run.Series) < 5 {
+			t.Fatalf("series has %d windows", len(run.Series))
+		}
+		for _, w := range run.Series[2:4] {
+			if w.VUs != 10 {
+				t.Fatalf("window %v shows %d VUs, want 10", w.TS, w.VUs)
+			}
+		}
+	})
+}
+
+func TestIterationLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(10 * time.Millisecond)}
+		test, layout := oneStepTest(st)
+		e := New(test, Options{Model: "closed", Levels: []Level{{Target: 4, Hold: time.Hour}}, Iterations: 37, GracefulStop: time.Second})
+		var run result.Run
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		if run.Summary.Iterations != 37 {
+			t.Fatalf("iterations = %d, want 37", run.Summary.Iterations)
+		}
+	})
+}
+
+// An interrupt ends the run at once, keeps what was measured and marks it.
+func TestInterruptKeepsResults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(time.Hour)}
+		fast := &sleepStep{d: fixed(10 * time.Millisecond)}
+		test := &Test{Scenarios: []Scenario{{Name: "s", Weight: 1, Steps: []Step{fast, st}}}}
+		layout := metrics.Layout{Scenarios: []metrics.ScenarioInfo{{Name: "s", Steps: []metrics.StepInfo{{Name: "fast"}, {Name: "stuck"}}}}}
+		ctx, cancel := context.WithCancel(context.Background())
+		e := New(test, Options{Model: "closed", Levels: []Level{{Target: 3, Hold: time.Hour}}, GracefulStop: time.Hour})
+		go func() { time.Sleep(5 * time.Second); cancel() }()
+		var run result.Run
+		start := time.Now()
+		err := e.Run(ctx, layout, &run)
+		if err == nil || !run.Aborted || run.AbortReason != "interrupted" {
+			t.Fatalf("err=%v aborted=%v reason=%q", err, run.Aborted, run.AbortReason)
+		}
+		if d := time.Since(start); d > 6*time.Second {
+			t.Fatalf("stopping took until %v", d)
+		}
+		if run.Steps[0].Requests != 3 || run.Steps[1].Requests != 0 {
+			t.Fatalf("fast=%d stuck=%d: want the 3 finished requests and no interrupted one", run.Steps[0].Requests, run.Steps[1].Requests)
+		}
+	})
+}
+
+func TestWeightsPickScenarios(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		steps := []*sleepStep{{d: fixed(time.Millisecond)}, {d: fixed(time.Millisecond)}, {d: fixed(time.Millisecond)}}
+		weights := []int{20, 40, 0}
+		test := &Test{}
+		var layout metrics.Layout
+		for i, st := range steps {
+			test.Scenarios = append(test.Scenarios, Scenario{Name: string(rune('a' + i)), Weight: weights[i], Steps: []Step{st}})
+			layout.Scenarios = append(layout.Scenarios, metrics.ScenarioInfo{Name: string(rune('a' + i)), Steps: []metrics.StepInfo{{Name: "x"}}})
+		}
+		e := New(test, Options{Model: "closed", Levels: []Level{{Target: 5, Hold: 10 * time.Second}}, Seed: 7, GracefulStop: time.Second})
+		var run result.Run
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		a, b, c := steps[0].calls.Load(), steps[1].calls.Load(), steps[2].calls.Load()
+		if c != 0 {
+			t.Fatalf("a zero-weight scenario ran %d times", c)
+		}
+		n := float64(a + b)
+		// Chi-square with one degree of freedom; 10.83 is p = 0.001.
+		ea, eb := n/3, 2*n/3
+		chi := (float64(a)-ea)*(float64(a)-ea)/ea + (float64(b)-eb)*(float64(b)-eb)/eb
+		if chi > 10.83 {
+			t.Fatalf("a=%d b=%d: chi² = %.1f, weights 20:40 not honoured", a, b, chi)
+		}
+	})
+}
+
+func sortedDurations(d []time.Duration) []time.Duration {
+	out := append([]time.Duration(nil), d...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
