@@ -118,23 +118,24 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 		vu.State.NewIteration(vu.Iter)
 	}
 	sc := vu.pick()
-	began := time.Now()
+	var began, end time.Time // the first send and the iteration's end
 	var s metrics.Sample
 	failed := false
 	for i, st := range sc.Steps {
 		s = metrics.Sample{}
-		send, end := st.Do(hard, vu, &s)
+		send, stepEnd := st.Do(hard, vu, &s)
 		if hard.Err() != nil {
 			vu.interrupted.Add(1)
 			return false // interrupted: not a measurement
 		}
 		ref := send
 		if i == 0 {
-			ref = intended
+			ref, began = intended, send
 		}
-		s.LatencyUS = us(end.Sub(ref))
-		s.ServiceUS = us(end.Sub(send))
-		s.EndNS = int64(end.Sub(vu.T0))
+		end = stepEnd
+		s.LatencyUS = us(stepEnd.Sub(ref))
+		s.ServiceUS = us(stepEnd.Sub(send))
+		s.EndNS = int64(stepEnd.Sub(vu.T0))
 		s.Step = sc.first + uint16(i)
 		vu.ring.Push(&s)
 		if s.Kind != metrics.KindNone {
@@ -148,9 +149,9 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 				vu.interrupted.Add(1)
 				return false
 			}
+			end = time.Now()
 		}
 	}
-	end := time.Now()
 	it := metrics.Sample{
 		EndNS:     int64(end.Sub(vu.T0)),
 		LatencyUS: us(end.Sub(intended)),
@@ -210,3 +211,11 @@ func (vu *VU) interrupt() {
 // WantExample reports whether kind still lacks an example message, so a
 // caller builds the message only when it will be kept.
 func (vu *VU) WantExample(kind metrics.ErrKind) bool { return vu.col.WantExample(kind) }
+
+// NewTestVU returns a VU outside any engine, for exercising steps in
+// tests and benchmarks: its samples go nowhere.
+func NewTestVU(id int, slots []any, state IterState) *VU {
+	col := metrics.NewCollector(metrics.Config{Start: time.Now()})
+	return &VU{ID: id, Rand: rand.New(rand.NewPCG(uint64(id), 1)), State: state, Slots: slots, T0: time.Now(),
+		ring: metrics.NewRing(16), col: col, interrupted: new(atomic.Int64)}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -230,6 +231,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var outSpecs []string
 	var segment string
 	var quiet bool
+	var cpuProfile string
 	c := &cobra.Command{
 		Use:   "run [plan.yaml]",
 		Short: "Run a load test from a plan or from flags",
@@ -255,6 +257,13 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 			if err != nil {
 				return invalid(err)
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return invalid(err)
+				}
+				defer stop()
+			}
 			return runPlan(c.Context(), e, p, seg, outs, quiet)
 		},
 	}
@@ -262,7 +271,21 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH (the Run document)")
 	c.Flags().StringVar(&segment, "segment", "", "run only part k of n of the test (e.g. 2/4), for spreading it over machines")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
+	c.Flags().StringVar(&cpuProfile, "generator-cpu-profile", "", "write a CPU profile of stampede itself to `FILE`")
+	c.Flags().MarkHidden("generator-cpu-profile")
 	return c
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // runPlan runs one load and reports it; shared by run and demo.

@@ -288,12 +288,14 @@ var _ load.Interrupter = (*Client)(nil)
 // trace is the timing of one request, written by the connection wrapper.
 type trace struct {
 	dns, connect, tls time.Duration
-	wrote             time.Time // end of the last write
-	firstRead         time.Time // first read after the write
+	firstRead         time.Time // first read that returned bytes, after the request went out
 	in, out           int64
 }
 
-// tconn wraps a connection to time its first write and first read.
+// tconn wraps a connection to count bytes and time the first byte of a
+// response. (Go's runtime tries a read before waiting for readability;
+// skipping that read is not safe because waiting resets the readiness the
+// poller already saw, so the wrapper reads plainly.)
 type tconn struct {
 	net.Conn
 	t *trace
@@ -302,8 +304,6 @@ type tconn struct {
 func (tc *tconn) Write(p []byte) (int, error) {
 	n, err := tc.Conn.Write(p)
 	tc.t.out += int64(n)
-	tc.t.wrote = time.Now()
-	tc.t.firstRead = time.Time{}
 	return n, err
 }
 
@@ -420,8 +420,10 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	end = time.Now()
 	t := &c.trace
 	s.DNSUS, s.ConnUS, s.TLSUS = usOf(t.dns), usOf(t.connect), usOf(t.tls)
-	if !t.wrote.IsZero() && !t.firstRead.IsZero() && t.firstRead.After(t.wrote) {
-		s.TTFBUS = usOf(t.firstRead.Sub(t.wrote))
+	// Time to first byte counts from the send (the write of a request
+	// is microseconds; one clock read fewer per request).
+	if !t.firstRead.IsZero() {
+		s.TTFBUS = usOf(t.firstRead.Sub(send))
 		s.RecvUS = usOf(end.Sub(t.firstRead))
 	}
 	s.BytesIn, s.BytesOut = clamp32(t.in), clamp32(t.out)

@@ -1,0 +1,223 @@
+package http
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	nethttp "net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/tmpl"
+)
+
+// harness runs compiled steps for one VU through a real engine-free path.
+type harness struct {
+	vu *load.VU
+	c  *Client
+}
+
+func newHarness(t testing.TB, cfg Config) *harness {
+	c := NewClient(cfg)
+	vu := load.NewTestVU(1, []any{c}, tmpl.NewState(1, rand.New(rand.NewPCG(1, 2)), nil))
+	if t != nil {
+		t.Cleanup(func() { c.Close() })
+	}
+	return &harness{vu: vu, c: c}
+}
+
+func compile(t testing.TB, base string, st *plan.Step) *Step {
+	t.Helper()
+	s, err := Compile(plan.Target{BaseURL: base}, st, tmpl.NewCompiler(nil, nil, nil), Config{Timeout: 2 * time.Second, KeepAlive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestErrorKinds(t *testing.T) {
+	stall := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer stall.Close()
+	codes := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		var code int
+		fmt.Sscanf(r.URL.Path, "/%d", &code)
+		w.WriteHeader(code)
+	}))
+	defer codes.Close()
+	reset := listenAndReset(t)
+	closed := closedPort(t)
+	tlsSrv := httptest.NewTLSServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {}))
+	defer tlsSrv.Close()
+
+	tests := []struct {
+		name   string
+		base   string
+		step   plan.Step
+		kind   metrics.ErrKind
+		status uint16
+	}{
+		{"refused port", "http://" + closed, plan.Step{Path: "/"}, metrics.KindConnRefused, 0},
+		{"server resets", "http://" + reset, plan.Step{Path: "/"}, metrics.KindConnReset, 0},
+		{"no answer in time", stall.URL, plan.Step{Path: "/", Timeout: plan.Duration(200 * time.Millisecond)}, metrics.KindTimeout, 0},
+		{"5xx", codes.URL, plan.Step{Path: "/503"}, metrics.KindHTTP5xx, 503},
+		{"4xx", codes.URL, plan.Step{Path: "/404"}, metrics.KindHTTP4xx, 404},
+		{"expected 404 is fine", codes.URL, plan.Step{Path: "/404", Check: &plan.Check{Status: []int{404}}}, metrics.KindNone, 404},
+		{"wrong 2xx fails its check", codes.URL, plan.Step{Path: "/204", Check: &plan.Check{Status: []int{200}}}, metrics.KindCheckFailed, 204},
+		{"untrusted certificate", tlsSrv.URL, plan.Step{Path: "/"}, metrics.KindTLS, 0},
+		{"nothing to extract", codes.URL, plan.Step{Path: "/200", Extract: map[string]*plan.Extractor{"id": {JSON: "id"}}}, metrics.KindExtractFailed, 200},
+	}
+	for _, tc := range tests {
+		h := newHarness(t, Config{Timeout: 2 * time.Second, KeepAlive: true})
+		st := compile(t, tc.base, &tc.step)
+		var s metrics.Sample
+		st.Do(context.Background(), h.vu, &s)
+		if s.Kind != tc.kind || s.Status != tc.status {
+			t.Errorf("%s: kind %v status %d, want %v %d", tc.name, s.Kind, s.Status, tc.kind, tc.status)
+		}
+	}
+}
+
+// A request through an insecure-allowed TLS target times its handshake.
+func TestTLSPhases(t *testing.T) {
+	srv := httptest.NewTLSServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) { w.Write([]byte("ok")) }))
+	defer srv.Close()
+	h := newHarness(t, Config{Timeout: 2 * time.Second, KeepAlive: true, Insecure: true})
+	st, err := Compile(plan.Target{BaseURL: srv.URL}, &plan.Step{Path: "/"}, tmpl.NewCompiler(nil, nil, nil), Config{Timeout: 2 * time.Second, KeepAlive: true, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s metrics.Sample
+	st.Do(context.Background(), h.vu, &s)
+	if s.Kind != metrics.KindNone || s.TLSUS == 0 || s.BytesIn == 0 || s.BytesOut == 0 {
+		t.Fatalf("sample %+v", s)
+	}
+	// The second request reuses the connection: no connect, no handshake.
+	s = metrics.Sample{}
+	st.Do(context.Background(), h.vu, &s)
+	if s.TLSUS != 0 || s.ConnUS != 0 {
+		t.Fatalf("keep-alive request reconnected: %+v", s)
+	}
+}
+
+func TestRequestIsBuiltFromTemplates(t *testing.T) {
+	got := make(chan *nethttp.Request, 1)
+	bodies := make(chan string, 1)
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		b := make([]byte, r.ContentLength)
+		r.Body.Read(b)
+		bodies <- string(b)
+		got <- r
+	}))
+	defer srv.Close()
+	h := newHarness(t, Config{Timeout: time.Second, KeepAlive: true})
+	state := h.vu.State.(*tmpl.State)
+	state.Set("id", "42")
+	st, err := Compile(plan.Target{BaseURL: srv.URL + "/api/", Headers: map[string]string{"X-Base": "b"}}, &plan.Step{
+		Method: "POST", Path: "/items/{{ id }}", Query: map[string]string{"q": "a b&c", "vu": "{{ vu }}"},
+		Headers: map[string]string{"X-Id": "{{ id }}"}, JSON: map[string]any{"id": "{{ id }}", "n": 1},
+	}, tmpl.NewCompiler(nil, nil, nil), Config{Timeout: time.Second, KeepAlive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s metrics.Sample
+	st.Do(context.Background(), h.vu, &s)
+	r := <-got
+	body := <-bodies
+	if r.URL.Path != "/api/items/42" || r.URL.Query().Get("q") != "a b&c" || r.URL.Query().Get("vu") != "1" {
+		t.Errorf("url %s", r.URL)
+	}
+	if r.Header.Get("X-Id") != "42" || r.Header.Get("X-Base") != "b" || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("headers %v", r.Header)
+	}
+	if body != `{"id":"42","n":1}` {
+		t.Errorf("body %s", body)
+	}
+}
+
+// Interrupt aborts a request in flight at once.
+func TestInterrupt(t *testing.T) {
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	h := newHarness(t, Config{Timeout: 30 * time.Second, KeepAlive: true})
+	st := compile(t, srv.URL, &plan.Step{Path: "/", Timeout: plan.Duration(30 * time.Second)})
+	done := make(chan metrics.Sample)
+	go func() {
+		var s metrics.Sample
+		st.Do(context.Background(), h.vu, &s)
+		done <- s
+	}()
+	// Wait until the request is on the wire.
+	for h.c.conns.Load() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	h.c.Interrupt()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Interrupt did not abort the request")
+	}
+}
+
+func listenAndReset(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 1024)
+			c.Read(buf)
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func closedPort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// BenchmarkRequest is the per-request cost of the HTTP runner against a
+// loopback server, including the server's share on the same machine.
+func BenchmarkRequest(b *testing.B) {
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) { w.Write([]byte("hello")) }))
+	defer srv.Close()
+	h := newHarness(nil, Config{Timeout: time.Second, KeepAlive: true})
+	defer h.c.Close()
+	st := compile(b, srv.URL, &plan.Step{Path: "/x/{{ vu }}", Headers: map[string]string{"Accept": "text/plain"}})
+	var s metrics.Sample
+	b.ReportAllocs()
+	for b.Loop() {
+		s = metrics.Sample{}
+		st.Do(context.Background(), h.vu, &s)
+		if s.Kind != metrics.KindNone {
+			b.Fatal(s.Kind)
+		}
+	}
+	_ = strings.TrimSpace
+}
