@@ -49,14 +49,25 @@ func Console(w io.Writer, r *result.Run) error {
 		}
 	}
 	ew.printf("\n")
+	names := []string{"overall"}
+	for _, st := range r.Steps {
+		names = append(names, truncate(st.Scenario+" / "+st.Step, 48))
+	}
+	width := 0
+	for _, n := range names {
+		if l := len([]rune(n)); l > width {
+			width = l
+		}
+	}
+	pad := func(s string) string { return s + strings.Repeat(" ", width-len([]rune(s))) }
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "latency ms\trequests\trps\terr%%\tmin\tmean\tp50\tp90\tp95\tp99\tp99.9\tmax\t\n")
+	fmt.Fprintf(tw, "%s\trequests\trps\terr%%\tmin\tmean\tp50\tp90\tp95\tp99\tp99.9\tmax\t\n", pad("latency ms"))
 	row := func(name string, req, errs int64, rps float64, l result.Latency) {
 		rate := 0.0
 		if req > 0 {
 			rate = 100 * float64(errs) / float64(req)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, req, rps, rate,
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", pad(name), req, rps, rate,
 			f(l.Min), f(l.Mean), f(l.P50), f(l.P90), f(l.P95), f(l.P99), f(l.P999), f(l.Max))
 	}
 	row("overall", s.Requests, s.Errors, s.RPS, s.Latency)

@@ -1,7 +1,154 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stampede-perf/stampede/demo"
+	"github.com/stampede-perf/stampede/examples"
+	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/plan"
+)
 
 func newDemoCmd(e *env) *cobra.Command {
-	return &cobra.Command{Use: "demo", Short: "(not yet available)", RunE: func(*cobra.Command, []string) error { return failed("demo: not yet available") }}
+	var faults string
+	var duration time.Duration
+	var vus int
+	var outSpecs []string
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Start the built-in shop on a free loopback port and load-test it",
+		Long: `Start the demo shop (a real HTTP API on an embedded SQLite database) on a
+free loopback port, run the standard e-commerce plan (examples/shop.yaml)
+against it, and print the summary.
+
+  stampede demo                          the example plan as written
+  stampede demo --duration 10s           shorter
+  stampede demo --fault leak,hotspot     with planted faults for the watch to find
+  stampede demo serve --addr 127.0.0.1:8080   only the shop, until interrupted`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fl, err := demo.ParseFaults(faults)
+			if err != nil {
+				return invalid(err)
+			}
+			outs, err := parseOutputs(outSpecs)
+			if err != nil {
+				return invalid(err)
+			}
+			ctx := c.Context()
+			srv, err := demo.Start(ctx, "127.0.0.1:0", demo.Options{Faults: fl})
+			if err != nil {
+				return fmt.Errorf("cannot start the demo shop: %w", err)
+			}
+			defer srv.Close(context.Background())
+			p, cleanup, err := demoPlan(srv.URL())
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			if c.Flags().Changed("duration") {
+				p.Load.Stages = nil
+				p.Load.VUs = 20
+				p.Load.Duration = plan.Duration(duration)
+				p.Load.RampUp = 0
+			}
+			if c.Flags().Changed("vus") {
+				if p.Load.Duration == 0 && len(p.Load.Stages) > 0 {
+					var total plan.Duration
+					for _, s := range p.Load.Stages {
+						total += s.RampUp + s.Duration
+					}
+					p.Load.Duration = total
+				}
+				p.Load.Stages = nil
+				p.Load.VUs = vus
+			}
+			p.ApplyDefaults()
+			if err := p.Validate(); err != nil {
+				return invalid(err)
+			}
+			fmt.Fprintf(e.stderr, "demo shop listening on %s (faults: %s)\n", srv.URL(), faultList(fl))
+			return runPlan(ctx, e, p, load.Whole, outs, quiet)
+		},
+	}
+	c.Flags().StringVar(&faults, "fault", "", "planted faults: leak, hotspot, lock (comma-separated)")
+	c.Flags().DurationVarP(&duration, "duration", "d", 0, "hold the load this long instead of the plan's stages")
+	c.Flags().IntVar(&vus, "vus", 0, "virtual users instead of the plan's")
+	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
+	c.AddCommand(newDemoServeCmd(e))
+	return c
+}
+
+func faultList(f []string) string {
+	if len(f) == 0 {
+		return "none"
+	}
+	return fmt.Sprint(f)
+}
+
+// demoPlan writes the embedded example plan and its data to a temporary
+// directory, loads it and points it at url.
+func demoPlan(url string) (*plan.Plan, func(), error) {
+	dir, err := os.MkdirTemp("", "stampede-demo-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	err = fs.WalkDir(examples.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := examples.FS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, path), b, 0o644)
+	})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	p, err := plan.Load(filepath.Join(dir, "shop.yaml"))
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("the embedded example plan is invalid: %w", err)
+	}
+	p.Target.BaseURL = url
+	return p, cleanup, nil
+}
+
+func newDemoServeCmd(e *env) *cobra.Command {
+	var addr, faults string
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve only the demo shop until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fl, err := demo.ParseFaults(faults)
+			if err != nil {
+				return invalid(err)
+			}
+			srv, err := demo.Start(c.Context(), addr, demo.Options{Faults: fl})
+			if err != nil {
+				return invalidf("cannot serve the demo shop on %s: %v", addr, err)
+			}
+			fmt.Fprintf(e.stdout, "demo shop listening on %s (faults: %s); stop with Ctrl+C\n", srv.URL(), faultList(fl))
+			<-c.Context().Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Close(ctx)
+		},
+	}
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (loopback)")
+	c.Flags().StringVar(&faults, "fault", "", "planted faults: leak, hotspot, lock")
+	return c
 }
