@@ -56,8 +56,8 @@ type Collector struct {
 	now  func() time.Time
 	tick time.Duration
 
-	ringsMu sync.Mutex // guards changes to rings
-	rings   atomic.Pointer[[]*Ring]
+	ringsMu sync.Mutex // guards rings
+	rings   []*Ring    // append-only; a copied header stays valid
 
 	examples [numKinds]atomic.Pointer[string]
 
@@ -124,20 +124,22 @@ func NewCollector(cfg Config) *Collector {
 			c.steps = append(c.steps, &stepAgg{info: st, scenario: sc.Name, lat: NewHist(), svc: NewHist(), errs: map[errKey]int64{}})
 		}
 	}
-	empty := []*Ring{}
-	c.rings.Store(&empty)
 	return c
 }
 
 // Register adds a VU's ring. Safe for concurrent use.
 func (c *Collector) Register(r *Ring) {
 	c.ringsMu.Lock()
-	old := *c.rings.Load()
-	n := make([]*Ring, len(old), len(old)+1)
-	copy(n, old)
-	n = append(n, r)
-	c.rings.Store(&n)
+	c.rings = append(c.rings, r)
 	c.ringsMu.Unlock()
+}
+
+// ringList is the rings registered so far. Elements below the returned
+// length never change, so the slice may be read without the lock.
+func (c *Collector) ringList() []*Ring {
+	c.ringsMu.Lock()
+	defer c.ringsMu.Unlock()
+	return c.rings
 }
 
 // Example records msg as the example message of kind, if it has none yet.
@@ -152,7 +154,7 @@ func (c *Collector) Example(kind ErrKind, msg string) {
 // Stalls is the number of pushes that waited for the collector.
 func (c *Collector) Stalls() uint64 {
 	var n uint64
-	for _, r := range *c.rings.Load() {
+	for _, r := range c.ringList() {
 		n += r.stalls.Load()
 	}
 	return n
@@ -187,7 +189,7 @@ func (c *Collector) drainAll() {
 			w.vus = vus
 		}
 	}
-	for _, r := range *c.rings.Load() {
+	for _, r := range c.ringList() {
 		r.drain(c.record)
 	}
 	if len(c.open) > 0 {

@@ -49,7 +49,7 @@ type Ring struct {
 // NewRing returns a ring with room for size samples (rounded up to a power
 // of two).
 func NewRing(size int) *Ring {
-	n := 16
+	n := 8
 	for n < size {
 		n <<= 1
 	}
@@ -88,8 +88,8 @@ func RingSize(vus int) int {
 		vus = 1
 	}
 	n := 65536 / vus
-	if n < 16 {
-		n = 16
+	if n < 8 {
+		n = 8
 	}
 	if n > 2048 {
 		n = 2048

@@ -58,6 +58,9 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 	}
 	keepAlive := p.Target.KeepAlive == nil || *p.Target.KeepAlive
 	hcfg := httpstep.Config{Timeout: timeout, Insecure: p.Target.Insecure, KeepAlive: keepAlive, Slot: slotHTTP}
+	if PeakVUs(p) >= ManyVUs {
+		hcfg.WriteBuffer = 1024 // requests rarely exceed it; 3 KiB saved per VU
+	}
 
 	t := &load.Test{}
 	var layout metrics.Layout
@@ -115,6 +118,25 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 		return s
 	}
 	return t, layout, nil
+}
+
+// ManyVUs is the VU count from which memory per VU matters more than a
+// few extra write calls or GC cycles.
+const ManyVUs = 2000
+
+// PeakVUs is the most VUs p's load can run at once.
+func PeakVUs(p *plan.Plan) int {
+	l := p.Load
+	if l.Model == "open" {
+		return l.MaxVUs
+	}
+	peak := l.VUs
+	for _, s := range l.Stages {
+		if s.Users != nil && *s.Users > peak {
+			peak = *s.Users
+		}
+	}
+	return peak
 }
 
 func sortedKeys[V any](m map[string]V) []string {

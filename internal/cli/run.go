@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/proto"
 	"github.com/stampede-perf/stampede/report"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/suite"
@@ -231,7 +233,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var outSpecs []string
 	var segment string
 	var quiet bool
-	var cpuProfile string
+	var cpuProfile, memProfile string
 	c := &cobra.Command{
 		Use:   "run [plan.yaml]",
 		Short: "Run a load test from a plan or from flags",
@@ -257,6 +259,9 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 			if err != nil {
 				return invalid(err)
 			}
+			if memProfile != "" {
+				defer writeHeapProfile(memProfile)
+			}
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {
@@ -273,7 +278,16 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
 	c.Flags().StringVar(&cpuProfile, "generator-cpu-profile", "", "write a CPU profile of stampede itself to `FILE`")
 	c.Flags().MarkHidden("generator-cpu-profile")
+	c.Flags().StringVar(&memProfile, "generator-heap-profile", "", "write a heap profile of stampede itself to `FILE` at the end")
+	c.Flags().MarkHidden("generator-heap-profile")
 	return c
+}
+
+func writeHeapProfile(path string) {
+	if f, err := os.Create(path); err == nil {
+		pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
+	}
 }
 
 func startCPUProfile(path string) (func(), error) {
@@ -290,6 +304,11 @@ func startCPUProfile(path string) (func(), error) {
 
 // runPlan runs one load and reports it; shared by run and demo.
 func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs outputs, quiet bool) error {
+	if proto.PeakVUs(p) >= proto.ManyVUs && e.getenv("GOGC") == "" {
+		// Thousands of VUs hold mostly live buffers: collect at 50% growth
+		// rather than 100% so the heap's slack does not double memory.
+		defer debug.SetGCPercent(debug.SetGCPercent(50))
+	}
 	prog := newProgress(e, p, quiet)
 	run, runErr := suite.RunLoad(ctx, p, suite.LoadOptions{
 		Segment:  seg,

@@ -42,6 +42,9 @@ type Config struct {
 	KeepAlive bool
 	// Slot is the index of the VU slot holding HTTP state.
 	Slot int
+	// WriteBuffer is the per-connection write buffer (default 4096);
+	// thousands of VUs use a smaller one.
+	WriteBuffer int
 }
 
 // Step is one compiled HTTP step.
@@ -246,13 +249,20 @@ func (c *Client) host(addr string, useTLS bool) *fasthttp.HostClient {
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
 		ReadBufferSize:                4096,
-		WriteBufferSize:               4096,
+		WriteBufferSize:               c.writeBuffer(),
 		MaxIdleConnDuration:           90 * time.Second,
 		MaxResponseBodySize:           64 << 20,
 		Dial:                          c.dialer(useTLS, hostOnly(addr)),
 	}
 	c.hosts = append(c.hosts, hostClient{addr: addr, tls: useTLS, hc: hc})
 	return hc
+}
+
+func (c *Client) writeBuffer() int {
+	if c.cfg.WriteBuffer > 0 {
+		return c.cfg.WriteBuffer
+	}
+	return 4096
 }
 
 func hostOnly(addr string) string {

@@ -1,0 +1,286 @@
+// Command loadcmp runs stampede, wrk and hey against the same loopback
+// target, the generator pinned to one core and the target to the other,
+// and prints requests/s, the generator's CPU time per request, p50/p99
+// and peak RSS side by side, as ratios to wrk. See bench/README.md.
+//
+// Every load is bounded: a fixed duration against 127.0.0.1 only.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type measure struct {
+	tool     string
+	requests float64
+	rps      float64
+	cpuS     float64 // user + system of the generator process
+	rssMB    float64
+	p50, p99 float64 // ms
+}
+
+func (m measure) cpuPerReqUS() float64 {
+	if m.requests == 0 {
+		return 0
+	}
+	return m.cpuS / m.requests * 1e6
+}
+
+func main() {
+	stampede := flag.String("stampede", "stampede", "stampede binary")
+	target := flag.String("target", "", "target server binary (bench/target)")
+	dur := flag.Duration("duration", 10*time.Second, "length of each load")
+	conns := flag.Int("conns", 50, "connections / VUs")
+	rounds := flag.Int("rounds", 3, "rounds (median is reported)")
+	tools := flag.String("tools", "wrk,stampede,hey", "generators to compare, in order")
+	manyVUs := flag.Int("many-vus", 10000, "VUs for the memory test against the 1 s endpoint (0 to skip)")
+	manyDur := flag.Duration("many-duration", 15*time.Second, "length of the memory test")
+	genCPU := flag.String("generator-cpu", "0", "CPU list for the generator (taskset)")
+	targetCPU := flag.String("target-cpu", "1", "CPU list for the target (taskset)")
+	outDir := flag.String("out", "", "directory for raw outputs (default a temp dir)")
+	flag.Parse()
+	if *target == "" {
+		fail("give -target (build it with: go build -o /tmp/target ./bench/target)")
+	}
+	if *outDir == "" {
+		d, err := os.MkdirTemp("", "loadcmp-")
+		check(err)
+		*outDir = d
+	}
+	addr := freeAddr()
+	tgt := exec.Command("taskset", "-c", *targetCPU, *target, "-addr", addr)
+	tgt.Stderr = os.Stderr
+	check(tgt.Start())
+	defer tgt.Process.Kill()
+	waitListening(addr)
+	url := "http://" + addr + "/"
+
+	results := map[string][]measure{}
+	for r := 1; r <= *rounds; r++ {
+		for _, tool := range strings.Split(*tools, ",") {
+			m, err := runTool(tool, *stampede, url, *dur, *conns, *genCPU, filepath.Join(*outDir, fmt.Sprintf("%s.%d", tool, r)))
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "loadcmp: %s round %d: %v\n", tool, r, err)
+				continue
+			}
+			results[tool] = append(results[tool], m)
+			fmt.Fprintf(os.Stderr, "round %d %-8s %9.0f req/s  %5.1f µs CPU/req  p99 %6.2f ms  RSS %6.1f MB\n", r, tool, m.rps, m.cpuPerReqUS(), m.p99, m.rssMB)
+		}
+	}
+	fmt.Printf("\n%d connections, %s per run, median of %d rounds; generator on CPU %s, target on CPU %s\n\n", *conns, *dur, *rounds, *genCPU, *targetCPU)
+	base, ok := median(results["wrk"])
+	fmt.Printf("%-10s %10s %8s %12s %8s %9s %9s %9s %8s\n", "tool", "req/s", "vs wrk", "CPU µs/req", "vs wrk", "p50 ms", "p99 ms", "RSS MB", "vs wrk")
+	for _, tool := range strings.Split(*tools, ",") {
+		m, have := median(results[tool])
+		if !have {
+			continue
+		}
+		rr, cr, mr := "-", "-", "-"
+		if ok && base.rps > 0 {
+			rr = fmt.Sprintf("%.2f", m.rps/base.rps)
+			cr = fmt.Sprintf("%.2f", m.cpuPerReqUS()/base.cpuPerReqUS())
+			mr = fmt.Sprintf("%.1f", m.rssMB/base.rssMB)
+		}
+		fmt.Printf("%-10s %10.0f %8s %12.2f %8s %9.2f %9.2f %9.1f %8s\n", tool, m.rps, rr, m.cpuPerReqUS(), cr, m.p50, m.p99, m.rssMB, mr)
+	}
+	if *manyVUs > 0 {
+		fmt.Printf("\n%d VUs against a 1 s endpoint for %s (this machine caps a process at 20,000 open files)\n", *manyVUs, *manyDur)
+		for _, tool := range []string{"stampede", "wrk"} {
+			if !strings.Contains(*tools, tool) {
+				continue
+			}
+			m, err := runTool(tool, *stampede, "http://"+addr+"/slow", *manyDur, *manyVUs, *genCPU, filepath.Join(*outDir, tool+".many"))
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "loadcmp: %s with %d connections: %v\n", tool, *manyVUs, err)
+				continue
+			}
+			fmt.Printf("%-10s %8.0f req/s  peak RSS %7.1f MB  p99 %8.1f ms\n", tool, m.rps, m.rssMB, m.p99)
+		}
+	}
+}
+
+func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, prefix string) (measure, error) {
+	var args []string
+	switch tool {
+	case "wrk":
+		threads := 1
+		if conns > 1000 {
+			threads = 2
+		}
+		args = []string{"wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", secs(dur), "--latency", "--timeout", "10s", url}
+	case "hey":
+		args = []string{"hey", "-z", secs(dur), "-c", strconv.Itoa(conns), url}
+	case "stampede":
+		args = []string{stampede, "run", "--url", url, "--vus", strconv.Itoa(conns), "--duration", dur.String(), "-q", "--out", "json=" + prefix + ".json"}
+	default:
+		return measure{}, fmt.Errorf("unknown tool %q", tool)
+	}
+	cmd := exec.Command("taskset", append([]string{"-c", cpu}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	os.WriteFile(prefix+".out", out.Bytes(), 0o644)
+	if err != nil {
+		return measure{}, fmt.Errorf("%v: %s", err, lastLine(out.String()))
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	m := measure{tool: tool,
+		cpuS:  float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9,
+		rssMB: float64(ru.Maxrss) / 1024,
+	}
+	switch tool {
+	case "wrk":
+		return parseWrk(m, out.String())
+	case "hey":
+		return parseHey(m, out.String())
+	}
+	return parseStampede(m, prefix+".json")
+}
+
+var (
+	wrkReq  = regexp.MustCompile(`(\d+) requests in ([\d.]+)(\w+)`)
+	wrkRPS  = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	wrkPct  = regexp.MustCompile(`(?m)^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)`)
+	heyRPS  = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	heyOK   = regexp.MustCompile(`\[\d+\]\s+(\d+) responses`)
+	heyPct  = regexp.MustCompile(`(?m)^\s+(50|99)%% in ([\d.]+) secs`)
+	heyPct2 = regexp.MustCompile(`(?m)^\s+(50|99)% in ([\d.]+) secs`)
+)
+
+func parseWrk(m measure, s string) (measure, error) {
+	r := wrkReq.FindStringSubmatch(s)
+	p := wrkRPS.FindStringSubmatch(s)
+	if r == nil || p == nil {
+		return m, fmt.Errorf("cannot read wrk's output")
+	}
+	m.requests, _ = strconv.ParseFloat(r[1], 64)
+	m.rps, _ = strconv.ParseFloat(p[1], 64)
+	for _, g := range wrkPct.FindAllStringSubmatch(s, -1) {
+		v, _ := strconv.ParseFloat(g[2], 64)
+		switch g[3] {
+		case "us":
+			v /= 1000
+		case "s":
+			v *= 1000
+		}
+		if g[1] == "50" {
+			m.p50 = v
+		} else {
+			m.p99 = v
+		}
+	}
+	return m, nil
+}
+
+func parseHey(m measure, s string) (measure, error) {
+	p := heyRPS.FindStringSubmatch(s)
+	if p == nil {
+		return m, fmt.Errorf("cannot read hey's output")
+	}
+	m.rps, _ = strconv.ParseFloat(p[1], 64)
+	for _, g := range heyOK.FindAllStringSubmatch(s, -1) {
+		v, _ := strconv.ParseFloat(g[1], 64)
+		m.requests += v
+	}
+	pcts := heyPct2.FindAllStringSubmatch(s, -1)
+	if len(pcts) == 0 {
+		pcts = heyPct.FindAllStringSubmatch(s, -1)
+	}
+	for _, g := range pcts {
+		v, _ := strconv.ParseFloat(g[2], 64)
+		if g[1] == "50" {
+			m.p50 = v * 1000
+		} else {
+			m.p99 = v * 1000
+		}
+	}
+	return m, nil
+}
+
+func parseStampede(m measure, path string) (measure, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return m, err
+	}
+	var r struct {
+		Summary struct {
+			Requests float64 `json:"requests"`
+			RPS      float64 `json:"rps"`
+			Latency  struct {
+				P50 float64 `json:"p50"`
+				P99 float64 `json:"p99"`
+			} `json:"latency_ms"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return m, err
+	}
+	m.requests, m.rps, m.p50, m.p99 = r.Summary.Requests, r.Summary.RPS, r.Summary.Latency.P50, r.Summary.Latency.P99
+	return m, nil
+}
+
+func median(ms []measure) (measure, bool) {
+	if len(ms) == 0 {
+		return measure{}, false
+	}
+	s := append([]measure(nil), ms...)
+	sort.Slice(s, func(i, j int) bool { return s[i].rps < s[j].rps })
+	return s[len(s)/2], true
+}
+
+func secs(d time.Duration) string { return strconv.Itoa(int(d.Seconds())) + "s" }
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitListening(addr string) {
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fail("target did not start listening on " + addr)
+}
+
+func lastLine(s string) string {
+	var last string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if t := strings.TrimSpace(sc.Text()); t != "" {
+			last = t
+		}
+	}
+	return last
+}
+
+func check(err error) {
+	if err != nil {
+		fail(err.Error())
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "loadcmp:", msg)
+	os.Exit(2)
+}
