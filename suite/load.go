@@ -97,6 +97,7 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if len(analyze.Failed(run.Thresholds, false)) > 0 || run.Aborted {
 		run.Verdict = "fail"
 	}
+	analyze.Conclude(run, p.Analysis)
 	return run, runErr
 }
 

@@ -20,7 +20,7 @@ func newDemoCmd(e *env) *cobra.Command {
 	var faults string
 	var duration time.Duration
 	var vus int
-	var outSpecs []string
+	var outSpecs, reportSpecs []string
 	var quiet bool
 	c := &cobra.Command{
 		Use:   "demo",
@@ -41,6 +41,9 @@ against it, and print the summary.
 			}
 			outs, err := parseOutputs(outSpecs)
 			if err != nil {
+				return invalid(err)
+			}
+			if outs.reports, err = parseReports(reportSpecs); err != nil {
 				return invalid(err)
 			}
 			ctx := c.Context()
@@ -83,6 +86,7 @@ against it, and print the summary.
 	c.Flags().DurationVarP(&duration, "duration", "d", 0, "hold the load this long instead of the plan's stages")
 	c.Flags().IntVar(&vus, "vus", 0, "virtual users instead of the plan's")
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH")
+	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
 	c.AddCommand(newDemoServeCmd(e))
 	return c

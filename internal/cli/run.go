@@ -206,9 +206,10 @@ func (f *loadFlags) override(p *plan.Plan, fs *pflag.FlagSet) error {
 	return nil
 }
 
-// outputs are the --out targets: json=PATH.
+// outputs are the --out targets (json=PATH) and --report renderings.
 type outputs struct {
-	json string
+	json    string
+	reports []string // FORMAT=FILE, checked by parseReports
 }
 
 func parseOutputs(specs []string) (outputs, error) {
@@ -230,7 +231,7 @@ func parseOutputs(specs []string) (outputs, error) {
 
 func newRunCmd(e *env) *cobra.Command {
 	var lf loadFlags
-	var outSpecs []string
+	var outSpecs, reportSpecs []string
 	var segment string
 	var quiet bool
 	var cpuProfile, memProfile string
@@ -255,6 +256,9 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 			if err != nil {
 				return invalid(err)
 			}
+			if outs.reports, err = parseReports(reportSpecs); err != nil {
+				return invalid(err)
+			}
 			seg, err := load.ParseSegment(segment)
 			if err != nil {
 				return invalid(err)
@@ -274,6 +278,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 	}
 	lf.register(c.Flags())
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH (the Run document)")
+	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().StringVar(&segment, "segment", "", "run only part k of n of the test (e.g. 2/4), for spreading it over machines")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
 	c.Flags().StringVar(&cpuProfile, "generator-cpu-profile", "", "write a CPU profile of stampede itself to `FILE`")
@@ -329,6 +334,9 @@ func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr e
 		if err := result.WriteFile(outs.json, run); err != nil {
 			writeErr = fmt.Errorf("cannot write %s: %v", outs.json, err)
 		}
+	}
+	if err := writeReports(run, outs.reports); err != nil && writeErr == nil {
+		writeErr = err
 	}
 	report.Console(e.stdout, run)
 	if writeErr != nil {
