@@ -49,7 +49,7 @@ func Console(w io.Writer, r *result.Run) error {
 		}
 	}
 	ew.printf("\n")
-	names := []string{"overall"}
+	names := []string{"overall", "latency ms"}
 	for _, st := range r.Steps {
 		names = append(names, truncate(st.Scenario+" / "+st.Step, 48))
 	}
