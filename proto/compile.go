@@ -6,7 +6,6 @@ package proto
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -39,12 +38,8 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 	}
 	feeders := map[string]*tmpl.Feeder{}
 	for _, name := range sortedKeys(p.Data) {
-		f := p.Data[name]
-		path := f.File
-		if !filepath.IsAbs(path) && p.File != "" {
-			path = filepath.Join(filepath.Dir(p.File), path)
-		}
-		fd, err := tmpl.LoadFeeder(path, f.Mode)
+		f := p.Data[name] // plan.Parse made relative paths absolute
+		fd, err := tmpl.LoadFeeder(f.File, f.Mode)
 		if err != nil {
 			bad("data."+name+".file", err)
 			continue

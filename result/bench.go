@@ -1,12 +1,16 @@
 package result
 
-// Benchmark is one benchmarked command or Go benchmark.
+// Benchmark is one benchmarked command or Go benchmark. Times are in
+// seconds: for a command, per run (shell start-up subtracted); for a Go
+// benchmark, per operation.
 type Benchmark struct {
 	Name      string            `json:"name,omitempty"`
 	Command   string            `json:"command"`
-	Level     string            `json:"level,omitempty"` // micro, component, system
+	Package   string            `json:"package,omitempty"` // Go benchmarks: the import path
+	Level     string            `json:"level,omitempty"`   // micro, component, system
 	Unit      string            `json:"unit,omitempty"`
 	Runs      int               `json:"runs"`
+	Warmup    int               `json:"warmup,omitempty"`
 	MeanS     float64           `json:"mean_s"`
 	StddevS   float64           `json:"stddev_s"`
 	MedianS   float64           `json:"median_s"`
@@ -22,4 +26,25 @@ type Benchmark struct {
 	Times     []float64         `json:"times_s,omitempty"`
 	Params    map[string]string `json:"parameters,omitempty"`
 	Notes     []string          `json:"notes,omitempty"`
+
+	// OutlierRuns are the indexes into Times of the outlying runs; they
+	// are flagged, never removed.
+	OutlierRuns []int `json:"outlier_runs,omitempty"`
+	// ShellOverheadS is the mean shell start-up time that was subtracted
+	// from every run (0 when commands ran without a shell).
+	ShellOverheadS float64 `json:"shell_overhead_s,omitempty"`
+	// Samples holds every run's value per unit (Go benchmarks: "sec/op",
+	// "B/op", "allocs/op", custom units), so comparisons need no
+	// re-parsing of `go test` output.
+	Samples map[string][]float64 `json:"samples,omitempty"`
+	// Warnings explain what may make the numbers misleading (outliers,
+	// failed runs, too-short runs).
+	Warnings []string `json:"warnings,omitempty"`
+	// MaxRSSFloorMB is the spawning process's own peak RSS: the kernel
+	// charges a child with its parent's peak until exec, so a max_rss_mb
+	// at this floor is only an upper bound.
+	MaxRSSFloorMB float64 `json:"max_rss_floor_mb,omitempty"`
+	// Partial is set when the benchmark stopped before all its planned
+	// runs (interrupted or failed).
+	Partial bool `json:"partial,omitempty"`
 }

@@ -20,7 +20,7 @@ func Decode(r io.Reader) (*Run, error) {
 	if err := dec.Decode(&run); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotRun, err)
 	}
-	if run.Version == 0 {
+	if run.Version <= 0 {
 		return nil, fmt.Errorf("%w: no \"version\" key", ErrNotRun)
 	}
 	if run.Version > Version {

@@ -43,6 +43,9 @@ type Comparison struct {
 	Rows       []ComparisonRow `json:"rows"`
 	Regression bool            `json:"regression"`
 	Warnings   []string        `json:"warnings,omitempty"`
+	Alpha      float64         `json:"alpha,omitempty"`       // significance level of the whole comparison
+	Threshold  float64         `json:"threshold,omitempty"`   // smallest relative change that counts (0.05 = 5%)
+	Tested     int             `json:"tested_rows,omitempty"` // rows with a U test: the size of the Holm adjustment
 }
 
 // ComparisonRow is one metric of one step compared.
@@ -52,9 +55,15 @@ type ComparisonRow struct {
 	Unit        string  `json:"unit,omitempty"`
 	Old         float64 `json:"old"`
 	New         float64 `json:"new"`
-	DeltaPct    float64 `json:"delta_pct"`
+	DeltaPct    float64 `json:"delta_pct"` // 0 when Old is 0: see Delta
 	PValue      float64 `json:"p_value"`
 	Significant bool    `json:"significant"`
 	Regression  bool    `json:"regression"`
 	Verdict     string  `json:"verdict"` // "~", "better", "worse", "?"
+	Delta       float64 `json:"delta"`   // New − Old, in Unit
+	// PAdjusted is PValue adjusted for the number of rows tested
+	// (Holm–Bonferroni); Significant compares it with the alpha.
+	PAdjusted float64 `json:"p_adjusted"`
+	NOld      int     `json:"n_old"` // windows (or benchmark runs) behind the test
+	NNew      int     `json:"n_new"`
 }

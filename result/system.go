@@ -2,8 +2,11 @@ package result
 
 // System is what the watch saw of the system under test during the run.
 // Timeline points are aligned with Run.Series by T (seconds since run start).
+// The watch fills Process, Timeline, Profiles and Warnings; analysis fills
+// Hotspots, Contention, Heap and GC from them.
 type System struct {
 	Process    *ProcessStats `json:"process,omitempty"`
+	IntervalS  float64       `json:"interval_s,omitempty"` // sampling interval
 	Timeline   []SystemPoint `json:"timeline,omitempty"`
 	Hotspots   []Hotspot     `json:"hotspots,omitempty"`
 	Contention []Contention  `json:"contention,omitempty"`
@@ -16,13 +19,14 @@ type System struct {
 
 // ProcessStats summarises the watched process over the run.
 type ProcessStats struct {
-	PID        int32  `json:"pid"`
-	Name       string `json:"name,omitempty"`
-	CPUPercent Stat   `json:"cpu_percent"`
-	RSSMB      Span   `json:"rss_mb"`
-	Threads    Stat   `json:"threads"`
-	FDs        Stat   `json:"fds"`
-	Exited     bool   `json:"exited,omitempty"`
+	PID        int32   `json:"pid"`
+	Name       string  `json:"name,omitempty"`
+	CPUPercent Stat    `json:"cpu_percent"`
+	RSSMB      Span    `json:"rss_mb"`
+	Threads    Stat    `json:"threads"`
+	FDs        Stat    `json:"fds"`
+	Exited     bool    `json:"exited,omitempty"`
+	ExitedAtS  float64 `json:"exited_at_s,omitempty"` // when the watch saw it gone
 }
 
 // Stat is a mean and a maximum.
@@ -38,8 +42,15 @@ type Span struct {
 	End   float64 `json:"end"`
 }
 
-// SystemPoint is one sample interval of the system under test. Values absent
-// from a source are left zero and listed in the System warnings.
+// SystemPoint is one sample interval of the system under test. Like a
+// Window of Run.Series, the point at TS covers [TS, TS + interval): rates
+// are over that interval and gauges are read at its end. Process
+// CPU percentages count one core as 100; host CPU is a share of all cores.
+// MB are 2^20 bytes. Values absent from a source are left zero and listed in
+// the System warnings. Metrics holds the scraped Prometheus series keyed by
+// series name and labels sorted by name (`http_requests_total{code="200"}`):
+// gauges as read, counters and the _sum/_count of histograms and summaries
+// as per-second rates.
 type SystemPoint struct {
 	TS          float64            `json:"t_s"`
 	CPUPercent  float64            `json:"cpu_percent"`
@@ -63,7 +74,8 @@ type SystemPoint struct {
 	Metrics     map[string]float64 `json:"metrics,omitempty"` // scraped series
 }
 
-// Hotspot is one function of a CPU profile.
+// Hotspot is one function of a CPU profile. Function is the name within its
+// package ("(*Server).handle", "hotLoop"); Package is the import path.
 type Hotspot struct {
 	Function string  `json:"function"`
 	Package  string  `json:"package,omitempty"`
@@ -79,7 +91,11 @@ type Contention struct {
 	DelayS   float64 `json:"delay_s"`
 }
 
-// Heap is the heap-growth analysis.
+// Heap is the heap-growth analysis over the steady part of the load.
+// Growth is a Theil–Sen slope; [GrowthCILow, GrowthCIHigh] is its interval
+// at the Confidence level (0.99 = 99 %); PValue is the two-sided
+// Mann–Kendall p-value of a monotonic trend, corrected for the
+// autocorrelation of the timeline. TopGrowth comes from the heap profiles.
 type Heap struct {
 	StartMB        float64      `json:"start_mb"`
 	EndMB          float64      `json:"end_mb"`
@@ -87,6 +103,9 @@ type Heap struct {
 	GrowthCILow    float64      `json:"growth_ci_low"`
 	GrowthCIHigh   float64      `json:"growth_ci_high"`
 	Confidence     float64      `json:"confidence"`
+	PValue         float64      `json:"p_value"`
+	Points         int          `json:"points"`           // timeline points in the window
+	WindowS        float64      `json:"window_s"`         // span of those points
 	Source         string       `json:"source,omitempty"` // "heap_inuse", "rss"
 	LeakSuspected  bool         `json:"leak_suspected"`
 	TopGrowth      []HeapGrowth `json:"top_growth,omitempty"`
@@ -104,11 +123,14 @@ type GC struct {
 	PausePct   float64 `json:"pause_pct"`
 }
 
-// Profile is a profile file saved next to the run.
+// Profile is a profile file saved next to the run, in the gzipped protobuf
+// format `go tool pprof` reads. TS is when it was taken (for a CPU profile,
+// when it started; DurationS is how long it ran).
 type Profile struct {
-	Kind string  `json:"kind"` // cpu, heap_start, heap_end, mutex, block, goroutine
-	Path string  `json:"path"`
-	TS   float64 `json:"t_s"`
+	Kind      string  `json:"kind"` // cpu, heap_start, heap_end, mutex, block, goroutine
+	Path      string  `json:"path"`
+	TS        float64 `json:"t_s"`
+	DurationS float64 `json:"duration_s,omitempty"`
 }
 
 // Database is what the database watch saw (PostgreSQL).

@@ -1,0 +1,288 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/stampede-perf/stampede/result"
+)
+
+// Entry is one run as the history lists it: the columns kept beside the
+// document. Metrics are zero while a run is still running.
+type Entry struct {
+	ID        string
+	Plan      string
+	PlanHash  string
+	Kind      string
+	Phase     string // the run's only phase, when it had exactly one
+	StartedAt time.Time
+	EndedAt   time.Time // zero while running
+	State     string    // StateRunning, StateFinished or StateRecovered
+	RPS       float64
+	P50       float64 // ms
+	P95       float64 // ms
+	P99       float64 // ms
+	ErrorRate float64 // 0..1
+	Verdict   string
+	Aborted   bool
+	Git       *result.Git
+	Tags      map[string]string
+}
+
+// Filter selects history entries. Empty fields match everything.
+type Filter struct {
+	Plan   string
+	Kind   string
+	Limit  int       // 0: no limit
+	Before time.Time // only runs started strictly before, when set
+}
+
+const entryColumns = `id, plan, plan_hash, kind, phase, started_us, ended_us, state, rps, p50_ms, p95_ms,
+    p99_ms, error_rate, verdict, aborted, git_commit, git_branch, tags`
+
+func scanEntry(rs rows) (Entry, error) {
+	var (
+		e                           Entry
+		started                     int64
+		ended                       sql.NullInt64
+		rps, p50, p95, p99, errRate sql.NullFloat64
+		commit, branch, tags        sql.NullString
+	)
+	if err := rs.Scan(&e.ID, &e.Plan, &e.PlanHash, &e.Kind, &e.Phase, &started, &ended, &e.State,
+		&rps, &p50, &p95, &p99, &errRate, &e.Verdict, &e.Aborted, &commit, &branch, &tags); err != nil {
+		return e, err
+	}
+	e.StartedAt = time.UnixMicro(started).UTC()
+	if ended.Valid {
+		e.EndedAt = time.UnixMicro(ended.Int64).UTC()
+	}
+	e.RPS, e.P50, e.P95, e.P99, e.ErrorRate = rps.Float64, p50.Float64, p95.Float64, p99.Float64, errRate.Float64
+	if commit.Valid || branch.Valid {
+		e.Git = &result.Git{Commit: commit.String, Branch: branch.String}
+	}
+	if tags.Valid && tags.String != "" {
+		if err := json.Unmarshal([]byte(tags.String), &e.Tags); err != nil {
+			return e, fmt.Errorf("tags of run %s: %w", e.ID, err)
+		}
+	}
+	return e, nil
+}
+
+func (s *Store) entries(ctx context.Context, where string, args []any, tail string) ([]Entry, error) {
+	q := `SELECT ` + entryColumns + ` FROM runs`
+	if where != "" {
+		q += ` WHERE ` + where
+	}
+	q += ` ` + tail
+	rs, err := s.db.query(ctx, q, args...)
+	if err != nil {
+		return nil, wrapf(err, "cannot read run history %s", s.location)
+	}
+	defer rs.Close()
+	var out []Entry
+	for rs.Next() {
+		e, err := scanEntry(rs)
+		if err != nil {
+			return nil, wrapf(err, "cannot read run history %s", s.location)
+		}
+		out = append(out, e)
+	}
+	return out, wrapf(rs.Err(), "cannot read run history %s", s.location)
+}
+
+// List returns the runs that f selects, newest first.
+func (s *Store) List(ctx context.Context, f Filter) ([]Entry, error) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Plan != "" {
+		add("plan = $%d", f.Plan)
+	}
+	if f.Kind != "" {
+		add("kind = $%d", f.Kind)
+	}
+	if !f.Before.IsZero() {
+		add("started_us < $%d", f.Before.UnixMicro())
+	}
+	tail := `ORDER BY started_us DESC, id DESC`
+	if f.Limit > 0 {
+		tail += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	return s.entries(ctx, strings.Join(conds, " AND "), args, tail)
+}
+
+// Entry returns the history entry of one run.
+func (s *Store) Entry(ctx context.Context, id string) (Entry, error) {
+	es, err := s.entries(ctx, `id = $1`, []any{id}, "")
+	if err != nil {
+		return Entry{}, err
+	}
+	if len(es) == 0 {
+		return Entry{}, fmt.Errorf("run %s: %w", id, ErrNotFound)
+	}
+	return es[0], nil
+}
+
+// Get returns the Run document of a run. A run still in progress comes
+// back as what its stored windows support so far, with a warning saying so.
+func (s *Store) Get(ctx context.Context, id string) (*result.Run, error) {
+	var (
+		r   *result.Run
+		err error
+	)
+	err = s.db.tx(ctx, func(q querier) error {
+		skel, state, err := loadDoc(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if state != StateRunning {
+			r = skel
+			r.ID = id
+			return nil
+		}
+		ws, err := loadWindows(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		r = buildPartial(skel, ws)
+		r.Warnings = append(r.Warnings, "run still in progress: this is what its first windows show")
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		return nil, wrapf(err, "cannot read run %s from %s", id, s.location)
+	}
+	return r, nil
+}
+
+// SetBaseline makes run id the baseline of plan. The run must belong to
+// plan and be complete: neither running nor aborted.
+func (s *Store) SetBaseline(ctx context.Context, plan, id string) error {
+	err := s.db.tx(ctx, func(q querier) error {
+		var runPlan, state string
+		var aborted bool
+		if err := queryRow(ctx, q, `SELECT plan, state, aborted FROM runs WHERE id = $1`, []any{id}, &runPlan, &state, &aborted); err != nil {
+			return notFound(err, "run "+id)
+		}
+		switch {
+		case runPlan != plan:
+			return fmt.Errorf("run %s is of plan %q, not %q: %w", id, runPlan, plan, ErrPlanMismatch)
+		case state == StateRunning:
+			return fmt.Errorf("run %s is still running: %w", id, ErrNotComplete)
+		case aborted:
+			return fmt.Errorf("run %s was aborted: %w", id, ErrNotComplete)
+		}
+		_, err := q.exec(ctx, `INSERT INTO baselines (plan, run_id, set_us) VALUES ($1, $2, $3)
+ON CONFLICT (plan) DO UPDATE SET run_id = excluded.run_id, set_us = excluded.set_us`, plan, id, s.now().UnixMicro())
+		return err
+	})
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotComplete) || errors.Is(err, ErrPlanMismatch) {
+		return err
+	}
+	return wrapf(err, "cannot set the baseline of plan %q in %s", plan, s.location)
+}
+
+// Baseline returns the id of plan's baseline run.
+func (s *Store) Baseline(ctx context.Context, plan string) (string, error) {
+	var id string
+	if err := queryRow(ctx, s.db, `SELECT run_id FROM baselines WHERE plan = $1`, []any{plan}, &id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("no baseline for plan %q: %w", plan, ErrNotFound)
+		}
+		return "", wrapf(err, "cannot read baselines from %s", s.location)
+	}
+	return id, nil
+}
+
+// Baselines returns the baseline run of every plan that has one, by plan.
+func (s *Store) Baselines(ctx context.Context) ([]Entry, error) {
+	return s.entries(ctx, `id IN (SELECT run_id FROM baselines)`, nil, `ORDER BY plan, id`)
+}
+
+// Latest returns the id of the newest run of plan that is not still
+// running ("" plan: of any plan).
+func (s *Store) Latest(ctx context.Context, plan string) (string, error) {
+	where, args := `state <> $1`, []any{StateRunning}
+	if plan != "" {
+		where += ` AND plan = $2`
+		args = append(args, plan)
+	}
+	es, err := s.entries(ctx, where, args, `ORDER BY started_us DESC, id DESC LIMIT 1`)
+	if err != nil {
+		return "", err
+	}
+	if len(es) == 0 {
+		if plan == "" {
+			return "", fmt.Errorf("no runs in %s: %w", s.location, ErrNotFound)
+		}
+		return "", fmt.Errorf("no runs of plan %q in %s: %w", plan, s.location, ErrNotFound)
+	}
+	return es[0].ID, nil
+}
+
+// Resolve finds the Run a reference names:
+//
+//	latest           the newest run (not still running)
+//	latest:PLAN      the newest run of PLAN
+//	baseline         the baseline of the newest run's plan
+//	baseline:PLAN    the baseline of PLAN
+//	ID               a stored run
+//	PATH             a Run JSON file
+func (s *Store) Resolve(ctx context.Context, ref string) (*result.Run, error) {
+	kw, plan, hasPlan := strings.Cut(ref, ":")
+	switch kw {
+	case "latest":
+		id, err := s.Latest(ctx, plan)
+		if err != nil {
+			return nil, err
+		}
+		return s.Get(ctx, id)
+	case "baseline":
+		if !hasPlan {
+			id, err := s.Latest(ctx, "")
+			if err != nil {
+				return nil, err
+			}
+			e, err := s.Entry(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			plan = e.Plan
+		}
+		id, err := s.Baseline(ctx, plan)
+		if err != nil {
+			return nil, err
+		}
+		return s.Get(ctx, id)
+	}
+	r, err := s.Get(ctx, ref)
+	if err == nil || !errors.Is(err, ErrNotFound) {
+		return r, err
+	}
+	if fi, statErr := os.Stat(ref); statErr == nil && !fi.IsDir() {
+		return result.ReadFile(ref)
+	}
+	return nil, fmt.Errorf("%q is neither a run in %s nor a file: %w", ref, s.location, ErrNotFound)
+}
+
+// notFound turns "no row" into ErrNotFound about what.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return err
+}
+
+func bytesReader(s string) io.Reader { return strings.NewReader(s) }

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Errors callers can test for with errors.Is.
+var (
+	// ErrInvalidDSN: the store location cannot be used as given.
+	ErrInvalidDSN = errors.New("invalid run history location")
+	// ErrNotFound: no such run, baseline or file.
+	ErrNotFound = errors.New("not found")
+	// ErrSchemaTooNew: the database was written by a newer stampede.
+	ErrSchemaTooNew = errors.New("run history was written by a newer stampede")
+	// ErrNotComplete: the run is still running or was aborted, so it cannot
+	// serve as a baseline.
+	ErrNotComplete = errors.New("run is not complete")
+	// ErrPlanMismatch: a baseline must be a run of its own plan.
+	ErrPlanMismatch = errors.New("run belongs to another plan")
+)
+
+// EnvStore is the environment variable that overrides the default location.
+const EnvStore = "STAMPEDE_STORE"
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Options tune Open. The zero value is what the command line uses.
+type Options struct {
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+	// StaleAfter is how old the heartbeat of a run written from another
+	// host must be before Recover treats its writer as gone. Zero is
+	// DefaultStaleAfter.
+	StaleAfter time.Duration
+	// NoRecover skips the Recover that Open otherwise runs.
+	NoRecover bool
+	// Hostname is this host's name as writers record it; "" asks the OS.
+	Hostname string
+}
+
+// DefaultStaleAfter is the default Options.StaleAfter: long enough for a
+// phase that appends no windows for a while, short enough that a CI job's
+// next run recovers a crashed predecessor.
+const DefaultStaleAfter = 5 * time.Minute
+
+// Store is a run history. It is safe for concurrent use; see the package
+// documentation for the one ordering rule.
+type Store struct {
+	db         database
+	dialect    string
+	location   string // for messages: the path, or the URL without password
+	now        func() time.Time
+	staleAfter time.Duration
+	hostname   string
+	recovered  []string // set once by Open
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	l := strings.ToLower(dsn)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// DefaultDSN is where history lives when no --store flag is given: the
+// STAMPEDE_STORE environment variable, else .stampede/history.db in the
+// plan's directory, else in the current directory (ad-hoc runs). getenv may
+// be nil.
+func DefaultDSN(planFile string, getenv func(string) string) string {
+	if getenv != nil {
+		if v := strings.TrimSpace(getenv(EnvStore)); v != "" {
+			return v
+		}
+	}
+	dir := "."
+	if planFile != "" {
+		dir = filepath.Dir(planFile)
+	}
+	return filepath.Join(dir, ".stampede", "history.db")
+}
+
+// Open opens (creating if needed) the history at dsn, migrates its schema
+// to the current version and recovers runs whose writer is gone.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	s := &Store{now: opts.Now, staleAfter: opts.StaleAfter, hostname: opts.Hostname}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.staleAfter <= 0 {
+		s.staleAfter = DefaultStaleAfter
+	}
+	if s.hostname == "" {
+		s.hostname, _ = os.Hostname()
+	}
+	var err error
+	s.db, s.dialect, s.location, err = openDB(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, s.db, s.dialect, s.now()); err != nil {
+		s.db.close()
+		return nil, fmt.Errorf("cannot open run history %s: %w", s.location, err)
+	}
+	if !opts.NoRecover {
+		ids, err := s.Recover(ctx)
+		if err != nil {
+			s.db.close()
+			return nil, fmt.Errorf("cannot recover unfinished runs in %s: %w", s.location, err)
+		}
+		s.recovered = ids
+	}
+	return s, nil
+}
+
+// openDB connects to the database dsn names, without touching its schema.
+func openDB(dsn string) (db database, dialect, location string, err error) {
+	if IsPostgres(dsn) {
+		db, err = openPostgres(dsn)
+		return db, Postgres, redact(dsn), err
+	}
+	db, err = openSQLite(dsn)
+	return db, SQLite, dsn, err
+}
+
+func openPostgres(dsn string) (database, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// The parse error may quote the DSN, password included.
+		return nil, fmt.Errorf("%w: %s: not a valid PostgreSQL URL", ErrInvalidDSN, redact(dsn))
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = "stampede"
+	}
+	return newPgDB(cfg), nil
+}
+
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
+}
+
+func openSQLite(path string) (database, error) {
+	switch {
+	case strings.TrimSpace(path) == "":
+		return nil, fmt.Errorf("%w: empty path", ErrInvalidDSN)
+	case strings.Contains(path, "://"):
+		scheme, _, _ := strings.Cut(path, "://")
+		return nil, fmt.Errorf("%w: %s: unsupported scheme %q (use a file path for SQLite or postgres://… for PostgreSQL)", ErrInvalidDSN, path, scheme)
+	case strings.ContainsAny(path, "?#"), strings.HasPrefix(path, ":"), strings.HasPrefix(path, "file:"):
+		return nil, fmt.Errorf("%w: %s: a SQLite store is a plain file path", ErrInvalidDSN, path)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%w: %s is a directory", ErrInvalidDSN, path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the directory of run history %s: %w", path, err)
+	}
+	// busy_timeout first (the driver orders it so): the other pragmas and
+	// every writer then wait for a lock instead of failing. _txlock makes
+	// each transaction BEGIN IMMEDIATE, so two writers never deadlock
+	// upgrading read locks.
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(15000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidDSN, path, err)
+	}
+	db.SetMaxOpenConns(pgMaxConns)
+	return sqlDB{db}, nil
+}
+
+// Close releases the store's connections.
+func (s *Store) Close() error { return s.db.close() }
+
+// Dialect is SQLite or Postgres.
+func (s *Store) Dialect() string { return s.dialect }
+
+// Location is where the history lives, printable (no password).
+func (s *Store) Location() string { return s.location }
+
+// Recovered lists the runs that Open found abandoned and closed as aborted.
+func (s *Store) Recovered() []string { return append([]string(nil), s.recovered...) }
+
+// SchemaVersion is the schema version of the open database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := queryRow(ctx, s.db, `SELECT COALESCE(MAX(version), 0) FROM schema_version`, nil, &v)
+	return v, err
+}
