@@ -22,6 +22,7 @@ func newDemoCmd(e *env) *cobra.Command {
 	var vus int
 	var outSpecs, reportSpecs []string
 	var quiet bool
+	var rf recordFlags
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Start the built-in shop on a free loopback port and load-test it",
@@ -79,7 +80,7 @@ against it, and print the summary.
 				return invalid(err)
 			}
 			fmt.Fprintf(e.stderr, "demo shop listening on %s (faults: %s)\n", srv.URL(), faultList(fl))
-			return runPlan(ctx, e, p, load.Whole, outs, quiet)
+			return runPlan(ctx, e, p, load.Whole, outs, quiet, &rf)
 		},
 	}
 	c.Flags().StringVar(&faults, "fault", "", "planted faults: leak, hotspot, lock (comma-separated)")
@@ -88,6 +89,7 @@ against it, and print the summary.
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH")
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
+	rf.register(c.Flags())
 	c.AddCommand(newDemoServeCmd(e))
 	return c
 }

@@ -51,7 +51,7 @@ Thresholds are evaluated again on the merged run.`,
 			if len(analyze.Failed(m.Thresholds, false)) > 0 || m.Aborted {
 				m.Verdict = "fail"
 			}
-			return finish(c.Context(), e, m, outs, nil)
+			return finish(c.Context(), e, m, outs, nil, false)
 		},
 	}
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write the merged run: json=PATH")

@@ -235,6 +235,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var segment string
 	var quiet bool
 	var cpuProfile, memProfile string
+	var rf recordFlags
 	c := &cobra.Command{
 		Use:   "run [plan.yaml]",
 		Short: "Run a load test from a plan or from flags",
@@ -273,7 +274,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 				}
 				defer stop()
 			}
-			return runPlan(c.Context(), e, p, seg, outs, quiet)
+			return runPlan(c.Context(), e, p, seg, outs, quiet, &rf)
 		},
 	}
 	lf.register(c.Flags())
@@ -281,6 +282,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().StringVar(&segment, "segment", "", "run only part k of n of the test (e.g. 2/4), for spreading it over machines")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
+	rf.register(c.Flags())
 	c.Flags().StringVar(&cpuProfile, "generator-cpu-profile", "", "write a CPU profile of stampede itself to `FILE`")
 	c.Flags().MarkHidden("generator-cpu-profile")
 	c.Flags().StringVar(&memProfile, "generator-heap-profile", "", "write a heap profile of stampede itself to `FILE` at the end")
@@ -307,28 +309,37 @@ func startCPUProfile(path string) (func(), error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-// runPlan runs one load and reports it; shared by run and demo.
-func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs outputs, quiet bool) error {
+// runPlan runs one load, records and reports it; shared by run and demo.
+func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs outputs, quiet bool, rf *recordFlags) error {
 	if proto.PeakVUs(p) >= proto.ManyVUs && e.getenv("GOGC") == "" {
 		// Thousands of VUs hold mostly live buffers: collect at 50% growth
 		// rather than 100% so the heap's slack does not double memory.
 		defer debug.SetGCPercent(debug.SetGCPercent(50))
 	}
+	rec, err := rf.start(ctx, e, p, "load")
+	if err != nil {
+		return err
+	}
 	prog := newProgress(e, p, quiet)
 	run, runErr := suite.RunLoad(ctx, p, suite.LoadOptions{
-		Segment:  seg,
-		Getenv:   e.getenv,
-		OnWindow: prog.window,
+		Segment: seg,
+		Getenv:  e.getenv,
+		OnWindow: func(w result.Window, snap *result.Run) {
+			rec.window(w)
+			prog.window(w, snap)
+		},
 	})
 	prog.done()
 	if run == nil {
+		rec.finish(&result.Run{Version: result.Version, Kind: "load", Plan: p.Name, Aborted: true, AbortReason: runErr.Error()})
 		return invalid(runErr)
 	}
-	return finish(ctx, e, run, outs, runErr)
+	regressed := rec.finish(run)
+	return finish(ctx, e, run, outs, runErr, regressed)
 }
 
 // finish writes the outputs and the summary, then picks the exit code.
-func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr error) error {
+func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr error, regressed bool) error {
 	var writeErr error
 	if outs.json != "" {
 		if err := result.WriteFile(outs.json, run); err != nil {
@@ -339,6 +350,12 @@ func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr e
 		writeErr = err
 	}
 	report.Console(e.stdout, run)
+	if run.Comparison != nil {
+		printComparison(e, run.Comparison)
+	}
+	if run.ID != "" {
+		fmt.Fprintf(e.stdout, "recorded as run %s\n", run.ID)
+	}
 	if writeErr != nil {
 		return &exitError{code: ExitFailed, err: writeErr}
 	}
@@ -350,6 +367,9 @@ func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr e
 	}
 	if f := analyze.Failed(run.Thresholds, false); len(f) > 0 {
 		return failed(fmt.Sprintf("%d threshold(s) failed", len(f)))
+	}
+	if regressed {
+		return failed("regression against " + run.Comparison.Base)
 	}
 	return nil
 }

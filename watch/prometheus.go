@@ -1,0 +1,270 @@
+package watch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/watch/internal/promtext"
+)
+
+// maxScrape bounds a scraped body; a target that serves more is a warning.
+const maxScrape = 32 << 20
+
+// promSampler scrapes one Prometheus endpoint.
+type promSampler struct {
+	url     string
+	client  *http.Client
+	timeout time.Duration
+	ts      func(time.Time) float64
+	warn    *warnings
+
+	exact   map[string]int // user-named series → index in wanted
+	globs   []int          // indexes in wanted of names with wildcards
+	wanted  []string
+	seen    []bool // wanted[i] matched a series in the first good scrape
+	checked bool   // the first good scrape happened: unmatched names reported
+
+	body   bytes.Buffer
+	prev   map[string]float64 // cumulative series at the last good scrape
+	prevAt time.Time
+	size   int // series kept last time: sizes the next map
+}
+
+var _ sampler = (*promSampler)(nil)
+
+func newPromSampler(url string, names []string, client *http.Client, timeout time.Duration, ts func(time.Time) float64, warn *warnings) *promSampler {
+	s := &promSampler{url: url, client: client, timeout: timeout, ts: ts, warn: warn, exact: map[string]int{}}
+	for _, n := range names {
+		i := len(s.wanted)
+		s.wanted = append(s.wanted, n)
+		if strings.ContainsAny(n, "*?[") {
+			s.globs = append(s.globs, i)
+		} else {
+			s.exact[n] = i
+		}
+	}
+	s.seen = make([]bool, len(s.wanted))
+	return s
+}
+
+func (s *promSampler) sample(ctx context.Context, now time.Time, pt *result.SystemPoint) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	fail := func(format string, args ...any) error {
+		return warnf("prometheus", "prometheus: scrape of %s failed at %.1f s: %s", s.url, s.ts(now), fmt.Sprintf(format, args...))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	if err != nil {
+		return fail("%v", err)
+	}
+	req.Header.Set("Accept", promtext.Accept)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fail("%s", resp.Status)
+	}
+	s.body.Reset()
+	if _, err := s.body.ReadFrom(io.LimitReader(resp.Body, maxScrape+1)); err != nil {
+		return fail("%v", err)
+	}
+	if s.body.Len() > maxScrape {
+		return fail("body larger than %d MB", maxScrape/mb)
+	}
+	format, err := promtext.FormatOf(resp.Header.Get("Content-Type"))
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := s.read(s.body.Bytes(), format, now, pt); err != nil {
+		return fail("%v", err)
+	}
+	return nil
+}
+
+// seriesKind says what becomes of a scraped series.
+type seriesKind int
+
+const (
+	dropSeries  seriesKind = iota // buckets and _created timestamps
+	gaugeSeries                   // kept as read
+	cumulative                    // kept as a per-second rate
+)
+
+func kindOf(smp *promtext.Sample) seriesKind {
+	switch suffix := smp.Suffix(); {
+	case suffix == "_bucket" || suffix == "_created":
+		return dropSeries
+	case smp.Type == promtext.Counter:
+		return cumulative
+	case (smp.Type == promtext.Histogram || smp.Type == promtext.Summary) && (suffix == "_sum" || suffix == "_count"):
+		return cumulative
+	}
+	return gaugeSeries
+}
+
+// read turns one scraped body into pt's metrics. A body that does not
+// parse changes nothing: neither the point nor the rates' base.
+func (s *promSampler) read(body []byte, format promtext.Format, now time.Time, pt *result.SystemPoint) error {
+	dt := now.Sub(s.prevAt).Seconds()
+	rates := s.prev != nil && dt > 0
+	cur := make(map[string]float64, len(s.prev))
+	metrics := make(map[string]float64, s.size)
+	var std stdGo
+	p := promtext.NewParser(body, format)
+	for p.Next() {
+		smp := p.Sample()
+		if !s.keep(smp) {
+			continue
+		}
+		kind := kindOf(smp)
+		if kind == dropSeries {
+			continue
+		}
+		key := seriesKey(smp.Name, smp.Labels)
+		v := smp.Value
+		if kind == cumulative {
+			cur[key] = v
+			old, ok := s.prev[key]
+			if !rates || !ok {
+				continue
+			}
+			if v < old { // the counter was reset (the target restarted)
+				old = 0
+			}
+			v = (v - old) / dt
+		}
+		metrics[key] = v
+		if len(smp.Labels) == 0 {
+			std.set(smp.Name, v)
+		}
+	}
+	if err := p.Err(); err != nil {
+		return err
+	}
+	s.prev, s.prevAt, s.size = cur, now, len(metrics)
+	if len(metrics) > 0 {
+		pt.Metrics = metrics
+	}
+	std.apply(pt)
+	if !s.checked {
+		s.checked = true
+		for i, ok := range s.seen {
+			if !ok {
+				s.warn.add("prometheus-missing-"+s.wanted[i], fmt.Sprintf("prometheus: no series named %q at %s", s.wanted[i], s.url))
+			}
+		}
+	}
+	return nil
+}
+
+// keep reports whether a series is one the plan names or one of the
+// standard go_* and process_* families.
+func (s *promSampler) keep(smp *promtext.Sample) bool {
+	if strings.HasPrefix(smp.Family, "go_") || strings.HasPrefix(smp.Family, "process_") {
+		return true
+	}
+	if i, ok := s.exact[smp.Family]; ok {
+		s.seen[i] = true
+		return true
+	}
+	if i, ok := s.exact[smp.Name]; ok {
+		s.seen[i] = true
+		return true
+	}
+	for _, i := range s.globs {
+		if ok, _ := path.Match(s.wanted[i], smp.Family); ok {
+			s.seen[i] = true
+			return true
+		}
+		if ok, _ := path.Match(s.wanted[i], smp.Name); ok {
+			s.seen[i] = true
+			return true
+		}
+	}
+	return false
+}
+
+// stdGo holds the Go runtime series that have their own point fields.
+type stdGo struct {
+	heap, goroutines, gcPerS, gcPause float64
+	has                               [4]bool
+}
+
+func (g *stdGo) set(name string, v float64) {
+	switch name {
+	case "go_memstats_heap_inuse_bytes":
+		g.heap, g.has[0] = v, true
+	case "go_goroutines":
+		g.goroutines, g.has[1] = v, true
+	case "go_gc_duration_seconds_count": // a rate: collections per second
+		g.gcPerS, g.has[2] = v, true
+	case "go_gc_duration_seconds_sum": // a rate: seconds of pause per second
+		g.gcPause, g.has[3] = v, true
+	}
+}
+
+func (g *stdGo) apply(pt *result.SystemPoint) {
+	if g.has[0] {
+		pt.HeapMB = g.heap / mb
+	}
+	if g.has[1] {
+		pt.Goroutines = g.goroutines
+	}
+	if g.has[2] {
+		pt.GCPerS = g.gcPerS
+	}
+	if g.has[3] {
+		pt.GCPausePct = 100 * g.gcPause
+	}
+}
+
+// seriesKey is the series name with its labels sorted by name, written as
+// in the exposition format: name{a="x",b="y"}. It sorts labels in place.
+func seriesKey(name string, labels []promtext.Label) string {
+	if len(labels) == 0 {
+		return name
+	}
+	for i := 1; i < len(labels); i++ { // insertion sort: label sets are small
+		for j := i; j > 0 && labels[j].Name < labels[j-1].Name; j-- {
+			labels[j], labels[j-1] = labels[j-1], labels[j]
+		}
+	}
+	n := len(name) + 2
+	for _, l := range labels {
+		n += len(l.Name) + len(l.Value) + 4
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(name)
+	b.WriteByte('{')
+	for i, l := range labels {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(l.Name)
+		b.WriteString(`="`)
+		for j := 0; j < len(l.Value); j++ {
+			switch c := l.Value[j]; c {
+			case '\\', '"':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case '\n':
+				b.WriteString(`\n`)
+			default:
+				b.WriteByte(c)
+			}
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
