@@ -53,6 +53,9 @@ type Options struct {
 	OnWindow func(w result.Window, run *result.Run) (abort string)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Start is the run's t0 when the caller fixed it (to align watchers
+	// with the series); zero means when Run is called.
+	Start time.Time
 }
 
 // ErrAborted reports a run ended early by a threshold.
@@ -130,7 +133,10 @@ func (t *Test) Layout(kinds func(scenario, step int) (name, kind string)) metric
 // (or were interrupted after the graceful stop), or soon after ctx is
 // cancelled — then run.Aborted is set and what was measured is kept.
 func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run) error {
-	e.t0 = e.now()
+	e.t0 = e.opt.Start
+	if e.t0.IsZero() {
+		e.t0 = e.now()
+	}
 	run.StartedAt = e.t0
 	run.Segment = e.opt.Segment.String()
 	run.Model = e.opt.Model

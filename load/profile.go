@@ -78,6 +78,21 @@ func (p Profile) Peak() float64 {
 	return m
 }
 
+// PeakAt is when the profile first reaches its peak level: the start of
+// the steady part of the load.
+func (p Profile) PeakAt() time.Duration {
+	peak := p.Peak()
+	for _, s := range p.segs {
+		if s.from == peak {
+			return s.start
+		}
+		if s.to == peak {
+			return s.end
+		}
+	}
+	return 0
+}
+
 // At is the level at t (0 past the end).
 func (p Profile) At(t time.Duration) float64 {
 	for _, s := range p.segs {

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
@@ -17,6 +18,7 @@ import (
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/watch"
 )
 
 // LoadOptions tune one load run.
@@ -28,6 +30,11 @@ type LoadOptions struct {
 	OnWindow func(w result.Window, run *result.Run)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// ProfileDir is where the watch saves profiles of the system under
+	// test (next to the run's JSON); empty: no profiles are saved.
+	ProfileDir string
+	// Logf reports what the watch notices as it goes (nil: nothing).
+	Logf func(string, ...any)
 }
 
 // ErrCompile wraps plan problems found while compiling steps.
@@ -90,8 +97,23 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if eo.GracefulStop <= 0 {
 		eo.GracefulStop = 30 * time.Second
 	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	eo.Start = now()
+	w, peakAt, err := startWatch(ctx, p, eo, o)
+	if err != nil {
+		return nil, err
+	}
 	eng := load.New(test, eo)
 	runErr := eng.Run(ctx, layout, run)
+	if w != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		run.System = w.Stop(stopCtx)
+		cancel()
+		analyze.Analyze(run.System, peakAt.Seconds())
+	}
 	run.Thresholds = analyze.Thresholds(run, p.Thresholds)
 	run.Verdict = "pass"
 	if len(analyze.Failed(run.Thresholds, false)) > 0 || run.Aborted {
@@ -99,6 +121,24 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	}
 	analyze.Conclude(run, p.Analysis)
 	return run, runErr
+}
+
+// startWatch starts the watch of the system under test when the plan has
+// a system block, and arranges the CPU profile for when the load reaches
+// its peak. peakAt is when that happens, the start of the steady part.
+func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOptions) (*watch.Watcher, time.Duration, error) {
+	if p.System == nil {
+		return nil, 0, nil
+	}
+	prof := load.NewProfile(eo.Levels)
+	peakAt := prof.PeakAt()
+	w, err := watch.Start(ctx, p.System, watch.Options{Start: eo.Start, Duration: prof.Duration(), Now: o.Now,
+		Dir: o.ProfileDir, Logf: o.Logf})
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: system: %v", ErrCompile, err)
+	}
+	w.ProfileCPUAt(peakAt)
+	return w, peakAt, nil
 }
 
 // Hash identifies a plan's content, so history can tell when the plan

@@ -37,6 +37,9 @@ type env struct {
 	now            func() time.Time
 	// interactive reports whether stderr is a terminal (live progress).
 	interactive bool
+	// self is how to start this program again (the demo runs its shop in
+	// a child process): the executable and extra environment.
+	self func() (string, []string, error)
 }
 
 // exitError carries an exit code through cobra.
@@ -78,7 +81,11 @@ func Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now,
-		interactive: isTerminal(stderr)}
+		interactive: isTerminal(stderr),
+		self: func() (string, []string, error) {
+			exe, err := os.Executable()
+			return exe, nil, err
+		}}
 	return run(ctx, e, args)
 }
 

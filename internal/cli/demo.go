@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,12 +53,12 @@ against it, and print the summary.
 				return invalid(err)
 			}
 			ctx := c.Context()
-			srv, err := demo.Start(ctx, "127.0.0.1:0", demo.Options{Faults: fl})
+			shop, err := startShopProcess(ctx, e, fl)
 			if err != nil {
 				return fmt.Errorf("cannot start the demo shop: %w", err)
 			}
-			defer srv.Close(context.Background())
-			p, cleanup, err := demoPlan(srv.URL())
+			defer shop.stop()
+			p, cleanup, err := demoPlan(shop.url)
 			if err != nil {
 				return err
 			}
@@ -75,11 +80,17 @@ against it, and print the summary.
 				p.Load.Stages = nil
 				p.Load.VUs = vus
 			}
+			// Watch the shop as a user would watch their service.
+			p.System = &plan.System{
+				Process:    &plan.ProcessRef{PID: int32(shop.pid)},
+				Prometheus: &plan.PrometheusSpec{URL: shop.url + "/metrics"},
+				Pprof:      shop.url + "/debug/pprof",
+			}
 			p.ApplyDefaults()
 			if err := p.Validate(); err != nil {
 				return invalid(err)
 			}
-			fmt.Fprintf(e.stderr, "demo shop listening on %s (faults: %s)\n", srv.URL(), faultList(fl))
+			fmt.Fprintf(e.stderr, "demo shop listening on %s (pid %d, faults: %s)\n", shop.url, shop.pid, faultList(fl))
 			return runPlan(ctx, e, p, load.Whole, outs, quiet, &rf)
 		},
 	}
@@ -92,6 +103,94 @@ against it, and print the summary.
 	rf.register(c.Flags())
 	c.AddCommand(newDemoServeCmd(e))
 	return c
+}
+
+// shopProcess is the demo shop running in a child process, so that the
+// watch sees it apart from the generator, as it would a real service.
+type shopProcess struct {
+	url  string
+	pid  int
+	stop func()
+}
+
+func startShopProcess(ctx context.Context, e *env, faults []string) (*shopProcess, error) {
+	exe, extraEnv, err := e.self()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "demo", "serve", "--addr", "127.0.0.1:0", "--fault", strings.Join(faults, ","))
+	cmd.Env = append(os.Environ(), extraEnv...)
+	logs := &tailBuffer{max: 4096} // shown only if the shop fails to start
+	cmd.Stderr = logs
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case l := <-lines:
+			if u, ok := strings.CutPrefix(l, "demo shop listening on "); ok {
+				u, _, _ = strings.Cut(u, " ")
+				return &shopProcess{url: u, pid: cmd.Process.Pid, stop: stop}, nil
+			}
+		case <-timeout.C:
+			stop()
+			return nil, fmt.Errorf("the shop did not start within 30 s: %s", logs.String())
+		case <-ctx.Done():
+			stop()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// tailBuffer keeps the last max bytes written to it; safe for concurrent
+// use.
+type tailBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.buf))
 }
 
 func faultList(f []string) string {

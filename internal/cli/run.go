@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/stampede-perf/stampede/report"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/suite"
+	"github.com/stampede-perf/stampede/watch"
 )
 
 // loadFlags are the ad-hoc and override flags shared by run, test and demo.
@@ -39,6 +41,12 @@ type loadFlags struct {
 	arrivals   string
 	iterations int64
 	seed       int64
+
+	watchPID      int
+	watchProcess  string
+	prometheus    string
+	pprofURL      string
+	watchInterval time.Duration
 }
 
 func (f *loadFlags) register(fs *pflag.FlagSet) {
@@ -56,6 +64,11 @@ func (f *loadFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.arrivals, "arrivals", "", "open model arrivals: constant or poisson")
 	fs.Int64Var(&f.iterations, "iterations", 0, "stop after this many iterations")
 	fs.Int64Var(&f.seed, "seed", 0, "random seed (scenario choice, think times, Poisson arrivals)")
+	fs.IntVar(&f.watchPID, "watch-pid", 0, "watch the system under test: the process with this `PID`")
+	fs.StringVar(&f.watchProcess, "watch-process", "", "watch the system under test: the process with this `NAME`")
+	fs.StringVar(&f.prometheus, "prometheus", "", "watch the system under test: scrape this Prometheus `URL` every interval")
+	fs.StringVar(&f.pprofURL, "pprof", "", "watch the system under test: take Go profiles from this /debug/pprof `URL`")
+	fs.DurationVar(&f.watchInterval, "watch-interval", 0, "how often the watch samples (default 1s)")
 }
 
 // plan builds the plan: from a file, or from flags; flags override a
@@ -203,7 +216,39 @@ func (f *loadFlags) override(p *plan.Plan, fs *pflag.FlagSet) error {
 	for _, t := range f.thresholds {
 		p.Thresholds = append(p.Thresholds, &plan.Threshold{Expr: t})
 	}
+	if changed("watch-pid") && changed("watch-process") {
+		return errors.New("--watch-pid and --watch-process exclude each other")
+	}
+	if sys := watch.SpecFromFlags(f.watchPID, f.watchProcess, f.prometheus, f.pprofURL, f.watchInterval); sys != nil {
+		if p.System == nil {
+			p.System = sys
+		} else { // flags add to the plan's system block
+			if sys.Process != nil {
+				p.System.Process = sys.Process
+			}
+			if sys.Prometheus != nil {
+				p.System.Prometheus = sys.Prometheus
+			}
+			if sys.Pprof != "" {
+				p.System.Pprof = sys.Pprof
+			}
+			if sys.Interval != 0 {
+				p.System.Interval = sys.Interval
+			}
+		}
+	}
 	return nil
+}
+
+// profileDir is where the watch saves profiles: next to the run's JSON,
+// else under .stampede/profiles in the current directory.
+func profileDir(outs outputs, now time.Time) string {
+	stamp := now.UTC().Format("20060102-150405")
+	if outs.json != "" {
+		base := strings.TrimSuffix(filepath.Base(outs.json), filepath.Ext(outs.json))
+		return filepath.Join(filepath.Dir(outs.json), base+"-profiles")
+	}
+	return filepath.Join(".stampede", "profiles", stamp)
 }
 
 // outputs are the --out targets (json=PATH) and --report renderings.
@@ -321,9 +366,17 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 		return err
 	}
 	prog := newProgress(e, p, quiet)
+	var dir string
+	if p.System != nil && p.System.Pprof != "" {
+		dir = profileDir(outs, e.now())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return invalidf("cannot create %s for the profiles: %v", dir, err)
+		}
+	}
 	run, runErr := suite.RunLoad(ctx, p, suite.LoadOptions{
-		Segment: seg,
-		Getenv:  e.getenv,
+		Segment:    seg,
+		Getenv:     e.getenv,
+		ProfileDir: dir,
 		OnWindow: func(w result.Window, snap *result.Run) {
 			rec.window(w)
 			prog.window(w, snap)
@@ -332,7 +385,7 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 	prog.done()
 	if run == nil {
 		rec.finish(&result.Run{Version: result.Version, Kind: "load", Plan: p.Name, Aborted: true, AbortReason: runErr.Error()})
-		return invalid(runErr)
+		return invalid(compileErr(runErr))
 	}
 	regressed := rec.finish(run)
 	return finish(ctx, e, run, outs, runErr, regressed)

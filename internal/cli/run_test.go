@@ -38,7 +38,8 @@ type cliResult struct {
 func runCLI(t *testing.T, ctx context.Context, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: os.Getenv, now: time.Now}
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: os.Getenv, now: time.Now,
+		self: func() (string, []string, error) { return os.Args[0], []string{"STAMPEDE_TEST_MAIN=1"}, nil }}
 	code := run(ctx, e, args)
 	return cliResult{code, out.String(), errb.String()}
 }

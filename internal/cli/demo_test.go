@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The demo starts the shop in its own process, loads it with the example
+// plan and watches it: the run has no errors and a system section with the
+// shop's process, its heap and its profiles.
+func TestDemoEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "demo.json")
+	res := runCLI(t, context.Background(), "demo", "--duration", "4s", "--vus", "10", "--fault", "hotspot", "--no-store", "-q", "--out", "json="+out)
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	r, _ := readRun(t, out)
+	if r.Summary.Requests < 20 || r.Summary.Errors != 0 {
+		t.Fatalf("requests %d errors %d: %+v", r.Summary.Requests, r.Summary.Errors, r.Errors)
+	}
+	if len(r.Scenarios) != 4 {
+		t.Fatalf("%d scenarios, want the four of the example plan", len(r.Scenarios))
+	}
+	if r.System == nil || r.System.Process == nil || r.System.Process.PID == 0 || len(r.System.Timeline) < 2 {
+		t.Fatalf("no system section: %+v", r.System)
+	}
+	kinds := map[string]bool{}
+	for _, p := range r.System.Profiles {
+		kinds[p.Kind] = true
+	}
+	if !kinds["heap_end"] && !kinds["heap-end"] {
+		t.Errorf("profiles %v lack the end heap profile", r.System.Profiles)
+	}
+	if !strings.Contains(res.stdout, "Browse Products") {
+		t.Errorf("summary lacks the steps:\n%s", res.stdout)
+	}
+}
+
+func TestDemoRejectsUnknownFault(t *testing.T) {
+	res := runCLI(t, context.Background(), "demo", "--fault", "slow")
+	if res.code != 2 || !strings.Contains(res.stderr, "slow") {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+}
