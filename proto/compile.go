@@ -14,6 +14,7 @@ import (
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/plan"
 	httpstep "github.com/stampede-perf/stampede/proto/http"
+	sqlstep "github.com/stampede-perf/stampede/proto/sql"
 	"github.com/stampede-perf/stampede/tmpl"
 )
 
@@ -25,12 +26,15 @@ type Options struct {
 // Slots used by the step runners in every VU.
 const (
 	slotHTTP = iota
+	slotSQL
 	numSlots
 )
 
 // Compile turns p into a Test and the metrics layout that names its
 // steps. Every problem found is reported, one per line, each with the plan
-// position and field path.
+// position and field path. Databases are declared here but connected only
+// when a VU first uses them (see proto/sql), so compiling a plan to check
+// it opens nothing.
 func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 	var errs []string
 	bad := func(path string, err error) {
@@ -53,8 +57,16 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 	}
 	keepAlive := p.Target.KeepAlive == nil || *p.Target.KeepAlive
 	hcfg := httpstep.Config{Timeout: timeout, Insecure: p.Target.Insecure, KeepAlive: keepAlive, Slot: slotHTTP}
-	if PeakVUs(p) >= ManyVUs {
-		hcfg.WriteBuffer = 1024 // requests rarely exceed it; 3 KiB saved per VU
+	hcfg.Buffers = httpstep.NewBuffers(0) // borrowed by VUs only while a request is on the wire
+
+	var dbs *sqlstep.Databases
+	if len(p.Databases) > 0 {
+		dbs = sqlstep.NewDatabases(sqlstep.Options{Getenv: o.Getenv, Slot: slotSQL, Timeout: timeout, VUs: PeakVUs(p)})
+		for _, name := range sortedKeys(p.Databases) {
+			if err := dbs.Declare(name, p.Databases[name]); err != nil {
+				bad("databases."+name, err)
+			}
+		}
 	}
 
 	t := &load.Test{}
@@ -68,22 +80,42 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 		}
 		for j, st := range sc.Steps {
 			path := fmt.Sprintf("scenarios[%d].steps[%d]", i, j)
+			var step load.Step
+			kind := "http"
 			if st.SQL != nil {
-				bad(path+".sql", errors.New("SQL steps are not supported by this build"))
-				continue
-			}
-			hs, err := httpstep.Compile(p.Target, st, c, hcfg)
-			if err != nil {
-				bad(path, err)
-				continue
-			}
-			for _, v := range hs.Vars() {
-				if !known[v] {
-					bad(path, fmt.Errorf("uses {{ %s }} but no earlier step of %q extracts it (add extract: { %s: { json: … } } to an earlier step, or define it under variables:)", v, sc.Name, v))
+				if dbs == nil {
+					bad(path+".sql.db", errors.New("no databases are declared under databases"))
+					continue
 				}
-			}
-			for k := range st.Extract {
-				known[k] = true
+				qs, err := sqlstep.Compile(st, c, dbs)
+				if err != nil {
+					bad(path, err)
+					continue
+				}
+				for _, v := range qs.Vars() {
+					if !known[v] {
+						bad(path, fmt.Errorf("uses {{ %s }} but no earlier step of %q sets it (extract it with extract: { %s: { column: … } } in an earlier step, draw it with sql.vars, or define it under variables:)", v, sc.Name, v))
+					}
+				}
+				for _, k := range qs.Sets() {
+					known[k] = true
+				}
+				step, kind = qs, "sql"
+			} else {
+				hs, err := httpstep.Compile(p.Target, st, c, hcfg)
+				if err != nil {
+					bad(path, err)
+					continue
+				}
+				for _, v := range hs.Vars() {
+					if !known[v] {
+						bad(path, fmt.Errorf("uses {{ %s }} but no earlier step of %q extracts it (add extract: { %s: { json: … } } to an earlier step, or define it under variables:)", v, sc.Name, v))
+					}
+				}
+				for k := range st.Extract {
+					known[k] = true
+				}
+				step = hs
 			}
 			th := sc.Think
 			if st.Think != nil {
@@ -96,9 +128,9 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 					think.Max = think.Min
 				}
 			}
-			ls.Steps = append(ls.Steps, hs)
+			ls.Steps = append(ls.Steps, step)
 			ls.Think = append(ls.Think, think)
-			li.Steps = append(li.Steps, metrics.StepInfo{Name: st.Name, Kind: "http"})
+			li.Steps = append(li.Steps, metrics.StepInfo{Name: st.Name, Kind: kind})
 		}
 		t.Scenarios = append(t.Scenarios, ls)
 		layout.Scenarios = append(layout.Scenarios, li)
@@ -110,6 +142,9 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 	t.NewSlots = func(vu *load.VU) []any {
 		s := make([]any, numSlots)
 		s[slotHTTP] = httpstep.NewClient(hcfg)
+		if dbs != nil {
+			s[slotSQL] = dbs.NewSession()
+		}
 		return s
 	}
 	return t, layout, nil

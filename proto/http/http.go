@@ -12,6 +12,7 @@
 package http
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -23,6 +24,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -42,9 +44,11 @@ type Config struct {
 	KeepAlive bool
 	// Slot is the index of the VU slot holding HTTP state.
 	Slot int
-	// WriteBuffer is the per-connection write buffer (default 4096);
-	// thousands of VUs use a smaller one.
+	// WriteBuffer is the size of the write buffers (default 4096) when
+	// Buffers is nil.
 	WriteBuffer int
+	// Buffers are shared by the VUs of a run; nil gives each VU its own.
+	Buffers *Buffers
 }
 
 // Step is one compiled HTTP step.
@@ -152,6 +156,9 @@ func Compile(t plan.Target, s *plan.Step, c *tmpl.Compiler, cfg Config) (*Step, 
 	for k, v := range s.Headers {
 		hdrs[k] = v
 	}
+	if !hasHeader(hdrs, "User-Agent") {
+		hdrs["User-Agent"] = "stampede"
+	}
 	body := s.Body
 	if s.JSON != nil {
 		b, err := jsonBody(s.JSON)
@@ -207,62 +214,96 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// Client is a VU's HTTP state: one connection per host, a reusable
-// request and response, and the timing of the current request.
+// Client is a VU's HTTP state: its own connection per host, a reusable
+// request and response, and the timing of the current request. fasthttp
+// writes requests and parses responses; the connection is the VU's alone
+// (no pool, no background goroutine), which keeps thousands of VUs light
+// and makes every phase of a request attributable.
 type Client struct {
 	cfg     Config
-	hosts   []hostClient
+	bufs    *Buffers
+	hosts   []*hostConn
 	req     fasthttp.Request
 	resp    fasthttp.Response
 	buf     []byte
 	val     []byte
 	trace   trace
-	conns   atomic.Pointer[tconn] // the connection in use, for Interrupt
+	cur     atomic.Pointer[tconn] // the connection in use, for Interrupt
 	stopped atomic.Bool
 	peek    func(string) string
 }
 
-type hostClient struct {
-	addr string
-	tls  bool
-	hc   *fasthttp.HostClient
+type hostConn struct {
+	addr, serverName string
+	tls              bool
+	conn             *tconn        // nil when not connected
+	br               *bufio.Reader // held only while a response is partly read
 }
+
+// Buffers are the read and write buffers VUs borrow while a request is on
+// the wire; an idle VU holds none. Safe for concurrent use.
+type Buffers struct {
+	readers, writers sync.Pool
+	writeSize        int
+}
+
+// NewBuffers returns buffers whose writers hold writeSize bytes (4096 when
+// zero). Readers hold 4096 bytes, which also bounds a response's headers.
+func NewBuffers(writeSize int) *Buffers {
+	if writeSize <= 0 {
+		writeSize = 4096
+	}
+	return &Buffers{writeSize: writeSize}
+}
+
+func (b *Buffers) reader(r io.Reader) *bufio.Reader {
+	if v, ok := b.readers.Get().(*bufio.Reader); ok {
+		v.Reset(r)
+		return v
+	}
+	return bufio.NewReaderSize(r, 4096)
+}
+
+func (b *Buffers) putReader(r *bufio.Reader) {
+	r.Reset(nil)
+	b.readers.Put(r)
+}
+
+func (b *Buffers) writer(w io.Writer) *bufio.Writer {
+	if v, ok := b.writers.Get().(*bufio.Writer); ok {
+		v.Reset(w)
+		return v
+	}
+	return bufio.NewWriterSize(w, b.writeSize)
+}
+
+func (b *Buffers) putWriter(w *bufio.Writer) {
+	w.Reset(nil)
+	b.writers.Put(w)
+}
+
+// maxBody bounds a response body; larger ones fail the request.
+const maxBody = 64 << 20
 
 // NewClient returns the HTTP state of one VU.
 func NewClient(cfg Config) *Client {
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, bufs: cfg.Buffers}
+	if c.bufs == nil {
+		c.bufs = NewBuffers(cfg.WriteBuffer)
+	}
 	c.peek = func(name string) string { return string(c.resp.Header.Peek(name)) }
 	return c
 }
 
-func (c *Client) host(addr string, useTLS bool) *fasthttp.HostClient {
-	for i := range c.hosts {
-		if c.hosts[i].addr == addr && c.hosts[i].tls == useTLS {
-			return c.hosts[i].hc
+func (c *Client) host(st *Step) *hostConn {
+	for _, h := range c.hosts {
+		if h.addr == st.addr && h.tls == st.tls {
+			return h
 		}
 	}
-	hc := &fasthttp.HostClient{
-		Addr:                          addr,
-		MaxConns:                      1,
-		MaxIdemponentCallAttempts:     1,
-		NoDefaultUserAgentHeader:      false,
-		DisableHeaderNamesNormalizing: true,
-		DisablePathNormalizing:        true,
-		ReadBufferSize:                4096,
-		WriteBufferSize:               c.writeBuffer(),
-		MaxIdleConnDuration:           90 * time.Second,
-		MaxResponseBodySize:           64 << 20,
-		Dial:                          c.dialer(useTLS, hostOnly(addr)),
-	}
-	c.hosts = append(c.hosts, hostClient{addr: addr, tls: useTLS, hc: hc})
-	return hc
-}
-
-func (c *Client) writeBuffer() int {
-	if c.cfg.WriteBuffer > 0 {
-		return c.cfg.WriteBuffer
-	}
-	return 4096
+	h := &hostConn{addr: st.addr, tls: st.tls, serverName: hostOnly(st.addr)}
+	c.hosts = append(c.hosts, h)
+	return h
 }
 
 func hostOnly(addr string) string {
@@ -276,10 +317,7 @@ func hostOnly(addr string) string {
 // Close closes the VU's connections.
 func (c *Client) Close() error {
 	for _, h := range c.hosts {
-		h.hc.CloseIdleConnections()
-	}
-	if tc := c.conns.Load(); tc != nil {
-		tc.Conn.Close()
+		c.closeConn(h)
 	}
 	return nil
 }
@@ -288,12 +326,97 @@ func (c *Client) Close() error {
 // goroutine.
 func (c *Client) Interrupt() {
 	c.stopped.Store(true)
-	if tc := c.conns.Load(); tc != nil {
+	if tc := c.cur.Load(); tc != nil {
 		tc.Conn.SetDeadline(time.Unix(1, 0))
 	}
 }
 
 var _ load.Interrupter = (*Client)(nil)
+
+func (c *Client) closeConn(h *hostConn) {
+	if h.br != nil {
+		c.bufs.putReader(h.br)
+		h.br = nil
+	}
+	if h.conn != nil {
+		h.conn.Conn.Close()
+		h.conn = nil
+	}
+}
+
+// roundTrip sends req and reads resp on the VU's connection to the step's
+// host, dialling when there is none. A reused keep-alive connection that
+// the server had closed while idle is redialled once for idempotent
+// requests, as browsers do; nothing of the response had arrived then.
+func (c *Client) roundTrip(st *Step, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+	h := c.host(st)
+	for attempt := 0; ; attempt++ {
+		reused := h.conn != nil
+		if !reused {
+			if err := c.dial(h); err != nil {
+				return err
+			}
+		}
+		if err := h.conn.SetDeadline(deadline); err != nil {
+			c.closeConn(h)
+			return err
+		}
+		if c.stopped.Load() { // an Interrupt before the deadline was set
+			c.closeConn(h)
+			return context.Canceled
+		}
+		err := c.exchange(h, req, resp)
+		if err == nil {
+			if resp.ConnectionClose() || req.ConnectionClose() {
+				c.closeConn(h)
+			}
+			return nil
+		}
+		c.closeConn(h)
+		if reused && attempt == 0 && c.trace.in == 0 && idempotent(req) && stale(err) && !c.stopped.Load() {
+			c.trace.out = 0
+			continue
+		}
+		return err
+	}
+}
+
+func (c *Client) exchange(h *hostConn, req *fasthttp.Request, resp *fasthttp.Response) error {
+	bw := c.bufs.writer(h.conn)
+	err := req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	c.bufs.putWriter(bw)
+	if err != nil {
+		return err
+	}
+	if h.br == nil {
+		h.br = c.bufs.reader(h.conn)
+	}
+	resp.Reset()
+	resp.SkipBody = req.Header.IsHead()
+	if err := resp.ReadLimitBody(h.br, maxBody); err != nil {
+		return err
+	}
+	if h.br.Buffered() == 0 { // nothing pipelined behind: an idle VU holds no buffer
+		c.bufs.putReader(h.br)
+		h.br = nil
+	}
+	return nil
+}
+
+func idempotent(req *fasthttp.Request) bool {
+	h := &req.Header
+	return h.IsGet() || h.IsHead() || h.IsPut() || h.IsDelete() || h.IsOptions() || h.IsTrace()
+}
+
+// stale reports an error that a connection closed by the server while idle
+// gives on its next use.
+func stale(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, fasthttp.ErrConnectionClosed)
+}
 
 // trace is the timing of one request, written by the connection wrapper.
 type trace struct {
@@ -328,56 +451,56 @@ func (tc *tconn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *Client) dialer(useTLS bool, serverName string) fasthttp.DialFunc {
-	return func(addr string) (net.Conn, error) {
-		if c.stopped.Load() {
-			return nil, context.Canceled
-		}
-		host, port, err := net.SplitHostPort(addr)
-		if err != nil {
-			return nil, err
-		}
-		t0 := time.Now()
-		ip := host
-		if net.ParseIP(host) == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
-			ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-			cancel()
-			if err != nil {
-				return nil, err
-			}
-			if len(ips) == 0 {
-				return nil, &net.DNSError{Err: "no addresses", Name: host}
-			}
-			ip = ips[0].IP.String()
-		}
-		t1 := time.Now()
-		c.trace.dns = t1.Sub(t0)
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, port), c.cfg.Timeout)
-		if err != nil {
-			return nil, err
-		}
-		t2 := time.Now()
-		c.trace.connect = t2.Sub(t1)
-		if useTLS {
-			tc := tls.Client(conn, &tls.Config{ServerName: serverName, InsecureSkipVerify: c.cfg.Insecure, NextProtos: []string{"http/1.1"}})
-			tc.SetDeadline(time.Now().Add(c.cfg.Timeout))
-			if err := tc.Handshake(); err != nil {
-				conn.Close()
-				return nil, err
-			}
-			tc.SetDeadline(time.Time{})
-			c.trace.tls = time.Since(t2)
-			conn = tc
-		}
-		w := &tconn{Conn: conn, t: &c.trace}
-		c.conns.Store(w)
-		if c.stopped.Load() {
-			conn.Close()
-			return nil, context.Canceled
-		}
-		return w, nil
+// dial connects h, timing name resolution, connect and TLS handshake.
+func (c *Client) dial(h *hostConn) error {
+	if c.stopped.Load() {
+		return context.Canceled
 	}
+	host, port, err := net.SplitHostPort(h.addr)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	ip := host
+	if net.ParseIP(host) == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if len(ips) == 0 {
+			return &net.DNSError{Err: "no addresses", Name: host}
+		}
+		ip = ips[0].IP.String()
+	}
+	t1 := time.Now()
+	c.trace.dns = t1.Sub(t0)
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, port), c.cfg.Timeout)
+	if err != nil {
+		return err
+	}
+	t2 := time.Now()
+	c.trace.connect = t2.Sub(t1)
+	if h.tls {
+		tc := tls.Client(conn, &tls.Config{ServerName: h.serverName, InsecureSkipVerify: c.cfg.Insecure, NextProtos: []string{"http/1.1"}})
+		tc.SetDeadline(time.Now().Add(c.cfg.Timeout))
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return err
+		}
+		tc.SetDeadline(time.Time{})
+		c.trace.tls = time.Since(t2)
+		conn = tc
+	}
+	w := &tconn{Conn: conn, t: &c.trace}
+	h.conn = w
+	c.cur.Store(w)
+	if c.stopped.Load() {
+		c.closeConn(h)
+		return context.Canceled
+	}
+	return nil
 }
 
 // Do runs the step once. See load.Step.
@@ -423,10 +546,9 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 			return now, now
 		}
 	}
-	hc := c.host(st.addr, st.tls)
 	c.trace = trace{}
 	send = time.Now()
-	err := hc.DoTimeout(req, &c.resp, st.timeout)
+	err := c.roundTrip(st, req, &c.resp, send.Add(st.timeout))
 	end = time.Now()
 	t := &c.trace
 	s.DNSUS, s.ConnUS, s.TLSUS = usOf(t.dns), usOf(t.connect), usOf(t.tls)

@@ -160,7 +160,7 @@ func TestInterrupt(t *testing.T) {
 		done <- s
 	}()
 	// Wait until the request is on the wire.
-	for h.c.conns.Load() == nil {
+	for h.c.cur.Load() == nil {
 		time.Sleep(time.Millisecond)
 	}
 	h.c.Interrupt()
@@ -220,4 +220,65 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	}
 	_ = strings.TrimSpace
+}
+
+// A keep-alive connection the server closed while idle is redialled once
+// for an idempotent request; the request succeeds and counts a connect.
+func TestStaleConnectionIsRedialled(t *testing.T) {
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) { w.Write([]byte("ok")) }))
+	defer srv.Close()
+	h := newHarness(t, Config{Timeout: 2 * time.Second, KeepAlive: true})
+	st := compile(t, srv.URL, &plan.Step{Path: "/"})
+	var s metrics.Sample
+	st.Do(context.Background(), h.vu, &s)
+	if s.Kind != metrics.KindNone {
+		t.Fatalf("first request: %v", s.Kind)
+	}
+	srv.CloseClientConnections() // as an idle timeout on the server would
+	s = metrics.Sample{}
+	st.Do(context.Background(), h.vu, &s)
+	if s.Kind != metrics.KindNone || s.Status != 200 {
+		t.Fatalf("request on a stale connection: kind %v status %d", s.Kind, s.Status)
+	}
+}
+
+// Responses with Connection: close, HEAD requests and chunked bodies are
+// read correctly and the next request still works.
+func TestResponseFraming(t *testing.T) {
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		switch r.URL.Path {
+		case "/close":
+			w.Header().Set("Connection", "close")
+			w.Write([]byte("bye"))
+		case "/chunked":
+			f := w.(nethttp.Flusher)
+			for i := 0; i < 3; i++ {
+				fmt.Fprintf(w, "part%d;", i)
+				f.Flush()
+			}
+		default:
+			w.Header().Set("Content-Length", "5")
+			if r.Method != "HEAD" {
+				w.Write([]byte("hello"))
+			}
+		}
+	}))
+	defer srv.Close()
+	h := newHarness(t, Config{Timeout: 2 * time.Second, KeepAlive: true})
+	for _, tc := range []struct {
+		step plan.Step
+		want string
+	}{
+		{plan.Step{Path: "/close"}, "bye"},
+		{plan.Step{Method: "HEAD", Path: "/"}, ""},
+		{plan.Step{Path: "/chunked"}, "part0;part1;part2;"},
+		{plan.Step{Path: "/"}, "hello"},
+	} {
+		st := compile(t, srv.URL, &tc.step)
+		var s metrics.Sample
+		st.Do(context.Background(), h.vu, &s)
+		if s.Kind != metrics.KindNone || string(h.c.resp.Body()) != tc.want {
+			t.Errorf("%s %s: kind %v body %q, want %q", tc.step.Method, tc.step.Path, s.Kind, h.c.resp.Body(), tc.want)
+		}
+	}
 }
