@@ -6,6 +6,7 @@
 #
 #   bench/load.sh                 # 3 rounds of 10 s at 50 connections
 #   ROUNDS=1 DURATION=5s bench/load.sh
+#   bench/load.sh -watch-cost     # requests/s with and without watching the target
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)

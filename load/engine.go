@@ -289,22 +289,7 @@ func (e *Engine) interruptAll() {
 
 // sleepUntil waits until t or until ctx ends; false when ctx ended.
 func (e *Engine) sleepUntil(ctx context.Context, t time.Time, timer **time.Timer) bool {
-	d := t.Sub(e.now())
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	if *timer == nil {
-		*timer = time.NewTimer(d)
-	} else {
-		(*timer).Reset(d)
-	}
-	select {
-	case <-ctx.Done():
-		(*timer).Stop()
-		return false
-	case <-(*timer).C:
-		return true
-	}
+	return e.sleepUntilOr(ctx, nil, t, timer)
 }
 
 // selfWatch fills the generator section: the generator's own CPU, memory

@@ -102,7 +102,8 @@ func (e *Engine) closedVU(vu *VU, stop, hard context.Context, hitLimit func()) {
 	}
 }
 
-// sleepUntilOr is sleepUntil that also wakes when c is closed.
+// sleepUntilOr waits until t, or until ctx ends or c is closed (a nil c
+// never is); false when it did not sleep to t.
 func (e *Engine) sleepUntilOr(ctx context.Context, c <-chan struct{}, t time.Time, timer **time.Timer) bool {
 	d := t.Sub(e.now())
 	if d <= 0 {

@@ -52,6 +52,7 @@ func main() {
 	genCPU := flag.String("generator-cpu", "0", "CPU list for the generator (taskset)")
 	targetCPU := flag.String("target-cpu", "1", "CPU list for the target (taskset)")
 	outDir := flag.String("out", "", "directory for raw outputs (default a temp dir)")
+	watchCost := flag.Bool("watch-cost", false, "instead: stampede's requests/s with and without watching the target (process + pprof)")
 	flag.Parse()
 	if *target == "" {
 		fail("give -target (build it with: go build -o /tmp/target ./bench/target)")
@@ -68,6 +69,10 @@ func main() {
 	defer tgt.Process.Kill()
 	waitListening(addr)
 	url := "http://" + addr + "/"
+	if *watchCost {
+		measureWatchCost(*stampede, url, tgt.Process.Pid, *dur, *conns, *rounds, *genCPU, *outDir)
+		return
+	}
 
 	results := map[string][]measure{}
 	for r := 1; r <= *rounds; r++ {
@@ -113,7 +118,43 @@ func main() {
 	}
 }
 
-func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, prefix string) (measure, error) {
+// measureWatchCost alternates runs without and with the watch of the
+// target (its process and its pprof endpoint) and compares requests/s.
+func measureWatchCost(stampede, url string, pid int, dur time.Duration, conns, rounds int, cpu, dir string) {
+	var plain, watched []measure
+	for r := 1; r <= rounds; r++ {
+		for _, w := range []bool{false, true} {
+			var extra []string
+			name := "plain"
+			if w {
+				extra = []string{"--watch-pid", strconv.Itoa(pid), "--pprof", strings.TrimSuffix(url, "/") + "/debug/pprof"}
+				name = "watched"
+			}
+			m, err := runTool("stampede", stampede, url, dur, conns, cpu, filepath.Join(dir, fmt.Sprintf("%s.%d", name, r)), extra...)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "loadcmp: %s round %d: %v\n", name, r, err)
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "round %d %-8s %9.0f req/s  %5.1f µs CPU/req\n", r, name, m.rps, m.cpuPerReqUS())
+			if w {
+				watched = append(watched, m)
+			} else {
+				plain = append(plain, m)
+			}
+		}
+	}
+	p, ok1 := median(plain)
+	w, ok2 := median(watched)
+	if !ok1 || !ok2 {
+		fail("no complete round")
+	}
+	fmt.Printf("\nwatch cost: %d VUs, %s per run, median of %d rounds\n", conns, dur, rounds)
+	fmt.Printf("without system:  %9.0f req/s  %5.2f µs CPU/req\n", p.rps, p.cpuPerReqUS())
+	fmt.Printf("with system:     %9.0f req/s  %5.2f µs CPU/req\n", w.rps, w.cpuPerReqUS())
+	fmt.Printf("difference:      %+8.1f%% req/s\n", 100*(w.rps/p.rps-1))
+}
+
+func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, prefix string, extra ...string) (measure, error) {
 	var args []string
 	switch tool {
 	case "wrk":
@@ -125,7 +166,7 @@ func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, pref
 	case "hey":
 		args = []string{"hey", "-z", secs(dur), "-c", strconv.Itoa(conns), url}
 	case "stampede":
-		args = []string{stampede, "run", "--url", url, "--vus", strconv.Itoa(conns), "--duration", dur.String(), "-q", "--out", "json=" + prefix + ".json"}
+		args = append([]string{stampede, "run", "--url", url, "--vus", strconv.Itoa(conns), "--duration", dur.String(), "-q", "--no-store", "--out", "json=" + prefix + ".json"}, extra...)
 	default:
 		return measure{}, fmt.Errorf("unknown tool %q", tool)
 	}
