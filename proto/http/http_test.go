@@ -282,3 +282,82 @@ func TestResponseFraming(t *testing.T) {
 		}
 	}
 }
+
+// cannedServer answers every request on a connection with the same bytes
+// and allocates nothing per request, so allocation counts are the
+// client's own.
+func cannedServer(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					// One request per read is enough for a client that
+					// waits for each response.
+					if n > 0 {
+						if _, err := c.Write(resp); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// The per-request path allocates nothing once the VU is warm.
+func TestRequestDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	base := cannedServer(t)
+	h := newHarness(t, Config{Timeout: time.Second, KeepAlive: true, Buffers: NewBuffers(0)})
+	st := compile(t, base, &plan.Step{Path: "/x/{{ vu }}", Query: map[string]string{"q": "{{ iteration }}"},
+		Headers: map[string]string{"Accept": "text/plain"}, Check: &plan.Check{Status: []int{200}, BodyContains: "hell"}})
+	var s metrics.Sample
+	st.Do(context.Background(), h.vu, &s) // connect and size the buffers
+	allocs := testing.AllocsPerRun(200, func() {
+		s = metrics.Sample{}
+		st.Do(context.Background(), h.vu, &s)
+	})
+	if s.Kind != metrics.KindNone {
+		t.Fatalf("request failed: %v", s.Kind)
+	}
+	if allocs > 0 {
+		t.Fatalf("%.1f allocations per request, want 0", allocs)
+	}
+}
+
+// BenchmarkClientRequest is the client's own per-request cost against a
+// server that does almost nothing.
+func BenchmarkClientRequest(b *testing.B) {
+	base := cannedServer(b)
+	h := newHarness(nil, Config{Timeout: time.Second, KeepAlive: true, Buffers: NewBuffers(0)})
+	defer h.c.Close()
+	st := compile(b, base, &plan.Step{Path: "/x/{{ vu }}", Headers: map[string]string{"Accept": "text/plain"}})
+	var s metrics.Sample
+	b.ReportAllocs()
+	for b.Loop() {
+		s = metrics.Sample{}
+		st.Do(context.Background(), h.vu, &s)
+		if s.Kind != metrics.KindNone {
+			b.Fatal(s.Kind)
+		}
+	}
+}
