@@ -1,9 +1,228 @@
 package analyze
 
-import "github.com/stampede-perf/stampede/result"
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/stampede-perf/stampede/result"
+)
 
 // Conclude turns a finished Run into findings, recommendations and the
 // list of rules that could not be evaluated. cfg holds the plan's
-// `analysis:` thresholds (nil for the defaults). It only reads and adds
-// to run; it prints nothing.
-func Conclude(run *result.Run, cfg map[string]float64) {}
+// `analysis:` thresholds (nil for the defaults; see Settings for the keys).
+// It only reads and adds to run; it prints nothing.
+//
+// Design. Each rule is a small function that reads one part of the Run
+// and either draws findings from it (each with the numbers, where they
+// came from, and a confidence) or says that the part is missing and what
+// the plan should add; a rule never passes silently for lack of data.
+// Rules judge; they never measure: the statistics they read (percentiles,
+// profiles' shares, the heap trend, the USL fit, comparisons) were made
+// by the rest of the package, and the few they add (a knee, a rate per
+// load level) are documented on the rule. Findings are ordered so that
+// the one that makes the others untrustworthy (a saturated generator)
+// comes first, then by severity, confidence and the rules' own order,
+// where causes (a hotspot, a lock, a leak) come before symptoms (slow
+// responses, errors). Recommendations follow only from findings: no
+// finding, no advice.
+//
+// Conclude replaces what an earlier call added, so a Run read back from
+// a file or the history can be concluded again by a newer stampede.
+// Unknown keys in cfg are reported in run.Warnings.
+func Conclude(run *result.Run, cfg map[string]float64) {
+	if run == nil {
+		return
+	}
+	for _, err := range CheckSettings(cfg) {
+		addWarning(run, "analysis: "+err.Error())
+	}
+	ev := &evaluation{run: run, cfg: settingsFrom(cfg)}
+	var findings []result.Finding
+	var missing []result.NotEvaluated
+	rs := rules()
+	rank := map[string]int{}
+	for i, r := range rs {
+		rank[r.kind] = i
+		fs, ne := r.check(ev)
+		for j := range fs {
+			fs[j].Kind = r.kind
+			fs[j].Confidence = round2(clamp(fs[j].Confidence, 0, 1))
+			// A number that is not finite cannot be shown or encoded.
+			fs[j].Evidence = slices.DeleteFunc(fs[j].Evidence, func(e result.Evidence) bool {
+				return math.IsNaN(e.Value) || math.IsInf(e.Value, 0)
+			})
+		}
+		findings = append(findings, fs...)
+		if ne != nil {
+			ne.Rule = r.kind
+			missing = append(missing, *ne)
+		}
+	}
+	sortFindings(findings, func(f *result.Finding) int { return rank[f.Kind] })
+	run.Findings = findings
+	run.NotEvaluated = missing
+	run.Recommendations = Recommend(findings)
+}
+
+// Severity levels of a finding, most severe first.
+const (
+	SeverityHigh   = "high"
+	SeverityMedium = "medium"
+	SeverityLow    = "low"
+)
+
+func severityRank(s string) int {
+	switch s {
+	case SeverityHigh:
+		return 0
+	case SeverityMedium:
+		return 1
+	}
+	return 2
+}
+
+// sortFindings orders findings: a saturated generator first (it makes
+// every other number doubtful), then by severity, confidence, the rules'
+// order and subject.
+func sortFindings(fs []result.Finding, rank func(*result.Finding) int) {
+	slices.SortStableFunc(fs, func(a, b result.Finding) int {
+		ag, bg := a.Kind == KindGeneratorSaturated, b.Kind == KindGeneratorSaturated
+		if ag != bg {
+			if ag {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Confidence, a.Confidence); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(rank(&a), rank(&b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Subject, b.Subject)
+	})
+}
+
+func addWarning(run *result.Run, w string) {
+	if !slices.Contains(run.Warnings, w) {
+		run.Warnings = append(run.Warnings, w)
+	}
+}
+
+// Setting is one threshold of the plan's `analysis:` block.
+type Setting struct {
+	Key     string
+	Default float64
+	Unit    string
+	Rule    string // the kind of finding it tunes
+	Help    string
+}
+
+// Settings lists every key of the `analysis:` block with its default, in
+// the order of the rules that read them.
+func Settings() []Setting {
+	return []Setting{
+		{"cpu_percent", 80, "%", KindCPUSaturation, "sustained CPU of the target (its process's share of the machine's cores, else the host's)"},
+		{"memory_percent", 85, "%", KindMemoryPressure, "peak memory in use on the host"},
+		{"db_response_ms", 500, "ms", KindSlowDatabase, "mean time of a database statement or SQL step"},
+		{"network_ms", 100, "ms", KindNetworkLatency, "mean connect + TLS time per request"},
+		{"error_rate", 0.01, "ratio", KindErrorRate, "share of failed requests"},
+		{"mean_response_ms", 1000, "ms", KindSlowResponse, "mean response time"},
+		{"throughput_ratio", 0.95, "ratio", KindThroughputShortfall, "least share of the open model's target rate that must be delivered"},
+		{"bench_cv", 0.2, "ratio", KindBenchVariance, "coefficient of variation (stddev/mean) of a benchmark"},
+		{"bench_bytes_per_op", 1 << 20, "B", KindBenchMemory, "memory allocated per benchmark operation"},
+		{"bench_op_ms", 100, "ms", KindBenchSlowOp, "mean time of one benchmark operation (or command run)"},
+		{"hotspot_share", 0.30, "ratio", KindCPUHotspot, "one function's cumulative share of the CPU profile"},
+		{"contention_share", 0.30, "ratio", KindLockContention, "one function's share of the mutex or block profile's delay"},
+		{"contention_wait_ratio", 0.1, "s/s", KindLockContention, "least time spent waiting on that function's locks per second of run"},
+		{"usl_sigma", 0.05, "", KindLockContention, "USL contention (serial fraction) σ"},
+		{"usl_kappa", 0, "", KindCoherency, "USL coherency κ"},
+		{"usl_min_r2", 0.8, "", KindCoherency, "least R² of a USL fit that is judged"},
+		{"leak_slope_mb_per_h", 60, "MB/h", KindMemoryLeak, "least heap growth of a suspected leak"},
+		{"gc_pause_percent", 5, "%", KindGCPressure, "share of time the Go runtime spends paused for GC"},
+		{"conn_error_rate", 0.001, "ratio", KindConnectionErrors, "share of requests failing to connect (refused, reset, timeout)"},
+		{"knee_latency_factor", 2, "×", KindLatencyKnee, "p99 at the highest load over p99 at the knee"},
+		{"knee_error_rate", 0.01, "ratio", KindLatencyKnee, "error rate from which a load level counts as failing"},
+	}
+}
+
+// CheckSettings reports keys of cfg that no rule reads and values that
+// cannot be thresholds (negative, not finite), every problem at once.
+func CheckSettings(cfg map[string]float64) []error {
+	known := map[string]bool{}
+	for _, s := range Settings() {
+		known[s.Key] = true
+	}
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var errs []error
+	for _, k := range keys {
+		v := cfg[k]
+		switch {
+		case !known[k]:
+			msg := fmt.Sprintf("unknown key %q", k)
+			if s := closestKey(k); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			errs = append(errs, fmt.Errorf("%s; it is ignored", msg))
+		case math.IsNaN(v) || math.IsInf(v, 0) || v < 0:
+			errs = append(errs, fmt.Errorf("%s: %g is not a usable threshold; the default is used", k, v))
+		}
+	}
+	return errs
+}
+
+// closestKey is the known key nearest to k by edit distance, if close.
+func closestKey(k string) string {
+	best, bestD := "", 4
+	for _, s := range Settings() {
+		if d := editDistance(k, s.Key); d < bestD {
+			best, bestD = s.Key, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// settings are the thresholds in force: the defaults overridden by the
+// usable values of the plan's block.
+type settings map[string]float64
+
+func settingsFrom(cfg map[string]float64) settings {
+	s := settings{}
+	for _, d := range Settings() {
+		s[d.Key] = d.Default
+		if v, ok := cfg[d.Key]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) && v >= 0 {
+			s[d.Key] = v
+		}
+	}
+	return s
+}

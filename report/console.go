@@ -109,6 +109,8 @@ func Console(w io.Writer, r *result.Run) error {
 			ew.printf("  ! %s\n", wn)
 		}
 	}
+	consoleProtocol(ew, r)
+	consoleFindings(ew, r)
 	if r.Verdict != "" {
 		ew.printf("\nverdict: %s\n", strings.ToUpper(r.Verdict))
 	}

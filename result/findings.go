@@ -1,12 +1,18 @@
 package result
 
 // Finding is one conclusion drawn from a Run, with the evidence behind it.
+// Kind names the rule that drew it; Subject what it is about (a function,
+// a step, a benchmark), so two findings of one kind can be told apart and
+// a Recommendation can point at one of them.
 type Finding struct {
 	Kind       string     `json:"kind"`
 	Severity   string     `json:"severity"` // high, medium, low
 	Title      string     `json:"title"`
 	Evidence   []Evidence `json:"evidence"`
 	Confidence float64    `json:"confidence"` // 0..1
+	Subject    string     `json:"subject,omitempty"`
+	// Detail explains in a sentence or two what the evidence means.
+	Detail string `json:"detail,omitempty"`
 }
 
 // Evidence is one number behind a finding and where it came from.
@@ -16,6 +22,8 @@ type Evidence struct {
 	Unit   string  `json:"unit,omitempty"`
 	Source string  `json:"source"` // phase, profile, series…
 	Note   string  `json:"note,omitempty"`
+	// Threshold is the limit Value was judged against, in Unit (0: none).
+	Threshold float64 `json:"threshold,omitempty"`
 }
 
 // Recommendation is advice that follows from one or more findings.
@@ -27,6 +35,12 @@ type Recommendation struct {
 	Impact     string   `json:"impact"`
 	Techniques []string `json:"techniques"`
 	Plan       string   `json:"plan"` // quick_wins, high_priority, long_term
+	// Subject is the Subject of the finding it answers.
+	Subject string `json:"subject,omitempty"`
+	// Because quotes the evidence that triggered it.
+	Because string `json:"because,omitempty"`
+	// Estimate says what the change may gain, in the evidence's numbers.
+	Estimate string `json:"estimate,omitempty"`
 }
 
 // NotEvaluated names a rule that could not be evaluated and what to add.

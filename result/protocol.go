@@ -1,7 +1,9 @@
 package result
 
 // Phase is one phase of the test protocol (warm-up, baseline, load, spike,
-// soak, stress, recovery, scalability, bench).
+// soak, stress, recovery, scalability, bench). Its Series are the phase's
+// windows of Run.Series (same t_s, counted from the test's start) without
+// their histograms, which the Run's own series carry.
 type Phase struct {
 	Name       string            `json:"name"`
 	Kind       string            `json:"kind"`
@@ -12,6 +14,11 @@ type Phase struct {
 	Pass       bool              `json:"pass"`
 	Note       string            `json:"note,omitempty"`
 	Skipped    bool              `json:"skipped,omitempty"`
+	// Users or Rate is the phase's load level (the peak of its ramp).
+	Users int     `json:"users,omitempty"`
+	Rate  float64 `json:"rate,omitempty"`
+	// System is what the watch saw beside this phase (t_s as in Series).
+	System *System `json:"system,omitempty"`
 }
 
 // Stress is the outcome of the stress phase.
@@ -24,6 +31,16 @@ type Stress struct {
 	Recovered        bool          `json:"recovered"`
 	Curve            []StressPoint `json:"curve"`
 	System           string        `json:"system_at_break,omitempty"`
+	Variant          string        `json:"variant,omitempty"`
+	// LastGood is the highest load that held every limit; the breaking
+	// point lies between it and BreakingPoint.
+	LastGood float64 `json:"last_good"`
+	Why      string  `json:"why,omitempty"` // what broke, with the numbers
+	// Knee is the load where the throughput curve bends (Kneedle), 0 when
+	// the curve has none.
+	Knee         float64  `json:"knee,omitempty"`
+	RecoveryLoad float64  `json:"recovery_load,omitempty"`
+	Warnings     []string `json:"warnings,omitempty"`
 }
 
 // StressPoint is one step of the stress ramp.
@@ -35,15 +52,22 @@ type StressPoint struct {
 	ErrorRate  float64 `json:"error_rate"`
 	Efficiency float64 `json:"efficiency"`
 	OK         bool    `json:"ok"`
+	TS         float64 `json:"t_s"`               // when the step started
+	Offered    float64 `json:"offered_rps"`       // requests/s asked (open model)
+	Limit      string  `json:"limit,omitempty"`   // what broke at this step
+	Probe      bool    `json:"probe,omitempty"`   // a bisection probe
+	Dropped    int64   `json:"dropped,omitempty"` // open model: iterations no VU could start
+	Saturated  bool    `json:"generator_saturated,omitempty"`
 }
 
 // Soak is the outcome of the endurance phase.
 type Soak struct {
-	Trend        string  `json:"trend"` // "stable" or "degrading"
-	SlopePerHour float64 `json:"slope_per_hour"`
-	Metric       string  `json:"metric"`
-	PValue       float64 `json:"p_value"`
-	Details      []Trend `json:"details,omitempty"`
+	Trend        string   `json:"trend"` // "stable" or "degrading"
+	SlopePerHour float64  `json:"slope_per_hour"`
+	Metric       string   `json:"metric"`
+	PValue       float64  `json:"p_value"`
+	Details      []Trend  `json:"details,omitempty"`
+	Warnings     []string `json:"warnings,omitempty"`
 }
 
 // Trend is one metric's trend test.
@@ -52,6 +76,11 @@ type Trend struct {
 	Trend        string  `json:"trend"`
 	SlopePerHour float64 `json:"slope_per_hour"`
 	PValue       float64 `json:"p_value"`
+	Unit         string  `json:"unit,omitempty"` // of the metric: ms, ratio, MB
+	CILow        float64 `json:"ci_low_per_hour"`
+	CIHigh       float64 `json:"ci_high_per_hour"`
+	Start        float64 `json:"start"` // the metric's level at the start of the soak
+	Points       int     `json:"points"`
 }
 
 // Scalability is the outcome of the scalability phase.
@@ -61,6 +90,8 @@ type Scalability struct {
 	LinearityR2 float64       `json:"linearity_r2"`
 	USL         *USL          `json:"usl,omitempty"`
 	Drops       []ScaleDrop   `json:"drops"`
+	Unit        string        `json:"unit,omitempty"` // the configuration key that is N
+	Warnings    []string      `json:"warnings,omitempty"`
 }
 
 // ScaleConfig is one configuration and what it achieved.

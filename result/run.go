@@ -31,8 +31,11 @@ type Run struct {
 	Aborted     bool              `json:"aborted"`
 	AbortReason string            `json:"abort_reason,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
-	Host        *Host             `json:"host,omitempty"`
-	Git         *Git              `json:"git,omitempty"`
+	// Analysis is the plan's `analysis:` thresholds the findings used, so
+	// a report made later concludes the same way.
+	Analysis map[string]float64 `json:"analysis,omitempty"`
+	Host     *Host              `json:"host,omitempty"`
+	Git      *Git               `json:"git,omitempty"`
 
 	Summary    Summary           `json:"summary"`
 	Steps      []StepResult      `json:"steps"`

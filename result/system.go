@@ -133,28 +133,44 @@ type Profile struct {
 	DurationS float64 `json:"duration_s,omitempty"`
 }
 
-// Database is what the database watch saw (PostgreSQL).
+// Database is what the database watch saw (PostgreSQL). CacheHitRatio,
+// Deadlocks and SlowStatements cover the watch's span only (differences
+// of the server's cumulative statistics), for the database the watch
+// connected to; connections count every client of the server.
 type Database struct {
 	MaxConnections int             `json:"max_connections,omitempty"`
 	CacheHitRatio  float64         `json:"cache_hit_ratio"`
 	Timeline       []DatabasePoint `json:"timeline,omitempty"`
 	SlowStatements []SlowStatement `json:"slow_statements,omitempty"`
 	Notes          []string        `json:"notes,omitempty"`
+	// PeakConnections is the most client connections seen at once.
+	PeakConnections int `json:"peak_connections,omitempty"`
+	// Deadlocks counts deadlocks the server detected during the watch.
+	Deadlocks int64   `json:"deadlocks"`
+	IntervalS float64 `json:"interval_s,omitempty"` // sampling interval
 }
 
-// DatabasePoint is one sample of the database.
+// DatabasePoint is one sample of the database: the point at TS covers
+// (TS − interval, TS] like a SystemPoint, its rates are over that
+// interval and its counts are at its end. PoolUsagePct is the client
+// connections as a share of max_connections.
 type DatabasePoint struct {
-	TS           float64        `json:"t_s"`
-	Connections  map[string]int `json:"connections"` // by state
-	LocksWaiting int            `json:"locks_waiting"`
-	PoolUsagePct float64        `json:"pool_usage_pct"`
+	TS            float64        `json:"t_s"`
+	Connections   map[string]int `json:"connections"` // by state
+	LocksWaiting  int            `json:"locks_waiting"`
+	PoolUsagePct  float64        `json:"pool_usage_pct"`
+	CommitsPerS   float64        `json:"commits_per_s"`
+	RollbacksPerS float64        `json:"rollbacks_per_s"`
 }
 
-// SlowStatement is one statement from pg_stat_statements.
+// SlowStatement is one statement from pg_stat_statements (normalized:
+// constants are $1, $2 …). SharePct is its part of the execution time of
+// every statement of the database during the watch.
 type SlowStatement struct {
 	Query    string  `json:"query"`
 	Calls    int64   `json:"calls"`
 	TotalMS  float64 `json:"total_ms"`
 	MeanMS   float64 `json:"mean_ms"`
 	SharePct float64 `json:"share_pct"`
+	Rows     int64   `json:"rows"`
 }

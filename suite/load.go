@@ -35,7 +35,16 @@ type LoadOptions struct {
 	ProfileDir string
 	// Logf reports what the watch notices as it goes (nil: nothing).
 	Logf func(string, ...any)
+	// Until, when set, ends the run early once it returns true for a
+	// closed window, as a complete run rather than an aborted one: for a
+	// phase that stops as soon as it has seen what it measures (recovery).
+	// In-flight iterations get the graceful stop. Called from one
+	// goroutine, after OnWindow.
+	Until func(w result.Window, run *result.Run) bool
 }
+
+// untilReason marks a run that LoadOptions.Until ended.
+const untilReason = "stopped: the phase had measured what it needed"
 
 // ErrCompile wraps plan problems found while compiling steps.
 var ErrCompile = errors.New("invalid plan")
@@ -58,7 +67,8 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		return nil, errors.Join(ErrCompile, err)
 	}
 	l := p.Load
-	run := &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: Hash(p), Target: p.Target.BaseURL}
+	run := &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: Hash(p), Target: p.Target.BaseURL,
+		Analysis: p.Analysis}
 	var aborts []*plan.Threshold
 	for _, th := range p.Thresholds {
 		if th.Abort {
@@ -79,6 +89,9 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		OnWindow: func(w result.Window, snap *result.Run) string {
 			if o.OnWindow != nil {
 				o.OnWindow(w, snap)
+			}
+			if o.Until != nil && o.Until(w, snap) {
+				return untilReason
 			}
 			if len(aborts) == 0 {
 				return ""
@@ -108,6 +121,12 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	}
 	eng := load.New(test, eo)
 	runErr := eng.Run(ctx, layout, run)
+	if o.Until != nil && run.Aborted && run.AbortReason == untilReason {
+		run.Aborted, run.AbortReason = false, ""
+		if errors.Is(runErr, load.ErrAborted) {
+			runErr = nil
+		}
+	}
 	if w != nil {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		run.System = w.Stop(stopCtx)

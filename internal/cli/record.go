@@ -199,6 +199,7 @@ func (r *recorder) finish(run *result.Run) (regressed bool) {
 		c := analyze.Compare(r.base, run, analyze.CompareOptions{Threshold: r.gate})
 		run.Comparison = c
 		regressed = r.gate > 0 && c.Regression
+		analyze.Conclude(run, run.Analysis) // again, now with the comparison
 	}
 	if r.s == nil {
 		return regressed

@@ -38,7 +38,16 @@ type cliResult struct {
 func runCLI(t *testing.T, ctx context.Context, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: os.Getenv, now: time.Now,
+	// Runs are recorded in a history of the test's own, never in the
+	// package directory.
+	store := filepath.Join(t.TempDir(), "history.db")
+	getenv := func(k string) string {
+		if k == "STAMPEDE_STORE" {
+			return store
+		}
+		return os.Getenv(k)
+	}
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: getenv, now: time.Now,
 		self: func() (string, []string, error) { return os.Args[0], []string{"STAMPEDE_TEST_MAIN=1"}, nil }}
 	code := run(ctx, e, args)
 	return cliResult{code, out.String(), errb.String()}

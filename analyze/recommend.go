@@ -1,0 +1,426 @@
+package analyze
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/stampede-perf/stampede/result"
+)
+
+// Plans group recommendations by when to act on them.
+const (
+	PlanQuickWins    = "quick_wins"    // little effort for a clear gain: do these first
+	PlanHighPriority = "high_priority" // severe problems worth real work now
+	PlanLongTerm     = "long_term"     // larger changes to schedule
+)
+
+// Effort and impact levels of a recommendation.
+const (
+	LevelLow    = "low"
+	LevelMedium = "medium"
+	LevelHigh   = "high"
+)
+
+// advice is one recommendation a kind of finding calls for. Titles may
+// hold one %s, the finding's subject.
+type advice struct {
+	title      string
+	effort     string
+	impact     string // "" is the finding's severity
+	plan       string // "" is chosen from effort and priority
+	techniques []string
+}
+
+// Recommend turns findings into recommendations: each finding maps to
+// the advice its kind calls for, aimed at its subject and quoting the
+// evidence that triggered it (there is no advice without a finding).
+// Priority follows the finding's severity; effort and impact are
+// estimates for the kind of change. Each goes to a plan: a stated one,
+// else quick_wins when the effort is low, high_priority when the
+// priority is high, long_term otherwise. The result is ordered by plan
+// (quick wins first), then in the findings' order.
+func Recommend(findings []result.Finding) []result.Recommendation {
+	var out []result.Recommendation
+	for i := range findings {
+		f := &findings[i]
+		for _, a := range adviceFor(f) {
+			title := a.title
+			if strings.Contains(title, "%s") {
+				title = fmt.Sprintf(title, f.Subject)
+			}
+			r := result.Recommendation{
+				Finding:    f.Kind,
+				Subject:    f.Subject,
+				Title:      title,
+				Priority:   priorityOf(f.Severity),
+				Effort:     a.effort,
+				Impact:     a.impact,
+				Techniques: a.techniques,
+				Plan:       a.plan,
+				Because:    because(f),
+				Estimate:   estimate(f),
+			}
+			if r.Impact == "" {
+				r.Impact = r.Priority
+			}
+			if r.Plan == "" {
+				switch {
+				case r.Effort == LevelLow:
+					r.Plan = PlanQuickWins
+				case r.Priority == LevelHigh:
+					r.Plan = PlanHighPriority
+				default:
+					r.Plan = PlanLongTerm
+				}
+			}
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b result.Recommendation) int { return cmp.Compare(planRank(a.Plan), planRank(b.Plan)) })
+	return out
+}
+
+func planRank(p string) int {
+	switch p {
+	case PlanQuickWins:
+		return 0
+	case PlanHighPriority:
+		return 1
+	}
+	return 2
+}
+
+func priorityOf(severity string) string {
+	switch severity {
+	case SeverityHigh:
+		return LevelHigh
+	case SeverityMedium:
+		return LevelMedium
+	}
+	return LevelLow
+}
+
+// because quotes a finding's first numbers: what was measured, where,
+// against which threshold.
+func because(f *result.Finding) string {
+	var parts []string
+	for i, e := range f.Evidence {
+		if i == 2 {
+			break
+		}
+		s := fmt.Sprintf("%s %s", e.Metric, evidenceValue(e.Value, e.Unit))
+		if e.Threshold != 0 {
+			s += fmt.Sprintf(" (threshold %s)", evidenceValue(e.Threshold, e.Unit))
+		}
+		parts = append(parts, s+" from "+e.Source)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func evidenceValue(v float64, unit string) string {
+	switch unit {
+	case "ratio":
+		return percent(v)
+	case "%":
+		return num(v) + "%"
+	case "":
+		return num(v)
+	case "B":
+		if v >= 1<<20 {
+			return num(v/(1<<20)) + " MiB"
+		}
+		return num(v) + " B"
+	}
+	return num(v) + " " + unit
+}
+
+// first returns the value of the finding's first evidence named metric.
+func first(f *result.Finding, metric string) (float64, bool) {
+	for _, e := range f.Evidence {
+		if e.Metric == metric {
+			return e.Value, true
+		}
+	}
+	return 0, false
+}
+
+// estimate says what fixing the finding may gain, in its own numbers.
+func estimate(f *result.Finding) string {
+	switch f.Kind {
+	case KindCPUHotspot:
+		if v, ok := first(f, "cum_pct"); ok {
+			return fmt.Sprintf("up to %.0f%% of the CPU time under load, if %s's work is avoided", v, f.Subject)
+		}
+	case KindLockContention:
+		for _, e := range f.Evidence {
+			if strings.HasSuffix(e.Metric, "_wait_per_s") {
+				return fmt.Sprintf("about %s goroutines that wait on average could be serving requests", num(e.Value))
+			}
+		}
+		if v, ok := first(f, "usl_sigma"); ok {
+			return fmt.Sprintf("the speed-up limit of %s× rises as the serial share falls", num(1/v))
+		}
+	case KindMemoryLeak:
+		if v, ok := first(f, "growth_mb_per_min"); ok {
+			return fmt.Sprintf("%s MB/min less growth (%s MB per hour of uptime)", num(v), num(60*v))
+		}
+	case KindErrorRate:
+		if v, ok := first(f, "error_rate"); ok {
+			return fmt.Sprintf("%s of requests stop failing", percent(v))
+		}
+	case KindThroughputShortfall:
+		if v, ok := first(f, "delivered_ratio"); ok {
+			return fmt.Sprintf("the missing %s of the target rate", percent(1-v))
+		}
+	case KindSlowResponse, KindSlowDatabase:
+		if v, ok := first(f, "latency_mean"); ok {
+			return fmt.Sprintf("%s ms mean response to bring down", num(v))
+		}
+		if v, ok := first(f, "mean_ms"); ok {
+			return fmt.Sprintf("%s ms per call to bring down", num(v))
+		}
+	case KindGCPressure:
+		if v, ok := first(f, "gc_pause_pct"); ok {
+			return fmt.Sprintf("up to %s%% of the time back from GC pauses", num(v))
+		}
+	case KindRegression:
+		return "back to the baseline's numbers"
+	case KindLatencyKnee:
+		if v, ok := first(f, "knee_load"); ok {
+			return fmt.Sprintf("more headroom above today's knee at %s", num(v))
+		}
+	}
+	return ""
+}
+
+// adviceFor is what a finding's kind calls for.
+func adviceFor(f *result.Finding) []advice {
+	switch f.Kind {
+	case KindGeneratorSaturated:
+		return []advice{{
+			title: "Give the load generator more room, then run again", effort: LevelLow, impact: LevelHigh, plan: PlanHighPriority,
+			techniques: []string{
+				"run stampede on a machine of its own, not beside the system under test",
+				"spread the load over processes or machines with --segment k/n and merge the parts",
+				"give it more cores (GOMAXPROCS) or lower the per-request work (fewer checks and extractions)",
+			},
+		}}
+	case KindRegression:
+		return []advice{{
+			title: "Find the change that made %s worse", effort: LevelMedium, impact: LevelHigh, plan: PlanHighPriority,
+			techniques: []string{
+				"diff the commits between the baseline run and this one (their git commits are in the runs)",
+				"compare CPU and heap profiles of both runs (go tool pprof -diff_base)",
+				"bisect: run the plan on commits between the two",
+			},
+		}}
+	case KindCPUHotspot:
+		return []advice{
+			{
+				title: "Cache or precompute what %s computes", effort: LevelLow, impact: LevelHigh,
+				techniques: []string{
+					"cache its result per input (with a bound and an expiry) when the same inputs repeat",
+					"precompute it when the data changes rather than on every request",
+					"call it less often: once per request, not once per item",
+				},
+			},
+			{
+				title: "Make %s cheaper", effort: LevelMedium, impact: LevelHigh,
+				techniques: []string{
+					"look at its lines in the profile (go tool pprof -list) for the costly ones",
+					"reduce allocations in it: reuse buffers, preallocate slices, avoid conversions",
+					"use a cheaper algorithm or data structure for what it does",
+				},
+			},
+		}
+	case KindLockContention:
+		if f.Subject == subjectSerial {
+			return []advice{{
+				title: "Find the part of the work that runs one at a time", effort: LevelMedium, impact: LevelHigh,
+				techniques: []string{
+					"profile locks while the load runs (" + addPprof + " with runtime.SetMutexProfileFraction on)",
+					"look for single-threaded stages: one connection, one worker, one global lock, one leader",
+					"shorten or shard what you find, then run the scalability phase again",
+				},
+			}}
+		}
+		return []advice{
+			{
+				title: "Shorten the critical section in %s", effort: LevelLow, impact: LevelHigh,
+				techniques: []string{
+					"move slow work (I/O, logging, encoding, sleeping) out of the locked region",
+					"copy what is needed under the lock, then work on the copy",
+					"use sync.RWMutex when most holders only read",
+				},
+			},
+			{
+				title: "Remove the single lock behind %s", effort: LevelMedium, impact: LevelHigh,
+				techniques: []string{
+					"shard the lock: one per key range, user or CPU",
+					"use atomics or per-goroutine state merged later instead of a shared counter",
+					"hand the work to one owner goroutine through a buffered channel, batched",
+				},
+			},
+		}
+	case KindCoherency:
+		return []advice{{
+			title: "Reduce the state every worker must agree on", effort: LevelHigh, impact: LevelHigh,
+			techniques: []string{
+				"partition the data so that workers share less",
+				"avoid global counters and caches invalidated on every write",
+				"run no more workers than the fitted peak concurrency until the cost is gone",
+			},
+		}}
+	case KindMemoryLeak:
+		return []advice{{
+			title: "Bound what %s keeps", effort: LevelLow, impact: LevelHigh,
+			techniques: []string{
+				"find who holds its allocations: go tool pprof -base heap_start heap_end, then -list",
+				"give the collection it grows a bound: a size limit, an LRU, an expiry",
+				"release references when a request, session or subscription ends (delete from maps, stop tickers)",
+			},
+		}}
+	case KindGCPressure:
+		return []advice{
+			{
+				title: "Tune the garbage collector", effort: LevelLow, impact: LevelMedium,
+				techniques: []string{
+					"set GOMEMLIMIT to the memory available and raise GOGC, so collections run less often",
+				},
+			},
+			{
+				title: "Allocate less per request", effort: LevelMedium, impact: LevelMedium,
+				techniques: []string{
+					"profile allocations (go tool pprof -sample_index=alloc_space)",
+					"reuse buffers with sync.Pool, preallocate slices and maps, avoid []byte↔string conversions",
+				},
+			},
+		}
+	case KindSlowDatabase:
+		return []advice{{
+			title: "Speed up %s", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"read its plan with EXPLAIN (ANALYZE, BUFFERS) and add the index it lacks",
+				"fetch less: only the columns and rows needed, paginate",
+				"remove N+1 queries by batching or joining",
+				"cache results that change rarely; size the connection pool to the database's cores",
+			},
+		}}
+	case KindCPUSaturation:
+		return []advice{{
+			title: "Lower the CPU cost per request, or add CPU", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"profile the target under load and fix its hotspots (" + addPprof + ")",
+				"scale out behind a load balancer, or give the process more cores",
+				"cache responses that repeat",
+			},
+		}}
+	case KindMemoryPressure:
+		return []advice{{
+			title: "Reduce memory in use or add memory", effort: LevelMedium, impact: LevelMedium,
+			techniques: []string{
+				"bound caches and buffers; check for a leak",
+				"set GOMEMLIMIT (Go) or the runtime's heap limit so the process stays inside the machine",
+				"move other processes off the host, or add memory",
+			},
+		}}
+	case KindNetworkLatency:
+		return []advice{{
+			title: "Reuse connections", effort: LevelLow, impact: LevelMedium,
+			techniques: []string{
+				"keep connections alive (target.keep_alive, and the server's idle timeout)",
+				"resume TLS sessions; prefer TLS 1.3",
+				"put the client near the server, or terminate TLS closer to the client",
+			},
+		}}
+	case KindConnectionErrors:
+		return []advice{{
+			title: "Raise the limits on connections", effort: LevelLow, impact: LevelHigh,
+			techniques: []string{
+				"raise the listen backlog (net.core.somaxconn) and the open-files limit (ulimit -n)",
+				"raise the server's or proxy's connection limit; size connection pools to the load",
+				"keep connections alive so fewer are opened",
+				"check client and server timeouts: a timeout shorter than the slowest response breaks connections",
+			},
+		}}
+	case KindLatencyKnee:
+		return []advice{
+			{
+				title: "Keep the load below the knee", effort: LevelLow, impact: LevelMedium,
+				techniques: []string{
+					"scale out (or autoscale) before the knee load is reached",
+					"limit concurrency at the entrance (a queue, a rate limit) so overload is refused, not queued",
+				},
+			},
+			{
+				title: "Find what saturates at the knee", effort: LevelMedium, impact: LevelHigh,
+				techniques: []string{
+					"watch the system at the knee: CPU, locks, pools, the database (" + addProcess + ")",
+					"profile at the knee load and fix the first saturated resource",
+				},
+			},
+		}
+	case KindThroughputShortfall:
+		return []advice{{
+			title: "Deliver the target rate", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"when iterations were dropped, raise load.max_vus so late iterations still start",
+				"otherwise the system cannot take this rate: find its bottleneck (see the other findings)",
+			},
+		}}
+	case KindErrorRate:
+		return []advice{{
+			title: "Fix the most frequent errors", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"start with the most frequent kind and its example message",
+				"for HTTP 5xx read the server's logs at those times; for timeouts see the latency findings",
+				"for check failures compare the response with what the plan expects",
+			},
+		}}
+	case KindSlowResponse:
+		return []advice{{
+			title: "Bring the mean response time of %s down", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"trace one slow request end to end to see where it waits",
+				"cache what repeats; move work that need not be synchronous to a queue",
+				"profile the target (" + addPprof + ")",
+			},
+		}}
+	case KindSoakDegradation:
+		return []advice{{
+			title: "Find what accumulates over time", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"compare heap profiles from the start and the end of the soak",
+				"check for tables, queues, caches or log files that only grow",
+			},
+		}}
+	case KindBenchVariance:
+		return []advice{{
+			title: "Make %s steadier before comparing it", effort: LevelLow, impact: LevelLow,
+			techniques: []string{
+				"run on a quiet machine with a fixed CPU frequency",
+				"more runs (and a warm-up run) so the comparison has the power to see a change",
+				"check whether its cost depends on state it builds up",
+			},
+		}}
+	case KindBenchMemory:
+		return []advice{{
+			title: "Reduce allocations in %s", effort: LevelMedium, impact: LevelMedium,
+			techniques: []string{
+				"profile its allocations: go test -bench … -memprofile mem.out",
+				"preallocate, reuse buffers, avoid copies and conversions",
+			},
+		}}
+	case KindBenchSlowOp:
+		return []advice{{
+			title: "Profile %s", effort: LevelMedium, impact: LevelMedium,
+			techniques: []string{
+				"go test -bench … -cpuprofile cpu.out, then go tool pprof -top",
+				"look for a better algorithm before tuning the current one",
+			},
+		}}
+	}
+	return nil
+}

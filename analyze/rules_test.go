@@ -1,0 +1,697 @@
+package analyze
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stampede-perf/stampede/result"
+)
+
+// cleanRun is a load run that no rule finds anything in: a minute at ten
+// users, fast, no errors, a quiet system with every section filled.
+func cleanRun() *result.Run {
+	r := &result.Run{
+		Version: result.Version, Kind: "load", Plan: "shop", Model: "closed",
+		Host: &result.Host{OS: "linux", Arch: "amd64", Cores: 2},
+		Summary: result.Summary{
+			Requests: 12000, RPS: 200, DurationS: 60, Iterations: 6000, MaxVUs: 10,
+			Latency: result.Latency{Mean: 40, P50: 30, P95: 90, P99: 150, Max: 400},
+			Phases:  result.Timing{Connect: 0.5, TLS: 0, TTFB: 35},
+		},
+		Steps: []result.StepResult{
+			{Scenario: "browse", Step: "home", Kind: "http", Requests: 6000, Latency: result.Latency{Mean: 30, P99: 100}, Phases: result.Timing{Connect: 0.5}},
+			{Scenario: "browse", Step: "search", Kind: "http", Requests: 6000, Latency: result.Latency{Mean: 50, P99: 200}, Phases: result.Timing{Connect: 0.5}},
+		},
+		Generator: result.Generator{CPUPercent: 30, GOMAXPROCS: 2},
+		System: &result.System{
+			Process:  &result.ProcessStats{PID: 42, CPUPercent: result.Stat{Mean: 60, Max: 90}, RSSMB: result.Span{Start: 50, Max: 60, End: 55}},
+			Hotspots: []result.Hotspot{{Function: "main", Package: "main", CumPct: 99}, {Function: "(*Server).handle", Package: "example.com/shop", FlatPct: 5, CumPct: 20}},
+			Contention: []result.Contention{
+				{Function: "example.com/shop.(*Cache).Get", Kind: "mutex", DelayPct: 90, DelayS: 0.5},
+			},
+			Heap:     &result.Heap{StartMB: 20, EndMB: 21, GrowthMBPerMin: 0.1, PValue: 0.4, Points: 60, WindowS: 59, Source: "heap_inuse", Confidence: 0.99},
+			GC:       &result.GC{CyclesPerS: 2, PausePct: 0.5},
+			Database: &result.Database{SlowStatements: []result.SlowStatement{{Query: "SELECT * FROM products WHERE id = $1", Calls: 5000, MeanMS: 2, SharePct: 60}}},
+		},
+		Scalability: &result.Scalability{
+			Configs: []result.ScaleConfig{{N: 1, RPS: 100}, {N: 2, RPS: 198}, {N: 4, RPS: 390}, {N: 8, RPS: 770}},
+			USL:     &result.USL{Sigma: 0.005, Kappa: 0, Lambda: 100, Unbounded: true, R2: 0.99},
+		},
+		Soak:       &result.Soak{Trend: "stable", Metric: "p99", PValue: 0.6},
+		Benchmarks: []result.Benchmark{{Name: "Encode", Package: "example.com/shop", Runs: 10, MeanS: 0.002, StddevS: 0.0001, MedianS: 0.002, BytesOp: 4096, AllocsOp: 3}},
+		Comparison: &result.Comparison{Base: "r0", New: "r1", Rows: []result.ComparisonRow{{Name: "overall", Metric: "p99", Unit: "ms", Old: 150, New: 152, Verdict: "~"}}},
+	}
+	for i := range 60 {
+		r.Series = append(r.Series, result.Window{TS: float64(i), Requests: 200, RPS: 200, VUs: 10, P50: 30, P95: 90, P99: 150})
+		r.System.Timeline = append(r.System.Timeline, result.SystemPoint{TS: float64(i + 1), CPUPercent: 60, HostCPU: 40, HostMemPct: 50, RSSMB: 55, HeapMB: 20})
+	}
+	return r
+}
+
+// ramp makes the run's windows climb from 5 to 50 users, p99 following
+// p99(vus) and errors (of kind) errs(vus) per 200 requests.
+func ramp(r *result.Run, p99 func(vus int) float64, errs func(vus int) int64, kind string) {
+	r.Series = nil
+	for i := range 60 {
+		vus := 5 + 5*(i/6)
+		w := result.Window{TS: float64(i), Requests: 200, RPS: 200, VUs: vus, P99: p99(vus)}
+		if e := errs(vus); e > 0 {
+			w.Errors = e
+			w.ErrKinds = map[string]int64{kind: e}
+			r.Summary.Errors += e
+			r.Errors = appendErr(r.Errors, kind, e)
+		}
+		r.Series = append(r.Series, w)
+	}
+	r.Summary.ErrorRate = float64(r.Summary.Errors) / float64(r.Summary.Requests)
+}
+
+func appendErr(errs []result.ErrorCount, kind string, n int64) []result.ErrorCount {
+	for i := range errs {
+		if errs[i].Kind == kind {
+			errs[i].Count += n
+			return errs
+		}
+	}
+	return append(errs, result.ErrorCount{Kind: kind, Count: n, Example: "dial tcp 127.0.0.1:8080: connect: connection refused"})
+}
+
+func hockey(vus int) float64 {
+	if vus <= 30 {
+		return 100 + float64(vus)
+	}
+	return 130 + 60*float64(vus-30)
+}
+
+func flat(int) float64 { return 120 }
+
+func noErrs(int) int64 { return 0 }
+
+type ruleCase struct {
+	why    string
+	kind   string
+	change func(r *result.Run)
+	cfg    map[string]float64
+	fires  bool   // a finding of kind is expected
+	missed bool   // kind is expected in NotEvaluated
+	title  string // the finding's title contains this
+}
+
+func ruleCases() []ruleCase {
+	return []ruleCase{
+		{"generator saturated", KindGeneratorSaturated, func(r *result.Run) {
+			r.Generator.Saturated, r.Generator.CPUPercent, r.Generator.Reason = true, 195, "the generator used all the CPU it had"
+		}, nil, true, false, "not trustworthy"},
+		{"generator busy but keeping up", KindGeneratorSaturated, func(r *result.Run) { r.Generator.CPUPercent = 150 }, nil, false, false, ""},
+		{"the generator stopped the stress phase", KindGeneratorSaturated, func(r *result.Run) {
+			r.Generator.Saturated = true
+			r.Stress = &result.Stress{BreakingPoint: 224, Unit: "rps", Limit: "generator"}
+		}, nil, true, false, "stress phase stopped at its limit, 224 rps"},
+
+		{"p99 regressed against the baseline", KindRegression, func(r *result.Run) {
+			r.Comparison.Rows = append(r.Comparison.Rows, result.ComparisonRow{Name: "browse/search", Metric: "p99", Unit: "ms", Old: 200, New: 300, DeltaPct: 50, PAdjusted: 0.001, Significant: true, Regression: true, Verdict: "worse"})
+			r.Comparison.Regression = true
+		}, nil, true, false, "browse/search"},
+		{"a better row is no regression", KindRegression, func(r *result.Run) {
+			r.Comparison.Rows = append(r.Comparison.Rows, result.ComparisonRow{Name: "overall", Metric: "rps", Old: 100, New: 130, DeltaPct: 30, PAdjusted: 0.001, Significant: true, Verdict: "better"})
+		}, nil, false, false, ""},
+		{"no comparison", KindRegression, func(r *result.Run) { r.Comparison = nil }, nil, false, true, ""},
+
+		{"one function dominates the CPU profile", KindCPUHotspot, func(r *result.Run) {
+			r.System.Hotspots = append(r.System.Hotspots,
+				result.Hotspot{Function: "(*Shop).listProducts", Package: "example.com/shop", FlatPct: 1, CumPct: 66},
+				result.Hotspot{Function: "scoreProducts", Package: "example.com/shop", FlatPct: 12, CumPct: 62},
+				result.Hotspot{Function: "block", Package: "crypto/sha256", FlatPct: 40, CumPct: 40},
+				result.Hotspot{Function: "(*conn).serve", Package: "net/http", FlatPct: 0.5, CumPct: 95})
+		}, nil, true, false, "scoreProducts"},
+		{"shares spread below the threshold", KindCPUHotspot, func(r *result.Run) {
+			r.System.Hotspots = append(r.System.Hotspots, result.Hotspot{Function: "render", Package: "example.com/shop", FlatPct: 20, CumPct: 29})
+		}, nil, false, false, ""},
+		{"a threshold of 25% catches a 29% function", KindCPUHotspot, func(r *result.Run) {
+			r.System.Hotspots = append(r.System.Hotspots, result.Hotspot{Function: "render", Package: "example.com/shop", FlatPct: 20, CumPct: 29})
+		}, map[string]float64{"hotspot_share": 0.25}, true, false, "render"},
+		{"only plumbing passes the threshold", KindCPUHotspot, func(r *result.Run) {
+			r.System.Hotspots = []result.Hotspot{{Function: "goexit", Package: "runtime", CumPct: 100}, {Function: "(*conn).serve", Package: "net/http", CumPct: 96}}
+		}, nil, false, false, ""},
+		{"no CPU profile", KindCPUHotspot, func(r *result.Run) { r.System.Hotspots = nil }, nil, false, true, ""},
+
+		{"one lock holds most of the waiting", KindLockContention, func(r *result.Run) {
+			r.System.Contention = []result.Contention{{Function: "github.com/stampede-perf/stampede/demo.(*Shop).auditTrail", Kind: "mutex", DelayPct: 85, DelayS: 90}}
+		}, nil, true, false, "auditTrail"},
+		{"a dominant lock with little waiting in all", KindLockContention, func(r *result.Run) {}, nil, false, false, ""},
+		{"a dominant lock whose waiting is 2.5% of request time", KindLockContention, func(r *result.Run) {
+			r.Summary.Requests, r.Summary.DurationS, r.Summary.Latency.Mean = 2000, 17, 1.7
+			r.System.Contention = []result.Contention{{Function: "example.com/shop.(*Shop).audit", Kind: "mutex", DelayPct: 99.9, DelayS: 0.086}}
+		}, nil, true, false, "not yet a bottleneck"},
+		{"a block profile alone is not lock contention", KindLockContention, func(r *result.Run) {
+			r.System.Contention = []result.Contention{{Function: "example.com/shop.(*Worker).wait", Kind: "block", DelayPct: 85, DelayS: 500}}
+		}, nil, false, false, ""},
+		{"USL serial fraction high", KindLockContention, func(r *result.Run) {
+			r.System.Contention = nil
+			r.Scalability.USL = &result.USL{Sigma: 0.3, Lambda: 100, Unbounded: true, R2: 0.97}
+		}, nil, true, false, "σ"},
+		{"no lock profiles and no USL", KindLockContention, func(r *result.Run) { r.System.Contention, r.Scalability = nil, nil }, nil, false, true, ""},
+
+		{"heap grows with the leak flagged", KindMemoryLeak, func(r *result.Run) {
+			r.System.Heap = &result.Heap{StartMB: 20, EndMB: 80, GrowthMBPerMin: 6, GrowthCILow: 5, GrowthCIHigh: 7, PValue: 1e-6, Confidence: 0.99, Points: 60, WindowS: 600, Source: "heap_inuse", LeakSuspected: true,
+				TopGrowth: []result.HeapGrowth{{Function: "github.com/stampede-perf/stampede/demo.(*Shop).rememberRequest", MB: 55}}}
+		}, nil, true, false, "rememberRequest"},
+		{"heap grows but the trend is not a leak", KindMemoryLeak, func(r *result.Run) {
+			r.System.Heap.GrowthMBPerMin, r.System.Heap.PValue = 3, 0.2
+		}, nil, false, false, ""},
+		{"a leak slower than the plan's threshold", KindMemoryLeak, func(r *result.Run) {
+			r.System.Heap = &result.Heap{StartMB: 20, EndMB: 40, GrowthMBPerMin: 2, PValue: 1e-4, Points: 60, WindowS: 600, Source: "heap_inuse", LeakSuspected: true}
+		}, map[string]float64{"leak_slope_mb_per_h": 600}, false, false, ""},
+		{"heap profiles without a timeline", KindMemoryLeak, func(r *result.Run) {
+			r.System.Heap, r.Soak = &result.Heap{TopGrowth: []result.HeapGrowth{{Function: "main.keep", MB: 30}}}, nil
+		}, nil, false, true, ""},
+		{"no heap analysis", KindMemoryLeak, func(r *result.Run) { r.System.Heap = nil; r.Soak = nil }, nil, false, true, ""},
+		{"the soak's memory degrades", KindMemoryLeak, func(r *result.Run) {
+			r.System.Heap = &result.Heap{Points: 5, WindowS: 4, TopGrowth: []result.HeapGrowth{{Function: "example.com/shop.(*Shop).remember", MB: 40}}}
+			r.Soak = &result.Soak{Trend: "degrading", Metric: "memory_mb", SlopePerHour: 4700, PValue: 1e-14,
+				Details: []result.Trend{{Metric: "p95_ms", Trend: "stable", PValue: 0.4}, {Metric: "memory_mb", Trend: "degrading", Unit: "MB", SlopePerHour: 4700, PValue: 1e-14, Start: 169, Points: 30}}}
+		}, nil, true, false, "in shop.(*Shop).remember: memory grows 78.3 MB/min through the soak"},
+		{"the soak's memory degrades slower than the threshold", KindMemoryLeak, func(r *result.Run) {
+			r.Soak = &result.Soak{Trend: "degrading", Metric: "memory_mb", SlopePerHour: 30, PValue: 1e-3}
+		}, nil, false, false, ""},
+
+		{"throughput peaks inside the tested range", KindCoherency, func(r *result.Run) {
+			r.Scalability.USL = &result.USL{Sigma: 0.02, Kappa: 0.01, Lambda: 100, PeakConcurrency: 9.8, R2: 0.95}
+			r.Scalability.Configs = append(r.Scalability.Configs, result.ScaleConfig{N: 16, RPS: 600})
+		}, nil, true, false, "peaks near"},
+		{"no coherency cost", KindCoherency, func(r *result.Run) {}, nil, false, false, ""},
+		{"a poor USL fit is not judged", KindCoherency, func(r *result.Run) {
+			r.Scalability.USL = &result.USL{Kappa: 0.05, Lambda: 100, PeakConcurrency: 4, R2: 0.4}
+		}, nil, false, true, ""},
+
+		{"GC pauses take 12% of the time", KindGCPressure, func(r *result.Run) { r.System.GC = &result.GC{CyclesPerS: 40, PausePct: 12} }, nil, true, false, "GC pressure"},
+		{"GC pauses at 4%", KindGCPressure, func(r *result.Run) { r.System.GC.PausePct = 4 }, nil, false, false, ""},
+		{"no GC metrics", KindGCPressure, func(r *result.Run) { r.System.GC = nil }, nil, false, true, ""},
+
+		{"a statement takes 800 ms", KindSlowDatabase, func(r *result.Run) {
+			r.System.Database.SlowStatements = append(r.System.Database.SlowStatements, result.SlowStatement{Query: "SELECT * FROM orders\n  WHERE user_id = $1", Calls: 300, MeanMS: 800, SharePct: 35})
+		}, nil, true, false, "SELECT * FROM orders WHERE"},
+		{"a SQL step takes 700 ms", KindSlowDatabase, func(r *result.Run) {
+			r.System.Database = nil
+			r.Steps = append(r.Steps, result.StepResult{Scenario: "report", Step: "totals", Kind: "sql", Requests: 100, Latency: result.Latency{Mean: 700, P99: 1500}})
+		}, nil, true, false, "report/totals"},
+		{"statements at 450 ms", KindSlowDatabase, func(r *result.Run) { r.System.Database.SlowStatements[0].MeanMS = 450 }, nil, false, false, ""},
+		{"no database data", KindSlowDatabase, func(r *result.Run) { r.System.Database = nil }, nil, false, true, ""},
+
+		{"process at 1.8 cores of 2", KindCPUSaturation, func(r *result.Run) {
+			for i := range r.System.Timeline {
+				r.System.Timeline[i].CPUPercent = 180
+			}
+		}, nil, true, false, "90%"},
+		{"host CPU high without a process", KindCPUSaturation, func(r *result.Run) {
+			for i := range r.System.Timeline {
+				r.System.Timeline[i].CPUPercent, r.System.Timeline[i].HostCPU = 0, 97
+			}
+		}, nil, true, false, "97%"},
+		{"a few busy seconds only", KindCPUSaturation, func(r *result.Run) {
+			for i := range 10 {
+				r.System.Timeline[i].CPUPercent = 200
+			}
+		}, nil, false, false, ""},
+		{"no watch", KindCPUSaturation, func(r *result.Run) { r.System = nil }, nil, false, true, ""},
+
+		{"host memory peaks at 93%", KindMemoryPressure, func(r *result.Run) { r.System.Timeline[30].HostMemPct = 93 }, nil, true, false, "93%"},
+		{"host memory at 80%", KindMemoryPressure, func(r *result.Run) { r.System.Timeline[30].HostMemPct = 80 }, nil, false, false, ""},
+		{"no host memory samples", KindMemoryPressure, func(r *result.Run) { r.System.Timeline = nil }, nil, false, true, ""},
+
+		{"slow TLS handshakes", KindNetworkLatency, func(r *result.Run) { r.Summary.Phases.Connect, r.Summary.Phases.TLS = 40, 90 }, nil, true, false, "130"},
+		{"one step connects slowly", KindNetworkLatency, func(r *result.Run) { r.Steps[1].Phases.Connect = 150 }, nil, true, false, "150"},
+		{"connections at 60 ms", KindNetworkLatency, func(r *result.Run) { r.Summary.Phases.Connect = 60 }, nil, false, false, ""},
+		{"only SQL steps", KindNetworkLatency, func(r *result.Run) {
+			for i := range r.Steps {
+				r.Steps[i].Kind = "sql"
+			}
+		}, nil, false, true, ""},
+
+		{"refused connections rise with users", KindConnectionErrors, func(r *result.Run) {
+			ramp(r, flat, func(v int) int64 {
+				if v >= 35 {
+					return int64(v - 30)
+				}
+				return 0
+			}, "connection_refused")
+		}, nil, true, false, "rise with load"},
+		{"connection timeouts at a constant load", KindConnectionErrors, func(r *result.Run) {
+			for i := range r.Series {
+				r.Series[i].Errors, r.Series[i].ErrKinds = 2, map[string]int64{"timeout": 2}
+			}
+			r.Errors, r.Summary.Errors = []result.ErrorCount{{Kind: "timeout", Count: 120}}, 120
+		}, nil, true, false, "failed to connect"},
+		{"connection resets as frequent at every level of a ramp", KindConnectionErrors, func(r *result.Run) {
+			ramp(r, flat, func(int) int64 { return 3 }, "connection_reset")
+		}, nil, true, false, "at every load level"},
+		{"HTTP 500s are not connection errors", KindConnectionErrors, func(r *result.Run) {
+			ramp(r, flat, func(v int) int64 { return int64(v) }, "http_5xx")
+		}, nil, false, false, ""},
+		{"no requests", KindConnectionErrors, func(r *result.Run) { r.Summary.Requests, r.Series, r.Steps = 0, nil, nil }, nil, false, true, ""},
+
+		{"p99 turns up at 30 users without errors", KindLatencyKnee, func(r *result.Run) { ramp(r, hockey, noErrs, "") }, nil, true, false, "beyond 30 users"},
+		{"the stress curve bends before errors", KindLatencyKnee, func(r *result.Run) {
+			r.Stress = &result.Stress{Unit: "rps", Curve: []result.StressPoint{
+				{Load: 100, P99: 50}, {Load: 200, P99: 52}, {Load: 300, P99: 55}, {Load: 400, P99: 60}, {Load: 500, P99: 180}, {Load: 600, P99: 900}, {Load: 700, P99: 3000, ErrorRate: 0.2},
+			}}
+		}, nil, true, false, "beyond 500 rps"},
+		{"the generator's steps of the stress curve are left out", KindLatencyKnee, func(r *result.Run) {
+			r.Stress = &result.Stress{Unit: "rps", Limit: "generator", BreakingPoint: 224, Curve: []result.StressPoint{
+				{Load: 28, P99: 5.1, OK: true}, {Load: 56, P99: 5.0, OK: true}, {Load: 84, P99: 5.5, OK: true}, {Load: 112, P99: 7.1, OK: true}, {Load: 224, P99: 42.8},
+			}}
+		}, nil, false, false, ""},
+		{"latency grows in proportion", KindLatencyKnee, func(r *result.Run) { ramp(r, func(v int) float64 { return 10 * float64(v) }, noErrs, "") }, nil, false, false, ""},
+		{"flat latency under a ramp", KindLatencyKnee, func(r *result.Run) { ramp(r, flat, noErrs, "") }, nil, false, false, ""},
+		{"errors come before the latency rises", KindLatencyKnee, func(r *result.Run) {
+			ramp(r, hockey, func(v int) int64 {
+				if v >= 15 {
+					return 20
+				}
+				return 0
+			}, "http_5xx")
+		}, nil, false, false, ""},
+		{"one load level", KindLatencyKnee, func(r *result.Run) {}, nil, false, true, ""},
+
+		{"open model delivers 70% of the asked rate", KindThroughputShortfall, func(r *result.Run) {
+			r.Model, r.Summary.TargetRPS, r.Summary.Iterations, r.Summary.Dropped = "open", 100, 4200, 1800
+		}, nil, true, false, "70%"},
+		{"open model delivers 98%", KindThroughputShortfall, func(r *result.Run) {
+			r.Model, r.Summary.TargetRPS, r.Summary.Iterations = "open", 100, 5880
+		}, nil, false, false, ""},
+		{"closed model has no target", KindThroughputShortfall, func(r *result.Run) {}, nil, false, true, ""},
+
+		{"5% of requests fail", KindErrorRate, func(r *result.Run) {
+			r.Summary.Errors, r.Errors = 600, []result.ErrorCount{{Kind: "http_5xx", Status: 503, Count: 600, Example: "503 Service Unavailable"}}
+		}, nil, true, false, "5.0% of requests failed"},
+		{"0.5% of requests fail", KindErrorRate, func(r *result.Run) { r.Summary.Errors = 60 }, nil, false, false, ""},
+		{"errors only in the stress phase", KindErrorRate, func(r *result.Run) {
+			r.Phases = []result.Phase{
+				{Name: "load", Kind: "load", Summary: result.Summary{Requests: 10000, Errors: 10}},
+				{Name: "stress", Kind: "stress", Summary: result.Summary{Requests: 5000, Errors: 2500}},
+			}
+		}, nil, false, false, ""},
+		{"errors in a load phase", KindErrorRate, func(r *result.Run) {
+			r.Phases = []result.Phase{{Name: "peak", Kind: "load", Summary: result.Summary{Requests: 10000, Errors: 300}}}
+		}, nil, true, false, "3.0%"},
+
+		{"mean response 1.5 s", KindSlowResponse, func(r *result.Run) { r.Summary.Latency.Mean = 1500 }, nil, true, false, "1500"},
+		{"one step is slow", KindSlowResponse, func(r *result.Run) { r.Steps[1].Latency.Mean = 2500 }, nil, true, false, "browse/search"},
+		{"mean 900 ms", KindSlowResponse, func(r *result.Run) { r.Summary.Latency.Mean = 900 }, nil, false, false, ""},
+		{"the plan allows 2 s", KindSlowResponse, func(r *result.Run) { r.Summary.Latency.Mean = 1500 }, map[string]float64{"mean_response_ms": 2000}, false, false, ""},
+
+		{"soak degrading", KindSoakDegradation, func(r *result.Run) {
+			r.Soak = &result.Soak{Trend: "degrading", Metric: "p99", SlopePerHour: 40, PValue: 0.001}
+		}, nil, true, false, "p99"},
+		{"soak stable", KindSoakDegradation, func(r *result.Run) {}, nil, false, false, ""},
+		{"soak memory degrading is the leak rule's", KindSoakDegradation, func(r *result.Run) {
+			r.Soak = &result.Soak{Trend: "degrading", Metric: "memory_mb", SlopePerHour: 4700, PValue: 1e-14,
+				Details: []result.Trend{{Metric: "memory_mb", Trend: "degrading", SlopePerHour: 4700, PValue: 1e-14}}}
+		}, nil, false, false, ""},
+		{"no soak", KindSoakDegradation, func(r *result.Run) { r.Soak = nil }, nil, false, true, ""},
+
+		{"benchmark varies by 30%", KindBenchVariance, func(r *result.Run) { r.Benchmarks[0].StddevS = 0.0006 }, nil, true, false, "Encode"},
+		{"benchmark varies by 5%", KindBenchVariance, func(r *result.Run) {}, nil, false, false, ""},
+		{"no benchmarks", KindBenchVariance, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},
+
+		{"benchmark allocates 3 MiB per op", KindBenchMemory, func(r *result.Run) { r.Benchmarks[0].BytesOp = 3 << 20 }, nil, true, false, "3 MiB per operation"},
+		{"benchmark allocates 4 KiB per op", KindBenchMemory, func(r *result.Run) {}, nil, false, false, ""},
+		{"no benchmarks for memory", KindBenchMemory, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},
+
+		{"an operation takes 250 ms", KindBenchSlowOp, func(r *result.Run) { r.Benchmarks[0].MeanS = 0.25 }, nil, true, false, "250 ms"},
+		{"an operation takes 2 ms", KindBenchSlowOp, func(r *result.Run) {}, nil, false, false, ""},
+		{"no benchmarks for time", KindBenchSlowOp, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},
+	}
+}
+
+func TestRules(t *testing.T) {
+	for _, tc := range ruleCases() {
+		t.Run(tc.why, func(t *testing.T) {
+			r := cleanRun()
+			tc.change(r)
+			Conclude(r, tc.cfg)
+			var got []result.Finding
+			for _, f := range r.Findings {
+				if f.Kind == tc.kind {
+					got = append(got, f)
+				}
+			}
+			missed := slices.ContainsFunc(r.NotEvaluated, func(n result.NotEvaluated) bool { return n.Rule == tc.kind })
+			if (len(got) > 0) != tc.fires {
+				t.Fatalf("%s fired: %v, want %v; findings:\n%s", tc.kind, len(got) > 0, tc.fires, dump(r.Findings))
+			}
+			if missed != tc.missed {
+				t.Fatalf("%s not evaluated: %v, want %v; not evaluated: %+v", tc.kind, missed, tc.missed, r.NotEvaluated)
+			}
+			if tc.title != "" && !slices.ContainsFunc(got, func(f result.Finding) bool { return strings.Contains(f.Title, tc.title) }) {
+				t.Errorf("no %s finding's title says %q:\n%s", tc.kind, tc.title, dump(got))
+			}
+		})
+	}
+}
+
+// TestEveryRuleIsTested: each rule has data that triggers it and data
+// that must not.
+func TestEveryRuleIsTested(t *testing.T) {
+	fires, quiet := map[string]bool{}, map[string]bool{}
+	for _, tc := range ruleCases() {
+		if tc.fires {
+			fires[tc.kind] = true
+		} else {
+			quiet[tc.kind] = true
+		}
+	}
+	for _, r := range rules() {
+		if !fires[r.kind] || !quiet[r.kind] {
+			t.Errorf("rule %s: a case that fires %v, a case that does not %v", r.kind, fires[r.kind], quiet[r.kind])
+		}
+	}
+}
+
+func TestCleanRunHasNoFindings(t *testing.T) {
+	r := cleanRun()
+	Conclude(r, nil)
+	if len(r.Findings) != 0 || len(r.Recommendations) != 0 {
+		t.Errorf("findings on a clean run:\n%s", dump(r.Findings))
+	}
+	// The clean run has no ramp and no target rate: those two rules say so.
+	var rules []string
+	for _, n := range r.NotEvaluated {
+		rules = append(rules, n.Rule)
+	}
+	if want := []string{KindLatencyKnee, KindThroughputShortfall}; !slices.Equal(rules, want) {
+		t.Errorf("not evaluated %v, want %v", rules, want)
+	}
+}
+
+// TestBareRunSaysWhatIsMissing: a run with nothing but requests gets a
+// NotEvaluated, with something to add, for every rule that needs more.
+func TestBareRunSaysWhatIsMissing(t *testing.T) {
+	r := &result.Run{Version: 1, Kind: "load", Model: "closed", Summary: result.Summary{Requests: 100, DurationS: 10, Latency: result.Latency{Mean: 5}}}
+	Conclude(r, nil)
+	if len(r.Findings) != 0 {
+		t.Errorf("findings on a bare run:\n%s", dump(r.Findings))
+	}
+	seen := map[string]bool{}
+	for _, n := range r.NotEvaluated {
+		if n.Reason == "" || n.Add == "" {
+			t.Errorf("%s: reason %q, add %q", n.Rule, n.Reason, n.Add)
+		}
+		seen[n.Rule] = true
+	}
+	for _, k := range []string{KindRegression, KindCPUHotspot, KindLockContention, KindMemoryLeak, KindCoherency, KindGCPressure,
+		KindSlowDatabase, KindCPUSaturation, KindMemoryPressure, KindLatencyKnee, KindThroughputShortfall, KindSoakDegradation,
+		KindBenchVariance, KindBenchMemory, KindBenchSlowOp} {
+		if !seen[k] {
+			t.Errorf("%s is neither evaluated nor listed as not evaluated", k)
+		}
+	}
+	for _, k := range []string{KindGeneratorSaturated, KindErrorRate, KindSlowResponse, KindNetworkLatency, KindConnectionErrors} {
+		if seen[k] {
+			t.Errorf("%s has its data in a bare run but was not evaluated", k)
+		}
+	}
+}
+
+// demoRun is shaped like `stampede demo --fault leak,hotspot,lock` with
+// the watch beside it: the CPU profile names scoreProducts, the heap
+// profiles rememberRequest, the mutex profile auditTrail; latency rises
+// as users ramp up, as it does in the demo.
+func demoRun() *result.Run {
+	r := cleanRun()
+	r.Comparison, r.Soak, r.Benchmarks, r.Scalability = nil, nil, nil, nil
+	ramp(r, func(v int) float64 { return 20 + float64(v*v)/10 }, noErrs, "")
+	const demo = "github.com/stampede-perf/stampede/demo"
+	r.System.Hotspots = []result.Hotspot{
+		{Function: "goexit", Package: "runtime", FlatPct: 0, CumPct: 97},
+		{Function: "(*conn).serve", Package: "net/http", FlatPct: 0.2, CumPct: 90},
+		{Function: "(*Shop).listProducts", Package: demo, FlatPct: 0.4, CumPct: 64},
+		{Function: "scoreProducts", Package: demo, FlatPct: 6, CumPct: 61},
+		{Function: "block", Package: "crypto/internal/fips140/sha256", FlatPct: 38, CumPct: 38},
+		{Function: "mallocgc", Package: "runtime", FlatPct: 7, CumPct: 9},
+	}
+	r.System.Contention = []result.Contention{
+		{Function: demo + ".(*Shop).auditTrail", Kind: "mutex", DelayPct: 92, DelayS: 300},
+		{Function: demo + ".(*Shop).auditTrail", Kind: "block", DelayPct: 88, DelayS: 130},
+		{Function: "net/http.(*conn).serve", Kind: "block", DelayPct: 9, DelayS: 13},
+	}
+	r.System.Heap = &result.Heap{StartMB: 12, EndMB: 70, GrowthMBPerMin: 58, GrowthCILow: 55, GrowthCIHigh: 61, Confidence: 0.99, PValue: 1e-9,
+		Points: 55, WindowS: 55, Source: "heap_inuse", LeakSuspected: true,
+		TopGrowth: []result.HeapGrowth{{Function: demo + ".(*Shop).rememberRequest", MB: 52}, {Function: "encoding/json.(*decodeState).literalStore", MB: 0.5}}}
+	r.System.Profiles = []result.Profile{{Kind: "cpu", Path: "cpu.pb.gz", TS: 30, DurationS: 10}, {Kind: "heap_start", Path: "heap-start.pb.gz", TS: 5}, {Kind: "heap_end", Path: "heap-end.pb.gz", TS: 60}, {Kind: "mutex", Path: "mutex.pb.gz", TS: 60}}
+	return r
+}
+
+func TestDemoFaultsAreTheTopFindings(t *testing.T) {
+	r := demoRun()
+	Conclude(r, nil)
+	if len(r.Findings) < 3 {
+		t.Fatalf("findings:\n%s", dump(r.Findings))
+	}
+	t.Logf("findings:\n%s", dump(r.Findings))
+	top := r.Findings[:3]
+	for _, fault := range []string{"scoreProducts", "rememberRequest", "auditTrail"} {
+		if !slices.ContainsFunc(top, func(f result.Finding) bool { return strings.Contains(f.Title, fault) && f.Severity == SeverityHigh }) {
+			t.Errorf("%s is not named by a high finding among the top three:\n%s", fault, dump(r.Findings))
+		}
+	}
+	// Each planted fault gets advice aimed at the function.
+	for _, fault := range []string{"scoreProducts", "rememberRequest", "auditTrail"} {
+		if !slices.ContainsFunc(r.Recommendations, func(rc result.Recommendation) bool { return strings.Contains(rc.Title, fault) && rc.Because != "" }) {
+			t.Errorf("no recommendation names %s", fault)
+		}
+	}
+	// The sha256 block the hotspot calls is not reported on its own.
+	for _, f := range r.Findings {
+		if strings.Contains(f.Title, "sha256") || strings.Contains(f.Title, "listProducts") {
+			t.Errorf("a caller or callee of the hotspot was reported: %s", f.Title)
+		}
+	}
+}
+
+func TestGeneratorFindingComesFirst(t *testing.T) {
+	r := demoRun()
+	r.Generator.Saturated = true
+	r.Summary.Errors, r.Errors = 3000, []result.ErrorCount{{Kind: "timeout", Count: 3000}}
+	Conclude(r, nil)
+	if r.Findings[0].Kind != KindGeneratorSaturated {
+		t.Fatalf("first finding is %s", r.Findings[0].Kind)
+	}
+	for i := 1; i < len(r.Findings); i++ {
+		a, b := r.Findings[i-1], r.Findings[i]
+		if i > 1 && severityRank(a.Severity) > severityRank(b.Severity) {
+			t.Errorf("%s (%s) before %s (%s)", a.Kind, a.Severity, b.Kind, b.Severity)
+		}
+	}
+	if r.Recommendations[0].Plan != PlanQuickWins && r.Recommendations[0].Finding != KindGeneratorSaturated {
+		t.Errorf("recommendations not ordered by plan: %+v", r.Recommendations[0])
+	}
+}
+
+// TestFindingsAreExplained: every finding carries numbers with their
+// source, a confidence, and advice that quotes them; every piece of
+// advice answers a finding.
+func TestFindingsAreExplained(t *testing.T) {
+	for _, tc := range ruleCases() {
+		r := cleanRun()
+		tc.change(r)
+		Conclude(r, tc.cfg)
+		subjects := map[string]bool{}
+		for _, f := range r.Findings {
+			subjects[f.Kind+"\x00"+f.Subject] = true
+			if f.Title == "" || f.Subject == "" || f.Detail == "" || len(f.Evidence) == 0 {
+				t.Errorf("%s: %s finding incomplete: %+v", tc.why, f.Kind, f)
+			}
+			if f.Confidence <= 0 || f.Confidence > 1 {
+				t.Errorf("%s: %s confidence %v", tc.why, f.Kind, f.Confidence)
+			}
+			if f.Severity != SeverityHigh && f.Severity != SeverityMedium && f.Severity != SeverityLow {
+				t.Errorf("%s: %s severity %q", tc.why, f.Kind, f.Severity)
+			}
+			for _, e := range f.Evidence {
+				if e.Metric == "" || e.Source == "" {
+					t.Errorf("%s: %s evidence without metric or source: %+v", tc.why, f.Kind, e)
+				}
+			}
+			if !slices.ContainsFunc(r.Recommendations, func(rc result.Recommendation) bool { return rc.Finding == f.Kind && rc.Subject == f.Subject }) {
+				t.Errorf("%s: no recommendation for %s %s", tc.why, f.Kind, f.Subject)
+			}
+		}
+		for _, rc := range r.Recommendations {
+			if !subjects[rc.Finding+"\x00"+rc.Subject] {
+				t.Errorf("%s: advice without a finding: %+v", tc.why, rc)
+			}
+			if rc.Because == "" || len(rc.Techniques) == 0 || rc.Title == "" || strings.Contains(rc.Title, "%!") {
+				t.Errorf("%s: recommendation incomplete: %+v", tc.why, rc)
+			}
+			switch rc.Plan {
+			case PlanQuickWins, PlanHighPriority, PlanLongTerm:
+			default:
+				t.Errorf("%s: plan %q", tc.why, rc.Plan)
+			}
+		}
+		if b, err := json.Marshal(r); err != nil {
+			t.Errorf("%s: the concluded run does not encode: %v", tc.why, err)
+		} else if bytes.Contains(b, []byte("NaN")) {
+			t.Errorf("%s: NaN in the document", tc.why)
+		}
+	}
+}
+
+func TestConcludeAgainReplaces(t *testing.T) {
+	r := demoRun()
+	Conclude(r, map[string]float64{"cpu_percnt": 50})
+	var once bytes.Buffer
+	result.Encode(&once, r)
+	Conclude(r, map[string]float64{"cpu_percnt": 50})
+	var twice bytes.Buffer
+	result.Encode(&twice, r)
+	if once.String() != twice.String() {
+		t.Error("concluding twice changed the run")
+	}
+	n := 0
+	for _, w := range r.Warnings {
+		if strings.Contains(w, `unknown key "cpu_percnt"`) && strings.Contains(w, `did you mean "cpu_percent"`) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the unknown key is warned about %d times: %q", n, r.Warnings)
+	}
+}
+
+func TestCheckSettings(t *testing.T) {
+	errs := CheckSettings(map[string]float64{"cpu_percent": 90, "error_rate": -1, "nonsense": 3, "knee_error_rate": 0.05, "leak_slope_mb_per_h": 10})
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "error_rate: -1") || !strings.Contains(got[1], `unknown key "nonsense"`) {
+		t.Errorf("got %q", got)
+	}
+	s := settingsFrom(map[string]float64{"error_rate": -1, "cpu_percent": 90})
+	if s["error_rate"] != 0.01 || s["cpu_percent"] != 90 {
+		t.Errorf("settings %v", s)
+	}
+	keys := map[string]bool{}
+	for _, st := range Settings() {
+		if keys[st.Key] {
+			t.Errorf("key %s twice", st.Key)
+		}
+		keys[st.Key] = true
+		if ruleRank(st.Rule) < 0 {
+			t.Errorf("key %s tunes no rule (%s)", st.Key, st.Rule)
+		}
+	}
+}
+
+func ruleRank(kind string) int {
+	return slices.IndexFunc(rules(), func(r rule) bool { return r.kind == kind })
+}
+
+// TestKneedle against curves whose knee is known.
+func TestKneedle(t *testing.T) {
+	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, tc := range []struct {
+		why  string
+		ys   []float64
+		want int
+	}{
+		{"hockey stick bends at 6", []float64{10, 10, 11, 11, 12, 12, 30, 60, 90, 120}, 5},
+		{"a straight line has no knee", []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, -1},
+		{"flat has no knee", []float64{5, 5, 5, 5, 5, 5, 5, 5, 5, 5}, -1},
+		{"queueing curve 1/(1-ρ)", queueing(xs, 11), 7},
+	} {
+		got, d := kneedle(xs, tc.ys)
+		if tc.want < 0 && got >= 0 && d >= kneeMinBend {
+			t.Errorf("%s: knee at %d (bend %.2f), want none", tc.why, got, d)
+		}
+		if tc.want >= 0 && got != tc.want {
+			t.Errorf("%s: knee at %d (bend %.2f), want %d", tc.why, got, d, tc.want)
+		}
+	}
+}
+
+func queueing(xs []float64, capacity float64) []float64 {
+	ys := make([]float64, len(xs))
+	for i, x := range xs {
+		ys[i] = 1 / (1 - x/capacity)
+	}
+	return ys
+}
+
+// TestHotspotLead: when only the caller passes the threshold, the
+// finding names it and points at the largest own function below it; the
+// shares' granularity tells how many samples stand behind them.
+func TestHotspotLead(t *testing.T) {
+	r := cleanRun()
+	const demo = "github.com/stampede-perf/stampede/demo"
+	r.System.Hotspots = []result.Hotspot{ // a light load: 30 samples, 3.33% each
+		{Function: "(*conn).serve", Package: "net/http", CumPct: 90},
+		{Function: "(*Shop).instrument.func1", Package: demo, CumPct: 63.33},
+		{Function: "(*Shop).listProducts", Package: demo, CumPct: 33.33},
+		{Function: "scoreProducts", Package: demo, FlatPct: 3.33, CumPct: 26.67},
+		{Function: "(*DB).retry", Package: "database/sql", CumPct: 16.67},
+	}
+	Conclude(r, nil)
+	var f *result.Finding
+	for i := range r.Findings {
+		if r.Findings[i].Kind == KindCPUHotspot {
+			f = &r.Findings[i]
+		}
+	}
+	if f == nil || f.Subject != "demo.(*Shop).listProducts" {
+		t.Fatalf("hotspot finding: %+v", f)
+	}
+	if !slices.ContainsFunc(f.Evidence, func(e result.Evidence) bool { return e.Metric == "next: demo.scoreProducts" && e.Value == 26.67 }) ||
+		!strings.Contains(f.Detail, "demo.scoreProducts takes 27%") {
+		t.Errorf("no lead to scoreProducts: %+v", f)
+	}
+	if !strings.Contains(f.Evidence[0].Note, "at least 30 samples") {
+		t.Errorf("note %q", f.Evidence[0].Note)
+	}
+	if profileSamples(nil) != 0 || profileSamples([]result.Hotspot{{FlatPct: 0.1, CumPct: 50}}) != 1000 {
+		t.Error("profileSamples")
+	}
+}
+
+func TestShortFunc(t *testing.T) {
+	for in, want := range map[string]string{
+		"github.com/stampede-perf/stampede/demo.(*Shop).auditTrail":            "demo.(*Shop).auditTrail",
+		"github.com/stampede-perf/stampede/demo.(*Shop).auditTrail.deferwrap1": "demo.(*Shop).auditTrail",
+		"github.com/stampede-perf/stampede/demo.(*Shop).instrument.func1":      "demo.(*Shop).instrument.func1",
+		"main.worker.gowrap2":           "main.worker",
+		"net/http.(*conn).serve":        "http.(*conn).serve",
+		"0x4a5b6c":                      "0x4a5b6c",
+		"example.com/a.b/pkg.Func[...]": "pkg.Func[...]",
+	} {
+		if got := shortFunc(in); got != want {
+			t.Errorf("shortFunc(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestUSLThroughput(t *testing.T) {
+	u := result.USL{Sigma: 0.1, Kappa: 0.01, Lambda: 100}
+	// The peak of the USL is at sqrt((1-σ)/κ).
+	peak := math.Sqrt((1 - u.Sigma) / u.Kappa)
+	if USLThroughput(u, peak) < USLThroughput(u, peak-1) || USLThroughput(u, peak) < USLThroughput(u, peak+1) {
+		t.Error("throughput is not highest at the peak")
+	}
+	if got := USLThroughput(u, 1); math.Abs(got-100) > 1e-9 {
+		t.Errorf("X(1) = %v, want λ", got)
+	}
+}
+
+func dump(fs []result.Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		fmt.Fprintf(&b, "  [%s %s %.2f] %s\n", f.Severity, f.Kind, f.Confidence, f.Title)
+	}
+	return b.String()
+}

@@ -1,0 +1,219 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/result"
+)
+
+// What the Markdown summary shows in full: findings, and thresholds
+// before only the failed ones are shown and the rest folded.
+const (
+	markdownFindings   = 5
+	markdownThresholds = 8
+)
+
+// Markdown writes a compact summary for a pull-request comment: the
+// verdict, the key numbers, the thresholds, the top findings and any
+// regression against the baseline as tables, with the recommendations
+// and the rules that could not be evaluated folded away in <details>.
+func Markdown(w io.Writer, r *result.Run) error {
+	ew := &errWriter{w: w}
+	title := r.Plan
+	if title == "" {
+		title = "stampede run"
+	}
+	verdict := "no verdict"
+	switch r.Verdict {
+	case "pass":
+		verdict = "✅ PASS"
+	case "fail":
+		verdict = "❌ FAIL"
+	}
+	ew.printf("## %s · %s\n\n", verdict, mdCell(title))
+	var meta []string
+	if r.ID != "" {
+		meta = append(meta, "run `"+r.ID+"`")
+	}
+	if r.Model != "" {
+		meta = append(meta, r.Model+" model")
+	}
+	if r.Summary.DurationS > 0 {
+		meta = append(meta, numText(r.Summary.DurationS)+" s")
+	}
+	if r.Summary.MaxVUs > 0 {
+		meta = append(meta, fmt.Sprintf("up to %d VUs", r.Summary.MaxVUs))
+	}
+	if r.Git != nil && r.Git.Commit != "" {
+		c := r.Git.Commit
+		if len(c) > 12 {
+			c = c[:12]
+		}
+		meta = append(meta, "commit `"+c+"`")
+	}
+	if len(meta) > 0 {
+		ew.printf("%s\n\n", strings.Join(meta, " · "))
+	}
+	if r.Generator.Saturated {
+		ew.printf("> [!CAUTION]\n> **Not trustworthy:** the load generator was saturated (%s). The numbers measure the generator, not the system.\n\n", mdCell(orText(r.Generator.Reason, "no reason recorded")))
+	}
+	if r.Aborted {
+		ew.printf("> [!WARNING]\n> **Aborted:** %s. The results cover the part that ran.\n\n", mdCell(orText(r.AbortReason, "stopped early")))
+	}
+	s := r.Summary
+	ew.printf("| requests | throughput | errors | p50 | p95 | p99 |\n|---:|---:|---:|---:|---:|---:|\n")
+	ew.printf("| %d | %s/s | %s | %s ms | %s ms | %s ms |\n\n", s.Requests, numText(s.RPS), pctText(s.ErrorRate), msText(s.Latency.P50), msText(s.Latency.P95), msText(s.Latency.P99))
+
+	var ths []thresholdRow
+	for _, t := range r.Thresholds {
+		ths = append(ths, thresholdRow{"", t})
+	}
+	for _, p := range r.Phases {
+		for _, t := range p.Thresholds {
+			ths = append(ths, thresholdRow{p.Name, t})
+		}
+	}
+	if len(ths) > 0 {
+		passed := 0
+		for _, t := range ths {
+			if t.Pass {
+				passed++
+			}
+		}
+		ew.printf("**Thresholds:** %d of %d passed\n\n", passed, len(ths))
+		if len(ths) <= markdownThresholds {
+			mdThresholds(ew, ths)
+		} else {
+			// Many phases: the failures in view, everything folded.
+			var failed []thresholdRow
+			for _, t := range ths {
+				if !t.Pass {
+					failed = append(failed, t)
+				}
+			}
+			if len(failed) > 0 {
+				mdThresholds(ew, failed)
+			}
+			ew.printf("<details><summary>All thresholds (%d)</summary>\n\n", len(ths))
+			mdThresholds(ew, ths)
+			ew.printf("</details>\n\n")
+		}
+	}
+
+	if len(r.Findings) > 0 {
+		n := min(markdownFindings, len(r.Findings))
+		shown := ""
+		if n < len(r.Findings) {
+			shown = fmt.Sprintf(" (top %d of %d)", n, len(r.Findings))
+		}
+		ew.printf("**Findings**%s\n\n| severity | finding | evidence | confidence |\n|---|---|---|---:|\n", shown)
+		for _, f := range r.Findings[:n] {
+			ev := ""
+			if len(f.Evidence) > 0 {
+				e := f.Evidence[0]
+				ev = e.Metric + " " + evidenceText(e.Value, e.Unit) + " (" + e.Source + ")"
+			}
+			ew.printf("| %s | %s | %s | %.0f%% |\n", severityMark(f.Severity), mdCell(f.Title), mdCell(ev), 100*f.Confidence)
+		}
+		ew.printf("\n")
+	} else {
+		among := ""
+		if len(r.NotEvaluated) > 0 {
+			among = " among the rules that could be evaluated"
+		}
+		ew.printf("**Findings:** none%s.\n\n", among)
+	}
+
+	if c := r.Comparison; c != nil {
+		var rows []result.ComparisonRow
+		for _, row := range c.Rows {
+			if row.Regression {
+				rows = append(rows, row)
+			}
+		}
+		if len(rows) == 0 {
+			ew.printf("**Baseline** `%s`: no regression.\n\n", mdCode(c.Base))
+		} else {
+			ew.printf("**Regressions against** `%s`\n\n| name | metric | old | new | change | p |\n|---|---|---:|---:|---:|---:|\n", mdCode(c.Base))
+			for _, row := range rows {
+				ew.printf("| %s | %s | %s | %s | %+.1f%% | %s |\n", mdCell(row.Name), mdCell(row.Metric), numText(row.Old), numText(row.New), row.DeltaPct, numText(row.PAdjusted))
+			}
+			ew.printf("\n")
+		}
+	}
+
+	if len(r.Recommendations) > 0 {
+		ew.printf("<details><summary>Recommendations (%d)</summary>\n\n", len(r.Recommendations))
+		for _, g := range []struct{ key, label string }{
+			{analyze.PlanQuickWins, "Quick wins"}, {analyze.PlanHighPriority, "High priority"}, {analyze.PlanLongTerm, "Long term"},
+		} {
+			first := true
+			for _, rc := range r.Recommendations {
+				if rc.Plan != g.key {
+					continue
+				}
+				if first {
+					ew.printf("**%s**\n\n", g.label)
+					first = false
+				}
+				ew.printf("- **%s** (priority %s, effort %s, impact %s): %s\n", mdCell(rc.Title), rc.Priority, rc.Effort, rc.Impact, mdCell(strings.Join(rc.Techniques, "; ")))
+			}
+			if !first {
+				ew.printf("\n")
+			}
+		}
+		ew.printf("</details>\n\n")
+	}
+	if len(r.NotEvaluated) > 0 {
+		ew.printf("<details><summary>Not evaluated (%d)</summary>\n\n", len(r.NotEvaluated))
+		for _, n := range r.NotEvaluated {
+			ew.printf("- %s: %s; add `%s`\n", strings.ReplaceAll(n.Rule, "_", " "), mdCell(n.Reason), mdCode(n.Add))
+		}
+		ew.printf("\n</details>\n")
+	}
+	return ew.err
+}
+
+// mdThresholds writes a table of threshold results.
+func mdThresholds(ew *errWriter, ths []thresholdRow) {
+	ew.printf("| | threshold | scope | actual |\n|---|---|---|---:|\n")
+	for _, t := range ths {
+		mark := "✅"
+		if !t.Pass {
+			mark = "❌"
+		}
+		scope := orText(t.Scope, "overall")
+		if t.Phase != "" {
+			scope += " (" + t.Phase + ")"
+		}
+		ew.printf("| %s | `%s` | %s | %s |\n", mark, mdCode(t.Expr), mdCell(scope), mdCell(value(t.Value, t.Unit)))
+	}
+	ew.printf("\n")
+}
+
+func severityMark(s string) string {
+	switch s {
+	case analyze.SeverityHigh:
+		return "🔴 high"
+	case analyze.SeverityMedium:
+		return "🟠 medium"
+	}
+	return "🔵 low"
+}
+
+// mdCell makes s safe inside a Markdown table cell: one line, no pipe,
+// no HTML.
+func mdCell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
+	return r.Replace(s)
+}
+
+// mdCode makes s safe inside `code` in a table cell.
+func mdCode(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.NewReplacer("`", "'", "|", `\|`).Replace(s)
+}

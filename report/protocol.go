@@ -1,0 +1,173 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/stampede-perf/stampede/result"
+)
+
+// consoleProtocol writes the sections of a protocol Run (kind "test") for
+// the end-of-run summary: one line per phase, then what the stress,
+// soak and scalability phases concluded, and the protocol's verdict with
+// the phases that failed. It writes nothing for other kinds of Run.
+func consoleProtocol(ew *errWriter, r *result.Run) {
+	if r.Kind != "test" || len(r.Phases) == 0 {
+		return
+	}
+	ew.printf("\nphases\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  phase\tload\ttime\trequests\trps\terr%%\tp50\tp95\tp99\tnote\n")
+	var failed []string
+	passed, judged := 0, 0
+	for _, ph := range r.Phases {
+		mark := "✓"
+		switch {
+		case ph.Skipped:
+			mark = "–"
+		case !ph.Pass:
+			mark = "✗"
+			failed = append(failed, ph.Name)
+		}
+		if !ph.Skipped {
+			judged++
+			if ph.Pass {
+				passed++
+			}
+		}
+		s := ph.Summary
+		if s.Requests == 0 {
+			fmt.Fprintf(tw, "  %s %s\t%s\t\t\t\t\t\t\t\t%s\n", mark, ph.Name, phaseLoad(ph), ph.Note)
+			continue
+		}
+		fmt.Fprintf(tw, "  %s %s\t%s\t%.1fs\t%d\t%.1f\t%.2f\t%s\t%s\t%s\t%s\n", mark, ph.Name, phaseLoad(ph), s.DurationS,
+			s.Requests, s.RPS, 100*s.ErrorRate, f(s.Latency.P50), f(s.Latency.P95), f(s.Latency.P99), ph.Note)
+	}
+	tw.Flush()
+	consoleStress(ew, r.Stress)
+	consoleSoak(ew, r.Soak)
+	consoleScalability(ew, r.Scalability)
+	switch {
+	case r.Aborted:
+		ew.printf("\nprotocol: stopped (%s) after %d of %d phases; the phases that ran are above\n", r.AbortReason, judged, len(r.Phases))
+	case len(failed) == 0:
+		ew.printf("\nprotocol: all %d phases passed\n", passed)
+	default:
+		ew.printf("\nprotocol: %d of %d phases passed; failed: %s\n", passed, judged, strings.Join(failed, ", "))
+	}
+}
+
+func phaseLoad(ph result.Phase) string {
+	switch {
+	case ph.Rate > 0:
+		return fmt.Sprintf("%g/s", ph.Rate)
+	case ph.Users == 1:
+		return "1 user"
+	case ph.Users > 0:
+		return fmt.Sprintf("%d users", ph.Users)
+	}
+	return ""
+}
+
+func consoleStress(ew *errWriter, s *result.Stress) {
+	if s == nil || len(s.Curve) == 0 {
+		return
+	}
+	unit := s.Unit
+	ew.printf("\nstress (%s)\n", s.Variant)
+	if s.Limit == "none" {
+		ew.printf("  held every limit up to %s %s; max sustained %.1f req/s\n", protoNum(s.LastGood), unit, s.MaxThroughputRPS)
+	} else {
+		ew.printf("  breaking point %s %s — limit: %s (%s)\n", protoNum(s.BreakingPoint), unit, s.Limit, s.Why)
+		ew.printf("  last good %s %s; max sustained throughput %.1f req/s", protoNum(s.LastGood), unit, s.MaxThroughputRPS)
+		if s.Knee > 0 {
+			ew.printf("; throughput curve bends at %s %s", protoNum(s.Knee), unit)
+		}
+		ew.printf("\n")
+	}
+	if s.System != "" {
+		ew.printf("  the system at the break: %s\n", s.System)
+	}
+	switch {
+	case s.Recovered:
+		ew.printf("  recovery: %.0f s after the load dropped to %s %s\n", s.RecoveryS, protoNum(s.RecoveryLoad), unit)
+	case s.RecoveryLoad > 0:
+		ew.printf("  recovery: not within the limit (at %s %s)\n", protoNum(s.RecoveryLoad), unit)
+	}
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  load\tachieved rps\tp50\tp99\terr%%\tefficiency\t\t\n") // verdict, probe
+	for _, pt := range s.Curve {
+		mark := "✓"
+		if !pt.OK {
+			mark = "✗ " + pt.Limit
+		}
+		probe := ""
+		if pt.Probe {
+			probe = "probe"
+		}
+		fmt.Fprintf(tw, "  %s\t%.1f\t%s\t%s\t%.2f\t%.2f\t%s\t%s\t\n", protoNum(pt.Load), pt.RPS, f(pt.P50), f(pt.P99), 100*pt.ErrorRate, pt.Efficiency, mark, probe)
+	}
+	tw.Flush()
+	for _, w := range s.Warnings {
+		ew.printf("  ! %s\n", w)
+	}
+}
+
+func consoleSoak(ew *errWriter, s *result.Soak) {
+	if s == nil {
+		return
+	}
+	ew.printf("\nsoak: %s\n", s.Trend)
+	for _, d := range s.Details {
+		if d.Trend == "unknown" {
+			ew.printf("  %-10s unknown (%d points)\n", d.Metric, d.Points)
+			continue
+		}
+		ew.printf("  %-10s %-9s %+.3g %s per hour (99%% CI %+.3g to %+.3g, p=%.3g, from %.3g %s)\n",
+			d.Metric, d.Trend, d.SlopePerHour, d.Unit, d.CILow, d.CIHigh, d.PValue, d.Start, d.Unit)
+	}
+	for _, w := range s.Warnings {
+		ew.printf("  ! %s\n", w)
+	}
+}
+
+func consoleScalability(ew *errWriter, s *result.Scalability) {
+	if s == nil {
+		return
+	}
+	unit := s.Unit
+	if unit == "" {
+		unit = "N"
+	}
+	ew.printf("\nscalability (%s)\n", unit)
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  %s\trps\tp99\terr%%\tefficiency\t\n", unit)
+	for i, c := range s.Configs {
+		eff := 0.0
+		if i < len(s.Efficiency) {
+			eff = s.Efficiency[i]
+		}
+		fmt.Fprintf(tw, "  %s\t%.1f\t%s\t%.2f\t%.2f\t\n", protoNum(c.N), c.RPS, f(c.P99), 100*c.ErrorRate, eff)
+	}
+	tw.Flush()
+	if len(s.Configs) >= 2 {
+		ew.printf("  linearity R² %.3f (line through the origin)\n", s.LinearityR2)
+	}
+	if u := s.USL; u != nil {
+		peak := "no peak (κ = 0)"
+		if !u.Unbounded {
+			peak = fmt.Sprintf("peak at N* ≈ %.1f", u.PeakConcurrency)
+		}
+		ew.printf("  USL: λ %.1f/s per unit, σ %.4f (contention), κ %.5f (crosstalk), R² %.3f — %s\n", u.Lambda, u.Sigma, u.Kappa, u.R2, peak)
+	}
+	for _, d := range s.Drops {
+		ew.printf("  efficiency drops %.0f%% from %s to %s\n", d.DropPct, protoNum(d.From), protoNum(d.To))
+	}
+	for _, w := range s.Warnings {
+		ew.printf("  ! %s\n", w)
+	}
+}
+
+// protoNum prints a load level without trailing zeros.
+func protoNum(v float64) string { return fmt.Sprintf("%.4g", v) }
