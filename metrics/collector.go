@@ -90,6 +90,7 @@ type stepAgg struct {
 	dns, conn, tls    int64
 	ttfb, recv        int64
 	send              int64
+	poolWait          int64 // SQL steps: summed PoolWaitUS
 	errs              map[errKey]int64
 }
 
@@ -228,6 +229,7 @@ func (c *Collector) record(s *Sample) {
 	st.tls += int64(s.TLSUS)
 	st.ttfb += int64(s.TTFBUS)
 	st.recv += int64(s.RecvUS)
+	st.poolWait += int64(s.PoolWaitUS)
 	if s.Kind != KindNone {
 		st.errors++
 		st.errs[errKey{s.Kind, s.Status}]++
@@ -412,12 +414,16 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 		tm[2] += st.tls
 		tm[3] += st.ttfb
 		tm[4] += st.recv
+		tm[5] += st.poolWait
 		sr := result.StepResult{
 			Scenario: st.scenario, Step: st.info.Name, Kind: st.info.Kind,
 			Requests: st.requests, Errors: st.errors, Rows: st.rows,
 			BytesIn: st.bytesIn, BytesOut: st.bytesOut,
 			Latency: Percentiles(st.lat), Phases: timing(st.requests, st.dns, st.conn, st.tls, st.ttfb, st.recv),
 			Hist: Encode(st.lat),
+		}
+		if st.requests > 0 {
+			sr.Phases.PoolWait = float64(st.poolWait) / float64(st.requests) / 1000
 		}
 		if durS > 0 {
 			sr.RPS = float64(st.requests) / durS
@@ -457,6 +463,9 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 	sum.Service = Percentiles(svc)
 	sum.StartLag = Percentiles(c.lag)
 	sum.Phases = timing(sum.Requests, tm[0], tm[1], tm[2], tm[3], tm[4])
+	if sum.Requests > 0 {
+		sum.Phases.PoolWait = float64(tm[5]) / float64(sum.Requests) / 1000
+	}
 	sum.Hist = Encode(all)
 	sum.ServiceH = Encode(svc)
 	sum.StartLagH = Encode(c.lag)

@@ -20,6 +20,11 @@ const (
 	KindSerialization
 	KindPoolExhausted
 	KindOther
+	// KindLockTimeout is a statement that gave up waiting for a lock
+	// (PostgreSQL lock_timeout, MySQL innodb_lock_wait_timeout, SQLite
+	// busy), told apart from a statement that was merely slow. It comes
+	// after KindOther so that the values of the older kinds stay put.
+	KindLockTimeout
 	numKinds
 )
 
@@ -39,6 +44,7 @@ var kindNames = [numKinds]string{
 	KindSerialization: "serialization_failure",
 	KindPoolExhausted: "pool_exhausted",
 	KindOther:         "other",
+	KindLockTimeout:   "lock_timeout",
 }
 
 // String is the kind's name in the Run document.

@@ -21,10 +21,13 @@ type Sample struct {
 	BytesIn   uint32
 	BytesOut  uint32
 	Rows      uint32
-	Step      uint16 // step index (or scenario index for iterations)
-	Status    uint16
-	Kind      ErrKind
-	Flags     uint8
+	// PoolWaitUS is how long an SQL step waited for a pooled connection
+	// (creating one included), apart from running its statements.
+	PoolWaitUS uint32
+	Step       uint16 // step index (or scenario index for iterations)
+	Status     uint16
+	Kind       ErrKind
+	Flags      uint8
 }
 
 // Sample flags.

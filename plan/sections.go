@@ -50,6 +50,7 @@ type PhaseSpec struct {
 type BaselineSpec struct {
 	Levels   []int    `yaml:"levels" json:"levels,omitempty"` // default 1, 10, 50
 	Duration Duration `yaml:"duration" json:"duration,omitempty"`
+	Skip     bool     `yaml:"skip" json:"skip,omitempty"`
 }
 
 // StressSpec is the stress-to-breaking-point phase.
@@ -64,6 +65,15 @@ type StressSpec struct {
 	P99       Duration `yaml:"p99" json:"p99,omitempty"`
 	ErrorRate float64  `yaml:"error_rate" json:"error_rate,omitempty"`
 	Bisect    int      `yaml:"bisect" json:"bisect,omitempty"`
+	// Efficiency is the throughput limit: a step whose efficiency
+	// (achieved ÷ offered) falls below this share of the first step's
+	// has stopped adding throughput. Default 0.5.
+	Efficiency float64 `yaml:"efficiency" json:"efficiency,omitempty"`
+	// Users or Rate is the constant load of the payload and database
+	// variants, whose steps change the request size or the pool instead.
+	Users int     `yaml:"users" json:"users,omitempty"`
+	Rate  float64 `yaml:"rate" json:"rate,omitempty"`
+	Skip  bool    `yaml:"skip" json:"skip,omitempty"`
 }
 
 // RecoverySpec is the recovery measurement after stress.
@@ -71,6 +81,7 @@ type RecoverySpec struct {
 	Limit     Duration `yaml:"limit" json:"limit,omitempty"`
 	Tolerance float64  `yaml:"tolerance" json:"tolerance,omitempty"` // default 0.10
 	Windows   int      `yaml:"windows" json:"windows,omitempty"`     // default 3
+	Skip      bool     `yaml:"skip" json:"skip,omitempty"`
 }
 
 // ScalabilitySpec is the scalability phase.
@@ -84,6 +95,7 @@ type ScalabilitySpec struct {
 	UsersPerUnit int     `yaml:"users_per_unit" json:"users_per_unit,omitempty"`
 	RatePerUnit  float64 `yaml:"rate_per_unit" json:"rate_per_unit,omitempty"`
 	Unit         string  `yaml:"unit" json:"unit,omitempty"` // the config key that is N
+	Skip         bool    `yaml:"skip" json:"skip,omitempty"`
 }
 
 // Database is one database declared under `databases:`.
@@ -93,6 +105,9 @@ type Database struct {
 	Pool    int      `yaml:"pool" json:"pool,omitempty"`
 	MinPool int      `yaml:"min_pool" json:"min_pool,omitempty"`
 	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// AcquireTimeout bounds the wait for a free pool connection (default:
+	// the statement timeout); running out of it is a pool_exhausted error.
+	AcquireTimeout Duration `yaml:"acquire_timeout" json:"acquire_timeout,omitempty"`
 }
 
 // SQLStep is a database step.
@@ -105,6 +120,13 @@ type SQLStep struct {
 	Begin    bool     `yaml:"begin" json:"begin,omitempty"`
 	Commit   bool     `yaml:"commit" json:"commit,omitempty"`
 	Rollback bool     `yaml:"rollback" json:"rollback,omitempty"`
+	// Vars are drawn once when the step starts (templates such as
+	// "{{ random_int(1, 100000) }}"), so that several statements of a tx
+	// share one value; later steps see them too.
+	Vars map[string]string `yaml:"vars" json:"vars,omitempty"`
+	// Isolation is the isolation level of the transaction the step opens
+	// (tx or begin): read committed, repeatable read or serializable.
+	Isolation string `yaml:"isolation" json:"isolation,omitempty"`
 }
 
 // BenchmarkSuite is one entry under `benchmarks:`.

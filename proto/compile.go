@@ -88,6 +88,9 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 					continue
 				}
 				qs, err := sqlstep.Compile(st, c, dbs)
+				if errors.Is(err, sqlstep.ErrDatabase) {
+					continue // reported under databases
+				}
 				if err != nil {
 					bad(path, err)
 					continue

@@ -49,7 +49,7 @@
 // # Tests
 //
 // The suite runs every behaviour against both engines. The PostgreSQL half
-// starts its own throwaway cluster (store/internal/pgtest: initdb into a
+// starts its own throwaway cluster (internal/pgtest: initdb into a
 // temporary directory, a free loopback port, run as the postgres user when
 // the tests run as root), so `go test ./...` alone covers it; set
 // STAMPEDE_TEST_POSTGRES=postgres://… to use an existing server instead.

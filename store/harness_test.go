@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/pgtest"
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/result"
-	"github.com/stampede-perf/stampede/store/internal/pgtest"
 )
 
 // Child-process modes: the test binary re-executes itself to act as a

@@ -2,7 +2,11 @@ package pgtest
 
 import (
 	"context"
+	"os"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 func TestStartAndNewDatabase(t *testing.T) {
@@ -27,5 +31,25 @@ func TestWithDatabase(t *testing.T) {
 		if got := withDatabase(tc.in, tc.name); got != tc.want {
 			t.Errorf("%s: withDatabase(%q, %q) = %q, want %q", tc.why, tc.in, tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestOptions(t *testing.T) {
+	if os.Getenv(EnvURL) != "" {
+		t.Skip("options apply to throwaway clusters, not to the server in " + EnvURL)
+	}
+	srv := Start(t, WithPreload("pg_stat_statements"), WithSetting("max_connections", "23"))
+	cfg, err := pgx.ParseConfig(srv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	var maxConns, preload string
+	if err := db.QueryRow("SELECT current_setting('max_connections'), current_setting('shared_preload_libraries')").Scan(&maxConns, &preload); err != nil {
+		t.Fatal(err)
+	}
+	if maxConns != "23" || preload != "pg_stat_statements" {
+		t.Errorf("max_connections %s, shared_preload_libraries %q; want 23 and pg_stat_statements (later settings win)", maxConns, preload)
 	}
 }

@@ -1,5 +1,6 @@
 // Package pgtest starts a throwaway PostgreSQL cluster for tests, so the
-// PostgreSQL half of the store suite runs from a plain `go test ./...`.
+// suites that need a real PostgreSQL (the store, the SQL step runner, the
+// PostgreSQL watcher) run from a plain `go test ./...`.
 //
 // Start looks for the server binaries (STAMPEDE_PG_BINDIR, then
 // /usr/lib/postgresql/*/bin, then pg_config and $PATH), runs initdb into a
@@ -11,6 +12,11 @@
 //
 // Readiness is learnt from the server's own log line ("ready to accept
 // connections") read through a pipe, not by sleeping and retrying.
+//
+// Options adjust the cluster: WithPreload loads server libraries at start
+// (pg_stat_statements must be), WithSetting sets any other parameter. An
+// existing server named by STAMPEDE_TEST_POSTGRES is used as it is
+// configured; tests that depend on an option check for what they need.
 //
 // When STAMPEDE_TEST_POSTGRES holds a URL, that server is used instead and
 // nothing is started; each test still gets a database of its own, so the
@@ -68,12 +74,30 @@ type Server struct {
 	n  int
 }
 
+// Option adjusts a throwaway cluster.
+type Option func(*config)
+
+type config struct {
+	settings [][2]string // -c name=value, in order; later ones win
+}
+
+// WithPreload sets shared_preload_libraries, e.g. "pg_stat_statements".
+func WithPreload(libs ...string) Option {
+	return WithSetting("shared_preload_libraries", strings.Join(libs, ","))
+}
+
+// WithSetting sets a server parameter (postgres -c name=value), such as
+// max_connections or deadlock_timeout.
+func WithSetting(name, value string) Option {
+	return func(c *config) { c.settings = append(c.settings, [2]string{name, value}) }
+}
+
 // Start returns a running server for the lifetime of tb: the one named by
 // STAMPEDE_TEST_POSTGRES, or a new throwaway cluster. It skips tb only when
 // no PostgreSQL binaries can be found.
-func Start(tb testing.TB) *Server {
+func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	srv, why := StartOrExplain(tb)
+	srv, why := StartOrExplain(tb, opts...)
 	if srv == nil {
 		tb.Skip(why)
 	}
@@ -83,7 +107,7 @@ func Start(tb testing.TB) *Server {
 // StartOrExplain is Start for a test that has other work to do without
 // PostgreSQL: instead of skipping tb it returns nil and why. Failing to
 // start binaries that exist still fails tb.
-func StartOrExplain(tb testing.TB) (*Server, string) {
+func StartOrExplain(tb testing.TB, opts ...Option) (*Server, string) {
 	tb.Helper()
 	if u := os.Getenv(EnvURL); u != "" {
 		return &Server{URL: u}, ""
@@ -95,7 +119,11 @@ func StartOrExplain(tb testing.TB) (*Server, string) {
 	if err != nil {
 		return nil, fmt.Sprintf("SKIPPING PostgreSQL tests: %v (install PostgreSQL, e.g. apt-get install -y postgresql, set %s, or set %s=postgres://…)", err, EnvBinDir, EnvURL)
 	}
-	c, err := startCluster(tb, bin)
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := startCluster(tb, bin, cfg)
 	if err != nil {
 		tb.Fatalf("cannot start a throwaway PostgreSQL from %s: %v", bin, err)
 	}
@@ -211,7 +239,7 @@ func runAs() (*syscall.Credential, error) {
 	return nil, errors.New("running as root and no unprivileged account (postgres, nobody) to run PostgreSQL as")
 }
 
-func startCluster(tb testing.TB, bin string) (*Server, error) {
+func startCluster(tb testing.TB, bin string, cfg config) (*Server, error) {
 	cred, err := runAs()
 	if err != nil {
 		return nil, err
@@ -242,7 +270,7 @@ func startCluster(tb testing.TB, bin string) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = startServer(tb, bin, base, data, port, cred)
+		err = startServer(tb, bin, base, data, port, cred, cfg)
 		if err == nil {
 			return &Server{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)}, nil
 		}
@@ -286,13 +314,17 @@ func freePort() (int, error) {
 
 // startServer runs postgres in the foreground of a child process and
 // returns once it logged that it accepts connections.
-func startServer(tb testing.TB, bin, base, data string, port int, cred *syscall.Credential) error {
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
+func startServer(tb testing.TB, bin, base, data string, port int, cred *syscall.Credential, cfg config) error {
+	args := []string{"-D", data,
 		"-p", strconv.Itoa(port), "-h", "127.0.0.1", "-k", "",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=60", "-c", "shared_buffers=16MB",
 		"-c", "logging_collector=off", "-c", "log_min_messages=warning",
-		"-c", "log_min_error_statement=panic")
+		"-c", "log_min_error_statement=panic"}
+	for _, kv := range cfg.settings {
+		args = append(args, "-c", kv[0]+"="+kv[1])
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	prepare(cmd, base, cred)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

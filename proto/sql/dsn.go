@@ -1,0 +1,179 @@
+package sql
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Drivers this package runs.
+const (
+	Postgres = "postgres"
+	MySQL    = "mysql"
+	SQLite   = "sqlite"
+)
+
+// ExpandDSN replaces every ${NAME} in a DSN by getenv(NAME). A variable
+// that is unset or empty is an error naming it, never the DSN: a DSN
+// usually carries a password, and this package prints none.
+func ExpandDSN(dsn string, getenv func(string) string) (string, error) {
+	if !strings.Contains(dsn, "${") {
+		return dsn, nil
+	}
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(dsn, "${")
+		if i < 0 {
+			b.WriteString(dsn)
+			return b.String(), nil
+		}
+		j := strings.IndexByte(dsn[i:], '}')
+		if j < 0 {
+			return "", errors.New("unterminated ${ in the DSN")
+		}
+		name := dsn[i+2 : i+j]
+		if !envName(name) {
+			return "", fmt.Errorf("${%s} in the DSN is not an environment variable name", name)
+		}
+		v := getenv(name)
+		if v == "" {
+			return "", fmt.Errorf("the DSN reads ${%s}, which is not set", name)
+		}
+		b.WriteString(dsn[:i])
+		b.WriteString(v)
+		dsn = dsn[i+j+1:]
+	}
+}
+
+func envName(s string) bool {
+	if s == "" || isDigit(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] == '_' || isDigit(s[i]) || s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// DriverFor guesses the driver of a DSN from its form: postgres:// and
+// postgresql:// URLs and "host=… dbname=…" keyword strings are
+// PostgreSQL; mysql:// URLs and "user:pass@tcp(host)/db" are MySQL;
+// sqlite: and file: URLs and paths ending in .db, .sqlite or .sqlite3 are
+// SQLite. It returns "" when it cannot tell.
+func DriverFor(dsn string) string {
+	lower := strings.ToLower(strings.TrimSpace(dsn))
+	path, _, _ := strings.Cut(lower, "?")
+	switch {
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		return Postgres
+	case strings.HasPrefix(lower, "mysql://"), strings.Contains(lower, "@tcp("), strings.Contains(lower, "@unix("):
+		return MySQL
+	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"), lower == ":memory:",
+		strings.HasSuffix(path, ".db"), strings.HasSuffix(path, ".sqlite"), strings.HasSuffix(path, ".sqlite3"):
+		return SQLite
+	case strings.Contains(lower, "host=") || strings.Contains(lower, "dbname="):
+		return Postgres
+	}
+	return ""
+}
+
+// Redact returns dsn with its password replaced by xxxxx, for the rare
+// message that must say which database it means.
+func Redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil && u.Scheme != "" {
+		return u.Redacted()
+	}
+	f := strings.Fields(dsn)
+	for i, kv := range f {
+		if k, _, ok := strings.Cut(kv, "="); ok && strings.EqualFold(k, "password") {
+			f[i] = k + "=xxxxx"
+			return strings.Join(f, " ")
+		}
+	}
+	if at := strings.LastIndex(dsn, "@"); at > 0 {
+		if user, _, ok := strings.Cut(dsn[:at], ":"); ok {
+			return user + ":xxxxx" + dsn[at:]
+		}
+	}
+	return dsn
+}
+
+// scrub removes dsn's password from a message (a driver's error may
+// quote the connection string).
+func scrub(msg, dsn string) string {
+	if pw := password(dsn); pw != "" {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		if esc := url.QueryEscape(pw); esc != pw {
+			msg = strings.ReplaceAll(msg, esc, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// password finds the password in a URL, a keyword string or a MySQL DSN.
+func password(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			return pw
+		}
+		return ""
+	}
+	for _, f := range strings.Fields(dsn) {
+		if k, v, ok := strings.Cut(f, "="); ok && strings.EqualFold(k, "password") {
+			return strings.Trim(v, "'")
+		}
+	}
+	// user:password@protocol(address)/dbname
+	if at := strings.LastIndex(dsn, "@"); at > 0 {
+		if _, pw, ok := strings.Cut(dsn[:at], ":"); ok {
+			return pw
+		}
+	}
+	return ""
+}
+
+// mysqlDSN turns a mysql://user:pass@host:port/db?params URL into the
+// driver's own form; other DSNs pass through.
+func mysqlDSN(dsn string) (string, error) {
+	if !strings.HasPrefix(strings.ToLower(dsn), "mysql://") {
+		return dsn, nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", errors.New("the mysql:// DSN is not a valid URL")
+	}
+	var b strings.Builder
+	if u.User != nil {
+		b.WriteString(u.User.Username())
+		if pw, ok := u.User.Password(); ok {
+			b.WriteString(":" + pw)
+		}
+		b.WriteByte('@')
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += ":3306"
+	}
+	b.WriteString("tcp(" + host + ")/" + strings.TrimPrefix(u.Path, "/"))
+	if u.RawQuery != "" {
+		b.WriteString("?" + u.RawQuery)
+	}
+	return b.String(), nil
+}
+
+// sqliteDSN drops a sqlite: scheme, which the driver does not take.
+func sqliteDSN(dsn string) string {
+	if rest, ok := strings.CutPrefix(dsn, "sqlite://"); ok {
+		return rest
+	}
+	if rest, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		return rest
+	}
+	return dsn
+}
