@@ -17,8 +17,10 @@ import (
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
+	sqlstep "github.com/stampede-perf/stampede/proto/sql"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/watch"
+	"github.com/stampede-perf/stampede/watch/postgres"
 )
 
 // LoadOptions tune one load run.
@@ -115,7 +117,7 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		now = time.Now
 	}
 	eo.Start = now()
-	w, peakAt, err := startWatch(ctx, p, eo, o)
+	w, pg, peakAt, err := startWatch(ctx, p, eo, o)
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +129,17 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 			runErr = nil
 		}
 	}
-	if w != nil {
+	if w != nil || pg != nil {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		run.System = w.Stop(stopCtx)
+		run.System = &result.System{}
+		if w != nil {
+			run.System = w.Stop(stopCtx)
+			analyze.Analyze(run.System, peakAt.Seconds())
+		}
+		if pg != nil {
+			run.System.Database = pg.Stop(stopCtx)
+		}
 		cancel()
-		analyze.Analyze(run.System, peakAt.Seconds())
 	}
 	run.Thresholds = analyze.Thresholds(run, p.Thresholds)
 	run.Verdict = "pass"
@@ -143,21 +151,41 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 }
 
 // startWatch starts the watch of the system under test when the plan has
-// a system block, and arranges the CPU profile for when the load reaches
-// its peak. peakAt is when that happens, the start of the steady part.
-func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOptions) (*watch.Watcher, time.Duration, error) {
-	if p.System == nil {
-		return nil, 0, nil
+// a system block — the process, Prometheus and pprof watch, and the
+// PostgreSQL watch — and arranges the CPU profile for when the load
+// reaches its peak. peakAt is when that happens, the start of the steady
+// part.
+func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOptions) (*watch.Watcher, *postgres.Watcher, time.Duration, error) {
+	sys := p.System
+	if sys == nil {
+		return nil, nil, 0, nil
 	}
 	prof := load.NewProfile(eo.Levels)
 	peakAt := prof.PeakAt()
-	w, err := watch.Start(ctx, p.System, watch.Options{Start: eo.Start, Duration: prof.Duration(), Now: o.Now,
-		Dir: o.ProfileDir, Logf: o.Logf})
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: system: %v", ErrCompile, err)
+	var w *watch.Watcher
+	if sys.Process != nil || sys.Prometheus != nil || sys.Pprof != "" {
+		var err error
+		w, err = watch.Start(ctx, sys, watch.Options{Start: eo.Start, Duration: prof.Duration(), Now: o.Now,
+			Dir: o.ProfileDir, Logf: o.Logf})
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("%w: system: %v", ErrCompile, err)
+		}
+		w.ProfileCPUAt(peakAt)
 	}
-	w.ProfileCPUAt(peakAt)
-	return w, peakAt, nil
+	var pg *postgres.Watcher
+	if sys.Postgres != "" {
+		dsn, err := sqlstep.ExpandDSN(sys.Postgres, o.Getenv)
+		if err == nil {
+			pg, err = postgres.Start(ctx, dsn, postgres.Options{Start: eo.Start, Interval: sys.Interval.D(), Now: o.Now})
+		}
+		if err != nil {
+			if w != nil {
+				w.Stop(context.Background())
+			}
+			return nil, nil, 0, fmt.Errorf("%w: system.postgres: %v", ErrCompile, err)
+		}
+	}
+	return w, pg, peakAt, nil
 }
 
 // Hash identifies a plan's content, so history can tell when the plan
