@@ -48,8 +48,8 @@ func protocolRun() *result.Run {
 		Scalability: &result.Scalability{Unit: "replicas",
 			Configs:    []result.ScaleConfig{{N: 1, RPS: 1000, P99: 12}, {N: 2, RPS: 1900, P99: 13}, {N: 4, RPS: 2600, P99: 25}, {N: 8, RPS: 2800, P99: 60}},
 			Efficiency: []float64{1, 0.95, 0.65, 0.35}, LinearityR2: 0.41,
-			USL:        &result.USL{Lambda: 1010, Sigma: 0.05, Kappa: 0.012, PeakConcurrency: 8.9, R2: 0.998},
-			Drops:      []result.ScaleDrop{{From: 2, To: 4, DropPct: 31.6}, {From: 4, To: 8, DropPct: 46.2}},
+			USL:   &result.USL{Lambda: 1010, Sigma: 0.05, Kappa: 0.012, PeakConcurrency: 8.9, R2: 0.998},
+			Drops: []result.ScaleDrop{{From: 2, To: 4, DropPct: 31.6}, {From: 4, To: 8, DropPct: 46.2}},
 		},
 		Verdict: "fail",
 	}

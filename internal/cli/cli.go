@@ -146,12 +146,14 @@ func newRoot(e *env) *cobra.Command {
 // commands lists every subcommand constructor; each lives in its own file.
 var commands = []func(*env) *cobra.Command{
 	newRunCmd,
+	newTestCmd,
 	newMergeCmd,
 	newDemoCmd,
 	newBenchCmd,
 	newHistoryCmd,
 	newBaselineCmd,
 	newCompareCmd,
+	newReportCmd,
 	newVersionCmd,
 }
 

@@ -28,15 +28,20 @@ func newDemoCmd(e *env) *cobra.Command {
 	var outSpecs, reportSpecs []string
 	var quiet bool
 	var rf recordFlags
+	var tf testFlags
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Start the built-in shop on a free loopback port and load-test it",
-		Long: `Start the demo shop (a real HTTP API on an embedded SQLite database) on a
-free loopback port, run the standard e-commerce plan (examples/shop.yaml)
-against it, and print the summary.
+		Short: "Start the built-in shop on a free loopback port and run the test protocol against it",
+		Long: `Start the demo shop (a real HTTP API on an embedded SQLite database) in a
+child process on a free loopback port, run the quick test protocol (about
+three minutes: baseline, load suite, stress, recovery, soak) with the
+standard e-commerce plan (examples/shop.yaml) against it, watching the
+shop, and print the summary.
 
-  stampede demo                          the example plan as written
-  stampede demo --duration 10s           shorter
+  stampede demo                          the quick protocol
+  stampede demo --only baseline,stress   some of its phases
+  stampede demo --report html=demo.html  and a report
+  stampede demo --duration 10s           one load of the example plan instead, this long
   stampede demo --fault leak,hotspot     with planted faults for the watch to find
   stampede demo serve --addr 127.0.0.1:8080   only the shop, until interrupted`,
 		Args: cobra.NoArgs,
@@ -63,6 +68,10 @@ against it, and print the summary.
 				return err
 			}
 			defer cleanup()
+			single := c.Flags().Changed("duration") || c.Flags().Changed("vus")
+			if single && (len(tf.only) > 0 || c.Flags().Changed("profile")) {
+				return invalidf("--duration and --vus run one load; --only and --profile choose phases of the protocol: use one or the other")
+			}
 			if c.Flags().Changed("duration") {
 				p.Load.Stages = nil
 				p.Load.VUs = 20
@@ -91,12 +100,16 @@ against it, and print the summary.
 				return invalid(err)
 			}
 			fmt.Fprintf(e.stderr, "demo shop listening on %s (pid %d, faults: %s)\n", shop.url, shop.pid, faultList(fl))
-			return runPlan(ctx, e, p, load.Whole, outs, quiet, &rf)
+			if single {
+				return runPlan(ctx, e, p, load.Whole, outs, quiet, &rf)
+			}
+			return runTest(ctx, e, p, tf, outs, quiet, &rf)
 		},
 	}
 	c.Flags().StringVar(&faults, "fault", "", "planted faults: leak, hotspot, lock (comma-separated)")
-	c.Flags().DurationVarP(&duration, "duration", "d", 0, "hold the load this long instead of the plan's stages")
-	c.Flags().IntVar(&vus, "vus", 0, "virtual users instead of the plan's")
+	c.Flags().DurationVarP(&duration, "duration", "d", 0, "run one load of the example plan, held this long, instead of the protocol")
+	c.Flags().IntVar(&vus, "vus", 0, "virtual users instead of the plan's (one load, like --duration)")
+	tf.register(c.Flags(), plan.ProfileQuick)
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH")
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")

@@ -19,6 +19,7 @@ import (
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
+	sqlstep "github.com/stampede-perf/stampede/proto/sql"
 	"github.com/stampede-perf/stampede/report"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/suite"
@@ -41,6 +42,9 @@ type loadFlags struct {
 	arrivals   string
 	iterations int64
 	seed       int64
+	db         string   // ad-hoc SQL: the database DSN
+	query      string   // … the statement
+	sqlArgs    []string // … its parameters
 
 	watchPID      int
 	watchProcess  string
@@ -64,6 +68,9 @@ func (f *loadFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.arrivals, "arrivals", "", "open model arrivals: constant or poisson")
 	fs.Int64Var(&f.iterations, "iterations", 0, "stop after this many iterations")
 	fs.Int64Var(&f.seed, "seed", 0, "random seed (scenario choice, think times, Poisson arrivals)")
+	fs.StringVar(&f.db, "db", "", "database `DSN` for an ad-hoc SQL run (postgres://…, mysql://…, sqlite:FILE; ${ENV} is expanded)")
+	fs.StringVar(&f.query, "query", "", "SQL statement to run against --db, with $1… or ? parameters")
+	fs.StringArrayVar(&f.sqlArgs, "arg", nil, "value of the next --query parameter; may use {{ }} templates (repeatable)")
 	fs.IntVar(&f.watchPID, "watch-pid", 0, "watch the system under test: the process with this `PID`")
 	fs.StringVar(&f.watchProcess, "watch-process", "", "watch the system under test: the process with this `NAME`")
 	fs.StringVar(&f.prometheus, "prometheus", "", "watch the system under test: scrape this Prometheus `URL` every interval")
@@ -80,6 +87,12 @@ func (f *loadFlags) plan(e *env, args []string, fs *pflag.FlagSet) (*plan.Plan, 
 		return nil, invalidf("expected one plan file, got %d arguments", len(args))
 	case len(args) == 1 && f.url != "":
 		return nil, invalidf("give either a plan file or --url, not both")
+	case len(args) == 1 && f.db != "":
+		return nil, invalidf("give either a plan file or --db, not both")
+	case f.url != "" && f.db != "":
+		return nil, invalidf("give either --url (HTTP) or --db (SQL), not both")
+	case f.db == "" && (f.query != "" || len(f.sqlArgs) > 0):
+		return nil, invalidf("--query and --arg need --db")
 	case len(args) == 1:
 		var err error
 		p, err = plan.Load(args[0])
@@ -91,8 +104,13 @@ func (f *loadFlags) plan(e *env, args []string, fs *pflag.FlagSet) (*plan.Plan, 
 		if p, err = f.adhoc(); err != nil {
 			return nil, invalid(err)
 		}
+	case f.db != "":
+		var err error
+		if p, err = f.adhocSQL(); err != nil {
+			return nil, invalid(err)
+		}
 	default:
-		return nil, invalidf("nothing to run: give a plan file or --url (see --help)")
+		return nil, invalidf("nothing to run: give a plan file, --url or --db (see --help)")
 	}
 	if err := f.override(p, fs); err != nil {
 		return nil, invalid(err)
@@ -149,6 +167,33 @@ func (f *loadFlags) adhoc() (*plan.Plan, error) {
 		Name:      "adhoc " + u.Host + u.Path,
 		Target:    plan.Target{BaseURL: u.Scheme + "://" + u.Host},
 		Scenarios: []*plan.Scenario{{Name: "default", Weight: 1, Steps: []*plan.Step{step}}},
+	}
+	if f.vus == 0 && f.rate == 0 {
+		p.Load.VUs = 1
+	}
+	if f.duration == 0 && f.iterations == 0 {
+		p.Load.Duration = plan.Duration(10 * time.Second)
+	}
+	return p, nil
+}
+
+// adhocSQL builds a one-step SQL plan from --db, --query and --arg, the
+// way pgbench runs a custom script. The DSN is never put where it would
+// be printed: the plan calls the database "db".
+func (f *loadFlags) adhocSQL() (*plan.Plan, error) {
+	if strings.TrimSpace(f.query) == "" {
+		return nil, errors.New("--db needs --query 'SELECT …'")
+	}
+	driver := sqlstep.DriverFor(f.db)
+	if driver == "" {
+		return nil, errors.New("--db: cannot tell the database from the DSN (use postgres://…, mysql://… or sqlite:FILE)")
+	}
+	p := &plan.Plan{
+		Name:      "adhoc " + driver,
+		Databases: map[string]*plan.Database{"db": {Driver: driver, DSN: f.db}},
+		Scenarios: []*plan.Scenario{{Name: "default", Weight: 1, Steps: []*plan.Step{
+			{SQL: &plan.SQLStep{DB: "db", Query: f.query, Args: f.sqlArgs}},
+		}}},
 	}
 	if f.vus == 0 && f.rate == 0 {
 		p.Load.VUs = 1
@@ -289,6 +334,8 @@ func newRunCmd(e *env) *cobra.Command {
   stampede run plan.yaml --out json=run.json
   stampede run --url http://127.0.0.1:8080/ --vus 50 --duration 10s     closed model
   stampede run --url http://127.0.0.1:8080/ --rate 2000 --duration 30s  open model
+  stampede run --db "$DSN" --query 'SELECT * FROM t WHERE id = $1' \
+               --arg '{{ random_int(1, 1000) }}' --vus 10 --duration 30s  SQL
 
 Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 (the summary and --out files are still written, marked aborted).`,

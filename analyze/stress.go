@@ -1,0 +1,304 @@
+package analyze
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/result"
+)
+
+// Stress steps are judged on their held windows only: a step's first
+// seconds carry the previous step's queue and the new level's ramp, so
+// they are measured but not judged. Latency comes from the merged HDR
+// histograms of those windows, never from an average of their
+// percentiles.
+
+// Stress limits, in the order a step is checked against them.
+const (
+	LimitGenerator  = "generator"  // the load generator, not the target, was the bottleneck
+	LimitErrors     = "errors"     // an error-rate SLO broke
+	LimitLatency    = "latency"    // a latency SLO broke
+	LimitThroughput = "throughput" // throughput stopped rising with the load
+	LimitNone       = "none"       // nothing broke up to the highest load tried
+)
+
+// Held merges the windows of series that start in [from, to) into one
+// summary: counts add, percentiles come from the merged histograms, and
+// RPS is requests over the windows' span (one second each). MaxVUs is the
+// most VUs any of them saw.
+func Held(series []result.Window, from, to float64) (result.Summary, error) {
+	var s result.Summary
+	var hists []string
+	n := 0
+	for _, w := range series {
+		if w.TS < from-1e-9 || w.TS >= to-1e-9 {
+			continue
+		}
+		n++
+		s.Requests += w.Requests
+		s.Errors += w.Errors
+		s.MaxVUs = max(s.MaxVUs, w.VUs)
+		hists = append(hists, w.Hist)
+	}
+	if n == 0 {
+		return s, errors.New("no windows in the held part of the step")
+	}
+	h, err := metrics.MergeEncoded(hists...)
+	if err != nil {
+		return s, fmt.Errorf("cannot merge window histograms: %w", err)
+	}
+	s.Latency = metrics.Percentiles(h)
+	s.Hist = metrics.Encode(h)
+	s.DurationS = float64(n)
+	s.RPS = float64(s.Requests) / s.DurationS
+	if s.Requests > 0 {
+		s.ErrorRate = float64(s.Errors) / float64(s.Requests)
+	}
+	return s, nil
+}
+
+// NewStressPoint is one step of the curve: load is the step's level
+// (requests or iterations per second, users, payload multiple or pool
+// size) and offered the load it asks of the target, in the unit
+// efficiency is counted in (requests/s for the open model, users for
+// the closed one). Efficiency is achieved RPS ÷ offered.
+func NewStressPoint(load, offered float64, held result.Summary) result.StressPoint {
+	pt := result.StressPoint{Load: load, Offered: offered, RPS: held.RPS, P50: held.Latency.P50, P99: held.Latency.P99, ErrorRate: held.ErrorRate}
+	if offered > 0 {
+		pt.Efficiency = held.RPS / offered
+	}
+	return pt
+}
+
+// StressLimits are what a stress step must hold.
+type StressLimits struct {
+	P99       float64 // ms; 0 for no p99 limit
+	ErrorRate float64 // 0..1; a negative value for no error-rate limit
+	// Efficiency: a step breaks on throughput when its efficiency falls
+	// below this share of the first step's (0.5: half). 0 turns it off.
+	Efficiency float64
+	// Thresholds are further SLOs over the whole run (scope ""), checked
+	// against the held windows: latency metrics (p50…p999, mean, max, min)
+	// and error_rate. Others (rps, counts) do not describe a step and are
+	// ignored.
+	Thresholds []*plan.Threshold
+}
+
+// StressStep is the evidence about one step.
+type StressStep struct {
+	Point result.StressPoint
+	Held  result.Summary // the judged windows
+	// Service is the step's service time (completion − actual send), which
+	// leaves out how late the generator started each request.
+	Service result.Latency
+	// Saturated says the generator could not keep up during the step.
+	Saturated bool
+}
+
+// Judge says whether a step held: it returns the limit that broke (one
+// of the Limit constants, "" when the step held) and why, with numbers.
+// first is the curve's first step (nil when s is the first).
+//
+// A saturated generator makes the step's latency and throughput partly
+// its own: then a latency break counts against the target only when the
+// service time alone breaks the latency limits too (the generator's
+// lateness is not in it), errors always count against the target, and
+// anything else is the generator's limit.
+func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why string) {
+	held := s.Held
+	if held.Requests == 0 {
+		if s.Saturated {
+			return LimitGenerator, "no request completed in the held part of the step and the generator was saturated"
+		}
+		return LimitErrors, "no request completed in the held part of the step"
+	}
+	if l.ErrorRate >= 0 && held.ErrorRate > l.ErrorRate {
+		return LimitErrors, fmt.Sprintf("error rate %.2f%% > %.2f%%", 100*held.ErrorRate, 100*l.ErrorRate)
+	}
+	lat, errWhy := l.latency(held)
+	if errWhy != "" {
+		return LimitErrors, errWhy
+	}
+	if len(lat) > 0 {
+		if !s.Saturated {
+			return LimitLatency, strings.Join(lat, "; ")
+		}
+		svc := held
+		svc.Latency = s.Service
+		if slat, _ := l.latency(svc); len(slat) > 0 {
+			return LimitLatency, strings.Join(lat, "; ") + " — service time alone breaks it too (" + strings.Join(slat, "; ") + "), so the target, not the saturated generator, is the limit"
+		}
+		return LimitGenerator, strings.Join(lat, "; ") + ", but only with the generator's own lateness: it was saturated (its CPU or schedule), so higher loads would measure it rather than the target"
+	}
+	if s.Saturated {
+		return LimitGenerator, "the load generator was saturated (its own CPU or schedule), so higher loads would measure it rather than the target"
+	}
+	pt := s.Point
+	if first != nil && l.Efficiency > 0 && first.Efficiency > 0 && pt.Efficiency < l.Efficiency*first.Efficiency {
+		return LimitThroughput, fmt.Sprintf("efficiency %.2f is below %.0f%% of the first step's %.2f: throughput %.1f/s no longer follows the load",
+			pt.Efficiency, 100*l.Efficiency, first.Efficiency, pt.RPS)
+	}
+	return "", ""
+}
+
+// latency lists the latency limits v breaks; an error-rate threshold of
+// the plan that fails is returned as errWhy instead.
+func (l StressLimits) latency(v result.Summary) (broken []string, errWhy string) {
+	if l.P99 > 0 && v.Latency.P99 > l.P99 {
+		broken = append(broken, fmt.Sprintf("p99 %.1fms > %.1fms", v.Latency.P99, l.P99))
+	}
+	run := &result.Run{Summary: v}
+	for _, th := range l.Thresholds {
+		if th == nil || th.Scope != "" || !stressMetric(th.Metric) {
+			continue
+		}
+		r := Thresholds(run, []*plan.Threshold{th})[0]
+		if r.Pass {
+			continue
+		}
+		if th.Metric == "error_rate" {
+			return nil, fmt.Sprintf("%s failed (actual %s)", th.Expr, format(r.Value, r.Unit))
+		}
+		broken = append(broken, fmt.Sprintf("%s failed (actual %s)", th.Expr, format(r.Value, r.Unit)))
+	}
+	return broken, ""
+}
+
+func stressMetric(m string) bool {
+	switch m {
+	case "min", "mean", "max", "p50", "p90", "p95", "p99", "p999", "error_rate":
+		return true
+	}
+	return false
+}
+
+// StressOutcome reads the breaking point off a curve of judged steps
+// (each with OK and Limit set, in the order they ran): the breaking point
+// is the lowest load that broke, the last good load the highest that held
+// below it, and the maximum sustained throughput the best RPS of a step
+// that held. With no broken step the limit is "none" and the breaking
+// point 0: the target held up to the highest load tried.
+func StressOutcome(curve []result.StressPoint, unit string) *result.Stress {
+	s := &result.Stress{Unit: unit, Limit: LimitNone, RecoveryS: -1, Curve: curve}
+	bad := -1
+	for i, pt := range curve {
+		if !pt.OK && (bad < 0 || pt.Load < curve[bad].Load) {
+			bad = i
+		}
+	}
+	for _, pt := range curve {
+		if pt.OK && (bad < 0 || pt.Load < curve[bad].Load) {
+			s.LastGood = max(s.LastGood, pt.Load)
+		}
+		if pt.OK {
+			s.MaxThroughputRPS = max(s.MaxThroughputRPS, pt.RPS)
+		}
+	}
+	if bad >= 0 {
+		s.BreakingPoint = curve[bad].Load
+		s.Limit = curve[bad].Limit
+	}
+	if len(curve) > 0 && s.MaxThroughputRPS == 0 {
+		s.Warnings = append(s.Warnings, "no step held its limits: the target broke at the first load tried; start lower (tests.stress.start)")
+	}
+	sorted := slices.Clone(curve)
+	slices.SortStableFunc(sorted, func(a, b result.StressPoint) int { return cmp.Compare(a.Load, b.Load) })
+	xs, ys := make([]float64, len(sorted)), make([]float64, len(sorted))
+	for i, pt := range sorted {
+		xs[i], ys[i] = pt.Load, pt.RPS
+	}
+	if k, ok := Knee(xs, ys); ok {
+		s.Knee = xs[k]
+	}
+	return s
+}
+
+// LittleCheck tests a step's numbers against Little's law, N = X·R: the
+// requests in flight on average (throughput × mean latency) cannot exceed
+// the VUs that sent them, each of which has at most one request in
+// flight. A violation beyond 10% (and one request) means the measurement
+// is inconsistent — latency counted from a start the VU never saw, or
+// windows that do not cover the requests they count.
+func LittleCheck(rps, meanLatencyMS float64, vus int) error {
+	inFlight := rps * meanLatencyMS / 1000
+	if vus > 0 && inFlight > 1.1*float64(vus)+1 {
+		return fmt.Errorf("Little's law: %.1f requests/s × %.1f ms mean latency = %.1f in flight, more than the %d VUs that sent them", rps, meanLatencyMS, inFlight, vus)
+	}
+	return nil
+}
+
+// SystemAt describes what the watch saw of the system under test between
+// from and to (seconds on the run's clock): the process's CPU, the host's
+// CPU and memory, GC share, threads, descriptors and goroutines, and flags
+// what is at a limit — CPU ≥ 95% (of a core for the process, of all cores
+// for the host), memory > 85% of the host, GC > 10% of the time. It says
+// "" when no point falls in the range.
+func SystemAt(sys *result.System, from, to float64) string {
+	if sys == nil {
+		return ""
+	}
+	var pts []result.SystemPoint
+	for _, p := range sys.Timeline {
+		if p.TS >= from && p.TS < to {
+			pts = append(pts, p)
+		}
+	}
+	if len(pts) == 0 {
+		return ""
+	}
+	avg := func(f func(p result.SystemPoint) float64) (mean, peak float64) {
+		for _, p := range pts {
+			v := f(p)
+			mean += v
+			peak = max(peak, v)
+		}
+		return mean / float64(len(pts)), peak
+	}
+	var parts, flags []string
+	if m, pk := avg(func(p result.SystemPoint) float64 { return p.CPUPercent }); pk > 0 {
+		parts = append(parts, fmt.Sprintf("process CPU %.0f%% (max %.0f%%)", m, pk))
+		if m >= 95 {
+			flags = append(flags, "the process kept at least a core busy")
+		}
+	}
+	if m, _ := avg(func(p result.SystemPoint) float64 { return p.HostCPU }); m > 0 {
+		parts = append(parts, fmt.Sprintf("host CPU %.0f%%", m))
+		if m >= 95 {
+			flags = append(flags, "host CPU saturated")
+		}
+	}
+	if m, _ := avg(func(p result.SystemPoint) float64 { return p.HostMemPct }); m > 0 {
+		parts = append(parts, fmt.Sprintf("host memory %.0f%%", m))
+		if m > 85 {
+			flags = append(flags, "memory pressure")
+		}
+	}
+	if _, pk := avg(func(p result.SystemPoint) float64 { return p.RSSMB }); pk > 0 {
+		parts = append(parts, fmt.Sprintf("RSS up to %.0f MB", pk))
+	}
+	if m, _ := avg(func(p result.SystemPoint) float64 { return p.GCPausePct }); m > 0 {
+		parts = append(parts, fmt.Sprintf("GC %.1f%% of the time", m))
+		if m > 10 {
+			flags = append(flags, "GC pressure")
+		}
+	}
+	if _, pk := avg(func(p result.SystemPoint) float64 { return float64(p.FDs) }); pk > 0 {
+		parts = append(parts, fmt.Sprintf("up to %.0f open descriptors", pk))
+	}
+	if _, pk := avg(func(p result.SystemPoint) float64 { return p.Goroutines }); pk > 0 {
+		parts = append(parts, fmt.Sprintf("up to %.0f goroutines", pk))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	out := strings.Join(parts, ", ")
+	if len(flags) > 0 {
+		out += " — " + strings.Join(flags, ", ")
+	}
+	return out
+}

@@ -1,0 +1,514 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/result"
+)
+
+// The stress phase steps the load up until a limit breaks, then bisects:
+//
+//  1. From the start level, each step holds its level for warm-up + hold
+//     and is judged on the held windows only (analyze.StressLimits): the
+//     generator saturated, an error-rate SLO, a latency SLO (the plan's
+//     overall latency thresholds and tests.stress.p99), or throughput no
+//     longer following the load (efficiency below half the first step's;
+//     for the payload variant throughput counts the payload moved,
+//     requests/s × the multiple).
+//     The next level is the last times factor (or plus step), and the
+//     ramp ends at the first step that breaks or at max.
+//     With the generator saturated, a latency break still counts against
+//     the target when the service time alone breaks it (see
+//     analyze.StressLimits.Judge). A step the generator limited is
+//     measured once more (after a cool-down) before the generator is
+//     called the limit: on a shared host a moment's contention is common
+//     and says nothing about the target.
+//  2. Between the last good and the first bad level it bisects
+//     tests.stress.bisect times, with a cool-down before each probe so
+//     that the previous step's queue has drained. A generator limit is not
+//     bisected: past it, stampede would measure itself.
+//  3. When recovery follows and the last probe held, one more step at the
+//     breaking point puts the target back into overload, so that recovery
+//     is measured from the state the stress phase is about.
+//
+// Recovery is judged against the windows of the lowest level that held,
+// normally the first step. A window's p99 is a noisy statistic, so when
+// recovery follows, the first step is held for at least RecoveryRefWindows
+// windows: a reference of one or two windows would make "back within
+// 10%" mostly a matter of luck.
+//
+// Each step is a separate RunLoad: its windows, watch and generator
+// self-check are its own, and the phase's summary merges them exactly.
+
+// RecoveryRefWindows is the fewest windows the first stress step holds
+// when recovery is measured against it.
+const RecoveryRefWindows = 10
+
+// stressState is what recovery needs from the stress phase.
+type stressState struct {
+	unit      string
+	warm      float64 // seconds of each step not judged
+	hold      float64 // seconds judged
+	curve     []result.StressPoint
+	steps     []*result.Run
+	refLevel  float64            // the level recovery returns to
+	refRun    *result.Run        // the step measured at that level before the stress
+	refHold   float64            // the seconds of refRun that were judged
+	lastEnded time.Time          // when the last step's load ended
+	rampEnded bool               // the ramp reached a limit or max
+	why       map[float64]string // why each broken level broke
+}
+
+func (pr *protocol) stressUnit() string {
+	switch pr.tests.Stress.Variant {
+	case plan.VariantUsers:
+		return "users"
+	case plan.VariantPayload:
+		return "× payload"
+	case plan.VariantDatabase:
+		return "connections"
+	}
+	return "rps"
+}
+
+// integral variants step whole numbers (users, multiples, connections).
+func (pr *protocol) integral() bool { return pr.tests.Stress.Variant != plan.VariantRate }
+
+// stressStart is the first level: tests.stress.start, else half of what
+// the baseline's top level reached (its throughput for the rate variant,
+// its users for the users variant), else 10 (rate, users) or 1.
+func (pr *protocol) stressStart() float64 {
+	s := pr.tests.Stress
+	if s.Start > 0 {
+		return s.Start
+	}
+	switch s.Variant {
+	case plan.VariantRate:
+		if b := pr.baseTop; b != nil && b.Summary.DurationS > 0 && b.Summary.Iterations > 0 {
+			return max(1, roundNice(float64(b.Summary.Iterations)/b.Summary.DurationS/2))
+		}
+		return 10
+	case plan.VariantUsers:
+		if b := pr.baseTop; b != nil && b.Summary.MaxVUs > 1 {
+			return float64(max(1, b.Summary.MaxVUs/2))
+		}
+		return 10
+	}
+	return 1
+}
+
+// next is the level after v.
+func (pr *protocol) next(v float64) float64 {
+	s := pr.tests.Stress
+	n := v + s.Step
+	if s.Factor > 1 {
+		n = v * s.Factor
+	}
+	if pr.integral() {
+		n = max(math.Ceil(n), v+1)
+	}
+	return n
+}
+
+// stressEstimate guesses the phase's length for the ETA: the steps from
+// start to max (at most eight are assumed), the bisection and the final
+// step, each with its cool-down where there is one.
+func (pr *protocol) stressEstimate() time.Duration {
+	s := pr.tests.Stress
+	steps := 6
+	if s.Start > 0 {
+		steps = 0
+		for v := s.Start; v <= s.Max && steps < 8; v = pr.next(v) {
+			steps++
+		}
+	}
+	each := wholeSeconds(s.Warmup.D()) + max(1, wholeSeconds(s.Hold.D()))
+	return time.Duration(float64(steps+s.Bisect+1)*each*float64(time.Second)) + time.Duration(s.Bisect)*pr.tests.CoolDown.D()
+}
+
+func wholeSeconds(d time.Duration) float64 { return math.Round(d.Seconds()) }
+
+// stressLimits are the stress SLOs: the plan's overall latency and
+// error-rate thresholds, tests.stress.p99 and error_rate; without any
+// latency SLO p99 < 1s, without any error-rate SLO error_rate < 1%.
+func (pr *protocol) stressLimits() analyze.StressLimits {
+	s := pr.tests.Stress
+	l := analyze.StressLimits{P99: float64(s.P99.D()) / float64(time.Millisecond), ErrorRate: s.ErrorRate, Efficiency: s.Efficiency}
+	var latency, errs bool
+	for _, th := range pr.p.Thresholds {
+		if th == nil || th.Scope != "" {
+			continue
+		}
+		switch th.Metric {
+		case "error_rate":
+			errs = true
+		case "min", "mean", "max", "p50", "p90", "p95", "p99", "p999":
+			latency = true
+		default:
+			continue
+		}
+		l.Thresholds = append(l.Thresholds, th)
+	}
+	if l.P99 == 0 && !latency {
+		l.P99 = 1000
+	}
+	if l.ErrorRate == 0 {
+		l.ErrorRate = MaxErrorRate
+		if errs {
+			l.ErrorRate = -1 // the plan's SLO says it
+		}
+	}
+	return l
+}
+
+// stressLoad is the load of one step at level.
+func (pr *protocol) stressLoad(level float64, dur time.Duration) (plan.LoadSpec, map[string]string, map[string]*plan.Database) {
+	s := pr.tests.Stress
+	gs := min(pr.gracefulStop(), plan.Duration(max(s.Warmup.D(), time.Second)))
+	constant := func() plan.LoadSpec {
+		if s.Rate > 0 {
+			return plan.LoadSpec{Model: "open", Rate: s.Rate, Duration: plan.Duration(dur), GracefulStop: gs}
+		}
+		return plan.LoadSpec{Model: "closed", VUs: max(s.Users, 1), Duration: plan.Duration(dur), GracefulStop: gs}
+	}
+	switch s.Variant {
+	case plan.VariantUsers:
+		return plan.LoadSpec{Model: "closed", VUs: int(level), Duration: plan.Duration(dur), GracefulStop: gs}, nil, nil
+	case plan.VariantPayload:
+		vars := cloneVars(pr.p.Variables)
+		vars[plan.PayloadVariable] = strings.Repeat(pr.p.Variables[plan.PayloadVariable], int(level))
+		return constant(), vars, nil
+	case plan.VariantDatabase:
+		dbs := make(map[string]*plan.Database, len(pr.p.Databases))
+		for name, db := range pr.p.Databases {
+			c := *db
+			c.Pool = int(level)
+			c.MinPool = min(c.MinPool, c.Pool)
+			dbs[name] = &c
+		}
+		return constant(), nil, dbs
+	}
+	return plan.LoadSpec{Model: "open", Rate: level, Duration: plan.Duration(dur), GracefulStop: gs}, nil, nil
+}
+
+// offered is what a step asked of the target in the unit its efficiency
+// is counted in: requests/s for an open load (iterations/s times requests
+// per iteration), users for a closed one.
+func offered(l plan.LoadSpec, run *result.Run) float64 {
+	if l.Model == "open" {
+		perIter := 1.0
+		if run.Summary.Iterations > 0 && run.Summary.Requests > 0 {
+			perIter = float64(run.Summary.Requests) / float64(run.Summary.Iterations)
+		}
+		return l.Rate * perIter
+	}
+	return float64(l.VUs)
+}
+
+func (pr *protocol) runStress(ctx context.Context) error {
+	s := pr.tests.Stress
+	st := &stressState{unit: pr.stressUnit(), warm: wholeSeconds(s.Warmup.D()), hold: max(1, wholeSeconds(s.Hold.D()))}
+	pr.stress = st
+	limits := pr.stressLimits()
+	var first *result.StressPoint
+	var warnings []string
+	stepLen := time.Duration((st.warm + st.hold) * float64(time.Second))
+
+	retried := map[float64]bool{}
+	var step func(level float64, probe bool) (ok bool, limit string, err error)
+	step = func(level float64, probe bool) (ok bool, limit string, err error) {
+		hold := st.hold
+		if len(st.curve) == 0 && pr.recoveryPlanned() {
+			hold = max(hold, pr.refWindows())
+		}
+		l, vars, dbs := pr.stressLoad(level, time.Duration((st.warm+hold)*float64(time.Second)))
+		detail := fmt.Sprintf("step %d: %s %s", len(st.curve)+1, num(level), st.unit)
+		if probe {
+			detail = fmt.Sprintf("probe %s %s", num(level), st.unit)
+		}
+		run, err := pr.load(ctx, l, detail, vars, dbs, nil)
+		if run == nil {
+			return false, "", err
+		}
+		st.steps = append(st.steps, run)
+		st.lastEnded = run.EndedAt
+		held, herr := analyze.Held(run.Series, st.warm, st.warm+hold)
+		pt := analyze.NewStressPoint(level, offered(l, run), held)
+		if s.Variant == plan.VariantPayload {
+			// Fewer, bigger requests are not less throughput: count the
+			// payload moved (requests/s × its multiple) against the load.
+			pt.Efficiency *= level
+		}
+		pt.TS, pt.Probe = offset(pr.t0, run.StartedAt), probe
+		pt.Dropped, pt.Saturated = run.Summary.Dropped, run.Generator.Saturated
+		limit, why := limits.Judge(analyze.StressStep{Point: pt, Held: held, Service: run.Summary.Service, Saturated: run.Generator.Saturated}, first)
+		switch {
+		case ctx.Err() != nil:
+			return false, "", ctx.Err() // an interrupted step is not judged
+		case run.Aborted:
+			limit, why = analyze.LimitLatency, run.AbortReason
+			if strings.Contains(run.AbortReason, "error") {
+				limit = analyze.LimitErrors
+			}
+		case herr != nil && limit == "":
+			limit, why = analyze.LimitErrors, herr.Error()
+		}
+		pt.OK, pt.Limit = limit == "", limit
+		if limit == analyze.LimitGenerator && !retried[level] {
+			// A busy host or a pause can saturate the generator for a
+			// moment: measure the level again before concluding.
+			retried[level] = true
+			warnings = append(warnings, fmt.Sprintf("%s %s: the generator was saturated (%s); measured again", num(level), st.unit, run.Generator.Reason))
+			if err := pr.coolDown(ctx); err != nil {
+				return false, "", err
+			}
+			return step(level, probe)
+		}
+		if err := analyze.LittleCheck(held.RPS, held.Latency.Mean, held.MaxVUs); err != nil {
+			warnings = append(warnings, fmt.Sprintf("%s %s: %v", num(level), st.unit, err))
+		}
+		st.curve = append(st.curve, pt)
+		if first == nil {
+			first = &st.curve[0]
+		}
+		if pt.OK && (st.refRun == nil || level < st.refLevel) {
+			st.refLevel, st.refRun, st.refHold = level, run, hold
+		}
+		if !pt.OK {
+			st.whyAt(level, why)
+		}
+		// Re-estimate what is left: the bisection and a final step.
+		pr.extra = pr.now().Sub(pr.started) + time.Duration(s.Bisect+1)*(stepLen+pr.tests.CoolDown.D())
+		return pt.OK, limit, nil
+	}
+
+	good, bad, badLimit := 0.0, 0.0, ""
+	level := pr.stressStart()
+	for level <= s.Max {
+		ok, limit, err := step(level, false)
+		if err != nil {
+			return pr.finishStress(err, warnings)
+		}
+		if !ok {
+			bad, badLimit = level, limit
+			break
+		}
+		good = level
+		n := pr.next(level)
+		if n > s.Max && level < s.Max {
+			n = s.Max // try max itself before giving up
+		}
+		level = n
+	}
+	st.rampEnded = true
+	if bad > 0 && badLimit != analyze.LimitGenerator {
+		lo, hi := good, bad
+		lastOK := false
+		for i := 0; i < s.Bisect; i++ {
+			mid := (lo + hi) / 2
+			if pr.integral() {
+				mid = math.Round(mid)
+			}
+			if mid <= lo || mid >= hi {
+				break
+			}
+			if err := pr.coolDown(ctx); err != nil {
+				return pr.finishStress(err, warnings)
+			}
+			ok, limit, err := step(mid, true)
+			if err != nil {
+				return pr.finishStress(err, warnings)
+			}
+			if limit == analyze.LimitGenerator {
+				break
+			}
+			lastOK = ok
+			if ok {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		if lastOK && pr.recoveryPlanned() {
+			if _, _, err := step(hi, true); err != nil {
+				return pr.finishStress(err, warnings)
+			}
+		}
+	}
+	return pr.finishStress(nil, warnings)
+}
+
+func (st *stressState) whyAt(level float64, why string) {
+	if st.why == nil {
+		st.why = map[float64]string{}
+	}
+	st.why[level] = why
+}
+
+// refWindows is RecoveryRefWindows, scaled with a rehearsal's durations
+// (never below 3).
+func (pr *protocol) refWindows() float64 {
+	if f := pr.o.TimeScale; f > 0 && f < 1 {
+		return max(3, math.Round(RecoveryRefWindows*f))
+	}
+	return RecoveryRefWindows
+}
+
+func (pr *protocol) recoveryPlanned() bool {
+	return slicesContainsName(pr.stages, "recovery")
+}
+
+// finishStress records the stress phase and starts its analysis.
+func (pr *protocol) finishStress(err error, warnings []string) error {
+	st := pr.stress
+	if len(st.steps) == 0 {
+		return err
+	}
+	s := pr.tests.Stress
+	ph := result.Phase{Name: "stress", Kind: "stress"}
+	curve := append([]result.StressPoint(nil), st.curve...)
+	steps := st.steps
+	why := maps.Clone(st.why)
+	pr.record(ph, steps, func(rec *phaseRec) {
+		out := analyze.StressOutcome(curve, st.unit)
+		out.Variant = s.Variant
+		out.Warnings = append(out.Warnings, warnings...)
+		out.Why = why[out.BreakingPoint]
+		if out.Limit == analyze.LimitGenerator {
+			out.Warnings = append(out.Warnings, "the generator, not the target, was the limit: run stampede on another machine or split the load (--segment) to go further")
+		}
+		for i, pt := range curve {
+			if pt.OK || pt.Load != out.BreakingPoint || i >= len(steps) {
+				continue
+			}
+			if sys := steps[i].System; sys != nil {
+				out.System = analyze.SystemAt(sys, st.warm, st.warm+st.hold)
+				if rec.ph.System != nil { // what was hot at the break
+					rec.ph.System.Hotspots, rec.ph.System.Contention = sys.Hotspots, sys.Contention
+				}
+			}
+			break
+		}
+		rec.ph.Pass = len(curve) > 0
+		switch out.Limit {
+		case analyze.LimitNone:
+			rec.ph.Note = fmt.Sprintf("held every limit up to %s %s", num(out.LastGood), st.unit)
+		default:
+			rec.ph.Note = fmt.Sprintf("breaks at %s %s (%s: %s); last good %s %s; max sustained %.1f req/s",
+				num(out.BreakingPoint), st.unit, out.Limit, out.Why, num(out.LastGood), st.unit, out.MaxThroughputRPS)
+		}
+		pr.mu.Lock()
+		if pr.stressR != nil { // recovery got there first
+			out.RecoveryS, out.Recovered, out.RecoveryLoad = pr.stressR.RecoveryS, pr.stressR.Recovered, pr.stressR.RecoveryLoad
+		}
+		pr.stressR = out
+		pr.mu.Unlock()
+	})
+	return err
+}
+
+// runRecovery drops the load back to the lowest level that held in the
+// stress phase (measured there before the overload) and measures how long
+// p99 and the error rate take to come back within tolerance of that
+// measurement for the required windows in a row.
+func (pr *protocol) runRecovery(ctx context.Context) error {
+	st := pr.stress
+	r := pr.tests.Recovery
+	ph := result.Phase{Name: "recovery", Kind: "recovery"}
+	if st == nil || st.refRun == nil {
+		ph.Skipped, ph.Note = true, "not measured: no stress step held its limits, so there is no normal to return to"
+		pr.record(ph, nil, nil)
+		return nil
+	}
+	held := heldWindows(st.refRun.Series, st.warm, st.warm+st.refHold)
+	ref, err := analyze.RecoveryReference(held)
+	if err != nil {
+		ph.Skipped, ph.Note = true, "not measured: "+err.Error()
+		pr.record(ph, nil, nil)
+		return nil
+	}
+	rule := analyze.RecoveryRule{Tolerance: r.Tolerance, Windows: r.Windows}
+	tracker := &analyze.RecoveryTracker{Rule: rule, Ref: ref}
+	l, vars, dbs := pr.stressLoad(st.refLevel, r.Limit.D())
+	detail := fmt.Sprintf("back to %s %s; p99 ≤ %.1fms for %d windows", num(st.refLevel), st.unit, ref.P99*(1+r.Tolerance), r.Windows)
+	run, err := pr.load(ctx, l, detail, vars, dbs, tracker.Add)
+	if run == nil {
+		return err
+	}
+	gap := 0.0
+	if !st.lastEnded.IsZero() {
+		gap = max(run.StartedAt.Sub(st.lastEnded).Seconds(), 0)
+	}
+	at, ok := analyze.Recovery(ref, rule, run.Series)
+	out := &result.Stress{RecoveryS: -1, Recovered: ok, RecoveryLoad: st.refLevel}
+	ph.Pass = ok
+	switch {
+	case ok:
+		out.RecoveryS = round3(at + gap)
+		ph.Note = fmt.Sprintf("recovered %.0f s after the load dropped to %s %s (p99 ≤ %.1fms, errors ≤ %.2f%%, %d windows in a row)",
+			out.RecoveryS, num(st.refLevel), st.unit, ref.P99*(1+r.Tolerance), 100*max(ref.ErrorRate*(1+r.Tolerance), ref.ErrorRate+0.001), r.Windows)
+	case run.Aborted:
+		ph.Note = "not measured to the end: " + run.AbortReason
+	default:
+		ph.Note = fmt.Sprintf("did not recover within %s at %s %s (p99 back under %.1fms for %d windows in a row)",
+			r.Limit.D(), num(st.refLevel), st.unit, ref.P99*(1+r.Tolerance), r.Windows)
+	}
+	if st.refLevel > 0 && pr.tests.Stress.Variant == plan.VariantRate {
+		ph.Rate = st.refLevel
+	} else if pr.tests.Stress.Variant == plan.VariantUsers {
+		ph.Users = int(st.refLevel)
+	}
+	pr.record(ph, []*result.Run{run}, func(*phaseRec) {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		if pr.stressR == nil {
+			pr.stressR = out // the stress analysis copies it when it lands
+			return
+		}
+		pr.stressR.RecoveryS, pr.stressR.Recovered, pr.stressR.RecoveryLoad = out.RecoveryS, out.Recovered, out.RecoveryLoad
+	})
+	return err
+}
+
+func heldWindows(ws []result.Window, from, to float64) []result.Window {
+	var out []result.Window
+	for _, w := range ws {
+		if w.TS >= from-1e-9 && w.TS < to-1e-9 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// roundNice rounds to two significant digits: a start level people read.
+func roundNice(v float64) float64 {
+	if v <= 0 {
+		return 0
+	}
+	mag := math.Pow(10, math.Floor(math.Log10(v))-1)
+	return math.Floor(v/mag) * mag
+}
+
+// num prints a level without trailing zeros.
+func num(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return fmt.Sprintf("%d", int64(v))
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+func slicesContainsName(stages []stage, name string) bool {
+	for _, s := range stages {
+		if s.name == name {
+			return true
+		}
+	}
+	return false
+}
