@@ -66,7 +66,11 @@ func startBrowser(t *testing.T) *browser {
 	t.Helper()
 	bin := chromiumPath()
 	if bin == "" {
-		t.Skip("no Chromium found (install Debian's chromium, or set STAMPEDE_CHROMIUM): the HTML report was not checked in a browser")
+		msg := "no Chromium found (install Debian's chromium, or set STAMPEDE_CHROMIUM): the HTML report was not checked in a browser"
+		if os.Getenv("STAMPEDE_REQUIRE_CHROMIUM") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	toBrowser, send, err := os.Pipe()
 	if err != nil {
