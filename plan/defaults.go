@@ -165,3 +165,11 @@ func ceilInt(f float64) int {
 	}
 	return int(math.Ceil(f))
 }
+
+// HasLoad reports whether the plan's load block says how long to run:
+// a duration, stages or an iteration count. A plan made for the test
+// protocol alone may leave it out.
+func (p *Plan) HasLoad() bool {
+	l := p.Load
+	return l.Duration > 0 || len(l.Stages) > 0 || l.Iterations > 0
+}

@@ -369,7 +369,9 @@ func (c *checker) load() {
 		switch {
 		case l.Duration < 0:
 			c.add("load.duration", "must be > 0")
-		case l.Duration == 0 && l.Iterations == 0:
+		case l.Duration == 0 && l.Iterations == 0 && c.p.Tests == nil:
+			// A plan with a tests: block may leave the load to the
+			// protocol; `stampede run` checks it has one (HasLoad).
 			c.add("load.duration", "required (> 0) unless stages or iterations are set")
 		}
 	} else {

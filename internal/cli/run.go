@@ -345,6 +345,9 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 			if err != nil {
 				return err
 			}
+			if !p.HasLoad() {
+				return invalidf("%s: load: no duration, stages or iterations: add them to the plan, pass --duration, or run the protocol with stampede test", p.At("load"))
+			}
 			outs, err := parseOutputs(outSpecs)
 			if err != nil {
 				return invalid(err)
