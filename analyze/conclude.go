@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/stampede-perf/stampede/internal/suggest"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -185,31 +186,11 @@ func CheckSettings(cfg map[string]float64) []error {
 func closestKey(k string) string {
 	best, bestD := "", 4
 	for _, s := range Settings() {
-		if d := editDistance(k, s.Key); d < bestD {
+		if d := suggest.Distance(k, s.Key); d < bestD {
 			best, bestD = s.Key, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // settings are the thresholds in force: the defaults overridden by the

@@ -83,17 +83,6 @@ func (vu *VU) Example(kind metrics.ErrKind, msg string) { vu.col.Example(kind, m
 // Since returns t relative to the run start, in nanoseconds.
 func (vu *VU) Since(t time.Time) int64 { return int64(t.Sub(vu.T0)) }
 
-func us(d time.Duration) uint32 {
-	if d < 0 {
-		return 0
-	}
-	v := d / time.Microsecond
-	if v > 1<<32-1 {
-		return 1<<32 - 1
-	}
-	return uint32(v)
-}
-
 func (vu *VU) pick() *Scenario {
 	sc := vu.test.Scenarios
 	if len(sc) == 1 {
@@ -133,8 +122,8 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 			ref, began = intended, send
 		}
 		end = stepEnd
-		s.LatencyUS = us(stepEnd.Sub(ref))
-		s.ServiceUS = us(stepEnd.Sub(send))
+		s.LatencyUS = metrics.Micros(stepEnd.Sub(ref))
+		s.ServiceUS = metrics.Micros(stepEnd.Sub(send))
 		s.EndNS = int64(stepEnd.Sub(vu.T0))
 		s.Step = sc.first + uint16(i)
 		vu.ring.Push(&s)
@@ -154,8 +143,8 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 	}
 	it := metrics.Sample{
 		EndNS:     int64(end.Sub(vu.T0)),
-		LatencyUS: us(end.Sub(intended)),
-		LagUS:     us(began.Sub(intended)),
+		LatencyUS: metrics.Micros(end.Sub(intended)),
+		LagUS:     metrics.Micros(began.Sub(intended)),
 		Step:      sc.idx,
 		Flags:     metrics.FlagIteration,
 	}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // Sample is one finished request (or, with FlagIteration, one finished
@@ -98,4 +99,24 @@ func RingSize(vus int) int {
 		n = 2048
 	}
 	return n
+}
+
+// Micros is d in whole microseconds for a Sample field, clamped to its
+// range (negative durations are 0; beyond 71 minutes saturates).
+func Micros(d time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	return Clamp32(int64(d / time.Microsecond))
+}
+
+// Clamp32 fits a count into a Sample field.
+func Clamp32(v int64) uint32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(v)
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/stampede-perf/stampede/internal/suggest"
 )
 
 // Decoding walks the YAML syntax tree alongside the plan's Go types instead
@@ -533,7 +535,7 @@ func (d *decoder) structValue(n ast.Node, v reflect.Value, path string) {
 func (d *decoder) unknownField(e entry, si *structInfo, path string) {
 	line, col := nodePos(e.kn)
 	child := keyPath(path, e.key)
-	if s, ok := suggest(e.key, si.names); ok {
+	if s, ok := closestName(e.key, si.names); ok {
 		d.problemAt(line, col, child, "unknown field (did you mean %q?)", s)
 		// The field the author meant is missing; do not also report that.
 		d.bad[fieldPath(path, s)] = true
@@ -899,11 +901,11 @@ func nodePos(n ast.Node) (line, col int) {
 
 // suggest returns the name closest to key, if it is close enough to be a
 // likely typo.
-func suggest(key string, names []string) (string, bool) {
+func closestName(key string, names []string) (string, bool) {
 	best, bestDist := "", math.MaxInt
 	lk := strings.ToLower(key)
 	for _, name := range names {
-		if dist := editDistance(lk, strings.ToLower(name)); dist < bestDist {
+		if dist := suggest.Distance(lk, strings.ToLower(name)); dist < bestDist {
 			best, bestDist = name, dist
 		}
 	}
@@ -915,31 +917,4 @@ func suggest(key string, names []string) (string, bool) {
 		limit = 2
 	}
 	return best, best != "" && bestDist <= limit
-}
-
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and swaps of neighbours each cost 1.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }

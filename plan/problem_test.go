@@ -2,6 +2,8 @@ package plan
 
 import (
 	"testing"
+
+	"github.com/stampede-perf/stampede/internal/suggest"
 )
 
 func TestProblemString(t *testing.T) {
@@ -123,9 +125,9 @@ func TestSuggest(t *testing.T) {
 		{"colour", "", false, "nothing close"},
 	}
 	for _, tc := range cases {
-		got, ok := suggest(tc.key, names)
+		got, ok := closestName(tc.key, names)
 		if ok != tc.ok || (ok && got != tc.want) {
-			t.Errorf("suggest(%q) (%s): got %q, %v; want %q, %v", tc.key, tc.why, got, ok, tc.want, tc.ok)
+			t.Errorf("closestName(%q) (%s): got %q, %v; want %q, %v", tc.key, tc.why, got, ok, tc.want, tc.ok)
 		}
 	}
 	dists := []struct {
@@ -135,8 +137,8 @@ func TestSuggest(t *testing.T) {
 		{"", "", 0}, {"abc", "", 3}, {"abc", "abc", 0}, {"abc", "acb", 1}, {"kitten", "sitting", 3}, {"ca", "abc", 3},
 	}
 	for _, tc := range dists {
-		if got := editDistance(tc.a, tc.b); got != tc.want {
-			t.Errorf("editDistance(%q, %q): got %d, want %d", tc.a, tc.b, got, tc.want)
+		if got := suggest.Distance(tc.a, tc.b); got != tc.want {
+			t.Errorf("suggest.Distance(%q, %q): got %d, want %d", tc.a, tc.b, got, tc.want)
 		}
 	}
 }

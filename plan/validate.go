@@ -503,7 +503,7 @@ func (c *checker) scope(path, scope string) {
 
 // hint suggests the closest name, or lists the names there are.
 func hint(name string, names []string, what string) string {
-	if s, ok := suggest(name, names); ok {
+	if s, ok := closestName(name, names); ok {
 		return fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	var quoted []string

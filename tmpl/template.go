@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/stampede-perf/stampede/internal/suggest"
 )
 
 // maxRandomString bounds random_string(n) so that a typo cannot make every
@@ -591,7 +593,7 @@ func suggestFunc(name string) string {
 	// far-fetched suggestions.
 	best, bestDist := "", len(lower)/3+1
 	for _, fn := range []string{"iteration", "random_int", "random_string", "timestamp", "uuid", "vu"} {
-		if d := editDistance(lower, fn); d < bestDist {
+		if d := suggest.Distance(lower, fn); d < bestDist {
 			best, bestDist = fn, d
 		}
 	}
@@ -600,25 +602,4 @@ func suggestFunc(name string) string {
 		return "use " + sig
 	}
 	return "functions: uuid(), random_int(lo, hi), random_string(n), timestamp()"
-}
-
-// editDistance is the Levenshtein distance of a and b, for hints only.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -551,14 +551,14 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	err := c.roundTrip(st, req, &c.resp, send.Add(st.timeout))
 	end = time.Now()
 	t := &c.trace
-	s.DNSUS, s.ConnUS, s.TLSUS = usOf(t.dns), usOf(t.connect), usOf(t.tls)
+	s.DNSUS, s.ConnUS, s.TLSUS = metrics.Micros(t.dns), metrics.Micros(t.connect), metrics.Micros(t.tls)
 	// Time to first byte counts from the send (the write of a request
 	// is microseconds; one clock read fewer per request).
 	if !t.firstRead.IsZero() {
-		s.TTFBUS = usOf(t.firstRead.Sub(send))
-		s.RecvUS = usOf(end.Sub(t.firstRead))
+		s.TTFBUS = metrics.Micros(t.firstRead.Sub(send))
+		s.RecvUS = metrics.Micros(end.Sub(t.firstRead))
 	}
-	s.BytesIn, s.BytesOut = clamp32(t.in), clamp32(t.out)
+	s.BytesIn, s.BytesOut = metrics.Clamp32(t.in), metrics.Clamp32(t.out)
 	if err != nil {
 		s.Kind = Classify(err)
 		if vu.WantExample(s.Kind) {
@@ -628,27 +628,6 @@ func Classify(err error) metrics.ErrKind {
 		return metrics.KindTimeout
 	}
 	return metrics.KindOther
-}
-
-func usOf(d time.Duration) uint32 {
-	if d <= 0 {
-		return 0
-	}
-	v := d / time.Microsecond
-	if v > 1<<32-1 {
-		return 1<<32 - 1
-	}
-	return uint32(v)
-}
-
-func clamp32(v int64) uint32 {
-	if v < 0 {
-		return 0
-	}
-	if v > 1<<32-1 {
-		return 1<<32 - 1
-	}
-	return uint32(v)
 }
 
 // Vars lists the variables the step's templates read that are neither

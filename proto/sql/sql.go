@@ -329,7 +329,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	send = time.Now()
 	kind, err := st.run(ctx, vu, ss, s, send)
 	end = time.Now()
-	s.Rows = clamp32(ss.out.rows)
+	s.Rows = metrics.Clamp32(ss.out.rows)
 	if err != nil {
 		if kind == metrics.KindNone {
 			kind = Classify(err)
@@ -400,7 +400,7 @@ func (st *Step) run(ctx context.Context, vu *load.VU, ss *Session, s *metrics.Sa
 		c, err = p.acquire(actx)
 		timedOut := ctx.Err() == nil && actx.Err() != nil
 		cancel()
-		s.PoolWaitUS = usOf(time.Since(send))
+		s.PoolWaitUS = metrics.Micros(time.Since(send))
 		if err != nil {
 			if timedOut {
 				if p.full() {
@@ -479,27 +479,6 @@ func (st *Step) exec(ctx, xctx context.Context, c conn, ss *Session, vu *load.VU
 		return c.rollback(xctx)
 	}
 	return nil
-}
-
-func usOf(d time.Duration) uint32 {
-	if d <= 0 {
-		return 0
-	}
-	v := d / time.Microsecond
-	if v > 1<<32-1 {
-		return 1<<32 - 1
-	}
-	return uint32(v)
-}
-
-func clamp32(v int64) uint32 {
-	if v < 0 {
-		return 0
-	}
-	if v > 1<<32-1 {
-		return 1<<32 - 1
-	}
-	return uint32(v)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
