@@ -30,6 +30,10 @@ func Hotspots(cpuProfile *profile.Profile, n int) []result.Hotspot {
 	flat := map[string]int64{}
 	cum := map[string]int64{}
 	seen := map[string]bool{}
+	type edge struct{ caller, callee string }
+	calls := map[edge]int64{}
+	seenEdge := map[edge]bool{}
+	var frames []string
 	var total int64
 	for _, s := range cpuProfile.Sample {
 		v := s.Value[vi]
@@ -39,13 +43,30 @@ func Hotspots(cpuProfile *profile.Profile, n int) []result.Hotspot {
 		total += v
 		flat[frameNames(s.Location[0])[0]] += v
 		clear(seen)
+		clear(seenEdge)
+		frames = frames[:0]
 		for _, loc := range s.Location {
 			for _, name := range frameNames(loc) {
+				frames = append(frames, name) // leaf first
 				if !seen[name] {
 					seen[name] = true
 					cum[name] += v
 				}
 			}
+		}
+		for i := 1; i < len(frames); i++ {
+			e := edge{caller: frames[i], callee: frames[i-1]}
+			if e.caller != e.callee && !seenEdge[e] { // recursion counts once
+				seenEdge[e] = true
+				calls[e] += v
+			}
+		}
+	}
+	topCallee := map[string]string{}
+	topValue := map[string]int64{}
+	for e, v := range calls {
+		if v > topValue[e.caller] || (v == topValue[e.caller] && e.callee < topCallee[e.caller]) {
+			topValue[e.caller], topCallee[e.caller] = v, e.callee
 		}
 	}
 	if total == 0 {
@@ -62,10 +83,12 @@ func Hotspots(cpuProfile *profile.Profile, n int) []result.Hotspot {
 	for name := range keep {
 		pkg, fn := splitFuncName(name)
 		out = append(out, result.Hotspot{
-			Function: fn,
-			Package:  pkg,
-			FlatPct:  100 * float64(flat[name]) / float64(total),
-			CumPct:   100 * float64(cum[name]) / float64(total),
+			Function:     fn,
+			Package:      pkg,
+			FlatPct:      100 * float64(flat[name]) / float64(total),
+			CumPct:       100 * float64(cum[name]) / float64(total),
+			TopCallee:    topCallee[name],
+			TopCalleePct: 100 * float64(topValue[name]) / float64(total),
 		})
 	}
 	slices.SortFunc(out, func(a, b result.Hotspot) int {

@@ -85,10 +85,12 @@ func TestHotspots(t *testing.T) {
 	got := Hotspots(buildProfile(cpuTypes, stacks), 10)
 	want := []result.Hotspot{
 		{Function: "hot", Package: "main", FlatPct: 62.5, CumPct: 62.5},
-		{Function: "fib", Package: "main", FlatPct: 25, CumPct: 37.5}, // recursion counted once: 15 of 40, not 35
+		// recursion counted once: 15 of 40, not 35; fib calling itself is
+		// not its top callee
+		{Function: "fib", Package: "main", FlatPct: 25, CumPct: 37.5, TopCallee: "runtime.mallocgc", TopCalleePct: 12.5},
 		{Function: "mallocgc", Package: "runtime", FlatPct: 12.5, CumPct: 12.5},
-		{Function: "main", Package: "main", FlatPct: 0, CumPct: 100},
-		{Function: "main", Package: "runtime", FlatPct: 0, CumPct: 100},
+		{Function: "main", Package: "main", FlatPct: 0, CumPct: 100, TopCallee: "main.hot", TopCalleePct: 62.5},
+		{Function: "main", Package: "runtime", FlatPct: 0, CumPct: 100, TopCallee: "main.main", TopCalleePct: 100},
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Hotspots =\n%+v\nwant\n%+v", got, want)

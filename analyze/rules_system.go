@@ -80,7 +80,7 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	for _, std := range []bool{false, true} {
 		var over []result.Hotspot
 		for _, h := range sys.Hotspots {
-			if h.CumPct > limit && !isPlumbing(h.Package, h.Function) && isStdlib(h.Package) == std {
+			if h.CumPct > limit && !isPlumbing(h.Package, h.Function) && isStdlib(h.Package) == std && !passThrough(h, limit) {
 				over = append(over, h)
 			}
 		}
@@ -142,6 +142,21 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// passThrough reports a function whose cumulative share is not its own
+// cost: a wrapper that hands nearly all of it to one callee (middleware,
+// a handler calling the real work), or a dispatcher that spreads it over
+// many callees none of which is heavy, doing little itself. Either way the
+// hotspot, if any, is below it. Profiles without call edges (older Runs)
+// are taken as they are.
+func passThrough(h result.Hotspot, limit float64) bool {
+	if h.TopCallee == "" || h.FlatPct > limit/2 {
+		return false
+	}
+	wrapper := h.TopCalleePct >= 0.8*h.CumPct
+	dispatcher := h.TopCalleePct < 0.5*h.CumPct && h.FlatPct < 0.2*h.CumPct
+	return wrapper || dispatcher
 }
 
 // profileSamples is a lower bound on the samples behind a profile's

@@ -138,6 +138,21 @@ func ruleCases() []ruleCase {
 		{"only plumbing passes the threshold", KindCPUHotspot, func(r *result.Run) {
 			r.System.Hotspots = []result.Hotspot{{Function: "goexit", Package: "runtime", CumPct: 100}, {Function: "(*conn).serve", Package: "net/http", CumPct: 96}}
 		}, nil, false, false, ""},
+		{"a middleware that hands every request on is no hotspot", KindCPUHotspot, func(r *result.Run) {
+			r.System.Hotspots = append(r.System.Hotspots,
+				result.Hotspot{Function: "(*Shop).instrument.func1", Package: "example.com/shop", FlatPct: 0.5, CumPct: 49, TopCallee: "net/http.(*ServeMux).ServeHTTP", TopCalleePct: 48},
+				result.Hotspot{Function: "(*Shop).listProducts", Package: "example.com/shop", FlatPct: 1, CumPct: 15, TopCallee: "database/sql.(*DB).QueryContext", TopCalleePct: 9})
+		}, nil, false, false, ""},
+		{"a dispatcher spreading its time thinly is no hotspot", KindCPUHotspot, func(r *result.Run) {
+			r.System.Hotspots = append(r.System.Hotspots,
+				result.Hotspot{Function: "route", Package: "example.com/shop", FlatPct: 1, CumPct: 60, TopCallee: "example.com/shop.cart", TopCalleePct: 14})
+		}, nil, false, false, ""},
+		{"the work below a wrapper is the hotspot", KindCPUHotspot, func(r *result.Run) {
+			r.System.Hotspots = append(r.System.Hotspots,
+				result.Hotspot{Function: "(*Shop).instrument.func1", Package: "example.com/shop", FlatPct: 0.5, CumPct: 70, TopCallee: "net/http.(*ServeMux).ServeHTTP", TopCalleePct: 69},
+				result.Hotspot{Function: "(*Shop).listProducts", Package: "example.com/shop", FlatPct: 1, CumPct: 50, TopCallee: "example.com/shop.scoreProducts", TopCalleePct: 48},
+				result.Hotspot{Function: "scoreProducts", Package: "example.com/shop", FlatPct: 6, CumPct: 48, TopCallee: "crypto/sha256.Sum256", TopCalleePct: 30})
+		}, nil, true, false, "scoreProducts"},
 		{"no CPU profile", KindCPUHotspot, func(r *result.Run) { r.System.Hotspots = nil }, nil, false, true, ""},
 
 		{"one lock holds most of the waiting", KindLockContention, func(r *result.Run) {

@@ -81,6 +81,12 @@ type Hotspot struct {
 	Package  string  `json:"package,omitempty"`
 	FlatPct  float64 `json:"flat_pct"`
 	CumPct   float64 `json:"cum_pct"`
+	// TopCallee is the function's largest direct callee and TopCalleePct
+	// the share of all samples spent in it below this function: they tell
+	// a wrapper (one callee takes nearly all) and a dispatcher (none
+	// takes much, little time in itself) from a real hotspot.
+	TopCallee    string  `json:"top_callee,omitempty"`
+	TopCalleePct float64 `json:"top_callee_pct,omitempty"`
 }
 
 // Contention is one function of a mutex or block profile.
