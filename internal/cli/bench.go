@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -281,6 +282,19 @@ func benchMessage(err error) string {
 }
 
 // writeBenchOutputs writes the Run document and the optional exports.
+// writeJSONFile writes v as indented JSON, whole or not at all.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
 func writeBenchOutputs(o benchOutputs, run *result.Run, mdPath string, md func(io.Writer) error, csvPath string, csv func(io.Writer) error) error {
 	if o.json != "" {
 		if err := result.WriteFile(o.json, run); err != nil {
@@ -457,7 +471,8 @@ the change, "~" where a Mann–Whitney U test (α = 0.05) finds no significant
 difference, "(p=… n=…)", and a geomean row. OLD and NEW are go test -bench
 output or Run documents with benchmarks. --fail-on-regression 5% exits 1 when
 a benchmark is significantly worse by more than 5% (slower, or more B/op or
-allocs/op, or fewer B/s).`,
+allocs/op, or fewer B/s). --out json=FILE writes the comparison: rows[] with
+name, unit, old, new, delta_pct, p_value and significant.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			outs, err := sf.check()
@@ -495,8 +510,10 @@ allocs/op, or fewer B/s).`,
 					run.Verdict = "fail"
 				}
 			}
-			if err := writeBenchOutputs(outs, run, "", nil, "", nil); err != nil {
-				return invalidf("bench compare: %v", err)
+			if outs.json != "" { // the comparison itself, as stampede compare writes it
+				if err := writeJSONFile(outs.json, run.Comparison); err != nil {
+					return invalidf("bench compare: %v", err)
+				}
 			}
 			if regs := cmp.Regressions(); len(regs) > 0 {
 				return failed(fmt.Sprintf("regression beyond %.4g%%: %s", gate*100, strings.Join(regs, "; ")))

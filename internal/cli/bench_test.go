@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,21 +200,27 @@ func TestBenchCompare(t *testing.T) {
 	if code != ExitFailed || !strings.Contains(errOut, "Decode-2 (sec/op): +6.02% (p=0.000 n=10)") {
 		t.Errorf("gate 5%%: exit %d, stderr %q; want 1 naming Decode", code, errOut)
 	}
-	run, err := result.ReadFile(jsonPath)
+	// The JSON is the comparison, rows at the top as `stampede compare`
+	// writes it.
+	raw, err := os.ReadFile(jsonPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Comparison == nil || !run.Comparison.Regression || run.Verdict != "fail" {
-		t.Fatalf("comparison = %+v, verdict %q", run.Comparison, run.Verdict)
+	var cmpDoc result.Comparison
+	if err := json.Unmarshal(raw, &cmpDoc); err != nil || !strings.Contains(string(raw), `"rows"`) {
+		t.Fatalf("%s is not a comparison with rows: %v\n%s", jsonPath, err, raw)
+	}
+	if !cmpDoc.Regression {
+		t.Fatalf("comparison = %+v", cmpDoc)
 	}
 	found := false
-	for _, r := range run.Comparison.Rows {
+	for _, r := range cmpDoc.Rows {
 		if r.Name == "Decode-2" && r.Unit == "sec/op" {
 			found = r.Significant && r.Regression && r.DeltaPct > 6 && r.PValue < 0.05
 		}
 	}
 	if !found {
-		t.Errorf("rows lack a significant Decode-2 regression: %+v", run.Comparison.Rows)
+		t.Errorf("rows lack a significant Decode-2 regression: %+v", cmpDoc.Rows)
 	}
 
 	code, _, _ = benchRun(t, context.Background(), "bench", "compare", "--fail-on-regression", "7%", benchOld, benchNew)
