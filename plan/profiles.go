@@ -49,6 +49,8 @@ const PayloadVariable = "payload"
 //	soak      100 users for 2h (ramp 2m)
 //	scale     30s to stabilize, 2m of 50 users per unit per configuration
 //	          (no configurations: the phase is skipped)
+//	pool      pool sizes 10, 50, 100 and 200 connections, each meeting 200
+//	          users for 2m (no database to scale: the phase is skipped)
 func StandardTests() *Tests {
 	return &Tests{
 		Profile:  ProfileStandard,
@@ -71,6 +73,7 @@ func StandardTests() *Tests {
 		Scalability: &ScalabilitySpec{
 			Stabilize: Duration(30 * time.Second), Duration: Duration(2 * time.Minute), UsersPerUnit: 50,
 		},
+		Pool: &PoolSpec{Sizes: []int{10, 50, 100, 200}, Users: 200, Duration: Duration(2 * time.Minute)},
 	}
 }
 
@@ -84,6 +87,7 @@ func StandardTests() *Tests {
 //	stress    ×2 per step up to 5000/s, hold 4s after a 1s warm-up, 2 probes
 //	recovery  limit 30s; soak 20 users 30s (ramp 3s)
 //	scale     2s to stabilize, 10s of 10 users per unit
+//	pool      pool sizes 10 and 50, each meeting 50 users for 5s
 func QuickTests() *Tests {
 	return &Tests{
 		Profile:  ProfileQuick,
@@ -106,6 +110,7 @@ func QuickTests() *Tests {
 		Scalability: &ScalabilitySpec{
 			Stabilize: Duration(2 * time.Second), Duration: Duration(10 * time.Second), UsersPerUnit: 10,
 		},
+		Pool: &PoolSpec{Sizes: []int{10, 50}, Users: 50, Duration: Duration(5 * time.Second)},
 	}
 }
 
@@ -227,6 +232,18 @@ func (p *Plan) Protocol(profile string) (*Tests, error) {
 			s.UsersPerUnit, s.RatePerUnit = u.UsersPerUnit, u.RatePerUnit
 		}
 		m.str(&s.Unit, u.Unit)
+		s.Skip = u.Skip
+	}
+	if u := user.Pool; u != nil {
+		s := t.Pool
+		m.str(&s.DB, u.DB)
+		if len(u.Sizes) > 0 {
+			s.Sizes = slices.Clone(u.Sizes)
+		}
+		m.dur(&s.Duration, u.Duration, "tests.pool.duration")
+		if u.Users > 0 || u.Rate > 0 {
+			s.Users, s.Rate = u.Users, u.Rate
+		}
 		s.Skip = u.Skip
 	}
 	if err := p.checkProtocol(t, loadPaths); err != nil {
@@ -410,11 +427,90 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 			}
 		}
 	}
+	if s := t.Pool; !s.Skip {
+		path := "tests.pool"
+		p.checkPool(s, add)
+		if len(s.Sizes) == 0 {
+			add(path+".sizes", "give at least one pool size")
+		}
+		if s.Users <= 0 && s.Rate <= 0 {
+			add(path, "set users or rate: the load every pool size meets")
+		}
+		if s.Duration <= 0 {
+			add(path+".duration", "must be > 0")
+		}
+		// The profile's pool phase is skipped without a database to scale;
+		// one the plan writes must be able to run.
+		if p.Tests != nil && p.Tests.Pool != nil && s.DB == "" {
+			switch n := len(p.Databases); {
+			case n == 0:
+				add(path, "the pool phase changes a database's connection pool: declare one under databases")
+			case n > 1:
+				add(path+".db", "required: several databases are declared (%s); name the one whose pool changes", strings.Join(sortedKeys(p.Databases), ", "))
+			}
+		}
+	}
 	if len(probs) == 0 {
 		return nil
 	}
 	sortProblems(probs)
 	return &ValidationError{Problems: probs}
+}
+
+// checkPool reports the problems of a pool block that need nothing but
+// the block and the plan's databases: Validate's, and the resolved
+// protocol's for plans built in Go.
+func (p *Plan) checkPool(s *PoolSpec, add func(path, format string, args ...any)) {
+	if s == nil || s.Skip {
+		return
+	}
+	path := "tests.pool"
+	if _, ok := p.Databases[s.DB]; s.DB != "" && !ok {
+		declared := "none is declared"
+		if len(p.Databases) > 0 {
+			declared = "declared: " + strings.Join(sortedKeys(p.Databases), ", ")
+		}
+		add(path+".db", "no database %q under databases (%s)", s.DB, declared)
+	}
+	for i, n := range s.Sizes {
+		switch {
+		case n < 1:
+			add(indexPath(path+".sizes", i), "must be ≥ 1 connection, got %d", n)
+		case i > 0 && n <= s.Sizes[i-1]:
+			add(indexPath(path+".sizes", i), "must be larger than the size before it (%d): list the sizes in increasing order", s.Sizes[i-1])
+		}
+	}
+	if s.Users < 0 {
+		add(path+".users", "must be ≥ 0, got %d", s.Users)
+	}
+	if s.Rate < 0 || math.IsNaN(s.Rate) {
+		add(path+".rate", "must be ≥ 0, got %v", s.Rate)
+	}
+	if s.Users > 0 && s.Rate > 0 {
+		add(path, "set users (closed model) or rate (open model), not both")
+	}
+}
+
+// PoolDB is the database whose pool the pool phase s changes:
+// tests.pool.db, else the plan's only database. It is "" when the phase
+// has nothing to scale — no database, several with none named, or one
+// named that the plan does not declare — and then the phase does not run.
+func (p *Plan) PoolDB(s *PoolSpec) string {
+	if s == nil {
+		return ""
+	}
+	if s.DB != "" {
+		if _, ok := p.Databases[s.DB]; ok {
+			return s.DB
+		}
+		return ""
+	}
+	if len(p.Databases) == 1 {
+		for name := range p.Databases {
+			return name
+		}
+	}
+	return ""
 }
 
 // ScaleUnit is the configuration key that counts units (N) in the
@@ -474,6 +570,9 @@ func (t *Tests) Scaled(f float64) *Tests {
 		sc(&s.Stabilize, 0)
 		sc(&s.Duration, time.Second)
 	}
+	if s := c.Pool; s != nil {
+		sc(&s.Duration, time.Second)
+	}
 	return c
 }
 
@@ -519,6 +618,11 @@ func (t *Tests) Clone() *Tests {
 			s.Configs = append(s.Configs, m)
 		}
 		c.Scalability = &s
+	}
+	if t.Pool != nil {
+		s := *t.Pool
+		s.Sizes = slices.Clone(s.Sizes)
+		c.Pool = &s
 	}
 	return &c
 }

@@ -69,6 +69,21 @@ func TestProtocolResolution(t *testing.T) {
 				t.Errorf("stress %+v", got.Stress)
 			}
 		}},
+		{"pool: the profile's sizes, 200 users for 2m each", "", "", func(t *testing.T, got *Tests) {
+			if s := got.Pool; !reflect.DeepEqual(s.Sizes, []int{10, 50, 100, 200}) || s.Users != 200 || s.Duration != Duration(2*time.Minute) || s.DB != "" || s.Skip {
+				t.Errorf("pool %+v", s)
+			}
+		}},
+		{"pool in the quick profile: fewer sizes, seconds each", "", "quick", func(t *testing.T, got *Tests) {
+			if s := got.Pool; !reflect.DeepEqual(s.Sizes, []int{10, 50}) || s.Users != 50 || s.Duration != Duration(5*time.Second) {
+				t.Errorf("pool %+v", s)
+			}
+		}},
+		{"a pool block changes only what it sets; rate replaces the users", "databases:\n  shop: {dsn: x}\n  logs: {dsn: y}\ntests:\n  pool: {db: shop, sizes: [5, 20], rate: 300}\n", "", func(t *testing.T, got *Tests) {
+			if s := got.Pool; s.DB != "shop" || !reflect.DeepEqual(s.Sizes, []int{5, 20}) || s.Rate != 300 || s.Users != 0 || s.Duration != Duration(2*time.Minute) {
+				t.Errorf("pool %+v", s)
+			}
+		}},
 		{"scalability configurations and unit", "tests:\n  scalability:\n    apply: scale {{ replicas }}\n    configs: [{replicas: \"1\"}, {replicas: \"3\"}]\n", "", func(t *testing.T, got *Tests) {
 			s := got.Scalability
 			if len(s.Configs) != 2 || ScaleUnit(s) != "replicas" || s.UsersPerUnit != 50 || s.Stabilize != Duration(30*time.Second) {
@@ -132,6 +147,95 @@ func TestProtocolProblems(t *testing.T) {
 	}
 }
 
+func TestPoolProblems(t *testing.T) {
+	// What the block says wrong by itself is found when the plan is read,
+	// with positions.
+	_, err := Parse("p.yaml", []byte(`name: p
+target: {base_url: "http://127.0.0.1:1"}
+scenarios: [{name: s, steps: [{path: /}]}]
+load: {vus: 1, duration: 1s}
+databases: {shop: {dsn: x}, logs: {dsn: y}}
+tests:
+  pool:
+    db: orders
+    sizes: [10, 0, 50, 40]
+    users: 10
+    rate: 5
+`))
+	if err == nil {
+		t.Fatal("no problems reported")
+	}
+	for _, w := range []string{
+		`p.yaml:8:5: tests.pool: set users (closed model) or rate (open model), not both`,
+		`p.yaml:8:9: tests.pool.db: no database "orders" under databases (declared: logs, shop)`,
+		`p.yaml:9:17: tests.pool.sizes[1]: must be ≥ 1 connection, got 0`,
+		`p.yaml:9:24: tests.pool.sizes[3]: must be larger than the size before it (50): list the sizes in increasing order`,
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("problems lack %q:\n%s", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), "sizes[2]") {
+		t.Errorf("50 after 0 is not a problem of its own:\n%s", err)
+	}
+
+	// What depends on the profile and the rest of the plan is found when
+	// the protocol is resolved.
+	cases := []struct {
+		why, doc, want string
+	}{
+		{"several databases and none named", "databases: {shop: {dsn: x}, logs: {dsn: y}}\ntests:\n  pool: {sizes: [1, 2]}\n",
+			"p.yaml:9:9: tests.pool.db: required: several databases are declared (logs, shop); name the one whose pool changes"},
+		{"no database to scale", "tests:\n  pool: {users: 20}\n",
+			"p.yaml:8:9: tests.pool: the pool phase changes a database's connection pool: declare one under databases"},
+		{"a zero duration written", "databases: {shop: {dsn: x}}\ntests:\n  pool: {duration: 0s}\n",
+			"tests.pool.duration: must be > 0"},
+	}
+	for _, c := range cases {
+		p := protocolPlan(t, c.doc)
+		if _, err := p.Protocol(""); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.why, err, c.want)
+		}
+	}
+
+	// Nothing to complain about: the profile's phase without a database
+	// to scale (skipped when the protocol runs), one database left
+	// unnamed, and a skipped block.
+	for _, doc := range []string{
+		"",
+		"databases: {shop: {dsn: x}, logs: {dsn: y}}\n",
+		"databases: {shop: {dsn: x}}\ntests:\n  pool: {sizes: [1, 2]}\n",
+		"tests:\n  pool: {skip: true, sizes: [3, 2], db: nowhere}\n",
+	} {
+		if _, err := protocolPlan(t, doc).Protocol(""); err != nil {
+			t.Errorf("%q: %v", doc, err)
+		}
+	}
+}
+
+func TestPoolDB(t *testing.T) {
+	one := map[string]*Database{"shop": {DSN: "x"}}
+	two := map[string]*Database{"shop": {DSN: "x"}, "logs": {DSN: "y"}}
+	for _, c := range []struct {
+		why  string
+		dbs  map[string]*Database
+		s    *PoolSpec
+		want string
+	}{
+		{"named", two, &PoolSpec{DB: "logs"}, "logs"},
+		{"the only one", one, &PoolSpec{}, "shop"},
+		{"several, none named: nothing to scale", two, &PoolSpec{}, ""},
+		{"no database", nil, &PoolSpec{}, ""},
+		{"named but not declared", one, &PoolSpec{DB: "logs"}, ""},
+		{"no pool block", one, nil, ""},
+	} {
+		p := &Plan{Databases: c.dbs}
+		if got := p.PoolDB(c.s); got != c.want {
+			t.Errorf("%s: %q, want %q", c.why, got, c.want)
+		}
+	}
+}
+
 func TestScaled(t *testing.T) {
 	q := QuickTests()
 	s := q.Scaled(0.1)
@@ -148,6 +252,7 @@ func TestScaled(t *testing.T) {
 		{"cool-down scales", s.CoolDown, Duration(300 * time.Millisecond)},
 		{"stress warm-up scales to nothing much", s.Stress.Warmup, Duration(100 * time.Millisecond)},
 		{"recovery keeps room for its windows", s.Recovery.Limit, Duration(5 * time.Second)},
+		{"a pool size holds at least a second", s.Pool.Duration, Duration(time.Second)},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -170,7 +275,8 @@ func TestCloneIsDeep(t *testing.T) {
 	b.Baseline.Levels[0] = 9
 	b.Scalability.Configs[0]["n"] = "2"
 	b.Stress.Max = 1
-	if a.Load[0].Users == 7 || a.Baseline.Levels[0] == 9 || a.Scalability.Configs[0]["n"] == "2" || a.Stress.Max == 1 {
+	b.Pool.Sizes[0] = 3
+	if a.Load[0].Users == 7 || a.Baseline.Levels[0] == 9 || a.Scalability.Configs[0]["n"] == "2" || a.Stress.Max == 1 || a.Pool.Sizes[0] == 3 {
 		t.Error("Clone shares memory with the original")
 	}
 }
@@ -208,6 +314,36 @@ func TestDocExamples(t *testing.T) {
 		if _, err := p.Protocol(""); err != nil {
 			t.Errorf("example %d: %v", i+1, err)
 		}
+	}
+}
+
+// TestDocPoolExample resolves the pool block of docs/database.md inside
+// a plan of one SQL step.
+func TestDocPoolExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/database.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var block string
+	for _, b := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(doc), -1) {
+		if strings.Contains(b[1], "\n  pool:") {
+			block = b[1]
+		}
+	}
+	if block == "" {
+		t.Fatal("no tests.pool example in docs/database.md")
+	}
+	const minimal = "name: x\nscenarios: [{ name: s, steps: [{ sql: { query: \"SELECT 1\" } }] }]\nload: { vus: 1, duration: 1s }\n"
+	p, err := Parse("docs/database.md pool example", []byte(minimal+block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Protocol("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.Pool; p.PoolDB(s) != "shop" || !reflect.DeepEqual(s.Sizes, []int{10, 50, 100, 200}) || s.Users != 200 || s.Duration != Duration(2*time.Minute) {
+		t.Errorf("pool %+v, database %q", s, p.PoolDB(s))
 	}
 }
 
@@ -250,6 +386,11 @@ func profileTable(std, quick *Tests) string {
 	row("scalability", func(t *Tests) string {
 		s := t.Scalability
 		return fmt.Sprintf("%s to stabilize, %s of %d users per unit per configuration", short(s.Stabilize), short(s.Duration), s.UsersPerUnit)
+	})
+	row("pool", func(t *Tests) string {
+		s := t.Pool
+		l := fmt.Sprint(s.Sizes)
+		return fmt.Sprintf("pools of %s connections, each %s of %d users", strings.ReplaceAll(l[1:len(l)-1], " ", ", "), short(s.Duration), s.Users)
 	})
 	return b.String()
 }

@@ -34,6 +34,7 @@ type Tests struct {
 	Recovery    *RecoverySpec    `yaml:"recovery" json:"recovery,omitempty"`
 	Soak        *PhaseSpec       `yaml:"soak" json:"soak,omitempty"`
 	Scalability *ScalabilitySpec `yaml:"scalability" json:"scalability,omitempty"`
+	Pool        *PoolSpec        `yaml:"pool" json:"pool,omitempty"`
 }
 
 // PhaseSpec is one load phase of the protocol.
@@ -96,6 +97,22 @@ type ScalabilitySpec struct {
 	RatePerUnit  float64 `yaml:"rate_per_unit" json:"rate_per_unit,omitempty"`
 	Unit         string  `yaml:"unit" json:"unit,omitempty"` // the config key that is N
 	Skip         bool    `yaml:"skip" json:"skip,omitempty"`
+}
+
+// PoolSpec is the connection-pool scalability phase: the same load run
+// once per pool size of one database, only the pool changing.
+type PoolSpec struct {
+	// DB names the database whose pool changes; it may be left out when
+	// the plan declares only one.
+	DB string `yaml:"db" json:"db,omitempty"`
+	// Sizes are the pool sizes to try, increasing.
+	Sizes    []int    `yaml:"sizes" json:"sizes,omitempty"`
+	Duration Duration `yaml:"duration" json:"duration,omitempty"` // per size
+	// Users (closed model) or Rate (open model) is the load every size
+	// meets.
+	Users int     `yaml:"users" json:"users,omitempty"`
+	Rate  float64 `yaml:"rate" json:"rate,omitempty"`
+	Skip  bool    `yaml:"skip" json:"skip,omitempty"`
 }
 
 // Database is one database declared under `databases:`.

@@ -566,6 +566,7 @@ func (c *checker) tests() {
 	if t.Stress != nil {
 		c.oneOf("tests.stress.variant", "variant", t.Stress.Variant, "rate", "users", "payload", "database")
 	}
+	c.p.checkPool(t.Pool, c.add)
 }
 
 func (c *checker) databases() {

@@ -2,10 +2,12 @@ package suite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
@@ -38,8 +40,47 @@ const BestPoolShare = 0.95
 // its phase notes that. When ctx ends, the sizes measured so far are
 // returned with ctx's error.
 func RunPoolScaling(ctx context.Context, p *plan.Plan, db string, sizes []int, perSize time.Duration, o LoadOptions) (*result.Scalability, []result.Phase, error) {
+	m, err := measurePools(ctx, p, db, sizes, perSize, o, nil)
+	if m == nil {
+		return nil, nil, err
+	}
+	if m.broken {
+		return nil, m.phases, err
+	}
+	sc, best := analyzePools(m.configs)
+	for i := range m.phases {
+		if m.phases[i].Name == poolPhaseName(best) {
+			m.phases[i].Note = joinNote(m.phases[i].Note, bestPoolNote)
+		}
+	}
+	return sc, m.phases, err
+}
+
+// bestPoolNote marks the phase of the best pool size.
+var bestPoolNote = fmt.Sprintf("best pool size: the smallest within %.0f%% of the highest throughput", 100*BestPoolShare)
+
+func poolPhaseName(size int) string { return fmt.Sprintf("pool %d", size) }
+
+// poolMeasure is what the pool sizes measured, in increasing size: a
+// phase, a scalability configuration and a load each.
+type poolMeasure struct {
+	sizes   []int // every size asked for, sorted, without repeats
+	phases  []result.Phase
+	configs []result.ScaleConfig
+	loads   []*result.Run
+	// broken is set when a size could not run at all (a plan or a watch
+	// the engine refuses): the sizes before it are all there is.
+	broken bool
+}
+
+// measurePools runs RunPoolScaling's loads, one per size, and stops at
+// the first that ends early, returning what it measured with why. Before
+// each size's load, before (when not nil) may change the options of that
+// load alone. A nil poolMeasure means nothing could start: the database
+// or the sizes are wrong.
+func measurePools(ctx context.Context, p *plan.Plan, db string, sizes []int, perSize time.Duration, o LoadOptions, before func(size int, o *LoadOptions) error) (*poolMeasure, error) {
 	if p.Databases[db] == nil {
-		return nil, nil, fmt.Errorf("%w: pool scaling: no database %q under databases", ErrCompile, db)
+		return nil, fmt.Errorf("%w: pool scaling: no database %q under databases", ErrCompile, db)
 	}
 	if len(sizes) == 0 {
 		sizes = DefaultPoolSizes()
@@ -48,14 +89,10 @@ func RunPoolScaling(ctx context.Context, p *plan.Plan, db string, sizes []int, p
 	slices.Sort(sizes)
 	sizes = slices.Compact(sizes)
 	if sizes[0] < 1 {
-		return nil, nil, fmt.Errorf("%w: pool scaling: pool sizes must be ≥ 1, got %d", ErrCompile, sizes[0])
+		return nil, fmt.Errorf("%w: pool scaling: pool sizes must be ≥ 1, got %d", ErrCompile, sizes[0])
 	}
-	var (
-		configs []result.ScaleConfig
-		phases  []result.Phase
-		t0      time.Time
-		runErr  error
-	)
+	m := &poolMeasure{sizes: sizes}
+	var t0 time.Time
 	for _, size := range sizes {
 		q := poolPlan(p, db, size, perSize)
 		watched, pgDSN := poolSplitWatch(q)
@@ -66,10 +103,19 @@ func RunPoolScaling(ctx context.Context, p *plan.Plan, db string, sizes []int, p
 				pg, err = postgres.Start(ctx, dsn, postgres.Options{Now: o.Now})
 			}
 			if err != nil {
-				return nil, phases, fmt.Errorf("%w: system.postgres: %v", ErrCompile, err)
+				m.broken = true
+				return m, fmt.Errorf("%w: system.postgres: %v", ErrCompile, err)
 			}
 		}
-		run, err := RunLoad(ctx, watched, o)
+		lo := o
+		var err error
+		if before != nil {
+			err = before(size, &lo)
+		}
+		var run *result.Run
+		if err == nil {
+			run, err = RunLoad(ctx, watched, lo)
+		}
 		var dbSeen *result.Database
 		if pg != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -77,45 +123,46 @@ func RunPoolScaling(ctx context.Context, p *plan.Plan, db string, sizes []int, p
 			cancel()
 		}
 		if run == nil {
-			return nil, phases, err
+			m.broken = true
+			return m, err
 		}
 		if t0.IsZero() {
 			t0 = run.StartedAt
 		}
+		if dbSeen != nil {
+			// On the load's own System, so that merging loads keeps it.
+			if run.System == nil {
+				run.System = &result.System{}
+			}
+			run.System.Database = dbSeen
+		}
 		ph := result.Phase{
-			Name: fmt.Sprintf("pool %d", size), Kind: "pool", StartS: run.StartedAt.Sub(t0).Seconds(),
+			Name: poolPhaseName(size), Kind: "pool", StartS: run.StartedAt.Sub(t0).Seconds(),
 			Summary: run.Summary, Series: run.Series, Thresholds: run.Thresholds, Pass: run.Verdict == "pass",
 			Users: q.Load.VUs, Rate: q.Load.Rate, System: run.System,
-		}
-		if dbSeen != nil {
-			if ph.System == nil {
-				ph.System = &result.System{}
-			}
-			ph.System.Database = dbSeen
 		}
 		if vus := poolMaxVUs(q); vus < size {
 			ph.Note = fmt.Sprintf("at most %d VUs: a pool of %d never fills", vus, size)
 		}
-		phases = append(phases, ph)
-		configs = append(configs, result.ScaleConfig{
+		m.phases = append(m.phases, ph)
+		m.loads = append(m.loads, run)
+		m.configs = append(m.configs, result.ScaleConfig{
 			Name: fmt.Sprintf("pool=%d", size), N: float64(size), Params: map[string]string{"pool": strconv.Itoa(size)},
 			RPS: run.Summary.RPS, P99: run.Summary.Latency.P99, ErrorRate: run.Summary.ErrorRate,
 		})
 		if err != nil {
-			runErr = err
-			break
+			return m, err
 		}
 	}
+	return m, nil
+}
+
+// analyzePools is the scalability analysis of the sizes measured, with N
+// the pool size, and the best size (BestPoolSize).
+func analyzePools(configs []result.ScaleConfig) (*result.Scalability, int) {
 	sc := analyze.Scalability(configs)
 	sc.Unit = "pool"
-	if best := BestPoolSize(sc); best > 0 {
-		for i := range phases {
-			if phases[i].Name == fmt.Sprintf("pool %d", best) {
-				phases[i].Note = addPoolNote(phases[i].Note, fmt.Sprintf("best pool size: the smallest within %.0f%% of the highest throughput", 100*BestPoolShare))
-			}
-		}
-	}
-	return sc, phases, runErr
+	return sc, BestPoolSize(sc)
 }
 
 // BestPoolSize returns the smallest pool size whose throughput comes
@@ -203,9 +250,132 @@ func poolMaxVUs(q *plan.Plan) int {
 	return q.Load.VUs
 }
 
-func addPoolNote(a, b string) string {
-	if a == "" {
-		return b
+// The pool phase of the protocol (tests.pool) runs RunPoolScaling's
+// loads against the database tests.pool.db names, or the plan's only
+// one, each size meeting the phase's users or rate for its duration,
+// after a cool-down. Each size is a phase of its own — "pool 50", kind
+// pool — that keeps its load, so its summary, windows and what the watch
+// saw are on the protocol's clock like any phase's, and the test's
+// summary counts them. The phase "pool" (kind pool_scaling) comes first
+// and carries the conclusion in its note: the database, the best size
+// and each size's efficiency. The scalability analysis itself (unit
+// "pool") fills the Run's scalability section when the scalability phase
+// did not (see assemble): a Run has one such section, and the phases say
+// the same either way.
+//
+// The sizes are measured, not judged, as the scalability phase's
+// configurations are: a pool too small for the load is what the phase
+// looks for, so an SLO that fails at a size is noted there and fails
+// nothing. A size passes when it was measured; the phase passes when
+// every size was.
+
+// runPool runs the pool phase for database db.
+func (pr *protocol) runPool(ctx context.Context, db string) error {
+	s := pr.tests.Pool
+	q := pr.loadPlan(spec(plan.PhaseSpec{Users: s.Users, Rate: s.Rate, Duration: s.Duration}), nil, nil)
+	base := LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now}
+	i := 0
+	m, err := measurePools(ctx, q, db, s.Sizes, s.Duration.D(), base, func(size int, lo *LoadOptions) error {
+		i++
+		name := poolPhaseName(size)
+		detail := fmt.Sprintf("%s (%d of %d)", name, i, len(s.Sizes))
+		pr.report(Progress{Detail: detail})
+		o, err := pr.loadOptions(q, name, detail, nil)
+		*lo = o
+		return err
+	})
+	if m == nil || m.broken && len(m.loads) == 0 {
+		return &fatalError{err} // nothing ran: the setup is wrong
 	}
-	return a + "; " + b
+	if len(m.loads) > 0 {
+		pr.recordPool(db, m, err)
+	}
+	switch {
+	case m.broken:
+		return &fatalError{err}
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return nil // an abort threshold ended a size: the phase says so
+}
+
+// recordPool records the pool phase and its sizes, and starts their
+// analysis on one goroutine: the sizes' merges, then the scalability
+// analysis over all of them, which the sizes' notes need.
+func (pr *protocol) recordPool(db string, m *poolMeasure, stopped error) {
+	s := pr.tests.Pool
+	top := &phaseRec{ph: result.Phase{Name: PhasePool, Kind: "pool_scaling", StartS: offset(pr.t0, m.loads[0].StartedAt),
+		Users: s.Users, Rate: s.Rate}}
+	recs := []*phaseRec{top}
+	for i, run := range m.loads {
+		// summarize fills in the rest from the load, on the protocol's clock.
+		ph := m.phases[i]
+		recs = append(recs, &phaseRec{ph: result.Phase{Name: ph.Name, Kind: ph.Kind, Users: ph.Users, Rate: ph.Rate,
+			Thresholds: ph.Thresholds, Note: ph.Note}, loads: []*result.Run{run}})
+	}
+	pr.recs = append(pr.recs, recs...)
+	pr.analyses.Add(1)
+	go func() {
+		defer pr.analyses.Done()
+		sc, best := analyzePools(m.configs)
+		eff := make(map[float64]float64, len(sc.Configs))
+		for i, c := range sc.Configs {
+			eff[c.N] = sc.Efficiency[i]
+		}
+		measured := 0
+		var ns, effs []string
+		for i, rec := range recs[1:] {
+			pr.summarize(rec)
+			n := m.configs[i].N
+			judgePoolSize(&rec.ph, rec.loads[0], eff[n], int(n) == best)
+			if rec.ph.Pass {
+				measured++
+			}
+			ns, effs = append(ns, strconv.Itoa(int(n))), append(effs, fmt.Sprintf("%.2f", eff[n]))
+		}
+		ph := &top.ph
+		ph.Note = "database " + db
+		if best > 0 {
+			ph.Note = joinNote(ph.Note, fmt.Sprintf("best pool size %d, the smallest within %.0f%% of the highest throughput", best, 100*BestPoolShare))
+		}
+		ph.Note = joinNote(ph.Note, fmt.Sprintf("efficiency at %s connections: %s", strings.Join(ns, ", "), strings.Join(effs, ", ")))
+		if measured < len(m.sizes) {
+			ph.Note = joinNote(ph.Note, fmt.Sprintf("%d of %d sizes measured", measured, len(m.sizes)))
+		}
+		switch {
+		case stopped == nil || errors.Is(stopped, context.Canceled) || errors.Is(stopped, context.DeadlineExceeded):
+			// measured or interrupted: said above
+		case m.broken:
+			ph.Note = joinNote(ph.Note, fmt.Sprintf("pool %d could not run: %v", m.sizes[len(m.loads)], stopped))
+		default:
+			ph.Note = joinNote(ph.Note, fmt.Sprintf("stopped at pool %d: %v", m.sizes[len(m.loads)-1], stopped))
+		}
+		ph.Pass = measured == len(m.sizes) && stopped == nil
+		pr.mu.Lock()
+		pr.poolScale = sc
+		pr.mu.Unlock()
+	}()
+}
+
+// judgePoolSize sets one size's pass and note: measured or not, with its
+// efficiency and whatever else its load says.
+func judgePoolSize(ph *result.Phase, run *result.Run, eff float64, best bool) {
+	note := fmt.Sprintf("efficiency %.2f", eff)
+	if best {
+		note = joinNote(note, bestPoolNote)
+	}
+	ph.Note = joinNote(note, ph.Note)
+	ph.Pass = !run.Aborted && run.Summary.Requests > 0
+	switch {
+	case run.Aborted:
+		ph.Note = joinNote(ph.Note, "aborted: "+run.AbortReason)
+	case run.Summary.Requests == 0:
+		ph.Note = joinNote(ph.Note, "no request completed")
+	}
+	if f := analyze.Failed(run.Thresholds, false); len(f) > 0 {
+		ph.Note = joinNote(ph.Note, fmt.Sprintf("%d SLO(s) failed at this size", len(f)))
+	}
+	if run.Generator.Saturated {
+		ph.Note = joinNote(ph.Note, "generator saturated: "+run.Generator.Reason)
+	}
 }

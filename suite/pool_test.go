@@ -2,6 +2,8 @@ package suite
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,5 +117,180 @@ func TestRunPoolScalingUnknownDatabase(t *testing.T) {
 	p := &plan.Plan{Databases: map[string]*plan.Database{"main": {DSN: "x"}}}
 	if _, _, err := RunPoolScaling(context.Background(), p, "other", nil, time.Second, LoadOptions{}); err == nil {
 		t.Error("no error for an undeclared database")
+	}
+}
+
+// poolProtocolPlan is a plan of 10 ms statements against dsn whose
+// protocol scales the pool from 1 to 4 connections under 4 users, 10 s
+// per size before the time scale; its SLO holds only when every user has
+// a connection of its own.
+func poolProtocolPlan(t *testing.T, dsn string) (*plan.Plan, func(string) string) {
+	t.Helper()
+	p, err := plan.Parse("pool.yaml", []byte(`
+name: pool protocol
+databases:
+  main: { dsn: "${DSN}", pool: 2 }
+scenarios:
+  - name: s
+    steps:
+      - name: sleep
+        sql: { query: "SELECT pg_sleep(0.01)" }
+load: { vus: 1, duration: 1s }
+thresholds: ["p50 < 25ms"]
+tests:
+  pool: { sizes: [1, 2, 4], users: 4, duration: 10s }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, func(k string) string {
+		if k == "DSN" {
+			return dsn
+		}
+		return ""
+	}
+}
+
+// TestPoolPhase runs the protocol's pool phase alone against a real
+// PostgreSQL: three sizes of a second each, on the protocol's clock, with
+// the best size named and the analysis in the Run's scalability section.
+func TestPoolPhase(t *testing.T) {
+	srv := pgtest.Start(t)
+	p, getenv := poolProtocolPlan(t, srv.NewDatabase(t))
+	var progress []Progress
+	run, err := Test(context.Background(), p, Options{Only: []string{"pool"}, TimeScale: 0.1, Getenv: getenv,
+		Progress: func(pg Progress) { progress = append(progress, pg) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ph := range run.Phases {
+		t.Logf("%-7s %-12s start %5.2f s, %5d requests, %6.1f rps, p99 %6.2f ms: %s", ph.Name, ph.Kind, ph.StartS, ph.Summary.Requests, ph.Summary.RPS, ph.Summary.Latency.P99, ph.Note)
+	}
+	if got, want := phaseNames(run.Phases), []string{"pool", "pool 1", "pool 2", "pool 4"}; !slices.Equal(got, want) {
+		t.Fatalf("phases %v, want %v", got, want)
+	}
+	top := run.Phases[0]
+	if top.Kind != "pool_scaling" || !top.Pass || top.Users != 4 || !strings.Contains(top.Note, "database main") ||
+		!strings.Contains(top.Note, "best pool size 4,") || !strings.Contains(top.Note, "efficiency at 1, 2, 4 connections: 1.00, ") {
+		t.Errorf("pool phase %+v: want kind pool_scaling, passed, 4 users, naming the database, best size 4 and the efficiencies", top)
+	}
+	var req int64
+	rps := map[string]float64{}
+	for i, ph := range run.Phases[1:] {
+		rps[ph.Name] = ph.Summary.RPS
+		req += ph.Summary.Requests
+		if ph.Kind != "pool" || !ph.Pass || ph.Users != 4 || ph.Summary.Requests == 0 || ph.Summary.Errors != 0 || len(ph.Series) == 0 {
+			t.Errorf("%s: kind %q pass %v users %d, %d requests, %d errors, %d windows", ph.Name, ph.Kind, ph.Pass, ph.Users, ph.Summary.Requests, ph.Summary.Errors, len(ph.Series))
+		}
+		switch prev := run.Phases[i]; {
+		case i == 0 && ph.StartS != top.StartS:
+			t.Errorf("%s starts at %.2f s, the pool phase at %.2f s", ph.Name, ph.StartS, top.StartS)
+		case i > 0 && ph.StartS < prev.StartS+1:
+			t.Errorf("%s starts at %.2f s, %s at %.2f s: each size holds a second, one after another", ph.Name, ph.StartS, prev.Name, prev.StartS)
+		}
+		for _, w := range ph.Series {
+			if w.Phase != ph.Name || w.TS < ph.StartS-1e-9 || w.Hist != "" {
+				t.Errorf("%s: window at %.2f s of phase %q", ph.Name, w.TS, w.Phase)
+				break
+			}
+		}
+		if !strings.HasPrefix(ph.Note, "efficiency ") {
+			t.Errorf("%s: note %q does not start with its efficiency", ph.Name, ph.Note)
+		}
+		if best := ph.Name == "pool 4"; strings.Contains(ph.Note, "best pool size") != best {
+			t.Errorf("%s: note %q; only pool 4 is the best", ph.Name, ph.Note)
+		}
+	}
+	// One connection for four users quadruples the wait: the SLO fails
+	// there, and that is a measurement, not a failed phase.
+	if n := run.Phases[1].Note; !strings.Contains(n, "1 SLO(s) failed at this size") {
+		t.Errorf("pool 1: note %q, want its failed SLO", n)
+	}
+	if n := run.Phases[3].Note; strings.Contains(n, "SLO") {
+		t.Errorf("pool 4: note %q, want no failed SLO", n)
+	}
+	if rps["pool 2"] < 1.5*rps["pool 1"] || rps["pool 4"] < 1.5*rps["pool 2"] {
+		t.Errorf("throughput by size %v: want it to grow with the pool up to the users", rps)
+	}
+	if run.Summary.Requests != req || run.Verdict != "pass" || run.Aborted {
+		t.Errorf("run: %d requests (the sizes %d), verdict %s, aborted %v", run.Summary.Requests, req, run.Verdict, run.Aborted)
+	}
+	sc := run.Scalability
+	if sc == nil || sc.Unit != "pool" || len(sc.Configs) != 3 || len(sc.Efficiency) != 3 || BestPoolSize(sc) != 4 {
+		t.Fatalf("scalability %+v: want the pool's, 3 sizes, best 4", sc)
+	}
+	for i, c := range sc.Configs {
+		if ph := run.Phases[i+1]; c.RPS != ph.Summary.RPS || c.P99 != ph.Summary.Latency.P99 {
+			t.Errorf("size %g: %.1f rps, p99 %.2f ms in the analysis; its phase %.1f, %.2f", c.N, c.RPS, c.P99, ph.Summary.RPS, ph.Summary.Latency.P99)
+		}
+	}
+	// Progress: one phase of one, each size announced before its windows,
+	// which carry the size's phase.
+	var details []string
+	size := ""
+	for _, pg := range progress {
+		if pg.Phase != "pool" || pg.Kind != "pool_scaling" || pg.Total != 1 {
+			t.Fatalf("progress %+v: want phase pool of kind pool_scaling, the only one", pg)
+		}
+		if pg.Window == nil {
+			details = append(details, pg.Detail)
+			size, _, _ = strings.Cut(pg.Detail, " (")
+			continue
+		}
+		if pg.Window.Phase != size {
+			t.Errorf("window at %.2f s labelled %q during %q", pg.Window.TS, pg.Window.Phase, size)
+		}
+	}
+	if want := []string{"", "pool 1 (1 of 3)", "pool 2 (2 of 3)", "pool 4 (3 of 3)"}; !slices.Equal(details, want) {
+		t.Errorf("progress details %q, want %q", details, want)
+	}
+}
+
+// TestPoolPhaseInterrupted stops the protocol in the middle of the
+// second size: the pool phase keeps what it measured and says what is
+// missing.
+func TestPoolPhaseInterrupted(t *testing.T) {
+	srv := pgtest.Start(t)
+	p, getenv := poolProtocolPlan(t, srv.NewDatabase(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// 3 s sizes: the first window of pool 2 closes well before its end.
+	run, err := Test(ctx, p, Options{Only: []string{"pool"}, TimeScale: 0.3, Getenv: getenv, Progress: func(pg Progress) {
+		if pg.Window != nil && pg.Window.Phase == "pool 2" {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || run == nil || !run.Aborted {
+		t.Fatalf("Test = %v, %v; want an aborted run and context.Canceled", run != nil, err)
+	}
+	if got, want := phaseNames(run.Phases), []string{"pool", "pool 1", "pool 2"}; !slices.Equal(got, want) {
+		t.Fatalf("phases %v, want %v", got, want)
+	}
+	top, one, two := run.Phases[0], run.Phases[1], run.Phases[2]
+	if top.Pass || top.Skipped || !strings.Contains(top.Note, "1 of 3 sizes measured") {
+		t.Errorf("pool phase: pass %v skipped %v note %q", top.Pass, top.Skipped, top.Note)
+	}
+	if !one.Pass || two.Pass || !strings.Contains(two.Note, "aborted") || two.Summary.Requests == 0 {
+		t.Errorf("pool 1 pass %v; pool 2 pass %v, %d requests, note %q", one.Pass, two.Pass, two.Summary.Requests, two.Note)
+	}
+}
+
+// TestPoolPhaseNeedsADatabase: without a database to scale the profile's
+// pool phase is skipped; a tests.pool the plan writes must name one.
+func TestPoolPhaseNeedsADatabase(t *testing.T) {
+	only := Options{Only: []string{"pool"}}
+	p := testPlan("http://127.0.0.1:1", nil)
+	if run, err := Test(context.Background(), p, only); run != nil || !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "no phase to run") {
+		t.Errorf("no database: Test = %v, %v; want no phase to run", run != nil, err)
+	}
+	two := map[string]*plan.Database{"a": {DSN: "postgres://127.0.0.1:1/a"}, "b": {DSN: "postgres://127.0.0.1:1/b"}}
+	q := *p
+	q.Databases = two
+	if _, err := Test(context.Background(), &q, only); err == nil || !strings.Contains(err.Error(), "no phase to run") {
+		t.Errorf("two databases, none named, no tests.pool: %v; want the phase skipped", err)
+	}
+	q.Tests = &plan.Tests{Pool: &plan.PoolSpec{Sizes: []int{1, 2}}}
+	if _, err := Test(context.Background(), &q, only); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "tests.pool.db: required") {
+		t.Errorf("two databases, tests.pool without db: %v; want tests.pool.db required", err)
 	}
 }

@@ -4,7 +4,7 @@ package suite
 //
 //	warm-up → baseline (1, 10, 50 users) → load suite (normal, peak,
 //	spike, volume) → stress to the breaking point → recovery → soak →
-//	scalability,       benchmarks alongside
+//	scalability → connection-pool scaling,       benchmarks alongside
 //
 // Every phase is one or more loads run by RunLoad, one after another, so
 // the engine's measurement rules hold everywhere and no engine logic lives
@@ -62,12 +62,13 @@ const (
 	PhaseRecovery    = "recovery"
 	PhaseSoak        = "soak"
 	PhaseScalability = "scalability"
+	PhasePool        = "pool"
 	PhaseBench       = "bench"
 )
 
 // PhaseGroups lists the phase groups in the order they run.
 func PhaseGroups() []string {
-	return []string{PhaseWarmup, PhaseBaseline, PhaseLoad, PhaseStress, PhaseRecovery, PhaseSoak, PhaseScalability, PhaseBench}
+	return []string{PhaseWarmup, PhaseBaseline, PhaseLoad, PhaseStress, PhaseRecovery, PhaseSoak, PhaseScalability, PhasePool, PhaseBench}
 }
 
 // ErrProtocol wraps problems with the protocol's settings or options,
@@ -161,11 +162,12 @@ type protocol struct {
 	baseTop *result.Run // the baseline's top level, for the stress start
 	stress  *stressState
 
-	mu       sync.Mutex // guards the fields below
-	warnings []string
-	stressR  *result.Stress
-	soak     *result.Soak
-	scale    *result.Scalability
+	mu        sync.Mutex // guards the fields below
+	warnings  []string
+	stressR   *result.Stress
+	soak      *result.Soak
+	scale     *result.Scalability
+	poolScale *result.Scalability // the pool phase's, with unit "pool"
 }
 
 // phaseRec is one phase: its loads in order and the Phase its analysis
@@ -383,6 +385,19 @@ func (pr *protocol) plan(only []string) error {
 			planned: time.Duration(len(s.Configs)) * (s.Stabilize.D() + s.Duration.D()),
 			run:     func(ctx context.Context) error { return pr.runScalability(ctx) }})
 	}
+	if s := t.Pool; sel(PhasePool) && !s.Skip {
+		// Without a database to scale the phase is skipped, as scalability
+		// is without configurations.
+		if db := pr.p.PoolDB(s); db != "" {
+			add(stage{name: PhasePool, kind: "pool_scaling", planned: cool + time.Duration(len(s.Sizes))*s.Duration.D(),
+				run: func(ctx context.Context) error {
+					if err := pr.coolDown(ctx); err != nil {
+						return err
+					}
+					return pr.runPool(ctx, db)
+				}})
+		}
+	}
 	if sel(PhaseBench) && len(pr.p.Benchmarks) > 0 {
 		// Benchmarks run alongside; a stage keeps their place in the list.
 		pr.benchListed = true
@@ -422,11 +437,15 @@ func (pr *protocol) report(p Progress) {
 	pr.o.Progress(p)
 }
 
-// window is the OnWindow hook of every load: progress, with detail.
-func (pr *protocol) window(detail string) func(w result.Window, run *result.Run) {
+// window is the OnWindow hook of every load: progress, with detail. The
+// windows belong to phase, or to the running stage when phase is "".
+func (pr *protocol) window(phase, detail string) func(w result.Window, run *result.Run) {
+	if phase == "" {
+		phase = pr.stages[pr.current].name
+	}
 	return func(w result.Window, run *result.Run) {
 		w.TS += offset(pr.t0, pr.loadStart)
-		w.Phase = pr.stages[pr.current].name
+		w.Phase = phase
 		pr.report(Progress{Detail: detail, Window: &w, Run: run})
 	}
 }
@@ -449,6 +468,25 @@ func (pr *protocol) warn(msg string) {
 // load runs one load of the plan with the given load block (and, for the
 // stress variants, variables and databases) and returns its Run.
 func (pr *protocol) load(ctx context.Context, l plan.LoadSpec, detail string, vars map[string]string, dbs map[string]*plan.Database, until func(result.Window) bool) (*result.Run, error) {
+	q := pr.loadPlan(l, vars, dbs)
+	lo, err := pr.loadOptions(q, "", detail, until)
+	if err != nil {
+		return nil, &fatalError{err}
+	}
+	run, err := RunLoad(ctx, q, lo)
+	if run == nil {
+		return nil, &fatalError{err}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return run, err
+	}
+	return run, nil // an abort threshold ended it: the Run says so
+}
+
+// loadPlan is the plan of one load of the protocol: the plan with the
+// given load block and, for the stress variants, variables and databases
+// (nil keeps the plan's).
+func (pr *protocol) loadPlan(l plan.LoadSpec, vars map[string]string, dbs map[string]*plan.Database) *plan.Plan {
 	q := *pr.p
 	q.Load = l
 	q.Load.Arrivals = cmp.Or(l.Arrivals, pr.p.Load.Arrivals)
@@ -463,26 +501,27 @@ func (pr *protocol) load(ctx context.Context, l plan.LoadSpec, detail string, va
 		q.Databases = dbs
 	}
 	q.ApplyDefaults()
+	return &q
+}
+
+// loadOptions are the options of the next load, of plan q: progress
+// (its windows labelled phase, "" for the running stage) with detail,
+// a profile directory of its own, and until. It marks the load's start
+// for the progress windows, so it is called just before the load.
+func (pr *protocol) loadOptions(q *plan.Plan, phase, detail string, until func(result.Window) bool) (LoadOptions, error) {
 	pr.loads++
-	lo := LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now, OnWindow: pr.window(detail), Logf: pr.o.Logf}
+	lo := LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now, OnWindow: pr.window(phase, detail), Logf: pr.o.Logf}
 	if pr.o.ProfileDir != "" && q.System != nil {
 		lo.ProfileDir = filepath.Join(pr.o.ProfileDir, fmt.Sprintf("%02d-%s", pr.loads, pr.stages[pr.current].name))
 		if err := os.MkdirAll(lo.ProfileDir, 0o755); err != nil {
-			return nil, &fatalError{fmt.Errorf("cannot create %s for the profiles: %w", lo.ProfileDir, err)}
+			return lo, fmt.Errorf("cannot create %s for the profiles: %w", lo.ProfileDir, err)
 		}
 	}
 	if until != nil {
 		lo.Until = func(w result.Window, _ *result.Run) bool { return until(w) }
 	}
 	pr.loadStart = pr.now()
-	run, err := RunLoad(ctx, &q, lo)
-	if run == nil {
-		return nil, &fatalError{err}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return run, err
-	}
-	return run, nil // an abort threshold ended it: the Run says so
+	return lo, nil
 }
 
 // gracefulStop is the plan's, scaled with the protocol's durations.
@@ -599,6 +638,12 @@ func (pr *protocol) assemble(ctx context.Context) *result.Run {
 	pr.mu.Lock()
 	run.Warnings = dedupe(append(run.Warnings, pr.warnings...))
 	run.Stress, run.Soak, run.Scalability = pr.stressR, pr.soak, pr.scale
+	if run.Scalability == nil {
+		// The Run has one scalability section: the scalability phase's
+		// when it ran, else the pool phase's (unit "pool"), whose own
+		// phases carry its figures either way.
+		run.Scalability = pr.poolScale
+	}
 	pr.mu.Unlock()
 	if run.Stress != nil && run.Stress.Curve == nil {
 		run.Stress = nil // recovery without a stress curve: nothing to say

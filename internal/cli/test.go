@@ -45,7 +45,7 @@ func newTestCmd(e *env) *cobra.Command {
 	var rf recordFlags
 	c := &cobra.Command{
 		Use:   "test [plan.yaml]",
-		Short: "Run the whole performance-testing protocol: baseline, load, stress, recovery, soak, scalability",
+		Short: "Run the whole performance-testing protocol: baseline, load, stress, recovery, soak, scalability, pool",
 		Long: `Run the performance-testing protocol against the plan's target, phase by
 phase, and judge it:
 
@@ -61,6 +61,8 @@ phase, and judge it:
   6. scalability: the same load on each configuration the plan lists,
      applied by its command, with efficiency and a Universal Scalability
      Law fit
+  7. pool: with a database, the same load at each connection-pool size,
+     with the efficiency of each and the best size
 The plan's benchmarks run alongside. Every figure comes from the profile
 (standard: hours; quick: minutes) unless the plan's tests: block sets it.
 
