@@ -157,7 +157,7 @@ func mannKendall(sorted []trendPoint) (s, varS float64) {
 		bothTied += t * (t - 1) / 2
 		i = j
 	}
-	discordant := float64(mkInversions(ys, make([]float64, n)))
+	discordant := float64(inversions(ys, make([]float64, n)))
 	slices.Sort(ys)
 	yTies := mkTieSums(slices.Values(ys))
 
@@ -275,14 +275,14 @@ func mkTieSums(sorted func(yield func(float64) bool)) mkTies {
 	return out
 }
 
-// mkInversions counts the pairs i < j with a[i] > a[j] by merge sort,
+// inversions counts the pairs i < j with a[i] > a[j] by merge sort,
 // sorting a; tmp is scratch of the same length.
-func mkInversions(a, tmp []float64) int64 {
+func inversions[T cmp.Ordered](a, tmp []T) int64 {
 	if len(a) < 2 {
 		return 0
 	}
 	m := len(a) / 2
-	inv := mkInversions(a[:m], tmp[:m]) + mkInversions(a[m:], tmp[m:])
+	inv := inversions(a[:m], tmp[:m]) + inversions(a[m:], tmp[m:])
 	i, j, k := 0, m, 0
 	for i < m && j < len(a) {
 		if a[j] < a[i] {
@@ -392,31 +392,7 @@ func (ss *slopeSet) orderAt(t float64, order []int32) {
 func (ss *slopeSet) count(t float64) int64 {
 	ss.orderAt(t, ss.order)
 	copy(ss.seq, ss.order)
-	return slopeInversions(ss.seq, ss.tmp) - ss.within
-}
-
-func slopeInversions(a, tmp []int32) int64 {
-	if len(a) < 2 {
-		return 0
-	}
-	m := len(a) / 2
-	inv := slopeInversions(a[:m], tmp[:m]) + slopeInversions(a[m:], tmp[m:])
-	i, j, k := 0, m, 0
-	for i < m && j < len(a) {
-		if a[j] < a[i] {
-			inv += int64(m - i)
-			tmp[k] = a[j]
-			j++
-		} else {
-			tmp[k] = a[i]
-			i++
-		}
-		k++
-	}
-	k += copy(tmp[k:], a[i:m])
-	copy(tmp[k:], a[j:])
-	copy(a, tmp)
-	return inv
+	return inversions(ss.seq, ss.tmp) - ss.within
 }
 
 // kth returns the k-th smallest slope, 1 ≤ k ≤ total.
