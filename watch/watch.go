@@ -225,19 +225,27 @@ func (w *Watcher) ts(t time.Time) float64 {
 	return math.Round(t.Sub(w.opts.Start).Seconds()*1000) / 1000
 }
 
-// tick samples on the interval boundaries after t0 (t0 + k·interval) until
-// the watcher stops. Each wait is to the next boundary, so a late wake-up
-// or a slow sample does not shift the later ones; boundaries missed while
-// a sample overran are skipped.
+// tick samples on the interval boundaries after t0 until the watcher
+// stops.
 func (w *Watcher) tick(ctx context.Context) {
 	defer close(w.loop)
+	Aligned(ctx, w.opts.Start, w.interval, w.opts.Now, func(now time.Time) { w.SampleAt(ctx, now) })
+}
+
+// Aligned calls sample on the interval boundaries after start (start +
+// k·interval) until ctx ends, on the caller's goroutine. Each wait is to
+// the next boundary, so a late wake-up or a slow sample does not shift the
+// later ones; boundaries missed while a sample overran are skipped. Every
+// watcher of a run uses it, so their points line up with the run's
+// windows.
+func Aligned(ctx context.Context, start time.Time, interval time.Duration, now func() time.Time, sample func(now time.Time)) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		since := w.opts.Now().Sub(w.opts.Start)
+		since := now().Sub(start)
 		next := time.Duration(0)
 		if since >= 0 {
-			next = (since/w.interval + 1) * w.interval
+			next = (since/interval + 1) * interval
 		}
 		timer.Reset(next - since)
 		select {
@@ -245,7 +253,7 @@ func (w *Watcher) tick(ctx context.Context) {
 			return
 		case <-timer.C:
 		}
-		w.SampleAt(ctx, w.opts.Now())
+		sample(now())
 	}
 }
 

@@ -62,6 +62,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/watch"
 )
 
 // Defaults for the zero values of Options.
@@ -290,22 +291,7 @@ func (w *Watcher) ts(t time.Time) float64 {
 // tick samples on the interval boundaries after t0 until ctx ends.
 func (w *Watcher) tick(ctx context.Context) {
 	defer close(w.loop)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		since := w.opts.Now().Sub(w.opts.Start)
-		next := time.Duration(0)
-		if since >= 0 {
-			next = (since/w.opts.Interval + 1) * w.opts.Interval
-		}
-		timer.Reset(next - since)
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		w.SampleAt(ctx, w.opts.Now())
-	}
+	watch.Aligned(ctx, w.opts.Start, w.opts.Interval, w.opts.Now, func(now time.Time) { w.SampleAt(ctx, now) })
 }
 
 // SampleAt takes one sample at now, on the caller's goroutine: the point
