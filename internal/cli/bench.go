@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 // benchFlags are the flags of `stampede bench` (commands).
 type benchFlags struct {
+	rec                            benchRecord
 	warmup, runs, minRuns, maxRuns int
 	minTime                        time.Duration
 	prepare                        string
@@ -98,6 +100,7 @@ Exit codes: 0 done · 1 a command failed, or --fail-on-regression tripped ·
 	fs.StringVar(&f.exportMarkdown, "export-markdown", "", "write a Markdown table to FILE")
 	fs.StringVar(&f.exportCSV, "export-csv", "", "write a CSV table to FILE")
 	fs.StringVar(&f.failOnRegression, "fail-on-regression", "", "exit 1 when a command is significantly slower than the first by more than this (e.g. 5%)")
+	f.rec.add(fs)
 	cmd.AddCommand(newBenchGoCmd(e), newBenchImportCmd(e), newBenchCompareCmd(e))
 	return cmd
 }
@@ -170,9 +173,82 @@ func (f *benchFlags) params() ([]bench.Param, error) {
 	return ps, errors.Join(errs...)
 }
 
-// benchOutputs are the files a bench command writes.
+// benchOutputs are the files a bench command writes, and where it records
+// its run.
 type benchOutputs struct {
 	json string
+	rec  benchRecord
+}
+
+// benchRecord are the history flags of the bench commands that measure.
+type benchRecord struct {
+	store   string
+	noStore bool
+	tags    []string
+}
+
+func (b *benchRecord) add(fs *pflag.FlagSet) {
+	addStoreFlag(fs, &b.store)
+	fs.BoolVar(&b.noStore, "no-store", false, "do not record the results in the history")
+	fs.StringArrayVar(&b.tags, "tag", nil, "label the stored run: `KEY=VALUE` (repeatable)")
+}
+
+// save records run in the history, as every run and test is. A history
+// that cannot be written is reported, not fatal: the measurements are on
+// screen and in --out already.
+func (b *benchRecord) save(ctx context.Context, e *env, run *result.Run) error {
+	if b.noStore {
+		return nil
+	}
+	tags, _, err := (&recordFlags{tags: b.tags}).check()
+	if err != nil {
+		return err
+	}
+	if len(tags) > 0 {
+		run.Tags = tags
+	}
+	if run.Plan == "" {
+		run.Plan = benchPlanName(run)
+	}
+	s, err := openStore(e, "", b.store)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	id, err := s.Save(ctx, run)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "stampede: the results were not recorded in the history: %v\n", err)
+		return nil
+	}
+	run.ID = id
+	fmt.Fprintf(e.stdout, "recorded as run %s\n", id)
+	return nil
+}
+
+// benchPlanName names a benchmark run in the history by what it measured,
+// so that runs of the same commands line up in `stampede history`.
+func benchPlanName(run *result.Run) string {
+	var names []string
+	for _, b := range run.Benchmarks {
+		n := b.Command
+		if n == "" {
+			n = b.Name
+		}
+		if n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+		if len(names) == 3 {
+			break
+		}
+	}
+	name := "bench " + strings.Join(names, " | ")
+	if len(run.Benchmarks) > len(names) {
+		name += " …"
+	}
+	if len(name) > 120 {
+		name = name[:119] + "…"
+	}
+	return name
 }
 
 // parseBenchOut reads --out values: json=FILE.
@@ -209,6 +285,7 @@ func runBenchCommands(ctx context.Context, e *env, f *benchFlags, templates []st
 	problems = append(problems, err)
 	outs, err := parseBenchOut(f.out)
 	problems = append(problems, err)
+	outs.rec = f.rec
 	params, err := f.params()
 	problems = append(problems, err)
 	if f.runs > 0 && (f.minRuns != bench.DefaultMinRuns || f.maxRuns != 0) {
@@ -247,7 +324,7 @@ func runBenchCommands(ctx context.Context, e *env, f *benchFlags, templates []st
 		return err
 	}
 	run := sess.Run(gate)
-	if err := writeBenchOutputs(outs, run, f.exportMarkdown, sess.WriteMarkdown, f.exportCSV, sess.WriteCSV); err != nil {
+	if err := writeBenchOutputs(ctx, e, outs, run, f.exportMarkdown, sess.WriteMarkdown, f.exportCSV, sess.WriteCSV); err != nil {
 		return invalidf("bench: %v", err)
 	}
 	if runErr != nil {
@@ -295,7 +372,10 @@ func writeJSONFile(path string, v any) error {
 	return os.Rename(tmp, path)
 }
 
-func writeBenchOutputs(o benchOutputs, run *result.Run, mdPath string, md func(io.Writer) error, csvPath string, csv func(io.Writer) error) error {
+func writeBenchOutputs(ctx context.Context, e *env, o benchOutputs, run *result.Run, mdPath string, md func(io.Writer) error, csvPath string, csv func(io.Writer) error) error {
+	if err := o.rec.save(ctx, e, run); err != nil {
+		return err
+	}
 	if o.json != "" {
 		if err := result.WriteFile(o.json, run); err != nil {
 			return fmt.Errorf("cannot write %s: %w", o.json, err)
@@ -368,6 +448,7 @@ func (s *benchSetFlags) write(w io.Writer, c *bench.Comparison) error {
 
 func newBenchGoCmd(e *env) *cobra.Command {
 	var sf benchSetFlags
+	var rec benchRecord
 	var o bench.GoOptions
 	cmd := &cobra.Command{
 		Use:   "go [packages] [flags]",
@@ -398,7 +479,8 @@ output, then print the median and 95% interval of every benchmark and unit.
 				return err
 			}
 			run := benchSetRun(set, "micro", started, e.now(), runErr)
-			if err := writeBenchOutputs(outs, run, "", nil, "", nil); err != nil {
+			outs.rec = rec
+			if err := writeBenchOutputs(c.Context(), e, outs, run, "", nil, "", nil); err != nil {
 				return invalidf("bench go: %v", err)
 			}
 			return benchErr(runErr)
@@ -408,6 +490,7 @@ output, then print the median and 95% interval of every benchmark and unit.
 	cmd.Flags().IntVar(&o.Count, "count", bench.DefaultCount, "runs of each benchmark")
 	cmd.Flags().StringVar(&o.Benchtime, "benchtime", "", "go test -benchtime (e.g. 1s or 1000x)")
 	sf.add(cmd.Flags())
+	rec.add(cmd.Flags())
 	return cmd
 }
 
@@ -427,6 +510,7 @@ func benchSetRun(set *bench.Set, level string, started, ended time.Time, err err
 
 func newBenchImportCmd(e *env) *cobra.Command {
 	var sf benchSetFlags
+	var rec benchRecord
 	cmd := &cobra.Command{
 		Use:   "import FILE…",
 		Short: "Read saved go test -bench output into a Run document and summarise it",
@@ -450,13 +534,15 @@ func newBenchImportCmd(e *env) *cobra.Command {
 				return err
 			}
 			now := e.now()
-			if err := writeBenchOutputs(outs, benchSetRun(set, "micro", now, now, nil), "", nil, "", nil); err != nil {
+			outs.rec = rec
+			if err := writeBenchOutputs(c.Context(), e, outs, benchSetRun(set, "micro", now, now, nil), "", nil, "", nil); err != nil {
 				return invalidf("bench import: %v", err)
 			}
 			return nil
 		},
 	}
 	sf.add(cmd.Flags())
+	rec.add(cmd.Flags())
 	return cmd
 }
 

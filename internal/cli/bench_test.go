@@ -18,9 +18,16 @@ import (
 func benchRun(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
+	store := filepath.Join(t.TempDir(), "history.db") // never the package directory
 	e := &env{
 		stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-		getenv: func(string) string { return "" }, now: time.Now,
+		getenv: func(k string) string {
+			if k == "STAMPEDE_STORE" {
+				return store
+			}
+			return ""
+		},
+		now: time.Now,
 	}
 	code := run(ctx, e, args)
 	return code, stdout.String(), stderr.String()

@@ -22,6 +22,7 @@ import (
 	sqlstep "github.com/stampede-perf/stampede/proto/sql"
 	"github.com/stampede-perf/stampede/report"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/store"
 	"github.com/stampede-perf/stampede/suite"
 	"github.com/stampede-perf/stampede/watch"
 )
@@ -286,14 +287,18 @@ func (f *loadFlags) override(p *plan.Plan, fs *pflag.FlagSet) error {
 }
 
 // profileDir is where the watch saves profiles: next to the run's JSON,
-// else under .stampede/profiles in the current directory.
-func profileDir(outs outputs, now time.Time) string {
+// else beside the run history (.stampede/profiles next to history.db).
+func profileDir(e *env, p *plan.Plan, rf *recordFlags, outs outputs, now time.Time) string {
 	stamp := now.UTC().Format("20060102-150405")
 	if outs.json != "" {
 		base := strings.TrimSuffix(filepath.Base(outs.json), filepath.Ext(outs.json))
 		return filepath.Join(filepath.Dir(outs.json), base+"-profiles")
 	}
-	return filepath.Join(".stampede", "profiles", stamp)
+	dsn := storeDSN(e, p.File, rf.store)
+	if store.IsPostgres(dsn) || strings.Contains(dsn, "://") {
+		return filepath.Join(".stampede", "profiles", stamp)
+	}
+	return filepath.Join(filepath.Dir(dsn), "profiles", stamp)
 }
 
 // outputs are the --out targets (json=PATH) and --report renderings.
@@ -418,7 +423,7 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 	prog := newProgress(e, p, quiet)
 	var dir string
 	if p.System != nil && p.System.Pprof != "" {
-		dir = profileDir(outs, e.now())
+		dir = profileDir(e, p, rf, outs, e.now())
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return invalidf("cannot create %s for the profiles: %v", dir, err)
 		}

@@ -116,7 +116,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 	}
 	var dir string
 	if p.System != nil && p.System.Pprof != "" {
-		dir = profileDir(outs, e.now())
+		dir = profileDir(e, p, rf, outs, e.now())
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return invalidf("cannot create %s for the profiles: %v", dir, err)
 		}
