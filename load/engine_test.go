@@ -247,3 +247,91 @@ func sortedDurations(d []time.Duration) []time.Duration {
 	}
 	return out
 }
+
+// The open model stops at the iteration count too, instead of running to
+// the end of its (24 h) cap.
+func TestOpenModelIterationLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(time.Millisecond)}
+		test, layout := oneStepTest(st)
+		e := New(test, Options{Model: "open", Levels: []Level{{Target: 20, Hold: IterationsCap}}, Iterations: 5, MaxVUs: 10, PreVUs: 1, GracefulStop: time.Second})
+		var run result.Run
+		start := time.Now()
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		if run.Summary.Iterations != 5 || run.Summary.Dropped != 0 {
+			t.Fatalf("iterations %d dropped %d, want 5 and 0", run.Summary.Iterations, run.Summary.Dropped)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("5 iterations at 20/s took %v", d)
+		}
+	})
+}
+
+// Segments split the iteration count: the parts add up to the whole.
+func TestSegmentsSplitIterations(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var total int64
+		for k := 0; k < 3; k++ {
+			st := &sleepStep{d: fixed(time.Millisecond)}
+			test, layout := oneStepTest(st)
+			e := New(test, Options{Model: "closed", Levels: []Level{{Target: 4, Hold: time.Hour}}, Iterations: 10,
+				Segment: Segment{K: k, N: 3}, GracefulStop: time.Second})
+			var run result.Run
+			if err := e.Run(context.Background(), layout, &run); err != nil {
+				t.Fatal(err)
+			}
+			total += run.Summary.Iterations
+		}
+		if total != 10 {
+			t.Fatalf("three segments ran %d iterations of 10", total)
+		}
+	})
+}
+
+// The pool grows to what the schedule needs, one VU per overdue
+// iteration, not one per look at the same iteration.
+func TestOpenModelDoesNotOverSpawn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(50 * time.Millisecond)}
+		test, layout := oneStepTest(st)
+		// 100/s × 50 ms: five iterations in flight at a time.
+		e := New(test, Options{Model: "open", Levels: []Level{{Target: 100, Hold: 2 * time.Second}}, MaxVUs: 1000, PreVUs: 1, GracefulStop: time.Second})
+		var run result.Run
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		if n := run.Summary.MaxVUs; n < 5 || n > 7 {
+			t.Fatalf("peak VUs %d, want 5–7 for five iterations in flight", n)
+		}
+		// An iteration no VU holds waits at most the supervisor's 1 ms
+		// slack for a new VU.
+		if run.Summary.Requests != 200 || run.Summary.Latency.Max > 51.1 {
+			t.Fatalf("requests %d, max latency %.1fms", run.Summary.Requests, run.Summary.Latency.Max)
+		}
+	})
+}
+
+// Poisson arrivals with VUs to spare drop nothing: the dropped count is
+// the arrivals the schedule really drew, not their expectation.
+func TestPoissonDropsNothingWithSpareVUs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for seed := uint64(1); seed <= 4; seed++ {
+			st := &sleepStep{d: fixed(time.Millisecond)}
+			test, layout := oneStepTest(st)
+			e := New(test, Options{Model: "open", Arrivals: "poisson", Levels: []Level{{Target: 200, Hold: 2 * time.Second}},
+				MaxVUs: 100, PreVUs: 10, Seed: seed, GracefulStop: time.Second})
+			var run result.Run
+			if err := e.Run(context.Background(), layout, &run); err != nil {
+				t.Fatal(err)
+			}
+			if run.Summary.Dropped != 0 {
+				t.Fatalf("seed %d: %d dropped of %d", seed, run.Summary.Dropped, run.Summary.Requests)
+			}
+			if n := run.Summary.Requests; n < 330 || n > 470 {
+				t.Fatalf("seed %d: %d arrivals in 2 s at 200/s", seed, n)
+			}
+		}
+	})
+}

@@ -41,7 +41,8 @@ func (e *Engine) limit() bool {
 	if e.opt.Iterations <= 0 {
 		return false
 	}
-	return e.iters.Add(1) > e.opt.Iterations
+	// The count is the whole test's: each segment runs its share.
+	return e.iters.Add(1) > int64(e.opt.Segment.Share(int(e.opt.Iterations)))
 }
 
 // runClosed keeps Share(users(t)) VUs running, each looping iterations.
@@ -155,11 +156,12 @@ func (s *schedule) claim() (at time.Duration, ok bool) {
 		i := s.gidx
 		s.gidx++
 		if s.seg.N <= 1 || i%int64(s.seg.N) == int64(s.seg.K) {
-			s.plocal++
 			t, ok := s.p.Invert(s.sum)
 			if !ok || t >= s.end {
+				s.sum -= 1e-9 // stay past the end for later calls
 				return 0, false
 			}
+			s.plocal++
 			return t, true
 		}
 	}
@@ -182,9 +184,34 @@ func (s *schedule) at(m int64) (time.Duration, bool) {
 }
 
 // planned is how many of the segment's iterations fall before the end.
+// For Poisson arrivals it draws the rest of the sequence, so call it only
+// once the run is over.
 func (s *schedule) planned() int64 {
+	if s.pois {
+		for {
+			if _, ok := s.claim(); !ok {
+				break
+			}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.plocal
+	}
 	total := s.p.Area(s.end)
 	n := int64(math.Ceil(total - 1e-9))
+	return int64(s.seg.Share(int(n)))
+}
+
+// due is how many of the segment's constant-rate iterations are due by
+// el (intended start ≤ el).
+func (s *schedule) due(el time.Duration) int64 {
+	if el < 0 {
+		return 0
+	}
+	if el > s.end {
+		el = s.end
+	}
+	n := int64(math.Floor(s.p.Area(el)+1e-9)) + 1
 	return int64(s.seg.Share(int(n)))
 }
 
@@ -206,18 +233,25 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 	}
 	ringSize := metrics.RingSize(maxVUs)
 	var started atomic.Int64
+	// pending counts VUs started but not yet holding an iteration, so the
+	// supervisor adds one VU per overdue iteration, not one per glance.
+	var pending atomic.Int64
+	limitHit := make(chan struct{})
+	var limitOnce sync.Once
+	hit := func() { limitOnce.Do(func() { close(limitHit) }) }
 	var nextJ int64
 	spawn := func() {
 		vu := e.newVU(seg.Global(nextJ), ringSize)
 		nextJ++
 		e.wg.Add(1)
-		go e.openVU(vu, sch, stop, hard, &started)
+		pending.Add(1)
+		go e.openVU(vu, sch, stop, hard, &started, &pending, hit)
 	}
 	for i := 0; i < pre; i++ {
 		spawn()
 	}
-	// Supervisor: whenever the next iteration is due and no VU took it,
-	// add a VU (until MaxVUs).
+	// Supervisor: whenever iterations are due and no VU took them, add
+	// VUs (until MaxVUs).
 	const slack = time.Millisecond
 	var timer *time.Timer
 	endAt := e.t0.Add(sch.end)
@@ -233,27 +267,38 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		if wake.After(endAt) {
 			wake = endAt
 		}
-		m := sch.next.Load()
-		if !e.sleepUntil(stop, wake, &timer) {
+		if !e.sleepUntilOr(stop, limitHit, wake, &timer) {
 			break
 		}
-		if !e.now().Before(endAt) {
+		now := e.now()
+		if !now.Before(endAt) {
 			break
 		}
-		backlog := sch.pois && e.active.Load() > 0 && idle(e) == 0
-		if (!sch.pois && sch.next.Load() == m) || backlog {
-			if int(e.active.Load()) < maxVUs {
-				spawn()
-			} else {
-				// At the ceiling: iterations wait for a free VU and are
-				// recorded late. Poll rather than spin.
-				e.sleepUntil(stop, e.now().Add(time.Millisecond), &timer)
+		var short int64 // iterations due that no VU has or is about to take
+		if sch.pois {
+			if e.active.Load() > 0 && idle(e) == 0 && pending.Load() == 0 {
+				short = 1
 			}
+		} else {
+			short = sch.due(now.Sub(e.t0)-slack) - sch.next.Load() - pending.Load()
+		}
+		for ; short > 0 && int(e.active.Load()) < maxVUs; short-- {
+			spawn()
+		}
+		if short > 0 {
+			// At the ceiling: iterations wait for a free VU and are
+			// recorded late. Poll rather than spin.
+			e.sleepUntilOr(stop, limitHit, now.Add(time.Millisecond), &timer)
 		}
 	}
 	e.wind()
 	if e.abortedOrStopped(stop) {
 		return
+	}
+	select {
+	case <-limitHit:
+		return // ended by the iteration count: nothing was dropped
+	default:
 	}
 	if d := sch.planned() - started.Load(); d > 0 {
 		e.dropped.Store(d)
@@ -268,11 +313,25 @@ func (e *Engine) abortedOrStopped(stop context.Context) bool {
 // supervisor heuristic).
 func idle(e *Engine) int64 { return e.waiting.Load() }
 
-func (e *Engine) openVU(vu *VU, sch *schedule, stop, hard context.Context, started *atomic.Int64) {
+func (e *Engine) openVU(vu *VU, sch *schedule, stop, hard context.Context, started, pending *atomic.Int64, hitLimit func()) {
 	defer e.vuDone(vu)
+	first := true
+	defer func() {
+		if first {
+			pending.Add(-1)
+		}
+	}()
 	var timer *time.Timer
 	for !e.stopping.Load() && stop.Err() == nil {
+		if e.limit() {
+			hitLimit()
+			return
+		}
 		t, ok := sch.claim()
+		if first {
+			first = false
+			pending.Add(-1)
+		}
 		if !ok {
 			return
 		}
