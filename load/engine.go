@@ -82,6 +82,7 @@ type Engine struct {
 	iters       atomic.Int64 // iterations claimed against Options.Iterations
 	waiting     atomic.Int64 // open model: VUs sleeping until their iteration
 	interrupted atomic.Int64 // iterations cut short
+	finished    atomic.Bool  // the load is over; only the last windows close
 	onTime      atomic.Int64 // open model: iterations a VU was waiting for
 	lateWakes   atomic.Int64 // … of which the VU woke more than lateWake late
 
@@ -155,7 +156,9 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 			if e.opt.OnWindow == nil {
 				return
 			}
-			if reason := e.opt.OnWindow(w, snap); reason != "" {
+			// The last windows close after the run ended: they are shown,
+			// but a threshold failing on them aborts nothing.
+			if reason := e.opt.OnWindow(w, snap); reason != "" && !e.finished.Load() {
 				e.abort(reason)
 				cancelStop()
 			}
@@ -200,6 +203,7 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 	if e.opt.Model == "open" {
 		run.Summary.TargetRPS = profile.Area(profile.Duration()) / profile.Duration().Seconds() / float64(e.opt.Segment.N)
 	}
+	e.finished.Store(true)
 	e.col.Finish(run, end.Sub(e.t0).Seconds())
 	e.selfWatch(run, cpuTime()-cpu0, end.Sub(e.t0))
 
@@ -314,6 +318,9 @@ func (e *Engine) selfWatch(run *result.Run, cpu, wall time.Duration) {
 		g.Saturated = true
 		g.Reason = fmt.Sprintf("%.1f%% of iterations started more than %s late although a VU was waiting for them: the generator could not keep the schedule",
 			100*float64(e.lateWakes.Load())/float64(e.onTime.Load()), lateWake)
+	}
+	if n := e.col.Late(); n > 0 {
+		run.Warnings = append(run.Warnings, fmt.Sprintf("%d requests were recorded after their one-second window had closed: they are in every total but not in the series", n))
 	}
 	if s := e.col.Stalls(); s > 0 {
 		run.Warnings = append(run.Warnings, "metrics collection fell behind the VUs; some requests waited to be recorded")

@@ -58,6 +58,7 @@ type Collector struct {
 
 	ringsMu sync.Mutex // guards rings
 	rings   []*Ring    // append-only; a copied header stays valid
+	wake    chan struct{}
 
 	examples [numKinds]atomic.Pointer[string]
 
@@ -112,7 +113,7 @@ type windowAgg struct {
 
 // NewCollector returns a collector for the layout.
 func NewCollector(cfg Config) *Collector {
-	c := &Collector{cfg: cfg, now: cfg.Now, tick: cfg.Tick, lag: NewHist(), firstEnd: -1}
+	c := &Collector{cfg: cfg, now: cfg.Now, tick: cfg.Tick, lag: NewHist(), firstEnd: -1, wake: make(chan struct{}, 1)}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -130,6 +131,7 @@ func NewCollector(cfg Config) *Collector {
 
 // Register adds a VU's ring. Safe for concurrent use.
 func (c *Collector) Register(r *Ring) {
+	r.wake = c.wake
 	c.ringsMu.Lock()
 	c.rings = append(c.rings, r)
 	c.ringsMu.Unlock()
@@ -161,8 +163,10 @@ func (c *Collector) Stalls() uint64 {
 	return n
 }
 
-// Run drains rings until ctx is done, then drains once more. Windows close
-// one second after their end.
+// Run drains rings until ctx is done, then drains once more; a full ring
+// wakes it early. Window w closes one second after its end, at w+2 s, so
+// samples recorded a little after they completed still land in their
+// second.
 func (c *Collector) Run(ctx context.Context) {
 	t := time.NewTicker(c.tick)
 	defer t.Stop()
@@ -171,9 +175,11 @@ func (c *Collector) Run(ctx context.Context) {
 		case <-ctx.Done():
 			c.drainAll()
 			return
+		case <-c.wake:
+			c.drainAll()
 		case <-t.C:
 			c.drainAll()
-			c.closeWindows(c.elapsedNS()/int64(time.Second) - 1)
+			c.closeWindows(c.elapsedNS()/int64(time.Second) - 2)
 		}
 	}
 }

@@ -60,7 +60,7 @@ func randomSamples(n int, seed uint64, spanS float64) ([]Sample, []int64) {
 		// Log-normal-ish latencies from 50 µs to seconds.
 		v := int64(math.Exp(rng.NormFloat64()*1.5+7)) + 1
 		end := int64(float64(i) / float64(n) * spanS * 1e9)
-		out[i] = Sample{EndNS: end, LatencyUS: uint32(v), ServiceUS: uint32(v), Step: uint16(rng.IntN(3))}
+		out[i] = Sample{EndNS: end, LatencyUS: uint32(v), ServiceUS: uint32(v), TTFBUS: uint32(v / 2), ConnUS: uint32(rng.IntN(100)), Step: uint16(rng.IntN(3))}
 		if rng.IntN(20) == 0 {
 			out[i].Kind = KindHTTP5xx
 			out[i].Status = 503
@@ -155,6 +155,13 @@ func TestMergeIsExact(t *testing.T) {
 		if m.Steps[i].Latency != whole.Steps[i].Latency || m.Steps[i].Requests != whole.Steps[i].Requests {
 			t.Fatalf("step %d differs after merge", i)
 		}
+		w, g := whole.Steps[i].Phases, m.Steps[i].Phases
+		if math.Abs(w.TTFB-g.TTFB) > 1e-9*w.TTFB || math.Abs(w.Connect-g.Connect) > 1e-9*w.Connect || g.TTFB == 0 {
+			t.Fatalf("step %d phases: whole %+v merged %+v", i, w, g)
+		}
+	}
+	if math.Abs(whole.Summary.Phases.TTFB-m.Summary.Phases.TTFB) > 1e-9*whole.Summary.Phases.TTFB {
+		t.Fatalf("summary phases: whole %+v merged %+v", whole.Summary.Phases, m.Summary.Phases)
 	}
 	for i := range whole.Series {
 		w, g := whole.Series[i], m.Series[i]

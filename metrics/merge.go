@@ -27,6 +27,7 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 	var all, svc, lag []string
 	type stepKey struct{ scen, step string }
 	steps := map[stepKey]*result.StepResult{}
+	stepPhases := map[stepKey]*result.Timing{} // request-weighted sums
 	stepHists := map[stepKey][]string{}
 	var stepOrder []stepKey
 	scens := map[string]*result.ScenarioResult{}
@@ -71,13 +72,8 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 		o.BytesOut += s.BytesOut
 		o.MaxVUs += s.MaxVUs
 		o.DurationS = math.Max(o.DurationS, s.DurationS)
-		w := float64(s.Requests)
-		phases.DNS += s.Phases.DNS * w
-		phases.Connect += s.Phases.Connect * w
-		phases.TLS += s.Phases.TLS * w
-		phases.TTFB += s.Phases.TTFB * w
-		phases.Receive += s.Phases.Receive * w
-		phaseW += w
+		addTiming(&phases, s.Phases, float64(s.Requests))
+		phaseW += float64(s.Requests)
 		all, svc, lag = append(all, s.Hist), append(svc, s.ServiceH), append(lag, s.StartLagH)
 		for _, st := range r.Steps {
 			k := stepKey{st.Scenario, st.Step}
@@ -94,6 +90,12 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 			m.BytesOut += st.BytesOut
 			m.Errs = addErrors(m.Errs, st.Errs)
 			stepHists[k] = append(stepHists[k], st.Hist)
+			ph := stepPhases[k]
+			if ph == nil {
+				ph = &result.Timing{}
+				stepPhases[k] = ph
+			}
+			addTiming(ph, st.Phases, float64(st.Requests))
 		}
 		for _, sc := range r.Scenarios {
 			m := scens[sc.Name]
@@ -167,10 +169,7 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 	if o.Requests > 0 {
 		o.ErrorRate = float64(o.Errors) / float64(o.Requests)
 	}
-	if phaseW > 0 {
-		o.Phases = result.Timing{DNS: phases.DNS / phaseW, Connect: phases.Connect / phaseW, TLS: phases.TLS / phaseW,
-			TTFB: phases.TTFB / phaseW, Receive: phases.Receive / phaseW}
-	}
+	o.Phases = meanTiming(phases, phaseW)
 	out.Generator.CPUSeconds = cpu
 	out.Generator.StartLagP99 = o.StartLag.P99
 	index := map[stepKey]int{}
@@ -182,6 +181,7 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 			return nil, err
 		}
 		m.Latency, m.Hist = Percentiles(h), Encode(h)
+		m.Phases = meanTiming(*stepPhases[k], float64(m.Requests))
 		if o.DurationS > 0 {
 			m.RPS = float64(m.Requests) / o.DurationS
 		}
@@ -230,6 +230,26 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 		out.Series = append(out.Series, *w)
 	}
 	return out, nil
+}
+
+// addTiming adds the mean phases t of n requests to a weighted sum.
+func addTiming(sum *result.Timing, t result.Timing, n float64) {
+	sum.DNS += t.DNS * n
+	sum.Connect += t.Connect * n
+	sum.TLS += t.TLS * n
+	sum.Send += t.Send * n
+	sum.TTFB += t.TTFB * n
+	sum.Receive += t.Receive * n
+	sum.PoolWait += t.PoolWait * n
+}
+
+// meanTiming turns a weighted sum of n requests back into means.
+func meanTiming(sum result.Timing, n float64) result.Timing {
+	if n <= 0 {
+		return result.Timing{}
+	}
+	return result.Timing{DNS: sum.DNS / n, Connect: sum.Connect / n, TLS: sum.TLS / n, Send: sum.Send / n,
+		TTFB: sum.TTFB / n, Receive: sum.Receive / n, PoolWait: sum.PoolWait / n}
 }
 
 func fillWindow(w *result.Window, h *hdr.Histogram) {

@@ -48,6 +48,8 @@ type Ring struct {
 	buf  []Sample
 	// stalls counts pushes that had to wait for the collector.
 	stalls atomic.Uint64
+	// wake asks the collector to drain now (set by Register).
+	wake chan struct{}
 }
 
 // NewRing returns a ring with room for size samples (rounded up to a power
@@ -65,6 +67,10 @@ func (r *Ring) Push(s *Sample) {
 	t := r.tail.Load()
 	if t-r.head.Load() > r.mask {
 		r.stalls.Add(1)
+		select { // the collector drains at once instead of at its next tick
+		case r.wake <- struct{}{}:
+		default:
+		}
 		for t-r.head.Load() > r.mask {
 			runtime.Gosched()
 		}

@@ -416,11 +416,6 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 		// rather than 100% so the heap's slack does not double memory.
 		defer debug.SetGCPercent(debug.SetGCPercent(50))
 	}
-	rec, err := rf.start(ctx, e, p, "load")
-	if err != nil {
-		return err
-	}
-	prog := newProgress(e, p, quiet)
 	var dir string
 	if p.System != nil && p.System.Pprof != "" {
 		dir = profileDir(e, p, rf, outs, e.now())
@@ -428,6 +423,11 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 			return invalidf("cannot create %s for the profiles: %v", dir, err)
 		}
 	}
+	rec, err := rf.start(ctx, e, p, "load")
+	if err != nil {
+		return err
+	}
+	prog := newProgress(e, p, quiet)
 	run, runErr := suite.RunLoad(ctx, p, suite.LoadOptions{
 		Segment:    seg,
 		Getenv:     e.getenv,

@@ -110,16 +110,16 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 	if _, err := p.Protocol(tf.profile); err != nil {
 		return invalid(err) // before anything is recorded
 	}
-	rec, err := rf.start(ctx, e, p, "test")
-	if err != nil {
-		return err
-	}
 	var dir string
 	if p.System != nil && p.System.Pprof != "" {
 		dir = profileDir(e, p, rf, outs, e.now())
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return invalidf("cannot create %s for the profiles: %v", dir, err)
 		}
+	}
+	rec, err := rf.start(ctx, e, p, "test")
+	if err != nil {
+		return err
 	}
 	prog := &testProgress{e: e, on: !quiet}
 	bh := &baselineHook{e: e, p: p, rf: rf, force: tf.setBaseline}

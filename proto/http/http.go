@@ -353,10 +353,11 @@ func (c *Client) roundTrip(st *Step, req *fasthttp.Request, resp *fasthttp.Respo
 	for attempt := 0; ; attempt++ {
 		reused := h.conn != nil
 		if !reused {
-			if err := c.dial(h); err != nil {
+			if err := c.dial(h, deadline); err != nil {
 				return err
 			}
 		}
+		c.cur.Store(h.conn) // what Interrupt cuts
 		if err := h.conn.SetDeadline(deadline); err != nil {
 			c.closeConn(h)
 			return err
@@ -365,6 +366,7 @@ func (c *Client) roundTrip(st *Step, req *fasthttp.Request, resp *fasthttp.Respo
 			c.closeConn(h)
 			return context.Canceled
 		}
+		c.trace.sent = time.Now() // after any dial: TTFB is the server's part
 		err := c.exchange(h, req, resp)
 		if err == nil {
 			if resp.ConnectionClose() || req.ConnectionClose() {
@@ -421,6 +423,7 @@ func stale(err error) bool {
 // trace is the timing of one request, written by the connection wrapper.
 type trace struct {
 	dns, connect, tls time.Duration
+	sent              time.Time // the request started going out, after any dial
 	firstRead         time.Time // first read that returned bytes, after the request went out
 	in, out           int64
 }
@@ -451,8 +454,9 @@ func (tc *tconn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// dial connects h, timing name resolution, connect and TLS handshake.
-func (c *Client) dial(h *hostConn) error {
+// dial connects h, timing name resolution, connect and TLS handshake; all
+// of it must finish by the request's deadline.
+func (c *Client) dial(h *hostConn, deadline time.Time) error {
 	if c.stopped.Load() {
 		return context.Canceled
 	}
@@ -463,7 +467,7 @@ func (c *Client) dial(h *hostConn) error {
 	t0 := time.Now()
 	ip := host
 	if net.ParseIP(host) == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
 		cancel()
 		if err != nil {
@@ -476,7 +480,7 @@ func (c *Client) dial(h *hostConn) error {
 	}
 	t1 := time.Now()
 	c.trace.dns = t1.Sub(t0)
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, port), c.cfg.Timeout)
+	conn, err := (&net.Dialer{Deadline: deadline}).Dial("tcp", net.JoinHostPort(ip, port))
 	if err != nil {
 		return err
 	}
@@ -484,7 +488,7 @@ func (c *Client) dial(h *hostConn) error {
 	c.trace.connect = t2.Sub(t1)
 	if h.tls {
 		tc := tls.Client(conn, &tls.Config{ServerName: h.serverName, InsecureSkipVerify: c.cfg.Insecure, NextProtos: []string{"http/1.1"}})
-		tc.SetDeadline(time.Now().Add(c.cfg.Timeout))
+		tc.SetDeadline(deadline)
 		if err := tc.Handshake(); err != nil {
 			conn.Close()
 			return err
@@ -552,10 +556,10 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	end = time.Now()
 	t := &c.trace
 	s.DNSUS, s.ConnUS, s.TLSUS = metrics.Micros(t.dns), metrics.Micros(t.connect), metrics.Micros(t.tls)
-	// Time to first byte counts from the send (the write of a request
-	// is microseconds; one clock read fewer per request).
-	if !t.firstRead.IsZero() {
-		s.TTFBUS = metrics.Micros(t.firstRead.Sub(send))
+	// Time to first byte counts from when the request started going out,
+	// after any dial, so the phases add up to the request's time.
+	if !t.firstRead.IsZero() && !t.sent.IsZero() {
+		s.TTFBUS = metrics.Micros(t.firstRead.Sub(t.sent))
 		s.RecvUS = metrics.Micros(end.Sub(t.firstRead))
 	}
 	s.BytesIn, s.BytesOut = metrics.Clamp32(t.in), metrics.Clamp32(t.out)

@@ -98,9 +98,14 @@ func TestTLSPhases(t *testing.T) {
 		t.Fatal(err)
 	}
 	var s metrics.Sample
-	st.Do(context.Background(), h.vu, &s)
+	send, end := st.Do(context.Background(), h.vu, &s)
 	if s.Kind != metrics.KindNone || s.TLSUS == 0 || s.BytesIn == 0 || s.BytesOut == 0 {
 		t.Fatalf("sample %+v", s)
+	}
+	// The phases do not overlap: connect, handshake, first byte and the
+	// rest add up to no more than the whole request.
+	if sum := s.DNSUS + s.ConnUS + s.TLSUS + s.TTFBUS + s.RecvUS; time.Duration(sum)*time.Microsecond > end.Sub(send)+time.Millisecond {
+		t.Fatalf("phases add to %d µs, the request took %v: %+v", sum, end.Sub(send), s)
 	}
 	// The second request reuses the connection: no connect, no handshake.
 	s = metrics.Sample{}
