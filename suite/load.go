@@ -121,6 +121,19 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if err != nil {
 		return nil, err
 	}
+	// The watchers' start-up (a first scrape, the start heap profile, a
+	// database connection) must not eat into the load's schedule: when it
+	// took long, the load starts on the next whole second of the watchers'
+	// clock, and their points are moved back by as much, so they stay
+	// aligned with the windows.
+	var shift time.Duration
+	if setup := now().Sub(eo.Start); setup > 20*time.Millisecond && (w != nil || pg != nil) {
+		shift = setup.Truncate(time.Second) + time.Second
+		eo.Start = eo.Start.Add(shift)
+	}
+	if w != nil {
+		w.ProfileCPUAt(shift + peakAt)
+	}
 	eng := load.New(test, eo)
 	runErr := eng.Run(ctx, layout, run)
 	if o.Until != nil && run.Aborted && run.AbortReason == untilReason {
@@ -134,12 +147,15 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		run.System = &result.System{}
 		if w != nil {
 			run.System = w.Stop(stopCtx)
-			analyze.Analyze(run.System, peakAt.Seconds())
 		}
 		if pg != nil {
 			run.System.Database = pg.Stop(stopCtx)
 		}
 		cancel()
+		shiftSystem(run.System, shift.Seconds())
+		if w != nil {
+			analyze.Analyze(run.System, peakAt.Seconds())
+		}
 	}
 	run.Thresholds = analyze.Thresholds(run, p.Thresholds)
 	run.Verdict = "pass"
@@ -170,7 +186,6 @@ func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOption
 		if err != nil {
 			return nil, nil, 0, fmt.Errorf("%w: system: %v", ErrCompile, err)
 		}
-		w.ProfileCPUAt(peakAt)
 	}
 	var pg *postgres.Watcher
 	if sys.Postgres != "" {
@@ -186,6 +201,36 @@ func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOption
 		}
 	}
 	return w, pg, peakAt, nil
+}
+
+// shiftSystem moves what the watchers saw onto the load's clock when the
+// load started s seconds after them, dropping the points from before it.
+func shiftSystem(sys *result.System, s float64) {
+	if sys == nil || s == 0 {
+		return
+	}
+	tl := sys.Timeline[:0]
+	for _, pt := range sys.Timeline {
+		if pt.TS -= s; pt.TS >= 0 {
+			tl = append(tl, pt)
+		}
+	}
+	sys.Timeline = tl
+	for i := range sys.Profiles {
+		sys.Profiles[i].TS -= s
+	}
+	if sys.Process != nil && sys.Process.ExitedAtS > 0 {
+		sys.Process.ExitedAtS -= s
+	}
+	if db := sys.Database; db != nil {
+		dt := db.Timeline[:0]
+		for _, pt := range db.Timeline {
+			if pt.TS -= s; pt.TS >= 0 {
+				dt = append(dt, pt)
+			}
+		}
+		db.Timeline = dt
+	}
 }
 
 // Hash identifies a plan's content, so history can tell when the plan
