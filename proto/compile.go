@@ -69,6 +69,12 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 		}
 	}
 
+	// A column of a feeder that failed to load reads as a variable; its
+	// problem is the feeder's, reported once above.
+	feederVar := func(v string) bool {
+		f, _, ok := strings.Cut(v, ".")
+		return ok && p.Data[f] != nil
+	}
 	t := &load.Test{}
 	var layout metrics.Layout
 	for i, sc := range p.Scenarios {
@@ -96,7 +102,7 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 					continue
 				}
 				for _, v := range qs.Vars() {
-					if !known[v] {
+					if !known[v] && !feederVar(v) {
 						bad(path, fmt.Errorf("uses {{ %s }} but no earlier step of %q sets it (extract it with extract: { %s: { column: … } } in an earlier step, draw it with sql.vars, or define it under variables:)", v, sc.Name, v))
 					}
 				}
@@ -111,7 +117,7 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 					continue
 				}
 				for _, v := range hs.Vars() {
-					if !known[v] {
+					if !known[v] && !feederVar(v) {
 						bad(path, fmt.Errorf("uses {{ %s }} but no earlier step of %q extracts it (add extract: { %s: { json: … } } to an earlier step, or define it under variables:)", v, sc.Name, v))
 					}
 				}

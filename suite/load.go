@@ -184,7 +184,7 @@ func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOption
 		w, err = watch.Start(ctx, sys, watch.Options{Start: eo.Start, Duration: prof.Duration(), Now: o.Now,
 			Dir: o.ProfileDir, Logf: o.Logf})
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("%w: system: %v", ErrCompile, err)
+			return nil, nil, 0, fmt.Errorf("cannot watch the system under test: %v (check system: in the plan, or the --watch-* flags)", err)
 		}
 	}
 	var pg *postgres.Watcher
@@ -197,7 +197,7 @@ func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOption
 			if w != nil {
 				w.Stop(context.Background())
 			}
-			return nil, nil, 0, fmt.Errorf("%w: system.postgres: %v", ErrCompile, err)
+			return nil, nil, 0, fmt.Errorf("cannot watch PostgreSQL: %v (check system.postgres)", err)
 		}
 	}
 	return w, pg, peakAt, nil

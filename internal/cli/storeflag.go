@@ -54,7 +54,8 @@ func openHistory(ctx context.Context, e *env, flag string) (*store.Store, error)
 func openStoreAt(ctx context.Context, e *env, dsn string) (*store.Store, error) {
 	s, err := store.Open(ctx, dsn)
 	if err != nil {
-		return nil, invalid(err)
+		// Drivers report every address tried on its own line: one line.
+		return nil, invalid(errors.New(strings.Join(strings.Fields(err.Error()), " ")))
 	}
 	if ids := s.Recovered(); len(ids) > 0 {
 		fmt.Fprintf(e.stderr, "stampede: recovered %d unfinished run(s) as aborted: %s\n", len(ids), strings.Join(ids, ", "))
