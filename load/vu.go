@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"sync/atomic"
@@ -207,4 +208,32 @@ func NewTestVU(id int, slots []any, state IterState) *VU {
 	col := metrics.NewCollector(metrics.Config{Start: time.Now()})
 	return &VU{ID: id, Rand: rand.New(rand.NewPCG(uint64(id), 1)), State: state, Slots: slots, T0: time.Now(),
 		ring: metrics.NewRing(16), col: col, interrupted: new(atomic.Int64)}
+}
+
+// missingVars is template state that remembers a variable it found
+// without a value (tmpl.State).
+type missingVars interface {
+	Missing() string
+	ClearMissing()
+}
+
+// FailMissing fails the step before anything is sent when expanding its
+// templates met a variable without a value (an earlier extraction failed
+// or did not run): the sample becomes extract_failed, and the step
+// returns at the time it gives.
+func (vu *VU) FailMissing(step string, s *metrics.Sample) (time.Time, bool) {
+	st, ok := vu.State.(missingVars)
+	if !ok {
+		return time.Time{}, false
+	}
+	name := st.Missing()
+	if name == "" {
+		return time.Time{}, false
+	}
+	st.ClearMissing()
+	s.Kind = metrics.KindExtractFailed
+	if vu.WantExample(s.Kind) {
+		vu.Example(s.Kind, fmt.Sprintf("step %q: variable %q has no value (its extractor failed or did not run)", step, name))
+	}
+	return time.Now(), true
 }

@@ -179,7 +179,7 @@ func (c *Collector) Run(ctx context.Context) {
 			c.drainAll()
 		case <-t.C:
 			c.drainAll()
-			c.closeWindows(c.elapsedNS()/int64(time.Second) - 2)
+			c.closeWindows(c.elapsedNS()/int64(time.Second)-2, 0)
 		}
 	}
 }
@@ -314,8 +314,9 @@ func (c *Collector) newWindow(idx int64) *windowAgg {
 	return w
 }
 
-// closeWindows emits every window with index ≤ upTo.
-func (c *Collector) closeWindows(upTo int64) {
+// closeWindows emits every window with index ≤ upTo. endS > 0 is the end
+// of the run: the window it falls in is only that long.
+func (c *Collector) closeWindows(upTo int64, endS float64) {
 	for c.nextIdx <= upTo {
 		var w *windowAgg
 		if len(c.open) > 0 && c.open[0].idx == c.nextIdx {
@@ -327,7 +328,11 @@ func (c *Collector) closeWindows(upTo int64) {
 				w.vus = c.cfg.ActiveVUs()
 			}
 		}
-		c.emit(w, 1)
+		length := 1.0
+		if endS > 0 {
+			length = min(1, endS-float64(c.nextIdx))
+		}
+		c.emit(w, length)
 		c.free = append(c.free, w)
 		c.nextIdx++
 	}
@@ -381,22 +386,7 @@ func (c *Collector) Finish(r *result.Run, endS float64) {
 	if float64(last) == endS && last > 0 {
 		last-- // the run ended exactly on a window boundary
 	}
-	c.closeWindows(last - 1)
-	for c.nextIdx <= last {
-		var w *windowAgg
-		if len(c.open) > 0 && c.open[0].idx == c.nextIdx {
-			w = c.open[0]
-			c.open = c.open[1:]
-		} else {
-			w = c.newWindow(c.nextIdx)
-		}
-		length := endS - float64(c.nextIdx)
-		if length > 1 {
-			length = 1
-		}
-		c.emit(w, length)
-		c.nextIdx++
-	}
+	c.closeWindows(last, endS)
 	c.fill(r, endS)
 	r.Series = c.series
 }

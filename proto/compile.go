@@ -6,7 +6,8 @@ package proto
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 		errs = append(errs, fmt.Sprintf("%s: %s: %v", p.At(path), path, err))
 	}
 	feeders := map[string]*tmpl.Feeder{}
-	for _, name := range sortedKeys(p.Data) {
+	for _, name := range slices.Sorted(maps.Keys(p.Data)) {
 		f := p.Data[name] // plan.Parse made relative paths absolute
 		fd, err := tmpl.LoadFeeder(f.File, f.Mode)
 		if err != nil {
@@ -62,7 +63,7 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 	var dbs *sqlstep.Databases
 	if len(p.Databases) > 0 {
 		dbs = sqlstep.NewDatabases(sqlstep.Options{Getenv: o.Getenv, Slot: slotSQL, Timeout: timeout, VUs: PeakVUs(p)})
-		for _, name := range sortedKeys(p.Databases) {
+		for _, name := range slices.Sorted(maps.Keys(p.Databases)) {
 			if err := dbs.Declare(name, p.Databases[name]); err != nil {
 				bad("databases."+name, err)
 			}
@@ -176,13 +177,4 @@ func PeakVUs(p *plan.Plan) int {
 		}
 	}
 	return peak
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -353,7 +353,7 @@ func orText(s, alt string) string {
 func htmlFuncs() template.FuncMap {
 	return template.FuncMap{
 		"num": numText,
-		"ms":  func(v float64) string { return msText(v) },
+		"ms":  func(v float64) string { return f(v) },
 		"pct": func(ratio float64) string { return pctText(ratio) },
 		"evidence": func(v float64, unit string) string {
 			return evidenceText(v, unit)
@@ -385,16 +385,6 @@ func htmlFuncs() template.FuncMap {
 			return st.Scenario + " / " + st.Step
 		},
 	}
-}
-
-func msText(v float64) string {
-	switch {
-	case v >= 1000:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 100:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
 }
 
 func pctText(ratio float64) string {

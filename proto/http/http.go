@@ -19,10 +19,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,7 +143,7 @@ func Compile(t plan.Target, s *plan.Step, c *tmpl.Compiler, cfg Config) (*Step, 
 		return nil, fmt.Errorf("path: %w", err)
 	}
 	st.hasQuery = strings.Contains(raw, "?")
-	for _, k := range sortedKeys(s.Query) {
+	for _, k := range slices.Sorted(maps.Keys(s.Query)) {
 		v, err := c.Compile(s.Query[k])
 		if err != nil {
 			return nil, fmt.Errorf("query.%s: %w", k, err)
@@ -170,7 +171,7 @@ func Compile(t plan.Target, s *plan.Step, c *tmpl.Compiler, cfg Config) (*Step, 
 			hdrs["Content-Type"] = "application/json"
 		}
 	}
-	for _, k := range sortedKeys(hdrs) {
+	for _, k := range slices.Sorted(maps.Keys(hdrs)) {
 		v, err := c.Compile(hdrs[k])
 		if err != nil {
 			return nil, fmt.Errorf("headers.%s: %w", k, err)
@@ -182,7 +183,7 @@ func Compile(t plan.Target, s *plan.Step, c *tmpl.Compiler, cfg Config) (*Step, 
 			return nil, fmt.Errorf("body: %w", err)
 		}
 	}
-	for _, k := range sortedKeys(s.Extract) {
+	for _, k := range slices.Sorted(maps.Keys(s.Extract)) {
 		x, err := tmpl.CompileExtractor(s.Extract[k])
 		if err != nil {
 			return nil, fmt.Errorf("extract.%s: %w", k, err)
@@ -203,15 +204,6 @@ func hasHeader(h map[string]string, name string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // Client is a VU's HTTP state: its own connection per host, a reusable
@@ -539,16 +531,8 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	if !st.cfg.KeepAlive {
 		req.Header.SetConnectionClose()
 	}
-	if state != nil {
-		if name := state.Missing(); name != "" {
-			state.ClearMissing()
-			now := time.Now()
-			s.Kind = metrics.KindExtractFailed
-			if vu.WantExample(s.Kind) {
-				vu.Example(s.Kind, fmt.Sprintf("step %q: variable %q has no value (its extractor failed or did not run)", st.name, name))
-			}
-			return now, now
-		}
+	if now, failed := vu.FailMissing(st.name, s); failed {
+		return now, now
 	}
 	c.trace = trace{}
 	send = time.Now()

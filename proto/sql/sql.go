@@ -108,7 +108,7 @@ func Compile(s *plan.Step, c *tmpl.Compiler, dbs *Databases) (*Step, error) {
 			st.mode = pgx.QueryExecModeExec
 		}
 	}
-	for _, k := range sortedKeys(q.Vars) {
+	for _, k := range slices.Sorted(maps.Keys(q.Vars)) {
 		if !varName.MatchString(k) {
 			bad("sql.vars.%s: not a variable name (letters, digits, _ and -, starting with a letter or _)", k)
 			continue
@@ -136,7 +136,7 @@ func Compile(s *plan.Step, c *tmpl.Compiler, dbs *Databases) (*Step, error) {
 		}
 		st.stmts = append(st.stmts, stmt)
 	}
-	for _, k := range sortedKeys(s.Extract) {
+	for _, k := range slices.Sorted(maps.Keys(s.Extract)) {
 		x, err := tmpl.CompileExtractor(s.Extract[k])
 		if err != nil {
 			bad("extract.%s: %w", k, err)
@@ -314,16 +314,8 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 			ss.args = append(ss.args, st.arg(a.String(state)))
 		}
 	}
-	if state != nil {
-		if name := state.Missing(); name != "" {
-			state.ClearMissing()
-			now := time.Now()
-			s.Kind = metrics.KindExtractFailed
-			if vu.WantExample(s.Kind) {
-				vu.Example(s.Kind, fmt.Sprintf("step %q: variable %q has no value (its extractor failed or did not run)", st.name, name))
-			}
-			return now, now
-		}
+	if now, failed := vu.FailMissing(st.name, s); failed {
+		return now, now
 	}
 	ss.out.reset(st.want)
 	send = time.Now()
@@ -479,8 +471,4 @@ func (st *Step) exec(ctx, xctx context.Context, c conn, ss *Session, vu *load.VU
 		return c.rollback(xctx)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }
