@@ -15,6 +15,10 @@ type System struct {
 	Profiles   []Profile     `json:"profiles,omitempty"`
 	Database   *Database     `json:"database,omitempty"`
 	Warnings   []string      `json:"warnings,omitempty"`
+	// Module tells the program's own code from its dependencies;
+	// Alloc is the CPU spent allocating and collecting, and who allocates.
+	Module *Module        `json:"module,omitempty"`
+	Alloc  *AllocPressure `json:"alloc,omitempty"`
 }
 
 // ProcessStats summarises the watched process over the run.
@@ -87,6 +91,66 @@ type Hotspot struct {
 	// takes much, little time in itself) from a real hotspot.
 	TopCallee    string  `json:"top_callee,omitempty"`
 	TopCalleePct float64 `json:"top_callee_pct,omitempty"`
+	// Own is set for the program's own code (see Module). OwnBelowPct is
+	// the share of all samples in which another own function runs below
+	// this one: a function whose time is mostly there only passes it on.
+	Own         bool    `json:"own"`
+	OwnBelowPct float64 `json:"own_below_pct,omitempty"`
+	// Path is where an own function's time goes: the heaviest call path
+	// below it, callee first, shortened to the functions that matter
+	// (each package entered, the allocator, the end). Callers are the own
+	// functions nearest above a function that is not own code, heaviest
+	// first. Shares are of all samples.
+	Path    []CallShare `json:"path,omitempty"`
+	Callers []CallShare `json:"own_callers,omitempty"`
+}
+
+// CallShare is a function (full symbol name) and a share of a profile.
+type CallShare struct {
+	Function string  `json:"function"`
+	Pct      float64 `json:"pct"`
+	Own      bool    `json:"own,omitempty"`
+}
+
+// Module is what the system under test is built from, read from the Go
+// build information of its executable. Path is the main module ("" when
+// unknown), Deps the dependency modules' paths. Source says where that
+// came from: "buildinfo <file>", or "file names" when no executable
+// could be read and own code was told from the profile's source file
+// names (a dependency's files are in the module cache, "…@v1.2.3/…", or
+// under vendor/).
+type Module struct {
+	Path      string   `json:"path,omitempty"`
+	GoVersion string   `json:"go_version,omitempty"`
+	Deps      []string `json:"deps,omitempty"`
+	Source    string   `json:"source"`
+}
+
+// AllocPressure is allocation-driven CPU from the CPU profile and the
+// allocation sites from the heap profiles. CPUPct is the share of CPU
+// samples in allocation (runtime.mallocgc and below) or garbage
+// collection work (mark workers, assists, sweeping, scavenging);
+// MallocPct and GCWorkPct are its two parts (a sample in both counts in
+// both). CPUCallers are the own functions nearest above the allocator
+// in the CPU profile. Sites are the functions that allocated the most
+// bytes between the start and end heap profiles (alloc_space), the
+// nearest own frame of each allocation, else its first frame outside
+// the runtime; AllocMB is their total.
+type AllocPressure struct {
+	CPUPct     float64     `json:"cpu_pct"`
+	MallocPct  float64     `json:"malloc_pct"`
+	GCWorkPct  float64     `json:"gc_work_pct"`
+	CPUCallers []CallShare `json:"cpu_callers,omitempty"`
+	Sites      []AllocSite `json:"sites,omitempty"`
+	AllocMB    float64     `json:"alloc_mb,omitempty"`
+}
+
+// AllocSite is one function and the bytes allocated under it.
+type AllocSite struct {
+	Function string  `json:"function"`
+	Own      bool    `json:"own,omitempty"`
+	MB       float64 `json:"mb"`
+	Pct      float64 `json:"pct"`
 }
 
 // Contention is one function of a mutex or block profile.
@@ -95,6 +159,13 @@ type Contention struct {
 	Kind     string  `json:"kind"` // "mutex" or "block"
 	DelayPct float64 `json:"delay_pct"`
 	DelayS   float64 `json:"delay_s"`
+	// Own is set when Function is the program's own code: the first own
+	// frame up the stack from the lock. Via is the frame the lock was
+	// reached through (sync.(*Mutex).Unlock, a library's function) when
+	// it is not Function itself. A delay with no own frame in its stack
+	// keeps the first frame outside the lock machinery.
+	Own bool   `json:"own,omitempty"`
+	Via string `json:"via,omitempty"`
 }
 
 // Heap is the heap-growth analysis over the steady part of the load.
