@@ -89,7 +89,7 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		}
 		named = append(named, slices.MinFunc(over, func(a, b result.Hotspot) int { return cmp.Compare(a.CumPct, b.CumPct) }))
 		for _, h := range over {
-			if h.FlatPct > limit/2 && !slices.Contains(named, h) {
+			if h.FlatPct > limit/2 && !slices.ContainsFunc(named, func(n result.Hotspot) bool { return n.Package == h.Package && n.Function == h.Function }) {
 				named = append(named, h)
 			}
 		}
