@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -56,15 +57,27 @@ type Options struct {
 	// Start is the run's t0 when the caller fixed it (to align watchers
 	// with the series); zero means when Run is called.
 	Start time.Time
+	// Limits are the open files and memory the run may use; nil reads
+	// them from the host (ReadHostLimits). Run refuses a load whose VUs
+	// do not fit (ErrCapacity) and keeps the open model's pool within
+	// them.
+	Limits *HostLimits
 }
 
 // ErrAborted reports a run ended early by a threshold.
 var ErrAborted = errors.New("run aborted")
 
+// ErrNothingToRun reports a load that would send nothing: no duration, or
+// no VUs or rate at any time.
+var ErrNothingToRun = errors.New("nothing to run")
+
 // Engine runs one Test under one set of Options.
 type Engine struct {
 	test *Test
 	opt  Options
+	cum  []uint64 // cumulative scenario weights, shared by the VUs
+	// vuCap, when > 0, is the open model's VU ceiling the host allows.
+	vuCap int
 	now  func() time.Time
 	t0   time.Time
 	col  *metrics.Collector
@@ -112,7 +125,11 @@ func New(t *Test, o Options) *Engine {
 			t.Scenarios[i].Think = th
 		}
 	}
-	return &Engine{test: t, opt: o, now: o.Now}
+	ws := make([]int, len(t.Scenarios))
+	for i, sc := range t.Scenarios {
+		ws[i] = sc.Weight
+	}
+	return &Engine{test: t, opt: o, now: o.Now, cum: cumulativeWeights(ws)}
 }
 
 // Layout is the metrics layout of a test.
@@ -141,6 +158,14 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 	run.StartedAt = e.t0
 	run.Segment = e.opt.Segment.String()
 	run.Model = e.opt.Model
+	profile := NewProfile(e.opt.Levels)
+	// Refuse what cannot run or cannot be held before anything starts,
+	// rather than die midway.
+	if err := e.admit(profile, run); err != nil {
+		run.EndedAt = e.t0
+		run.Aborted, run.AbortReason = true, err.Error()
+		return err
+	}
 	cpu0 := cpuTime()
 
 	hard, cancelHard := context.WithCancel(context.Background())
@@ -168,7 +193,6 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 	colDone := make(chan struct{})
 	go func() { e.col.Run(colCtx); close(colDone) }()
 
-	profile := NewProfile(e.opt.Levels)
 	done := make(chan struct{})
 	go func() {
 		if e.opt.Model == "open" {
@@ -223,6 +247,33 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 	return nil
 }
 
+// admit checks that the profile sends something and that this process
+// can hold its VUs; it lowers the open model's VU ceiling to what the host
+// allows, with a warning in run.
+func (e *Engine) admit(p Profile, run *result.Run) error {
+	if p.Duration() <= 0 || p.Peak() <= 0 {
+		return fmt.Errorf("%w: the load has no duration or no VUs (rate) at any time", ErrNothingToRun)
+	}
+	lim := e.opt.Limits
+	if lim == nil {
+		l := ReadHostLimits()
+		lim = &l
+	}
+	seg := e.opt.Segment
+	if e.opt.Model != "open" {
+		return CheckCapacity(seg.Share(int(math.Min(math.Ceil(p.Peak()), math.MaxInt32))), *lim)
+	}
+	if err := CheckCapacity(e.preVUs(), *lim); err != nil {
+		return err
+	}
+	if m := MaxVUsFor(*lim); m > 0 && e.maxVUs() > m {
+		run.Warnings = append(run.Warnings, fmt.Sprintf("the open model's VU pool is held at %d VUs, not max_vus %d: %v",
+			m, e.maxVUs(), CheckCapacity(e.maxVUs(), *lim)))
+		e.vuCap = m
+	}
+	return nil
+}
+
 func (e *Engine) abort(reason string) {
 	e.abortMu.Lock()
 	if e.abortReason == "" {
@@ -244,18 +295,7 @@ func (e *Engine) newVU(j int64, ringSize int) *VU {
 
 		interrupted: &e.interrupted,
 	}
-	for _, sc := range e.test.Scenarios {
-		w := sc.Weight
-		if len(vu.cum) > 0 {
-			w += vu.cum[len(vu.cum)-1]
-		}
-		vu.cum = append(vu.cum, w)
-	}
-	if vu.cum[len(vu.cum)-1] == 0 { // all weights zero: treat as equal
-		for i := range vu.cum {
-			vu.cum[i] = i + 1
-		}
-	}
+	vu.cum = e.cum
 	if e.test.NewSlots != nil {
 		vu.Slots = e.test.NewSlots(vu)
 	}
@@ -332,10 +372,18 @@ func (e *Engine) selfWatch(run *result.Run, cpu, wall time.Duration) {
 
 func (e *Engine) maxVUs() int {
 	m := e.opt.Segment.Share(e.opt.MaxVUs)
+	if e.vuCap > 0 && m > e.vuCap {
+		m = e.vuCap
+	}
 	if m < 1 {
 		m = 1
 	}
 	return m
+}
+
+// preVUs is how many VUs the open model starts at once.
+func (e *Engine) preVUs() int {
+	return min(max(e.opt.Segment.Share(e.opt.PreVUs), 1), e.maxVUs())
 }
 
 func cpuTime() time.Duration {

@@ -60,7 +60,8 @@ func (e *Engine) runClosed(stop, hard context.Context, p Profile) {
 			break
 		}
 		target := seg.Share(int(math.Floor(p.At(el) + 1e-9)))
-		for l := 0; l < target; l++ {
+		// Spawning many VUs takes a while: a stop must not wait for it.
+		for l := 0; l < target && stop.Err() == nil; l++ {
 			if l < len(vus) && vus[l] != nil && !vus[l].stop.Load() {
 				continue
 			}
@@ -224,13 +225,7 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		sch.rng = newExpSource(e.opt.Seed)
 	}
 	maxVUs := e.maxVUs()
-	pre := seg.Share(e.opt.PreVUs)
-	if pre < 1 {
-		pre = 1
-	}
-	if pre > maxVUs {
-		pre = maxVUs
-	}
+	pre := e.preVUs()
 	ringSize := metrics.RingSize(maxVUs)
 	var started atomic.Int64
 	// pending counts VUs started but not yet holding an iteration, so the
@@ -247,7 +242,7 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		pending.Add(1)
 		go e.openVU(vu, sch, stop, hard, &started, &pending, hit)
 	}
-	for i := 0; i < pre; i++ {
+	for i := 0; i < pre && stop.Err() == nil; i++ {
 		spawn()
 	}
 	// Supervisor: whenever iterations are due and no VU took them, add
@@ -282,7 +277,7 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		} else {
 			short = sch.due(now.Sub(e.t0)-slack) - sch.next.Load() - pending.Load()
 		}
-		for ; short > 0 && int(e.active.Load()) < maxVUs; short-- {
+		for ; short > 0 && int(e.active.Load()) < maxVUs && stop.Err() == nil; short-- {
 			spawn()
 		}
 		if short > 0 {

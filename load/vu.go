@@ -70,7 +70,7 @@ type VU struct {
 	ring   *metrics.Ring
 	col    *metrics.Collector
 	test   *Test
-	cum    []int // cumulative scenario weights
+	cum    []uint64 // cumulative scenario weights (shared, read-only)
 	timer  *time.Timer
 	stop   atomic.Bool // closed model: finish the current iteration, then exit
 	active *atomic.Int64
@@ -89,14 +89,7 @@ func (vu *VU) pick() *Scenario {
 	if len(sc) == 1 {
 		return &sc[0]
 	}
-	total := vu.cum[len(vu.cum)-1]
-	r := vu.Rand.IntN(total)
-	for i, c := range vu.cum {
-		if r < c {
-			return &sc[i]
-		}
-	}
-	return &sc[len(sc)-1]
+	return &sc[pickIndex(vu.cum, vu.Rand.Uint64N(vu.cum[len(vu.cum)-1]))]
 }
 
 // iterate runs one iteration whose intended start was intended. stop is
