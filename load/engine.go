@@ -78,9 +78,9 @@ type Engine struct {
 	cum  []uint64 // cumulative scenario weights, shared by the VUs
 	// vuCap, when > 0, is the open model's VU ceiling the host allows.
 	vuCap int
-	now  func() time.Time
-	t0   time.Time
-	col  *metrics.Collector
+	now   func() time.Time
+	t0    time.Time
+	col   *metrics.Collector
 
 	active   atomic.Int64
 	peak     atomic.Int64
