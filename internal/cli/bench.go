@@ -373,7 +373,11 @@ func writeJSONFile(path string, v any) error {
 }
 
 func writeBenchOutputs(ctx context.Context, e *env, o benchOutputs, run *result.Run, mdPath string, md func(io.Writer) error, csvPath string, csv func(io.Writer) error) error {
-	if err := o.rec.save(ctx, e, run); err != nil {
+	// An interrupted bench is still recorded: the save outlives the
+	// interrupt, bounded by its own timeout.
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := o.rec.save(saveCtx, e, run); err != nil {
 		return err
 	}
 	if o.json != "" {

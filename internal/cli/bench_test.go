@@ -286,3 +286,22 @@ func TestBenchHelp(t *testing.T) {
 		t.Errorf("help: exit %d\n%s", code, out)
 	}
 }
+
+// An interrupted bench is still recorded in the history: the save does not
+// run on the interrupted context.
+func TestBenchInterruptedIsRecorded(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(400*time.Millisecond, cancel)
+	db := filepath.Join(t.TempDir(), "history.db")
+	code, out, errOut := benchRun(t, ctx, "bench", "-N", "--runs", "1000", "--store", db, "--", "sleep 0.02")
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "not recorded") || !strings.Contains(out, "recorded as run ") {
+		t.Fatalf("the interrupted run was not recorded:\nstdout %s\nstderr %s", out, errOut)
+	}
+	res := storeCLI(t, db, "history")
+	if res.code != 0 || !strings.Contains(res.stdout, "aborted") {
+		t.Errorf("history lacks the aborted bench run (exit %d):\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
