@@ -60,9 +60,9 @@ func (f *recordFlags) check() (map[string]string, float64, error) {
 	return tags, gate, nil
 }
 
-// recorder writes a run into the history as it goes: windows are appended
-// every few seconds from their own goroutine, so a crash loses at most the
-// last few; the final Run replaces them at the end.
+// recorder writes a run into the history as it goes: each window is
+// appended from its own goroutine as soon as it closes, so a crash loses
+// only the windows still open; the final Run replaces them at the end.
 type recorder struct {
 	e    *env
 	s    *store.Store
@@ -157,8 +157,6 @@ func (r *recorder) window(w result.Window) {
 func (r *recorder) loop() {
 	defer close(r.done)
 	var batch []result.Window
-	tick := time.NewTicker(2 * time.Second)
-	defer tick.Stop()
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -175,17 +173,24 @@ func (r *recorder) loop() {
 		}
 		batch = batch[:0]
 	}
-	for {
-		select {
-		case w, ok := <-r.windows:
-			if !ok {
-				flush()
-				return
+	// Each window is written as soon as it closes (with any others that
+	// closed meanwhile, in one batch), so a killed stampede loses only the
+	// windows not yet closed.
+	for w := range r.windows {
+		batch = append(batch, w)
+	drain:
+		for {
+			select {
+			case w, ok := <-r.windows:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, w)
+			default:
+				break drain
 			}
-			batch = append(batch, w)
-		case <-tick.C:
-			flush()
 		}
+		flush()
 	}
 }
 
