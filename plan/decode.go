@@ -3,10 +3,12 @@ package plan
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -33,9 +35,20 @@ const (
 // Load reads the plan file at path and parses it (see Parse); the plan's
 // File is path.
 func Load(path string) (*Plan, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read plan: %w", err)
+	}
+	defer f.Close()
+	// Read one byte past the limit to tell a file at the limit from a
+	// larger one without trusting its size (a pipe has none).
+	data, err := io.ReadAll(io.LimitReader(f, MaxPlanBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read plan: %w", err)
+	}
+	if len(data) > MaxPlanBytes {
+		return nil, &ValidationError{Problems: []Problem{{File: path,
+			Msg: fmt.Sprintf("the plan is larger than %s, the most a plan file may be (move data into feeders under data:)", bytesText(MaxPlanBytes))}}}
 	}
 	return Parse(path, data)
 }
@@ -338,6 +351,11 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string) {
 	case reflect.TypeFor[Duration]():
 		if dur, ok := d.duration(n, path); ok {
 			v.SetInt(int64(dur))
+		}
+		return
+	case reflect.TypeFor[ByteSize]():
+		if b, ok := d.byteSize(n, path); ok {
+			v.SetInt(int64(b))
 		}
 		return
 	case reflect.TypeFor[Think]():
@@ -674,12 +692,17 @@ func (d *decoder) intValue(n ast.Node, v reflect.Value, path string) {
 			d.fail(n, path, "expected an integer, got %s", describe(n))
 			return
 		}
-	case *ast.FloatNode:
-		if x.Value != math.Trunc(x.Value) || math.Abs(x.Value) >= math.MaxInt64 {
+	case *ast.FloatNode, *ast.StringNode:
+		f, ok := numberOf(n)
+		switch {
+		case !ok || f != math.Trunc(f):
 			d.fail(n, path, "expected an integer, got %s", describe(n))
 			return
+		case math.Abs(f) >= math.MaxInt64:
+			d.fail(n, path, "%s is out of range", describe(n))
+			return
 		}
-		i = int64(x.Value)
+		i = int64(f)
 	default:
 		d.fail(n, path, "expected an integer, got %s", describe(n))
 		return
@@ -702,11 +725,53 @@ func (d *decoder) floatValue(n ast.Node, path string) (float64, bool) {
 		}
 	case *ast.FloatNode:
 		return x.Value, true
+	case *ast.StringNode:
+		if f, ok := numberOf(x); ok {
+			return f, true
+		}
 	case *ast.InfinityNode, *ast.NanNode:
 		d.fail(n, path, "expected a finite number, got %s", describe(n))
 		return 0, false
 	}
 	d.fail(n, path, "expected a number, got %s", describe(n))
+	return 0, false
+}
+
+// plainNumber is a number as YAML 1.2 writes it. The YAML library reads
+// some forms (1e12, 1E6) as text; they are numbers all the same.
+var plainNumber = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+
+// numberOf returns the value of a float node, or of an unquoted string
+// that is a number.
+func numberOf(n ast.Node) (float64, bool) {
+	switch x := n.(type) {
+	case *ast.FloatNode:
+		return x.Value, true
+	case *ast.StringNode:
+		if x.Token == nil || x.Token.Type != token.StringType || !plainNumber.MatchString(x.Value) {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(x.Value, 64)
+		return f, err == nil && !math.IsInf(f, 0)
+	}
+	return 0, false
+}
+
+// byteSize accepts a number of bytes or a size with a unit: 512KiB, 4MiB,
+// 1GiB, 4MB.
+func (d *decoder) byteSize(n ast.Node, path string) (ByteSize, bool) {
+	const want = "a size like 4MiB, 512KiB or a number of bytes"
+	switch x := n.(type) {
+	case *ast.IntegerNode:
+		var i int64
+		d.intValue(n, reflect.ValueOf(&i).Elem(), path)
+		return ByteSize(i), !d.bad[path]
+	case *ast.StringNode:
+		if b, ok := ParseByteSize(x.Value); ok {
+			return b, true
+		}
+	}
+	d.fail(n, path, "expected %s, got %s", want, describe(n))
 	return 0, false
 }
 

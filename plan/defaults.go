@@ -21,7 +21,8 @@ const (
 
 // ApplyDefaults fills every setting the plan leaves out:
 //
-//   - target.timeout 10s; system.interval 1s; database driver postgres
+//   - target.timeout 10s; target.max_body 4 MiB; system.interval 1s;
+//     database driver postgres
 //   - scenario weight 1 (an explicit `weight: 0` in a plan file is kept)
 //   - step method GET, or POST when a body or json is set (upper-cased);
 //     step name "METHOD path"; sql.db the only database when just one is
@@ -31,7 +32,8 @@ const (
 //     else closed; load.arrivals constant; load.graceful_stop 30s
 //   - open model: max_vus max(1000, 2×peak rate) capped at 20000,
 //     pre_allocated_vus min(max_vus, max(10, peak rate/10))
-//   - closed model without vus and stages: vus 1
+//   - closed model without vus and stages: vus 1 (an explicit `vus: 0`
+//     is kept, for Validate to refuse)
 //
 // It is idempotent and leaves problems for Validate to report. Relative
 // feeder files are resolved against the plan file's directory by Parse,
@@ -68,7 +70,12 @@ func (p *Plan) ApplyDefaults() {
 	if p.System != nil && p.System.Interval == 0 {
 		p.System.Interval = DefaultInterval
 	}
-	p.Load.applyDefaults()
+	if p.Target.MaxBody == 0 {
+		p.Target.MaxBody = DefaultMaxBody
+	}
+	// An explicit `vus: 0` is kept for Validate to refuse: it would send
+	// nothing.
+	p.Load.applyDefaults(p.given("load.vus"))
 }
 
 func (p *Plan) stepDefaults(st *Step) {
@@ -115,7 +122,7 @@ func sqlStepName(q *SQLStep) string {
 	return "SQL " + stmt
 }
 
-func (l *LoadSpec) applyDefaults() {
+func (l *LoadSpec) applyDefaults(vusGiven bool) {
 	if l.Model == "" {
 		l.Model = "closed"
 		if l.peakRate() > 0 || slices.ContainsFunc(l.Stages, func(s *Stage) bool { return s != nil && s.Rate != nil }) {
@@ -138,7 +145,7 @@ func (l *LoadSpec) applyDefaults() {
 			l.PreVUs = min(l.MaxVUs, max(10, ceilInt(peak/10)))
 		}
 	case "closed":
-		if l.VUs == 0 && len(l.Stages) == 0 {
+		if l.VUs == 0 && len(l.Stages) == 0 && !vusGiven {
 			l.VUs = 1
 		}
 	}

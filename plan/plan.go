@@ -42,6 +42,11 @@ type Target struct {
 	Insecure bool              `yaml:"insecure_skip_verify" json:"insecure_skip_verify,omitempty"`
 	// KeepAlive false closes the connection after every request.
 	KeepAlive *bool `yaml:"keep_alive" json:"keep_alive,omitempty"`
+	// MaxBody is the largest response body a step that checks or extracts
+	// from it keeps (default 4 MiB); a larger one fails the request as
+	// body_too_large. Bodies nothing reads are counted and discarded
+	// whatever their size.
+	MaxBody ByteSize `yaml:"max_body" json:"max_body,omitempty"`
 }
 
 // Feeder is a data file whose rows feed `{{ name.column }}` templates.
@@ -152,6 +157,10 @@ type Threshold struct {
 	Op     string  `yaml:"-" json:"-"` // <, <=, >, >=
 	Value  float64 `yaml:"-" json:"-"` // latency in ms, rates as 0..1, rps as is
 }
+
+// ByteSize is a number of bytes written as 1048576, "512KiB", "4MiB",
+// "1GiB" (or kB, MB, GB in powers of 1000).
+type ByteSize int64
 
 // Duration is a time.Duration written as "500ms", "2m", "1h30m".
 type Duration time.Duration

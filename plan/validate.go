@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -25,6 +26,7 @@ func (p *Plan) Validate() error {
 	c.tests()
 	c.databases()
 	c.benchmarks()
+	c.bounds()
 	if len(c.problems) == 0 {
 		return nil
 	}
@@ -80,6 +82,12 @@ func (c *checker) checkHTTPURL(path, raw string) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		c.add(path, "must be an absolute http:// or https:// URL, got %q", raw)
+		return
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			c.add(path, "port %s is not a TCP port (use 1 to 65535)", port)
+		}
 	}
 }
 
@@ -367,6 +375,12 @@ func (c *checker) load() {
 
 	if len(l.Stages) == 0 {
 		switch {
+		case l.Model == "closed" && l.VUs == 0 && c.p.given("load.vus"):
+			c.add("load.vus", "must be ≥ 1: with no VUs the load would send nothing")
+		case l.Model == "open" && l.Rate == 0 && c.p.given("load.rate"):
+			c.add("load.rate", "must be > 0: at rate 0 the load would send nothing")
+		}
+		switch {
 		case l.Duration < 0:
 			c.add("load.duration", "must be > 0")
 		case l.Duration == 0 && l.Iterations == 0 && c.p.Tests == nil:
@@ -441,6 +455,15 @@ func (c *checker) stages(l *LoadSpec) {
 		if s.RampUp+s.Duration <= 0 {
 			c.add(sp, "ramp_up + duration must be > 0")
 		}
+	}
+	idle := true
+	for _, s := range l.Stages {
+		if s == nil || s.Users == nil && s.Rate == nil || s.Users != nil && *s.Users > 0 || s.Rate != nil && *s.Rate > 0 {
+			idle = false
+		}
+	}
+	if idle {
+		c.add("load.stages", "every stage has %s 0: the load would send nothing", kind)
 	}
 }
 
