@@ -212,6 +212,9 @@ func (f *loadFlags) override(p *plan.Plan, fs *pflag.FlagSet) error {
 	if changed("vus") && changed("rate") {
 		return errors.New("--vus (closed model) and --rate (open model) exclude each other")
 	}
+	if changed("vus") && f.vus < 1 {
+		return fmt.Errorf("--vus %d: need at least 1 virtual user", f.vus)
+	}
 	reshape := changed("vus") || changed("rate") || changed("duration") || changed("ramp-up")
 	if reshape && len(l.Stages) > 0 {
 		// Flags describe a single level: they replace the plan's stages.

@@ -353,6 +353,7 @@ load: { vus: 1, duration: 1s }
 		{"plan problems, all at once, positioned", []string{"run", planFile}, []string{"bad.yaml:5:", "weight", "bad.yaml:7:", "metod"}},
 		{"no target", []string{"run"}, []string{"nothing to run"}},
 		{"both models", []string{"run", "--url", "http://127.0.0.1:1/", "--vus", "2", "--rate", "3"}, []string{"exclude each other"}},
+		{"zero VUs", []string{"run", "--url", "http://127.0.0.1:1/", "--vus", "0"}, []string{"--vus 0: need at least 1 virtual user"}},
 		{"bad url", []string{"run", "--url", "ftp://x"}, []string{"--url"}},
 		{"bad out", []string{"run", "--url", "http://127.0.0.1:1/", "--out", "xml=a"}, []string{"unknown format"}},
 		{"bad segment", []string{"run", "--url", "http://127.0.0.1:1/", "--segment", "5/4"}, []string{"segment"}},
