@@ -25,6 +25,9 @@ const (
 	// busy), told apart from a statement that was merely slow. It comes
 	// after KindOther so that the values of the older kinds stay put.
 	KindLockTimeout
+	// KindBodyTooLarge is a response body larger than what the step may
+	// keep to check or extract from (target.max_body).
+	KindBodyTooLarge
 	numKinds
 )
 
@@ -45,6 +48,7 @@ var kindNames = [numKinds]string{
 	KindPoolExhausted: "pool_exhausted",
 	KindOther:         "other",
 	KindLockTimeout:   "lock_timeout",
+	KindBodyTooLarge:  "body_too_large",
 }
 
 // String is the kind's name in the Run document.

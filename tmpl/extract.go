@@ -90,6 +90,11 @@ func CompileExtractor(e *plan.Extractor) (*Extractor, error) {
 // extractor that reads a response body or header.
 func (x *Extractor) Column() string { return x.column }
 
+// NeedsBody reports whether the extractor reads the response body (JSON
+// and regex extractors do; header and column ones do not), so that a
+// runner can discard bodies nobody reads.
+func (x *Extractor) NeedsBody() bool { return x.kind == extractJSON || x.kind == extractRegex }
+
 // Extract returns the value in a response, and whether there was one.
 // header looks a response header up by name (http.Header.Get does, with its
 // canonical case); it may be nil when there are no headers. A JSON null

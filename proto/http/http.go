@@ -68,6 +68,11 @@ type Step struct {
 	extract  []extractor
 	check    *tmpl.Check
 	hasQuery bool // path already contains '?'
+	// keepBody: a check or an extractor reads the body, which is then
+	// kept up to maxBody bytes; otherwise it is counted and discarded as
+	// it arrives, whatever its size.
+	keepBody bool
+	maxBody  int
 }
 
 type header struct {
@@ -194,6 +199,17 @@ func Compile(t plan.Target, s *plan.Step, c *tmpl.Compiler, cfg Config) (*Step, 
 	if st.check, err = tmpl.CompileCheck(s.Check); err != nil {
 		return nil, fmt.Errorf("check: %w", err)
 	}
+	st.keepBody = st.check.NeedsBody()
+	for _, x := range st.extract {
+		st.keepBody = st.keepBody || x.x.NeedsBody()
+	}
+	st.maxBody = int(t.MaxBody)
+	switch {
+	case st.maxBody <= 0:
+		st.maxBody = plan.DefaultMaxBody
+	case st.maxBody > plan.MaxMaxBody:
+		return nil, fmt.Errorf("target.max_body %d is above the limit of %d bytes", t.MaxBody, plan.MaxMaxBody)
+	}
 	return st, nil
 }
 
@@ -273,9 +289,6 @@ func (b *Buffers) putWriter(w *bufio.Writer) {
 	w.Reset(nil)
 	b.writers.Put(w)
 }
-
-// maxBody bounds a response body; larger ones fail the request.
-const maxBody = 64 << 20
 
 // NewClient returns the HTTP state of one VU.
 func NewClient(cfg Config) *Client {
@@ -359,7 +372,7 @@ func (c *Client) roundTrip(st *Step, req *fasthttp.Request, resp *fasthttp.Respo
 			return context.Canceled
 		}
 		c.trace.sent = time.Now() // after any dial: TTFB is the server's part
-		err := c.exchange(h, req, resp)
+		err := c.exchange(h, st, req, resp)
 		if err == nil {
 			if resp.ConnectionClose() || req.ConnectionClose() {
 				c.closeConn(h)
@@ -375,7 +388,7 @@ func (c *Client) roundTrip(st *Step, req *fasthttp.Request, resp *fasthttp.Respo
 	}
 }
 
-func (c *Client) exchange(h *hostConn, req *fasthttp.Request, resp *fasthttp.Response) error {
+func (c *Client) exchange(h *hostConn, st *Step, req *fasthttp.Request, resp *fasthttp.Response) error {
 	bw := c.bufs.writer(h.conn)
 	err := req.Write(bw)
 	if err == nil {
@@ -388,10 +401,22 @@ func (c *Client) exchange(h *hostConn, req *fasthttp.Request, resp *fasthttp.Res
 	if h.br == nil {
 		h.br = c.bufs.reader(h.conn)
 	}
-	resp.Reset()
+	resp.Reset() // the body buffer goes back to fasthttp's pool
 	resp.SkipBody = req.Header.IsHead()
-	if err := resp.ReadLimitBody(h.br, maxBody); err != nil {
+	// A body nothing reads streams through a pooled buffer: its size costs
+	// no memory. (The byte count comes from the connection.)
+	resp.StreamBody = !st.keepBody
+	if err := resp.ReadLimitBody(h.br, st.maxBody); err != nil {
 		return err
+	}
+	if bs := resp.BodyStream(); bs != nil {
+		_, err := io.Copy(io.Discard, bs)
+		if cerr := resp.CloseBodyStream(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if h.br.Buffered() == 0 { // nothing pipelined behind: an idle VU holds no buffer
 		c.bufs.putReader(h.br)
@@ -550,7 +575,12 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	if err != nil {
 		s.Kind = Classify(err)
 		if vu.WantExample(s.Kind) {
-			vu.Example(s.Kind, fmt.Sprintf("%s %s: %v", st.method, st.path.Raw(), err))
+			if s.Kind == metrics.KindBodyTooLarge {
+				vu.Example(s.Kind, fmt.Sprintf("%s %s: the response body is larger than target.max_body (%d bytes), which a step that checks or extracts from the body keeps: raise target.max_body (at most %d MiB) or check less of the body",
+					st.method, st.path.Raw(), st.maxBody, plan.MaxMaxBody>>20))
+			} else {
+				vu.Example(s.Kind, fmt.Sprintf("%s %s: %v", st.method, st.path.Raw(), err))
+			}
 		}
 		return send, end
 	}
@@ -599,6 +629,8 @@ func Classify(err error) metrics.ErrKind {
 	var hostErr x509.HostnameError
 	var netErr net.Error
 	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return metrics.KindBodyTooLarge
 	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
 		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return metrics.KindTimeout

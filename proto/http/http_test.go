@@ -269,21 +269,38 @@ func TestResponseFraming(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	h := newHarness(t, Config{Timeout: 2 * time.Second, KeepAlive: true})
-	for _, tc := range []struct {
-		step plan.Step
-		want string
-	}{
-		{plan.Step{Path: "/close"}, "bye"},
-		{plan.Step{Method: "HEAD", Path: "/"}, ""},
-		{plan.Step{Path: "/chunked"}, "part0;part1;part2;"},
-		{plan.Step{Path: "/"}, "hello"},
-	} {
-		st := compile(t, srv.URL, &tc.step)
-		var s metrics.Sample
-		st.Do(context.Background(), h.vu, &s)
-		if s.Kind != metrics.KindNone || string(h.c.resp.Body()) != tc.want {
-			t.Errorf("%s %s: kind %v body %q, want %q", tc.step.Method, tc.step.Path, s.Kind, h.c.resp.Body(), tc.want)
+	// Kept (a check reads the body) and streamed (nothing does), in turns
+	// on one connection.
+	for _, keep := range []bool{true, false} {
+		h := newHarness(t, Config{Timeout: 2 * time.Second, KeepAlive: true})
+		for _, tc := range []struct {
+			step plan.Step
+			want string
+		}{
+			{plan.Step{Path: "/close"}, "bye"},
+			{plan.Step{Method: "HEAD", Path: "/"}, ""},
+			{plan.Step{Path: "/chunked"}, "part0;part1;part2;"},
+			{plan.Step{Path: "/"}, "hello"},
+			{plan.Step{Path: "/chunked"}, "part0;part1;part2;"},
+			{plan.Step{Path: "/"}, "hello"},
+		} {
+			step := tc.step
+			if keep && tc.want != "" {
+				step.Check = &plan.Check{BodyContains: tc.want}
+			}
+			st := compile(t, srv.URL, &step)
+			var s metrics.Sample
+			st.Do(context.Background(), h.vu, &s)
+			want := tc.want
+			if !keep {
+				want = "" // discarded as it arrived
+			}
+			if s.Kind != metrics.KindNone || string(h.c.resp.Body()) != want {
+				t.Errorf("kept %v: %s %s: kind %v body %q, want %q", keep, step.Method, step.Path, s.Kind, h.c.resp.Body(), want)
+			}
+			if int(s.BytesIn) < len(tc.want) {
+				t.Errorf("kept %v: %s %s: %d bytes in, the body alone has %d", keep, step.Method, step.Path, s.BytesIn, len(tc.want))
+			}
 		}
 	}
 }
