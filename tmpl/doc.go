@@ -34,6 +34,12 @@
 // name the column (and line, for multi-line templates) and say what to
 // write instead.
 //
+// In a URL ([Template.AppendURL], used for paths) the plan's literal text
+// is kept as written and every value — variable, feeder cell, environment
+// variable — is percent-encoded: as a path segment before the first
+// literal '?', as a query value after it, so a value cannot change the
+// request's path, query or request line.
+//
 // A variable that has no value when a template is expanded expands to the
 // empty string and is recorded on the [State] ([State.Missing]), so that the
 // engine can fail the request as extract_failed instead of sending a request

@@ -72,6 +72,7 @@ const (
 	opRandInt
 	opRandString
 	opTimestamp
+	opEnv // an environment variable's value, read at compile time
 )
 
 // op is one step of an expansion. One struct for all kinds keeps the ops in
@@ -79,7 +80,7 @@ const (
 type op struct {
 	kind   opKind
 	hasDef bool    // opVar: def is the plan-level value
-	text   string  // opLit: the text; opVar: the variable name
+	text   string  // opLit: the text; opVar: the variable name; opEnv: the value
 	def    string  // opVar: value when no extractor set the variable
 	feeder *Feeder // opFeed
 	col    int     // opFeed: column index
@@ -112,40 +113,45 @@ func (t *Template) Append(dst []byte, s *State) []byte {
 	}
 	if s == nil {
 		for i := range t.ops {
-			if t.ops[i].kind == opLit {
+			if k := t.ops[i].kind; k == opLit || k == opEnv {
 				dst = append(dst, t.ops[i].text...)
 			}
 		}
 		return dst
 	}
 	for i := range t.ops {
-		o := &t.ops[i]
-		switch o.kind {
-		case opLit:
-			dst = append(dst, o.text...)
-		case opVar:
-			if v, ok := s.Get(o.text); ok {
-				dst = append(dst, v...)
-			} else if o.hasDef {
-				dst = append(dst, o.def...)
-			} else if s.missing == "" {
-				s.missing = o.text
-			}
-		case opFeed:
-			dst = append(dst, s.row(o.feeder)[o.col]...)
-		case opVU:
-			dst = strconv.AppendInt(dst, int64(s.vu), 10)
-		case opIter:
-			dst = strconv.AppendInt(dst, s.iter, 10)
-		case opUUID:
-			dst = appendUUID(dst, s.Rand().Uint64(), s.Rand().Uint64())
-		case opRandInt:
-			dst = strconv.AppendInt(dst, randInt(s, o.lo, o.span), 10)
-		case opRandString:
-			dst = appendRandString(dst, s, int(o.span))
-		case opTimestamp:
-			dst = strconv.AppendInt(dst, s.clock().UnixMilli(), 10)
+		dst = appendOp(dst, &t.ops[i], s)
+	}
+	return dst
+}
+
+// appendOp appends the expansion of one op for a non-nil s.
+func appendOp(dst []byte, o *op, s *State) []byte {
+	switch o.kind {
+	case opLit, opEnv:
+		dst = append(dst, o.text...)
+	case opVar:
+		if v, ok := s.Get(o.text); ok {
+			dst = append(dst, v...)
+		} else if o.hasDef {
+			dst = append(dst, o.def...)
+		} else if s.missing == "" {
+			s.missing = o.text
 		}
+	case opFeed:
+		dst = append(dst, s.row(o.feeder)[o.col]...)
+	case opVU:
+		dst = strconv.AppendInt(dst, int64(s.vu), 10)
+	case opIter:
+		dst = strconv.AppendInt(dst, s.iter, 10)
+	case opUUID:
+		dst = appendUUID(dst, s.Rand().Uint64(), s.Rand().Uint64())
+	case opRandInt:
+		dst = strconv.AppendInt(dst, randInt(s, o.lo, o.span), 10)
+	case opRandString:
+		dst = appendRandString(dst, s, int(o.span))
+	case opTimestamp:
+		dst = strconv.AppendInt(dst, s.clock().UnixMilli(), 10)
 	}
 	return dst
 }
@@ -263,14 +269,20 @@ func (c *Compiler) Compile(s string) (*Template, error) {
 	}
 	p.flush()
 	t := &Template{raw: s, ops: p.ops, vars: p.vars}
-	switch {
-	case len(t.ops) == 0:
-		t.static = true
-	case len(t.ops) == 1 && t.ops[0].kind == opLit:
-		t.static, t.lit = true, t.ops[0].text
+	t.static = true
+	var lit strings.Builder
+	for _, o := range t.ops {
+		if o.kind != opLit && o.kind != opEnv {
+			t.static = false
+			break
+		}
+		lit.WriteString(o.text)
+	}
+	if t.static {
+		t.lit = lit.String()
 	}
 	for _, o := range t.ops {
-		if o.kind == opLit {
+		if o.kind == opLit || o.kind == opEnv {
 			t.hint += len(o.text)
 		} else {
 			t.hint += 36
@@ -458,7 +470,8 @@ func (p *parser) name() error {
 		return p.errAt(start, "use env.NAME", "env needs a variable name")
 	}
 	if key, ok := strings.CutPrefix(name, "env."); ok {
-		p.lit = append(p.lit, p.c.getenv(key)...)
+		// Kept apart from the literal text: a URL escapes it as a value.
+		p.emit(op{kind: opEnv, text: p.c.getenv(key)})
 		return nil
 	}
 	if f, ok := p.c.feeders[name]; ok {

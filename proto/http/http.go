@@ -531,7 +531,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	req := &c.req
 	req.Reset()
 	req.Header.SetMethodBytes(st.method)
-	c.buf = st.path.Append(c.buf[:0], state)
+	c.buf = st.path.AppendURL(c.buf[:0], state)
 	sep := byte('?')
 	if st.hasQuery {
 		sep = '&'
