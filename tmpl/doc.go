@@ -15,7 +15,8 @@
 //	{{ random_int(lo, hi) }}    a random integer in [lo, hi]; lo and hi are integer literals
 //	{{ random_string(n) }}      n random characters from [0-9A-Za-z], 1 <= n <= 65536
 //	{{ timestamp }}             the current Unix time in milliseconds
-//	{{ env.NAME }}              an environment variable, read once at compile time
+//	{{ env.NAME }}              an environment variable, read once at compile time; unset (or empty) is an error
+//	{{ env.NAME or "text" }}    the same, or text when it is unset or empty
 //	{{ users.email }}           column email of the current row of feeder users
 //	{{ order_id }}              a variable: extracted earlier in the iteration, or a plan variable
 //	{{ "{{" }}                  a double-quoted string literal (Go escapes), here a literal {{

@@ -470,9 +470,7 @@ func (p *parser) name() error {
 		return p.errAt(start, "use env.NAME", "env needs a variable name")
 	}
 	if key, ok := strings.CutPrefix(name, "env."); ok {
-		// Kept apart from the literal text: a URL escapes it as a value.
-		p.emit(op{kind: opEnv, text: p.c.getenv(key)})
-		return nil
+		return p.env(key, start)
 	}
 	if f, ok := p.c.feeders[name]; ok {
 		return p.errAt(start, fmt.Sprintf("use %s.COLUMN; columns: %s", name, strings.Join(f.columns, ", ")),
@@ -499,6 +497,38 @@ func (p *parser) name() error {
 	if !hasDef && !slices.Contains(p.vars, name) {
 		p.vars = append(p.vars, name)
 	}
+	return nil
+}
+
+// env reads environment variable key, with p.pos past its name: `{{
+// env.NAME }}` needs it set (an unset variable would send requests with a
+// hole in them, as a DSN's ${NAME} would not connect), `{{ env.NAME or
+// "text" }}` falls back to text. Unset and empty are the same, as for
+// DSNs.
+func (p *parser) env(key string, start int) error {
+	v := p.c.getenv(key)
+	rest := p.rest()
+	if strings.HasPrefix(rest, "or") && (len(rest) == 2 || !isNameChar(rest[2])) {
+		orPos := p.pos
+		p.pos += 2
+		p.skipSpace()
+		if p.pos == len(p.src) || p.src[p.pos] != '"' {
+			return p.errAt(orPos, fmt.Sprintf(`write {{ env.%s or "text" }}`, key), "or needs a quoted default")
+		}
+		n := len(p.lit)
+		if err := p.stringLit(); err != nil {
+			return err
+		}
+		def := string(p.lit[n:])
+		p.lit = p.lit[:n]
+		if v == "" {
+			v = def
+		}
+	} else if v == "" {
+		return p.errAt(start, fmt.Sprintf(`set it, or give a default: {{ env.%s or "text" }}`, key), "environment variable %s is not set", key)
+	}
+	// Kept apart from the literal text: a URL escapes it as a value.
+	p.emit(op{kind: opEnv, text: v})
 	return nil
 }
 
