@@ -72,14 +72,16 @@ type VU struct {
 	test   *Test
 	cum    []uint64 // cumulative scenario weights (shared, read-only)
 	timer  *time.Timer
+	step   uint16      // global index of the step being run, for examples
 	stop   atomic.Bool // closed model: finish the current iteration, then exit
 	active *atomic.Int64
 	// interrupted counts the run's iterations cut short (shared).
 	interrupted *atomic.Int64
 }
 
-// Example records an error message as the example of its kind.
-func (vu *VU) Example(kind metrics.ErrKind, msg string) { vu.col.Example(kind, msg) }
+// Example records an error message as the example of its kind for the
+// step being run.
+func (vu *VU) Example(kind metrics.ErrKind, msg string) { vu.col.Example(int(vu.step), kind, msg) }
 
 // Since returns t relative to the run start, in nanoseconds.
 func (vu *VU) Since(t time.Time) int64 { return int64(t.Sub(vu.T0)) }
@@ -106,6 +108,7 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 	failed := false
 	for i, st := range sc.Steps {
 		s = metrics.Sample{}
+		vu.step = sc.first + uint16(i)
 		send, stepEnd := st.Do(hard, vu, &s)
 		if hard.Err() != nil {
 			vu.interrupted.Add(1)
@@ -193,7 +196,7 @@ func (vu *VU) interrupt() {
 
 // WantExample reports whether kind still lacks an example message, so a
 // caller builds the message only when it will be kept.
-func (vu *VU) WantExample(kind metrics.ErrKind) bool { return vu.col.WantExample(kind) }
+func (vu *VU) WantExample(kind metrics.ErrKind) bool { return vu.col.WantExample(int(vu.step), kind) }
 
 // NewTestVU returns a VU outside any engine, for exercising steps in
 // tests and benchmarks: its samples go nowhere.

@@ -60,7 +60,9 @@ type Collector struct {
 	rings   []*Ring    // append-only; a copied header stays valid
 	wake    chan struct{}
 
-	examples [numKinds]atomic.Pointer[string]
+	// examples holds one example message per step and kind; the last
+	// set is for messages from outside any known step.
+	examples []exampleSet
 
 	// Owned by the collector goroutine (and by Finish after Run).
 	steps    []*stepAgg
@@ -75,6 +77,8 @@ type Collector struct {
 	lastEnd  int64
 	drained  bool
 }
+
+type exampleSet [numKinds]atomic.Pointer[string]
 
 type errKey struct {
 	kind   ErrKind
@@ -126,7 +130,17 @@ func NewCollector(cfg Config) *Collector {
 			c.steps = append(c.steps, &stepAgg{info: st, scenario: sc.Name, lat: NewHist(), svc: NewHist(), errs: map[errKey]int64{}})
 		}
 	}
+	c.examples = make([]exampleSet, len(c.steps)+1)
 	return c
+}
+
+// exampleSet returns the examples of step (the global step index of the
+// layout); an unknown step has the shared last set.
+func (c *Collector) exampleSet(step int) *exampleSet {
+	if step < 0 || step >= len(c.examples)-1 {
+		return &c.examples[len(c.examples)-1]
+	}
+	return &c.examples[step]
 }
 
 // Register adds a VU's ring. Safe for concurrent use.
@@ -145,13 +159,19 @@ func (c *Collector) ringList() []*Ring {
 	return c.rings
 }
 
-// Example records msg as the example message of kind, if it has none yet.
-// It costs one atomic load once an example exists. Safe for concurrent use.
-func (c *Collector) Example(kind ErrKind, msg string) {
-	if kind >= numKinds || c.examples[kind].Load() != nil {
+// Example records msg as the example message of kind at step (the
+// layout's global step index), if it has none yet, so every step's errors
+// are shown with a message of their own. It costs one atomic load once an
+// example exists. Safe for concurrent use.
+func (c *Collector) Example(step int, kind ErrKind, msg string) {
+	if kind >= numKinds {
 		return
 	}
-	c.examples[kind].CompareAndSwap(nil, &msg)
+	ex := &c.exampleSet(step)[kind]
+	if ex.Load() != nil {
+		return
+	}
+	ex.CompareAndSwap(nil, &msg)
 }
 
 // Stalls is the number of pushes that waited for the collector.
@@ -397,8 +417,8 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 	r.Steps = r.Steps[:0]
 	var sum result.Summary
 	var tm [6]int64
-	errs := map[errKey]int64{}
-	for _, st := range c.steps {
+	r.Errors = r.Errors[:0]
+	for i, st := range c.steps {
 		all.Merge(st.lat)
 		svc.Merge(st.svc)
 		sum.Requests += st.requests
@@ -424,9 +444,15 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 		if durS > 0 {
 			sr.RPS = float64(st.requests) / durS
 		}
+		// Errors are grouped by step, kind and status, each with an
+		// example from its own step.
 		for k, n := range st.errs {
-			errs[k] += n
 			sr.Errs = append(sr.Errs, result.ErrorCount{Kind: k.kind.String(), Status: int(k.status), Count: n})
+			ec := result.ErrorCount{Scenario: st.scenario, Step: st.info.Name, Kind: k.kind.String(), Status: int(k.status), Count: n}
+			if p := c.exampleSet(i)[k.kind].Load(); p != nil {
+				ec.Example = *p
+			}
+			r.Errors = append(r.Errors, ec)
 		}
 		sortErrors(sr.Errs)
 		r.Steps = append(r.Steps, sr)
@@ -438,14 +464,6 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 			Name: sc.info.Name, Weight: sc.info.Weight, Iterations: sc.iterations, Failed: sc.failed,
 			Latency: Percentiles(sc.iter), Hist: Encode(sc.iter),
 		})
-	}
-	r.Errors = r.Errors[:0]
-	for k, n := range errs {
-		ec := result.ErrorCount{Kind: k.kind.String(), Status: int(k.status), Count: n}
-		if p := c.examples[k.kind].Load(); p != nil {
-			ec.Example = *p
-		}
-		r.Errors = append(r.Errors, ec)
 	}
 	sortErrors(r.Errors)
 	sum.DurationS = durS
@@ -486,7 +504,13 @@ func sortErrors(e []result.ErrorCount) {
 		if e[i].Kind != e[j].Kind {
 			return e[i].Kind < e[j].Kind
 		}
-		return e[i].Status < e[j].Status
+		if e[i].Status != e[j].Status {
+			return e[i].Status < e[j].Status
+		}
+		if e[i].Scenario != e[j].Scenario {
+			return e[i].Scenario < e[j].Scenario
+		}
+		return e[i].Step < e[j].Step
 	})
 }
 
@@ -494,7 +518,7 @@ func sortErrors(e []result.ErrorCount) {
 // they count in every total but not in the series.
 func (c *Collector) Late() int64 { return c.late }
 
-// WantExample reports whether kind has no example message yet.
-func (c *Collector) WantExample(kind ErrKind) bool {
-	return kind < numKinds && c.examples[kind].Load() == nil
+// WantExample reports whether kind has no example message yet at step.
+func (c *Collector) WantExample(step int, kind ErrKind) bool {
+	return kind < numKinds && c.exampleSet(step)[kind].Load() == nil
 }

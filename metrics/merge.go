@@ -33,7 +33,7 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 	scens := map[string]*result.ScenarioResult{}
 	scenHists := map[string][]string{}
 	var scenOrder []string
-	errs := map[[2]any]*result.ErrorCount{}
+	errs := map[[4]any]*result.ErrorCount{}
 	windows := map[float64]*result.Window{}
 	winHists := map[float64][]string{}
 	winStepHists := map[float64]map[stepKey][]string{}
@@ -109,7 +109,7 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 			scenHists[sc.Name] = append(scenHists[sc.Name], sc.Hist)
 		}
 		for _, e := range r.Errors {
-			k := [2]any{e.Kind, e.Status}
+			k := [4]any{e.Scenario, e.Step, e.Kind, e.Status}
 			if m := errs[k]; m != nil {
 				m.Count += e.Count
 			} else {

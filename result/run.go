@@ -140,10 +140,15 @@ type ScenarioResult struct {
 
 // ErrorCount is one kind of error with one example message.
 type ErrorCount struct {
-	Kind    string `json:"kind"`
-	Status  int    `json:"status,omitempty"` // for http_4xx/http_5xx
-	Count   int64  `json:"count"`
-	Example string `json:"example"`
+	// Scenario and Step say where the errors happened (in Run.Errors;
+	// empty in a step's own errors_by_kind and in runs recovered from
+	// windows).
+	Scenario string `json:"scenario,omitempty"`
+	Step     string `json:"step,omitempty"`
+	Kind     string `json:"kind"`
+	Status   int    `json:"status,omitempty"` // for http_4xx/http_5xx
+	Count    int64  `json:"count"`
+	Example  string `json:"example"`
 }
 
 // Window is one second of the run.
