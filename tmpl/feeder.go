@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/stampede-perf/stampede/plan"
 )
 
 type feedMode uint8
@@ -107,15 +109,35 @@ func LoadFeeder(path, mode string) (*Feeder, error) {
 	default:
 		return nil, &FeederError{File: path, Msg: "unsupported file type (use .csv with a header row, or .json with an array of objects)"}
 	}
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, plan.MaxFeederBytes)
 	if err != nil {
-		return nil, &FeederError{File: path, Msg: "cannot read", Err: err}
+		return nil, err
 	}
 	cols, cells, err := parse(path, data)
 	if err != nil {
 		return nil, err
 	}
 	return newFeeder(cols, cells, m), nil
+}
+
+// readBounded reads a feeder file of at most limit bytes: its rows are
+// held in memory for the whole run.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &FeederError{File: path, Msg: "cannot read", Err: err}
+	}
+	defer f.Close()
+	// One byte past the limit tells a file at the limit from a larger one,
+	// whatever its size claims.
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, &FeederError{File: path, Msg: "cannot read", Err: err}
+	}
+	if int64(len(data)) > limit {
+		return nil, &FeederError{File: path, Msg: fmt.Sprintf("larger than %d MiB, the most a feeder may hold in memory (use a smaller sample of rows)", limit>>20)}
+	}
+	return data, nil
 }
 
 // NewFeeder returns a feeder over rows held in memory, each with one value

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stampede-perf/stampede/plan"
 )
 
 func TestLoadFeeder(t *testing.T) {
@@ -337,5 +339,25 @@ func TestFeederSequentialConcurrent(t *testing.T) {
 		if n != vus*iters/rows {
 			t.Errorf("row %d handed out %d times, want %d", r, n, vus*iters/rows)
 		}
+	}
+}
+
+// A feeder file is held in memory, so its size is bounded; the refusal
+// names the file and the limit, and a file at the limit is read.
+func TestFeederSizeBound(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rows.csv")
+	data := "id\n" + strings.Repeat("1234567\n", 1<<17) // 1 MiB and 3 bytes
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := readBounded(path, 1<<20)
+	if err == nil || !strings.Contains(err.Error(), "rows.csv: larger than 1 MiB") {
+		t.Fatalf("err = %v, want the file named and the 1 MiB limit", err)
+	}
+	if b, err := readBounded(path, int64(len(data))); err != nil || len(b) != len(data) {
+		t.Fatalf("at the limit: %d bytes, %v", len(b), err)
+	}
+	if plan.MaxFeederBytes != 256<<20 {
+		t.Fatalf("the README documents 256 MiB")
 	}
 }
