@@ -16,104 +16,36 @@ import (
 const profileTop = 10
 
 // Hotspots returns the functions of a CPU profile with the largest shares
-// of CPU time: the n largest by flat share (time in the function itself)
-// and the n largest by cumulative share (time in it and what it called),
-// together, ordered by flat share then cumulative share. A function is
-// counted once per sample in its cumulative share, however often it
-// recurs in the stack. Inlined calls count as their own functions, as
-// `go tool pprof` shows them.
+// of CPU time, as Attribute does with own code told from the rest by
+// the profile's file names alone. A function is counted once per sample
+// in its cumulative share, however often it recurs in the stack.
+// Inlined calls count as their own functions, as `go tool pprof` shows
+// them.
 func Hotspots(cpuProfile *profile.Profile, n int) []result.Hotspot {
-	if cpuProfile == nil || n <= 0 {
-		return nil
-	}
-	vi := valueIndex(cpuProfile, "cpu", "samples")
-	flat := map[string]int64{}
-	cum := map[string]int64{}
-	seen := map[string]bool{}
-	type edge struct{ caller, callee string }
-	calls := map[edge]int64{}
-	seenEdge := map[edge]bool{}
-	var frames []string
-	var total int64
-	for _, s := range cpuProfile.Sample {
-		v := s.Value[vi]
-		if v == 0 || len(s.Location) == 0 {
-			continue
-		}
-		total += v
-		flat[frameNames(s.Location[0])[0]] += v
-		clear(seen)
-		clear(seenEdge)
-		frames = frames[:0]
-		for _, loc := range s.Location {
-			for _, name := range frameNames(loc) {
-				frames = append(frames, name) // leaf first
-				if !seen[name] {
-					seen[name] = true
-					cum[name] += v
-				}
-			}
-		}
-		for i := 1; i < len(frames); i++ {
-			e := edge{caller: frames[i], callee: frames[i-1]}
-			if e.caller != e.callee && !seenEdge[e] { // recursion counts once
-				seenEdge[e] = true
-				calls[e] += v
-			}
-		}
-	}
-	topCallee := map[string]string{}
-	topValue := map[string]int64{}
-	for e, v := range calls {
-		if v > topValue[e.caller] || (v == topValue[e.caller] && e.callee < topCallee[e.caller]) {
-			topValue[e.caller], topCallee[e.caller] = v, e.callee
-		}
-	}
-	if total == 0 {
-		return nil
-	}
-	keep := map[string]bool{}
-	for _, name := range heaviestKeys(flat, n) {
-		keep[name] = true
-	}
-	for _, name := range heaviestKeys(cum, n) {
-		keep[name] = true
-	}
-	out := make([]result.Hotspot, 0, len(keep))
-	for name := range keep {
-		pkg, fn := splitFuncName(name)
-		out = append(out, result.Hotspot{
-			Function:     fn,
-			Package:      pkg,
-			FlatPct:      100 * float64(flat[name]) / float64(total),
-			CumPct:       100 * float64(cum[name]) / float64(total),
-			TopCallee:    topCallee[name],
-			TopCalleePct: 100 * float64(topValue[name]) / float64(total),
-		})
-	}
-	slices.SortFunc(out, func(a, b result.Hotspot) int {
-		if c := cmp.Compare(b.FlatPct, a.FlatPct); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.CumPct, a.CumPct); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Package+"."+a.Function, b.Package+"."+b.Function)
-	})
-	return out
+	return Attribute(cpuProfile, nil, n)
 }
 
 // Contention returns the n functions of a mutex or block profile (kind
-// "mutex" or "block") with the largest shares of the delay. Each sample's
-// delay goes to the first function of its stack outside the runtime and
-// the sync packages: the code that waited (block) or held the lock
-// (mutex), not the lock's own machinery.
+// "mutex" or "block") with the largest shares of the delay, own code
+// told from the rest by file names; see contention.
 func Contention(p *profile.Profile, kind string, n int) []result.Contention {
+	return contention(p, kind, n, ownCode{})
+}
+
+// contention gives each sample's delay to the code that held the lock
+// (mutex) or waited (block): the nearest own function of its stack,
+// walking up from the lock through the runtime, sync and any library
+// that took the lock for it (Via is the function it called). A stack
+// with no own function goes to its first frame outside the lock
+// primitives: the library or runtime code that took the lock.
+func contention(p *profile.Profile, kind string, n int, oc ownCode) []result.Contention {
 	if p == nil || n <= 0 {
 		return nil
 	}
 	vi := valueIndex(p, "delay")
 	delay := map[string]int64{}
+	own := map[string]bool{}
+	via := map[[2]string]int64{}
 	var total int64
 	for _, s := range p.Sample {
 		v := s.Value[vi]
@@ -121,21 +53,87 @@ func Contention(p *profile.Profile, kind string, n int) []result.Contention {
 			continue
 		}
 		total += v
-		delay[firstFrameOutside(s.Location, isLockMachinery)] += v
+		fn, callee, isOwn := lockHolder(s.Location, oc)
+		delay[fn] += v
+		own[fn] = isOwn
+		if callee != "" {
+			via[[2]string{fn, callee}] += v
+		}
 	}
 	if total == 0 {
 		return nil
 	}
 	var out []result.Contention
 	for _, name := range heaviestKeys(delay, n) {
-		out = append(out, result.Contention{
+		c := result.Contention{
 			Function: name,
 			Kind:     kind,
 			DelayPct: 100 * float64(delay[name]) / float64(total),
 			DelayS:   float64(delay[name]) / 1e9, // the delay sample type is in nanoseconds
-		})
+			Own:      own[name],
+		}
+		var best int64
+		for k, v := range via {
+			if k[0] == name && (v > best || (v == best && k[1] < c.Via)) {
+				c.Via, best = k[1], v
+			}
+		}
+		out = append(out, c)
 	}
 	return out
+}
+
+// lockHolder is the function a lock's delay belongs to (see contention),
+// the function it called on the way to the lock ("" when it is the
+// leaf) and whether it is own code.
+func lockHolder(stack []*profile.Location, oc ownCode) (fn, callee string, own bool) {
+	var frames, files []string
+	for _, loc := range stack {
+		for i, name := range frameNames(loc) {
+			file := ""
+			if i < len(loc.Line) && loc.Line[i].Function != nil {
+				file = loc.Line[i].Function.Filename
+			}
+			frames, files = append(frames, name), append(files, file)
+		}
+	}
+	below := func(i int) string {
+		if i == 0 {
+			return ""
+		}
+		return frames[i-1]
+	}
+	for i, name := range frames {
+		if oc.own(name, files[i]) && !isPlumbingName(name) {
+			return name, below(i), true
+		}
+	}
+	for i, name := range frames {
+		if !isLockPrimitive(name) {
+			return name, below(i), false
+		}
+	}
+	return frames[0], "", false
+}
+
+// isLockPrimitive reports the functions that take, release or wait for
+// a lock: the sync package and the runtime's own locks and queues.
+func isLockPrimitive(name string) bool {
+	pkg, fn := splitFuncName(name)
+	switch pkg {
+	case "sync", "sync/atomic", "internal/sync":
+		return true
+	case "runtime":
+		fn = strings.TrimSuffix(fn, "2")
+		switch fn {
+		case "lock", "unlock", "lockWithRank", "unlockWithRank", "semacquire1", "semrelease1", "semacquire", "semrelease",
+			"(*lockTimer).end", "(*mLockProfile).recordUnlock", "(*mLockProfile).store", "mutexevent", "blockevent", "saveblockevent",
+			"notesleep", "notewakeup", "futexsleep", "futexwakeup", "futex", "goparkunlock", "gopark", "park_m", "mcall":
+			return true
+		}
+		return strings.HasPrefix(fn, "sync_runtime_") || strings.HasPrefix(fn, "(*lockTimer)") || strings.HasPrefix(fn, "(*mLockProfile)")
+	}
+	return false
 }
 
 // TopGrowth returns the n allocation sites whose in-use heap grew most
@@ -198,13 +196,33 @@ func Analyze(sys *result.System, steadyFrom float64) {
 		}
 		return p
 	}
-	sys.Hotspots = Hotspots(read("cpu"), profileTop)
+	cpu := read("cpu")
+	if sys.Module == nil || strings.HasPrefix(sys.Module.Source, "file names") {
+		sys.Module = moduleOf(sys, cpu)
+	}
+	if sys.Module == nil && cpu != nil {
+		sys.Module = &result.Module{Source: "file names"}
+	}
+	oc := newOwnCode(sys.Module)
+	sys.Hotspots, sys.Alloc = nil, nil
+	if cpu != nil {
+		st := readStacks(cpu, oc)
+		sys.Hotspots = st.hotspots(profileTop)
+		sys.Alloc = st.allocCPU()
+	}
+	heapStart, heapEnd := read("heap_start"), read("heap_end")
+	if sites, mb := allocSites(heapStart, heapEnd, oc, profileTop); len(sites) > 0 {
+		if sys.Alloc == nil {
+			sys.Alloc = &result.AllocPressure{}
+		}
+		sys.Alloc.Sites, sys.Alloc.AllocMB = sites, mb
+	}
 	sys.Contention = nil
 	for _, kind := range []string{"mutex", "block"} {
-		sys.Contention = append(sys.Contention, Contention(read(kind), kind, profileTop)...)
+		sys.Contention = append(sys.Contention, contention(read(kind), kind, profileTop, oc)...)
 	}
 	sys.Heap = HeapTrend(sys.Timeline, steadyFrom)
-	if top := TopGrowth(read("heap_start"), read("heap_end"), profileTop); len(top) > 0 {
+	if top := TopGrowth(heapStart, heapEnd, profileTop); len(top) > 0 {
 		if sys.Heap == nil {
 			sys.Heap = &result.Heap{}
 		}

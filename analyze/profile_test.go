@@ -3,6 +3,7 @@ package analyze
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -83,16 +84,20 @@ func refCum(stacks []stack, name string) (flat, cum int64) {
 func TestHotspots(t *testing.T) {
 	stacks := cpuStacks()
 	got := Hotspots(buildProfile(cpuTypes, stacks), 10)
+	// Own code (package main) first by cumulative share, then the rest
+	// by flat share.
 	want := []result.Hotspot{
-		{Function: "hot", Package: "main", FlatPct: 62.5, CumPct: 62.5},
+		{Function: "main", Package: "main", FlatPct: 0, CumPct: 100, TopCallee: "main.hot", TopCalleePct: 62.5,
+			Own: true, OwnBelowPct: 100, Path: []result.CallShare{{Function: "main.hot", Pct: 62.5, Own: true}}},
+		{Function: "hot", Package: "main", FlatPct: 62.5, CumPct: 62.5, Own: true},
 		// recursion counted once: 15 of 40, not 35; fib calling itself is
-		// not its top callee
-		{Function: "fib", Package: "main", FlatPct: 25, CumPct: 37.5, TopCallee: "runtime.mallocgc", TopCalleePct: 12.5},
-		{Function: "mallocgc", Package: "runtime", FlatPct: 12.5, CumPct: 12.5},
-		{Function: "main", Package: "main", FlatPct: 0, CumPct: 100, TopCallee: "main.hot", TopCalleePct: 62.5},
-		{Function: "main", Package: "runtime", FlatPct: 0, CumPct: 100, TopCallee: "main.main", TopCalleePct: 100},
+		// not its top callee, nor other own code below it
+		{Function: "fib", Package: "main", FlatPct: 25, CumPct: 37.5, TopCallee: "runtime.mallocgc", TopCalleePct: 12.5,
+			Own: true, Path: []result.CallShare{{Function: "runtime.mallocgc", Pct: 12.5}}},
+		{Function: "mallocgc", Package: "runtime", FlatPct: 12.5, CumPct: 12.5, Callers: []result.CallShare{{Function: "main.fib", Pct: 12.5, Own: true}}},
+		{Function: "main", Package: "runtime", FlatPct: 0, CumPct: 100, TopCallee: "main.main", TopCalleePct: 100, OwnBelowPct: 100},
 	}
-	if !slices.Equal(got, want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Hotspots =\n%+v\nwant\n%+v", got, want)
 	}
 	for _, h := range got {
@@ -102,10 +107,10 @@ func TestHotspots(t *testing.T) {
 		}
 	}
 
-	// n = 1: the top function by flat share and the top by cumulative
-	// share (a tie at 100 %, broken by name).
+	// n = 1: the top function by flat share, the top by cumulative share
+	// (a tie at 100 %, broken by name) and the top own function.
 	top := Hotspots(buildProfile(cpuTypes, stacks), 1)
-	if len(top) != 2 || top[0].Function != "hot" || top[1].Package+"."+top[1].Function != "main.main" {
+	if len(top) != 2 || top[0].Package+"."+top[0].Function != "main.main" || top[1].Function != "hot" {
 		t.Errorf("Hotspots(n=1) = %+v", top)
 	}
 	if Hotspots(nil, 5) != nil || Hotspots(buildProfile(cpuTypes, nil), 5) != nil {
@@ -142,8 +147,8 @@ func contentionProfile() *profile.Profile {
 func TestContention(t *testing.T) {
 	got := Contention(contentionProfile(), "mutex", 10)
 	want := []result.Contention{
-		{Function: "main.(*store).put", Kind: "mutex", DelayPct: 75, DelayS: 3},
-		{Function: "main.worker", Kind: "mutex", DelayPct: 25, DelayS: 1},
+		{Function: "main.(*store).put", Kind: "mutex", DelayPct: 75, DelayS: 3, Own: true, Via: "sync.(*Mutex).Unlock"},
+		{Function: "main.worker", Kind: "mutex", DelayPct: 25, DelayS: 1, Own: true, Via: "runtime.chanrecv1"},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Contention = %+v, want %+v", got, want)
@@ -213,7 +218,7 @@ func TestAnalyze(t *testing.T) {
 		sys.Timeline[i].GCPausePct = 0.25
 	}
 	Analyze(sys, 15)
-	if len(sys.Hotspots) != 5 || sys.Hotspots[0].Function != "hot" {
+	if len(sys.Hotspots) != 5 || sys.Hotspots[1].Function != "hot" || !sys.Hotspots[1].Own {
 		t.Errorf("hotspots = %+v", sys.Hotspots)
 	}
 	if len(sys.Contention) != 2 || sys.Contention[0].Kind != "mutex" {

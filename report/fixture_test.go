@@ -67,8 +67,9 @@ func richRun() *result.Run {
 		Process:   &result.ProcessStats{PID: 4242, Name: "shop", CPUPercent: result.Stat{Mean: 120, Max: 190}, RSSMB: result.Span{Start: 40, Max: 210, End: 205}, Threads: result.Stat{Mean: 12, Max: 14}, FDs: result.Stat{Mean: 40, Max: 70}},
 		Hotspots: []result.Hotspot{
 			{Function: "(*conn).serve", Package: "net/http", FlatPct: 0.2, CumPct: 92},
-			{Function: "(*Shop).listProducts", Package: demo, FlatPct: 0.5, CumPct: 66},
-			{Function: "scoreProducts", Package: demo, FlatPct: 6, CumPct: 62},
+			{Function: "(*Shop).listProducts", Package: demo, FlatPct: 0.5, CumPct: 66, Own: true, OwnBelowPct: 62},
+			{Function: "scoreProducts", Package: demo, FlatPct: 6, CumPct: 62, Own: true, Path: []result.CallShare{
+				{Function: "crypto/sha256.Sum256", Pct: 45}, {Function: "crypto/internal/fips140/sha256.blockSHANI", Pct: 41}}},
 			{Function: "blockSHANI", Package: "crypto/internal/fips140/sha256", FlatPct: 41, CumPct: 41},
 		},
 		Contention: []result.Contention{

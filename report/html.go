@@ -376,8 +376,9 @@ func htmlFuncs() template.FuncMap {
 			}
 			return strings.ToUpper(s[:1]) + s[1:]
 		},
-		"kind":   func(k string) string { return strings.ReplaceAll(k, "_", " ") },
-		"sec2ms": func(s float64) float64 { return 1000 * s },
+		"kind":     func(k string) string { return strings.ReplaceAll(k, "_", " ") },
+		"callpath": htmlCallPath,
+		"sec2ms":   func(s float64) float64 { return 1000 * s },
 		"step": func(st result.StepResult) string {
 			if st.Scenario == "" || st.Scenario == "default" {
 				return st.Step

@@ -127,6 +127,8 @@ func Markdown(w io.Writer, r *result.Run) error {
 		ew.printf("**Findings:** none%s.\n\n", among)
 	}
 
+	mdHotspots(ew, r)
+
 	if c := r.Comparison; c != nil {
 		var rows []result.ComparisonRow
 		for _, row := range c.Rows {
