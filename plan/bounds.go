@@ -16,7 +16,7 @@ import (
 // memory (load.CheckCapacity) comes on top of them.
 const (
 	// MaxPlanBytes is the largest plan file Load reads.
-	MaxPlanBytes = 4 << 20
+	MaxPlanBytes = 1 << 20
 	// MaxVUs bounds load.vus, stages[].users, load.max_vus and
 	// load.pre_allocated_vus, for the whole test (before --segment).
 	MaxVUs = 1_000_000

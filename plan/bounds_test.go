@@ -144,11 +144,12 @@ func TestLoadRefusesAPlanFileTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load(path)
-	if err == nil || !strings.Contains(err.Error(), "big.yaml: the plan is larger than 4 MiB") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("err = %v, want one line naming the file and the 4 MiB limit", err)
+	if err == nil || !strings.Contains(err.Error(), "big.yaml: the plan is larger than 1 MiB") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want one line naming the file and the 1 MiB limit", err)
 	}
 	// A plan at the limit is read.
-	if err := os.WriteFile(path, []byte(minimal), 0o644); err != nil {
+	data = []byte(minimal + "# " + strings.Repeat("x", MaxPlanBytes-len(minimal)-3) + "\n")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Load(path); err != nil {
