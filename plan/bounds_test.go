@@ -147,6 +147,9 @@ func TestLoadRefusesAPlanFileTooLarge(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "big.yaml: the plan is larger than 1 MiB") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v, want one line naming the file and the 1 MiB limit", err)
 	}
+	if _, err := Parse("big.yaml", data); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Fatalf("Parse: err = %v, want the limit", err)
+	}
 	// A plan at the limit is read.
 	data = []byte(minimal + "# " + strings.Repeat("x", MaxPlanBytes-len(minimal)-3) + "\n")
 	if err := os.WriteFile(path, data, 0o644); err != nil {

@@ -46,10 +46,6 @@ func Load(path string) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read plan: %w", err)
 	}
-	if len(data) > MaxPlanBytes {
-		return nil, &ValidationError{Problems: []Problem{{File: path,
-			Msg: fmt.Sprintf("the plan is larger than %s, the most a plan file may be (move data into feeders under data:)", bytesText(MaxPlanBytes))}}}
-	}
 	return Parse(path, data)
 }
 
@@ -68,6 +64,10 @@ func Parse(file string, data []byte) (*Plan, error) {
 		bad:     map[string]bool{},
 		structs: map[reflect.Type]*structInfo{},
 		active:  map[ast.Node]bool{},
+	}
+	if len(data) > MaxPlanBytes {
+		return nil, &ValidationError{Problems: []Problem{{File: file,
+			Msg: fmt.Sprintf("the plan is larger than %s, the most a plan file may be (move data into feeders under data:)", bytesText(MaxPlanBytes))}}}
 	}
 	p := &Plan{File: file}
 	f, err := parser.ParseBytes(data, 0)
