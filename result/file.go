@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/stampede-perf/stampede/internal/outfile"
 )
 
 // ErrNotRun is returned when a document is not a stampede Run.
@@ -50,21 +51,10 @@ func Encode(w io.Writer, r *Run) error {
 	return enc.Encode(r)
 }
 
-// WriteFile writes r to path atomically: a reader never sees half a
-// document, and an earlier file survives a failed write.
+// WriteFile writes r to path the way every stampede output is written
+// (see internal/outfile): a regular file atomically (a reader never sees
+// half a document, an earlier file survives a failed write, a new file is
+// private to its owner), a device or FIFO through, "-" to standard output.
 func WriteFile(path string, r *Run) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".run-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := Encode(tmp, r); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return outfile.Write(path, os.Stdout, func(w io.Writer) error { return Encode(w, r) })
 }

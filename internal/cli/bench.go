@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/stampede-perf/stampede/bench"
+	"github.com/stampede-perf/stampede/internal/outfile"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -259,6 +259,9 @@ func parseBenchOut(vals []string) (benchOutputs, error) {
 		if !ok || path == "" || kind != "json" {
 			return o, fmt.Errorf("--out %q: use --out json=FILE", v)
 		}
+		if err := outfile.Check(path); err != nil {
+			return o, fmt.Errorf("--out %q: %v", v, err)
+		}
 		o.json = path
 	}
 	return o, nil
@@ -359,17 +362,14 @@ func benchMessage(err error) string {
 }
 
 // writeBenchOutputs writes the Run document and the optional exports.
-// writeJSONFile writes v as indented JSON, whole or not at all.
-func writeJSONFile(path string, v any) error {
+// writeJSONFile writes v as indented JSON, as every output is written
+// (writeOutput).
+func writeJSONFile(e *env, path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeOutput(e, path, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
 }
 
 func writeBenchOutputs(ctx context.Context, e *env, o benchOutputs, run *result.Run, mdPath string, md func(io.Writer) error, csvPath string, csv func(io.Writer) error) error {
@@ -381,8 +381,8 @@ func writeBenchOutputs(ctx context.Context, e *env, o benchOutputs, run *result.
 		return err
 	}
 	if o.json != "" {
-		if err := result.WriteFile(o.json, run); err != nil {
-			return fmt.Errorf("cannot write %s: %w", o.json, err)
+		if err := writeOutput(e, o.json, func(w io.Writer) error { return result.Encode(w, run) }); err != nil {
+			return err
 		}
 	}
 	for _, x := range []struct {
@@ -396,8 +396,8 @@ func writeBenchOutputs(ctx context.Context, e *env, o benchOutputs, run *result.
 		if err := x.write(&b); err != nil {
 			return err
 		}
-		if err := os.WriteFile(x.path, b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("cannot write %s: %w", x.path, err)
+		if err := writeOutput(e, x.path, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err }); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -601,7 +601,7 @@ name, unit, old, new, delta_pct, p_value and significant.`,
 				}
 			}
 			if outs.json != "" { // the comparison itself, as stampede compare writes it
-				if err := writeJSONFile(outs.json, run.Comparison); err != nil {
+				if err := writeJSONFile(e, outs.json, run.Comparison); err != nil {
 					return invalidf("bench compare: %v", err)
 				}
 			}

@@ -4,7 +4,8 @@
 // end in-process. Exit codes are chosen here and nowhere else:
 //
 //	0 passed · 1 a threshold, SLO or regression gate failed ·
-//	2 invalid input (usage, plan, file) · 130 interrupted.
+//	2 invalid input (usage, plan, file, an output that cannot be
+//	written) · 130 interrupted.
 package cli
 
 import (

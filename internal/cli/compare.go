@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/outfile"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/store"
 )
@@ -108,16 +109,20 @@ func runCompare(ctx context.Context, e *env, f *compareFlags, c *cobra.Command, 
 			return enc.Encode(cmp)
 		},
 	}
+	shown := e.stdout
 	for _, o := range outs {
 		var buf bytes.Buffer
 		if err := render[o.format](&buf); err != nil {
 			return err
 		}
-		if err := os.WriteFile(o.path, buf.Bytes(), 0o644); err != nil {
-			return invalidf("compare: cannot write %s: %v", o.path, err)
+		if err := writeOutput(e, o.path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+			return invalidf("compare: %v", err)
+		}
+		if o.path == outfile.Stdout { // standard output holds the document
+			shown = e.stderr
 		}
 	}
-	if err := render[f.format](e.stdout); err != nil {
+	if err := render[f.format](shown); err != nil {
 		return err
 	}
 	if gate > 0 && cmp.Regression {
@@ -152,6 +157,9 @@ func parseCompareOut(specs []string) ([]compareOut, error) {
 		case "json", "text", "markdown":
 		default:
 			return nil, fmt.Errorf("--out %q: unknown format %q (use json, text or markdown)", s, format)
+		}
+		if err := outfile.Check(path); err != nil {
+			return nil, fmt.Errorf("--out %q: %v", s, err)
 		}
 		outs = append(outs, compareOut{format, path})
 	}

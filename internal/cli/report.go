@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/outfile"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/report"
 	"github.com/stampede-perf/stampede/result"
@@ -62,6 +63,9 @@ func parseReports(specs []string) ([]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("--report %q: unknown format %q (use html, md, junit or json)", s, kind)
 		}
+		if err := outfile.Check(path); err != nil {
+			return nil, fmt.Errorf("--report %q: %v", s, err)
+		}
 		out = append(out, format+"="+path)
 	}
 	return out, nil
@@ -69,11 +73,11 @@ func parseReports(specs []string) ([]string, error) {
 
 // writeReports renders run in every --report format. Each file is
 // written whole or not at all; every failure is reported.
-func writeReports(run *result.Run, specs []string) error {
+func writeReports(e *env, run *result.Run, specs []string) error {
 	var errs []string
 	for _, s := range specs {
 		format, path, _ := strings.Cut(s, "=")
-		if err := writeReportFile(path, format, run); err != nil {
+		if err := writeReportFile(e, path, format, run); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -83,32 +87,24 @@ func writeReports(run *result.Run, specs []string) error {
 	return nil
 }
 
-// writeReportFile renders run into path through a temporary file in the
-// same directory, so a reader never sees half a report.
-func writeReportFile(path, format string, run *result.Run) error {
+// writeReportFile renders run into path as every output is written
+// (writeOutput).
+func writeReportFile(e *env, path, format string, run *result.Run) error {
 	var buf bytes.Buffer
 	if err := renderReport(&buf, format, run); err != nil {
 		return fmt.Errorf("cannot render the %s report: %v", format, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %v", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
-	}
-	return nil
+	return writeOutput(e, path, func(w io.Writer) error {
+		_, err := w.Write(buf.Bytes())
+		return err
+	})
+}
+
+// writeOutput writes one output (a Run document, a report, a comparison,
+// an export) to path, the way every command does: see internal/outfile.
+// Its error is one line naming the path; callers make it exit 2.
+func writeOutput(e *env, path string, fill func(io.Writer) error) error {
+	return outfile.Write(path, e.stdout, fill)
 }
 
 type reportFlags struct {
@@ -180,10 +176,12 @@ func runReport(ctx context.Context, e *env, f *reportFlags, ref string) error {
 	if f.out == "" {
 		return renderReport(e.stdout, format, run)
 	}
-	if err := writeReportFile(f.out, format, run); err != nil {
+	if err := writeReportFile(e, f.out, format, run); err != nil {
 		return invalid(err)
 	}
-	fmt.Fprintf(e.stderr, "%s report of %s written to %s\n", format, runLabel(run, ref), f.out)
+	if f.out != outfile.Stdout {
+		fmt.Fprintf(e.stderr, "%s report of %s written to %s\n", format, runLabel(run, ref), f.out)
+	}
 	return nil
 }
 

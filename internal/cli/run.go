@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/outfile"
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
@@ -310,6 +312,19 @@ type outputs struct {
 	reports []string // FORMAT=FILE, checked by parseReports
 }
 
+// toStdout reports whether an output is standard output ("-").
+func (o outputs) toStdout() bool {
+	if o.json == outfile.Stdout {
+		return true
+	}
+	for _, r := range o.reports {
+		if _, path, _ := strings.Cut(r, "="); path == outfile.Stdout {
+			return true
+		}
+	}
+	return false
+}
+
 func parseOutputs(specs []string) (outputs, error) {
 	var o outputs
 	for _, s := range specs {
@@ -322,6 +337,9 @@ func parseOutputs(specs []string) (outputs, error) {
 			o.json = path
 		default:
 			return o, fmt.Errorf("--out %q: unknown format %q (use json)", s, kind)
+		}
+		if err := outfile.Check(path); err != nil {
+			return o, fmt.Errorf("--out %q: %v", s, err)
 		}
 	}
 	return o, nil
@@ -453,12 +471,15 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr error, regressed bool) error {
 	var writeErr error
 	if outs.json != "" {
-		if err := result.WriteFile(outs.json, run); err != nil {
-			writeErr = fmt.Errorf("cannot write %s: %v", outs.json, err)
-		}
+		writeErr = writeOutput(e, outs.json, func(w io.Writer) error { return result.Encode(w, run) })
 	}
-	if err := writeReports(run, outs.reports); err != nil && writeErr == nil {
+	if err := writeReports(e, run, outs.reports); err != nil && writeErr == nil {
 		writeErr = err
+	}
+	if outs.toStdout() { // standard output holds the document: the summary goes to stderr
+		c := *e
+		c.stdout = e.stderr
+		e = &c
 	}
 	report.Console(e.stdout, run)
 	if run.Comparison != nil {
@@ -467,8 +488,8 @@ func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr e
 	if run.ID != "" {
 		fmt.Fprintf(e.stdout, "recorded as run %s\n", run.ID)
 	}
-	if writeErr != nil {
-		return &exitError{code: ExitFailed, err: writeErr}
+	if writeErr != nil { // exit 2: 1 is kept for failed gates
+		return invalid(writeErr)
 	}
 	if ctx.Err() != nil || errors.Is(runErr, context.Canceled) {
 		return errInterrupted
