@@ -1,34 +1,73 @@
 package analyze
 
 import (
+	"fmt"
+	"math"
 	"slices"
 
 	"github.com/stampede-perf/stampede/result"
 )
 
 // LeakRule says when heap growth over the steady part of a run is reported
-// as a suspected leak: only when it is both statistically significant and
-// large enough to matter. Significance alone is not enough: over a long
-// window a tiny slope is significant, and a slow warm-up (a cache filling,
-// RSS creeping after start) is a real trend but not a leak. A zero field
-// takes its default.
+// as a suspected leak, when it is reported as no leak, and when the data
+// cannot tell.
+//
+// A Go heap is measured where a leak shows and garbage does not: the heap
+// that survived each completed GC cycle (the live heap), not heap in use,
+// which between two collections is mostly garbage piling up towards the
+// next one. A run too short for the collector to finish a few cycles says
+// nothing about the live heap, however steeply heap in use climbs, so a
+// verdict needs MinGCCycles completed cycles.
+//
+// Growth must also be significant (a trend, not noise), material (large
+// enough to matter: over a long window a tiny slope is significant) and
+// sustained: a cache that fills and then stops, or a warm-up, grows in the
+// first half of the window and not in the second, so the second half must
+// grow on its own at no less than HalfRatio of the first half's rate.
+// Growth seen only in one half is inconclusive, not a leak.
+//
+// RSS alone (no Go runtime metrics) is the weakest signal: a Go program's
+// RSS creeps up for minutes after it starts, follows the heap's peaks
+// rather than its live part, and seldom goes down. It gives a verdict only
+// over at least RSSMinWindowS, and a suspected leak only when its growth
+// is large (RSSFactor times MinMBPerMin and MinFraction) and significant
+// in each half on its own; otherwise it is inconclusive.
+//
+// A zero field takes its default.
 type LeakRule struct {
 	// Alpha is the significance level: the Mann–Kendall p-value must be
 	// below it, or the (1 − Alpha) interval of the slope must lie above
 	// zero. Default 0.01.
 	Alpha float64
-	// MinMBPerMin is the least growth rate that matters. Default 1 MB/min.
+	// MinMBPerMin is the least growth rate that matters, over the window
+	// and over its second half. Default 1 MB/min.
 	MinMBPerMin float64
 	// MinFraction is the least growth over the window, as a share of the
 	// heap at its start. Default 0.10.
 	MinFraction float64
-	// MinPoints is the fewest points that can raise a suspicion. Default 10.
+	// MinPoints is the fewest timeline points that can give a verdict.
+	// Default 10.
 	MinPoints int
+	// MinGCCycles is the fewest GC cycles completed within the window for
+	// a verdict on a Go heap. Default 5.
+	MinGCCycles int
+	// HalfRatio is the least rate of growth of the second half of the
+	// window as a share of the first half's. Default 0.75: a leak under
+	// steady load grows at one rate (a ratio near 1), a cache filling up
+	// slows down as it fills.
+	HalfRatio float64
+	// RSSMinWindowS is the shortest window RSS alone gives a verdict
+	// over. Default 300 s.
+	RSSMinWindowS float64
+	// RSSFactor is how many times MinMBPerMin and MinFraction RSS alone
+	// must grow by to be a suspected leak. Default 5 (5 MB/min, and half
+	// of its size at the start over the window).
+	RSSFactor float64
 }
 
 // DefaultLeakRule returns the rule HeapTrend uses.
 func DefaultLeakRule() LeakRule {
-	return LeakRule{Alpha: 0.01, MinMBPerMin: 1, MinFraction: 0.10, MinPoints: 10}
+	return LeakRule{Alpha: 0.01, MinMBPerMin: 1, MinFraction: 0.10, MinPoints: 10, MinGCCycles: 5, HalfRatio: 0.75, RSSMinWindowS: 300, RSSFactor: 5}
 }
 
 func (r LeakRule) withDefaults() LeakRule {
@@ -45,53 +84,336 @@ func (r LeakRule) withDefaults() LeakRule {
 	if r.MinPoints <= 0 {
 		r.MinPoints = d.MinPoints
 	}
+	if r.MinGCCycles <= 0 {
+		r.MinGCCycles = d.MinGCCycles
+	}
+	if r.HalfRatio <= 0 {
+		r.HalfRatio = d.HalfRatio
+	}
+	if r.RSSMinWindowS <= 0 {
+		r.RSSMinWindowS = d.RSSMinWindowS
+	}
+	if r.RSSFactor <= 0 {
+		r.RSSFactor = d.RSSFactor
+	}
 	return r
 }
+
+// minHalfCycles is the fewest GC cycles the second half of the window
+// must complete for its growth to be measured.
+func (r LeakRule) minHalfCycles() int { return max(2, r.MinGCCycles/2) }
 
 // HeapTrend is DefaultLeakRule().HeapTrend.
 func HeapTrend(points []result.SystemPoint, steadyFrom float64) *result.Heap {
 	return DefaultLeakRule().HeapTrend(points, steadyFrom)
 }
 
-// HeapTrend measures how the heap grew over the points at or after
-// steadyFrom (seconds since run start, the end of the ramp-up): the
-// Theil–Sen slope of heap in use, or of RSS when the timeline has no heap
-// metric, in MB per minute, with its interval at 1 − Alpha and the
-// Mann–Kendall p-value, both corrected for autocorrelation as TrendTest
-// does. Points whose value is zero (not read) are left out. It returns nil
-// when the window has no memory data.
-func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64) *result.Heap {
-	r = r.withDefaults()
-	source, value := "heap_inuse", func(p *result.SystemPoint) float64 { return p.HeapMB }
-	if !slices.ContainsFunc(points, func(p result.SystemPoint) bool { return p.TS >= steadyFrom && p.HeapMB > 0 }) {
-		source, value = "rss", func(p *result.SystemPoint) float64 { return p.RSSMB }
-	}
-	var xs, ys []float64
+// heapSeries is the memory series of a window: the points where it was
+// read, and the GC cycles completed between them.
+type heapSeries struct {
+	source string
+	xs, ys []float64
+	// obs marks the points that are an observation of the trend: for the
+	// live heap, the points where a cycle completed since the previous one
+	// (the first point included); for the other sources, every point.
+	obs []bool
+	// cycles[i] is the number of GC cycles completed between point i−1
+	// and point i (cycles[0] = 0); nil when the target reports none.
+	cycles []float64
+}
+
+// heapSeriesOf picks the strongest memory series of the points at or
+// after steadyFrom: the live heap, heap in use, or RSS. Zero values are
+// "not read" and left out. ok is false when the window has no memory data.
+func heapSeriesOf(points []result.SystemPoint, steadyFrom float64) (s heapSeries, ok bool) {
+	var win []*result.SystemPoint
 	for i := range points {
-		// Zero is "not read" (a failed scrape, a process gone), not a size.
-		if p := &points[i]; p.TS >= steadyFrom && value(p) > 0 {
-			xs = append(xs, p.TS)
-			ys = append(ys, value(p))
+		if points[i].TS >= steadyFrom {
+			win = append(win, &points[i])
 		}
 	}
-	if len(xs) == 0 {
+	has := func(v func(p *result.SystemPoint) float64) bool {
+		return slices.ContainsFunc(win, func(p *result.SystemPoint) bool { return v(p) > 0 })
+	}
+	live := func(p *result.SystemPoint) float64 { return p.HeapLiveMB }
+	inuse := func(p *result.SystemPoint) float64 { return p.HeapMB }
+	rss := func(p *result.SystemPoint) float64 { return p.RSSMB }
+	var value func(p *result.SystemPoint) float64
+	switch {
+	case has(live):
+		s.source, value = result.HeapSourceGoal, live
+		if slices.ContainsFunc(win, func(p *result.SystemPoint) bool { _, ok := p.Metrics["go_gc_heap_live_bytes"]; return ok }) {
+			s.source = result.HeapSourceLive
+		}
+	case has(inuse):
+		s.source, value = result.HeapSourceInuse, inuse
+	case has(rss):
+		s.source, value = result.HeapSourceRSS, rss
+	default:
+		return s, false
+	}
+	var read []*result.SystemPoint
+	for _, p := range win {
+		if value(p) > 0 {
+			read = append(read, p)
+		}
+	}
+	counted := slices.ContainsFunc(read, func(p *result.SystemPoint) bool { return p.GCCycles > 0 })
+	rated := !counted && slices.ContainsFunc(read, func(p *result.SystemPoint) bool {
+		_, ok := p.Metrics["go_gc_duration_seconds_count"]
+		return ok || p.GCPerS > 0
+	})
+	if s.source != result.HeapSourceRSS && (counted || rated || s.source != result.HeapSourceInuse) {
+		s.cycles = make([]float64, len(read))
+	}
+	for i, p := range read {
+		s.xs = append(s.xs, p.TS)
+		s.ys = append(s.ys, value(p))
+		if i == 0 {
+			s.obs = append(s.obs, true)
+			continue
+		}
+		prev := read[i-1]
+		switch {
+		case s.cycles == nil:
+		case counted && p.GCCycles > 0 && prev.GCCycles > 0:
+			if p.GCCycles >= prev.GCCycles {
+				s.cycles[i] = float64(p.GCCycles - prev.GCCycles)
+			} else { // the target restarted: its count began again at zero
+				s.cycles[i] = float64(p.GCCycles)
+			}
+		case rated: // collections per second over the interval from prev
+			s.cycles[i] = prev.GCPerS * (p.TS - prev.TS)
+		case !counted && s.source != result.HeapSourceInuse && p.HeapLiveMB != prev.HeapLiveMB:
+			s.cycles[i] = 1 // no count: a new live heap is at least one cycle
+		}
+		live := s.source == result.HeapSourceLive || s.source == result.HeapSourceGoal
+		s.obs = append(s.obs, !live || s.cycles[i] > 0 || (!counted && p.HeapLiveMB != prev.HeapLiveMB))
+	}
+	return s, true
+}
+
+// cyclesIn counts the GC cycles completed at the points i with from ≤
+// xs[i] < to.
+func (s *heapSeries) cyclesIn(from, to float64) int {
+	var n float64
+	for i, c := range s.cycles {
+		if s.xs[i] >= from && s.xs[i] < to {
+			n += c
+		}
+	}
+	return int(math.Round(n))
+}
+
+// observations are the points of the trend within [from, to).
+func (s *heapSeries) observations(from, to float64) (xs, ys []float64) {
+	for i := range s.xs {
+		if s.obs[i] && s.xs[i] >= from && s.xs[i] < to {
+			xs, ys = append(xs, s.xs[i]), append(ys, s.ys[i])
+		}
+	}
+	return xs, ys
+}
+
+// HeapTrend measures how the heap grew over the points at or after
+// steadyFrom (seconds since run start, the end of the ramp-up) and gives
+// the verdict of the rule (see LeakRule). The series is the live heap
+// after each completed GC cycle when the target reports it (one
+// observation per point at which a cycle had completed), else heap in
+// use, else RSS; GCCycles counts the cycles completed in the window. The
+// growth is the Theil–Sen slope in MB per minute, with its interval at
+// 1 − Alpha and the Mann–Kendall p-value, both corrected for
+// autocorrelation as TrendTest does; each half of the window has its own
+// slope. Points whose value is zero (not read) are left out. It returns
+// nil when the window has no memory data.
+func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64) *result.Heap {
+	r = r.withDefaults()
+	s, ok := heapSeriesOf(points, steadyFrom)
+	if !ok {
 		return nil
 	}
-	h := &result.Heap{Source: source, Points: len(xs), Confidence: 1 - r.Alpha, PValue: 1}
+	h := &result.Heap{Source: s.source, Points: len(s.xs), Confidence: 1 - r.Alpha, PValue: 1}
+	h.WindowS = s.xs[len(s.xs)-1] - s.xs[0]
+	end := math.Nextafter(s.xs[len(s.xs)-1], math.Inf(1))
+	if s.cycles != nil {
+		h.GCCycles = s.cyclesIn(s.xs[0], end)
+	}
+	xs, ys := s.observations(s.xs[0], end)
 	k := max(1, min(5, len(ys)/5))
 	h.StartMB, h.EndMB = heapMedian(ys[:k]), heapMedian(ys[len(ys)-k:])
-	h.WindowS = xs[len(xs)-1] - xs[0]
-	if len(xs) < 3 || h.WindowS <= 0 {
+	verdict := func(v, format string, args ...any) *result.Heap {
+		h.Verdict, h.VerdictReason = v, fmt.Sprintf(format, args...)
+		h.LeakSuspected = v == result.HeapLeakSuspected
 		return h
 	}
-	t := trendAt(xs, ys, 1-r.Alpha)
-	h.GrowthMBPerMin = 60 * t.slope
-	h.GrowthCILow, h.GrowthCIHigh = 60*t.lo, 60*t.hi
-	h.PValue = t.p
+	// The growth of the window and of each half, wherever they can be
+	// measured, verdict or not.
+	t, h1, h2 := nanTrend(len(xs)), nanTrend(0), nanTrend(0)
+	mid := s.xs[0] + h.WindowS/2
+	x1, y1 := s.observations(s.xs[0], mid)
+	x2, y2 := s.observations(mid, end)
+	if len(x1) > 0 {
+		// The second half starts from the heap the last cycle before it
+		// left: with cycles far apart (a fast leak spaces them out as the
+		// heap doubles), its growth is measured from there.
+		x2, y2 = append([]float64{x1[len(x1)-1]}, x2...), append([]float64{y1[len(y1)-1]}, y2...)
+	}
+	if len(xs) >= 3 && h.WindowS > 0 {
+		t = r.fillGrowth(h, xs, ys)
+		h1, h2 = halfTrend(x1, y1, r.Alpha), halfTrend(x2, y2, r.Alpha)
+		h.Half1MBPerMin, h.Half2MBPerMin = zeroNaN(60*h1.slope), zeroNaN(60*h2.slope)
+	}
+	if len(s.xs) < r.MinPoints || h.WindowS <= 0 {
+		return verdict(result.HeapInconclusive, "window too short: %s over %s s (%d needed)",
+			plural(len(s.xs), "point", "points"), num(h.WindowS), r.MinPoints)
+	}
+	goHeap := s.source != result.HeapSourceRSS
+	if goHeap && s.cycles == nil {
+		return verdict(result.HeapInconclusive, "heap in use without a count of GC cycles: it holds garbage not yet collected as well as live objects; expose go_gc_duration_seconds and go_memstats_next_gc_bytes (or go_gc_heap_live_bytes)")
+	}
+	if goHeap && h.GCCycles < r.MinGCCycles {
+		return verdict(result.HeapInconclusive, "too few completed GC cycles (%d of %d needed): run longer or at a higher rate", h.GCCycles, r.MinGCCycles)
+	}
+	if len(xs) < 3 {
+		return verdict(result.HeapInconclusive, "window too short: %s of the %s (3 needed)", plural(len(xs), "observation", "observations"), sourceName(s.source))
+	}
+
 	significant := t.slope > 0 && (t.p < r.Alpha || t.lo > 0)
-	material := h.GrowthMBPerMin > r.MinMBPerMin && t.slope*h.WindowS > r.MinFraction*h.StartMB
-	h.LeakSuspected = len(xs) >= r.MinPoints && significant && material
-	return h
+	// material: at least factor times the rate floor and fraction times
+	// the fraction floor.
+	material := func(slope, factor, fraction float64) bool {
+		return 60*slope > factor*r.MinMBPerMin && slope*h.WindowS > fraction*r.MinFraction*h.StartMB
+	}
+	name := sourceName(s.source)
+	rate := num(h.GrowthMBPerMin)
+	rss := s.source == result.HeapSourceRSS
+	if rss && h.WindowS < r.RSSMinWindowS {
+		return verdict(result.HeapInconclusive, "only RSS available, over %s s (%s s needed): expose the Go runtime metrics (Prometheus) or run longer",
+			num(h.WindowS), num(r.RSSMinWindowS))
+	}
+	if !significant || !material(t.slope, 1, 1) {
+		// No leak only when a material leak is ruled out: the interval's
+		// upper end would not have been one.
+		if trendFinite(t.hi) && !material(t.hi, 1, 1) {
+			return verdict(result.HeapNoLeak, "no material growth of the %s%s: %s MB/min (%.0f%% interval %s to %s)",
+				name, overCycles(h.GCCycles, goHeap), rate, 100*(1-r.Alpha), num(h.GrowthCILow), num(h.GrowthCIHigh))
+		}
+		return verdict(result.HeapInconclusive, "no significant growth of the %s, but up to %s MB/min is not ruled out: run longer", name, num(h.GrowthCIHigh))
+	}
+	c2 := 0
+	if goHeap {
+		c2 = s.cyclesIn(mid, end)
+		if c2 < r.minHalfCycles() || len(x2) < 3 {
+			return verdict(result.HeapInconclusive, "the %s grew %s MB/min, but too few completed GC cycles in the second half (%d of %d needed): run longer or at a higher rate",
+				name, rate, c2, r.minHalfCycles())
+		}
+	}
+	if len(x1) < 3 || len(x2) < 3 {
+		return verdict(result.HeapInconclusive, "window too short: too few points in each half to tell growth that goes on from a warm-up")
+	}
+	floor := func(half trendResult) bool { return 60*half.slope > r.MinMBPerMin }
+	switch {
+	case !floor(h1) && !floor(h2):
+		return verdict(result.HeapInconclusive, "the %s grew %s MB/min over the window but less than %s MB/min in each half (%s, then %s): run longer",
+			name, rate, num(r.MinMBPerMin), num(h.Half1MBPerMin), num(h.Half2MBPerMin))
+	case !floor(h1):
+		return verdict(result.HeapInconclusive, "growth only in the second half (%s, then %s MB/min): it began during the run; run longer to tell",
+			num(h.Half1MBPerMin), num(h.Half2MBPerMin))
+	case !floor(h2) || h2.slope < r.HalfRatio*h1.slope:
+		stopped := trendFinite(h2.hi) && !material(h2.hi, 1, 1) && (!goHeap || c2 >= r.MinGCCycles)
+		if stopped && !floor(h2) {
+			return verdict(result.HeapNoLeak, "the %s grew in the first half only (%s MB/min), then stopped (%s MB/min over %s): a warm-up or a cache filling up",
+				name, num(h.Half1MBPerMin), num(h.Half2MBPerMin), plural(max(c2, len(x2)), unit(goHeap, "GC cycle", "point"), unit(goHeap, "GC cycles", "points")))
+		}
+		return verdict(result.HeapInconclusive, "growth only in the first half, or slowing (%s, then %s MB/min) — a warm-up or cache filling; run longer to tell",
+			num(h.Half1MBPerMin), num(h.Half2MBPerMin))
+	}
+	// The last quarter must grow too (from the last observation before
+	// it): a cache that fills until late in the window still shows most
+	// of its filling in the second half.
+	q := s.xs[0] + 0.75*h.WindowS
+	before, _ := s.observations(s.xs[0], q)
+	x4, y4 := xs[max(0, len(before)-1):], ys[max(0, len(before)-1):]
+	if last := xs[len(xs)-1]; goHeap && s.xs[len(s.xs)-1]-last > h.WindowS/8 {
+		// As a heap grows its cycles space out: a cache that stopped
+		// filling may show no cycle since it stopped.
+		return verdict(result.HeapInconclusive, "the %s grew %s MB/min, but its last GC cycle completed %s s before the end of the window, too early to show it still growing: run longer or at a higher rate",
+			name, rate, num(s.xs[len(s.xs)-1]-last))
+	}
+	if q4 := halfTrend(x4, y4, r.Alpha); len(x4) >= 2 && !(q4.slope >= lastQuarterRatio*t.slope) {
+		return verdict(result.HeapInconclusive, "growth slowing towards the end of the window (%s MB/min over its last quarter, %s over the window) — a warm-up or cache filling; run longer to tell",
+			num(60*zeroNaN(q4.slope)), rate)
+	}
+	strict := s.source == result.HeapSourceInuse || rss
+	if strict && !(halfSignificant(h1, r.Alpha) && halfSignificant(h2, r.Alpha)) {
+		return verdict(result.HeapInconclusive, "the %s grew %s MB/min, but not significantly in each half on its own (p %.2g, then %.2g): run longer, or expose the live heap (go_gc_heap_live_bytes)",
+			name, rate, h1.p, h2.p)
+	}
+	if rss && !material(t.slope, r.RSSFactor, r.RSSFactor) {
+		return verdict(result.HeapInconclusive, "only RSS available: it grew %s MB/min in both halves, less than RSS alone needs (%s MB/min and %.0f%% of its start) to tell a leak from memory the runtime keeps; expose the Go runtime metrics",
+			rate, num(r.RSSFactor*r.MinMBPerMin), 100*r.RSSFactor*r.MinFraction)
+	}
+	return verdict(result.HeapLeakSuspected, "the %s grew %s MB/min%s, in both halves (%s, then %s MB/min)",
+		name, rate, overCycles(h.GCCycles, goHeap), num(h.Half1MBPerMin), num(h.Half2MBPerMin))
+}
+
+// fillGrowth sets h's growth from the trend of xs, ys and returns it.
+func (r LeakRule) fillGrowth(h *result.Heap, xs, ys []float64) trendResult {
+	t := trendAt(xs, ys, 1-r.Alpha)
+	if !trendFinite(t.slope) {
+		return t
+	}
+	h.GrowthMBPerMin = 60 * t.slope
+	h.GrowthCILow, h.GrowthCIHigh = 60*zeroNaN(t.lo), 60*zeroNaN(t.hi)
+	if trendFinite(t.p) {
+		h.PValue = t.p
+	}
+	return t
+}
+
+// lastQuarterRatio is the least growth rate of the last quarter of the
+// window as a share of the whole window's: looser than HalfRatio, as a
+// quarter holds few observations.
+const lastQuarterRatio = 0.5
+
+func halfTrend(xs, ys []float64, alpha float64) trendResult {
+	if len(xs) < 2 {
+		return nanTrend(len(xs))
+	}
+	return trendAt(xs, ys, 1-alpha)
+}
+
+// halfSignificant reports growth in one half of the window that is
+// significant on its own. Each half has half the points, so the level is
+// five times the window's.
+func halfSignificant(t trendResult, alpha float64) bool {
+	return t.slope > 0 && (t.p < 5*alpha || t.lo > 0)
+}
+
+func sourceName(src string) string {
+	switch src {
+	case result.HeapSourceLive:
+		return "live heap"
+	case result.HeapSourceGoal:
+		return "live heap (from the heap goal)"
+	case result.HeapSourceInuse:
+		return "heap in use"
+	}
+	return "RSS"
+}
+
+func overCycles(n int, goHeap bool) string {
+	if !goHeap {
+		return ""
+	}
+	return " over " + plural(n, "GC cycle", "GC cycles")
+}
+
+func unit(goHeap bool, gc, pts string) string {
+	if goHeap {
+		return gc
+	}
+	return pts
 }
 
 // GC is the garbage collector's pressure over points: the mean collections

@@ -10,12 +10,27 @@ import (
 
 // ruleLeak: memory grew steadily under steady load, at least
 // leak_slope_mb_per_h (default 60 MB/h, the heap analysis's own
-// 1 MB/min). Two analyses can say so: the heap trend of the watched load
-// (a significant Theil–Sen slope that is also material, see LeakRule),
-// or the soak phase's trend test of memory. The heap profiles name the
-// allocation sites that grew; the largest is the finding's subject.
-// Confidence is one minus the trend's p-value, lower for RSS, the weaker
-// signal.
+// 1 MB/min). It reads the heap analysis's verdict (see LeakRule):
+//
+//   - leak_suspected on the live heap (after each completed GC cycle) is
+//     high when the evidence is strong (see strongLeak: p < 0.001, both
+//     halves growing alike, and many cycles or the heap profiles' growth
+//     agreeing), else medium. From heap in use or RSS, the weaker
+//     signals, it is medium.
+//   - inconclusive gives no medium or high finding: when memory grew
+//     significantly and at least at the threshold, a low finding says
+//     so and what would decide; otherwise the rule is listed as not
+//     evaluated, with the reason.
+//   - no_leak gives nothing.
+//
+// The soak phase's trend test of memory (of heap in use or RSS) is read
+// only when the heap analysis has no verdict from the live heap; it gives
+// a medium finding. The heap profiles name the allocation sites that
+// grew; the largest is the finding's subject.
+//
+// Confidence comes from the evidence (leakConfidence): the trend's
+// p-value, the number of GC cycles behind it, how evenly both halves of
+// the window grew, and the source.
 func ruleLeak(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	sys := ev.run.System
 	var h *result.Heap
@@ -32,22 +47,15 @@ func ruleLeak(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		return nil, notEvaluated("only heap profiles, no memory timeline: growth cannot be tested for a trend", addPrometheus)
 	}
 	limit := ev.cfg["leak_slope_mb_per_h"]
+	verdict := heapVerdict(h)
+	liveVerdict := h != nil && isLiveSource(h.Source) && verdict != ""
 	var f result.Finding
 	switch {
-	case h != nil && h.LeakSuspected && 60*h.GrowthMBPerMin >= limit:
-		src := "timeline " + h.Source
-		f.Evidence = []result.Evidence{
-			{Metric: "growth_mb_per_min", Value: h.GrowthMBPerMin, Unit: "MB/min", Source: src,
-				Note: fmt.Sprintf("%.0f%% interval %s to %s; p=%.2g", 100*h.Confidence, num(h.GrowthCILow), num(h.GrowthCIHigh), h.PValue), Threshold: limit / 60},
-			{Metric: "start_mb", Value: h.StartMB, Unit: "MB", Source: src},
-			{Metric: "end_mb", Value: h.EndMB, Unit: "MB", Source: src, Note: fmt.Sprintf("over %s s, %d points", num(h.WindowS), h.Points)},
-		}
-		f.Confidence = clamp(1-h.PValue, 0.5, 0.99)
-		if h.Source == "rss" {
-			f.Confidence *= 0.8
-		}
-		f.Title = fmt.Sprintf("Memory leak suspected: %s grows %s MB/min under steady load", orText(h.Source, "memory"), num(h.GrowthMBPerMin))
-	case soak != nil && soak.SlopePerHour >= limit:
+	case verdict == result.HeapLeakSuspected && 60*h.GrowthMBPerMin >= limit:
+		f = leakFinding(h, limit)
+	case verdict == result.HeapInconclusive && h.GrowthMBPerMin > 0 && 60*h.GrowthMBPerMin >= limit && h.PValue < DefaultLeakRule().Alpha:
+		return []result.Finding{inconclusiveFinding(h, limit)}, nil
+	case !liveVerdict && soak != nil && soak.SlopePerHour >= limit:
 		f.Evidence = []result.Evidence{
 			{Metric: "growth_mb_per_min", Value: soak.SlopePerHour / 60, Unit: "MB/min", Source: "soak phase " + soak.Metric,
 				Note: fmt.Sprintf("p=%.2g over %d points", soak.PValue, soak.Points), Threshold: limit / 60},
@@ -55,27 +63,170 @@ func ruleLeak(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		if soak.Start > 0 {
 			f.Evidence = append(f.Evidence, result.Evidence{Metric: "start_mb", Value: soak.Start, Unit: "MB", Source: "soak phase " + soak.Metric})
 		}
-		f.Confidence = clamp(1-soak.PValue, 0.5, 0.99)
+		f.Severity = SeverityMedium
+		f.Confidence = clamp(1-soak.PValue, 0.5, 0.99) * sourceWeight(result.HeapSourceInuse)
 		f.Title = fmt.Sprintf("Memory leak suspected: memory grows %s MB/min through the soak", num(soak.SlopePerHour/60))
+		f.Subject = "heap"
+		f.Detail = "Through the soak memory kept growing."
+	case verdict == result.HeapInconclusive:
+		add := "a longer steady window or a higher rate (load: { duration: … })"
+		if h.Source == result.HeapSourceRSS {
+			add = addPrometheus
+		}
+		return nil, notEvaluated("the heap analysis was inconclusive: "+h.VerdictReason, add)
 	default:
 		return nil, nil
 	}
-	f.Severity = SeverityHigh
-	f.Subject = "heap"
-	f.Detail = "Under steady load memory kept growing. Heap profiles at the start and the end of the load would name the allocation site (" + addPprof + ")."
-	if h != nil && len(h.TopGrowth) > 0 {
-		for i, g := range h.TopGrowth {
-			if i == 3 {
-				break
-			}
-			f.Evidence = append(f.Evidence, result.Evidence{Metric: "grew: " + shortFunc(g.Function), Value: g.MB, Unit: "MB", Source: "heap profiles (start → end)"})
-		}
-		f.Subject = shortFunc(h.TopGrowth[0].Function)
-		f.Title = strings.Replace(f.Title, "Memory leak suspected: ", "Memory leak suspected in "+f.Subject+": ", 1)
-		f.Detail = fmt.Sprintf("Under steady load memory kept growing; the heap profiles taken at the start and the end show the memory held by allocations made in %s growing most (+%s MB).",
-			f.Subject, num(h.TopGrowth[0].MB))
-	}
+	nameTopGrowth(&f, h)
 	return []result.Finding{f}, nil
+}
+
+// strongLeakCycles is the fewest completed GC cycles behind a high
+// severity leak finding without the heap profiles' word.
+const strongLeakCycles = 10
+
+// strongLeak reports a suspected leak of the live heap whose evidence is
+// strong: a trend at p < 0.001 (which takes at least eight observations
+// of the live heap, so seven cycles), the second half of the window
+// growing at least three quarters as fast as the first, and either
+// strongLeakCycles cycles or the heap profiles (each after a forced GC,
+// an independent measurement) showing allocation sites that grew by at
+// least half as much as the live heap did.
+func strongLeak(h *result.Heap) bool {
+	if !isLiveSource(h.Source) || h.PValue >= 0.001 || h.Half2MBPerMin < 0.75*h.Half1MBPerMin {
+		return false
+	}
+	var grew float64
+	for i, g := range h.TopGrowth {
+		if i < 3 {
+			grew += g.MB
+		}
+	}
+	return h.GCCycles >= strongLeakCycles || (h.EndMB > h.StartMB && grew >= 0.5*(h.EndMB-h.StartMB))
+}
+
+// heapVerdict is h's verdict; a Heap from a Run written before verdicts
+// existed has only LeakSuspected.
+func heapVerdict(h *result.Heap) string {
+	switch {
+	case h == nil:
+		return ""
+	case h.Verdict != "":
+		return h.Verdict
+	case h.LeakSuspected:
+		return result.HeapLeakSuspected
+	}
+	return ""
+}
+
+// isLiveSource reports whether src measures the heap after each GC.
+func isLiveSource(src string) bool {
+	return src == result.HeapSourceLive || src == result.HeapSourceGoal
+}
+
+// sourceWeight scales a leak finding's confidence by how directly the
+// source shows live memory.
+func sourceWeight(src string) float64 {
+	switch src {
+	case result.HeapSourceLive:
+		return 1
+	case result.HeapSourceGoal:
+		return 0.95
+	case result.HeapSourceInuse:
+		return 0.8
+	}
+	return 0.7
+}
+
+// leakConfidence is how sure a leak finding is, from its evidence: one
+// minus the p-value of the trend, scaled by the number of GC cycles
+// behind it (5 cycles: ×0.75, 45: ×0.95; points for RSS), by how
+// evenly the two halves of the window grew (a second half at the first
+// half's rate or more: ×1; at half of it: ×0.875), and by the source.
+func leakConfidence(h *result.Heap) float64 {
+	c := clamp(1-h.PValue, 0, 1)
+	n := float64(h.GCCycles)
+	if !isLiveSource(h.Source) && h.Source != result.HeapSourceInuse {
+		n = float64(h.Points) / 4
+	}
+	c *= 0.5 + 0.5*n/(n+5)
+	if h.Half1MBPerMin > 0 {
+		c *= 0.75 + 0.25*clamp(h.Half2MBPerMin/h.Half1MBPerMin, 0, 1)
+	}
+	return clamp(c*sourceWeight(h.Source), 0.05, 0.97)
+}
+
+func leakFinding(h *result.Heap, limit float64) result.Finding {
+	src := "timeline " + h.Source
+	f := result.Finding{
+		Evidence: []result.Evidence{
+			{Metric: "growth_mb_per_min", Value: h.GrowthMBPerMin, Unit: "MB/min", Source: src,
+				Note: fmt.Sprintf("%.0f%% interval %s to %s; p=%.2g", 100*h.Confidence, num(h.GrowthCILow), num(h.GrowthCIHigh), h.PValue), Threshold: limit / 60},
+			{Metric: "start_mb", Value: h.StartMB, Unit: "MB", Source: src},
+			{Metric: "end_mb", Value: h.EndMB, Unit: "MB", Source: src, Note: fmt.Sprintf("over %s s, %d points", num(h.WindowS), h.Points)},
+		},
+		Confidence: leakConfidence(h),
+		Severity:   SeverityMedium,
+		Subject:    "heap",
+	}
+	if h.Verdict != "" { // a Run from before verdicts has no halves
+		f.Evidence = append(f.Evidence,
+			result.Evidence{Metric: "first_half_mb_per_min", Value: h.Half1MBPerMin, Unit: "MB/min", Source: src},
+			result.Evidence{Metric: "second_half_mb_per_min", Value: h.Half2MBPerMin, Unit: "MB/min", Source: src})
+	}
+	if h.Source != result.HeapSourceRSS && h.GCCycles > 0 {
+		f.Evidence = append(f.Evidence, result.Evidence{Metric: "gc_cycles", Value: float64(h.GCCycles), Source: src, Note: "GC cycles completed in the window"})
+	}
+	if strongLeak(h) {
+		f.Severity = SeverityHigh
+	}
+	switch {
+	case isLiveSource(h.Source):
+		f.Title = fmt.Sprintf("Memory leak suspected: the live heap grows %s MB/min under steady load", num(h.GrowthMBPerMin))
+		f.Detail = fmt.Sprintf("Under steady load the heap that survives garbage collection kept growing, over %s and in both halves of the window.", plural(h.GCCycles, "GC cycle", "GC cycles"))
+	default:
+		f.Title = fmt.Sprintf("Memory leak suspected: %s grows %s MB/min under steady load", orText(h.Source, "memory"), num(h.GrowthMBPerMin))
+		f.Detail = fmt.Sprintf("Under steady load %s kept growing. It counts more than live objects, so expose the Go runtime's metrics (go_gc_heap_live_bytes) to confirm.", orText(h.Source, "memory"))
+	}
+	return f
+}
+
+// inconclusiveFinding is the low note of a heap that grew without
+// proving a leak: what it did and what would decide.
+func inconclusiveFinding(h *result.Heap, limit float64) result.Finding {
+	src := "timeline " + h.Source
+	return result.Finding{
+		Severity: SeverityLow,
+		Title:    fmt.Sprintf("Memory grew %s MB/min, not enough to tell a leak: %s", num(h.GrowthMBPerMin), h.VerdictReason),
+		Subject:  "heap",
+		Detail: fmt.Sprintf("The %s grew over the window, but a leak is growth of the heap that survives garbage collection, sustained over several GC cycles and through the whole window; this run cannot show that (%s).",
+			sourceName(h.Source), h.VerdictReason),
+		Evidence: []result.Evidence{
+			{Metric: "growth_mb_per_min", Value: h.GrowthMBPerMin, Unit: "MB/min", Source: src, Threshold: limit / 60,
+				Note: fmt.Sprintf("p=%.2g over %s s, %d points", h.PValue, num(h.WindowS), h.Points)},
+			{Metric: "gc_cycles", Value: float64(h.GCCycles), Source: src, Note: "GC cycles completed in the window"},
+		},
+		Confidence: min(0.5, leakConfidence(h)),
+	}
+}
+
+// nameTopGrowth makes the allocation site that grew most between the heap
+// profiles the finding's subject.
+func nameTopGrowth(f *result.Finding, h *result.Heap) {
+	if h == nil || len(h.TopGrowth) == 0 {
+		f.Detail += " Heap profiles at the start and the end of the load would name the allocation site (" + addPprof + ")."
+		return
+	}
+	for i, g := range h.TopGrowth {
+		if i == 3 {
+			break
+		}
+		f.Evidence = append(f.Evidence, result.Evidence{Metric: "grew: " + shortFunc(g.Function), Value: g.MB, Unit: "MB", Source: "heap profiles (start → end)"})
+	}
+	f.Subject = shortFunc(h.TopGrowth[0].Function)
+	f.Title = strings.Replace(f.Title, "Memory leak suspected: ", "Memory leak suspected in "+f.Subject+": ", 1)
+	f.Detail += fmt.Sprintf(" The heap profiles taken at the start and the end show the memory held by allocations made in %s growing most (+%s MB).",
+		f.Subject, num(h.TopGrowth[0].MB))
 }
 
 // soakMemoryTrend is the soak phase's memory trend when it is degrading.

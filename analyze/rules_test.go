@@ -182,6 +182,22 @@ func ruleCases() []ruleCase {
 		{"a leak slower than the plan's threshold", KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap = &result.Heap{StartMB: 20, EndMB: 40, GrowthMBPerMin: 2, PValue: 1e-4, Points: 60, WindowS: 600, Source: "heap_inuse", LeakSuspected: true}
 		}, map[string]float64{"leak_slope_mb_per_h": 600}, false, false, ""},
+		{"the live heap leaks over many cycles", KindMemoryLeak, func(r *result.Run) {
+			r.System.Heap = &result.Heap{StartMB: 20, EndMB: 80, GrowthMBPerMin: 6, PValue: 1e-6, Points: 600, WindowS: 600, Source: result.HeapSourceLive,
+				LeakSuspected: true, Verdict: result.HeapLeakSuspected, GCCycles: 300, Half1MBPerMin: 6, Half2MBPerMin: 6}
+		}, nil, true, false, "the live heap grows 6 MB/min"},
+		{"heap in use grew without completed GC cycles", KindMemoryLeak, func(r *result.Run) {
+			r.System.Heap = &result.Heap{StartMB: 1.2, EndMB: 3.9, GrowthMBPerMin: 8.6, PValue: 1e-9, Points: 20, WindowS: 19, Source: result.HeapSourceInuse,
+				Verdict: result.HeapInconclusive, VerdictReason: "too few completed GC cycles (0 of 5 needed): run longer or at a higher rate"}
+		}, nil, true, false, "not enough to tell a leak: too few completed GC cycles (0 of 5 needed)"},
+		{"a flat heap too short to judge", KindMemoryLeak, func(r *result.Run) {
+			r.System.Heap = &result.Heap{StartMB: 3, EndMB: 3, Points: 20, WindowS: 19, PValue: 1, Source: result.HeapSourceGoal,
+				Verdict: result.HeapInconclusive, VerdictReason: "too few completed GC cycles (1 of 5 needed): run longer or at a higher rate"}
+		}, nil, false, true, ""},
+		{"a cache that filled, then stopped", KindMemoryLeak, func(r *result.Run) {
+			r.System.Heap = &result.Heap{StartMB: 20, EndMB: 60, GrowthMBPerMin: 20, PValue: 1e-6, Points: 120, WindowS: 120, Source: result.HeapSourceLive,
+				Verdict: result.HeapNoLeak, GCCycles: 60, Half1MBPerMin: 40, Half2MBPerMin: 0}
+		}, nil, false, false, ""},
 		{"heap profiles without a timeline", KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap, r.Soak = &result.Heap{TopGrowth: []result.HeapGrowth{{Function: "main.keep", MB: 30}}}, nil
 		}, nil, false, true, ""},
@@ -456,7 +472,7 @@ func demoRun() *result.Run {
 		{Function: "net/http.(*conn).serve", Kind: "block", DelayPct: 9, DelayS: 13},
 	}
 	r.System.Heap = &result.Heap{StartMB: 12, EndMB: 70, GrowthMBPerMin: 58, GrowthCILow: 55, GrowthCIHigh: 61, Confidence: 0.99, PValue: 1e-9,
-		Points: 55, WindowS: 55, Source: "heap_inuse", LeakSuspected: true,
+		Points: 55, WindowS: 55, Source: result.HeapSourceLive, LeakSuspected: true, Verdict: result.HeapLeakSuspected, GCCycles: 40, Half1MBPerMin: 59, Half2MBPerMin: 57,
 		TopGrowth: []result.HeapGrowth{{Function: demo + ".(*Shop).rememberRequest", MB: 52}, {Function: "encoding/json.(*decodeState).literalStore", MB: 0.5}}}
 	r.System.Profiles = []result.Profile{{Kind: "cpu", Path: "cpu.pb.gz", TS: 30, DurationS: 10}, {Kind: "heap_start", Path: "heap-start.pb.gz", TS: 5}, {Kind: "heap_end", Path: "heap-end.pb.gz", TS: 60}, {Kind: "mutex", Path: "mutex.pb.gz", TS: 60}}
 	return r

@@ -55,6 +55,13 @@ type Span struct {
 // series name and labels sorted by name (`http_requests_total{code="200"}`):
 // gauges as read, counters and the _sum/_count of histograms and summaries
 // as per-second rates.
+//
+// HeapLiveMB is the heap that survived the last completed GC cycle (the
+// objects reachable at its mark phase): the Go runtime's
+// /gc/heap/live:bytes, or derived from the heap goal that cycle set. It
+// changes only when a cycle completes, so unlike HeapMB it holds no
+// garbage. GCCycles counts the cycles the process completed since it
+// started, as read at the point; 0 is "not read" (or none yet).
 type SystemPoint struct {
 	TS          float64            `json:"t_s"`
 	CPUPercent  float64            `json:"cpu_percent"`
@@ -75,7 +82,9 @@ type SystemPoint struct {
 	Goroutines  float64            `json:"goroutines,omitempty"`
 	GCPerS      float64            `json:"gc_per_s,omitempty"`
 	GCPausePct  float64            `json:"gc_pause_percent,omitempty"`
-	Metrics     map[string]float64 `json:"metrics,omitempty"` // scraped series
+	HeapLiveMB  float64            `json:"heap_live_mb,omitempty"` // after the last completed GC
+	GCCycles    int64              `json:"gc_cycles,omitempty"`    // completed since the process started
+	Metrics     map[string]float64 `json:"metrics,omitempty"`      // scraped series
 }
 
 // Hotspot is one function of a CPU profile. Function is the name within its
@@ -173,6 +182,14 @@ type Contention struct {
 // at the Confidence level (0.99 = 99 %); PValue is the two-sided
 // Mann–Kendall p-value of a monotonic trend, corrected for the
 // autocorrelation of the timeline. TopGrowth comes from the heap profiles.
+//
+// Verdict is one of HeapLeakSuspected, HeapNoLeak and HeapInconclusive,
+// and VerdictReason says why in a sentence (for an inconclusive verdict,
+// what would decide it). LeakSuspected is true exactly when Verdict is
+// HeapLeakSuspected; Runs written before Verdict existed have only
+// LeakSuspected. GCCycles counts the GC cycles completed within the
+// window (0 for RSS, or when the target reports none); the growth of
+// each half of the window is Half1MBPerMin and Half2MBPerMin.
 type Heap struct {
 	StartMB        float64      `json:"start_mb"`
 	EndMB          float64      `json:"end_mb"`
@@ -183,10 +200,37 @@ type Heap struct {
 	PValue         float64      `json:"p_value"`
 	Points         int          `json:"points"`           // timeline points in the window
 	WindowS        float64      `json:"window_s"`         // span of those points
-	Source         string       `json:"source,omitempty"` // "heap_inuse", "rss"
+	Source         string       `json:"source,omitempty"` // a HeapSource* constant
 	LeakSuspected  bool         `json:"leak_suspected"`
+	Verdict        string       `json:"verdict,omitempty"`
+	VerdictReason  string       `json:"verdict_reason,omitempty"`
+	GCCycles       int          `json:"gc_cycles"`
+	Half1MBPerMin  float64      `json:"first_half_mb_per_min"`
+	Half2MBPerMin  float64      `json:"second_half_mb_per_min"`
 	TopGrowth      []HeapGrowth `json:"top_growth,omitempty"`
 }
+
+// Heap verdicts.
+const (
+	HeapLeakSuspected = "leak_suspected"
+	HeapNoLeak        = "no_leak"
+	HeapInconclusive  = "inconclusive"
+)
+
+// Heap sources: the series the growth was measured on, strongest first.
+const (
+	// HeapSourceLive is the runtime's live heap after each GC
+	// (go_gc_heap_live_bytes).
+	HeapSourceLive = "heap_live"
+	// HeapSourceGoal is the live heap derived from the heap goal each GC
+	// sets (go_memstats_next_gc_bytes over 1 + GOGC/100).
+	HeapSourceGoal = "heap_goal"
+	// HeapSourceInuse is heap in use: live objects and the garbage not
+	// yet collected.
+	HeapSourceInuse = "heap_inuse"
+	// HeapSourceRSS is the process's resident memory.
+	HeapSourceRSS = "rss"
+)
 
 // HeapGrowth is one allocation site that grew between the heap profiles.
 type HeapGrowth struct {

@@ -35,6 +35,12 @@ type promSampler struct {
 	prev   map[string]float64 // cumulative series at the last good scrape
 	prevAt time.Time
 	size   int // series kept last time: sizes the next map
+
+	// A target that reports neither count of GC cycles has its cycles
+	// counted here from the changes of go_memstats_last_gc_time_seconds:
+	// at least one cycle completed between two scrapes that differ.
+	lastGC     float64
+	lastGCSeen int64
 }
 
 var _ sampler = (*promSampler)(nil)
@@ -131,6 +137,9 @@ func (s *promSampler) read(body []byte, format promtext.Format, now time.Time, p
 		}
 		key := seriesKey(smp.Name, smp.Labels)
 		v := smp.Value
+		if len(smp.Labels) == 0 {
+			std.setRaw(smp.Name, v)
+		}
 		if kind == cumulative {
 			cur[key] = v
 			old, ok := s.prev[key]
@@ -155,6 +164,15 @@ func (s *promSampler) read(body []byte, format promtext.Format, now time.Time, p
 		pt.Metrics = metrics
 	}
 	std.apply(pt)
+	if c, ok := std.cycles(); ok {
+		pt.GCCycles = c
+	} else if std.hasLastGC && std.lastGC > 0 {
+		if std.lastGC != s.lastGC {
+			s.lastGC = std.lastGC
+			s.lastGCSeen++ // 1 at the first scrape: 0 is "not read"
+		}
+		pt.GCCycles = s.lastGCSeen
+	}
 	if !s.checked {
 		s.checked = true
 		for i, ok := range s.seen {
@@ -197,6 +215,9 @@ func (s *promSampler) keep(smp *promtext.Sample) bool {
 type stdGo struct {
 	heap, goroutines, gcPerS, gcPause float64
 	has                               [4]bool
+
+	live, goal, gogc, cyclesTotal, gcCount, lastGC                   float64
+	hasLive, hasGoal, hasGOGC, hasCyclesTotal, hasGCCount, hasLastGC bool
 }
 
 func (g *stdGo) set(name string, v float64) {
@@ -212,7 +233,69 @@ func (g *stdGo) set(name string, v float64) {
 	}
 }
 
+// heapMinimum is the Go runtime's least heap goal at GOGC=100: below
+// it, the goal says nothing of the live heap.
+const heapMinimum = 4 << 20
+
+// setRaw keeps the series read as they are, counters included, that give
+// the live heap and the count of completed GC cycles.
+func (g *stdGo) setRaw(name string, v float64) {
+	switch name {
+	case "go_gc_heap_live_bytes": // runtime/metrics /gc/heap/live:bytes
+		g.live, g.hasLive = v, true
+	case "go_memstats_next_gc_bytes": // the heap goal the last cycle set
+		g.goal, g.hasGoal = v, true
+	case "go_gc_gogc_percent":
+		g.gogc, g.hasGOGC = v, true
+	case "go_gc_cycles_total_gc_cycles_total": // runtime/metrics /gc/cycles/total:gc-cycles
+		g.cyclesTotal, g.hasCyclesTotal = v, true
+	case "go_gc_duration_seconds_count": // runtime.MemStats.NumGC
+		g.gcCount, g.hasGCCount = v, true
+	case "go_memstats_last_gc_time_seconds":
+		g.lastGC, g.hasLastGC = v, true
+	}
+}
+
+// liveBytes is the heap that survived the last completed GC cycle: the
+// runtime's own figure when the target exports it (client_golang does
+// with the opt-in runtime/metrics rule for /gc/heap/live:bytes), else
+// the heap goal that cycle set, goal = live·(1 + GOGC/100) (GOGC read
+// from go_gc_gogc_percent, 100 when absent). Since Go 1.18 the goal also
+// counts stacks and globals at the GOGC rate, so the estimate carries a
+// roughly constant excess that moves no trend. A goal at the runtime's
+// minimum, or GOGC off, tells nothing.
+func (g *stdGo) liveBytes() (float64, bool) {
+	if g.hasLive && g.live > 0 {
+		return g.live, true
+	}
+	if !g.hasGoal || g.goal <= 0 {
+		return 0, false
+	}
+	gogc := 100.0
+	if g.hasGOGC {
+		gogc = g.gogc
+	}
+	if gogc <= 0 || g.goal <= heapMinimum*gogc/100 {
+		return 0, false
+	}
+	return g.goal / (1 + gogc/100), true
+}
+
+// cycles is the count of GC cycles the process completed.
+func (g *stdGo) cycles() (int64, bool) {
+	switch {
+	case g.hasCyclesTotal:
+		return int64(g.cyclesTotal), true
+	case g.hasGCCount:
+		return int64(g.gcCount), true
+	}
+	return 0, false
+}
+
 func (g *stdGo) apply(pt *result.SystemPoint) {
+	if live, ok := g.liveBytes(); ok {
+		pt.HeapLiveMB = live / mb
+	}
 	if g.has[0] {
 		pt.HeapMB = g.heap / mb
 	}
