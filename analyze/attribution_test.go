@@ -509,3 +509,23 @@ func TestRealCPUProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeLocksAreNoFinding: a mutex profile whose dominant delay is
+// the runtime's own locks names nothing, in Runs analysed before own
+// code was told apart as well as after.
+func TestRuntimeLocksAreNoFinding(t *testing.T) {
+	for _, mod := range []*result.Module{nil, svcModule} {
+		r := cleanRun()
+		r.System.Module = mod
+		r.System.Contention = []result.Contention{
+			{Function: "runtime.unlock", Kind: "mutex", DelayPct: 92, DelayS: 300},
+			{Function: svc + "/store.(*Cache).Get", Kind: "mutex", DelayPct: 8, DelayS: 26, Own: true},
+		}
+		Conclude(r, nil)
+		for _, f := range r.Findings {
+			if f.Kind == KindLockContention && f.Subject != subjectSerial {
+				t.Errorf("module %v: %s (%s)", mod, f.Title, f.Subject)
+			}
+		}
+	}
+}
