@@ -66,6 +66,7 @@ func Conclude(run *result.Run, cfg map[string]float64) {
 	run.Findings = findings
 	run.NotEvaluated = missing
 	run.Recommendations = Recommend(findings)
+	SettleVerdict(run)
 }
 
 // Severity levels of a finding, most severe first.
@@ -206,4 +207,123 @@ func settingsFrom(cfg map[string]float64) settings {
 		}
 	}
 	return s
+}
+
+// Verdicts of a Run.
+const (
+	VerdictPass = "pass"
+	VerdictFail = "fail"
+	// VerdictInconclusive: the run could not be judged, because what it
+	// measured rests on a saturated load generator.
+	VerdictInconclusive = "inconclusive"
+)
+
+// GeneratorAdvice is what to do about a saturated generator.
+const GeneratorAdvice = "lower the rate, give stampede more cores, or split the load over processes or machines (--segment k/n, then stampede merge)"
+
+// SettleVerdict makes a judged run's verdict agree with its findings: a
+// run whose numbers rest on a saturated load generator cannot pass, nor
+// fail on those numbers. It becomes "inconclusive", with the reason and
+// what to do, unless it failed on something the generator cannot cause:
+// an interrupt or abort, the target's errors (an error-count or error-rate
+// SLO), or a protocol phase that failed on the target's account. A run
+// with no verdict (nothing judged) is left alone; a failed one gets a
+// reason when it has none.
+func SettleVerdict(run *result.Run) {
+	if run == nil || run.Verdict == "" {
+		return
+	}
+	saturated := unmeasured(run)
+	switch {
+	case saturated != "" && !(run.Verdict == VerdictFail && failedOnTarget(run)):
+		run.Verdict = VerdictInconclusive
+		run.VerdictReason = saturated + ": " + GeneratorAdvice
+	case run.Verdict == VerdictPass:
+		run.VerdictReason = ""
+	case run.Verdict == VerdictFail && run.VerdictReason == "":
+		run.VerdictReason = failReason(run)
+	}
+}
+
+// unmeasured says which of the run's results rest on a saturated
+// generator ("" when none): the protocol's inconclusive phases, or, for a
+// single load, the generator's own mark.
+func unmeasured(run *result.Run) string {
+	if run.Kind == "test" {
+		var names []string
+		for _, ph := range run.Phases {
+			if ph.Inconclusive {
+				names = append(names, ph.Name)
+			}
+		}
+		if len(names) > 0 {
+			return fmt.Sprintf("the load generator was saturated in %s, so %s measured stampede rather than the target",
+				strings.Join(names, ", "), map[bool]string{true: "that phase", false: "those phases"}[len(names) == 1])
+		}
+		return ""
+	}
+	if !run.Generator.Saturated {
+		return ""
+	}
+	why := "the load generator was saturated"
+	if run.Generator.Reason != "" {
+		why += " (" + run.Generator.Reason + ")"
+	}
+	return why + ", so the numbers measure stampede rather than the target"
+}
+
+// failedOnTarget says whether a failed run failed for a reason a
+// saturated generator cannot cause.
+func failedOnTarget(run *result.Run) bool {
+	if run.Aborted {
+		return true
+	}
+	if run.Kind == "test" {
+		for _, ph := range run.Phases {
+			if !ph.Skipped && !ph.Pass && !ph.Inconclusive {
+				return true
+			}
+		}
+		return false
+	}
+	if run.Comparison != nil && run.Comparison.Regression {
+		return false // a regression in latency may be the generator's
+	}
+	return ErrorsFailed(run.Summary.ErrorRate, run.Thresholds, 1)
+}
+
+// ErrorsFailed says whether the target's errors failed a load: an
+// error-count or error-rate threshold, or an error rate at or above max.
+func ErrorsFailed(errorRate float64, ths []result.ThresholdResult, max float64) bool {
+	if errorRate >= max {
+		return true
+	}
+	for _, th := range ths {
+		if f := strings.Fields(th.Expr); !th.Pass && len(f) > 0 && (f[0] == "error_rate" || f[0] == "errors") {
+			return true
+		}
+	}
+	return false
+}
+
+// failReason says in a line why a run failed.
+func failReason(run *result.Run) string {
+	if run.Aborted {
+		return "aborted: " + run.AbortReason
+	}
+	if run.Kind == "test" {
+		var names []string
+		for _, ph := range run.Phases {
+			if !ph.Skipped && !ph.Pass && !ph.Inconclusive {
+				names = append(names, ph.Name)
+			}
+		}
+		if len(names) > 0 {
+			return fmt.Sprintf("%d phase(s) failed: %s", len(names), strings.Join(names, ", "))
+		}
+	}
+	if f := Failed(run.Thresholds, false); len(f) > 0 {
+		return fmt.Sprintf("%d threshold(s) failed", len(f))
+	}
+	return ""
 }

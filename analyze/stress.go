@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -98,7 +99,14 @@ type StressStep struct {
 	Service result.Latency
 	// Saturated says the generator could not keep up during the step.
 	Saturated bool
+	// Delivered says an open-model step sent what it asked for: its held
+	// throughput is at least DeliveredShare of the offered requests/s.
+	Delivered bool
 }
+
+// DeliveredShare is the least share of the offered requests/s an
+// open-model step must achieve to count as delivered.
+const DeliveredShare = 0.95
 
 // Judge says whether a step held: it returns the limit that broke (one
 // of the Limit constants, "" when the step held) and why, with numbers.
@@ -107,7 +115,8 @@ type StressStep struct {
 // A saturated generator makes the step's latency and throughput partly
 // its own: then a latency break counts against the target only when the
 // service time alone breaks the latency limits too (the generator's
-// lateness is not in it), errors always count against the target, and
+// lateness is not in it), errors always count against the target, a step
+// that held its limits and delivered its load (Delivered) held, and
 // anything else is the generator's limit.
 func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why string) {
 	held := s.Held
@@ -135,9 +144,11 @@ func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why
 		}
 		return LimitGenerator, strings.Join(lat, "; ") + ", but only with the generator's own lateness: it was saturated (its CPU or schedule), so higher loads would measure it rather than the target"
 	}
-	if s.Saturated {
+	if s.Saturated && !s.Delivered {
 		return LimitGenerator, "the load generator was saturated (its own CPU or schedule), so higher loads would measure it rather than the target"
 	}
+	// A saturated generator that still delivered the load held it: its
+	// lateness only adds to the latency, which held anyway.
 	pt := s.Point
 	if first != nil && l.Efficiency > 0 && first.Efficiency > 0 && pt.Efficiency < l.Efficiency*first.Efficiency {
 		return LimitThroughput, fmt.Sprintf("efficiency %.2f is below %.0f%% of the first step's %.2f: throughput %.1f/s no longer follows the load",
@@ -202,6 +213,9 @@ func StressOutcome(curve []result.StressPoint, unit string) *result.Stress {
 	if bad >= 0 {
 		s.BreakingPoint = curve[bad].Load
 		s.Limit = curve[bad].Limit
+		if s.LastGood > 0 && s.BreakingPoint > s.LastGood {
+			s.Precision = round4((s.BreakingPoint - s.LastGood) / s.BreakingPoint)
+		}
 	}
 	if len(curve) > 0 && s.MaxThroughputRPS == 0 {
 		s.Warnings = append(s.Warnings, "no step held its limits: the target broke at the first load tried; start lower (tests.stress.start)")
@@ -301,4 +315,54 @@ func SystemAt(sys *result.System, from, to float64) string {
 		out += " — " + strings.Join(flags, ", ")
 	}
 	return out
+}
+
+func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+
+// ClosedGain is how much more throughput doubling the users must bring
+// for the closed-model capacity search to go on: less, and throughput has
+// reached its plateau.
+const ClosedGain = 0.05
+
+// ClosedPlateau says whether the closed-model search can stop after its
+// last point: the generator or the errors gave out, or the last doubling
+// of the users raised throughput by less than ClosedGain over the best
+// before it.
+func ClosedPlateau(pts []result.ClosedPoint, errorRate float64) bool {
+	if len(pts) == 0 {
+		return false
+	}
+	last := pts[len(pts)-1]
+	if last.Saturated || errorRate >= 0 && last.ErrorRate > errorRate {
+		return true
+	}
+	best := 0.0
+	for _, p := range pts[:len(pts)-1] {
+		best = max(best, p.RPS)
+	}
+	return len(pts) > 1 && last.RPS < (1+ClosedGain)*best
+}
+
+// ClosedOutcome is the closed-model capacity of a search: the best
+// throughput of a point the generator kept up with (and without errors
+// beyond errorRate), the fewest users that came within ClosedGain of it,
+// and its ratio to the open model's maximum sustained throughput openRPS.
+func ClosedOutcome(pts []result.ClosedPoint, errorRate, openRPS float64) *result.ClosedCapacity {
+	c := &result.ClosedCapacity{Curve: pts}
+	ok := func(p result.ClosedPoint) bool { return !p.Saturated && (errorRate < 0 || p.ErrorRate <= errorRate) }
+	for _, p := range pts {
+		if ok(p) {
+			c.MaxThroughputRPS = max(c.MaxThroughputRPS, p.RPS)
+		}
+	}
+	for _, p := range pts {
+		if ok(p) && p.RPS >= (1-ClosedGain)*c.MaxThroughputRPS {
+			c.Users = p.Users
+			break
+		}
+	}
+	if openRPS > 0 {
+		c.Ratio = round4(c.MaxThroughputRPS / openRPS)
+	}
+	return c
 }

@@ -18,6 +18,14 @@ const (
 	ProfileQuick    = "quick"
 )
 
+// DefaultClosedUsers is the most users of the closed-model capacity
+// search (tests.stress.closed) unless tests.stress.closed_users says
+// otherwise; MaxClosedUsers bounds what it may say.
+const (
+	DefaultClosedUsers = 1024
+	MaxClosedUsers     = 100000
+)
+
 // Stress variants.
 const (
 	VariantRate     = "rate"     // open model: step the arrival rate
@@ -66,7 +74,8 @@ func StandardTests() *Tests {
 		Stress: &StressSpec{
 			Variant: VariantRate, Factor: 1.5, Max: 100000,
 			Hold: Duration(time.Minute), Warmup: Duration(15 * time.Second),
-			Bisect: 3, Efficiency: 0.5,
+			Bisect: 6, Precision: 0.05, Budget: Duration(15 * time.Minute), Efficiency: 0.5,
+			ClosedUsers: DefaultClosedUsers,
 		},
 		Recovery: &RecoverySpec{Limit: Duration(5 * time.Minute), Tolerance: 0.10, Windows: 3},
 		Soak:     &PhaseSpec{Name: "soak", Users: 100, Duration: Duration(2 * time.Hour), RampUp: Duration(2 * time.Minute)},
@@ -84,7 +93,8 @@ func StandardTests() *Tests {
 //	cool_down 3s; warmup 5 users 5s; baseline 1, 10, 50 users 5s each
 //	load      normal 20 users 10s (ramp 3s), peak 50 8s (ramp 2s),
 //	          spike 100 5s (ramp 1s), volume 30 15s (ramp 3s)
-//	stress    ×2 per step up to 5000/s, hold 4s after a 1s warm-up, 2 probes
+//	stress    ×2 per step up to 5000/s, hold 4s after a 1s warm-up, then up
+//	          to 6 probes until within 5% or for 1m
 //	recovery  limit 30s; soak 20 users 30s (ramp 3s)
 //	scale     2s to stabilize, 10s of 10 users per unit
 //	pool      pool sizes 10 and 50, each meeting 50 users for 5s
@@ -103,7 +113,8 @@ func QuickTests() *Tests {
 		Stress: &StressSpec{
 			Variant: VariantRate, Factor: 2, Max: 5000,
 			Hold: Duration(4 * time.Second), Warmup: Duration(time.Second),
-			Bisect: 2, Efficiency: 0.5,
+			Bisect: 6, Precision: 0.05, Budget: Duration(time.Minute), Efficiency: 0.5,
+			ClosedUsers: DefaultClosedUsers,
 		},
 		Recovery: &RecoverySpec{Limit: Duration(30 * time.Second), Tolerance: 0.10, Windows: 3},
 		Soak:     &PhaseSpec{Name: "soak", Users: 20, Duration: Duration(30 * time.Second), RampUp: Duration(3 * time.Second)},
@@ -198,6 +209,10 @@ func (p *Plan) Protocol(profile string) (*Tests, error) {
 		m.dur(&s.P99, u.P99, path+".p99")
 		m.float(&s.ErrorRate, u.ErrorRate, path+".error_rate")
 		m.int(&s.Bisect, u.Bisect, path+".bisect")
+		m.float(&s.Precision, u.Precision, path+".precision")
+		m.dur(&s.Budget, u.Budget, path+".budget")
+		m.int(&s.ClosedUsers, u.ClosedUsers, path+".closed_users")
+		s.Closed = u.Closed
 		m.float(&s.Efficiency, u.Efficiency, path+".efficiency")
 		m.int(&s.Users, u.Users, path+".users")
 		m.float(&s.Rate, u.Rate, path+".rate")
@@ -371,6 +386,16 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 			add(path+".error_rate", "must be a fraction from 0 to 1, got %v", s.ErrorRate)
 		}
 		nonNeg(path+".bisect", float64(s.Bisect))
+		if s.Precision < 0 || s.Precision >= 1 {
+			add(path+".precision", "must be a fraction below 1 (0.05: within 5%%), got %v", s.Precision)
+		}
+		nonNeg(path+".budget", float64(s.Budget))
+		if s.Closed && s.Variant != VariantRate {
+			add(path+".closed", "compares the open model's capacity with the closed model's: it needs variant rate, not %s", s.Variant)
+		}
+		if s.Closed && (s.ClosedUsers < 1 || s.ClosedUsers > MaxClosedUsers) {
+			add(path+".closed_users", "must be from 1 to %d, got %d", MaxClosedUsers, s.ClosedUsers)
+		}
 		if s.Efficiency < 0 || s.Efficiency >= 1 {
 			add(path+".efficiency", "must be a fraction below 1, got %v", s.Efficiency)
 		}
@@ -562,6 +587,7 @@ func (t *Tests) Scaled(f float64) *Tests {
 	if s := c.Stress; s != nil {
 		sc(&s.Hold, time.Second)
 		sc(&s.Warmup, 0)
+		sc(&s.Budget, 0)
 	}
 	if r := c.Recovery; r != nil {
 		sc(&r.Limit, time.Duration(r.Windows+2)*time.Second)

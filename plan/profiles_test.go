@@ -113,7 +113,7 @@ func TestProtocolProblems(t *testing.T) {
   load:
     - {name: normal, users: 10, rate: 5}
     - {name: sale}
-  stress: {variant: payload, max: 5, start: 10, error_rate: 2, efficiency: 1.5}
+  stress: {variant: payload, max: 5, start: 10, error_rate: 2, efficiency: 1.5, precision: 1, closed: true, closed_users: 200000}
   recovery: {windows: 0}
   scalability:
     configs: [{replicas: "x"}, {other: "2"}]
@@ -132,6 +132,9 @@ func TestProtocolProblems(t *testing.T) {
 		"tests.stress.error_rate: must be a fraction from 0 to 1, got 2",
 		"tests.stress.efficiency: must be a fraction below 1, got 1.5",
 		"the payload variant repeats variables.payload",
+		"tests.stress.precision: must be a fraction below 1 (0.05: within 5%), got 1",
+		"tests.stress.closed: compares the open model's capacity with the closed model's: it needs variant rate, not payload",
+		"tests.stress.closed_users: must be from 1 to 100000, got 200000",
 		"tests.recovery.windows: must be ≥ 1, got 0",
 		"tests.scalability.apply: required",
 		`tests.scalability.configs[0].replicas: must be a number > 0, got "x"`,
@@ -375,8 +378,8 @@ func profileTable(std, quick *Tests) string {
 	}
 	row("stress", func(t *Tests) string {
 		s := t.Stress
-		return fmt.Sprintf("%s ×%g per step up to %g/s; each step %s after a %s warm-up; %d bisection probes; efficiency limit %g",
-			s.Variant, s.Factor, s.Max, short(s.Hold), short(s.Warmup), s.Bisect, s.Efficiency)
+		return fmt.Sprintf("%s ×%g per step up to %g/s; each step %s after a %s warm-up; up to %d bisection probes until within %g%% or %s; efficiency limit %g",
+			s.Variant, s.Factor, s.Max, short(s.Hold), short(s.Warmup), s.Bisect, 100*s.Precision, short(s.Budget), s.Efficiency)
 	})
 	row("recovery", func(t *Tests) string {
 		r := t.Recovery

@@ -65,7 +65,21 @@ type StressSpec struct {
 	Warmup    Duration `yaml:"warmup" json:"warmup,omitempty"`
 	P99       Duration `yaml:"p99" json:"p99,omitempty"`
 	ErrorRate float64  `yaml:"error_rate" json:"error_rate,omitempty"`
-	Bisect    int      `yaml:"bisect" json:"bisect,omitempty"`
+	// Bisect is the most bisection probes between the last level that
+	// held and the first that broke.
+	Bisect int `yaml:"bisect" json:"bisect,omitempty"`
+	// Precision ends the bisection once the bracket is this narrow
+	// relative to its top ((first bad − last good) ≤ precision × first
+	// bad). Default 0.05; 0 runs all the bisect probes.
+	Precision float64 `yaml:"precision" json:"precision,omitempty"`
+	// Budget bounds the time the bisection may take (its probes and the
+	// waits for the target to drain before each); the search stops with
+	// the bracket it has when the budget runs out.
+	Budget Duration `yaml:"budget" json:"budget,omitempty"`
+	// Closed measures the closed-model capacity too: users doubling from
+	// one until throughput stops rising (by less than 5%) or ClosedUsers.
+	Closed      bool `yaml:"closed" json:"closed,omitempty"`
+	ClosedUsers int  `yaml:"closed_users" json:"closed_users,omitempty"` // default DefaultClosedUsers
 	// Efficiency is the throughput limit: a step whose efficiency
 	// (achieved ÷ offered) falls below this share of the first step's
 	// has stopped adding throughput. Default 0.5.

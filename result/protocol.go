@@ -17,21 +17,42 @@ type Phase struct {
 	// Users or Rate is the phase's load level (the peak of its ramp).
 	Users int     `json:"users,omitempty"`
 	Rate  float64 `json:"rate,omitempty"`
+	// Inconclusive says the phase's result rests on a saturated load
+	// generator: it measured stampede, not the target, and is neither a
+	// pass nor a fail (Note says why).
+	Inconclusive bool `json:"inconclusive,omitempty"`
 	// System is what the watch saw beside this phase (t_s as in Series).
 	System *System `json:"system,omitempty"`
 }
 
 // Stress is the outcome of the stress phase.
 type Stress struct {
-	BreakingPoint    float64       `json:"breaking_point"` // load level (rps or users)
-	Unit             string        `json:"unit"`           // "rps" or "users"
-	Limit            string        `json:"limit"`          // latency, errors, throughput, generator, none
-	MaxThroughputRPS float64       `json:"max_throughput_rps"`
-	RecoveryS        float64       `json:"recovery_s"` // -1 when it never recovered
-	Recovered        bool          `json:"recovered"`
-	Curve            []StressPoint `json:"curve"`
-	System           string        `json:"system_at_break,omitempty"`
-	Variant          string        `json:"variant,omitempty"`
+	// BreakingPoint is the lowest level that broke, in Unit: the plan's
+	// own unit ("iterations/s", or "requests/s" when every iteration is
+	// one request, for the rate variant; "users", "× payload",
+	// "connections" for the others).
+	BreakingPoint float64 `json:"breaking_point"`
+	Unit          string  `json:"unit"`
+	Limit         string  `json:"limit"` // latency, errors, throughput, generator, none
+	// MaxThroughputRPS is the highest throughput a step that held
+	// sustained, in requests/s whatever the unit.
+	MaxThroughputRPS float64 `json:"max_throughput_rps"`
+	// RequestsPerIteration is the plan's mean requests per iteration as
+	// measured (1 for one-request scenarios); BreakingPointRPS the
+	// breaking point in requests/s (open model).
+	RequestsPerIteration float64 `json:"requests_per_iteration,omitempty"`
+	BreakingPointRPS     float64 `json:"breaking_point_rps,omitempty"`
+	// Precision is the bracket the search ended with: (breaking point −
+	// last good) ÷ breaking point; 0 when nothing broke.
+	Precision float64 `json:"precision,omitempty"`
+	// Closed is the closed-model capacity, measured when the plan asks
+	// for it (tests.stress.closed).
+	Closed    *ClosedCapacity `json:"closed,omitempty"`
+	RecoveryS float64         `json:"recovery_s"` // -1 when it never recovered
+	Recovered bool            `json:"recovered"`
+	Curve     []StressPoint   `json:"curve"`
+	System    string          `json:"system_at_break,omitempty"`
+	Variant   string          `json:"variant,omitempty"`
 	// LastGood is the highest load that held every limit; the breaking
 	// point lies between it and BreakingPoint.
 	LastGood float64 `json:"last_good"`
@@ -41,6 +62,27 @@ type Stress struct {
 	Knee         float64  `json:"knee,omitempty"`
 	RecoveryLoad float64  `json:"recovery_load,omitempty"`
 	Warnings     []string `json:"warnings,omitempty"`
+}
+
+// ClosedCapacity is the most throughput users achieve as they double,
+// beside the open model's: the two measure one capacity and should agree.
+type ClosedCapacity struct {
+	MaxThroughputRPS float64 `json:"max_throughput_rps"`
+	Users            int     `json:"users"` // the fewest users that reached it (within 5%)
+	// Ratio is MaxThroughputRPS ÷ the open model's max_throughput_rps
+	// (0 when the open search sustained nothing).
+	Ratio float64       `json:"ratio_to_open"`
+	Curve []ClosedPoint `json:"curve"`
+}
+
+// ClosedPoint is one step of the closed-model capacity search.
+type ClosedPoint struct {
+	Users     int     `json:"users"`
+	RPS       float64 `json:"rps"`
+	P50       float64 `json:"p50_ms"`
+	P99       float64 `json:"p99_ms"`
+	ErrorRate float64 `json:"error_rate"`
+	Saturated bool    `json:"generator_saturated,omitempty"`
 }
 
 // StressPoint is one step of the stress ramp.

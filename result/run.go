@@ -57,7 +57,11 @@ type Run struct {
 	Recommendations []Recommendation `json:"recommendations,omitempty"`
 	NotEvaluated    []NotEvaluated   `json:"not_evaluated,omitempty"`
 	Comparison      *Comparison      `json:"comparison,omitempty"`
-	Verdict         string           `json:"verdict,omitempty"` // "pass", "fail"
+	// Verdict is "pass", "fail" or "inconclusive" (the run could not be
+	// judged: its numbers rest on a saturated load generator);
+	// VerdictReason says why when it is not "pass".
+	Verdict       string `json:"verdict,omitempty"`
+	VerdictReason string `json:"verdict_reason,omitempty"`
 }
 
 // Summary is the whole-run view over every step.

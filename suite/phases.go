@@ -72,6 +72,12 @@ func judge(ph *result.Phase, run *result.Run, judged bool) {
 	}
 	if run.Generator.Saturated {
 		ph.Note = joinNote(ph.Note, "generator saturated: "+run.Generator.Reason)
+		if judged && !run.Aborted && !analyze.ErrorsFailed(run.Summary.ErrorRate, run.Thresholds, MaxErrorRate) {
+			// What the phase measured is the generator's lateness as much
+			// as the target: neither a pass nor a fail. Errors are the
+			// target's own, so a phase they fail stays failed.
+			ph.Pass, ph.Inconclusive = false, true
+		}
 	}
 }
 

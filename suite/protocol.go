@@ -279,16 +279,29 @@ func Test(ctx context.Context, p *plan.Plan, o Options) (*result.Run, error) {
 			run.AbortReason = runErr.Error()
 		}
 	}
-	run.Verdict = "pass"
+	// The generator counts as saturated where a phase's result rests on
+	// it: a step measured again after a moment's saturation, or a
+	// phase that failed on its errors anyway, says nothing against the
+	// run's measurements (its warnings keep the moment).
+	run.Generator.Saturated, run.Generator.Reason = false, ""
+	var unmeasured []string
+	run.Verdict = analyze.VerdictPass
 	for _, ph := range run.Phases {
-		if !ph.Skipped && !ph.Pass {
-			run.Verdict = "fail"
+		switch {
+		case ph.Inconclusive:
+			unmeasured = append(unmeasured, ph.Name)
+		case !ph.Skipped && !ph.Pass:
+			run.Verdict = analyze.VerdictFail
 		}
 	}
-	if run.Aborted {
-		run.Verdict = "fail"
+	if len(unmeasured) > 0 {
+		run.Generator.Saturated = true
+		run.Generator.Reason = "it could not keep up in " + strings.Join(unmeasured, ", ")
 	}
-	analyze.Conclude(run, p.Analysis)
+	if run.Aborted {
+		run.Verdict = analyze.VerdictFail
+	}
+	analyze.Conclude(run, p.Analysis) // settles the verdict with the findings'
 	return run, runErr
 }
 

@@ -30,13 +30,32 @@ import (
 //     measured once more (after a cool-down) before the generator is
 //     called the limit: on a shared host a moment's contention is common
 //     and says nothing about the target.
-//  2. Between the last good and the first bad level it bisects
-//     tests.stress.bisect times, with a cool-down before each probe so
-//     that the previous step's queue has drained. A generator limit is not
-//     bisected: past it, stampede would measure itself.
-//  3. When recovery follows and the last probe held, one more step at the
-//     breaking point puts the target back into overload, so that recovery
-//     is measured from the state the stress phase is about.
+//  2. Between the last good and the first bad level it bisects until the
+//     bracket is within tests.stress.precision of its top (5%: (first
+//     bad − last good) ≤ 5% of first bad), for at most tests.stress.bisect
+//     probes and tests.stress.budget of time. A probe that follows a
+//     broken step waits for the target to drain first: after the
+//     cool-down, one user sends a few requests until their p50 is within
+//     DrainTolerance of what it was before the phase (at rest), so no
+//     probe starts on the previous step's queue; a target that does not
+//     drain within the budget ends the bisection with the bracket it has.
+//     A generator limit is not bisected: past it, stampede would measure
+//     itself.
+//  3. With tests.stress.closed (rate variant), the closed-model capacity
+//     is measured too: users doubling from one, each step judged on its
+//     held windows, until throughput rises by less than 5% (or the
+//     generator or the errors give out, or tests.stress.closed_users).
+//     The open and closed maxima measure one capacity: both are reported
+//     with their ratio, and a warning says when they differ by over 10%.
+//  4. When recovery follows and the target is not overloaded any more
+//     (the last probe held, or the closed search ran), one more step at
+//     the ramp's first broken level puts it back into overload, so that
+//     recovery is measured from the state the stress phase is about.
+//
+// Levels are in the plan's own unit: iterations/s for the rate variant
+// (requests/s when every scenario is one request), users, payload
+// multiples or connections; throughput is always requests/s, and the
+// requests per iteration are measured to tell one from the other.
 //
 // Recovery is judged against the windows of the lowest level that held,
 // normally the first step. A window's p99 is a noisy statistic, so when
@@ -64,6 +83,11 @@ type stressState struct {
 	lastEnded time.Time          // when the last step's load ended
 	rampEnded bool               // the ramp reached a limit or max
 	why       map[float64]string // why each broken level broke
+	curveRun  []int              // the index in steps of each curve point's load
+	closed    []result.ClosedPoint
+	idle      float64 // ms: p50 of one user at rest, before the phase
+	// requests and iterations of the steps: requests per iteration
+	requests, iterations int64
 }
 
 func (pr *protocol) stressUnit() string {
@@ -75,8 +99,20 @@ func (pr *protocol) stressUnit() string {
 	case plan.VariantDatabase:
 		return "connections"
 	}
-	return "rps"
+	for _, sc := range pr.p.Scenarios {
+		if len(sc.Steps) != 1 {
+			return UnitIterations
+		}
+	}
+	return UnitRequests
 }
+
+// Units of the rate variant's levels: the plan's own, iterations/s, or
+// requests/s when every iteration is one request.
+const (
+	UnitIterations = "iterations/s"
+	UnitRequests   = "requests/s"
+)
 
 // integral variants step whole numbers (users, multiples, connections).
 func (pr *protocol) integral() bool { return pr.tests.Stress.Variant != plan.VariantRate }
@@ -118,7 +154,8 @@ func (pr *protocol) next(v float64) float64 {
 }
 
 // stressEstimate guesses the phase's length for the ETA: the steps from
-// start to max (at most eight are assumed), the bisection and the final
+// start to max (at most eight are assumed), the bisection (at most its
+// budget), the closed-model search (five steps assumed) and the final
 // step, each with its cool-down where there is one.
 func (pr *protocol) stressEstimate() time.Duration {
 	s := pr.tests.Stress
@@ -129,8 +166,24 @@ func (pr *protocol) stressEstimate() time.Duration {
 			steps++
 		}
 	}
-	each := wholeSeconds(s.Warmup.D()) + max(1, wholeSeconds(s.Hold.D()))
-	return time.Duration(float64(steps+s.Bisect+1)*each*float64(time.Second)) + time.Duration(s.Bisect)*pr.tests.CoolDown.D()
+	each := time.Duration((wholeSeconds(s.Warmup.D()) + max(1, wholeSeconds(s.Hold.D()))) * float64(time.Second))
+	probes := min(4, s.Bisect)
+	if s.Precision == 0 {
+		probes = s.Bisect
+	}
+	bisect := min(time.Duration(probes)*(each+pr.tests.CoolDown.D()), s.Budget.D())
+	closed := time.Duration(0)
+	if pr.closedPlanned() {
+		closed = 5 * each
+	}
+	return time.Duration(steps+1)*each + bisect + closed
+}
+
+// closedPlanned says whether the stress phase measures the closed-model
+// capacity too: asked for, and the levels are arrival rates.
+func (pr *protocol) closedPlanned() bool {
+	s := pr.tests.Stress
+	return s.Closed && s.Variant == plan.VariantRate
 }
 
 func wholeSeconds(d time.Duration) float64 { return math.Round(d.Seconds()) }
@@ -221,6 +274,14 @@ func (pr *protocol) runStress(ctx context.Context) error {
 	var warnings []string
 	stepLen := time.Duration((st.warm + st.hold) * float64(time.Second))
 
+	// What the target answers one user at rest: the latency a drained
+	// target comes back to (see drain).
+	if idle, err := pr.idleLatency(ctx); err != nil {
+		return pr.finishStress(err, warnings)
+	} else if idle > 0 {
+		st.idle = idle
+	}
+
 	retried := map[float64]bool{}
 	var step func(level float64, probe bool) (ok bool, limit string, err error)
 	step = func(level float64, probe bool) (ok bool, limit string, err error) {
@@ -239,6 +300,10 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		}
 		st.steps = append(st.steps, run)
 		st.lastEnded = run.EndedAt
+		if run.Summary.Iterations > 0 && run.Summary.Requests > 0 {
+			st.requests += run.Summary.Requests
+			st.iterations += run.Summary.Iterations
+		}
 		held, herr := analyze.Held(run.Series, st.warm, st.warm+hold)
 		pt := analyze.NewStressPoint(level, offered(l, run), held)
 		if s.Variant == plan.VariantPayload {
@@ -248,7 +313,10 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		}
 		pt.TS, pt.Probe = offset(pr.t0, run.StartedAt), probe
 		pt.Dropped, pt.Saturated = run.Summary.Dropped, run.Generator.Saturated
-		limit, why := limits.Judge(analyze.StressStep{Point: pt, Held: held, Service: run.Summary.Service, Saturated: run.Generator.Saturated}, first)
+		// Delivered: the held windows saw the offered requests, give or
+		// take DeliveredShare and one request at a window's edge.
+		delivered := l.Model == "open" && pt.Offered > 0 && float64(held.Requests)+1 >= analyze.DeliveredShare*pt.Offered*held.DurationS
+		limit, why := limits.Judge(analyze.StressStep{Point: pt, Held: held, Service: run.Summary.Service, Saturated: run.Generator.Saturated, Delivered: delivered}, first)
 		switch {
 		case ctx.Err() != nil:
 			return false, "", ctx.Err() // an interrupted step is not judged
@@ -275,6 +343,7 @@ func (pr *protocol) runStress(ctx context.Context) error {
 			warnings = append(warnings, fmt.Sprintf("%s %s: %v", num(level), st.unit, err))
 		}
 		st.curve = append(st.curve, pt)
+		st.curveRun = append(st.curveRun, len(st.steps)-1)
 		if first == nil {
 			first = &st.curve[0]
 		}
@@ -285,7 +354,7 @@ func (pr *protocol) runStress(ctx context.Context) error {
 			st.whyAt(level, why)
 		}
 		// Re-estimate what is left: the bisection and a final step.
-		pr.extra = pr.now().Sub(pr.started) + time.Duration(s.Bisect+1)*(stepLen+pr.tests.CoolDown.D())
+		pr.extra = pr.now().Sub(pr.started) + min(time.Duration(s.Bisect+1)*(stepLen+pr.tests.CoolDown.D()), s.Budget.D()+stepLen)
 		return pt.OK, limit, nil
 	}
 
@@ -308,10 +377,17 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		level = n
 	}
 	st.rampEnded = true
-	if bad > 0 && badLimit != analyze.LimitGenerator {
-		lo, hi := good, bad
-		lastOK := false
+	overloaded := bad > 0 // the target's state: the last step broke it
+	if hi := bad; bad > 0 && badLimit != analyze.LimitGenerator {
+		// Bisect until the bracket is within the precision, the probes
+		// run out, or the budget does; every probe starts on a drained
+		// target.
+		lo := good
+		deadline := pr.now().Add(s.Budget.D())
 		for i := 0; i < s.Bisect; i++ {
+			if s.Precision > 0 && hi-lo <= s.Precision*hi {
+				break
+			}
 			mid := (lo + hi) / 2
 			if pr.integral() {
 				mid = math.Round(mid)
@@ -319,8 +395,19 @@ func (pr *protocol) runStress(ctx context.Context) error {
 			if mid <= lo || mid >= hi {
 				break
 			}
-			if err := pr.coolDown(ctx); err != nil {
-				return pr.finishStress(err, warnings)
+			if !pr.now().Add(stepLen).Before(deadline) {
+				warnings = append(warnings, fmt.Sprintf("the bisection's budget (tests.stress.budget %s) ran out with the limit between %s and %s %s", s.Budget.D(), num(lo), num(hi), st.unit))
+				break
+			}
+			if overloaded {
+				drained, err := pr.settle(ctx, deadline.Add(-stepLen))
+				if err != nil {
+					return pr.finishStress(err, warnings)
+				}
+				if drained != "" {
+					warnings = append(warnings, drained+fmt.Sprintf("; the bisection stopped with the limit between %s and %s %s", num(lo), num(hi), st.unit))
+					break
+				}
 			}
 			ok, limit, err := step(mid, true)
 			if err != nil {
@@ -329,20 +416,158 @@ func (pr *protocol) runStress(ctx context.Context) error {
 			if limit == analyze.LimitGenerator {
 				break
 			}
-			lastOK = ok
+			overloaded = !ok
 			if ok {
 				lo = mid
 			} else {
 				hi = mid
 			}
 		}
-		if lastOK && pr.recoveryPlanned() {
-			if _, _, err := step(hi, true); err != nil {
-				return pr.finishStress(err, warnings)
-			}
+	}
+	if pr.closedPlanned() {
+		if err := pr.closedSearch(ctx, overloaded, limits.ErrorRate, &warnings); err != nil {
+			return pr.finishStress(err, warnings)
+		}
+		overloaded = false // the closed search ends at a bounded queue, not in overload
+	}
+	if bad > 0 && badLimit != analyze.LimitGenerator && !overloaded && pr.recoveryPlanned() {
+		// Recovery is measured from the state the stress phase is about:
+		// the overload of the ramp's first broken level.
+		if _, _, err := step(bad, true); err != nil {
+			return pr.finishStress(err, warnings)
 		}
 	}
 	return pr.finishStress(nil, warnings)
+}
+
+// DrainTolerance is how close to its latency at rest a target must
+// answer before the next stress probe: p50 within this share (plus a
+// millisecond for timer noise) of the idle p50.
+const DrainTolerance = 0.5
+
+// drainProbe is the load that asks whether the target has drained: one
+// user, a few iterations, bounded in time.
+func drainProbe(timeout time.Duration) plan.LoadSpec {
+	return plan.LoadSpec{Model: "closed", VUs: 1, Iterations: 5, Duration: plan.Duration(max(2*time.Second, timeout)), GracefulStop: plan.Duration(time.Second)}
+}
+
+// probeLatency runs one drain probe and returns its p50 (ms) and whether
+// it had errors. It runs outside the phase: no watch, no thresholds, no
+// progress windows, nothing recorded.
+func (pr *protocol) probeLatency(ctx context.Context) (p50 float64, errs bool, err error) {
+	q := pr.loadPlan(drainProbe(0), nil, nil)
+	q.System, q.Thresholds = nil, nil
+	run, err := RunLoad(ctx, q, LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now})
+	if run == nil {
+		return 0, false, &fatalError{err}
+	}
+	if ctx.Err() != nil {
+		return 0, false, ctx.Err()
+	}
+	return run.Summary.Latency.P50, run.Summary.Errors > 0 || run.Summary.Requests == 0, nil
+}
+
+// idleLatency is the p50 of a drain probe before the stress phase loads
+// the target (0 when it failed: then no probe waits for a drain).
+func (pr *protocol) idleLatency(ctx context.Context) (float64, error) {
+	p50, errs, err := pr.probeLatency(ctx)
+	if err != nil || errs {
+		return 0, err
+	}
+	return p50, nil
+}
+
+// settle is the cool-down before a probe that follows an overload: the
+// configured cool-down, then drain probes until the target answers within
+// DrainTolerance of its idle latency — the previous step's queue is gone —
+// or until deadline. It returns "" when the target drained, else what it
+// saw.
+func (pr *protocol) settle(ctx context.Context, deadline time.Time) (string, error) {
+	if err := pr.coolDown(ctx); err != nil {
+		return "", err
+	}
+	idle := pr.stress.idle
+	if idle <= 0 {
+		return "", nil // nothing to compare with
+	}
+	limit := idle*(1+DrainTolerance) + 1
+	start := pr.now()
+	last := -1.0
+	for {
+		pr.report(Progress{Detail: fmt.Sprintf("waiting for the target to drain (p50 ≤ %.1fms)", limit)})
+		p50, errs, err := pr.probeLatency(ctx)
+		if err != nil {
+			return "", err
+		}
+		if !errs && p50 <= limit {
+			return "", nil
+		}
+		last = p50
+		if !pr.now().Before(deadline) {
+			return fmt.Sprintf("the target had not drained %s after the overload (p50 %.1fms of one user, %.1fms at rest)",
+				pr.now().Sub(start).Round(time.Second), last, idle), nil
+		}
+		if errs {
+			if err := pr.o.Sleep(ctx, 250*time.Millisecond); err != nil {
+				return "", err
+			}
+		}
+	}
+}
+
+// closedSearch measures the closed-model capacity: users doubling from
+// one until throughput stops rising (analyze.ClosedPlateau) or
+// tests.stress.closed_users. When the open search left the target
+// overloaded, it first waits for it to drain.
+func (pr *protocol) closedSearch(ctx context.Context, overloaded bool, errorRate float64, warnings *[]string) error {
+	s, st := pr.tests.Stress, pr.stress
+	if overloaded {
+		msg, err := pr.settle(ctx, pr.now().Add(s.Budget.D()))
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			*warnings = append(*warnings, msg+"; the closed-model search started anyway")
+		}
+	}
+	retried := false
+	for users := 1; users <= s.ClosedUsers; {
+		l := plan.LoadSpec{Model: "closed", VUs: users, Duration: plan.Duration(time.Duration((st.warm + st.hold) * float64(time.Second))),
+			GracefulStop: min(pr.gracefulStop(), plan.Duration(max(s.Warmup.D(), time.Second)))}
+		run, err := pr.load(ctx, l, fmt.Sprintf("closed model: %d users", users), nil, nil, nil)
+		if run == nil {
+			return err
+		}
+		st.steps = append(st.steps, run)
+		st.lastEnded = run.EndedAt
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		held, herr := analyze.Held(run.Series, st.warm, st.warm+st.hold)
+		if herr != nil {
+			*warnings = append(*warnings, fmt.Sprintf("closed model at %d users: %v", users, herr))
+			break
+		}
+		pt := result.ClosedPoint{Users: users, RPS: held.RPS, P50: held.Latency.P50, P99: held.Latency.P99, ErrorRate: held.ErrorRate, Saturated: run.Generator.Saturated}
+		if pt.Saturated && !retried {
+			retried = true
+			*warnings = append(*warnings, fmt.Sprintf("closed model at %d users: the generator was saturated (%s); measured again", users, run.Generator.Reason))
+			if err := pr.coolDown(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		retried = false
+		st.closed = append(st.closed, pt)
+		if analyze.ClosedPlateau(st.closed, errorRate) {
+			break
+		}
+		users *= 2
+	}
+	if n := len(st.closed); n > 0 && !analyze.ClosedPlateau(st.closed, errorRate) {
+		*warnings = append(*warnings, fmt.Sprintf("closed model: throughput still rose at %d users (tests.stress.closed_users); the closed capacity is at least %.1f requests/s", st.closed[n-1].Users, st.closed[n-1].RPS))
+	}
+	return nil
 }
 
 func (st *stressState) whyAt(level float64, why string) {
@@ -374,21 +599,40 @@ func (pr *protocol) finishStress(err error, warnings []string) error {
 	s := pr.tests.Stress
 	ph := result.Phase{Name: "stress", Kind: "stress"}
 	curve := append([]result.StressPoint(nil), st.curve...)
+	curveRun := append([]int(nil), st.curveRun...)
+	closed := append([]result.ClosedPoint(nil), st.closed...)
+	closedRan := pr.closedPlanned() && len(closed) > 0
 	steps := st.steps
 	why := maps.Clone(st.why)
+	rpi := 0.0
+	if st.iterations > 0 {
+		rpi = float64(st.requests) / float64(st.iterations)
+	}
+	errorRate := pr.stressLimits().ErrorRate
 	pr.record(ph, steps, func(rec *phaseRec) {
 		out := analyze.StressOutcome(curve, st.unit)
 		out.Variant = s.Variant
 		out.Warnings = append(out.Warnings, warnings...)
 		out.Why = why[out.BreakingPoint]
+		if s.Variant == plan.VariantRate && rpi > 0 {
+			out.RequestsPerIteration = round3(rpi)
+			out.BreakingPointRPS = round3(out.BreakingPoint * rpi)
+		}
 		if out.Limit == analyze.LimitGenerator {
 			out.Warnings = append(out.Warnings, "the generator, not the target, was the limit: run stampede on another machine or split the load (--segment) to go further")
 		}
+		if closedRan {
+			out.Closed = analyze.ClosedOutcome(closed, errorRate, out.MaxThroughputRPS)
+			if r := out.Closed.Ratio; r > 0 && (r < 0.9 || r > 1.1) {
+				out.Warnings = append(out.Warnings, fmt.Sprintf("the closed model's capacity (%.1f requests/s at %d users) and the open model's (%.1f requests/s) differ by %.0f%%: one of the searches did not reach the limit, or the target behaves differently under a bounded queue",
+					out.Closed.MaxThroughputRPS, out.Closed.Users, out.MaxThroughputRPS, 100*(r-1)))
+			}
+		}
 		for i, pt := range curve {
-			if pt.OK || pt.Load != out.BreakingPoint || i >= len(steps) {
+			if pt.OK || pt.Load != out.BreakingPoint || i >= len(curveRun) {
 				continue
 			}
-			if sys := steps[i].System; sys != nil {
+			if sys := steps[curveRun[i]].System; sys != nil {
 				out.System = analyze.SystemAt(sys, st.warm, st.warm+st.hold)
 				if rec.ph.System != nil { // what was hot at the break
 					rec.ph.System.Hotspots, rec.ph.System.Contention = sys.Hotspots, sys.Contention
@@ -399,10 +643,19 @@ func (pr *protocol) finishStress(err error, warnings []string) error {
 		rec.ph.Pass = len(curve) > 0
 		switch out.Limit {
 		case analyze.LimitNone:
-			rec.ph.Note = fmt.Sprintf("held every limit up to %s %s", num(out.LastGood), st.unit)
+			rec.ph.Note = fmt.Sprintf("held every limit up to %s; max sustained %.1f requests/s", pr.levelText(out.LastGood, rpi), out.MaxThroughputRPS)
+		case analyze.LimitGenerator:
+			// The phase's result — where the target breaks — rests on a
+			// generator that could not keep up.
+			rec.ph.Pass, rec.ph.Inconclusive = false, true
+			rec.ph.Note = fmt.Sprintf("inconclusive: the load generator gave out at %s before the target broke (%s); the target held up to %s, max sustained %.1f requests/s",
+				pr.levelText(out.BreakingPoint, rpi), out.Why, pr.levelText(out.LastGood, rpi), out.MaxThroughputRPS)
 		default:
-			rec.ph.Note = fmt.Sprintf("breaks at %s %s (%s: %s); last good %s %s; max sustained %.1f req/s",
-				num(out.BreakingPoint), st.unit, out.Limit, out.Why, num(out.LastGood), st.unit, out.MaxThroughputRPS)
+			rec.ph.Note = fmt.Sprintf("breaks at %s (%s: %s); last good %s; max sustained %.1f requests/s",
+				pr.levelText(out.BreakingPoint, rpi), out.Limit, out.Why, pr.levelText(out.LastGood, rpi), out.MaxThroughputRPS)
+		}
+		if c := out.Closed; c != nil {
+			rec.ph.Note += fmt.Sprintf("; closed model: %.1f requests/s at %d users (%.2f× the open model's)", c.MaxThroughputRPS, c.Users, c.Ratio)
 		}
 		pr.mu.Lock()
 		if pr.stressR != nil { // recovery got there first
@@ -412,6 +665,16 @@ func (pr *protocol) finishStress(err error, warnings []string) error {
 		pr.mu.Unlock()
 	})
 	return err
+}
+
+// levelText is a stress level in the plan's unit; for iterations/s, the
+// requests/s it makes and the requests per iteration beside it.
+func (pr *protocol) levelText(v, rpi float64) string {
+	out := num(v) + " " + pr.stress.unit
+	if pr.stress.unit == UnitIterations && rpi > 0 {
+		out += fmt.Sprintf(" (%s requests/s at %.2f requests per iteration)", num(math.Round(v*rpi*10)/10), rpi)
+	}
+	return out
 }
 
 // runRecovery drops the load back to the lowest level that held in the
@@ -450,6 +713,11 @@ func (pr *protocol) runRecovery(ctx context.Context) error {
 	out := &result.Stress{RecoveryS: -1, Recovered: ok, RecoveryLoad: st.refLevel}
 	ph.Pass = ok
 	switch {
+	case run.Generator.Saturated && !ok:
+		// Not back to normal, but the generator's own lateness is in
+		// every window: the recovery was not measured.
+		ph.Inconclusive = true
+		ph.Note = "inconclusive: the load generator was saturated (" + run.Generator.Reason + ")"
 	case ok:
 		out.RecoveryS = round3(at + gap)
 		ph.Note = fmt.Sprintf("recovered %.0f s after the load dropped to %s %s (p99 ≤ %.1fms, errors ≤ %.2f%%, %d windows in a row)",

@@ -51,6 +51,7 @@ Thresholds are evaluated again on the merged run.`,
 			if len(analyze.Failed(m.Thresholds, false)) > 0 || m.Aborted {
 				m.Verdict = "fail"
 			}
+			analyze.SettleVerdict(m) // a saturated part leaves the whole unmeasured
 			return finish(c.Context(), e, m, outs, nil, false)
 		},
 	}

@@ -482,6 +482,9 @@ func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr e
 		e = &c
 	}
 	report.Console(e.stdout, run)
+	if run.Verdict == analyze.VerdictInconclusive && run.VerdictReason != "" {
+		fmt.Fprintf(e.stdout, "  %s\n", run.VerdictReason)
+	}
 	if run.Comparison != nil {
 		printComparison(e, run.Comparison)
 	}
@@ -496,6 +499,9 @@ func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr e
 	}
 	if run.Aborted {
 		return failed("run aborted: " + run.AbortReason)
+	}
+	if run.Verdict == analyze.VerdictInconclusive {
+		return failed("inconclusive: " + run.VerdictReason)
 	}
 	if f := analyze.Failed(run.Thresholds, false); len(f) > 0 {
 		return failed(fmt.Sprintf("%d threshold(s) failed", len(f)))
