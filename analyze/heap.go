@@ -132,15 +132,25 @@ func heapSeriesOf(points []result.SystemPoint, steadyFrom float64) (s heapSeries
 			win = append(win, &points[i])
 		}
 	}
-	has := func(v func(p *result.SystemPoint) float64) bool {
-		return slices.ContainsFunc(win, func(p *result.SystemPoint) bool { return v(p) > 0 })
+	count := func(v func(p *result.SystemPoint) float64) int {
+		n := 0
+		for _, p := range win {
+			if v(p) > 0 {
+				n++
+			}
+		}
+		return n
 	}
+	has := func(v func(p *result.SystemPoint) float64) bool { return count(v) > 0 }
 	live := func(p *result.SystemPoint) float64 { return p.HeapLiveMB }
 	inuse := func(p *result.SystemPoint) float64 { return p.HeapMB }
 	rss := func(p *result.SystemPoint) float64 { return p.RSSMB }
 	var value func(p *result.SystemPoint) float64
 	switch {
-	case has(live):
+	// The heap goal says nothing while it sits at the runtime's minimum
+	// (a live heap under 2 MB): heap in use is read instead when the live
+	// heap was known at fewer than half of its points.
+	case has(live) && 2*count(live) >= count(inuse):
 		s.source, value = result.HeapSourceGoal, live
 		if slices.ContainsFunc(win, func(p *result.SystemPoint) bool { _, ok := p.Metrics["go_gc_heap_live_bytes"]; return ok }) {
 			s.source = result.HeapSourceLive

@@ -438,3 +438,56 @@ func TestEndpointDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestPrometheusLiveHeapAndCycles: the live heap after the last GC and the
+// count of completed cycles, from each set of series a Go target may
+// expose.
+func TestPrometheusLiveHeapAndCycles(t *testing.T) {
+	tests := []struct {
+		name   string
+		bodies []string // scraped one second apart
+		live   []float64
+		cycles []int64
+	}{
+		{"runtime/metrics opted in (client_golang's /gc/heap/live and /gc/cycles/total)", []string{
+			"# TYPE go_gc_heap_live_bytes gauge\ngo_gc_heap_live_bytes 1.048576e+07\n# TYPE go_gc_cycles_total_gc_cycles_total counter\ngo_gc_cycles_total_gc_cycles_total 40\n# TYPE go_gc_duration_seconds summary\ngo_gc_duration_seconds_count 39\n# TYPE go_memstats_next_gc_bytes gauge\ngo_memstats_next_gc_bytes 9.9e+07\n",
+			"# TYPE go_gc_heap_live_bytes gauge\ngo_gc_heap_live_bytes 1.2582912e+07\n# TYPE go_gc_cycles_total_gc_cycles_total counter\ngo_gc_cycles_total_gc_cycles_total 43\n",
+		}, []float64{10, 12}, []int64{40, 43}},
+		{"client_golang's default: the heap goal at GOGC=100, NumGC", []string{
+			"# TYPE go_memstats_next_gc_bytes gauge\ngo_memstats_next_gc_bytes 4.194304e+07\n# TYPE go_gc_duration_seconds summary\ngo_gc_duration_seconds{quantile=\"1\"} 0.001\ngo_gc_duration_seconds_sum 0.1\ngo_gc_duration_seconds_count 7\n",
+			"# TYPE go_memstats_next_gc_bytes gauge\ngo_memstats_next_gc_bytes 5.0331648e+07\n# TYPE go_gc_duration_seconds summary\ngo_gc_duration_seconds_sum 0.2\ngo_gc_duration_seconds_count 9\n",
+		}, []float64{20, 24}, []int64{7, 9}},
+		{"the goal with GOGC=50 from go_gc_gogc_percent", []string{
+			"# TYPE go_gc_gogc_percent gauge\ngo_gc_gogc_percent 50\n# TYPE go_memstats_next_gc_bytes gauge\ngo_memstats_next_gc_bytes 3.145728e+07\n",
+		}, []float64{20}, []int64{0}},
+		{"a goal at the runtime's 4 MB minimum says nothing; GOGC off neither", []string{
+			"# TYPE go_memstats_next_gc_bytes gauge\ngo_memstats_next_gc_bytes 4.194304e+06\n",
+			"# TYPE go_gc_gogc_percent gauge\ngo_gc_gogc_percent -1\n# TYPE go_memstats_next_gc_bytes gauge\ngo_memstats_next_gc_bytes 4.194304e+08\n",
+		}, []float64{0, 0}, []int64{0, 0}},
+		{"only the time of the last GC: its changes are counted", []string{
+			"# TYPE go_memstats_last_gc_time_seconds gauge\ngo_memstats_last_gc_time_seconds 1.7e+09\n",
+			"# TYPE go_memstats_last_gc_time_seconds gauge\ngo_memstats_last_gc_time_seconds 1.7e+09\n",
+			"# TYPE go_memstats_last_gc_time_seconds gauge\ngo_memstats_last_gc_time_seconds 1.700000001e+09\n",
+			"# TYPE go_memstats_last_gc_time_seconds gauge\ngo_memstats_last_gc_time_seconds 1.700000003e+09\n",
+		}, []float64{0, 0, 0, 0}, []int64{1, 1, 2, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			target := newPromTarget(t)
+			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			var warn warnings
+			ps := newPromSampler(target.servers.URL, nil, target.servers.Client(), time.Second,
+				func(now time.Time) float64 { return now.Sub(t0).Seconds() }, &warn)
+			for i, body := range tt.bodies {
+				target.set(body, "")
+				var pt result.SystemPoint
+				if err := ps.sample(context.Background(), t0.Add(time.Duration(i)*time.Second), &pt); err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(pt.HeapLiveMB-tt.live[i]) > 1e-9 || pt.GCCycles != tt.cycles[i] {
+					t.Errorf("scrape %d: live %v MB, %d cycles; want %v MB, %d cycles", i, pt.HeapLiveMB, pt.GCCycles, tt.live[i], tt.cycles[i])
+				}
+			}
+		})
+	}
+}
