@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -133,7 +134,7 @@ func facts(r *result.Run) [][2]string {
 	}
 	add("run", r.ID)
 	add("kind", r.Kind)
-	add("target", r.Target)
+	add("target", redact.String(r.Target))
 	if r.Model != "" {
 		add("model", r.Model)
 	}

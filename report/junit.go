@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -108,7 +109,7 @@ func junitDoc(r *result.Run) junitSuites {
 	newSuite := func(id int, suiteName string) junitSuite {
 		return junitSuite{Name: suiteName, Time: dur, Timestamp: ts, Hostname: host, ID: id, Package: pkg}
 	}
-	runProps := []junitProperty{{"run", r.ID}, {"kind", r.Kind}, {"verdict", r.Verdict}, {"model", r.Model}, {"target", r.Target}}
+	runProps := []junitProperty{{"run", r.ID}, {"kind", r.Kind}, {"verdict", r.Verdict}, {"model", r.Model}, {"target", redact.String(r.Target)}}
 
 	run := newSuite(0, "run")
 	run.Properties = nonEmpty(runProps)

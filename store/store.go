@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/stampede-perf/stampede/internal/redact"
 )
 
 // Errors callers can test for with errors.Is.
@@ -70,10 +72,32 @@ type Store struct {
 	recovered  []string // set once by Open
 }
 
-// IsPostgres reports whether dsn names a PostgreSQL database.
+// IsPostgres reports whether dsn names a PostgreSQL database: a
+// postgres:// or postgresql:// URL, or a libpq keyword/value string
+// ("host=db dbname=perf password=…"), which is never taken for a file
+// name.
 func IsPostgres(dsn string) bool {
-	l := strings.ToLower(dsn)
-	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+	l := strings.ToLower(strings.TrimSpace(dsn))
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") || isKeywordValue(l)
+}
+
+// libpqKeywords are the connection keywords that mark a keyword/value
+// string.
+var libpqKeywords = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true,
+	"passfile": true, "service": true, "sslmode": true, "sslcert": true, "sslkey": true, "sslrootcert": true,
+	"sslpassword": true, "connect_timeout": true, "application_name": true, "target_session_attrs": true,
+	"options": true, "channel_binding": true, "gssencmode": true, "krbsrvname": true,
+}
+
+// isKeywordValue reports whether l (lower case) starts like a libpq
+// keyword/value string: its first word is a connection keyword and "=".
+func isKeywordValue(l string) bool {
+	if strings.Contains(l, "://") {
+		return false
+	}
+	k, _, ok := strings.Cut(l, "=")
+	return ok && libpqKeywords[strings.TrimSpace(k)]
 }
 
 // DefaultDSN is where history lives when no --store flag is given: the
@@ -135,17 +159,17 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 func openDB(dsn string) (db database, dialect, location string, err error) {
 	if IsPostgres(dsn) {
 		db, err = openPostgres(dsn)
-		return db, Postgres, redact(dsn), err
+		return db, Postgres, redact.String(dsn), err
 	}
 	db, err = openSQLite(dsn)
-	return db, SQLite, dsn, err
+	return db, SQLite, redact.String(dsn), err
 }
 
 func openPostgres(dsn string) (database, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// The parse error may quote the DSN, password included.
-		return nil, fmt.Errorf("%w: %s: not a valid PostgreSQL URL", ErrInvalidDSN, redact(dsn))
+		return nil, fmt.Errorf("%w: %s: not a valid PostgreSQL URL or keyword/value string", ErrInvalidDSN, redact.String(dsn))
 	}
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
@@ -156,23 +180,17 @@ func openPostgres(dsn string) (database, error) {
 	return newPgDB(cfg), nil
 }
 
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "postgres://…"
-	}
-	return u.Redacted()
-}
-
 func openSQLite(path string) (database, error) {
 	switch {
 	case strings.TrimSpace(path) == "":
 		return nil, fmt.Errorf("%w: empty path", ErrInvalidDSN)
 	case strings.Contains(path, "://"):
 		scheme, _, _ := strings.Cut(path, "://")
-		return nil, fmt.Errorf("%w: %s: unsupported scheme %q (use a file path for SQLite or postgres://… for PostgreSQL)", ErrInvalidDSN, path, scheme)
+		return nil, fmt.Errorf("%w: %s: unsupported scheme %q (use a file path for SQLite or postgres://… for PostgreSQL)", ErrInvalidDSN, redact.String(path), scheme)
 	case strings.ContainsAny(path, "?#"), strings.HasPrefix(path, ":"), strings.HasPrefix(path, "file:"):
-		return nil, fmt.Errorf("%w: %s: a SQLite store is a plain file path", ErrInvalidDSN, path)
+		return nil, fmt.Errorf("%w: %s: a SQLite store is a plain file path", ErrInvalidDSN, redact.String(path))
+	case redact.String(path) != path:
+		return nil, fmt.Errorf("%w: %s: a SQLite store is a plain file path; this looks like a connection string with a password (use postgres://… for PostgreSQL)", ErrInvalidDSN, redact.String(path))
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s is a directory", ErrInvalidDSN, path)

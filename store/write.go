@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -70,7 +71,7 @@ func (s *Store) Begin(ctx context.Context, m Meta) (string, error) {
 	}
 	skel := &result.Run{
 		Version: result.Version, Kind: m.Kind, Plan: m.Plan, PlanHash: m.PlanHash,
-		Target: m.Target, StartedAt: m.StartedAt, Tags: m.Tags, Host: m.Host, Git: m.Git,
+		Target: redact.String(m.Target), StartedAt: m.StartedAt, Tags: m.Tags, Host: m.Host, Git: m.Git,
 	}
 	for _, st := range m.Steps {
 		skel.Steps = append(skel.Steps, result.StepResult{Scenario: st.Scenario, Step: st.Step, Kind: st.Kind})
@@ -292,7 +293,9 @@ func columnsOf(r *result.Run, state string) (columns, error) {
 		}
 		c.tags = string(b)
 	}
-	b, err := json.Marshal(r)
+	doc := *r
+	doc.Target = redact.String(r.Target) // the history never keeps a credential
+	b, err := json.Marshal(&doc)
 	if err != nil {
 		return c, fmt.Errorf("cannot encode run %s: %w", r.ID, err)
 	}

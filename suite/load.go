@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
@@ -69,7 +70,7 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		return nil, errors.Join(ErrCompile, err)
 	}
 	l := p.Load
-	run := &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: Hash(p), Target: p.Target.BaseURL,
+	run := &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: Hash(p), Target: redact.String(p.Target.BaseURL),
 		Analysis: p.Analysis}
 	var aborts []*plan.Threshold
 	for _, th := range p.Thresholds {

@@ -48,6 +48,7 @@ import (
 
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/bench"
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
 )
@@ -628,7 +629,7 @@ func cloneVars(m map[string]string) map[string]string {
 // done.
 func (pr *protocol) assemble(ctx context.Context) *result.Run {
 	p := pr.p
-	run := &result.Run{Version: result.Version, Kind: "test", Plan: p.Name, PlanHash: Hash(p), Target: p.Target.BaseURL,
+	run := &result.Run{Version: result.Version, Kind: "test", Plan: p.Name, PlanHash: Hash(p), Target: redact.String(p.Target.BaseURL),
 		StartedAt: pr.t0, EndedAt: pr.now()}
 	var loads []*result.Run
 	var names []string

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/store"
 )
 
@@ -45,7 +46,7 @@ func openHistory(ctx context.Context, e *env, flag string) (*store.Store, error)
 	dsn := storeDSN(e, "", flag)
 	if !store.IsPostgres(dsn) && !strings.Contains(dsn, "://") {
 		if _, err := os.Stat(dsn); errors.Is(err, os.ErrNotExist) {
-			return nil, invalidf("no run history at %s yet: runs are recorded there by stampede run and stampede test (or pass --store, or set %s)", dsn, store.EnvStore)
+			return nil, invalidf("no run history at %s yet: runs are recorded there by stampede run and stampede test (or pass --store, or set %s)", redact.String(dsn), store.EnvStore)
 		}
 	}
 	return openStoreAt(ctx, e, dsn)

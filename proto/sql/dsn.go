@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/stampede-perf/stampede/internal/redact"
 )
 
 // Drivers this package runs.
@@ -86,34 +88,13 @@ func DriverFor(dsn string) string {
 // Redact returns dsn with its password replaced by xxxxx, for the rare
 // message that must say which database it means.
 func Redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil && u.Scheme != "" {
-		return u.Redacted()
-	}
-	f := strings.Fields(dsn)
-	for i, kv := range f {
-		if k, _, ok := strings.Cut(kv, "="); ok && strings.EqualFold(k, "password") {
-			f[i] = k + "=xxxxx"
-			return strings.Join(f, " ")
-		}
-	}
-	if at := strings.LastIndex(dsn, "@"); at > 0 {
-		if user, _, ok := strings.Cut(dsn[:at], ":"); ok {
-			return user + ":xxxxx" + dsn[at:]
-		}
-	}
-	return dsn
+	return redact.String(dsn)
 }
 
 // scrub removes dsn's password from a message (a driver's error may
 // quote the connection string).
 func scrub(msg, dsn string) string {
-	if pw := password(dsn); pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		if esc := url.QueryEscape(pw); esc != pw {
-			msg = strings.ReplaceAll(msg, esc, "xxxxx")
-		}
-	}
-	return msg
+	return redact.Scrub(msg, dsn)
 }
 
 // password finds the password in a URL, a keyword string or a MySQL DSN.

@@ -61,6 +61,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/watch"
 )
@@ -501,5 +502,5 @@ func scrub(err error, cfg *pgx.ConnConfig) string {
 	if cfg != nil && cfg.Password != "" {
 		msg = strings.ReplaceAll(msg, cfg.Password, "xxxxx")
 	}
-	return msg
+	return redact.Text(msg)
 }

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// A --store or STAMPEDE_STORE location never has its password printed, and
+// a libpq keyword/value string is PostgreSQL, not a SQLite file named after
+// the password.
+func TestStorePasswordsNeverPrinted(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, dsn := range []string{
+		"postgres://u@127.0.0.1:1/db?sslmode=disable&password=s3cret&connect_timeout=1",
+		"postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=1",
+		"mysql://u:s3cret@127.0.0.1/db",
+		"sqlite://u:s3cret@/tmp/history.db",
+		"host=127.0.0.1 port=1 user=u password=s3cret dbname=db connect_timeout=1",
+	} {
+		for _, args := range [][]string{{"history", "--store", dsn}, {"history"}} {
+			res := storeCLI(t, dsn, args...)
+			if res.code != ExitInvalid || strings.Contains(res.stderr+res.stdout, "s3cret") {
+				t.Errorf("%v (STAMPEDE_STORE set): exit %d, output shows the password or is not an error:\n%s%s", args[:1], res.code, res.stdout, res.stderr)
+			}
+		}
+	}
+	ents, _ := os.ReadDir(".")
+	for _, e := range ents {
+		t.Errorf("%s was created: a connection string was taken for a file", e.Name())
+	}
+}
