@@ -159,3 +159,42 @@ func TestLoadRefusesAPlanFileTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The README's table of bounds says what the code checks.
+func TestREADMEBounds(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if cells := strings.Split(line, "|"); len(cells) == 4 && strings.HasPrefix(line, "| ") {
+			rows[strings.TrimSpace(cells[1])] = strings.TrimSpace(cells[2])
+		}
+	}
+	mib := func(n int) string { return strconv.Itoa(n>>20) + " MiB" }
+	for setting, want := range map[string]string{
+		"`load.vus`, `stages[].users`, `max_vus`, `pre_allocated_vus`": groupDigits(MaxVUs) + " (whole test)",
+		"`load.rate`, `stages[].rate`":                                 groupDigits(MaxRate) + " iterations/s",
+		"`load.iterations`":                                            groupDigits(MaxIterations),
+		"`load.stages`":                                                groupDigits(MaxStages) + " stages",
+		"the whole load (ramps + duration, or the stages' sum)":        strings.TrimSuffix(MaxLoadDuration.D().String(), "0m0s"),
+		"`graceful_stop`, `timeout`s, `think`":                         strings.TrimSuffix(MaxWait.D().String(), "0m0s"),
+		"`scenarios` / steps of all scenarios together":                groupDigits(MaxScenarios) + " / " + groupDigits(MaxSteps),
+		"`weight`":                          groupDigits(MaxWeight),
+		"headers per request / one header":  strconv.Itoa(MaxHeaders) + " / " + strconv.Itoa(MaxHeaderBytes>>10) + " KiB",
+		"a step's `body`":                   mib(MaxRequestBody),
+		"`target.max_body` (default 4 MiB)": mib(MaxMaxBody),
+		"`data` feeders / one feeder file":  strconv.Itoa(MaxFeeders) + " / " + mib(MaxFeederBytes),
+		"`thresholds`":                      groupDigits(MaxThresholds),
+		"`databases.*.pool`, `min_pool`":    groupDigits(MaxPool),
+		"the plan file":                     mib(MaxPlanBytes),
+	} {
+		if got, ok := rows[setting]; !ok || got != want {
+			t.Errorf("README bound for %s is %q, the code's is %q", setting, got, want)
+		}
+	}
+	if DefaultMaxBody != 4<<20 {
+		t.Errorf("the README says target.max_body defaults to 4 MiB")
+	}
+}
