@@ -18,6 +18,7 @@ type Server struct {
 	shop *Shop
 	srv  *http.Server
 	url  string
+	addr net.Addr // as bound
 
 	done     chan struct{} // closed when Serve has returned
 	serveErr error         // Serve's result; read only after done is closed
@@ -42,6 +43,7 @@ func Start(ctx context.Context, addr string, o Options) (*Server, error) {
 	s := &Server{
 		shop: shop,
 		url:  "http://" + dialAddr(ln.Addr()),
+		addr: ln.Addr(),
 		done: make(chan struct{}),
 		srv: &http.Server{
 			Handler:           shop.Handler(),
@@ -84,7 +86,14 @@ func (f logfWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// URL is the server's base URL, such as "http://127.0.0.1:41234".
+// Addr is the address the server listens on, as bound: an unspecified
+// host (":8080", "0.0.0.0:8080") means every interface of the machine,
+// whatever [Server.URL] says.
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// URL is the server's base URL, such as "http://127.0.0.1:41234". For a
+// server listening on every interface it is the loopback address, which
+// is one way in among several.
 func (s *Server) URL() string { return s.url }
 
 // Shop is the shop being served.

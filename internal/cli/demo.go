@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,14 +260,35 @@ func newDemoServeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return invalidf("cannot serve the demo shop on %s: %v", addr, err)
 			}
-			fmt.Fprintf(e.stdout, "demo shop listening on %s (faults: %s); stop with Ctrl+C\n", srv.URL(), faultList(fl))
+			scope, local := listenScope(srv.Addr())
+			if !local {
+				fmt.Fprintf(e.stderr, "stampede: warning: the demo shop listens on %s (%s): anyone who can reach this machine can use it and its /debug/pprof endpoints; --addr 127.0.0.1:PORT keeps it local\n", srv.Addr(), scope)
+			}
+			// The URL comes first: stampede demo reads it from this line.
+			fmt.Fprintf(e.stdout, "demo shop listening on %s (bound to %s, %s; faults: %s); stop with Ctrl+C\n", srv.URL(), srv.Addr(), scope, faultList(fl))
 			<-c.Context().Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			return srv.Close(ctx)
 		},
 	}
-	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (loopback)")
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address; the default is loopback only, while :PORT or 0.0.0.0:PORT listens on every interface")
 	c.Flags().StringVar(&faults, "fault", "", "planted faults: leak, hotspot, lock")
 	return c
+}
+
+// listenScope says who can reach a listener at a: "loopback only" (and
+// local true), "all interfaces" for an unspecified host, else the one
+// interface address it is bound to.
+func listenScope(a net.Addr) (scope string, local bool) {
+	tcp, ok := a.(*net.TCPAddr)
+	switch {
+	case !ok:
+		return "address " + a.String(), false
+	case tcp.IP.IsLoopback():
+		return "loopback only", true
+	case tcp.IP == nil || tcp.IP.IsUnspecified():
+		return "all interfaces", false
+	}
+	return "the interface " + tcp.IP.String(), false
 }

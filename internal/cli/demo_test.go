@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The demo starts the shop in its own process, loads it with the example
@@ -43,5 +45,38 @@ func TestDemoRejectsUnknownFault(t *testing.T) {
 	res := runCLI(t, context.Background(), "demo", "--fault", "slow")
 	if res.code != 2 || !strings.Contains(res.stderr, "slow") {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+}
+
+func TestListenScope(t *testing.T) {
+	for _, tc := range []struct {
+		addr  *net.TCPAddr
+		scope string
+		local bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "loopback only", true},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8080}, "loopback only", true},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "all interfaces", false},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, "all interfaces", false},
+		{&net.TCPAddr{Port: 8080}, "all interfaces", false}, // ":8080"
+		{&net.TCPAddr{IP: net.IPv4(192, 168, 1, 5), Port: 8080}, "the interface 192.168.1.5", false},
+	} {
+		scope, local := listenScope(tc.addr)
+		if scope != tc.scope || local != tc.local {
+			t.Errorf("listenScope(%v) = %q, %v; want %q, %v", tc.addr, scope, local, tc.scope, tc.local)
+		}
+	}
+}
+
+// demo serve says what it binds: loopback here, with no warning.
+func TestDemoServeSaysWhatItBinds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	res := runCLI(t, ctx, "demo", "serve", "--addr", "127.0.0.1:0")
+	if !strings.Contains(res.stdout, "demo shop listening on http://127.0.0.1:") || !strings.Contains(res.stdout, "loopback only") {
+		t.Errorf("stdout %q", res.stdout)
+	}
+	if strings.Contains(res.stderr, "warning") {
+		t.Errorf("a loopback shop got a warning: %s", res.stderr)
 	}
 }
