@@ -78,6 +78,12 @@ func TestBounds(t *testing.T) {
 			want: []string{"t.yaml:2:13: load.vus: must be ≥ 1: with no VUs the load would send nothing"},
 		},
 		{
+			name: "rate 0",
+			why:  "rate 0 used to fall back to the closed model's one VU",
+			doc:  "target: {base_url: http://x}\nload: {rate: 0, duration: 1s}\n" + oneScenario,
+			want: []string{"t.yaml:2:14: load.rate: must be > 0: at rate 0 the load would send nothing"},
+		},
+		{
 			name: "idle stages",
 			why:  "stages that all hold zero users send nothing",
 			doc:  "target: {base_url: http://x}\nload: {stages: [{users: 0, duration: 1s}, {users: 0, ramp_up: 1s}]}\n" + oneScenario,

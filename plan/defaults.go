@@ -33,7 +33,7 @@ const (
 //   - open model: max_vus max(1000, 2×peak rate) capped at 20000,
 //     pre_allocated_vus min(max_vus, max(10, peak rate/10))
 //   - closed model without vus and stages: vus 1 (an explicit `vus: 0`
-//     is kept, for Validate to refuse)
+//     or `rate: 0` is kept, for Validate to refuse)
 //
 // It is idempotent and leaves problems for Validate to report. Relative
 // feeder files are resolved against the plan file's directory by Parse,
@@ -73,9 +73,9 @@ func (p *Plan) ApplyDefaults() {
 	if p.Target.MaxBody == 0 {
 		p.Target.MaxBody = DefaultMaxBody
 	}
-	// An explicit `vus: 0` is kept for Validate to refuse: it would send
-	// nothing.
-	p.Load.applyDefaults(p.given("load.vus"))
+	// An explicit `vus: 0` or `rate: 0` is not made into one VU: Validate
+	// refuses it, as it would send nothing.
+	p.Load.applyDefaults(p.given("load.vus") || p.given("load.rate"))
 }
 
 func (p *Plan) stepDefaults(st *Step) {
@@ -122,7 +122,7 @@ func sqlStepName(q *SQLStep) string {
 	return "SQL " + stmt
 }
 
-func (l *LoadSpec) applyDefaults(vusGiven bool) {
+func (l *LoadSpec) applyDefaults(levelGiven bool) {
 	if l.Model == "" {
 		l.Model = "closed"
 		if l.peakRate() > 0 || slices.ContainsFunc(l.Stages, func(s *Stage) bool { return s != nil && s.Rate != nil }) {
@@ -145,7 +145,7 @@ func (l *LoadSpec) applyDefaults(vusGiven bool) {
 			l.PreVUs = min(l.MaxVUs, max(10, ceilInt(peak/10)))
 		}
 	case "closed":
-		if l.VUs == 0 && len(l.Stages) == 0 && !vusGiven {
+		if l.VUs == 0 && len(l.Stages) == 0 && !levelGiven {
 			l.VUs = 1
 		}
 	}

@@ -374,10 +374,10 @@ func (c *checker) load() {
 	c.nonNegativeDuration("load.ramp_down", l.RampDown)
 
 	if len(l.Stages) == 0 {
-		switch {
-		case l.Model == "closed" && l.VUs == 0 && c.p.given("load.vus"):
+		if l.VUs == 0 && l.Rate == 0 && c.p.given("load.vus") {
 			c.add("load.vus", "must be ≥ 1: with no VUs the load would send nothing")
-		case l.Model == "open" && l.Rate == 0 && c.p.given("load.rate"):
+		}
+		if l.Rate == 0 && l.VUs == 0 && c.p.given("load.rate") {
 			c.add("load.rate", "must be > 0: at rate 0 the load would send nothing")
 		}
 		switch {
