@@ -192,3 +192,19 @@ func TestMemAvailable(t *testing.T) {
 		t.Fatalf("no MemAvailable line: got %d, want 0", got)
 	}
 }
+
+// Samples carry 16-bit step indexes: a test with more steps is refused
+// rather than measured under the wrong names.
+func TestRefusesMoreStepsThanSamplesCanName(t *testing.T) {
+	test, layout, n := countingTest(nil)
+	steps := make([]Step, 1<<16)
+	for i := range steps {
+		steps[i] = test.Scenarios[0].Steps[0]
+	}
+	test.Scenarios[0].Steps = steps
+	var run result.Run
+	err := New(test, Options{Model: "closed", Levels: []Level{{Target: 1, Hold: time.Second}}, Limits: roomy}).Run(context.Background(), layout, &run)
+	if !errors.Is(err, ErrCapacity) || !strings.Contains(err.Error(), "65536 steps") || n.Load() != 0 {
+		t.Fatalf("err = %v, %d VUs", err, n.Load())
+	}
+}

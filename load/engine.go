@@ -254,6 +254,14 @@ func (e *Engine) admit(p Profile, run *result.Run) error {
 	if p.Duration() <= 0 || p.Peak() <= 0 {
 		return fmt.Errorf("%w: the load has no duration or no VUs (rate) at any time", ErrNothingToRun)
 	}
+	// Samples carry a 16-bit step (or scenario) index.
+	steps := 0
+	for _, sc := range e.test.Scenarios {
+		steps += len(sc.Steps)
+	}
+	if steps > math.MaxUint16 || len(e.test.Scenarios) > math.MaxUint16 {
+		return fmt.Errorf("%w: %d scenarios with %d steps in all; at most %d of each can be measured", ErrCapacity, len(e.test.Scenarios), steps, math.MaxUint16)
+	}
 	lim := e.opt.Limits
 	if lim == nil {
 		l := ReadHostLimits()
