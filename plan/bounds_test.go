@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -202,5 +203,21 @@ func TestREADMEBounds(t *testing.T) {
 	}
 	if DefaultMaxBody != 4<<20 {
 		t.Errorf("the README says target.max_body defaults to 4 MiB")
+	}
+}
+
+// A plan that does not set max_body encodes as before it existed, so its
+// hash in the run history stays the same.
+func TestMaxBodyLeftUnsetKeepsThePlansEncoding(t *testing.T) {
+	p, err := Parse("t.yaml", []byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "max_body") {
+		t.Fatalf("max_body in %s", b)
 	}
 }

@@ -364,7 +364,6 @@ func TestParseFull(t *testing.T) {
 			Timeout:   sec(5),
 			Insecure:  true,
 			KeepAlive: &no,
-			MaxBody:   DefaultMaxBody,
 		},
 		Variables: map[string]string{"region": "eu", "version": "1.10"},
 		Data: map[string]*Feeder{

@@ -21,8 +21,9 @@ const (
 
 // ApplyDefaults fills every setting the plan leaves out:
 //
-//   - target.timeout 10s; target.max_body 4 MiB; system.interval 1s;
-//     database driver postgres
+//   - target.timeout 10s; system.interval 1s; database driver postgres
+//     (target.max_body stays 0, which the runner reads as DefaultMaxBody,
+//     so that plans written before it keep their hash)
 //   - scenario weight 1 (an explicit `weight: 0` in a plan file is kept)
 //   - step method GET, or POST when a body or json is set (upper-cased);
 //     step name "METHOD path"; sql.db the only database when just one is
@@ -69,9 +70,6 @@ func (p *Plan) ApplyDefaults() {
 	}
 	if p.System != nil && p.System.Interval == 0 {
 		p.System.Interval = DefaultInterval
-	}
-	if p.Target.MaxBody == 0 {
-		p.Target.MaxBody = DefaultMaxBody
 	}
 	// An explicit `vus: 0` or `rate: 0` is not made into one VU: Validate
 	// refuses it, as it would send nothing.
