@@ -248,8 +248,8 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 }
 
 // admit checks that the profile sends something and that this process
-// can hold its VUs; it lowers the open model's VU ceiling to what the host
-// allows, with a warning in run.
+// can hold the closed model's VUs; it lowers the open model's VU ceiling
+// to what the host allows, with a warning in run.
 func (e *Engine) admit(p Profile, run *result.Run) error {
 	if p.Duration() <= 0 || p.Peak() <= 0 {
 		return fmt.Errorf("%w: the load has no duration or no VUs (rate) at any time", ErrNothingToRun)
@@ -271,9 +271,9 @@ func (e *Engine) admit(p Profile, run *result.Run) error {
 	if e.opt.Model != "open" {
 		return CheckCapacity(seg.Share(int(math.Min(math.Ceil(p.Peak()), math.MaxInt32))), *lim)
 	}
-	if err := CheckCapacity(e.preVUs(), *lim); err != nil {
-		return err
-	}
+	// The open model's pool (pre-allocated VUs included) is a ceiling, not
+	// a demand: it is held within what the host allows, and iterations no
+	// VU can take are measured late or counted as dropped.
 	if m := MaxVUsFor(*lim); m > 0 && e.maxVUs() > m {
 		run.Warnings = append(run.Warnings, fmt.Sprintf("the open model's VU pool is held at %d VUs, not max_vus %d: %v",
 			m, e.maxVUs(), CheckCapacity(e.maxVUs(), *lim)))
