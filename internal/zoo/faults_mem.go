@@ -1,6 +1,8 @@
 package zoo
 
 import (
+	"bytes"
+	"hash/crc32"
 	"net/http"
 	"strconv"
 	"sync"
@@ -35,7 +37,20 @@ func buildSessions(s *setup) error {
 func (st *sessionStore) loginHandler(w http.ResponseWriter, r *http.Request) {
 	user := query(r, "user", 1)
 	id := st.rememberSession(user, r)
-	writeJSON(w, http.StatusOK, map[string]any{"session": id, "user": user})
+	page := renderWelcome(user, id)
+	writeJSON(w, http.StatusOK, map[string]any{"session": id, "user": user, "welcome_crc": crc32.ChecksumIEEE(page)})
+}
+
+// renderWelcome renders the welcome page: about 128 KB allocated as the
+// page grows, garbage once the request ends, so the collector runs every
+// second or two, as in any service that does some work per request.
+func renderWelcome(user int, session string) []byte {
+	line := "<li>welcome back, user " + strconv.Itoa(user) + " (session " + session + ")</li>\n"
+	var b bytes.Buffer
+	for b.Len() < 64<<10 {
+		b.WriteString(line)
+	}
+	return b.Bytes()
 }
 
 // rememberSession is the planted leak: every login creates a session with
@@ -84,7 +99,8 @@ func buildHub(s *setup) error {
 func (h *hub) subscribeHandler(w http.ResponseWriter, r *http.Request) {
 	topic := "topic-" + strconv.Itoa(query(r, "topic", 1))
 	n := h.subscribe(topic)
-	writeJSON(w, http.StatusOK, map[string]any{"topic": topic, "subscribers": n})
+	page := renderWelcome(n, topic) // the topic's current page, garbage after the request
+	writeJSON(w, http.StatusOK, map[string]any{"topic": topic, "subscribers": n, "page_crc": crc32.ChecksumIEEE(page)})
 }
 
 // subscribe registers interest in a topic and starts a goroutine to wait
