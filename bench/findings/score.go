@@ -127,18 +127,18 @@ func Score(service string, run int, t zoo.Truth, findings []result.Finding) Outc
 // Row is one line of the confusion matrix: a fault service over its runs,
 // or a healthy one.
 type Row struct {
-	Service  string  `json:"service"`
-	Kinds    string  `json:"kinds,omitempty"`
-	Function string  `json:"function,omitempty"`
-	Runs     int     `json:"runs"`
-	Errors   int     `json:"errors"`
+	Service  string `json:"service"`
+	Kinds    string `json:"kinds,omitempty"`
+	Function string `json:"function,omitempty"`
+	Runs     int    `json:"runs"`
+	Errors   int    `json:"errors"`
 	// Saturated counts the runs whose generator said it was the
 	// bottleneck: their numbers are doubtful.
-	Saturated int `json:"generator_saturated"`
-	Kind     float64 `json:"kind_named"`     // share of runs
-	Func     float64 `json:"function_named"` // share of runs
-	Recall   float64 `json:"recall"`         // share of runs detected
-	First    float64 `json:"ranked_first"`   // share of runs where the detecting finding came first
+	Saturated int     `json:"generator_saturated"`
+	Kind      float64 `json:"kind_named"`     // share of runs
+	Func      float64 `json:"function_named"` // share of runs
+	Recall    float64 `json:"recall"`         // share of runs detected
+	First     float64 `json:"ranked_first"`   // share of runs where the detecting finding came first
 	// FalseRuns is the share of a healthy service's runs with a false
 	// alarm; False counts the false alarms.
 	FalseRuns float64  `json:"false_alarm_runs,omitempty"`
