@@ -170,3 +170,19 @@ func TestStreamedRequestDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%.1f allocations per request, want 0", allocs)
 	}
 }
+
+// A request body, written as body or json, is bounded: every VU holds its
+// own copy.
+func TestRequestBodyBound(t *testing.T) {
+	c := tmpl.NewCompiler(nil, nil, nil)
+	big := strings.Repeat("x", plan.MaxRequestBody)
+	for _, st := range []*plan.Step{{Path: "/", Body: big + "x"}, {Path: "/", JSON: map[string]any{"a": big}}} {
+		_, err := Compile(plan.Target{BaseURL: "http://127.0.0.1:1"}, st, c, Config{})
+		if err == nil || !strings.Contains(err.Error(), "above the limit of 8 MiB") {
+			t.Fatalf("err = %v, want the 8 MiB limit", err)
+		}
+	}
+	if _, err := Compile(plan.Target{BaseURL: "http://127.0.0.1:1"}, &plan.Step{Path: "/", Body: big}, c, Config{}); err != nil {
+		t.Fatalf("a body at the limit: %v", err)
+	}
+}

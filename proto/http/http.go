@@ -183,6 +183,11 @@ func Compile(t plan.Target, s *plan.Step, c *tmpl.Compiler, cfg Config) (*Step, 
 		}
 		st.headers = append(st.headers, header{name: k, val: v})
 	}
+	if len(body) > plan.MaxRequestBody {
+		// A flag-built plan's --body @file, or a large json block: each VU
+		// holds its own expanded copy.
+		return nil, fmt.Errorf("body: %d bytes is above the limit of %d MiB", len(body), plan.MaxRequestBody>>20)
+	}
 	if body != "" {
 		if st.body, err = c.Compile(body); err != nil {
 			return nil, fmt.Errorf("body: %w", err)
