@@ -13,13 +13,19 @@ import (
 
 func newMergeCmd(e *env) *cobra.Command {
 	var outSpecs []string
+	var force bool
 	c := &cobra.Command{
 		Use:   "merge RUN.json RUN.json… [--out json=all.json]",
 		Short: "Combine the Run documents of one test's parts exactly",
 		Long: `Combine Run documents written by the parts of one test (--segment k/n on
 several processes or machines). Histograms are merged, not percentiles
 averaged: the merged percentiles are exactly those of the whole test.
-Thresholds are evaluated again on the merged run.`,
+Thresholds are evaluated again on the merged run.
+
+The runs must be exactly the parts of one test: every part k/n of the same
+n once, all from the same plan. A missing part, a part given twice, or
+whole runs (which would add their loads) are refused; --force merges them
+anyway, with a warning.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			outs, err := parseOutputs(outSpecs)
@@ -33,6 +39,12 @@ Thresholds are evaluated again on the merged run.`,
 					return invalid(err)
 				}
 				runs = append(runs, r)
+			}
+			if err := checkParts(runs, args); err != nil {
+				if !force {
+					return invalidf("merge: %v (--force merges them anyway)", err)
+				}
+				fmt.Fprintf(e.stderr, "stampede: warning: merging anyway (--force): %v\n", err)
 			}
 			m, err := metrics.Merge(runs)
 			if err != nil {
@@ -56,5 +68,6 @@ Thresholds are evaluated again on the merged run.`,
 		},
 	}
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write the merged run: json=PATH")
+	c.Flags().BoolVar(&force, "force", false, "merge even when the runs are not exactly the parts of one test (a part missing or given twice, whole runs)")
 	return c
 }
