@@ -60,8 +60,8 @@ func faultServices() []Service {
 		{
 			Name:  "pool-exhaustion",
 			About: "connection pool exhaustion: 4 connections, each held across a 20 ms remote call",
-			Truth: Truth{Kinds: []string{KindPoolExhaustion, KindLockContention, KindSlowDatabase}, Function: "reserveStock",
-				Note: "the wait shows in the go_sql_wait_* series and in the block profile under database/sql"},
+			Truth: Truth{Kinds: []string{KindDBPoolWait, KindLockContention, KindSlowDatabase}, Function: "reserveStock",
+				Note: "the service's own pool: the wait shows in its go_sql_wait_* series and in the block profile under database/sql, not in a SQL step"},
 			build: buildInventory,
 		},
 		{

@@ -31,12 +31,12 @@ const (
 	KindMemoryLeak     = "memory_leak"
 	KindGCPressure     = "gc_pressure"
 	KindSlowDatabase   = "slow_database"
+	KindDBPoolWait     = "db_pool_wait" // read from SQL steps only, so far
 	KindSlowResponse   = "slow_response"
 	KindThroughput     = "throughput_shortfall"
 
 	// Not (yet) rules of the analysis.
 	KindGoroutineLeak  = "goroutine_leak"
-	KindPoolExhaustion = "pool_exhaustion"
 	KindSlowDependency = "slow_dependency"
 	KindDiskIO         = "disk_io"
 	KindQueueGrowth    = "queue_growth"
