@@ -103,6 +103,11 @@ func (c *checker) bounds() {
 		c.add("scenarios", "%d steps in all; at most %d are allowed (each keeps its own histograms)", steps, MaxSteps)
 	}
 	c.loadBounds()
+	c.testsBounds()
+	if sys := p.System; sys != nil {
+		c.atMost("system.interval", float64(sys.Interval), float64(MaxWait), durText)
+		c.atMost("system.cpu_profile", float64(sys.CPUProfile), float64(MaxWait), durText)
+	}
 	for _, name := range sortedKeys(p.Databases) {
 		if db := p.Databases[name]; db != nil {
 			dp := keyPath("databases", name)
@@ -149,6 +154,82 @@ func (c *checker) loadBounds() {
 		}
 		c.add(path, "the load lasts %s; at most %s is allowed (split a longer soak into several runs)",
 			durText(total*1e9), durText(float64(MaxLoadDuration)))
+	}
+}
+
+// testsBounds bounds the protocol's phases like the load block: levels
+// like VUs and rates, each phase's length like the whole load.
+func (c *checker) testsBounds() {
+	t := c.p.Tests
+	if t == nil {
+		return
+	}
+	long := func(path string, d Duration) {
+		c.atMost(path, float64(d), float64(MaxLoadDuration), durText)
+	}
+	phase := func(path string, ph *PhaseSpec) {
+		if ph == nil {
+			return
+		}
+		c.atMostInt(fieldPath(path, "users"), int64(ph.Users), MaxVUs)
+		c.atMost(fieldPath(path, "rate"), ph.Rate, MaxRate, numText)
+		long(fieldPath(path, "duration"), ph.Duration)
+		long(fieldPath(path, "ramp_up"), ph.RampUp)
+	}
+	c.atMost("tests.cool_down", float64(t.CoolDown), float64(MaxWait), durText)
+	phase("tests.warmup", t.Warmup)
+	phase("tests.soak", t.Soak)
+	if n := len(t.Load); n > MaxStages {
+		c.add("tests.load", "%d phases; at most %d are allowed", n, MaxStages)
+	}
+	for i, ph := range t.Load {
+		phase(indexPath("tests.load", i), ph)
+	}
+	if b := t.Baseline; b != nil {
+		if n := len(b.Levels); n > MaxStages {
+			c.add("tests.baseline.levels", "%d levels; at most %d are allowed", n, MaxStages)
+		}
+		for i, v := range b.Levels {
+			c.atMostInt(indexPath("tests.baseline.levels", i), int64(v), MaxVUs)
+		}
+		long("tests.baseline.duration", b.Duration)
+	}
+	if st := t.Stress; st != nil {
+		limit := float64(MaxRate)
+		switch st.Variant {
+		case "users":
+			limit = MaxVUs
+		case "database":
+			limit = MaxPool
+		case "payload":
+			limit = MaxRequestBody
+		}
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"start", st.Start}, {"step", st.Step}, {"max", st.Max}} {
+			c.atMost(fieldPath("tests.stress", f.name), f.v, limit, numText)
+		}
+		c.atMostInt("tests.stress.users", int64(st.Users), MaxVUs)
+		c.atMost("tests.stress.rate", st.Rate, MaxRate, numText)
+		c.atMostInt("tests.stress.closed_users", int64(st.ClosedUsers), MaxVUs)
+		c.atMostInt("tests.stress.bisect", int64(st.Bisect), MaxStages)
+		long("tests.stress.hold", st.Hold)
+		long("tests.stress.warmup", st.Warmup)
+		long("tests.stress.budget", st.Budget)
+	}
+	if r := t.Recovery; r != nil {
+		long("tests.recovery.limit", r.Limit)
+		c.atMostInt("tests.recovery.windows", int64(r.Windows), int64(MaxLoadDuration.D().Seconds()))
+	}
+	if sc := t.Scalability; sc != nil {
+		if n := len(sc.Configs); n > MaxStages {
+			c.add("tests.scalability.configs", "%d configurations; at most %d are allowed", n, MaxStages)
+		}
+		c.atMostInt("tests.scalability.users_per_unit", int64(sc.UsersPerUnit), MaxVUs)
+		c.atMost("tests.scalability.rate_per_unit", sc.RatePerUnit, MaxRate, numText)
+		long("tests.scalability.duration", sc.Duration)
+		c.atMost("tests.scalability.stabilize", float64(sc.Stabilize), float64(MaxWait), durText)
 	}
 }
 
