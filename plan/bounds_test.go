@@ -210,6 +210,7 @@ func TestREADMEBounds(t *testing.T) {
 		"`thresholds`":                      groupDigits(MaxThresholds),
 		"`databases.*.pool`, `min_pool`":    groupDigits(MaxPool),
 		"the plan file":                     mib(MaxPlanBytes),
+		"`system.interval`, `cpu_profile`":  strings.TrimSuffix(MaxWait.D().String(), "0m0s"),
 	} {
 		if got, ok := rows[setting]; !ok || got != want {
 			t.Errorf("README bound for %s is %q, the code's is %q", setting, got, want)
