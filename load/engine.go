@@ -15,6 +15,12 @@
 //   - Closed model: VU j runs while j < users(t); latency is service time.
 //   - Samples go into per-VU rings drained by one collector (see metrics):
 //     no lock and no channel per request.
+//
+// Budgets: before anything starts, Run refuses a load that would send
+// nothing (ErrNothingToRun) and a closed model whose VUs (this segment's
+// share) need more open files or memory than the host has (ErrCapacity,
+// see CheckCapacity); the open model's pool is held within them instead.
+// A stop ends the creation of VUs at once, in both executors.
 package load
 
 import (
