@@ -117,7 +117,8 @@ func (c Command) Label() string {
 // Expand turns command templates into commands: with no parameters, one
 // command per template; otherwise one per template and combination of
 // parameter values (the first parameter varying slowest), with `{name}`
-// replaced in the line and in prepare. A parameter that no template uses is
+// replaced in the line and in prepare by the value quoted for the shell
+// (see substitute): a value is data, never shell syntax. A parameter that no template uses is
 // an error, as it is almost always a typo.
 func Expand(templates []string, prepare string, params []Param) ([]Command, error) {
 	if len(templates) == 0 {
@@ -171,9 +172,67 @@ func Expand(templates []string, prepare string, params []Param) ([]Command, erro
 	return cmds, nil
 }
 
+// substitute replaces each {name} of s by its value, quoted for the shell
+// where it lands, so that a value is always one literal piece of a word
+// and never shell syntax (`x; rm …` stays the text it is). Outside quotes
+// a value that is not a plain word is single-quoted; inside single quotes
+// its own quotes are escaped; inside double quotes it is spliced in as a
+// single-quoted piece. The result reads the same through sh -c and
+// through SplitWords (--shell none). Values of plain words
+// (letters, digits, and @%+=:,./_-) are inserted as they are.
 func substitute(s string, values map[string]string) string {
-	for k, v := range values {
-		s = strings.ReplaceAll(s, "{"+k+"}", v)
+	if len(values) == 0 || !strings.Contains(s, "{") {
+		return s
 	}
-	return s
+	var b strings.Builder
+	const (
+		outside = iota
+		single
+		double
+	)
+	state := outside
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '{' {
+			if j := strings.IndexByte(s[i:], '}'); j > 0 {
+				if v, ok := values[s[i+1:i+j]]; ok {
+					switch state {
+					case outside:
+						b.WriteString(shellQuote(v))
+					case single:
+						b.WriteString(strings.ReplaceAll(v, "'", `'\''`))
+					case double:
+						b.WriteString(`"` + shellQuote(v) + `"`)
+					}
+					i += j
+					continue
+				}
+			}
+		}
+		b.WriteByte(c)
+		switch {
+		case state == outside && c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case state == double && c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case state == outside && c == '\'':
+			state = single
+		case state == outside && c == '"':
+			state = double
+		case state == single && c == '\'', state == double && c == '"':
+			state = outside
+		}
+	}
+	return b.String()
+}
+
+// shellQuote returns v as one shell word: as it is when it is a plain
+// word, else in single quotes with its own single quotes written '\”.
+func shellQuote(v string) string {
+	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return v
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }

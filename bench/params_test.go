@@ -2,6 +2,9 @@ package bench
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -116,5 +119,53 @@ func TestParamNames(t *testing.T) {
 		if _, err := ParamList(tc.name, []string{"1"}); (err == nil) != tc.ok {
 			t.Errorf("ParamList(%q): err = %v, want ok = %v", tc.name, err, tc.ok)
 		}
+	}
+}
+
+// A parameter value is always literal text in the command, whatever it
+// holds and wherever the template puts it: through sh -c and through
+// SplitWords (--shell none) alike, and nothing it spells is run.
+func TestParameterValuesAreQuotedForTheShell(t *testing.T) {
+	dir := t.TempDir()
+	pwned := filepath.Join(dir, "pwned")
+	values := []string{"x;touch " + pwned, "it's", "$(touch " + pwned + ")", "`touch " + pwned + "`", `a"b`, `back\slash`, "", "plain-1.5", "two words", "'", `\'`, "$HOME", "a\nb"}
+	for _, tc := range []struct {
+		template string
+		pre      string // the text around the value, as printed
+		post     string
+	}{
+		{"printf %s {v}", "", ""},
+		{"printf %s pre{v}post", "pre", "post"},
+		{"printf %s '[{v}]'", "[", "]"},
+		{`printf %s "<{v}>"`, "<", ">"},
+	} {
+		for _, v := range values {
+			p, err := ParamList("v", []string{v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmds, err := Expand([]string{tc.template}, "", []Param{p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := cmds[0].Line
+			out, err := exec.Command("sh", "-c", line).Output()
+			want := tc.pre + v + tc.post
+			if err != nil || string(out) != want {
+				t.Errorf("sh -c %q printed %q (%v), want %q", line, out, err, want)
+			}
+			words, err := SplitWords(line)
+			if err != nil || len(words) != 3 || words[2] != want {
+				t.Errorf("SplitWords(%q) = %q (%v), want the value as the third word %q", line, words, err, want)
+			}
+			if _, err := os.Stat(pwned); err == nil {
+				t.Fatalf("the value %q of %q ran a command", v, tc.template)
+			}
+		}
+	}
+	// Plain values read as they were written.
+	cmds, _ := Expand([]string{"sleep {t}"}, "", []Param{{Name: "t", Values: []string{"0.01"}}})
+	if cmds[0].Line != "sleep 0.01" {
+		t.Errorf("plain value: %q", cmds[0].Line)
 	}
 }
