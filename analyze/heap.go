@@ -344,12 +344,6 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64) *re
 	q := s.xs[0] + 0.75*h.WindowS
 	before, _ := s.observations(s.xs[0], q)
 	x4, y4 := xs[max(0, len(before)-1):], ys[max(0, len(before)-1):]
-	if last := xs[len(xs)-1]; goHeap && s.xs[len(s.xs)-1]-last > h.WindowS/8 {
-		// As a heap grows its cycles space out: a cache that stopped
-		// filling may show no cycle since it stopped.
-		return verdict(result.HeapInconclusive, "the %s grew %s MB/min, but its last GC cycle completed %s s before the end of the window, too early to show it still growing: run longer or at a higher rate",
-			name, rate, num(s.xs[len(s.xs)-1]-last))
-	}
 	if q4 := halfTrend(x4, y4, r.Alpha); len(x4) >= 2 && !(q4.slope >= lastQuarterRatio*t.slope) {
 		return verdict(result.HeapInconclusive, "growth slowing towards the end of the window (%s MB/min over its last quarter, %s over the window) — a warm-up or cache filling; run longer to tell",
 			num(60*zeroNaN(q4.slope)), rate)
@@ -382,9 +376,9 @@ func (r LeakRule) fillGrowth(h *result.Heap, xs, ys []float64) trendResult {
 }
 
 // lastQuarterRatio is the least growth rate of the last quarter of the
-// window as a share of the whole window's: looser than HalfRatio, as a
-// quarter holds few observations.
-const lastQuarterRatio = 0.5
+// window (measured from the last observation before it) as a share of the
+// whole window's.
+const lastQuarterRatio = 0.75
 
 func halfTrend(xs, ys []float64, alpha float64) trendResult {
 	if len(xs) < 2 {

@@ -17,9 +17,10 @@ import (
 //     halves growing alike, and many cycles or the heap profiles' growth
 //     agreeing), else medium. From heap in use or RSS, the weaker
 //     signals, it is medium.
-//   - inconclusive gives no medium or high finding: when memory grew
-//     significantly and at least at the threshold, a low finding says
-//     so and what would decide; otherwise the rule is listed as not
+//   - inconclusive gives no medium or high finding: when memory grew at
+//     least at the threshold, significantly or with the interval of its
+//     slope above zero (a few observations, all rising), a low finding
+//     says so and what would decide; otherwise the rule is listed as not
 //     evaluated, with the reason.
 //   - no_leak gives nothing.
 //
@@ -53,7 +54,7 @@ func ruleLeak(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	switch {
 	case verdict == result.HeapLeakSuspected && 60*h.GrowthMBPerMin >= limit:
 		f = leakFinding(h, limit)
-	case verdict == result.HeapInconclusive && h.GrowthMBPerMin > 0 && 60*h.GrowthMBPerMin >= limit && h.PValue < DefaultLeakRule().Alpha:
+	case verdict == result.HeapInconclusive && h.GrowthMBPerMin > 0 && 60*h.GrowthMBPerMin >= limit && (h.PValue < DefaultLeakRule().Alpha || h.GrowthCILow > 0):
 		return []result.Finding{inconclusiveFinding(h, limit)}, nil
 	case !liveVerdict && soak != nil && soak.SlopePerHour >= limit:
 		f.Evidence = []result.Evidence{
