@@ -71,3 +71,29 @@ func TestTargetIsStoredRedacted(t *testing.T) {
 		t.Errorf("stored target %q", r.Target)
 	}
 }
+
+// A new history is private to its owner: directory 0700, files 0600.
+func TestNewHistoryIsPrivate(t *testing.T) {
+	dir := t.TempDir() + "/.stampede"
+	s, err := Open(context.Background(), dir+"/history.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Begin(context.Background(), Meta{Plan: "p", Kind: "load"}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("directory mode %v (%v), want 0700", fi.Mode().Perm(), err)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		fi, _ := e.Info()
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want 0600", e.Name(), fi.Mode().Perm())
+		}
+	}
+	if len(ents) == 0 {
+		t.Fatal("no history file")
+	}
+}

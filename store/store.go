@@ -195,8 +195,14 @@ func openSQLite(path string) (database, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s is a directory", ErrInvalidDSN, path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// The history is private to its owner: its directory and file are
+	// created 0700 and 0600 (SQLite gives its -wal and -shm files the
+	// file's mode).
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the directory of run history %s: %w", path, err)
+	}
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
 	}
 	// busy_timeout first (the driver orders it so): the other pragmas and
 	// every writer then wait for a lock instead of failing. _txlock makes

@@ -156,7 +156,7 @@ func (w *Watcher) saveProfile(ctx context.Context, rel, path string, onlyWithSam
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, err
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -440,7 +440,7 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 	var dir string
 	if p.System != nil && p.System.Pprof != "" {
 		dir = profileDir(e, p, rf, outs, e.now())
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, outfile.DirMode); err != nil {
 			return invalidf("cannot create %s for the profiles: %v", dir, err)
 		}
 	}

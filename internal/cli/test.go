@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/stampede-perf/stampede/internal/outfile"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/store"
@@ -113,10 +114,11 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 	var dir string
 	if p.System != nil && p.System.Pprof != "" {
 		dir = profileDir(e, p, rf, outs, e.now())
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, outfile.DirMode); err != nil {
 			return invalidf("cannot create %s for the profiles: %v", dir, err)
 		}
 	}
+	shellNotice(e, p)
 	rec, err := rf.start(ctx, e, p, "test")
 	if err != nil {
 		return err
