@@ -30,6 +30,9 @@ func FuzzCompile(f *testing.F) {
 			if got := string(tp.Append(nil, newTestState(1))); got != src || !tp.Static() {
 				t.Fatalf("Compile(%q) without {{ expands to %q (static %v)", src, got, tp.Static())
 			}
+			if got := string(tp.AppendURL(nil, newTestState(1))); got != src {
+				t.Fatalf("Compile(%q) without {{ expands to %q as a URL: literal text must be kept", src, got)
+			}
 			return
 		}
 		if err != nil {
@@ -48,6 +51,8 @@ func FuzzCompile(f *testing.F) {
 		withState := string(tp.Append(nil, s))
 		_ = tp.String(s)
 		withoutState := string(tp.Append(nil, nil))
+		_ = tp.AppendURL(nil, s)
+		_ = tp.AppendURL(nil, nil)
 		if tp.Static() && withState != withoutState {
 			t.Fatalf("static %q expands to %q with a state, %q without", src, withState, withoutState)
 		}
