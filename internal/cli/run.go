@@ -18,6 +18,7 @@ import (
 
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/internal/outfile"
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
@@ -144,7 +145,7 @@ func (f *loadFlags) adhoc() (*plan.Plan, error) {
 	for _, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("--header %q: want Name: value", h)
+			return nil, fmt.Errorf("--header %q: want Name: value", redact.Header(strings.Fields(h + " ")[0], h))
 		}
 		step.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
