@@ -145,7 +145,8 @@ func (f *loadFlags) adhoc() (*plan.Plan, error) {
 	for _, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("--header %q: want Name: value", redact.Header(strings.Fields(h + " ")[0], h))
+			name, _, _ := strings.Cut(strings.TrimSpace(h), " ")
+			return nil, fmt.Errorf("--header %q: want Name: value", redact.Header(name, h))
 		}
 		step.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
