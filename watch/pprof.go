@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -114,7 +115,7 @@ func (w *Watcher) takeProfile(ctx context.Context, kind, file, rel string, dur t
 	path := filepath.Join(w.opts.Dir, w.opts.Prefix+file)
 	saved, err := w.saveProfile(ctx, rel, path, onlyWithSamples)
 	if err != nil {
-		w.warn.add("profile-"+kind, fmt.Sprintf("pprof: %s profile not saved: %v", kind, err))
+		w.warn.add("profile-"+kind, redact.Text(fmt.Sprintf("pprof: %s profile not saved: %v", kind, err)))
 		return
 	}
 	if !saved {

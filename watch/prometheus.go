@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/watch/internal/promtext"
 )
@@ -64,7 +65,7 @@ func (s *promSampler) sample(ctx context.Context, now time.Time, pt *result.Syst
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	fail := func(format string, args ...any) error {
-		return warnf("prometheus", "prometheus: scrape of %s failed at %.1f s: %s", s.url, s.ts(now), fmt.Sprintf(format, args...))
+		return warnf("prometheus", "%s", redact.Text(fmt.Sprintf("prometheus: scrape of %s failed at %.1f s: %s", s.url, s.ts(now), fmt.Sprintf(format, args...))))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
@@ -177,7 +178,7 @@ func (s *promSampler) read(body []byte, format promtext.Format, now time.Time, p
 		s.checked = true
 		for i, ok := range s.seen {
 			if !ok {
-				s.warn.add("prometheus-missing-"+s.wanted[i], fmt.Sprintf("prometheus: no series named %q at %s", s.wanted[i], s.url))
+				s.warn.add("prometheus-missing-"+s.wanted[i], fmt.Sprintf("prometheus: no series named %q at %s", s.wanted[i], redact.String(s.url)))
 			}
 		}
 	}

@@ -53,8 +53,14 @@ func TestScrub(t *testing.T) {
 	if got := Scrub(msg, dsn); strings.Contains(got, "p@ss") {
 		t.Errorf("Scrub left the password: %q", got)
 	}
-	if got := Text("GET http://h/x?token=abc123: timeout"); strings.Contains(got, "abc123") {
-		t.Errorf("Text left the token: %q", got)
+	for _, msg := range []string{
+		"GET http://h/x?token=abc123: timeout",
+		`Get "http://127.0.0.1:1/metrics?access_token=abc123": dial tcp 127.0.0.1:1: connect: connection refused`,
+		"cannot open postgres://u:abc123@db/x (host=db password=abc123)",
+	} {
+		if got := Text(msg); strings.Contains(got, "abc123") {
+			t.Errorf("Text left the secret: %q", got)
+		}
 	}
 }
 
