@@ -157,6 +157,16 @@ func leakingGoHeaps() []population {
 	}
 }
 
+// popSize is how many timelines of a population are drawn: a fifth of n
+// with -short or under the race detector, which slows the trend tests
+// many times over.
+func popSize(n int) int {
+	if testing.Short() || heapRace {
+		return n / 5
+	}
+	return n
+}
+
 // verdictCounts runs every population and counts its verdicts.
 func verdictCounts(t *testing.T, seed uint64, pops []population) map[string]map[string]int {
 	t.Helper()
@@ -164,7 +174,7 @@ func verdictCounts(t *testing.T, seed uint64, pops []population) map[string]map[
 	out := map[string]map[string]int{}
 	for _, pop := range pops {
 		out[pop.name] = map[string]int{}
-		for i := range pop.n {
+		for i := range popSize(pop.n) {
 			pts, _ := pop.make(r)
 			h := HeapTrend(pts, 0)
 			if h == nil {
@@ -198,12 +208,12 @@ func TestLeakVerdictPopulations(t *testing.T) {
 		c := healthy[pop.name]
 		t.Logf("healthy %-62s %v", pop.name, c)
 		falseAlarms += c[result.HeapLeakSuspected]
-		total += pop.n
+		total += popSize(pop.n)
 	}
 	if falseAlarms > 0 {
 		t.Errorf("%d of %d healthy heaps suspected of leaking", falseAlarms, total)
 	}
-	if c := healthy["garbage piling up before the first GC (the stateless endpoint)"]; c[result.HeapInconclusive] < 190 {
+	if c := healthy["garbage piling up before the first GC (the stateless endpoint)"]; c[result.HeapInconclusive] < popSize(200)*95/100 {
 		t.Errorf("heaps that saw almost no GC cycle should be inconclusive: %v", c)
 	}
 
@@ -211,7 +221,7 @@ func TestLeakVerdictPopulations(t *testing.T) {
 	for _, pop := range leakingGoHeaps() {
 		c := leaking[pop.name]
 		t.Logf("leaking %-62s %v", pop.name, c)
-		if recall := float64(c[result.HeapLeakSuspected]) / float64(pop.n); recall < 0.95 {
+		if recall := float64(c[result.HeapLeakSuspected]) / float64(popSize(pop.n)); recall < 0.95 {
 			t.Errorf("%s: recall %.3f, want at least 0.95", pop.name, recall)
 		}
 		if c[result.HeapNoLeak] > 0 {
@@ -330,7 +340,7 @@ func rssTimeline(n int, f func(t float64) float64) []result.SystemPoint {
 func TestRSSOnlyPopulations(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 6))
 	counts := map[string]int{}
-	for i := range 400 {
+	for i := range popSize(400) {
 		n := 30 + r.IntN(871)
 		base := uniform(r, 20, 300)
 		creep, tau := uniform(r, 0, 0.5)*base, uniform(r, 10, 60) // the warm-up after a start
@@ -359,8 +369,8 @@ func TestRSSOnlyPopulations(t *testing.T) {
 	}
 	t.Logf("healthy RSS: %v", counts)
 
-	hits, short := 0, 0
-	for i := range 200 {
+	hits, short, leaks := 0, 0, popSize(200)
+	for i := range leaks {
 		n := 30 + r.IntN(871)
 		base := uniform(r, 20, 300)
 		// Large: 10–60 MB/min and at least 60% of the start over the window.
@@ -379,8 +389,8 @@ func TestRSSOnlyPopulations(t *testing.T) {
 			t.Errorf("RSS leak #%d called no_leak: %+v", i, h)
 		}
 	}
-	t.Logf("RSS leaks over five minutes or more: %d of %d suspected", hits, 200-short)
-	if recall := float64(hits) / float64(200-short); recall < 0.95 {
+	t.Logf("RSS leaks over five minutes or more: %d of %d suspected", hits, leaks-short)
+	if recall := float64(hits) / float64(leaks-short); recall < 0.95 {
 		t.Errorf("RSS leaks over five minutes or more: recall %.3f", recall)
 	}
 }

@@ -1,0 +1,6 @@
+//go:build race
+
+package analyze
+
+// heapRace: the race detector slows the population tests many times over.
+const heapRace = true
