@@ -289,6 +289,7 @@ func runBenchCommands(ctx context.Context, e *env, f *benchFlags, templates []st
 	outs, err := parseBenchOut(f.out)
 	problems = append(problems, err)
 	outs.rec = f.rec
+	e = docOnStdout(e, outs.json)
 	params, err := f.params()
 	problems = append(problems, err)
 	if f.runs > 0 && (f.minRuns != bench.DefaultMinRuns || f.maxRuns != 0) {
@@ -465,6 +466,7 @@ output, then print the median and 95% interval of every benchmark and unit.
 			if err != nil {
 				return invalidf("bench go: %v", err)
 			}
+			e := docOnStdout(e, outs.json)
 			if o.Count <= 0 {
 				return invalidf("bench go: --count must be > 0")
 			}
@@ -524,6 +526,7 @@ func newBenchImportCmd(e *env) *cobra.Command {
 			if err != nil {
 				return invalidf("bench import: %v", err)
 			}
+			e := docOnStdout(e, outs.json)
 			set := bench.NewSet(strings.Join(args, ", "))
 			var errs []error
 			for _, path := range args {
@@ -569,6 +572,7 @@ name, unit, old, new, delta_pct, p_value and significant.`,
 			if err != nil {
 				return invalidf("bench compare: %v", err)
 			}
+			e := docOnStdout(e, outs.json)
 			gate, err := parseBenchPercent(gateFlag)
 			if err != nil {
 				return invalidf("bench compare: %v", err)

@@ -34,8 +34,11 @@ const (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	getenv         func(string) string
-	now            func() time.Time
+	// doc, when set, is the real standard output: an output named "-"
+	// goes there while messages written to stdout go to stderr.
+	doc    io.Writer
+	getenv func(string) string
+	now    func() time.Time
 	// interactive reports whether stderr is a terminal (live progress).
 	interactive bool
 	// self is how to start this program again (the demo runs its shop in

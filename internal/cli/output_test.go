@@ -147,3 +147,18 @@ func TestOutputsArePrivate(t *testing.T) {
 		t.Errorf("report mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
 }
+
+// bench --out json=- puts the Run document alone on standard output.
+func TestBenchOutputDashIsStdout(t *testing.T) {
+	code, out, errOut := benchRun(t, context.Background(), "bench", "-N", "--runs", "2", "--no-store", "--out", "json=-", "--", "true")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	r, err := result.Decode(strings.NewReader(out))
+	if err != nil || len(r.Benchmarks) != 1 {
+		t.Fatalf("stdout is not the run: %v\n%s", err, out)
+	}
+	if !strings.Contains(errOut, "Benchmark 1: true") {
+		t.Errorf("the table is not on stderr:\n%s", errOut)
+	}
+}

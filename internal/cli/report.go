@@ -104,7 +104,23 @@ func writeReportFile(e *env, path, format string, run *result.Run) error {
 // an export) to path, the way every command does: see internal/outfile.
 // Its error is one line naming the path; callers make it exit 2.
 func writeOutput(e *env, path string, fill func(io.Writer) error) error {
-	return outfile.Write(path, e.stdout, fill)
+	stdout := e.stdout
+	if e.doc != nil {
+		stdout = e.doc
+	}
+	return outfile.Write(path, stdout, fill)
+}
+
+// docOnStdout is e for a command one of whose outputs is path: when path
+// is "-", standard output holds only that document and the command's
+// messages go to stderr.
+func docOnStdout(e *env, path string) *env {
+	if path != outfile.Stdout || e.doc != nil {
+		return e
+	}
+	c := *e
+	c.doc, c.stdout = e.stdout, e.stderr
+	return &c
 }
 
 type reportFlags struct {
