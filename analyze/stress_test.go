@@ -93,25 +93,29 @@ func TestStressJudge(t *testing.T) {
 		saturated bool
 		limit     string
 		why       string
+		delivered bool
 	}{
-		{"holds", result.StressPoint{Efficiency: 0.9}, held(80, 40, 0.005), fast, first, false, "", ""},
-		{"errors before latency", result.StressPoint{Efficiency: 0.9}, held(500, 40, 0.02), fast, first, false, LimitErrors, "error rate 2.00% > 1.00%"},
-		{"p99 over the limit", result.StressPoint{Efficiency: 0.9}, held(101, 40, 0), fast, first, false, LimitLatency, "p99 101.0ms > 100.0ms"},
-		{"a plan SLO on p95", result.StressPoint{Efficiency: 0.9}, held(90, 60, 0), fast, first, false, LimitLatency, "p95 < 50ms failed"},
-		{"throughput: efficiency under half the first", result.StressPoint{Efficiency: 0.49, RPS: 100}, held(90, 40, 0), fast, first, false, LimitThroughput, "efficiency 0.49"},
-		{"the first step is not compared with itself", result.StressPoint{Efficiency: 0.1}, held(90, 40, 0), fast, nil, false, "", ""},
-		{"nothing completed", result.StressPoint{}, result.Summary{}, fast, first, false, LimitErrors, "no request"},
+		{"holds", result.StressPoint{Efficiency: 0.9}, held(80, 40, 0.005), fast, first, false, "", "", false},
+		{"errors before latency", result.StressPoint{Efficiency: 0.9}, held(500, 40, 0.02), fast, first, false, LimitErrors, "error rate 2.00% > 1.00%", false},
+		{"p99 over the limit", result.StressPoint{Efficiency: 0.9}, held(101, 40, 0), fast, first, false, LimitLatency, "p99 101.0ms > 100.0ms", false},
+		{"a plan SLO on p95", result.StressPoint{Efficiency: 0.9}, held(90, 60, 0), fast, first, false, LimitLatency, "p95 < 50ms failed", false},
+		{"throughput: efficiency under half the first", result.StressPoint{Efficiency: 0.49, RPS: 100}, held(90, 40, 0), fast, first, false, LimitThroughput, "efficiency 0.49", false},
+		{"the first step is not compared with itself", result.StressPoint{Efficiency: 0.1}, held(90, 40, 0), fast, nil, false, "", "", false},
+		{"nothing completed", result.StressPoint{}, result.Summary{}, fast, first, false, LimitErrors, "no request", false},
 		{"saturated generator, but the service time breaks the SLO too: the target",
-			result.StressPoint{Efficiency: 0.6}, held(700, 600, 0), result.Latency{P95: 550, P99: 650}, first, true, LimitLatency, "service time alone breaks it too"},
+			result.StressPoint{Efficiency: 0.6}, held(700, 600, 0), result.Latency{P95: 550, P99: 650}, first, true, LimitLatency, "service time alone breaks it too", false},
 		{"saturated generator and only its lateness breaks the SLO: the generator",
-			result.StressPoint{Efficiency: 0.9}, held(150, 40, 0), fast, first, true, LimitGenerator, "only with the generator's own lateness"},
-		{"saturated generator, nothing else broke: the generator", result.StressPoint{Efficiency: 0.9}, held(50, 40, 0), fast, first, true, LimitGenerator, "saturated"},
-		{"saturated generator, errors are still the target's", result.StressPoint{Efficiency: 0.9}, held(50, 40, 0.3), fast, first, true, LimitErrors, "error rate"},
-		{"saturated generator and a throughput fall: the generator", result.StressPoint{Efficiency: 0.2}, held(50, 40, 0), fast, first, true, LimitGenerator, "saturated"},
+			result.StressPoint{Efficiency: 0.9}, held(150, 40, 0), fast, first, true, LimitGenerator, "only with the generator's own lateness", false},
+		{"saturated generator, nothing else broke: the generator", result.StressPoint{Efficiency: 0.9}, held(50, 40, 0), fast, first, true, LimitGenerator, "saturated", false},
+		{"saturated generator, errors are still the target's", result.StressPoint{Efficiency: 0.9}, held(50, 40, 0.3), fast, first, true, LimitErrors, "error rate", false},
+		{"saturated generator and a throughput fall: the generator", result.StressPoint{Efficiency: 0.2}, held(50, 40, 0), fast, first, true, LimitGenerator, "saturated", false},
+		{"saturated generator that delivered the load and held: held", result.StressPoint{Efficiency: 1}, held(50, 40, 0), fast, first, true, "", "", true},
+		{"saturated generator that delivered the load, only its lateness breaks the SLO: the generator",
+			result.StressPoint{Efficiency: 1}, held(150, 40, 0), fast, first, true, LimitGenerator, "only with the generator's own lateness", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			limit, why := lim.Judge(StressStep{Point: c.pt, Held: c.held, Service: c.service, Saturated: c.saturated}, c.first)
+			limit, why := lim.Judge(StressStep{Point: c.pt, Held: c.held, Service: c.service, Saturated: c.saturated, Delivered: c.delivered}, c.first)
 			if limit != c.limit || !strings.Contains(why, c.why) {
 				t.Errorf("Judge = %q, %q; want %q containing %q", limit, why, c.limit, c.why)
 			}
@@ -139,6 +143,9 @@ func TestStressOutcome(t *testing.T) {
 	}
 	if s.Knee != 500 {
 		t.Errorf("knee %v, want 500", s.Knee)
+	}
+	if s.Precision != 0.1667 { // (600 − 500) ÷ 600
+		t.Errorf("precision %v, want 0.1667", s.Precision)
 	}
 	// A good step above a bad one (noise) does not move the breaking
 	// point up, and is not the last good load either.
@@ -184,5 +191,28 @@ func TestSystemAt(t *testing.T) {
 	}
 	if got := SystemAt(nil, 0, 1); got != "" {
 		t.Errorf("no watch: %q", got)
+	}
+}
+
+func TestClosedCapacity(t *testing.T) {
+	pts := []result.ClosedPoint{{Users: 1, RPS: 16}, {Users: 2, RPS: 33}}
+	if ClosedPlateau(pts, 0.01) {
+		t.Error("doubling throughput is no plateau")
+	}
+	pts = append(pts, result.ClosedPoint{Users: 4, RPS: 33.5})
+	if !ClosedPlateau(pts, 0.01) {
+		t.Error("1.5% more throughput for twice the users is a plateau")
+	}
+	c := ClosedOutcome(pts, 0.01, 32)
+	if c.MaxThroughputRPS != 33.5 || c.Users != 2 || c.Ratio != 1.0469 {
+		t.Errorf("closed capacity %+v; want 33.5/s, reached at 2 users, 1.0469× the open model's", c)
+	}
+	// Points the generator could not drive, or that failed, do not count.
+	bad := []result.ClosedPoint{{Users: 1, RPS: 16}, {Users: 2, RPS: 90, Saturated: true}}
+	if !ClosedPlateau(bad, 0.01) {
+		t.Error("a saturated generator ends the search")
+	}
+	if c := ClosedOutcome(append(bad, result.ClosedPoint{Users: 4, RPS: 80, ErrorRate: 0.5}), 0.01, 0); c.MaxThroughputRPS != 16 || c.Users != 1 || c.Ratio != 0 {
+		t.Errorf("closed capacity %+v; want 16/s at 1 user and no ratio", c)
 	}
 }

@@ -14,9 +14,12 @@ import (
 	"github.com/stampede-perf/stampede/result"
 )
 
-// TestRunPoolScaling runs a workload of 10 ms statements with 8 VUs
+// TestRunPoolScaling runs a workload of 50 ms statements with 8 VUs
 // against pools of 1 to 16 connections of a real PostgreSQL: throughput
-// grows with the pool until the pool outnumbers the VUs.
+// grows with the pool until the pool outnumbers the VUs. The statements
+// sleep rather than compute, and long enough that a busy host's
+// scheduling delays are small beside them: the throughput is set by the
+// pool, not by the machine's speed.
 func TestRunPoolScaling(t *testing.T) {
 	srv := pgtest.Start(t, pgtest.WithPreload("pg_stat_statements"))
 	dsn := srv.NewDatabase(t)
@@ -28,7 +31,7 @@ scenarios:
   - name: s
     steps:
       - name: sleep
-        sql: { query: "SELECT pg_sleep(0.01)" }
+        sql: { query: "SELECT pg_sleep(0.05)" }
 load: { vus: 8, duration: 10s }
 system: { postgres: "${DSN}" }
 `))
@@ -42,7 +45,7 @@ system: { postgres: "${DSN}" }
 		return ""
 	}
 	sizes := []int{16, 1, 2, 4, 8} // any order
-	sc, phases, err := RunPoolScaling(context.Background(), p, "main", sizes, time.Second, LoadOptions{Getenv: getenv})
+	sc, phases, err := RunPoolScaling(context.Background(), p, "main", sizes, 2*time.Second, LoadOptions{Getenv: getenv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +72,8 @@ system: { postgres: "${DSN}" }
 			t.Errorf("phase %s has no database watch", ph.Name)
 		}
 	}
-	// One connection serves ~100 statements/s; eight serve ~800.
-	if rps[1] < 50 || rps[8] < 4*rps[1] || rps[2] < 1.5*rps[1] {
+	// One connection serves ~20 statements/s; eight serve ~160.
+	if rps[1] < 10 || rps[8] < 4*rps[1] || rps[2] < 1.5*rps[1] {
 		t.Errorf("throughput by pool size %v: want near-linear growth up to 8", rps)
 	}
 	if wait[1] <= 10*max(wait[8], 0.01) {
@@ -120,7 +123,7 @@ func TestRunPoolScalingUnknownDatabase(t *testing.T) {
 	}
 }
 
-// poolProtocolPlan is a plan of 10 ms statements against dsn whose
+// poolProtocolPlan is a plan of 50 ms statements against dsn whose
 // protocol scales the pool from 1 to 4 connections under 4 users, 10 s
 // per size before the time scale; its SLO holds only when every user has
 // a connection of its own.
@@ -134,9 +137,9 @@ scenarios:
   - name: s
     steps:
       - name: sleep
-        sql: { query: "SELECT pg_sleep(0.01)" }
+        sql: { query: "SELECT pg_sleep(0.05)" }
 load: { vus: 1, duration: 1s }
-thresholds: ["p50 < 25ms"]
+thresholds: ["p50 < 90ms"]
 tests:
   pool: { sizes: [1, 2, 4], users: 4, duration: 10s }
 `))
@@ -152,13 +155,13 @@ tests:
 }
 
 // TestPoolPhase runs the protocol's pool phase alone against a real
-// PostgreSQL: three sizes of a second each, on the protocol's clock, with
+// PostgreSQL: three sizes of two seconds each, on the protocol's clock, with
 // the best size named and the analysis in the Run's scalability section.
 func TestPoolPhase(t *testing.T) {
 	srv := pgtest.Start(t)
 	p, getenv := poolProtocolPlan(t, srv.NewDatabase(t))
 	var progress []Progress
-	run, err := Test(context.Background(), p, Options{Only: []string{"pool"}, TimeScale: 0.1, Getenv: getenv,
+	run, err := Test(context.Background(), p, Options{Only: []string{"pool"}, TimeScale: 0.2, Getenv: getenv,
 		Progress: func(pg Progress) { progress = append(progress, pg) }})
 	if err != nil {
 		t.Fatal(err)
