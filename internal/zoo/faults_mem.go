@@ -37,17 +37,18 @@ func buildSessions(s *setup) error {
 func (st *sessionStore) loginHandler(w http.ResponseWriter, r *http.Request) {
 	user := query(r, "user", 1)
 	id := st.rememberSession(user, r)
-	page := renderWelcome(user, id)
+	page := renderWelcome(user, id, 64<<10)
 	writeJSON(w, http.StatusOK, map[string]any{"session": id, "user": user, "welcome_crc": crc32.ChecksumIEEE(page)})
 }
 
-// renderWelcome renders the welcome page: about 128 KB allocated as the
-// page grows, garbage once the request ends, so the collector runs every
-// second or two, as in any service that does some work per request.
-func renderWelcome(user int, session string) []byte {
+// renderWelcome renders a welcome page of size bytes: about twice that
+// allocated as the page grows, garbage once the request ends. For a login
+// (64 KiB) the collector runs every second or two, as in any service that
+// does some work per request.
+func renderWelcome(user int, session string, size int) []byte {
 	line := "<li>welcome back, user " + strconv.Itoa(user) + " (session " + session + ")</li>\n"
 	var b bytes.Buffer
-	for b.Len() < 64<<10 {
+	for b.Len() < size {
 		b.WriteString(line)
 	}
 	return b.Bytes()
@@ -99,7 +100,7 @@ func buildHub(s *setup) error {
 func (h *hub) subscribeHandler(w http.ResponseWriter, r *http.Request) {
 	topic := "topic-" + strconv.Itoa(query(r, "topic", 1))
 	n := h.subscribe(topic)
-	page := renderWelcome(n, topic) // the topic's current page, garbage after the request
+	page := renderWelcome(n, topic, 8<<10) // the topic's current page, garbage after the request
 	writeJSON(w, http.StatusOK, map[string]any{"topic": topic, "subscribers": n, "page_crc": crc32.ChecksumIEEE(page)})
 }
 
