@@ -414,14 +414,11 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 }
 
 func writeHeapProfile(path string) {
-	if f, err := os.Create(path); err == nil {
-		pprof.Lookup("heap").WriteTo(f, 0)
-		f.Close()
-	}
+	outfile.Write(path, os.Stdout, func(w io.Writer) error { return pprof.Lookup("heap").WriteTo(w, 0) })
 }
 
 func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, outfile.FileMode)
 	if err != nil {
 		return nil, err
 	}
