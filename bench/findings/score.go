@@ -250,6 +250,7 @@ type Totals struct {
 	FalseAlarmRate float64 `json:"false_alarm_rate"` // healthy runs with a medium/high finding / healthy runs
 	FalseAlarms    int     `json:"false_alarms"`
 	Errors         int     `json:"errors"`
+	Saturated      int     `json:"generator_saturated"` // runs whose generator said it was the bottleneck
 }
 
 // Total sums the outcomes.
@@ -260,6 +261,7 @@ func Total(outs []Outcome) Totals {
 		if o.Err != "" {
 			t.Errors++
 		}
+		t.Saturated += b2i(o.Saturated)
 		if o.Healthy {
 			t.HealthyRuns++
 			t.FalseAlarms += len(o.False)
@@ -322,6 +324,10 @@ func Print(w io.Writer, rows []Row, cal []Bucket, tot Totals) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "recall %s of %d fault runs (kind named %s, kind and function %s); false alarms in %s of %d healthy runs (%d findings); %d runs failed\n",
 		pct(tot.Recall), tot.FaultRuns, pct(tot.KindRecall), pct(tot.FunctionRecall), pct(tot.FalseAlarmRate), tot.HealthyRuns, tot.FalseAlarms, tot.Errors)
+	if n := tot.FaultRuns + tot.HealthyRuns; tot.Saturated > n/2 {
+		fmt.Fprintf(w, "note: the generator said it was saturated in %d of %d runs: the machine was busy (other processes, or too few cores for the generator and the service); compare only with scoreboards made in the same conditions\n",
+			tot.Saturated, n)
+	}
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) }
