@@ -14,10 +14,6 @@ import (
 // and garbage collection that is GC pressure (setting gc_cpu_share).
 const gcCPUShare = 0.25
 
-// ownWrapper is the share of an own function's time spent where other own
-// code runs below it from which it only passes the time on.
-const ownWrapper = 0.8
-
 // setting is a rule setting, def when the settings do not have it.
 func setting(ev *evaluation, name string, def float64) float64 {
 	if v, ok := ev.cfg[name]; ok {
@@ -26,21 +22,29 @@ func setting(ev *evaluation, name string, def float64) float64 {
 	return def
 }
 
-// ruleHotspot: a function of the CPU profile taken at the peak has a
-// cumulative share above hotspot_share (default 30%). Callers of a hot
-// function pass the threshold too, so the rule names the innermost own
-// function over it (smallest cumulative share): own code is what the
-// developer can change (see ownCode). An own function is skipped as a
-// wrapper only when most of its time (ownWrapper) is in other own code
-// below it, which is then looked at instead; one whose time goes into a
-// library or the runtime is named, with where its time goes (the path
-// below it). Another own function over the threshold whose own (flat)
-// time alone passes half of it is named as well. When no own function
-// passes, the innermost library function over the threshold is named
-// with the own functions that call it. Runtime functions are never
-// named: time all in the garbage collector is the GC pressure rule's.
-// High from one and a half times the threshold. Runs analysed before
-// own code was told apart (no system.module) keep the earlier rule.
+// ruleHotspot: own code of the program (see ownCode) whose CPU time,
+// outside other own functions below it, is above hotspot_share (default
+// 30%) of the CPU profile taken at the peak. That time — in the function
+// itself and in the libraries and runtime it calls directly, not in the
+// own functions it calls — is what changing the function can gain: a
+// handler with no time of its own that calls an expensive library
+// routine has all of it; a handler that runs four own steps has little
+// (the steps are looked at instead), as has a wrapper or a dispatcher of
+// own code. The regions of different own functions do not overlap, so
+// each one over the threshold is named, largest first, with where its
+// time goes (the heaviest path below it). When no own function passes,
+// the innermost library function over the threshold is named with the
+// own functions nearest above it; a standard-library function no own
+// code calls (the HTTP server writing responses) is serving cost, not a
+// finding, and a dependency working on its own goroutines is low. In a
+// mostly idle process (under idleCPUPercent of one core on average) a
+// hotspot whose CPU per request is less than hotspot_share of the mean
+// service time is low: freeing that CPU gains neither throughput nor
+// much latency.
+// Runtime functions are never named: time all in the garbage collector
+// is the GC pressure rule's. High from one and a half times the
+// threshold. Runs analysed before own code was told apart (no
+// system.module) keep the earlier rule.
 func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	sys := ev.run.System
 	if sys == nil || len(sys.Hotspots) == 0 {
@@ -59,37 +63,47 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	if samples > 0 {
 		note = strings.TrimPrefix(note+fmt.Sprintf("; at least %d samples", samples), "; ")
 	}
-	var over []result.Hotspot
+	var named []result.Hotspot
 	for _, h := range sys.Hotspots {
-		if h.Own && h.CumPct > limit && !isPlumbing(h.Package, h.Function) && h.OwnBelowPct < ownWrapper*h.CumPct {
-			over = append(over, h)
-		}
-	}
-	if len(over) == 0 {
-		return libraryHotspot(ev, limit, note, samples), nil
-	}
-	named := []result.Hotspot{slices.MinFunc(over, func(a, b result.Hotspot) int { return cmp.Compare(a.CumPct, b.CumPct) })}
-	for _, h := range over {
-		if h.FlatPct > limit/2 && !slices.ContainsFunc(named, func(n result.Hotspot) bool { return sameFunc(n, h) }) {
+		if h.Own && ownShare(h) > limit && !isPlumbing(h.Package, h.Function) {
 			named = append(named, h)
 		}
 	}
+	if len(named) == 0 {
+		return libraryHotspot(ev, limit, note, samples), nil
+	}
+	slices.SortStableFunc(named, func(a, b result.Hotspot) int { return cmp.Compare(ownShare(b), ownShare(a)) })
 	var out []result.Finding
 	for _, h := range named {
 		name := displayHotspot(h)
-		share := max(h.CumPct, h.FlatPct)
+		share := ownShare(h)
 		ratio := ratioOver(share, limit)
 		f := result.Finding{
 			Severity: severityAbove(ratio, 1.5),
 			Title:    fmt.Sprintf("CPU hotspot: %s takes %.0f%% of the CPU time", name, h.CumPct),
 			Subject:  name,
 			Evidence: []result.Evidence{
-				{Metric: "cum_pct", Value: h.CumPct, Unit: "%", Source: "cpu profile", Note: note, Threshold: limit},
+				{Metric: "cum_pct", Value: h.CumPct, Unit: "%", Source: "cpu profile", Note: note},
+				{Metric: "outside_own_pct", Value: share, Unit: "%", Source: "cpu profile", Threshold: limit,
+					Note: "in it and what it calls outside other own functions: what changing it can gain"},
 				{Metric: "flat_pct", Value: h.FlatPct, Unit: "%", Source: "cpu profile"},
 			},
 			Confidence: confidence(ratio, samples),
 		}
-		f.Detail = fmt.Sprintf("%s and what it calls account for %.0f%% of the CPU profile taken under load (%.0f%% in the function itself).", name, h.CumPct, h.FlatPct)
+		f.Detail = fmt.Sprintf("%s and what it calls account for %.0f%% of the CPU profile taken under load (%.0f%% in the function itself", name, h.CumPct, h.FlatPct)
+		if h.OwnBelowPct > 0 {
+			f.Detail += fmt.Sprintf(", %.0f%% in other own functions it calls", h.OwnBelowPct)
+		}
+		f.Detail += ")."
+		if idle, perReq, ofService := idleShare(ev.run, share); idle {
+			f.Evidence = append(f.Evidence, result.Evidence{Metric: "cpu_ms_per_request", Value: perReq, Unit: "ms", Source: "cpu profile and process",
+				Note: fmt.Sprintf("%s of the mean service time", percent(ofService))})
+			if 100*ofService < limit {
+				f.Severity = SeverityLow
+				f.Detail += fmt.Sprintf(" The process was mostly idle (%.0f%% of one core on average) and this CPU is about %s ms per request, %s of the service time: where its little CPU goes, not a bottleneck at this load.",
+					ev.run.System.Process.CPUPercent.Mean, num(perReq), percent(ofService))
+			}
+		}
 		if len(h.Path) > 0 && h.Path[0].Pct >= h.FlatPct {
 			where := "in " + shortFunc(h.Path[0].Function)
 			if pkg, _ := splitFuncName(h.Path[0].Function); isRuntimePkg(pkg) &&
@@ -114,6 +128,30 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	return out, nil
 }
 
+// idleCPUPercent is the process CPU (one core = 100) under which a
+// hotspot is judged by what it costs each request rather than by its
+// share of a profile that is mostly idle time elsewhere.
+const idleCPUPercent = 15
+
+// idleShare reports a mostly idle process (average CPU under
+// idleCPUPercent), and then how many milliseconds of CPU per request a
+// share (%) of its CPU is, and that as a part of the mean service time.
+func idleShare(run *result.Run, share float64) (idle bool, perReqMS, ofService float64) {
+	sys := run.System
+	if sys.Process == nil || sys.Process.CPUPercent.Mean <= 0 || sys.Process.CPUPercent.Mean >= idleCPUPercent || run.Summary.RPS <= 0 {
+		return false, 0, 0
+	}
+	perReqMS = share / 100 * sys.Process.CPUPercent.Mean / 100 / run.Summary.RPS * 1000
+	if run.Summary.Service.Mean > 0 {
+		ofService = perReqMS / run.Summary.Service.Mean
+	}
+	return true, perReqMS, ofService
+}
+
+// ownShare is the share of the CPU samples in which h runs with no other
+// own function below it.
+func ownShare(h result.Hotspot) float64 { return max(0, h.CumPct-h.OwnBelowPct) }
+
 // libraryHotspot names the innermost function outside own code, the
 // runtime and server plumbing over the threshold, with the own functions
 // that call it; nothing when there is none.
@@ -125,10 +163,14 @@ func libraryHotspot(ev *evaluation, limit float64, note string, samples int) []r
 			over = append(over, h)
 		}
 	}
+	// Innermost first; the standard library serving requests, with no
+	// code of the program's own asking for it, is no finding.
+	slices.SortStableFunc(over, func(a, b result.Hotspot) int { return cmp.Compare(a.CumPct, b.CumPct) })
+	over = slices.DeleteFunc(over, func(h result.Hotspot) bool { return len(h.Callers) == 0 && isStdlib(h.Package) })
 	if len(over) == 0 {
 		return nil
 	}
-	h := slices.MinFunc(over, func(a, b result.Hotspot) int { return cmp.Compare(a.CumPct, b.CumPct) })
+	h := over[0]
 	name := displayHotspot(h)
 	ratio := ratioOver(h.CumPct, limit)
 	f := result.Finding{
@@ -142,6 +184,7 @@ func libraryHotspot(ev *evaluation, limit float64, note string, samples int) []r
 		Confidence: confidence(ratio, samples) * 0.8,
 	}
 	if len(h.Callers) == 0 {
+		f.Severity = SeverityLow
 		f.Detail = fmt.Sprintf("%s is not the program's own code and no own function is on its stacks (it runs on the library's own goroutines): configure the library, or use it less.", name)
 		return []result.Finding{f}
 	}

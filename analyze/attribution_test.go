@@ -171,6 +171,21 @@ func cpuCases() []cpuCase {
 			g.add(g.between(10, 15), []string{lib + ".parse", lib + ".Parse", svc + "/api.handleB"}, mux)
 			g.noise(g.between(40, 55))
 		}, "api.handleA", ""},
+		{"a handler runs four own steps, none over the threshold, and a little library work", func(g *gen) {
+			steps := []string{"validateOrder", "priceOrder", "applyPromotions", "renderReceipt"}
+			for _, st := range steps {
+				g.add(g.between(14, 18), []string{svc + "/shop." + st, svc + "/shop.(*checkout).handle"}, mux)
+			}
+			g.add(g.between(12, 18), []string{"compress/flate.(*compressor).deflate", "compress/gzip.(*Writer).Write", svc + "/shop.(*checkout).handle"}, mux)
+			g.add(g.between(2, 4), []string{"encoding/json.(*Decoder).Decode", svc + "/shop.(*checkout).handle"}, mux)
+			g.noise(g.between(20, 30))
+		}, "", ""},
+		{"the HTTP server writing responses: standard library no own code calls", func(g *gen) {
+			w := g.between(35, 50)
+			g.add(w, []string{"internal/runtime/syscall.Syscall6", "syscall.write", "net.(*conn).Write", "net/http.checkConnErrorWriter.Write", "bufio.(*Writer).Flush", "net/http.(*response).finishRequest", "net/http.(*conn).serve", "runtime.goexit"})
+			g.add(g.between(10, 20), []string{"encoding/json.Marshal", svc + "/api.handleList"}, mux)
+			g.noise(100 - w)
+		}, "", ""},
 		{"a dependency working on its own goroutines is named as such", func(g *gen) {
 			w := g.between(45, 70)
 			g.add(w, []string{"golang.org/x/net/http2.(*Framer).ReadFrame", "golang.org/x/net/http2.(*serverConn).readFrames", "runtime.goexit"})
@@ -526,6 +541,32 @@ func TestRuntimeLocksAreNoFinding(t *testing.T) {
 			if f.Kind == KindLockContention && f.Subject != subjectSerial {
 				t.Errorf("module %v: %s (%s)", mod, f.Title, f.Subject)
 			}
+		}
+	}
+}
+
+// TestIdleProcessHotspot: in a mostly idle process a hotspot is judged
+// by its CPU per request against the service time.
+func TestIdleProcessHotspot(t *testing.T) {
+	for _, tt := range []struct {
+		why                 string
+		cpu, rps, serviceMS float64
+		share               float64
+		wantLow             bool
+	}{
+		{"a periodic background job in an idle service", 7, 137, 0.8, 32, true},
+		{"a slow query scanned in process: most of each request", 7.4, 18.3, 5.2, 89, false},
+		{"a busy process is judged by its shares", 60, 137, 0.8, 32, false},
+		{"a query per item: half of each request", 13.5, 55, 3.4, 69, false},
+	} {
+		r := cleanRun()
+		r.System.Module = svcModule
+		r.System.Process.CPUPercent.Mean = tt.cpu
+		r.Summary.RPS, r.Summary.Service.Mean = tt.rps, tt.serviceMS
+		r.System.Hotspots = []result.Hotspot{{Function: "(*directory).rebuild", Package: svc + "/dir", Own: true, FlatPct: tt.share, CumPct: tt.share}}
+		fs, _ := ruleHotspot(&evaluation{run: r, cfg: map[string]float64{"hotspot_share": 0.3}})
+		if len(fs) != 1 || (fs[0].Severity == SeverityLow) != tt.wantLow {
+			t.Errorf("%s: %+v", tt.why, fs)
 		}
 	}
 }

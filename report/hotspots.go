@@ -15,15 +15,16 @@ const hotspotsShown = 3
 
 // ownHotspots are the own functions of the CPU profile worth showing with
 // where their time goes: the program's own code (analysis marks it), at
-// least 5% of the samples, not passing most of its time on to other own
-// code below it, heaviest first.
+// least 5% of the samples outside other own functions below it (a
+// wrapper or a dispatcher of own code only passes its time on),
+// heaviest first.
 func ownHotspots(sys *result.System) []result.Hotspot {
 	if sys == nil {
 		return nil
 	}
 	var out []result.Hotspot
 	for _, h := range sys.Hotspots {
-		if !h.Own || h.CumPct < 5 || h.OwnBelowPct >= 0.8*h.CumPct || (h.Package == "main" && h.Function == "main") {
+		if !h.Own || h.CumPct-h.OwnBelowPct < 5 || (h.Package == "main" && h.Function == "main") {
 			continue
 		}
 		out = append(out, h)
