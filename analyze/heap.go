@@ -422,7 +422,9 @@ func unit(goHeap bool, gc, pts string) string {
 
 // GC is the garbage collector's pressure over points: the mean collections
 // per second and the mean share of time paused, from the Go runtime
-// metrics the watch scraped. It returns nil when no point has them.
+// metrics the watch scraped (the collections alone from the count of
+// completed cycles when that is all the target reports). It returns nil
+// when no point has them.
 func GC(points []result.SystemPoint) *result.GC {
 	var n int
 	var cycles, pause float64
@@ -436,9 +438,36 @@ func GC(points []result.SystemPoint) *result.GC {
 		pause += p.GCPausePct
 	}
 	if n == 0 {
-		return nil
+		return gcFromCycles(points)
 	}
 	return &result.GC{CyclesPerS: cycles / float64(n), PausePct: pause / float64(n)}
+}
+
+// gcFromCycles is GC for a target that reports only the count of
+// completed cycles (go_gc_cycles_total_gc_cycles_total without
+// go_gc_duration_seconds): the cycles over the span they were read in.
+// The pause is not known.
+func gcFromCycles(points []result.SystemPoint) *result.GC {
+	var first, last *result.SystemPoint
+	var cycles float64
+	for i := range points {
+		p := &points[i]
+		if p.GCCycles <= 0 {
+			continue
+		}
+		if first == nil {
+			first = p
+		} else if p.GCCycles >= last.GCCycles {
+			cycles += float64(p.GCCycles - last.GCCycles)
+		} else { // the target restarted
+			cycles += float64(p.GCCycles)
+		}
+		last = p
+	}
+	if first == nil || last.TS <= first.TS {
+		return nil
+	}
+	return &result.GC{CyclesPerS: cycles / (last.TS - first.TS)}
 }
 
 func heapMedian(v []float64) float64 {

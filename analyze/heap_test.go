@@ -511,4 +511,10 @@ func TestGC(t *testing.T) {
 	if GC(pts[:1]) != nil {
 		t.Error("GC without runtime metrics should be nil")
 	}
+	// Only the count of completed cycles: 12 cycles in 4 s, across a
+	// restart of the target.
+	counted := []result.SystemPoint{{TS: 0}, {TS: 1, GCCycles: 10}, {TS: 2, GCCycles: 16}, {TS: 3, GCCycles: 2}, {TS: 5, GCCycles: 6}}
+	if g := GC(counted); g == nil || g.CyclesPerS != 3 || g.PausePct != 0 {
+		t.Errorf("GC from cycle counts = %+v, want 3 cycles/s", g)
+	}
 }
