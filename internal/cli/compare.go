@@ -118,7 +118,7 @@ func runCompare(ctx context.Context, e *env, f *compareFlags, c *cobra.Command, 
 		if err := writeOutput(e, o.path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 			return invalidf("compare: %v", err)
 		}
-		if o.path == outfile.Stdout { // standard output holds the document
+		if outfile.IsStdout(o.path) { // standard output holds the document
 			shown = e.stderr
 		}
 	}

@@ -115,7 +115,7 @@ func writeOutput(e *env, path string, fill func(io.Writer) error) error {
 // is "-", standard output holds only that document and the command's
 // messages go to stderr.
 func docOnStdout(e *env, path string) *env {
-	if path != outfile.Stdout || e.doc != nil {
+	if !outfile.IsStdout(path) || e.doc != nil {
 		return e
 	}
 	c := *e
@@ -195,7 +195,7 @@ func runReport(ctx context.Context, e *env, f *reportFlags, ref string) error {
 	if err := writeReportFile(e, f.out, format, run); err != nil {
 		return invalid(err)
 	}
-	if f.out != outfile.Stdout {
+	if !outfile.IsStdout(f.out) {
 		fmt.Fprintf(e.stderr, "%s report of %s written to %s\n", format, runLabel(run, ref), f.out)
 	}
 	return nil

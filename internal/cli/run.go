@@ -314,13 +314,14 @@ type outputs struct {
 	reports []string // FORMAT=FILE, checked by parseReports
 }
 
-// toStdout reports whether an output is standard output ("-").
+// toStdout reports whether an output is standard output ("-",
+// /dev/stdout).
 func (o outputs) toStdout() bool {
-	if o.json == outfile.Stdout {
+	if outfile.IsStdout(o.json) {
 		return true
 	}
 	for _, r := range o.reports {
-		if _, path, _ := strings.Cut(r, "="); path == outfile.Stdout {
+		if _, path, _ := strings.Cut(r, "="); outfile.IsStdout(path) {
 			return true
 		}
 	}

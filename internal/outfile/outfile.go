@@ -32,31 +32,45 @@ const (
 	DirMode  fs.FileMode = 0o700
 )
 
-// Write writes what fill produces to path, stdout for "-". Its error is
-// one line naming the path ("cannot write PATH: …"); an error of fill is
-// returned as it is.
+// IsStdout reports whether path names standard output: "-", or
+// /dev/stdout and its aliases, which are written to the stdout writer
+// rather than opened again (reopening would start at offset 0 of a
+// redirected file, or, done wrong, replace the link).
+func IsStdout(path string) bool {
+	switch path {
+	case Stdout, "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
+		return true
+	}
+	return false
+}
+
+// Write writes what fill produces to path, to stdout when IsStdout(path).
+// Its error is one line naming the path ("cannot write PATH: …"); an
+// error of fill is returned as it is.
 func Write(path string, stdout io.Writer, fill func(io.Writer) error) error {
-	if path == Stdout {
-		return fill(stdout)
-	}
-	target := path
-	fi, err := os.Lstat(path)
-	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		// Replace what the link points to, not the link.
-		if real, rerr := filepath.EvalSymlinks(path); rerr == nil {
-			target = real
-			fi, err = os.Lstat(real)
-		} else {
-			fi, err = nil, os.ErrNotExist
+	if IsStdout(path) {
+		if err := fill(stdout); err != nil {
+			return fmt.Errorf("cannot write %s: %v", path, unwrapPath(err))
 		}
+		return nil
 	}
+	fi, err := os.Stat(path) // what the path leads to, through any links
 	switch {
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("cannot write %s: %v", path, unwrapPath(err))
 	case err == nil && fi.IsDir():
 		return fmt.Errorf("cannot write %s: it is a directory", path)
 	case err == nil && !fi.Mode().IsRegular():
-		return writeThrough(path, target, fill)
+		return writeThrough(path, path, fill)
+	}
+	target := path
+	if lfi, lerr := os.Lstat(path); lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 && err == nil {
+		// Replace the file the link leads to, not the link.
+		real, rerr := filepath.EvalSymlinks(path)
+		if rerr != nil {
+			return fmt.Errorf("cannot write %s: %v", path, unwrapPath(rerr))
+		}
+		target = real
 	}
 	mode := FileMode
 	if err == nil {

@@ -3,6 +3,7 @@ package outfile
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -65,10 +66,82 @@ func TestWriteSymlinkReplacesItsTarget(t *testing.T) {
 	}
 }
 
+// "-" and /dev/stdout are the stdout writer, never opened again.
 func TestWriteStdout(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Write("-", &buf, text("doc")); err != nil || buf.String() != "doc" {
 		t.Errorf("err %v, stdout %q", err, buf.String())
+	}
+	for _, p := range []string{"-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"} {
+		if !IsStdout(p) {
+			t.Errorf("IsStdout(%q) = false", p)
+		}
+	}
+}
+
+// A link like /dev/stdout when standard output is a pipe (a link to
+// /proc/self/fd/N, which names no file) is written through, and the link
+// stays: renaming a temporary file over /dev/stdout as root would replace
+// the system's link. The test makes its own such link.
+func TestWriteLinkToPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	link := filepath.Join(t.TempDir(), "stdout")
+	if err := os.Symlink(fmt.Sprintf("/proc/self/fd/%d", w.Fd()), link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(link); err != nil {
+		t.Skip("no /proc/self/fd here:", err)
+	}
+	got := make(chan string, 1)
+	go func() { b, _ := io.ReadAll(r); got <- string(b) }()
+	err = Write(link, nil, text("through the pipe"))
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "through the pipe" {
+		t.Errorf("reader got %q", s)
+	}
+	if fi, _ := os.Lstat(link); fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the link became %v", fi.Mode())
+	}
+}
+
+// A link to a FIFO is written through: neither the link nor the FIFO is
+// replaced.
+func TestWriteLinkToFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo, link := filepath.Join(dir, "fifo"), filepath.Join(dir, "link")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	os.Symlink(fifo, link)
+	got := make(chan string, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		got <- string(b)
+	}()
+	if err := Write(link, nil, text("via the link")); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "via the link" {
+		t.Errorf("reader got %q", s)
+	}
+	if fi, _ := os.Lstat(link); fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the link became %v", fi.Mode())
+	}
+	if fi, _ := os.Lstat(fifo); fi.Mode()&fs.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO became %v", fi.Mode())
 	}
 }
 
