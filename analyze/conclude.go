@@ -262,7 +262,7 @@ func unmeasured(run *result.Run) string {
 		}
 		return ""
 	}
-	if !run.Generator.Saturated {
+	if !GeneratorSaturated(run) {
 		return ""
 	}
 	why := "the load generator was saturated"
@@ -326,4 +326,22 @@ func failReason(run *result.Run) string {
 		return fmt.Sprintf("%d threshold(s) failed", len(f))
 	}
 	return ""
+}
+
+// MinCPUJudgedS is the shortest load whose generator CPU share says
+// anything: over less, the share is mostly start-up work (goroutines, the
+// collector, a collection) divided by a few milliseconds.
+const MinCPUJudgedS = 1.0
+
+// GeneratorSaturated says whether a run rests on a saturated generator:
+// its generator.saturated mark, unless the load was shorter than
+// MinCPUJudgedS and kept its schedule (start lag p99 within 10 ms), so
+// that only a CPU share over a moment marked it. The generator finding
+// and the verdict both ask this, so they agree.
+func GeneratorSaturated(run *result.Run) bool {
+	g := run.Generator
+	if !g.Saturated {
+		return false
+	}
+	return run.Summary.DurationS >= MinCPUJudgedS || g.StartLagP99 > 10
 }

@@ -17,7 +17,7 @@ import (
 // always high.
 func ruleGenerator(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	g := ev.run.Generator
-	if !g.Saturated {
+	if !GeneratorSaturated(ev.run) {
 		return nil, nil
 	}
 	detail := "The load generator could not produce the load it was asked for; latency and throughput describe the generator, not the system under test. Do not act on the other findings until a run is clean."

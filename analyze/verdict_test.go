@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 // becomes inconclusive; what the generator cannot cause keeps its fail.
 func TestSettleVerdict(t *testing.T) {
 	saturated := result.Generator{Saturated: true, Reason: "the generator used all the CPU it had"}
+	lagging := result.Generator{Saturated: true, StartLagP99: 40, Reason: "3% of iterations started more than 10ms late although a VU was waiting for them: the generator could not keep the schedule"}
 	latencyFailed := []result.ThresholdResult{{Expr: "p99 < 100ms", Pass: false}}
 	errorsFailed := []result.ThresholdResult{{Expr: "error_rate < 1%", Pass: false}}
 	cases := []struct {
@@ -26,6 +28,10 @@ func TestSettleVerdict(t *testing.T) {
 		{"an abort fails it anyway", result.Run{Kind: "load", Verdict: VerdictFail, Generator: saturated, Aborted: true, AbortReason: "interrupted"}, VerdictFail, "aborted: interrupted"},
 		{"a clean fail says why", result.Run{Kind: "load", Verdict: VerdictFail, Thresholds: latencyFailed}, VerdictFail, "1 threshold(s) failed"},
 		{"nothing judged stays unjudged", result.Run{Kind: "load", Generator: saturated}, "", ""},
+		{"a CPU share over a few milliseconds that kept its schedule is no saturation", result.Run{Kind: "load", Verdict: VerdictPass, Generator: saturated,
+			Summary: result.Summary{DurationS: 0.004}}, VerdictPass, ""},
+		{"a short load that missed its schedule is", result.Run{Kind: "load", Verdict: VerdictPass, Generator: lagging,
+			Summary: result.Summary{DurationS: 0.5}}, VerdictInconclusive, "keep the schedule"},
 		{"a protocol with an inconclusive phase", result.Run{Kind: "test", Verdict: VerdictPass, Generator: saturated, Phases: []result.Phase{
 			{Name: "baseline-1", Pass: true}, {Name: "stress", Inconclusive: true}}}, VerdictInconclusive, "saturated in stress"},
 		{"a protocol with a failed phase beside it", result.Run{Kind: "test", Verdict: VerdictFail, Generator: saturated, Phases: []result.Phase{
@@ -35,6 +41,9 @@ func TestSettleVerdict(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := c.run
+			if r.Summary.DurationS == 0 {
+				r.Summary.DurationS = 10
+			}
 			SettleVerdict(&r)
 			if r.Verdict != c.want || !strings.Contains(r.VerdictReason, c.reason) || (c.reason == "") != (r.VerdictReason == "") {
 				t.Errorf("verdict %q (%q), want %q with %q", r.Verdict, r.VerdictReason, c.want, c.reason)
@@ -42,9 +51,14 @@ func TestSettleVerdict(t *testing.T) {
 		})
 	}
 	// Conclude settles it too: the generator finding and the verdict agree.
-	r := &result.Run{Kind: "load", Verdict: VerdictPass, Generator: saturated}
+	r := &result.Run{Kind: "load", Verdict: VerdictPass, Generator: saturated, Summary: result.Summary{DurationS: 10}}
 	Conclude(r, nil)
 	if r.Verdict != VerdictInconclusive || len(r.Findings) == 0 || r.Findings[0].Kind != KindGeneratorSaturated {
 		t.Errorf("concluded: verdict %q, findings %+v", r.Verdict, r.Findings)
+	}
+	r = &result.Run{Kind: "load", Verdict: VerdictPass, Generator: saturated, Summary: result.Summary{DurationS: 0.004}}
+	Conclude(r, nil)
+	if r.Verdict != VerdictPass || slices.ContainsFunc(r.Findings, func(f result.Finding) bool { return f.Kind == KindGeneratorSaturated }) {
+		t.Errorf("a 4 ms load: verdict %q, findings %+v", r.Verdict, r.Findings)
 	}
 }

@@ -70,7 +70,7 @@ func judge(ph *result.Phase, run *result.Run, judged bool) {
 			ph.Note = joinNote(ph.Note, "no request completed")
 		}
 	}
-	if run.Generator.Saturated {
+	if analyze.GeneratorSaturated(run) {
 		ph.Note = joinNote(ph.Note, "generator saturated: "+run.Generator.Reason)
 		if judged && !run.Aborted && !analyze.ErrorsFailed(run.Summary.ErrorRate, run.Thresholds, MaxErrorRate) {
 			// What the phase measured is the generator's lateness as much

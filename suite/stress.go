@@ -713,7 +713,7 @@ func (pr *protocol) runRecovery(ctx context.Context) error {
 	out := &result.Stress{RecoveryS: -1, Recovered: ok, RecoveryLoad: st.refLevel}
 	ph.Pass = ok
 	switch {
-	case run.Generator.Saturated && !ok:
+	case analyze.GeneratorSaturated(run) && !ok:
 		// Not back to normal, but the generator's own lateness is in
 		// every window: the recovery was not measured.
 		ph.Inconclusive = true
