@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -104,13 +105,17 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 					ev.run.System.Process.CPUPercent.Mean, num(perReq), percent(ofService))
 			}
 		}
-		if len(h.Path) > 0 && h.Path[0].Pct >= h.FlatPct {
-			where := "in " + shortFunc(h.Path[0].Function)
-			if pkg, _ := splitFuncName(h.Path[0].Function); isRuntimePkg(pkg) &&
-				slices.ContainsFunc(h.Path, func(c result.CallShare) bool { return c.Function == mallocgc }) {
+		// The first step of the path outside own code: the library or
+		// runtime routine this function's own share goes to.
+		lib := slices.IndexFunc(h.Path, func(c result.CallShare) bool { return !c.Own })
+		if lib >= 0 && h.Path[lib].Pct >= h.FlatPct {
+			c := h.Path[lib]
+			where := "in " + shortFunc(c.Function)
+			if pkg, _ := splitFuncName(c.Function); isRuntimePkg(pkg) &&
+				slices.ContainsFunc(h.Path[lib:], func(c result.CallShare) bool { return c.Function == mallocgc }) {
 				where = "allocating"
 			}
-			f.Title += fmt.Sprintf(", %.0f%% of it %s", h.Path[0].Pct, where)
+			f.Title += fmt.Sprintf(", %.0f%% of it %s", c.Pct, where)
 			f.Detail += " Where its time goes: " + pathText(h.Path) + "."
 			if m := slices.IndexFunc(h.Path, func(c result.CallShare) bool { return c.Function == mallocgc }); m >= 0 {
 				f.Detail += fmt.Sprintf(" %.0f%% of the CPU is allocating (runtime.mallocgc) for it: GC pressure from its allocations, which also makes the collector work harder.", h.Path[m].Pct)
@@ -121,7 +126,7 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 					Note: "below " + name + ", on its heaviest path"})
 			}
 		} else {
-			f.Detail += fmt.Sprintf(" The time is in its own code: look at its lines (go tool pprof -list '%s').", h.Function)
+			f.Detail += fmt.Sprintf(" The time is in its own code: look at its lines (go tool pprof -list '%s').", regexp.QuoteMeta(h.Function))
 		}
 		out = append(out, f)
 	}
@@ -316,13 +321,14 @@ func passThrough(h result.Hotspot, limit float64) bool {
 // scheduler, the heap, channels between runtime goroutines) is no
 // finding: no code of the program's own holds the lock. The block
 // profile adds evidence for the same function; alone it cannot tell a
-// lock from a channel or a timer, so it raises nothing. From the
-// scalability phase: a USL fit whose contention σ is above usl_sigma
+// lock from a channel or a timer, so it raises nothing — but waits for a
+// database/sql pooled connection (see poolWaits). From the scalability
+// phase: a USL fit whose contention σ is above usl_sigma
 // (default 0.05), i.e. that share of the work is serialised.
 func ruleContention(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	sys := ev.run.System
 	var out []result.Finding
-	haveProfile := sys != nil && slices.ContainsFunc(sys.Contention, func(c result.Contention) bool { return c.Kind == "mutex" })
+	haveProfile := sys != nil && slices.ContainsFunc(sys.Contention, func(c result.Contention) bool { return c.Kind == "mutex" || (c.Kind == "block" && c.Own) })
 	if haveProfile {
 		out = append(out, contentionFromProfiles(ev, sys)...)
 	}
@@ -433,6 +439,57 @@ func contentionFromProfiles(ev *evaluation, sys *result.System) []result.Finding
 			f.Confidence = 0.5
 		default:
 			continue
+		}
+		out = append(out, f)
+	}
+	return append(out, poolWaits(ev, sys, out)...)
+}
+
+// poolWaits: goroutines blocked in database/sql waiting for a pooled
+// connection (the block profile's delay reached through database/sql,
+// whose only blocking is that wait and its own locks) are contention for
+// the pool, a semaphore. The own function that waited is named when it
+// has more than contention_share of the blocking and goroutines wait
+// at least contention_wait_ratio on average, medium, high from ten
+// times that, unless a mutex finding already names it.
+func poolWaits(ev *evaluation, sys *result.System, named []result.Finding) []result.Finding {
+	share := 100 * ev.cfg["contention_share"]
+	waitLimit := ev.cfg["contention_wait_ratio"]
+	run := ev.run
+	dur := run.Summary.DurationS
+	var out []result.Finding
+	for _, c := range sys.Contention {
+		if c.Kind != "block" || !c.Own || c.DelayPct <= share || dur <= 0 || !strings.HasPrefix(c.Via, "database/sql.") {
+			continue
+		}
+		name := shortFunc(c.Function)
+		if slices.ContainsFunc(named, func(f result.Finding) bool { return f.Subject == name }) {
+			continue
+		}
+		wait := c.DelayS / dur
+		if wait < waitLimit {
+			continue
+		}
+		ratio := ratioOver(wait, waitLimit)
+		f := result.Finding{
+			Severity: severityAbove(ratio, 10),
+			Title: fmt.Sprintf("Connection pool contention in %s: %s goroutines waiting for a database connection on average (%.0f%% of the blocking)",
+				name, num(wait), c.DelayPct),
+			Subject: name,
+			Detail: fmt.Sprintf("Goroutines in %s wait in %s for a connection from database/sql's pool: the pool is too small for the load, or its connections are held too long (across remote calls, slow transactions). Hold a connection only for the statements that need it, then size the pool (SetMaxOpenConns) to what the database can serve.",
+				name, shortFunc(c.Via)),
+			Evidence: []result.Evidence{
+				{Metric: "block_wait_per_s", Value: wait, Unit: "s/s", Source: "block profile", Note: "delay over the run's duration: goroutines waiting on average", Threshold: waitLimit},
+				{Metric: "block_delay_pct", Value: c.DelayPct, Unit: "%", Source: "block profile", Note: profileNote(sys, "block"), Threshold: share},
+				{Metric: "via: " + shortFunc(c.Via), Value: c.DelayS, Unit: "s", Source: "block profile", Note: "what " + name + " called on the way to the wait"},
+			},
+			Confidence: confidence(ratio, 0) * 0.9,
+		}
+		if run.Summary.Requests > 0 {
+			ms := 1000 * c.DelayS / float64(run.Summary.Requests)
+			f.Title += fmt.Sprintf(", %s ms waited per request", num(ms))
+			f.Evidence = append(f.Evidence, result.Evidence{Metric: "block_wait_per_request_ms", Value: ms, Unit: "ms", Source: "block profile and run",
+				Note: "delay over the run's requests"})
 		}
 		out = append(out, f)
 	}

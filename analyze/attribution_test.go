@@ -570,3 +570,55 @@ func TestIdleProcessHotspot(t *testing.T) {
 		}
 	}
 }
+
+// TestHotspotTitleNamesTheLibrary: the title says which routine outside
+// own code takes the function's time, even when an own callee comes
+// first on its path.
+func TestHotspotTitleNamesTheLibrary(t *testing.T) {
+	r := cleanRun()
+	r.System.Module = svcModule
+	r.System.Hotspots = []result.Hotspot{{Function: "handle", Package: svc + "/api", Own: true, CumPct: 80, OwnBelowPct: 35,
+		Path: []result.CallShare{{Function: svc + "/api.step", Pct: 35, Own: true}, {Function: lib + ".Build", Pct: 30}}}}
+	fs, _ := ruleHotspot(&evaluation{run: r, cfg: map[string]float64{"hotspot_share": 0.3}})
+	if len(fs) != 1 || !strings.Contains(fs[0].Title, "30% of it in fastlib.Build") || fs[0].Severity != SeverityHigh {
+		t.Errorf("%+v", fs)
+	}
+}
+
+// TestPoolWaitPopulation: goroutines of an own function blocked in
+// database/sql waiting for a pooled connection are contention for the
+// pool; own goroutines idling on their channels are not.
+func TestPoolWaitPopulation(t *testing.T) {
+	types := [][2]string{{"contentions", "count"}, {"delay", "nanoseconds"}}
+	repo := svc + "/store.(*Repo).Reserve"
+	for i := range 40 {
+		g := &gen{r: rand.New(rand.NewPCG(200, uint64(i)))}
+		pool := i%2 == 0
+		if pool {
+			g.add(g.between(60, 120), []string{"runtime.selectgo", "database/sql.(*DB).conn", "database/sql.(*DB).query", "database/sql.(*DB).QueryContext.func1",
+				"database/sql.(*DB).retry", "database/sql.(*DB).QueryContext", repo, svc + "/api.handleReserve"}, mux)
+		}
+		g.add(g.between(20, 60), []string{"runtime.selectgo", svc + "/jobs.(*Pool).worker", "runtime.goexit"})
+		g.add(g.between(1, 5), []string{"runtime.chanrecv1", svc + "/jobs.(*Pool).wait", "runtime.goexit"})
+		for j := range g.stacks {
+			g.stacks[j].values[1] = g.stacks[j].values[0] * 1e9
+		}
+		r := cleanRun()
+		r.System.Module = svcModule
+		r.System.Contention = contention(buildProfile(types, g.stacks), "block", profileTop, newOwnCode(svcModule))
+		fs, _ := ruleContention(&evaluation{run: r, cfg: map[string]float64{"contention_share": 0.3, "contention_wait_ratio": 0.1, "usl_sigma": 0.05}})
+		var got []string
+		for _, f := range fs {
+			if f.Subject != subjectSerial {
+				got = append(got, f.Subject)
+			}
+		}
+		want := []string(nil)
+		if pool {
+			want = []string{"store.(*Repo).Reserve"}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("#%d (pool %v): findings name %q, want %q; contention %+v", i, pool, got, want, r.System.Contention)
+		}
+	}
+}
