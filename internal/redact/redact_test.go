@@ -187,3 +187,17 @@ func libpqQuote(s string) string {
 	}
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
+
+// Masking never panics, whatever it is given.
+func FuzzAnyInput(f *testing.F) {
+	for _, s := range []string{"postgres://u:p@h/d?password=x", "host=h password='a", "a:b@tcp(", "?&=;", "://@:", "'\\", "password = "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		String(s)
+		Text(s)
+		Header(s, s)
+		Scrub(s, s)
+		Secrets(s)
+	})
+}
