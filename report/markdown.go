@@ -32,6 +32,8 @@ func Markdown(w io.Writer, r *result.Run) error {
 		verdict = "✅ PASS"
 	case "fail":
 		verdict = "❌ FAIL"
+	case "inconclusive":
+		verdict = "⚠️ INCONCLUSIVE"
 	}
 	ew.printf("## %s · %s\n\n", verdict, mdCell(title))
 	var meta []string

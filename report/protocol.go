@@ -19,13 +19,16 @@ func consoleProtocol(ew *errWriter, r *result.Run) {
 	ew.printf("\nphases\n")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  phase\tload\ttime\trequests\trps\terr%%\tp50\tp95\tp99\tnote\n")
-	var failed []string
+	var failed, unmeasured []string
 	passed, judged := 0, 0
 	for _, ph := range r.Phases {
 		mark := "✓"
 		switch {
 		case ph.Skipped:
 			mark = "–"
+		case ph.Inconclusive:
+			mark = "?"
+			unmeasured = append(unmeasured, ph.Name)
 		case !ph.Pass:
 			mark = "✗"
 			failed = append(failed, ph.Name)
@@ -51,10 +54,17 @@ func consoleProtocol(ew *errWriter, r *result.Run) {
 	switch {
 	case r.Aborted:
 		ew.printf("\nprotocol: stopped (%s) after %d of %d phases; the phases that ran are above\n", r.AbortReason, judged, len(r.Phases))
-	case len(failed) == 0:
+	case len(failed) == 0 && len(unmeasured) == 0:
 		ew.printf("\nprotocol: all %d phases passed\n", passed)
 	default:
-		ew.printf("\nprotocol: %d of %d phases passed; failed: %s\n", passed, judged, strings.Join(failed, ", "))
+		ew.printf("\nprotocol: %d of %d phases passed", passed, judged)
+		if len(failed) > 0 {
+			ew.printf("; failed: %s", strings.Join(failed, ", "))
+		}
+		if len(unmeasured) > 0 {
+			ew.printf("; inconclusive (the generator was saturated): %s", strings.Join(unmeasured, ", "))
+		}
+		ew.printf("\n")
 	}
 }
 
@@ -79,12 +89,22 @@ func consoleStress(ew *errWriter, s *result.Stress) {
 	if s.Limit == "none" {
 		ew.printf("  held every limit up to %s %s; max sustained %.1f req/s\n", protoNum(s.LastGood), unit, s.MaxThroughputRPS)
 	} else {
-		ew.printf("  breaking point %s %s — limit: %s (%s)\n", protoNum(s.BreakingPoint), unit, s.Limit, s.Why)
-		ew.printf("  last good %s %s; max sustained throughput %.1f req/s", protoNum(s.LastGood), unit, s.MaxThroughputRPS)
+		ew.printf("  breaking point %s %s", protoNum(s.BreakingPoint), unit)
+		if s.RequestsPerIteration > 0 && s.BreakingPointRPS != s.BreakingPoint {
+			ew.printf(" (%s requests/s at %.2f requests per iteration)", protoNum(s.BreakingPointRPS), s.RequestsPerIteration)
+		}
+		ew.printf(" — limit: %s (%s)\n", s.Limit, s.Why)
+		if s.Precision > 0 {
+			ew.printf("  bracketed within %.1f%%\n", 100*s.Precision)
+		}
+		ew.printf("  last good %s %s; max sustained throughput %.1f requests/s", protoNum(s.LastGood), unit, s.MaxThroughputRPS)
 		if s.Knee > 0 {
 			ew.printf("; throughput curve bends at %s %s", protoNum(s.Knee), unit)
 		}
 		ew.printf("\n")
+	}
+	if c := s.Closed; c != nil {
+		ew.printf("  closed model: %.1f requests/s at %d users (%.2f× the open model's)\n", c.MaxThroughputRPS, c.Users, c.Ratio)
 	}
 	if s.System != "" {
 		ew.printf("  the system at the break: %s\n", s.System)
