@@ -161,7 +161,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 	if run.Verdict == "fail" {
 		var names []string
 		for _, ph := range run.Phases {
-			if !ph.Skipped && !ph.Pass {
+			if !ph.Skipped && !ph.Pass && !ph.Inconclusive {
 				names = append(names, ph.Name)
 			}
 		}
