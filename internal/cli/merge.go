@@ -40,8 +40,11 @@ anyway, with a warning.`,
 				}
 				runs = append(runs, r)
 			}
-			if err := checkParts(runs, args); err != nil {
-				if !force {
+			if forcible, err := checkParts(runs, args); err != nil {
+				switch {
+				case !forcible:
+					return invalidf("merge: %v", err)
+				case !force:
 					return invalidf("merge: %v (--force merges them anyway)", err)
 				}
 				fmt.Fprintf(e.stderr, "stampede: warning: merging anyway (--force): %v\n", err)
@@ -68,6 +71,6 @@ anyway, with a warning.`,
 		},
 	}
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write the merged run: json=PATH")
-	c.Flags().BoolVar(&force, "force", false, "merge even when the runs are not exactly the parts of one test (a part missing or given twice, whole runs)")
+	c.Flags().BoolVar(&force, "force", false, "merge even when the runs are not exactly the parts of one test (a part missing, whole runs, another plan)")
 	return c
 }

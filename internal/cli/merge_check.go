@@ -13,9 +13,11 @@ import (
 // exactly the parts of one test: runs of different plans, whole runs
 // merged together (which would add their loads), parts cut differently
 // (1/2 with 1/3), a part given twice, or a part missing. It returns nil
-// for a complete set, and for a single whole run.
-func checkParts(runs []*result.Run, files []string) error {
+// for a complete set, and for a single whole run. forcible is false when
+// no merge is possible at all (a part given twice would be counted twice).
+func checkParts(runs []*result.Run, files []string) (forcible bool, err error) {
 	var problems []string
+	forcible = true
 	for i, r := range runs[1:] {
 		if r.PlanHash != "" && runs[0].PlanHash != "" && r.PlanHash != runs[0].PlanHash {
 			problems = append(problems, fmt.Sprintf("%s was run from a different plan than %s (plan hash %.12s, not %.12s)", files[i+1], files[0], r.PlanHash, runs[0].PlanHash))
@@ -57,6 +59,7 @@ func checkParts(runs []*result.Run, files []string) error {
 				missing = append(missing, fmt.Sprintf("%d/%d", k, n))
 			case len(fs) > 1:
 				problems = append(problems, fmt.Sprintf("part %d/%d is given %d times (%s)", k, n, len(fs), strings.Join(fs, ", ")))
+				forcible = false
 			}
 		}
 		if len(missing) > 0 {
@@ -65,7 +68,7 @@ func checkParts(runs []*result.Run, files []string) error {
 		}
 	}
 	if len(problems) == 0 {
-		return nil
+		return true, nil
 	}
-	return fmt.Errorf("not the parts of one test: %s", strings.Join(problems, "; "))
+	return forcible, fmt.Errorf("not the parts of one test: %s", strings.Join(problems, "; "))
 }

@@ -29,7 +29,7 @@ func TestCheckParts(t *testing.T) {
 		for i := range files {
 			files[i] = string(rune('a'+i)) + ".json"
 		}
-		err := checkParts(tc.runs, files)
+		_, err := checkParts(tc.runs, files)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%s: %v", tc.reason, err)
