@@ -23,9 +23,9 @@ averaged: the merged percentiles are exactly those of the whole test.
 Thresholds are evaluated again on the merged run.
 
 The runs must be exactly the parts of one test: every part k/n of the same
-n once, all from the same plan. A missing part, a part given twice, or
-whole runs (which would add their loads) are refused; --force merges them
-anyway, with a warning.`,
+n once, all from the same plan. A missing part, whole runs (which would
+add their loads) or another plan's run are refused, and --force merges
+them anyway, with a warning; a part given twice is always refused.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			outs, err := parseOutputs(outSpecs)
