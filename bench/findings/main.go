@@ -19,6 +19,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.stampede, "stampede", "", "use this stampede binary instead of building ./cmd/stampede")
 	fs.StringVar(&c.zooBin, "zoo", "", "use this zoo binary instead of building ./internal/zoo/cmd/zoo")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if c.runs < 1 || c.hold < time.Second {
@@ -96,7 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "findings:", err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "%d services × %d runs, %s each after the ramp-up\n", len(services), c.runs, c.hold)
+	loadBefore := loadAverage()
+	fmt.Fprintf(stderr, "%d services × %d runs, %s each after the ramp-up (load average %s)\n", len(services), c.runs, c.hold, loadBefore)
 	var outs []Outcome
 	for r := 1; r <= c.runs; r++ {
 		// Round-robin: a slow period of the machine spreads over every
@@ -116,10 +121,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tot := Total(outs)
 	fmt.Fprintln(stdout)
 	Print(stdout, rows, cal, tot)
-	fmt.Fprintf(stdout, "total time %s\n", time.Since(began).Round(time.Second))
+	loadAfter := loadAverage()
+	fmt.Fprintf(stdout, "total time %s; load average %s before, %s after\n", time.Since(began).Round(time.Second), loadBefore, loadAfter)
 	if c.out != "" {
 		doc := map[string]any{"runs": c.runs, "hold_s": c.hold.Seconds(), "totals": tot, "matrix": rows, "calibration": cal, "outcomes": outs,
-			"total_s": time.Since(began).Seconds()}
+			"total_s": time.Since(began).Seconds(), "load_average_before": loadBefore, "load_average_after": loadAfter}
 		b, _ := json.MarshalIndent(doc, "", "  ")
 		if err := os.WriteFile(c.out, append(b, '\n'), 0o644); err != nil {
 			fmt.Fprintln(stderr, "findings:", err)
@@ -234,4 +240,14 @@ func oneLine(o Outcome) string {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], " | ")
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages, or "?":
+// other work on the machine shows in the scoreboard.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
 }
