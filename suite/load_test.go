@@ -10,14 +10,16 @@ import (
 	"github.com/stampede-perf/stampede/plan"
 )
 
-// A watcher that is slow to start (a heap profile taking 400 ms) does not
+// A watcher that is slow to start (a heap profile taking 1.5 s) does not
 // make the load's first iterations late: the load starts on the next whole
 // second of the watchers' clock, and their points are moved onto the
-// load's.
+// load's. Were the schedule delayed, the first 75 iterations would start
+// up to 1.5 s late; the bound, half of that, leaves room for a busy
+// host's stalls, which are not what is tested.
 func TestSlowWatchStartDoesNotDelayTheSchedule(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/heap", func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(400 * time.Millisecond) // the target's slowness, not synchronization
+		time.Sleep(1500 * time.Millisecond) // the target's slowness, not synchronization
 		http.Error(w, "no profile here", http.StatusNotFound)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
@@ -42,7 +44,7 @@ func TestSlowWatchStartDoesNotDelayTheSchedule(t *testing.T) {
 	if run.Summary.Requests < 95 {
 		t.Fatalf("%d requests of 100", run.Summary.Requests)
 	}
-	if lag := run.Summary.StartLag.P99; lag > 100 {
+	if lag := run.Summary.StartLag.P99; lag > 750 {
 		t.Fatalf("start lag p99 %.1f ms: the watch's start-up delayed the schedule", lag)
 	}
 	if run.System == nil {

@@ -57,11 +57,16 @@ system: { postgres: "${DSN}" }
 	}
 	rps := map[int]float64{}
 	wait := map[int]float64{}
+	inUse := map[int]float64{}
 	for i, c := range sc.Configs {
 		n := int(c.N)
 		rps[n] = c.RPS
 		ph := phases[i]
 		wait[n] = ph.Summary.Phases.PoolWait
+		// Little's law: statements/s × the time each holds a connection
+		// (its latency less its wait for one) is the connections in use
+		// on average — however fast or busy the host is.
+		inUse[n] = c.RPS * (ph.Summary.Latency.Mean - ph.Summary.Phases.PoolWait) / 1000
 		if ph.Kind != "pool" || ph.Name != "pool "+c.Params["pool"] || ph.Summary.Errors != 0 || ph.Users != 8 {
 			t.Errorf("phase %d: %s (%s), %d errors, %d users; want pool %g, no errors, 8 users", i, ph.Name, ph.Kind, ph.Summary.Errors, ph.Users, c.N)
 		}
@@ -72,20 +77,26 @@ system: { postgres: "${DSN}" }
 			t.Errorf("phase %s has no database watch", ph.Name)
 		}
 	}
-	// One connection serves ~20 statements/s; eight serve ~160.
-	if rps[1] < 10 || rps[8] < 4*rps[1] || rps[2] < 1.5*rps[1] {
-		t.Errorf("throughput by pool size %v: want near-linear growth up to 8", rps)
+	// Eight VUs keep every connection of a pool of up to eight busy, and
+	// no more than eight of a larger one. (Throughput itself follows the
+	// host's speed, which a busy machine changes from one size to the
+	// next; the connections in use do not.)
+	t.Logf("statements/s by pool size %v; connections in use %v; pool wait %v ms", rps, inUse, wait)
+	for _, n := range []int{1, 2, 4, 8} {
+		if inUse[n] < 0.75*float64(n) || inUse[n] > 1.1*float64(n) {
+			t.Errorf("pool %d: %.2f connections in use on average, want about %d (%v)", n, inUse[n], n, inUse)
+		}
+	}
+	if inUse[16] > 8.8 {
+		t.Errorf("pool 16: %.2f connections in use, more than the 8 VUs", inUse[16])
 	}
 	if wait[1] <= 10*max(wait[8], 0.01) {
 		t.Errorf("mean pool wait by size %v ms: want a long wait with one connection for eight VUs, little with eight", wait)
 	}
-	if e := sc.Efficiency; len(e) != 5 || e[0] != 1 || e[4] > 0.75 {
-		t.Errorf("efficiency %v: want 1 at pool 1, low at 16 (twice the VUs)", e)
+	if e := sc.Efficiency; len(e) != 5 || e[0] != 1 {
+		t.Errorf("efficiency %v: want 1 at pool 1", e)
 	}
 	best := BestPoolSize(sc)
-	if best < 8 {
-		t.Errorf("best pool size %d, want ≥ 8: smaller pools are clearly slower (%v)", best, rps)
-	}
 	var noted []string
 	for _, ph := range phases {
 		if strings.Contains(ph.Note, "best pool size") {
@@ -212,8 +223,14 @@ func TestPoolPhase(t *testing.T) {
 	if n := run.Phases[3].Note; strings.Contains(n, "SLO") {
 		t.Errorf("pool 4: note %q, want no failed SLO", n)
 	}
-	if rps["pool 2"] < 1.5*rps["pool 1"] || rps["pool 4"] < 1.5*rps["pool 2"] {
-		t.Errorf("throughput by size %v: want it to grow with the pool up to the users", rps)
+	// Four users keep every connection busy up to four (Little's law, as
+	// in TestRunPoolScaling: the connections in use do not depend on the
+	// host's speed, the throughput does).
+	for i, ph := range run.Phases[1:] {
+		n := float64(int(1) << i)
+		if inUse := ph.Summary.RPS * (ph.Summary.Latency.Mean - ph.Summary.Phases.PoolWait) / 1000; inUse < 0.75*n || inUse > 1.1*n {
+			t.Errorf("%s: %.2f connections in use on average, want about %g (throughput by size %v)", ph.Name, inUse, n, rps)
+		}
 	}
 	if run.Summary.Requests != req || run.Verdict != "pass" || run.Aborted {
 		t.Errorf("run: %d requests (the sizes %d), verdict %s, aborted %v", run.Summary.Requests, req, run.Verdict, run.Aborted)

@@ -616,7 +616,7 @@ func (pr *protocol) finishStress(err error, warnings []string) error {
 		out.Why = why[out.BreakingPoint]
 		if s.Variant == plan.VariantRate && rpi > 0 {
 			out.RequestsPerIteration = round3(rpi)
-			out.BreakingPointRPS = round3(out.BreakingPoint * rpi)
+			out.BreakingPointRPS = out.BreakingPoint * rpi
 		}
 		if out.Limit == analyze.LimitGenerator {
 			out.Warnings = append(out.Warnings, "the generator, not the target, was the limit: run stampede on another machine or split the load (--segment) to go further")
@@ -672,7 +672,7 @@ func (pr *protocol) finishStress(err error, warnings []string) error {
 func (pr *protocol) levelText(v, rpi float64) string {
 	out := num(v) + " " + pr.stress.unit
 	if pr.stress.unit == UnitIterations && rpi > 0 {
-		out += fmt.Sprintf(" (%s requests/s at %.2f requests per iteration)", num(math.Round(v*rpi*10)/10), rpi)
+		out += fmt.Sprintf(" (%s requests/s at %.2f requests per iteration)", num(v*rpi), rpi)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package suite
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -157,7 +158,7 @@ func TestStressFindsTheConstructedLimit(t *testing.T) {
 	if s.Precision <= 0 || s.Precision > 0.05 {
 		t.Errorf("the search ended with a bracket of %.1f%%, want ≤ 5%%", 100*s.Precision)
 	}
-	if s.Unit != UnitRequests || s.Variant != "rate" || s.RequestsPerIteration != 1 || s.BreakingPointRPS != s.BreakingPoint {
+	if s.Unit != UnitRequests || s.Variant != "rate" || s.RequestsPerIteration != 1 || math.Abs(s.BreakingPointRPS-s.BreakingPoint) > 1e-9 {
 		t.Errorf("unit %q variant %q, %.2f requests per iteration, breaking point %.2f = %.2f requests/s", s.Unit, s.Variant, s.RequestsPerIteration, s.BreakingPoint, s.BreakingPointRPS)
 	}
 	// Every probe after a broken step waited for the server to drain.
@@ -294,5 +295,31 @@ func TestStressPayloadVariant(t *testing.T) {
 	}
 	if len(run.Phases) != 1 {
 		t.Errorf("phases %v: recovery was skipped", phaseNames(run.Phases))
+	}
+}
+
+// TestStressUnits: the rate variant's levels are in the plan's own unit,
+// iterations/s unless every scenario is one request, and an iteration
+// level is written beside the requests/s it makes.
+func TestStressUnits(t *testing.T) {
+	p := testPlan("http://127.0.0.1:1", nil)
+	pr := &protocol{p: p, tests: &plan.Tests{Stress: &plan.StressSpec{Variant: plan.VariantRate}}}
+	if u := pr.stressUnit(); u != UnitRequests {
+		t.Errorf("one request an iteration: unit %q, want %q", u, UnitRequests)
+	}
+	q := *p
+	q.Scenarios = []*plan.Scenario{p.Scenarios[0], {Name: "journey", Weight: 1, Steps: []*plan.Step{
+		{Name: "a", Method: "GET", Path: "/a"}, {Name: "b", Method: "GET", Path: "/b"}, {Name: "c", Method: "GET", Path: "/c"}}}}
+	pr = &protocol{p: &q, tests: pr.tests}
+	pr.stress = &stressState{unit: pr.stressUnit()}
+	if pr.stress.unit != UnitIterations {
+		t.Errorf("a three-request journey: unit %q, want %q", pr.stress.unit, UnitIterations)
+	}
+	if got, want := pr.levelText(2320, 2.99), "2320 iterations/s (6937 requests/s at 2.99 requests per iteration)"; got != want {
+		t.Errorf("level %q, want %q", got, want)
+	}
+	pr.tests = &plan.Tests{Stress: &plan.StressSpec{Variant: plan.VariantUsers}}
+	if u := pr.stressUnit(); u != "users" {
+		t.Errorf("users variant: unit %q", u)
 	}
 }
