@@ -448,18 +448,18 @@ func contentionFromProfiles(ev *evaluation, sys *result.System) []result.Finding
 // poolWaits: goroutines blocked in database/sql waiting for a pooled
 // connection (the block profile's delay reached through database/sql,
 // whose only blocking is that wait and its own locks) are contention for
-// the pool, a semaphore. The own function that waited is named when it
-// has more than contention_share of the blocking and goroutines wait
-// at least contention_wait_ratio on average, medium, high from ten
-// times that, unless a mutex finding already names it.
+// the pool, a semaphore. The own function that waited is named when
+// goroutines wait there at least contention_wait_ratio on average,
+// medium, high from ten times that, unless a mutex finding already names
+// it. Its share of the blocking is evidence only: other waits (channels,
+// timers, remote calls) dilute it without making the pool less full.
 func poolWaits(ev *evaluation, sys *result.System, named []result.Finding) []result.Finding {
-	share := 100 * ev.cfg["contention_share"]
 	waitLimit := ev.cfg["contention_wait_ratio"]
 	run := ev.run
 	dur := run.Summary.DurationS
 	var out []result.Finding
 	for _, c := range sys.Contention {
-		if c.Kind != "block" || !c.Own || c.DelayPct <= share || dur <= 0 || !strings.HasPrefix(c.Via, "database/sql.") {
+		if c.Kind != "block" || !c.Own || dur <= 0 || !strings.HasPrefix(c.Via, "database/sql.") {
 			continue
 		}
 		name := shortFunc(c.Function)
@@ -480,7 +480,7 @@ func poolWaits(ev *evaluation, sys *result.System, named []result.Finding) []res
 				name, shortFunc(c.Via)),
 			Evidence: []result.Evidence{
 				{Metric: "block_wait_per_s", Value: wait, Unit: "s/s", Source: "block profile", Note: "delay over the run's duration: goroutines waiting on average", Threshold: waitLimit},
-				{Metric: "block_delay_pct", Value: c.DelayPct, Unit: "%", Source: "block profile", Note: profileNote(sys, "block"), Threshold: share},
+				{Metric: "block_delay_pct", Value: c.DelayPct, Unit: "%", Source: "block profile", Note: profileNote(sys, "block")},
 				{Metric: "via: " + shortFunc(c.Via), Value: c.DelayS, Unit: "s", Source: "block profile", Note: "what " + name + " called on the way to the wait"},
 			},
 			Confidence: confidence(ratio, 0) * 0.9,

@@ -600,6 +600,9 @@ func TestPoolWaitPopulation(t *testing.T) {
 		}
 		g.add(g.between(20, 60), []string{"runtime.selectgo", svc + "/jobs.(*Pool).worker", "runtime.goexit"})
 		g.add(g.between(1, 5), []string{"runtime.chanrecv1", svc + "/jobs.(*Pool).wait", "runtime.goexit"})
+		if i%4 >= 2 { // idle workers' waits dilute the pool's share of the blocking, not its wait
+			g.add(g.between(300, 500), []string{"runtime.selectgo", svc + "/jobs.(*Pool).idle", "runtime.goexit"})
+		}
 		for j := range g.stacks {
 			g.stacks[j].values[1] = g.stacks[j].values[0] * 1e9
 		}
