@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,8 +172,15 @@ func TestCoordinatedOmission(t *testing.T) {
 		w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
+	// The truth below does not depend on the rate; under the race detector
+	// a second's 1,000 requests released at once would queue in the
+	// generator itself, so it asks for fewer.
+	rate := 1000
+	if raceEnabled {
+		rate = 200
+	}
 	out := filepath.Join(t.TempDir(), "run.json")
-	res := runCLI(t, context.Background(), "run", "--url", srv.URL, "--rate", "1000", "--duration", "10s", "--max-vus", "2000", "--out", "json="+out, "-q")
+	res := runCLI(t, context.Background(), "run", "--url", srv.URL, "--rate", strconv.Itoa(rate), "--duration", "10s", "--max-vus", "2000", "--out", "json="+out, "-q")
 	if !passedOrInconclusive(res) {
 		t.Fatalf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
@@ -185,8 +193,8 @@ func TestCoordinatedOmission(t *testing.T) {
 	if p90 < 400 || p90 > 650 {
 		t.Errorf("p90 = %.0fms, want ≈ 500ms", p90)
 	}
-	if r.Summary.Requests < 9800 {
-		t.Errorf("delivered %d of 10000 requests", r.Summary.Requests)
+	if want := int64(10 * rate); r.Summary.Requests < want*98/100 {
+		t.Errorf("delivered %d of %d requests", r.Summary.Requests, want)
 	}
 }
 
