@@ -256,6 +256,14 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 // admit checks that the profile sends something and that this process
 // can hold the closed model's VUs; it lowers the open model's VU ceiling
 // to what the host allows, with a warning in run.
+// Admit reports, before anything is started, whether Run would refuse the
+// load: ErrNothingToRun or ErrCapacity, each with what to change. Callers
+// that start other things beside the load (watchers, a history record)
+// ask first, so a load that cannot run starts nothing.
+func (e *Engine) Admit() error {
+	return e.admit(NewProfile(e.opt.Levels), &result.Run{})
+}
+
 func (e *Engine) admit(p Profile, run *result.Run) error {
 	if p.Duration() <= 0 || p.Peak() <= 0 {
 		return fmt.Errorf("%w: the load has no duration or no VUs (rate) at any time", ErrNothingToRun)

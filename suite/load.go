@@ -113,6 +113,11 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if eo.GracefulStop <= 0 {
 		eo.GracefulStop = 30 * time.Second
 	}
+	// A load the host cannot hold, or that would send nothing, is refused
+	// before the watchers start.
+	if err := load.New(test, eo).Admit(); err != nil {
+		return nil, err
+	}
 	now := o.Now
 	if now == nil {
 		now = time.Now

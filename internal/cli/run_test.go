@@ -368,6 +368,9 @@ load: { vus: 1, duration: 1s }
 		{"unknown flag", []string{"run", "--vuz", "3"}, []string{"vuz"}},
 		{"missing file", []string{"run", filepath.Join(dir, "nope.yaml")}, []string{"nope.yaml"}},
 		{"bad threshold", []string{"run", "--url", "http://127.0.0.1:1/", "--threshold", "p95 < fast"}, []string{"threshold", "fast"}},
+		// Within the plan's bound, beyond what this host can hold (open
+		// files or memory): refused before anything starts.
+		{"more VUs than the host holds", []string{"run", "--url", "http://127.0.0.1:1/", "--vus", "999999", "-d", "1s", "-q"}, []string{"can hold", "--segment"}},
 	}
 	for _, tc := range tests {
 		res := runCLI(t, context.Background(), tc.args...)
