@@ -85,7 +85,7 @@ func Console(w io.Writer, r *result.Run) error {
 			if e.Status != 0 {
 				kind = fmt.Sprintf("%s (%d)", e.Kind, e.Status)
 			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\n", kind, e.Count, truncate(e.Example, 100))
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\n", kind, truncate(errorPlace(e), 40), e.Count, truncate(e.Example, 100))
 		}
 		tw.Flush()
 	}
@@ -198,3 +198,15 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }
+
+// errorPlace is where errors happened, "scenario / step", or "" when the
+// Run does not say (older Runs, runs recovered from windows).
+func errorPlace(e result.ErrorCount) string {
+	switch {
+	case e.Scenario != "" && e.Step != "":
+		return e.Scenario + " / " + e.Step
+	case e.Step != "":
+		return e.Step
+	}
+	return e.Scenario
+}

@@ -33,7 +33,7 @@ func richRun() *result.Run {
 			{Scenario: "Add to Cart", Step: "add to cart", Kind: "http", Requests: 12000, Errors: 300, RPS: 100, Latency: result.Latency{Mean: 31, P50: 15, P90: 70, P95: 100, P99: 300, P999: 700, Max: 1500}},
 		},
 		Errors: []result.ErrorCount{
-			{Kind: "timeout", Count: 240, Example: "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"},
+			{Scenario: "Add to Cart", Step: "add to cart", Kind: "timeout", Count: 240, Example: "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"},
 			{Kind: "http_5xx", Status: 503, Count: 70, Example: `503 <html><script>alert("x")</script></html> | pipe`},
 		},
 		Thresholds: []result.ThresholdResult{

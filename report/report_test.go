@@ -389,3 +389,21 @@ func TestConsoleShowsTopFindings(t *testing.T) {
 		t.Error("a run never concluded shows a findings section")
 	}
 }
+
+// The errors table says in which step each kind of error happened, so one
+// step's failures are not read as another's.
+func TestConsoleErrorsNameTheirStep(t *testing.T) {
+	var b stdbytes.Buffer
+	if err := Console(&b, richRun()); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.Contains(line, "timeout") && strings.Contains(line, "240") {
+			if !strings.Contains(line, "Add to Cart / add to cart") {
+				t.Errorf("the timeout row does not name its step: %q", line)
+			}
+			return
+		}
+	}
+	t.Errorf("no timeout row in:\n%s", b.String())
+}
