@@ -269,6 +269,24 @@ func TestOpenModelIterationLimit(t *testing.T) {
 	})
 }
 
+// Every iteration a VU claimed runs, even when several VUs wait for their
+// intended starts as the count is reached: the run ends when the last one
+// has started, not when the last one was handed out.
+func TestOpenModelRunsEveryCountedIteration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(time.Millisecond)}
+		test, layout := oneStepTest(st)
+		e := New(test, Options{Model: "open", Levels: []Level{{Target: 40, Hold: IterationsCap}}, Iterations: 80, MaxVUs: 100, PreVUs: 10, GracefulStop: time.Second})
+		var run result.Run
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		if run.Summary.Iterations != 80 || run.Summary.Dropped != 0 || st.calls.Load() != 80 {
+			t.Fatalf("iterations %d dropped %d requests %d, want 80, 0 and 80", run.Summary.Iterations, run.Summary.Dropped, st.calls.Load())
+		}
+	})
+}
+
 // Segments split the iteration count: the parts add up to the whole.
 func TestSegmentsSplitIterations(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -318,8 +318,10 @@ func (e *Engine) openVU(vu *VU, sch *schedule, stop, hard context.Context, start
 	}()
 	var timer *time.Timer
 	for !e.stopping.Load() && stop.Err() == nil {
+		// Past the count, nothing is left to claim; the run ends when the
+		// last counted iteration has started (below), not now: other VUs
+		// may still be waiting for the intended starts of theirs.
 		if e.limit() {
-			hitLimit()
 			return
 		}
 		t, ok := sch.claim()
@@ -346,7 +348,9 @@ func (e *Engine) openVU(vu *VU, sch *schedule, stop, hard context.Context, start
 				e.lateWakes.Add(1)
 			}
 		}
-		started.Add(1)
+		if n := started.Add(1); e.opt.Iterations > 0 && n == int64(e.opt.Segment.Share(int(e.opt.Iterations))) {
+			hitLimit() // the last counted iteration runs in the graceful stop
+		}
 		if !vu.iterate(hard, &e.stopping, intended) {
 			return
 		}
