@@ -44,6 +44,30 @@ type LoadOptions struct {
 	// In-flight iterations get the graceful stop. Called from one
 	// goroutine, after OnWindow.
 	Until func(w result.Window, run *result.Run) bool
+	// DefaultSLO judges a run whose plan sets no thresholds by
+	// DefaultSLOExpr, and says so in the Run's warnings: a run that
+	// fails every request must not pass because nobody wrote an SLO.
+	DefaultSLO bool
+}
+
+// DefaultSLOExpr is the SLO of a run whose plan and flags set none
+// (LoadOptions.DefaultSLO), and DefaultSLONote what the run says of it.
+const (
+	DefaultSLOExpr = "error_rate < 1%"
+	DefaultSLONote = "default SLO: errors < 1%; set thresholds to change it"
+)
+
+// thresholds are the SLOs a run is judged by: the plan's, else the
+// default one when o asks for it. The second result reports the default.
+func thresholds(p *plan.Plan, o LoadOptions) ([]*plan.Threshold, bool) {
+	if len(p.Thresholds) > 0 || !o.DefaultSLO {
+		return p.Thresholds, false
+	}
+	m, op, v, err := plan.ParseThreshold(DefaultSLOExpr)
+	if err != nil { // a constant: cannot fail
+		panic(err)
+	}
+	return []*plan.Threshold{{Expr: DefaultSLOExpr, Metric: m, Op: op, Value: v}}, true
 }
 
 // untilReason marks a run that LoadOptions.Until ended.
@@ -163,7 +187,11 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 			analyze.Analyze(run.System, peakAt.Seconds())
 		}
 	}
-	run.Thresholds = analyze.Thresholds(run, p.Thresholds)
+	slos, byDefault := thresholds(p, o)
+	if byDefault {
+		run.Warnings = append(run.Warnings, DefaultSLONote)
+	}
+	run.Thresholds = analyze.Thresholds(run, slos)
 	run.Verdict = "pass"
 	if len(analyze.Failed(run.Thresholds, false)) > 0 || run.Aborted {
 		run.Verdict = "fail"

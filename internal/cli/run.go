@@ -355,6 +355,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var quiet bool
 	var cpuProfile, memProfile string
 	var rf recordFlags
+	var noDefaultSLO bool
 	c := &cobra.Command{
 		Use:   "run [plan.yaml]",
 		Short: "Run a load test from a plan or from flags",
@@ -365,6 +366,9 @@ func newRunCmd(e *env) *cobra.Command {
   stampede run --url http://127.0.0.1:8080/ --rate 2000 --duration 30s  open model
   stampede run --db "$DSN" --query 'SELECT * FROM t WHERE id = $1' \
                --arg '{{ random_int(1, 1000) }}' --vus 10 --duration 30s  SQL
+
+Without thresholds (in the plan or --threshold) the run is judged by a
+default SLO, error_rate < 1%; --no-default-slo turns it off.
 
 Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 (the summary and --out files are still written, marked aborted).`,
@@ -398,7 +402,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 				}
 				defer stop()
 			}
-			return runPlan(c.Context(), e, p, seg, outs, quiet, &rf)
+			return runPlanSLO(c.Context(), e, p, seg, outs, quiet, &rf, !noDefaultSLO)
 		},
 	}
 	lf.register(c.Flags())
@@ -406,6 +410,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().StringVar(&segment, "segment", "", "run only part k of n of the test (e.g. 2/4), for spreading it over machines")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
+	c.Flags().BoolVar(&noDefaultSLO, "no-default-slo", false, "without thresholds, pass whatever the error rate (default: error_rate < 1%)")
 	rf.register(c.Flags())
 	c.Flags().StringVar(&cpuProfile, "generator-cpu-profile", "", "write a CPU profile of stampede itself to `FILE`")
 	c.Flags().MarkHidden("generator-cpu-profile")
@@ -432,6 +437,12 @@ func startCPUProfile(path string) (func(), error) {
 
 // runPlan runs one load, records and reports it; shared by run and demo.
 func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs outputs, quiet bool, rf *recordFlags) error {
+	return runPlanSLO(ctx, e, p, seg, outs, quiet, rf, false)
+}
+
+// runPlanSLO is runPlan; defaultSLO judges a plan without thresholds by
+// suite.DefaultSLOExpr.
+func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs outputs, quiet bool, rf *recordFlags, defaultSLO bool) error {
 	if proto.PeakVUs(p) >= proto.ManyVUs && e.getenv("GOGC") == "" {
 		// Thousands of VUs hold mostly live buffers: collect at 50% growth
 		// rather than 100% so the heap's slack does not double memory.
@@ -453,6 +464,7 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 		Segment:    seg,
 		Getenv:     e.getenv,
 		ProfileDir: dir,
+		DefaultSLO: defaultSLO,
 		OnWindow: func(w result.Window, snap *result.Run) {
 			rec.window(w)
 			prog.window(w, snap)

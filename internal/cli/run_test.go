@@ -335,9 +335,9 @@ thresholds: ["error_rate < 1%%"]
 	if len(r.Errors) != 1 || r.Errors[0].Kind != "check_failed" || r.Errors[0].Count != 10 || !strings.Contains(r.Errors[0].Example, "yes") {
 		t.Fatalf("errors = %+v", r.Errors)
 	}
-	res = runCLI(t, context.Background(), "run", "--url", srv.URL+"/err", "--iterations", "5", "-q")
+	res = runCLI(t, context.Background(), "run", "--url", srv.URL+"/err", "--iterations", "5", "-q", "--no-default-slo")
 	if res.code != 0 || !strings.Contains(res.stdout, "http_5xx (503)") {
-		t.Fatalf("exit %d (no thresholds: 0)\n%s", res.code, res.stdout)
+		t.Fatalf("exit %d (no thresholds, no default SLO: 0)\n%s", res.code, res.stdout)
 	}
 }
 
