@@ -29,38 +29,24 @@ const (
 )
 
 // Held merges the windows of series that start in [from, to) into one
-// summary: counts add, percentiles come from the merged histograms, and
-// RPS is requests over the windows' span (one second each). MaxVUs is the
-// most VUs any of them saw.
+// summary (metrics.Summarize): counts add, percentiles come from the
+// merged histograms, and RPS is requests over the windows' span (one
+// second each). MaxVUs is the most VUs any of them saw.
 func Held(series []result.Window, from, to float64) (result.Summary, error) {
-	var s result.Summary
-	var hists []string
-	n := 0
+	var held []result.Window
 	for _, w := range series {
-		if w.TS < from-1e-9 || w.TS >= to-1e-9 {
-			continue
+		if w.TS >= from-1e-9 && w.TS < to-1e-9 {
+			held = append(held, w)
 		}
-		n++
-		s.Requests += w.Requests
-		s.Errors += w.Errors
-		s.MaxVUs = max(s.MaxVUs, w.VUs)
-		hists = append(hists, w.Hist)
 	}
-	if n == 0 {
-		return s, errors.New("no windows in the held part of the step")
+	if len(held) == 0 {
+		return result.Summary{}, errors.New("no windows in the held part of the step")
 	}
-	h, err := metrics.MergeEncoded(hists...)
+	sp, err := metrics.Summarize(held)
 	if err != nil {
-		return s, fmt.Errorf("cannot merge window histograms: %w", err)
+		return sp.Summary, fmt.Errorf("cannot merge window histograms: %w", err)
 	}
-	s.Latency = metrics.Percentiles(h)
-	s.Hist = metrics.Encode(h)
-	s.DurationS = float64(n)
-	s.RPS = float64(s.Requests) / s.DurationS
-	if s.Requests > 0 {
-		s.ErrorRate = float64(s.Errors) / float64(s.Requests)
-	}
-	return s, nil
+	return sp.Summary, nil
 }
 
 // NewStressPoint is one step of the curve: load is the step's level

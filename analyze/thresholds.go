@@ -163,10 +163,7 @@ func view(run *result.Run, scope string) (scopeView, bool) {
 		return v, false
 	}
 	if !hasStep {
-		h, err := metrics.MergeEncoded(hists...)
-		if err == nil {
-			v.latency = metrics.Percentiles(h)
-		}
+		v.latency, _, _ = metrics.Combine(hists...) // an unreadable histogram reads as no latency
 	}
 	return v, true
 }

@@ -43,14 +43,20 @@ func RecordUS(h *hdr.Histogram, v int64) {
 // Encode returns the standard HdrHistogram V2 compressed, base64 form.
 // An empty histogram encodes as "".
 func Encode(h *hdr.Histogram) string {
+	s, _ := encodeErr(h)
+	return s
+}
+
+// encodeErr is Encode with its error.
+func encodeErr(h *hdr.Histogram) (string, error) {
 	if h == nil || h.TotalCount() == 0 {
-		return ""
+		return "", nil
 	}
 	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
 	if err != nil {
-		return ""
+		return "", fmt.Errorf("cannot encode histogram: %w", err)
 	}
-	return string(b)
+	return string(b), nil
 }
 
 // Decode parses an encoded histogram; "" is an empty histogram.

@@ -6,8 +6,6 @@ import (
 	"math"
 	"sort"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -18,38 +16,61 @@ import (
 // by their offset from each part's start. Thresholds are not evaluated
 // here (the caller re-evaluates them on the merged Run).
 func Merge(runs []*result.Run) (*result.Run, error) {
-	if len(runs) == 0 {
-		return nil, errors.New("nothing to merge")
+	if err := checkMergeable(runs); err != nil {
+		return nil, err
 	}
-	out := &result.Run{Version: result.Version, Kind: runs[0].Kind, Plan: runs[0].Plan, PlanHash: runs[0].PlanHash,
-		Target: runs[0].Target, Model: runs[0].Model, StartedAt: runs[0].StartedAt, EndedAt: runs[0].EndedAt}
+	out := mergeHeader(runs)
+	sum, err := mergeSummary(runs)
+	if err != nil {
+		return nil, err
+	}
+	out.Summary = sum
+	out.Generator = mergeGenerator(runs)
+	out.Generator.StartLagP99 = sum.StartLag.P99
+	steps, index, err := mergeSteps(runs, sum.DurationS)
+	if err != nil {
+		return nil, err
+	}
+	out.Steps = steps
+	if out.Scenarios, err = mergeScenarios(runs); err != nil {
+		return nil, err
+	}
+	out.Errors = mergeErrors(runs)
+	if out.Series, err = mergeSeries(runs, index); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkMergeable refuses runs that are not parts of one test.
+func checkMergeable(runs []*result.Run) error {
+	if len(runs) == 0 {
+		return errors.New("nothing to merge")
+	}
+	first := runs[0]
 	segs := map[string]bool{}
-	var all, svc, lag []string
-	type stepKey struct{ scen, step string }
-	steps := map[stepKey]*result.StepResult{}
-	stepPhases := map[stepKey]*result.Timing{} // request-weighted sums
-	stepHists := map[stepKey][]string{}
-	var stepOrder []stepKey
-	scens := map[string]*result.ScenarioResult{}
-	scenHists := map[string][]string{}
-	var scenOrder []string
-	errs := map[[4]any]*result.ErrorCount{}
-	windows := map[float64]*result.Window{}
-	winHists := map[float64][]string{}
-	winStepHists := map[float64]map[stepKey][]string{}
-	winStepErrs := map[float64]map[stepKey]int64{}
-	var cpu, phaseW float64
-	var phases result.Timing
 	for i, r := range runs {
-		if r.Plan != out.Plan || r.Model != out.Model {
-			return nil, fmt.Errorf("run %d is of plan %q (%s model), run 1 of plan %q (%s model): only parts of one test merge", i+1, r.Plan, r.Model, out.Plan, out.Model)
+		if r.Plan != first.Plan || r.Model != first.Model {
+			return fmt.Errorf("run %d is of plan %q (%s model), run 1 of plan %q (%s model): only parts of one test merge", i+1, r.Plan, r.Model, first.Plan, first.Model)
 		}
 		if r.Segment != "" {
 			if segs[r.Segment] {
-				return nil, fmt.Errorf("segment %s appears twice: each part must be merged once", r.Segment)
+				return fmt.Errorf("segment %s appears twice: each part must be merged once", r.Segment)
 			}
 			segs[r.Segment] = true
 		}
+	}
+	return nil
+}
+
+// mergeHeader is the merged Run's identity: the first part's, spanning
+// from the earliest start to the latest end, aborted if any part was, with
+// every part's warnings.
+func mergeHeader(runs []*result.Run) *result.Run {
+	f := runs[0]
+	out := &result.Run{Version: result.Version, Kind: f.Kind, Plan: f.Plan, PlanHash: f.PlanHash,
+		Target: f.Target, Model: f.Model, StartedAt: f.StartedAt, EndedAt: f.EndedAt}
+	for _, r := range runs {
 		if r.StartedAt.Before(out.StartedAt) {
 			out.StartedAt = r.StartedAt
 		}
@@ -60,8 +81,23 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 		if r.AbortReason != "" && out.AbortReason == "" {
 			out.AbortReason = r.AbortReason
 		}
+		out.Warnings = append(out.Warnings, r.Warnings...)
+	}
+	return out
+}
+
+// mergeSummary adds the parts' summaries: they ran side by side, so
+// counts, rates asked and VUs add, the duration is the longest part's, and
+// the timings are request-weighted means.
+func mergeSummary(runs []*result.Run) (result.Summary, error) {
+	var (
+		o             result.Summary
+		all, svc, lag []string
+		phases        result.Timing
+		e1, e2, e3    error
+	)
+	for _, r := range runs {
 		s := r.Summary
-		o := &out.Summary
 		o.Requests += s.Requests
 		o.Errors += s.Errors
 		o.Iterations += s.Iterations
@@ -73,161 +109,204 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 		o.MaxVUs += s.MaxVUs
 		o.DurationS = math.Max(o.DurationS, s.DurationS)
 		addTiming(&phases, s.Phases, float64(s.Requests))
-		phaseW += float64(s.Requests)
 		all, svc, lag = append(all, s.Hist), append(svc, s.ServiceH), append(lag, s.StartLagH)
-		for _, st := range r.Steps {
-			k := stepKey{st.Scenario, st.Step}
-			m := steps[k]
-			if m == nil {
-				m = &result.StepResult{Scenario: st.Scenario, Step: st.Step, Kind: st.Kind}
-				steps[k] = m
-				stepOrder = append(stepOrder, k)
-			}
-			m.Requests += st.Requests
-			m.Errors += st.Errors
-			m.Rows += st.Rows
-			m.BytesIn += st.BytesIn
-			m.BytesOut += st.BytesOut
-			m.Errs = addErrors(m.Errs, st.Errs)
-			stepHists[k] = append(stepHists[k], st.Hist)
-			ph := stepPhases[k]
-			if ph == nil {
-				ph = &result.Timing{}
-				stepPhases[k] = ph
-			}
-			addTiming(ph, st.Phases, float64(st.Requests))
-		}
-		for _, sc := range r.Scenarios {
-			m := scens[sc.Name]
-			if m == nil {
-				m = &result.ScenarioResult{Name: sc.Name, Weight: sc.Weight}
-				scens[sc.Name] = m
-				scenOrder = append(scenOrder, sc.Name)
-			}
-			m.Iterations += sc.Iterations
-			m.Failed += sc.Failed
-			scenHists[sc.Name] = append(scenHists[sc.Name], sc.Hist)
-		}
-		for _, e := range r.Errors {
-			k := [4]any{e.Scenario, e.Step, e.Kind, e.Status}
-			if m := errs[k]; m != nil {
-				m.Count += e.Count
-			} else {
-				c := e
-				errs[k] = &c
-			}
-		}
-		for _, wn := range r.Series {
-			m := windows[wn.TS]
-			if m == nil {
-				m = &result.Window{TS: wn.TS, Phase: wn.Phase}
-				windows[wn.TS] = m
-				winStepHists[wn.TS] = map[stepKey][]string{}
-				winStepErrs[wn.TS] = map[stepKey]int64{}
-			}
-			m.Requests += wn.Requests
-			m.Errors += wn.Errors
-			m.VUs += wn.VUs
-			m.RPS += wn.RPS
-			for k, v := range wn.ErrKinds {
-				if m.ErrKinds == nil {
-					m.ErrKinds = map[string]int64{}
-				}
-				m.ErrKinds[k] += v
-			}
-			winHists[wn.TS] = append(winHists[wn.TS], wn.Hist)
-			for _, sw := range wn.Steps {
-				if sw.Index < len(r.Steps) {
-					st := r.Steps[sw.Index]
-					k := stepKey{st.Scenario, st.Step}
-					winStepHists[wn.TS][k] = append(winStepHists[wn.TS][k], sw.Hist)
-					winStepErrs[wn.TS][k] += sw.Errors
-				}
-			}
-		}
-		cpu += r.Generator.CPUSeconds
-		out.Generator.Saturated = out.Generator.Saturated || r.Generator.Saturated
-		if r.Generator.Reason != "" {
-			out.Generator.Reason = r.Generator.Reason
-		}
-		out.Generator.MaxRSSMB = math.Max(out.Generator.MaxRSSMB, r.Generator.MaxRSSMB)
-		out.Warnings = append(out.Warnings, r.Warnings...)
 	}
-	var err error
-	o := &out.Summary
-	hAll, e1 := MergeEncoded(all...)
-	hSvc, e2 := MergeEncoded(svc...)
-	hLag, e3 := MergeEncoded(lag...)
-	if err = errors.Join(e1, e2, e3); err != nil {
-		return nil, err
+	o.Latency, o.Hist, e1 = Combine(all...)
+	o.Service, o.ServiceH, e2 = Combine(svc...)
+	o.StartLag, o.StartLagH, e3 = Combine(lag...)
+	if err := errors.Join(e1, e2, e3); err != nil {
+		return o, err
 	}
-	o.Latency, o.Service, o.StartLag = Percentiles(hAll), Percentiles(hSvc), Percentiles(hLag)
-	o.Hist, o.ServiceH, o.StartLagH = Encode(hAll), Encode(hSvc), Encode(hLag)
 	if o.DurationS > 0 {
 		o.RPS = float64(o.Requests) / o.DurationS
 	}
 	if o.Requests > 0 {
 		o.ErrorRate = float64(o.Errors) / float64(o.Requests)
 	}
-	o.Phases = meanTiming(phases, phaseW)
-	out.Generator.CPUSeconds = cpu
-	out.Generator.StartLagP99 = o.StartLag.P99
-	index := map[stepKey]int{}
-	for i, k := range stepOrder {
-		index[k] = i
-		m := steps[k]
-		h, err := MergeEncoded(stepHists[k]...)
-		if err != nil {
+	o.Phases = meanTiming(phases, float64(o.Requests))
+	return o, nil
+}
+
+// mergeGenerator adds what the parts' generators saw of themselves.
+func mergeGenerator(runs []*result.Run) result.Generator {
+	var g result.Generator
+	for _, r := range runs {
+		g.CPUSeconds += r.Generator.CPUSeconds
+		g.Saturated = g.Saturated || r.Generator.Saturated
+		if r.Generator.Reason != "" {
+			g.Reason = r.Generator.Reason
+		}
+		g.MaxRSSMB = math.Max(g.MaxRSSMB, r.Generator.MaxRSSMB)
+	}
+	return g
+}
+
+// stepKey names a step across parts, whose step indices may differ.
+type stepKey struct{ scen, step string }
+
+// mergeSteps adds each step's counts over the parts, in the order the
+// steps first appear, and returns the merged index of every step.
+func mergeSteps(runs []*result.Run, durationS float64) ([]result.StepResult, map[stepKey]int, error) {
+	var (
+		out    []result.StepResult
+		index  = map[stepKey]int{}
+		hists  [][]string
+		phases []result.Timing // request-weighted sums
+	)
+	for _, r := range runs {
+		for _, st := range r.Steps {
+			k := stepKey{st.Scenario, st.Step}
+			i, ok := index[k]
+			if !ok {
+				i = len(out)
+				index[k] = i
+				out = append(out, result.StepResult{Scenario: st.Scenario, Step: st.Step, Kind: st.Kind})
+				hists = append(hists, nil)
+				phases = append(phases, result.Timing{})
+			}
+			m := &out[i]
+			m.Requests += st.Requests
+			m.Errors += st.Errors
+			m.Rows += st.Rows
+			m.BytesIn += st.BytesIn
+			m.BytesOut += st.BytesOut
+			m.Errs = addErrors(m.Errs, st.Errs)
+			hists[i] = append(hists[i], st.Hist)
+			addTiming(&phases[i], st.Phases, float64(st.Requests))
+		}
+	}
+	for i := range out {
+		m := &out[i]
+		var err error
+		if m.Latency, m.Hist, err = Combine(hists[i]...); err != nil {
+			return nil, nil, err
+		}
+		m.Phases = meanTiming(phases[i], float64(m.Requests))
+		if durationS > 0 {
+			m.RPS = float64(m.Requests) / durationS
+		}
+	}
+	return out, index, nil
+}
+
+// mergeScenarios adds each scenario's iterations over the parts, in the
+// order the scenarios first appear.
+func mergeScenarios(runs []*result.Run) ([]result.ScenarioResult, error) {
+	var (
+		out   []result.ScenarioResult
+		index = map[string]int{}
+		hists [][]string
+	)
+	for _, r := range runs {
+		for _, sc := range r.Scenarios {
+			i, ok := index[sc.Name]
+			if !ok {
+				i = len(out)
+				index[sc.Name] = i
+				out = append(out, result.ScenarioResult{Name: sc.Name, Weight: sc.Weight})
+				hists = append(hists, nil)
+			}
+			out[i].Iterations += sc.Iterations
+			out[i].Failed += sc.Failed
+			hists[i] = append(hists[i], sc.Hist)
+		}
+	}
+	for i := range out {
+		var err error
+		if out[i].Latency, out[i].Hist, err = Combine(hists[i]...); err != nil {
 			return nil, err
 		}
-		m.Latency, m.Hist = Percentiles(h), Encode(h)
-		m.Phases = meanTiming(*stepPhases[k], float64(m.Requests))
-		if o.DurationS > 0 {
-			m.RPS = float64(m.Requests) / o.DurationS
+	}
+	return out, nil
+}
+
+// mergeErrors adds the parts' error groups (scenario, step, kind, status),
+// keeping the first part's example of each.
+func mergeErrors(runs []*result.Run) []result.ErrorCount {
+	type key struct {
+		scen, step, kind string
+		status           int
+	}
+	groups := map[key]*result.ErrorCount{}
+	var out []result.ErrorCount
+	for _, r := range runs {
+		for _, e := range r.Errors {
+			k := key{e.Scenario, e.Step, e.Kind, e.Status}
+			if m := groups[k]; m != nil {
+				m.Count += e.Count
+			} else {
+				c := e
+				groups[k] = &c
+			}
 		}
-		out.Steps = append(out.Steps, *m)
 	}
-	for _, name := range scenOrder {
-		m := scens[name]
-		h, err := MergeEncoded(scenHists[name]...)
-		if err != nil {
-			return nil, err
+	for _, e := range groups {
+		out = append(out, *e)
+	}
+	sortErrors(out)
+	return out
+}
+
+// mergeSeries merges the parts' windows that start at the same offset
+// into one window each: the parts ran side by side, so VUs and RPS add
+// too; everything else is Summarize's fold. Step windows are renumbered
+// to the merged steps (index); one naming a step its part does not have
+// is left out.
+func mergeSeries(runs []*result.Run, index map[stepKey]int) ([]result.Window, error) {
+	at := map[float64][]result.Window{}
+	for _, r := range runs {
+		for _, w := range r.Series {
+			steps := make([]result.StepWindow, 0, len(w.Steps))
+			for _, sw := range w.Steps {
+				if sw.Index < len(r.Steps) {
+					st := r.Steps[sw.Index]
+					sw.Index = index[stepKey{st.Scenario, st.Step}]
+					steps = append(steps, sw)
+				}
+			}
+			w.Steps = steps
+			at[w.TS] = append(at[w.TS], w)
 		}
-		m.Latency, m.Hist = Percentiles(h), Encode(h)
-		out.Scenarios = append(out.Scenarios, *m)
 	}
-	for _, e := range errs {
-		out.Errors = append(out.Errors, *e)
-	}
-	sortErrors(out.Errors)
-	ts := make([]float64, 0, len(windows))
-	for t := range windows {
+	ts := make([]float64, 0, len(at))
+	for t := range at {
 		ts = append(ts, t)
 	}
 	sort.Float64s(ts)
+	out := make([]result.Window, 0, len(ts))
 	for _, t := range ts {
-		w := windows[t]
-		h, err := MergeEncoded(winHists[t]...)
+		w, err := mergeWindows(at[t])
 		if err != nil {
 			return nil, err
 		}
-		fillWindow(w, h)
-		keys := make([]stepKey, 0, len(winStepHists[t]))
-		for k := range winStepHists[t] {
-			keys = append(keys, k)
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// mergeWindows merges windows of parts that ran side by side at one
+// instant.
+func mergeWindows(ws []result.Window) (result.Window, error) {
+	sp, err := Summarize(ws)
+	if err != nil {
+		return result.Window{}, err
+	}
+	s := sp.Summary
+	out := result.Window{TS: ws[0].TS, Phase: ws[0].Phase, Requests: s.Requests, Errors: s.Errors,
+		P50: s.Latency.P50, P95: s.Latency.P95, P99: s.Latency.P99, Max: s.Latency.Max, Hist: s.Hist}
+	for _, w := range ws {
+		out.VUs += w.VUs
+		out.RPS += w.RPS
+	}
+	if len(sp.Errors) > 0 {
+		out.ErrKinds = make(map[string]int64, len(sp.Errors))
+		for _, e := range sp.Errors {
+			out.ErrKinds[e.Kind] = e.Count
 		}
-		sort.Slice(keys, func(i, j int) bool { return index[keys[i]] < index[keys[j]] })
-		for _, k := range keys {
-			sh, err := MergeEncoded(winStepHists[t][k]...)
-			if err != nil {
-				return nil, err
-			}
-			sw := result.StepWindow{Index: index[k], Requests: sh.TotalCount(), Errors: winStepErrs[t][k], Hist: Encode(sh)}
-			q := sh.ValueAtPercentiles([]float64{50, 95, 99})
-			sw.P50, sw.P95, sw.P99 = ms(q[50]), ms(q[95]), ms(q[99])
-			w.Steps = append(w.Steps, sw)
-		}
-		out.Series = append(out.Series, *w)
+	}
+	for _, st := range sp.Steps {
+		out.Steps = append(out.Steps, result.StepWindow{Index: st.Index, Requests: st.Requests, Errors: st.Errors,
+			P50: st.Latency.P50, P95: st.Latency.P95, P99: st.Latency.P99, Hist: st.Hist})
 	}
 	return out, nil
 }
@@ -250,16 +329,6 @@ func meanTiming(sum result.Timing, n float64) result.Timing {
 	}
 	return result.Timing{DNS: sum.DNS / n, Connect: sum.Connect / n, TLS: sum.TLS / n, Send: sum.Send / n,
 		TTFB: sum.TTFB / n, Receive: sum.Receive / n, PoolWait: sum.PoolWait / n}
-}
-
-func fillWindow(w *result.Window, h *hdr.Histogram) {
-	w.Hist = Encode(h)
-	if h.TotalCount() == 0 {
-		w.P50, w.P95, w.P99, w.Max = 0, 0, 0, 0
-		return
-	}
-	q := h.ValueAtPercentiles([]float64{50, 95, 99})
-	w.P50, w.P95, w.P99, w.Max = ms(q[50]), ms(q[95]), ms(q[99]), ms(h.Max())
 }
 
 func addErrors(dst, src []result.ErrorCount) []result.ErrorCount {

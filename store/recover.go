@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -150,97 +149,64 @@ func loadWindows(ctx context.Context, q querier, id string) ([]result.Window, er
 	return ws, rs.Err()
 }
 
-// windowS is the length of one window.
-const windowS = 1.0
-
 // buildPartial makes the Run that a run's stored windows support: the
-// Begin record (skel) plus the windows as its series, the counts summed,
-// and the percentiles read from the merge of the windows' histograms. It
-// does not mark the run aborted; the caller decides.
+// Begin record (skel) plus the windows as its series, folded by
+// metrics.Summarize into the summary, the steps' counts and percentiles
+// and the errors by kind. What cannot be read (a corrupt histogram, a
+// step index out of range) becomes a warning. It does not mark the run
+// aborted; the caller decides.
 func buildPartial(skel *result.Run, ws []result.Window) *result.Run {
 	r := *skel
 	r.Series = ws
 	r.Steps = append([]result.StepResult(nil), skel.Steps...)
-	var (
-		sum      result.Summary
-		hists    []string
-		lastEnd  float64
-		errKinds = map[string]int64{}
-		stepH    = map[int][]string{}
-	)
-	for _, w := range ws {
-		sum.Requests += w.Requests
-		sum.Errors += w.Errors
-		if w.VUs > sum.MaxVUs {
-			sum.MaxVUs = w.VUs
-		}
-		if end := w.TS + windowS; end > lastEnd {
-			lastEnd = end
-		}
-		if w.Hist != "" {
-			hists = append(hists, w.Hist)
-		}
-		for k, n := range w.ErrKinds {
-			errKinds[k] += n
-		}
-		for _, sw := range w.Steps {
-			if sw.Index < 0 || sw.Index > 10_000 {
-				r.Warnings = append(r.Warnings, fmt.Sprintf("window at %gs names step %d, which does not exist", w.TS, sw.Index))
-				continue
-			}
-			for len(r.Steps) <= sw.Index {
-				r.Steps = append(r.Steps, result.StepResult{Step: fmt.Sprintf("step %d", len(r.Steps))})
-			}
-			st := &r.Steps[sw.Index]
-			st.Requests += sw.Requests
-			st.Errors += sw.Errors
-			if sw.Hist != "" {
-				stepH[sw.Index] = append(stepH[sw.Index], sw.Hist)
-			}
-		}
-	}
-	sum.DurationS = lastEnd
+	sp, err := metrics.Summarize(ws)
+	r.Warnings = append(r.Warnings, warnings(err)...)
+	sum := sp.Summary
+	// A recovered run lasted from its start to the end of its last
+	// window, whatever windows are missing in between.
+	sum.DurationS = sp.EndS
+	sum.RPS = 0
 	if sum.DurationS > 0 {
 		sum.RPS = float64(sum.Requests) / sum.DurationS
 	}
-	if sum.Requests > 0 {
-		sum.ErrorRate = float64(sum.Errors) / float64(sum.Requests)
-	}
-	if h, err := metrics.MergeEncoded(hists...); err != nil {
-		r.Warnings = append(r.Warnings, "latency percentiles unavailable: "+err.Error())
-	} else if h.TotalCount() > 0 {
-		sum.Latency = metrics.Percentiles(h)
-		sum.Hist = metrics.Encode(h)
-	} else if sum.Requests > 0 {
+	if sum.Hist == "" && sum.Requests > 0 && sp.HistErr == nil {
 		r.Warnings = append(r.Warnings, "latency percentiles unavailable: the stored windows carry no histograms")
 	}
-	for i := range r.Steps {
-		st := &r.Steps[i]
-		if sum.DurationS > 0 {
-			st.RPS = float64(st.Requests) / sum.DurationS
+	for _, st := range sp.Steps {
+		for len(r.Steps) <= st.Index {
+			r.Steps = append(r.Steps, result.StepResult{Step: fmt.Sprintf("step %d", len(r.Steps))})
 		}
-		h, err := metrics.MergeEncoded(stepH[i]...)
-		if err != nil {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("step %s/%s: latency percentiles unavailable: %v", st.Scenario, st.Step, err))
-			continue
-		}
-		if h.TotalCount() > 0 {
-			st.Latency = metrics.Percentiles(h)
-			st.Hist = metrics.Encode(h)
+		m := &r.Steps[st.Index]
+		m.Requests += st.Requests
+		m.Errors += st.Errors
+		if st.Hist != "" {
+			m.Latency, m.Hist = st.Latency, st.Hist
 		}
 	}
-	for k, n := range errKinds {
-		r.Errors = append(r.Errors, result.ErrorCount{Kind: k, Count: n})
-	}
-	sort.Slice(r.Errors, func(i, j int) bool {
-		if r.Errors[i].Count != r.Errors[j].Count {
-			return r.Errors[i].Count > r.Errors[j].Count
+	if sum.DurationS > 0 {
+		for i := range r.Steps {
+			r.Steps[i].RPS = float64(r.Steps[i].Requests) / sum.DurationS
 		}
-		return r.Errors[i].Kind < r.Errors[j].Kind
-	})
+	}
+	r.Errors = append(append([]result.ErrorCount(nil), skel.Errors...), sp.Errors...)
 	r.Summary = sum
 	if !r.StartedAt.IsZero() {
 		r.EndedAt = r.StartedAt.Add(time.Duration(sum.DurationS * float64(time.Second)))
 	}
 	return &r
+}
+
+// warnings lists the problems of a joined error, one line each.
+func warnings(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var out []string
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
 }
