@@ -75,3 +75,20 @@ func itoa(n int) string {
 }
 
 func tempPath(t *testing.T, name string) string { return filepath.Join(t.TempDir(), name) }
+
+// stampedeIn runs the command line of the built binary in dir.
+func stampedeIn(t *testing.T, dir string, args ...string) cliResult {
+	t.Helper()
+	cmd, stderr := child(t, dir, args...)
+	_ = stderr
+	err := cmd.Wait()
+	code := 0
+	if err != nil {
+		if ee, ok := err.(interface{ ExitCode() int }); ok {
+			code = ee.ExitCode()
+		} else {
+			t.Fatal(err)
+		}
+	}
+	return cliResult{code: code, stderr: stderr.String()}
+}
