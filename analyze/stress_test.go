@@ -20,7 +20,7 @@ func stressWindow(ts float64, lat []float64, errs int64) result.Window {
 	}
 	q := h.ValueAtPercentiles([]float64{50, 95, 99})
 	return result.Window{TS: ts, Requests: int64(len(lat)), RPS: float64(len(lat)), Errors: errs, VUs: 10,
-		P50: float64(q[50]) / 1000, P95: float64(q[95]) / 1000, P99: float64(q[99]) / 1000, Hist: metrics.Encode(h)}
+		P50: float64(q[50]) / 1000, P95: float64(q[95]) / 1000, P99: float64(q[99]) / 1000, Hist: metrics.MustEncode(h)}
 }
 
 // exactQuantile is the nearest-rank quantile of a plain sorted copy.

@@ -370,7 +370,7 @@ func (c *Collector) emit(w *windowAgg, lengthS float64) {
 		if h := w.steps[i]; h != nil {
 			q := h.ValueAtPercentiles([]float64{50, 95, 99})
 			sw.P50, sw.P95, sw.P99 = ms(q[50]), ms(q[95]), ms(q[99])
-			sw.Hist = Encode(h)
+			sw.Hist = MustEncode(h)
 		}
 		out.Steps = append(out.Steps, sw)
 	}
@@ -381,7 +381,7 @@ func (c *Collector) emit(w *windowAgg, lengthS float64) {
 		q := w.lat.ValueAtPercentiles([]float64{50, 95, 99})
 		out.P50, out.P95, out.P99 = ms(q[50]), ms(q[95]), ms(q[99])
 		out.Max = ms(w.lat.Max())
-		out.Hist = Encode(w.lat)
+		out.Hist = MustEncode(w.lat)
 	}
 	if len(w.kinds) > 0 {
 		out.ErrKinds = make(map[string]int64, len(w.kinds))
@@ -436,7 +436,7 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 			Requests: st.requests, Errors: st.errors, Rows: st.rows,
 			BytesIn: st.bytesIn, BytesOut: st.bytesOut,
 			Latency: Percentiles(st.lat), Phases: timing(st.requests, st.dns, st.conn, st.tls, st.ttfb, st.recv),
-			Hist: Encode(st.lat),
+			Hist: MustEncode(st.lat),
 		}
 		if st.requests > 0 {
 			sr.Phases.PoolWait = float64(st.poolWait) / float64(st.requests) / 1000
@@ -462,7 +462,7 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 		sum.Iterations += sc.iterations
 		r.Scenarios = append(r.Scenarios, result.ScenarioResult{
 			Name: sc.info.Name, Weight: sc.info.Weight, Iterations: sc.iterations, Failed: sc.failed,
-			Latency: Percentiles(sc.iter), Hist: Encode(sc.iter),
+			Latency: Percentiles(sc.iter), Hist: MustEncode(sc.iter),
 		})
 	}
 	sortErrors(r.Errors)
@@ -480,9 +480,9 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 	if sum.Requests > 0 {
 		sum.Phases.PoolWait = float64(tm[5]) / float64(sum.Requests) / 1000
 	}
-	sum.Hist = Encode(all)
-	sum.ServiceH = Encode(svc)
-	sum.StartLagH = Encode(c.lag)
+	sum.Hist = MustEncode(all)
+	sum.ServiceH = MustEncode(svc)
+	sum.StartLagH = MustEncode(c.lag)
 	// Keep what the executor set.
 	sum.Dropped, sum.Interrupted, sum.TargetRPS, sum.MaxVUs = r.Summary.Dropped, r.Summary.Interrupted, r.Summary.TargetRPS, r.Summary.MaxVUs
 	r.Summary = sum

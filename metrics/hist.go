@@ -40,25 +40,6 @@ func RecordUS(h *hdr.Histogram, v int64) {
 	_ = h.RecordValue(v) // cannot fail inside the range
 }
 
-// Encode returns the standard HdrHistogram V2 compressed, base64 form.
-// An empty histogram encodes as "".
-func Encode(h *hdr.Histogram) string {
-	s, _ := encodeErr(h)
-	return s
-}
-
-// encodeErr is Encode with its error.
-func encodeErr(h *hdr.Histogram) (string, error) {
-	if h == nil || h.TotalCount() == 0 {
-		return "", nil
-	}
-	b, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
-	if err != nil {
-		return "", fmt.Errorf("cannot encode histogram: %w", err)
-	}
-	return string(b), nil
-}
-
 // Decode parses an encoded histogram; "" is an empty histogram.
 func Decode(s string) (*hdr.Histogram, error) {
 	if s == "" {

@@ -144,7 +144,7 @@ func Combine(hists ...string) (result.Latency, string, error) {
 
 // latencyOf is the percentiles and the encoding of h.
 func latencyOf(h *hdr.Histogram) (result.Latency, string, error) {
-	enc, err := encodeErr(h)
+	enc, err := Encode(h)
 	if err != nil {
 		return result.Latency{}, "", err
 	}

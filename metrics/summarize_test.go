@@ -27,7 +27,7 @@ func encodeValues(t *testing.T, vals []int64) string {
 	for _, v := range vals {
 		RecordUS(h, v)
 	}
-	s, err := encodeErr(h)
+	s, err := Encode(h)
 	if err != nil {
 		t.Fatal(err)
 	}

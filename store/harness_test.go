@@ -130,10 +130,10 @@ func syntheticWindow(i int) result.Window {
 	errs := int64(i % 2)
 	w := result.Window{
 		TS: float64(i), Requests: int64(len(home) + len(item)), RPS: float64(len(home) + len(item)), VUs: 5 + i,
-		P50: p.P50, P95: p.P95, P99: p.P99, Max: p.Max, Errors: errs, Hist: metrics.Encode(all),
+		P50: p.P50, P95: p.P95, P99: p.P99, Max: p.Max, Errors: errs, Hist: metrics.MustEncode(all),
 		Steps: []result.StepWindow{
-			{Index: 0, Requests: int64(len(home)), Hist: metrics.Encode(hh)},
-			{Index: 1, Requests: int64(len(item)), Errors: errs, Hist: metrics.Encode(hi)},
+			{Index: 0, Requests: int64(len(home)), Hist: metrics.MustEncode(hh)},
+			{Index: 1, Requests: int64(len(item)), Errors: errs, Hist: metrics.MustEncode(hi)},
 		},
 	}
 	if errs > 0 {

@@ -273,11 +273,11 @@ func TestCombineMovesWindowsOntoOneClock(t *testing.T) {
 			metrics.RecordUS(h, int64(v*1000))
 			wh := metrics.NewHist()
 			metrics.RecordUS(wh, int64(v*1000))
-			ws = append(ws, result.Window{TS: float64(i), Requests: 1, Hist: metrics.Encode(wh), Steps: []result.StepWindow{{Index: 0, Requests: 1}}})
+			ws = append(ws, result.Window{TS: float64(i), Requests: 1, Hist: metrics.MustEncode(wh), Steps: []result.StepWindow{{Index: 0, Requests: 1}}})
 		}
 		return &result.Run{Plan: "p", Model: model, StartedAt: t0.Add(start), EndedAt: t0.Add(start + time.Duration(len(lat))*time.Second),
-			Summary: result.Summary{Requests: int64(len(lat)), DurationS: float64(len(lat)), Hist: metrics.Encode(h), MaxVUs: len(lat)},
-			Steps:   []result.StepResult{{Scenario: "s", Step: "a", Requests: int64(len(lat)), Hist: metrics.Encode(h)}},
+			Summary: result.Summary{Requests: int64(len(lat)), DurationS: float64(len(lat)), Hist: metrics.MustEncode(h), MaxVUs: len(lat)},
+			Steps:   []result.StepResult{{Scenario: "s", Step: "a", Requests: int64(len(lat)), Hist: metrics.MustEncode(h)}},
 			Series:  ws}
 	}
 	a := mk(500*time.Millisecond, "closed", 1, 2, 3)
