@@ -17,6 +17,7 @@ const (
 	KindLockContention      = "lock_contention"
 	KindMemoryLeak          = "memory_leak"
 	KindCoherency           = "coherency"
+	KindScalingEfficiency   = "scaling_efficiency"
 	KindGCPressure          = "gc_pressure"
 	KindSlowDatabase        = "slow_database"
 	KindCPUSaturation       = "cpu_saturation"
@@ -51,6 +52,7 @@ func rules() []rule {
 		{KindLockContention, ruleContention},
 		{KindMemoryLeak, ruleLeak},
 		{KindCoherency, ruleCoherency},
+		{KindScalingEfficiency, ruleScalingEfficiency},
 		{KindGCPressure, ruleGC},
 		{KindSlowDatabase, ruleDatabase},
 		{KindCPUSaturation, ruleCPU},

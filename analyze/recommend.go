@@ -273,6 +273,15 @@ func adviceFor(f *result.Finding) []advice {
 				"run no more workers than the fitted peak concurrency until the cost is gone",
 			},
 		}}
+	case KindScalingEfficiency:
+		return []advice{{
+			title: "Find what stops %s from scaling", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"run no more units than the configuration before the fall until the cause is gone",
+				"look for the resource the units share: a database, a lock, a cache, the network",
+				"watch the shared resource (system: postgres, process) at both configurations and compare",
+			},
+		}}
 	case KindMemoryLeak:
 		return []advice{{
 			title: "Bound what %s keeps", effort: LevelLow, impact: LevelHigh,

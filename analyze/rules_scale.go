@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/stampede-perf/stampede/result"
 )
@@ -279,6 +280,151 @@ func ruleCoherency(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	} else {
 		f.Title = fmt.Sprintf("Coherency cost in the scalability fit (USL κ = %.3g)", u.Kappa)
 		f.Detail = "Each added worker costs a little coordination with every other one."
+	}
+	return []result.Finding{f}, nil
+}
+
+// Severity bounds of ruleScalingEfficiency: efficiency at half its best
+// (or less) over the smaller configurations is medium; throughput below
+// scaleRetrograde of the best of the smaller configurations — more
+// units, less throughput, beyond what noise does — is high.
+const (
+	scaleHalved     = 0.50
+	scaleRetrograde = 0.80
+)
+
+// ruleScalingEfficiency: efficiency against linear scaling fell by more
+// than ScaleDropShare (20%) of its value from one configuration to the
+// next (the scalability section's drops), or — when configurations are
+// closely spaced and it fell a little at each — to half its best. One
+// finding, naming the configuration of the most severe fall (then the
+// largest), with every fall in its detail. Severity from how far it
+// fell: high when throughput there is below 80% of the best of the
+// smaller configurations (measured, not extrapolated: the system does
+// less with more); medium when efficiency is at half its best or less;
+// low otherwise (each unit brings less, but it brings something).
+func ruleScalingEfficiency(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
+	sc := ev.run.Scalability
+	if sc == nil || len(sc.Configs) < 2 {
+		return nil, notEvaluated("the run has no scalability or pool phase with two or more configurations",
+			"tests: { scalability: { configs: […] } } or tests: { pool: { sizes: […] } }")
+	}
+	if len(sc.Efficiency) != len(sc.Configs) {
+		return nil, nil // nothing to judge: Scalability makes one per configuration
+	}
+	unit := sc.Unit
+	if unit == "" {
+		unit = "N"
+	}
+	cs, eff := sc.Configs, sc.Efficiency
+	type fall struct {
+		from, to int
+		dropPct  float64        // the fall from `from`'s efficiency to `to`'s, %
+		bestX    float64        // the best throughput of the smaller configurations
+		judged   result.Finding // its Severity, whatever that type
+	}
+	judge := func(from, to int) fall {
+		f := fall{from: from, to: to}
+		if eff[from] > 0 {
+			f.dropPct = 100 * (eff[from] - eff[to]) / eff[from]
+		}
+		bestEff := 0.0
+		for i := range to {
+			f.bestX = max(f.bestX, cs[i].RPS)
+			bestEff = max(bestEff, eff[i])
+		}
+		f.judged.Severity = SeverityLow
+		switch {
+		case cs[to].RPS < scaleRetrograde*f.bestX:
+			f.judged.Severity = SeverityHigh
+		case bestEff > 0 && eff[to] <= (1-scaleHalved)*bestEff:
+			f.judged.Severity = SeverityMedium
+		}
+		return f
+	}
+	var falls []fall
+	for _, d := range sc.Drops {
+		fi := slices.IndexFunc(cs, func(c result.ScaleConfig) bool { return c.N == d.From })
+		ti := slices.IndexFunc(cs, func(c result.ScaleConfig) bool { return c.N == d.To })
+		if fi >= 0 && ti > fi {
+			falls = append(falls, judge(fi, ti))
+		}
+	}
+	// A gradual fall, with no step of more than ScaleDropShare: the first
+	// configuration at half the best efficiency before it, from the
+	// configuration that had it.
+	for to := 1; to < len(cs) && len(falls) == 0; to++ {
+		best := 0
+		for i := range to {
+			if eff[i] > eff[best] {
+				best = i
+			}
+		}
+		if eff[best] > 0 && eff[to] <= (1-scaleHalved)*eff[best] {
+			falls = append(falls, judge(best, to))
+		}
+	}
+	if len(falls) == 0 {
+		return nil, nil
+	}
+	worst := falls[0]
+	for _, f := range falls[1:] {
+		if c := severityRank(f.judged.Severity) - severityRank(worst.judged.Severity); c < 0 || (c == 0 && f.dropPct > worst.dropPct) {
+			worst = f
+		}
+	}
+	name := func(c result.ScaleConfig) string {
+		if c.Name != "" {
+			return c.Name
+		}
+		return unit + " " + num(c.N)
+	}
+	src := "scalability"
+	if unit == "pool" {
+		src = "pool scaling"
+	}
+	from, to := cs[worst.from], cs[worst.to]
+	units := unit
+	if unit == "N" {
+		units = "units"
+	}
+	gain := math.Inf(1)
+	if from.RPS > 0 {
+		gain = to.RPS/from.RPS - 1
+	}
+	f := result.Finding{
+		Severity: worst.judged.Severity,
+		Subject:  name(to),
+		Title: fmt.Sprintf("Scaling efficiency falls %.0f%% from %s to %s: %s× the %s, throughput %s/s → %s/s",
+			worst.dropPct, name(from), name(to), num(to.N/from.N), units, num(from.RPS), num(to.RPS)),
+		Evidence: []result.Evidence{
+			{Metric: "efficiency_from", Value: eff[worst.from], Source: src, Note: name(from)},
+			{Metric: "efficiency_to", Value: eff[worst.to], Source: src, Note: name(to), Threshold: (1 - scaleHalved) * eff[worst.from]},
+			{Metric: "efficiency_drop", Value: worst.dropPct, Unit: "%", Source: src, Threshold: 100 * ScaleDropShare},
+			{Metric: "throughput_gain", Value: 100 * gain, Unit: "%", Source: src, Note: fmt.Sprintf("%s/s → %s/s", num(from.RPS), num(to.RPS))},
+		},
+		Confidence: (0.5 + 0.45*clamp((worst.dropPct/100-ScaleDropShare)/(scaleHalved-ScaleDropShare), 0, 1)) *
+			float64(len(cs)) / float64(len(cs)+1),
+	}
+	switch {
+	case worst.judged.Severity == SeverityHigh:
+		f.Detail = fmt.Sprintf("More %s made the system slower: %s/s at %s against up to %s/s with fewer. Something shared — a lock, a database, a cache line — costs more as %s are added.",
+			units, num(to.RPS), name(to), num(worst.bestX), units)
+	case gain < 0.1:
+		f.Detail = fmt.Sprintf("The added %s brought almost no throughput: a bottleneck outside them (a shared resource, the database, the network) caps the system.", units)
+	default:
+		f.Detail = fmt.Sprintf("Each added unit brings less: %s of linear scaling at %s against %s at %s.", percent(eff[worst.to]), name(to), percent(eff[worst.from]), name(from))
+	}
+	if len(sc.Drops) > 1 {
+		var others []string
+		for _, d := range sc.Drops {
+			if d.From != from.N || d.To != to.N {
+				others = append(others, fmt.Sprintf("%s → %s: −%.0f%%", num(d.From), num(d.To), d.DropPct))
+			}
+		}
+		if len(others) > 0 {
+			f.Detail += " Efficiency also fell at " + strings.Join(others, ", ") + "."
+		}
 	}
 	return []result.Finding{f}, nil
 }

@@ -220,6 +220,13 @@ func ruleCases() []ruleCase {
 			r.Scalability.USL = &result.USL{Kappa: 0.05, Lambda: 100, PeakConcurrency: 4, R2: 0.4}
 		}, nil, false, true, ""},
 
+		{"more connections bring no throughput", KindScalingEfficiency, func(r *result.Run) {
+			r.Scalability = Scalability([]result.ScaleConfig{{Name: "pool=10", N: 10, RPS: 1000}, {Name: "pool=50", N: 50, RPS: 950}, {Name: "pool=100", N: 100, RPS: 940}})
+			r.Scalability.Unit = "pool"
+		}, nil, true, false, "from pool=10 to pool=50"},
+		{"throughput grows with the units", KindScalingEfficiency, func(r *result.Run) {}, nil, false, false, ""},
+		{"no configurations", KindScalingEfficiency, func(r *result.Run) { r.Scalability = nil }, nil, false, true, ""},
+
 		{"GC pauses take 12% of the time", KindGCPressure, func(r *result.Run) { r.System.GC = &result.GC{CyclesPerS: 40, PausePct: 12} }, nil, true, false, "GC pressure"},
 		{"GC pauses at 4%", KindGCPressure, func(r *result.Run) { r.System.GC.PausePct = 4 }, nil, false, false, ""},
 		{"no GC metrics", KindGCPressure, func(r *result.Run) { r.System.GC = nil }, nil, false, true, ""},

@@ -16,18 +16,48 @@ import (
 //     throughput of the one-unit configuration; without one, the
 //     smallest configuration's throughput per unit, X(Nmin)/Nmin, stands
 //     in for it, so efficiency is relative to that configuration.
-//   - linearity: R² of the least-squares line through the origin,
-//     X = b·N (b = ΣNX/ΣN²), computed against the mean of X
-//     (1 − Σ(X − bN)² / Σ(X − X̄)²). Through the origin because linear
-//     scaling means proportional: twice the units, twice the throughput.
-//     1 is perfectly proportional; it falls as the curve bends, and is
-//     negative when a flat line through the mean would fit better.
+//   - linearity: r, the Pearson correlation between N and throughput,
+//     and r² (between 0 and 1): how much of the variation of throughput
+//     a straight line in N explains. The curve is linear when r² passes
+//     LinearMinR2 and throughput rises with N (r > 0). Linearity says
+//     nothing of proportion — a line that gains little per unit is as
+//     straight as one that doubles — efficiency says that.
 //   - the Universal Scalability Law fit (FitUSL) with its peak N*.
 //   - drops: every step from one configuration to the next (in order of
 //     N) where efficiency fell by more than 20% of its previous value.
 
-// ScaleDropShare is the relative efficiency fall that marks a drop.
-const ScaleDropShare = 0.20
+// ScaleDropShare is the relative efficiency fall that marks a drop;
+// LinearMinR2 the r² above which throughput is linear in N.
+const (
+	ScaleDropShare = 0.20
+	LinearMinR2    = 0.8
+)
+
+// pearson is the Pearson correlation of xs and ys, Σ(x−x̄)(y−ȳ) /
+// √(Σ(x−x̄)² Σ(y−ȳ)²); ok is false when either does not vary.
+func pearson(xs, ys []float64) (r float64, ok bool) {
+	n := float64(len(xs))
+	if len(xs) < 2 || len(xs) != len(ys) {
+		return 0, false
+	}
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx, my = mx/n, my/n
+	var sxy, sxx, syy float64
+	for i := range xs {
+		dx, dy := xs[i]-mx, ys[i]-my
+		sxy += dx * dy
+		sxx += dx * dx
+		syy += dy * dy
+	}
+	if sxx == 0 || syy == 0 {
+		return 0, false
+	}
+	return clamp(sxy/math.Sqrt(sxx*syy), -1, 1), true
+}
 
 // Scalability analyses configs (any order; they are sorted by N). Warnings
 // explain a weak or missing fit.
@@ -62,17 +92,17 @@ func Scalability(configs []result.ScaleConfig) *result.Scalability {
 		}
 	}
 	ns, xs := make([]float64, len(cs)), make([]float64, len(cs))
-	var snx, snn float64
 	for i, c := range cs {
 		ns[i], xs[i] = c.N, c.RPS
-		snx += c.N * c.RPS
-		snn += c.N * c.N
 	}
-	if len(cs) >= 2 && snn > 0 {
-		b := snx / snn
-		out.LinearityR2 = uslR2(xs, func(i int) float64 { return b * ns[i] })
-	} else {
-		out.Warnings = append(out.Warnings, "linearity needs two or more configurations")
+	switch r, ok := pearson(ns, xs); {
+	case len(cs) < 3:
+		out.Warnings = append(out.Warnings, "linearity needs three or more configurations (any two lie on a line)")
+	case !ok:
+		out.Warnings = append(out.Warnings, "no linearity: N or throughput is the same at every configuration")
+	default:
+		out.LinearityR, out.LinearityR2 = r, r*r
+		out.Linear = r > 0 && r*r > LinearMinR2
 	}
 	fit, warns, err := FitUSL(ns, xs)
 	for _, w := range warns {

@@ -18,12 +18,15 @@ func TestScalabilityHandWorked(t *testing.T) {
 			t.Errorf("efficiency[%d] (N=%v) = %v, want %v", i, s.Configs[i].N, s.Efficiency[i], e)
 		}
 	}
-	// b = ΣNX/ΣN² = 4260/85; R² = 1 − Σ(X − bN)²/Σ(X − 230)².
-	b := 4260.0 / 85
-	res := scaleSq(100-b) + scaleSq(200-2*b) + scaleSq(300-4*b) + scaleSq(320-8*b)
-	tot := scaleSq(100-230) + scaleSq(200-230) + scaleSq(300-230) + scaleSq(320-230)
-	if want := 1 - res/tot; math.Abs(s.LinearityR2-want) > 1e-12 {
-		t.Errorf("linearity R² = %v, want %v", s.LinearityR2, want)
+	// Pearson r by hand: N̄ = 3.75, X̄ = 230;
+	// dN = −2.75, −1.75, 0.25, 4.25; dX = −130, −30, 70, 90;
+	// Σ dN·dX = 357.5 + 52.5 + 17.5 + 382.5 = 810; Σ dN² = 28.75; Σ dX² = 30800.
+	wantR := 810 / math.Sqrt(28.75*30800)
+	if math.Abs(s.LinearityR-wantR) > 1e-12 || math.Abs(s.LinearityR2-wantR*wantR) > 1e-12 {
+		t.Errorf("linearity r = %v r² = %v, want %v, %v", s.LinearityR, s.LinearityR2, wantR, wantR*wantR)
+	}
+	if s.Linear != (wantR*wantR > LinearMinR2) {
+		t.Errorf("linear = %v with r² %v", s.Linear, wantR*wantR)
 	}
 	if len(s.Drops) != 2 || s.Drops[0].From != 2 || s.Drops[0].To != 4 || math.Abs(s.Drops[0].DropPct-25) > 1e-9 ||
 		s.Drops[1].From != 4 || s.Drops[1].To != 8 || math.Abs(s.Drops[1].DropPct-100*(0.75-0.4)/0.75) > 1e-9 {
@@ -42,8 +45,8 @@ func TestScalabilityHandWorked(t *testing.T) {
 
 func TestScalabilityLinear(t *testing.T) {
 	s := Scalability([]result.ScaleConfig{{N: 1, RPS: 100}, {N: 2, RPS: 200}, {N: 4, RPS: 400}, {N: 8, RPS: 800}, {N: 16, RPS: 1600}})
-	if math.Abs(s.LinearityR2-1) > 1e-12 || len(s.Drops) != 0 {
-		t.Errorf("linear: R² %v drops %v", s.LinearityR2, s.Drops)
+	if math.Abs(s.LinearityR2-1) > 1e-12 || math.Abs(s.LinearityR-1) > 1e-12 || !s.Linear || len(s.Drops) != 0 {
+		t.Errorf("linear: r %v r² %v linear %v drops %v", s.LinearityR, s.LinearityR2, s.Linear, s.Drops)
 	}
 	if s.USL == nil || !s.USL.Unbounded || s.USL.Sigma > 1e-6 {
 		t.Errorf("linear: USL %+v", s.USL)

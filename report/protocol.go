@@ -171,8 +171,8 @@ func consoleScalability(ew *errWriter, s *result.Scalability) {
 		fmt.Fprintf(tw, "  %s\t%.1f\t%s\t%.2f\t%.2f\t\n", protoNum(c.N), c.RPS, f(c.P99), 100*c.ErrorRate, eff)
 	}
 	tw.Flush()
-	if len(s.Configs) >= 2 {
-		ew.printf("  linearity R² %.3f (line through the origin)\n", s.LinearityR2)
+	if len(s.Configs) >= 3 {
+		ew.printf("  %s\n", linearity(s))
 	}
 	if u := s.USL; u != nil {
 		peak := "no peak (κ = 0)"
@@ -187,6 +187,19 @@ func consoleScalability(ew *errWriter, s *result.Scalability) {
 	for _, w := range s.Warnings {
 		ew.printf("  ! %s\n", w)
 	}
+}
+
+// linearity says how linear throughput is in N: the Pearson correlation
+// r, r² and the verdict (linear when r² > 0.8 and r > 0).
+func linearity(s *result.Scalability) string {
+	if s.LinearityR == 0 && s.LinearityR2 != 0 { // recorded when linearity was a line through the origin
+		return fmt.Sprintf("linearity R² %.3f (line through the origin, as recorded)", s.LinearityR2)
+	}
+	verdict := "not linear"
+	if s.Linear {
+		verdict = "linear"
+	}
+	return fmt.Sprintf("linearity r² %.3f (Pearson r %.3f of throughput with N): %s", s.LinearityR2, s.LinearityR, verdict)
 }
 
 // protoNum prints a load level without trailing zeros.

@@ -127,13 +127,19 @@ type Trend struct {
 
 // Scalability is the outcome of the scalability phase.
 type Scalability struct {
-	Configs     []ScaleConfig `json:"configs"`
-	Efficiency  []float64     `json:"efficiency"`
-	LinearityR2 float64       `json:"linearity_r2"`
-	USL         *USL          `json:"usl,omitempty"`
-	Drops       []ScaleDrop   `json:"drops"`
-	Unit        string        `json:"unit,omitempty"` // the configuration key that is N
-	Warnings    []string      `json:"warnings,omitempty"`
+	Configs    []ScaleConfig `json:"configs"`
+	Efficiency []float64     `json:"efficiency"`
+	// LinearityR2 is r², the square of LinearityR, the Pearson
+	// correlation between N and throughput; Linear says r² > 0.8 with
+	// throughput rising (r > 0). (Runs recorded before these fields held
+	// the R² of a line through the origin here, which can be negative.)
+	LinearityR2 float64     `json:"linearity_r2"`
+	LinearityR  float64     `json:"linearity_r"`
+	Linear      bool        `json:"linear"`
+	USL         *USL        `json:"usl,omitempty"`
+	Drops       []ScaleDrop `json:"drops"`
+	Unit        string      `json:"unit,omitempty"` // the configuration key that is N
+	Warnings    []string    `json:"warnings,omitempty"`
 }
 
 // ScaleConfig is one configuration and what it achieved.

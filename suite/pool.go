@@ -339,6 +339,9 @@ func (pr *protocol) recordPool(db string, m *poolMeasure, stopped error) {
 			ph.Note = joinNote(ph.Note, fmt.Sprintf("best pool size %d, the smallest within %.0f%% of the highest throughput", best, 100*BestPoolShare))
 		}
 		ph.Note = joinNote(ph.Note, fmt.Sprintf("efficiency at %s connections: %s", strings.Join(ns, ", "), strings.Join(effs, ", ")))
+		if note := linearityNote(sc); note != "" {
+			ph.Note = joinNote(ph.Note, note)
+		}
 		if measured < len(m.sizes) {
 			ph.Note = joinNote(ph.Note, fmt.Sprintf("%d of %d sizes measured", measured, len(m.sizes)))
 		}

@@ -185,6 +185,9 @@ func (pr *protocol) recordScale(loads []*result.Run, configs []result.ScaleConfi
 		if len(configs) < want {
 			rec.ph.Note = joinNote(rec.ph.Note, fmt.Sprintf("%d of %d configurations measured", len(configs), want))
 		}
+		if note := linearityNote(sc); note != "" {
+			rec.ph.Note = joinNote(rec.ph.Note, note)
+		}
 		if sc.USL != nil {
 			peak := "no peak (κ = 0)"
 			if !sc.USL.Unbounded {
@@ -196,4 +199,17 @@ func (pr *protocol) recordScale(loads []*result.Run, configs []result.ScaleConfi
 		pr.scale = sc
 		pr.mu.Unlock()
 	})
+}
+
+// linearityNote says how linear throughput was in N (the Pearson r² and
+// its verdict), or "" when the phase measured too few configurations.
+func linearityNote(sc *result.Scalability) string {
+	if len(sc.Configs) < 3 || sc.LinearityR == 0 {
+		return ""
+	}
+	verdict := "not linear"
+	if sc.Linear {
+		verdict = "linear"
+	}
+	return fmt.Sprintf("linearity r² %.2f: %s", sc.LinearityR2, verdict)
 }
