@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/stampede-perf/stampede/result"
 )
@@ -232,16 +234,128 @@ func (s *Store) Latest(ctx context.Context, plan string) (string, error) {
 	return es[0].ID, nil
 }
 
+// Plans returns the name of every plan with a run in the history, sorted.
+func (s *Store) Plans(ctx context.Context) ([]string, error) {
+	rs, err := s.db.query(ctx, `SELECT DISTINCT plan FROM runs ORDER BY plan`)
+	if err != nil {
+		return nil, wrapf(err, "cannot read run history %s", s.location)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var p string
+		if err := rs.Scan(&p); err != nil {
+			return nil, wrapf(err, "cannot read run history %s", s.location)
+		}
+		out = append(out, p)
+	}
+	return out, wrapf(rs.Err(), "cannot read run history %s", s.location)
+}
+
+// PlanName finds the plan of the history that name means: the plan of
+// that exact name; else the one whose name matches it ignoring case;
+// else the only one whose name begins with it, ignoring case; else the
+// only one with a word that does ("shop" finds "Demo shop, standard
+// mix"). When nothing matches, or several plans do, the error lists the
+// candidates (ErrNotFound, ErrAmbiguousPlan).
+func (s *Store) PlanName(ctx context.Context, name string) (string, error) {
+	plans, err := s.Plans(ctx)
+	if err != nil {
+		return "", err
+	}
+	got, candidates := MatchPlan(plans, name)
+	switch {
+	case got != "":
+		return got, nil
+	case len(candidates) > 1:
+		return "", fmt.Errorf("plan %q matches %d plans in %s: %s: %w", name, len(candidates), s.location, quoteList(candidates), ErrAmbiguousPlan)
+	case len(plans) == 0:
+		return "", fmt.Errorf("no runs of plan %q in %s: the history has no runs: %w", name, s.location, ErrNotFound)
+	}
+	return "", fmt.Errorf("no runs of plan %q in %s; known plans: %s: %w", name, s.location, quoteList(plans), ErrNotFound)
+}
+
+// ErrAmbiguousPlan: a plan name given by prefix matches several plans.
+var ErrAmbiguousPlan = errors.New("ambiguous plan name")
+
+// MatchPlan picks the plan of plans that name means (see PlanName):
+// the match, or "" and the plans that matched equally well when there
+// were several (none: nothing matched).
+func MatchPlan(plans []string, name string) (string, []string) {
+	want := strings.ToLower(strings.TrimSpace(name))
+	if want == "" {
+		return "", nil
+	}
+	tests := []func(p string) bool{
+		func(p string) bool { return p == name },
+		func(p string) bool { return strings.ToLower(p) == want },
+		func(p string) bool { return strings.HasPrefix(strings.ToLower(p), want) },
+		func(p string) bool {
+			return slices.ContainsFunc(planWords(p), func(w string) bool { return strings.HasPrefix(w, want) })
+		},
+	}
+	for _, match := range tests {
+		var hits []string
+		for _, p := range plans {
+			if match(p) {
+				hits = append(hits, p)
+			}
+		}
+		switch len(hits) {
+		case 0:
+			continue
+		case 1:
+			return hits[0], nil
+		default:
+			return "", hits
+		}
+	}
+	return "", nil
+}
+
+// planWords are a plan name's words, lower case, from the first letter
+// or digit of each run of them: "Demo shop, standard mix" → demo, shop,
+// standard mix, mix (each word to the end of the name, so a query of
+// several words matches too).
+func planWords(p string) []string {
+	lower := strings.ToLower(p)
+	var out []string
+	prev := ' '
+	for i, r := range lower {
+		word := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if word && !(unicode.IsLetter(prev) || unicode.IsDigit(prev)) {
+			out = append(out, lower[i:])
+		}
+		prev = r
+	}
+	return out
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}
+
 // Resolve finds the Run a reference names:
 //
 //	latest           the newest run (not still running)
-//	latest:PLAN      the newest run of PLAN
+//	latest:PLAN      the newest run of PLAN (a plan name as PlanName takes it)
 //	baseline         the baseline of the newest run's plan
 //	baseline:PLAN    the baseline of PLAN
 //	ID               a stored run
 //	PATH             a Run JSON file
 func (s *Store) Resolve(ctx context.Context, ref string) (*result.Run, error) {
 	kw, plan, hasPlan := strings.Cut(ref, ":")
+	if (kw == "latest" || kw == "baseline") && plan != "" {
+		name, err := s.PlanName(ctx, plan)
+		if err != nil {
+			return nil, err
+		}
+		plan = name
+	}
 	switch kw {
 	case "latest":
 		id, err := s.Latest(ctx, plan)

@@ -55,6 +55,11 @@ func newBaselineSetCmd(e *env) *cobra.Command {
 			defer s.Close()
 			id := ref
 			if kw, plan, _ := strings.Cut(ref, ":"); kw == "latest" {
+				if plan != "" {
+					if plan, err = planName(ctx, s, plan); err != nil {
+						return storeErr(err)
+					}
+				}
 				if id, err = s.Latest(ctx, plan); err != nil {
 					return storeErr(err)
 				}
@@ -93,6 +98,9 @@ func newBaselineShowCmd(e *env) *cobra.Command {
 			}
 			defer s.Close()
 			if c.Flags().Changed("plan") {
+				if plan, err = planName(c.Context(), s, plan); err != nil {
+					return storeErr(err)
+				}
 				return storeErr(showOneBaseline(c.Context(), e, s, plan))
 			}
 			return storeErr(showBaselines(c.Context(), e, s))

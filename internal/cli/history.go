@@ -6,10 +6,13 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/store"
 )
 
@@ -48,15 +51,42 @@ Exit codes: 0 listed · 2 invalid input or unreadable history.`,
 				return err
 			}
 			defer s.Close()
+			if plan != "" {
+				if plan, err = planName(c.Context(), s, plan); err != nil {
+					return storeErr(err)
+				}
+			}
 			return storeErr(printHistory(c.Context(), e, s, store.Filter{Plan: plan, Kind: kind, Limit: limit}))
 		},
 	}
 	fs := c.Flags()
-	fs.StringVar(&plan, "plan", "", "only runs of this plan")
+	fs.StringVar(&plan, "plan", "", "only runs of this plan: its name, a unique prefix of it or of one of its words (any case), or its plan file")
 	fs.StringVar(&kind, "kind", "", "only runs of this kind: load, test or bench")
 	fs.IntVar(&limit, "limit", 20, "at most this many runs (0: all)")
 	addStoreFlag(fs, &dsn)
 	return c
+}
+
+// planName is the plan of the history that name means: the name of the
+// plan in the file name, NAME.yaml or NAME.yml when there is one, else
+// name; taken as store.PlanName takes it (exact, any case, a unique
+// prefix of the name or of one of its words).
+func planName(ctx context.Context, s *store.Store, name string) (string, error) {
+	for _, path := range []string{name, name + ".yaml", name + ".yml"} {
+		ext := strings.ToLower(filepath.Ext(path))
+		if ext != ".yaml" && ext != ".yml" {
+			continue
+		}
+		if fi, err := os.Stat(path); err != nil || fi.IsDir() {
+			continue
+		}
+		if p, err := plan.Load(path); err == nil && p.Name != "" {
+			if got, err := s.PlanName(ctx, p.Name); err == nil {
+				return got, nil
+			}
+		}
+	}
+	return s.PlanName(ctx, name)
 }
 
 func printHistory(ctx context.Context, e *env, s *store.Store, f store.Filter) error {
