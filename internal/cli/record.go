@@ -216,6 +216,7 @@ func (r *recorder) finish(run *result.Run) (regressed bool) {
 	defer cancel()
 	if err := r.s.Finish(ctx, r.id, run); err != nil {
 		fmt.Fprintf(r.e.stderr, "stampede: the run was not recorded in the history: %v\n", err)
+		run.ID = "" // no "recorded as run": the history holds only its windows, recovered later as an aborted run
 	} else if r.err != nil {
 		fmt.Fprintf(r.e.stderr, "stampede: some windows reached the history late: %v\n", r.err)
 	}
