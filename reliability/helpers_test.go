@@ -3,7 +3,9 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,16 +81,16 @@ func tempPath(t *testing.T, name string) string { return filepath.Join(t.TempDir
 // stampedeIn runs the command line of the built binary in dir.
 func stampedeIn(t *testing.T, dir string, args ...string) cliResult {
 	t.Helper()
-	cmd, stderr := child(t, dir, args...)
-	_ = stderr
+	var stdout strings.Builder
+	cmd, stderr := childOut(t, dir, &stdout, args...)
 	err := cmd.Wait()
 	code := 0
 	if err != nil {
-		if ee, ok := err.(interface{ ExitCode() int }); ok {
-			code = ee.ExitCode()
-		} else {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
 			t.Fatal(err)
 		}
+		code = ee.ExitCode()
 	}
-	return cliResult{code: code, stderr: stderr.String()}
+	return cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }

@@ -69,7 +69,16 @@ func (a *arrivals) answered(from, to time.Time) int {
 // child starts the built stampede in dir, its history only where --store says.
 func child(t *testing.T, dir string, args ...string) (*exec.Cmd, *strings.Builder) {
 	t.Helper()
+	return childOut(t, dir, nil, args...)
+}
+
+// childOut is child with its standard output into stdout.
+func childOut(t *testing.T, dir string, stdout *strings.Builder, args ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
 	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "STAMPEDE_") {
