@@ -22,6 +22,8 @@ const (
 	KindSlowDatabase        = "slow_database"
 	KindCPUSaturation       = "cpu_saturation"
 	KindMemoryPressure      = "memory_pressure"
+	KindDiskBound           = "disk_bound"
+	KindLargeResponses      = "large_responses"
 	KindNetworkLatency      = "network_latency"
 	KindConnectionErrors    = "connection_errors"
 	KindLatencyKnee         = "latency_knee"
@@ -57,7 +59,9 @@ func rules() []rule {
 		{KindSlowDatabase, ruleDatabase},
 		{KindCPUSaturation, ruleCPU},
 		{KindMemoryPressure, ruleMemory},
+		{KindDiskBound, ruleDiskBound},
 		{KindNetworkLatency, ruleNetwork},
+		{KindLargeResponses, ruleLargeResponses},
 		{KindConnectionErrors, ruleConnErrors},
 		{KindLatencyKnee, ruleKnee},
 		{KindThroughputShortfall, ruleThroughput},

@@ -282,6 +282,24 @@ func adviceFor(f *result.Finding) []advice {
 				"watch the shared resource (system: postgres, process) at both configurations and compare",
 			},
 		}}
+	case KindDiskBound:
+		return []advice{{
+			title: "Take the disk off the request path", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"batch synchronous writes: group commits, or fsync once per batch rather than per write",
+				"move logging and other writes off the request path (buffered, asynchronous)",
+				"cache what is read on every request; give the database more memory for its pages",
+			},
+		}}
+	case KindLargeResponses:
+		return []advice{{
+			title: "Send less with %s", effort: LevelLow, impact: LevelMedium,
+			techniques: []string{
+				"compress responses (gzip or brotli) when the client accepts it",
+				"page, trim or filter what the endpoint returns",
+				"let clients cache it (ETag, Cache-Control) or serve it from a CDN",
+			},
+		}}
 	case KindMemoryLeak:
 		return []advice{{
 			title: "Bound what %s keeps", effort: LevelLow, impact: LevelHigh,

@@ -227,6 +227,23 @@ func ruleCases() []ruleCase {
 		{"throughput grows with the units", KindScalingEfficiency, func(r *result.Run) {}, nil, false, false, ""},
 		{"no configurations", KindScalingEfficiency, func(r *result.Run) { r.Scalability = nil }, nil, false, true, ""},
 
+		{"the host waits for the disk the target writes", KindDiskBound, func(r *result.Run) {
+			r.System.Timeline = ioTimeline(30, 45, 256<<10)
+		}, nil, true, false, "waits for its disks"},
+		{"the host barely waits for its disks", KindDiskBound, func(r *result.Run) { r.System.Timeline = ioTimeline(30, 3, 50<<20) }, nil, false, false, ""},
+		{"no host samples", KindDiskBound, func(r *result.Run) { r.System.Timeline = nil }, nil, false, true, ""},
+
+		{"large responses dominate a step", KindLargeResponses, func(r *result.Run) {
+			s := &r.Steps[1]
+			s.BytesIn, s.Phases.TTFB, s.Phases.Receive, s.Latency.Mean = s.Requests*512<<10, 10, 40, 50
+		}, nil, true, false, "browse/search"},
+		{"small responses", KindLargeResponses, func(r *result.Run) { r.Steps[1].BytesIn = r.Steps[1].Requests * 2048 }, nil, false, false, ""},
+		{"SQL steps only", KindLargeResponses, func(r *result.Run) {
+			for i := range r.Steps {
+				r.Steps[i].Kind = "sql"
+			}
+		}, nil, false, true, ""},
+
 		{"GC pauses take 12% of the time", KindGCPressure, func(r *result.Run) { r.System.GC = &result.GC{CyclesPerS: 40, PausePct: 12} }, nil, true, false, "GC pressure"},
 		{"GC pauses at 4%", KindGCPressure, func(r *result.Run) { r.System.GC.PausePct = 4 }, nil, false, false, ""},
 		{"no GC metrics", KindGCPressure, func(r *result.Run) { r.System.GC = nil }, nil, false, true, ""},

@@ -76,6 +76,7 @@ type SystemPoint struct {
 	HostCPU     float64            `json:"host_cpu_percent"`
 	HostMemPct  float64            `json:"host_mem_percent"`
 	HostLoad1   float64            `json:"host_load1"`
+	HostIOWait  float64            `json:"host_iowait_percent,omitempty"` // share of the host's CPU time idle with disk I/O outstanding
 	NetInBPS    float64            `json:"net_in_bytes_per_s"`
 	NetOutBPS   float64            `json:"net_out_bytes_per_s"`
 	HeapMB      float64            `json:"heap_inuse_mb,omitempty"`

@@ -296,6 +296,7 @@ func (h *hostSampler) sample(_ context.Context, now time.Time, pt *result.System
 	if statErr == nil {
 		if h.cpuPrimed {
 			pt.HostCPU = busyPercent(h.prevCPU, st.CPUTotal)
+			pt.HostIOWait = iowaitPercent(h.prevCPU, st.CPUTotal)
 		}
 		h.prevCPU, h.cpuPrimed = st.CPUTotal, true
 	}
@@ -310,6 +311,23 @@ func (h *hostSampler) sample(_ context.Context, now time.Time, pt *result.System
 		return warnf("host", "host: cannot read %v", errors.Join(errs...))
 	}
 	return nil
+}
+
+// cpuTotal is all the CPU time of a reading. Guest time is already
+// counted in user and nice.
+func cpuTotal(c procfs.CPUStat) float64 {
+	return c.User + c.Nice + c.System + c.Idle + c.Iowait + c.IRQ + c.SoftIRQ + c.Steal
+}
+
+// iowaitPercent is the share of CPU time between two readings spent idle
+// while disk I/O was outstanding, over all cores: the host waiting for
+// its disks.
+func iowaitPercent(a, b procfs.CPUStat) float64 {
+	dt := cpuTotal(b) - cpuTotal(a)
+	if dt <= 0 {
+		return 0
+	}
+	return 100 * max(0, b.Iowait-a.Iowait) / dt
 }
 
 // busyPercent is the share of CPU time between two readings that was
