@@ -512,8 +512,17 @@ func TestRealCPUProfile(t *testing.T) {
 			burn = &hs[i]
 		}
 	}
-	if burn == nil || !burn.Own || burn.CumPct < 50 {
-		t.Fatalf("burnOwn not found as own code with most of the CPU: %+v", hs)
+	if burn == nil || !burn.Own {
+		t.Fatalf("burnOwn not found as own code: %+v", hs)
+	}
+	// Its share depends on the machine and on the race detector's own
+	// work; what must hold is that it is the own function whose time
+	// outside other own functions (what the hotspot rule judges) is
+	// largest: the test function above it only calls it.
+	for _, h := range hs {
+		if h.Own && h.Function != "burnOwn" && h.CumPct-h.OwnBelowPct >= burn.CumPct-burn.OwnBelowPct {
+			t.Errorf("%s (%.0f%% outside own callees) outranks burnOwn (%.0f%%)", h.Function, h.CumPct-h.OwnBelowPct, burn.CumPct-burn.OwnBelowPct)
+		}
 	}
 	if len(burn.Path) == 0 || !strings.HasPrefix(burn.Path[0].Function, "crypto/") {
 		t.Errorf("path below burnOwn = %+v, want crypto/sha256 first", burn.Path)
