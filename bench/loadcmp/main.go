@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -176,6 +177,13 @@ func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, pref
 	cmd.Stderr = &out
 	err := cmd.Run()
 	os.WriteFile(prefix+".out", out.Bytes(), 0o644)
+	// Driving a target as fast as one core allows makes the generator the
+	// limit on purpose, so stampede says its verdict is inconclusive (exit
+	// 1); its Run is still complete and is what this comparison reads.
+	var ee *exec.ExitError
+	if tool == "stampede" && errors.As(err, &ee) && ee.ExitCode() == 1 && strings.Contains(out.String(), "inconclusive") {
+		err = nil
+	}
 	if err != nil {
 		return measure{}, fmt.Errorf("%v: %s", err, lastLine(out.String()))
 	}
