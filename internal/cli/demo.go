@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/stampede-perf/stampede/demo"
 	"github.com/stampede-perf/stampede/examples"
+	"github.com/stampede-perf/stampede/internal/tail"
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/plan"
 )
@@ -134,7 +134,7 @@ func startShopProcess(ctx context.Context, e *env, faults []string) (*shopProces
 	}
 	cmd := exec.Command(exe, "demo", "serve", "--addr", "127.0.0.1:0", "--fault", strings.Join(faults, ","))
 	cmd.Env = append(os.Environ(), extraEnv...)
-	logs := &tailBuffer{max: 4096} // shown only if the shop fails to start
+	logs := &tail.Buffer{Max: 4096} // shown only if the shop fails to start
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -181,30 +181,6 @@ func startShopProcess(ctx context.Context, e *env, faults []string) (*shopProces
 			return nil, ctx.Err()
 		}
 	}
-}
-
-// tailBuffer keeps the last max bytes written to it; safe for concurrent
-// use.
-type tailBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf []byte
-	max int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
 }
 
 func faultList(f []string) string {

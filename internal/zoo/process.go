@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/stampede-perf/stampede/internal/tail"
 )
 
 // ServiceEnv names the environment variable that makes MaybeServe serve a
@@ -43,7 +45,7 @@ type Process struct {
 	PID  int
 
 	cmd  *exec.Cmd
-	logs *tail
+	logs *tail.Buffer
 	once sync.Once
 	done chan struct{}
 }
@@ -53,7 +55,7 @@ type Process struct {
 // (up to a minute, or until ctx is done) for it to say where it listens.
 // The child is killed if this process dies.
 func Start(ctx context.Context, name string, cmd *exec.Cmd) (*Process, error) {
-	p := &Process{Name: name, cmd: cmd, logs: &tail{max: 8 << 10}, done: make(chan struct{})}
+	p := &Process{Name: name, cmd: cmd, logs: &tail.Buffer{Max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = p.logs
 	setDeathSignal(cmd)
 	out, err := cmd.StdoutPipe()
@@ -122,26 +124,3 @@ func (p *Process) Exited() bool {
 
 // Logs is the end of what the service wrote to stderr.
 func (p *Process) Logs() string { return p.logs.String() }
-
-// tail keeps the last max bytes written to it; safe for concurrent use.
-type tail struct {
-	mu  sync.Mutex // guards buf
-	buf []byte
-	max int
-}
-
-func (t *tail) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-	return len(b), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
-}
