@@ -12,13 +12,18 @@ import (
 
 // stackSet is a CPU profile reduced to what attribution needs: each
 // sample's functions, leaf first (inlined calls as their own frames),
-// interned, and its value.
+// interned, and its value. Samples of the watch's own requests (serving
+// profiles and metrics; observerFrames) are left out: they are the
+// measurement's cost, not the program's.
 type stackSet struct {
 	names  []string
 	own    []bool
 	stacks [][]int32
 	values []int64
 	total  int64
+	// serving marks the stacks of a goroutine serving a request (a
+	// requestMarkers frame on it).
+	serving []bool
 }
 
 func readStacks(p *profile.Profile, oc ownCode) *stackSet {
@@ -41,9 +46,11 @@ func readStacks(p *profile.Profile, oc ownCode) *stackSet {
 			continue
 		}
 		var st []int32
+		serving := false
 		for _, loc := range s.Location {
 			names := frameNames(loc)
 			for i, name := range names {
+				serving = serving || slices.Contains(requestMarkers, name)
 				file := ""
 				if i < len(loc.Line) && loc.Line[i].Function != nil {
 					file = loc.Line[i].Function.Filename
@@ -51,7 +58,11 @@ func readStacks(p *profile.Profile, oc ownCode) *stackSet {
 				st = append(st, intern(name, file))
 			}
 		}
+		if slices.ContainsFunc(st, func(id int32) bool { return isObserverFrame(cs.names[id]) }) {
+			continue // the watch's own requests: profiles, metrics
+		}
 		cs.stacks = append(cs.stacks, st)
+		cs.serving = append(cs.serving, serving)
 		cs.values = append(cs.values, v)
 		cs.total += v
 	}
@@ -77,6 +88,20 @@ func Attribute(p *profile.Profile, m *result.Module, n int) []result.Hotspot {
 
 func (cs *stackSet) pct(v int64) float64 { return 100 * float64(v) / float64(cs.total) }
 
+// requestPct is the share of the samples taken while serving a request.
+func (cs *stackSet) requestPct() float64 {
+	if cs.total == 0 {
+		return 0
+	}
+	var v int64
+	for i, s := range cs.serving {
+		if s {
+			v += cs.values[i]
+		}
+	}
+	return cs.pct(v)
+}
+
 func (cs *stackSet) hotspots(n int) []result.Hotspot {
 	if cs.total == 0 {
 		return nil
@@ -85,6 +110,7 @@ func (cs *stackSet) hotspots(n int) []result.Hotspot {
 	flat := make([]int64, k)
 	cum := make([]int64, k)
 	ownBelow := make([]int64, k)
+	inReq := make([]int64, k)
 	seen := make([]int, k) // the sample index+1 that last counted the function
 	seenBelow := make([]int, k)
 	type edge struct{ caller, callee int32 }
@@ -101,6 +127,9 @@ func (cs *stackSet) hotspots(n int) []result.Hotspot {
 			if seen[f] != si+1 {
 				seen[f] = si + 1
 				cum[f] += v
+				if cs.serving[si] {
+					inReq[f] += v
+				}
 			}
 			if seenBelow[f] != si+1 && (ownDeeper > 1 || (ownDeeper == 1 && first != f)) {
 				seenBelow[f] = si + 1
@@ -165,6 +194,7 @@ func (cs *stackSet) hotspots(n int) []result.Hotspot {
 			CumPct:      cs.pct(cum[f]),
 			Own:         cs.own[f],
 			OwnBelowPct: cs.pct(ownBelow[f]),
+			RequestPct:  cs.pct(inReq[f]),
 		}
 		if t := topCallee[f]; t >= 0 {
 			h.TopCallee, h.TopCalleePct = cs.names[t], cs.pct(topValue[f])

@@ -41,7 +41,8 @@ func setting(ev *evaluation, name string, def float64) float64 {
 // mostly idle process (under idleCPUPercent of one core on average) a
 // hotspot whose CPU per request is less than hotspot_share of the mean
 // service time is low: freeing that CPU gains neither throughput nor
-// much latency.
+// much latency; one whose time is mostly outside requests (a background
+// job; RequestPct) is low there too.
 // Runtime functions are never named: time all in the garbage collector
 // is the GC pressure rule's. High from one and a half times the
 // threshold. Runs analysed before own code was told apart (no
@@ -99,7 +100,15 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		if idle, perReq, ofService := idleShare(ev.run, share); idle {
 			f.Evidence = append(f.Evidence, result.Evidence{Metric: "cpu_ms_per_request", Value: perReq, Unit: "ms", Source: "cpu profile and process",
 				Note: fmt.Sprintf("%s of the mean service time", percent(ofService))})
-			if 100*ofService < limit {
+			if sys.RequestCPUPct > 0 && h.RequestPct < h.CumPct/2 {
+				// Most of its time is outside requests: a background job
+				// that, in a process with CPU to spare, delays no request.
+				f.Severity = SeverityLow
+				f.Evidence = append(f.Evidence, result.Evidence{Metric: "in_requests_pct", Value: h.RequestPct, Unit: "%", Source: "cpu profile",
+					Note: "of all samples, taken while it served a request"})
+				f.Detail += fmt.Sprintf(" Most of it (%.0f%% of %.0f%%) runs outside requests, in the background, and the process was mostly idle (%.0f%% of one core on average): it delays no request at this load; it matters when the CPU is short.",
+					h.CumPct-h.RequestPct, h.CumPct, ev.run.System.Process.CPUPercent.Mean)
+			} else if 100*ofService < limit {
 				f.Severity = SeverityLow
 				f.Detail += fmt.Sprintf(" The process was mostly idle (%.0f%% of one core on average) and this CPU is about %s ms per request, %s of the service time: where its little CPU goes, not a bottleneck at this load.",
 					ev.run.System.Process.CPUPercent.Mean, num(perReq), percent(ofService))
@@ -546,6 +555,22 @@ func ruleGC(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	f.Confidence = confidence(ratio, len(sys.Timeline))
 	f.Title = "GC pressure: " + strings.Join(parts, "; ")
 	f.Detail = "The program allocates fast enough that the collector runs often: its work takes CPU from requests and its pauses add to their latency."
+	idleNote := ""
+	if byCPU && !byPause {
+		// A share of a mostly idle process's CPU costs no throughput, and
+		// the collector's own work runs beside the requests on cores to
+		// spare: what a request pays is its allocating (assists
+		// included), judged against the service time.
+		if idle, perReq, ofService := idleShare(ev.run, a.MallocPct); idle {
+			f.Evidence = append(f.Evidence, result.Evidence{Metric: "malloc_cpu_ms_per_request", Value: perReq, Unit: "ms", Source: "cpu profile and process",
+				Note: fmt.Sprintf("%s of the mean service time", percent(ofService))})
+			if 100*ofService < cpuLimit {
+				f.Severity = SeverityLow
+				idleNote = fmt.Sprintf(" The process was mostly idle (%.0f%% of one core on average): the collector works on cores to spare, and allocating costs each request about %s ms of CPU, %s of the service time — where its little CPU goes, not a bottleneck at this load.",
+					sys.Process.CPUPercent.Mean, num(perReq), percent(ofService))
+			}
+		}
+	}
 	who, how := allocator(a)
 	if who != "" {
 		f.Subject = shortFunc(who)
@@ -554,6 +579,7 @@ func ruleGC(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	} else {
 		f.Detail += " No own function could be named: the heap profiles and the CPU profile show no allocation under own code; profile allocations (go tool pprof -sample_index=alloc_space) to find them."
 	}
+	f.Detail += idleNote
 	if a != nil {
 		for i, s := range a.Sites {
 			if i == 3 {

@@ -567,15 +567,54 @@ func TestIdleProcessHotspot(t *testing.T) {
 		{"a slow query scanned in process: most of each request", 7.4, 18.3, 5.2, 89, false},
 		{"a busy process is judged by its shares", 60, 137, 0.8, 32, false},
 		{"a query per item: half of each request", 13.5, 55, 3.4, 69, false},
+		// From the zoo's healthy-batch-gc: an index rebuilt every 3 s
+		// takes half the CPU per request of a fast service, all of it
+		// outside requests.
+		{"a background job that is half of each request's CPU", 7.2, 133, 0.4, 36, true},
 	} {
 		r := cleanRun()
 		r.System.Module = svcModule
 		r.System.Process.CPUPercent.Mean = tt.cpu
 		r.Summary.RPS, r.Summary.Service.Mean = tt.rps, tt.serviceMS
 		r.System.Hotspots = []result.Hotspot{{Function: "(*directory).rebuild", Package: svc + "/dir", Own: true, FlatPct: tt.share, CumPct: tt.share}}
+		r.System.RequestCPUPct = 100 - tt.share
+		if strings.Contains(tt.why, "request") && !strings.Contains(tt.why, "background") {
+			r.System.Hotspots[0].RequestPct = tt.share
+		}
 		fs, _ := ruleHotspot(&evaluation{run: r, cfg: map[string]float64{"hotspot_share": 0.3}})
 		if len(fs) != 1 || (fs[0].Severity == SeverityLow) != tt.wantLow {
 			t.Errorf("%s: %+v", tt.why, fs)
+		}
+	}
+}
+
+// TestIdleProcessGC: in a mostly idle process, allocation and collection
+// work over gc_cpu_share of the CPU is judged by what it costs each
+// request against the service time, unless the pauses pass their own
+// threshold.
+func TestIdleProcessGC(t *testing.T) {
+	for _, tt := range []struct {
+		why                 string
+		cpu, rps, serviceMS float64
+		gcPct, pausePct     float64
+		want                string
+	}{
+		// From the zoo's healthy-plain: a fast JSON service at 170
+		// requests/s using 8% of a core.
+		{"a fast idle service", 8.4, 177, 0.5, 38, 0.1, SeverityLow},
+		{"a busy service", 70, 177, 0.5, 38, 0.1, SeverityMedium},
+		{"an idle service whose allocation is half of each request", 10, 20, 2, 40, 0.1, SeverityHigh},
+		{"an idle service with long pauses", 8.4, 177, 0.5, 38, 12, SeverityHigh},
+	} {
+		r := cleanRun()
+		r.System.Module = svcModule
+		r.System.Process.CPUPercent.Mean = tt.cpu
+		r.Summary.RPS, r.Summary.Service.Mean = tt.rps, tt.serviceMS
+		r.System.Alloc = &result.AllocPressure{CPUPct: tt.gcPct, MallocPct: tt.gcPct / 2, GCWorkPct: tt.gcPct / 2}
+		r.System.GC = &result.GC{PausePct: tt.pausePct, CyclesPerS: 5}
+		fs, _ := ruleGC(&evaluation{run: r, cfg: map[string]float64{"gc_pause_percent": 5}})
+		if len(fs) != 1 || fs[0].Severity != tt.want {
+			t.Errorf("%s: want %s, got %+v", tt.why, tt.want, fs)
 		}
 	}
 }

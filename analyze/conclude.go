@@ -152,6 +152,7 @@ func Settings() []Setting {
 		{"conn_error_rate", 0.001, "ratio", KindConnectionErrors, "share of requests failing to connect (refused, reset, timeout)"},
 		{"knee_latency_factor", 2, "×", KindLatencyKnee, "p99 at the highest load over p99 at the knee"},
 		{"knee_error_rate", 0.01, "ratio", KindLatencyKnee, "error rate from which a load level counts as failing"},
+		{"wait_share", waitShare, "ratio", KindSlowDependency, "share of the request goroutines' time waiting on other services (and, for disk_io, in file system calls)"},
 		{"io_wait_percent", 20, "%", KindDiskBound, "sustained share of the host's CPU time waiting for disk I/O (median of the samples)"},
 		{"receive_share", 0.5, "ratio", KindLargeResponses, "share of time to first byte + receive spent receiving a step's responses"},
 		{"response_kib", 64, "KiB", KindLargeResponses, "least mean response size of a step whose transfer is judged"},

@@ -23,6 +23,8 @@ const (
 	KindCPUSaturation       = "cpu_saturation"
 	KindMemoryPressure      = "memory_pressure"
 	KindDiskBound           = "disk_bound"
+	KindSlowDependency      = "slow_dependency"
+	KindDiskIO              = "disk_io"
 	KindLargeResponses      = "large_responses"
 	KindNetworkLatency      = "network_latency"
 	KindConnectionErrors    = "connection_errors"
@@ -56,6 +58,8 @@ func rules() []rule {
 		{KindCoherency, ruleCoherency},
 		{KindScalingEfficiency, ruleScalingEfficiency},
 		{KindGCPressure, ruleGC},
+		{KindSlowDependency, ruleDependency},
+		{KindDiskIO, ruleDiskIO},
 		{KindSlowDatabase, ruleDatabase},
 		{KindCPUSaturation, ruleCPU},
 		{KindMemoryPressure, ruleMemory},

@@ -170,7 +170,8 @@ func TopGrowth(start, end *profile.Profile, n int) []result.HeapGrowth {
 }
 
 // Analyze fills the analysis parts of a watched system: Hotspots from the
-// CPU profile, Contention from the mutex and block profiles, Heap from the
+// CPU profile, Contention from the mutex and block profiles, Waits from
+// the goroutine snapshots (SetWaitRates adds the time per request), Heap from the
 // timeline after steadyFrom (seconds since run start) and the heap
 // profiles' growth, GC from the timeline after steadyFrom. A profile that
 // cannot be read becomes a warning in sys.Warnings. It replaces what an
@@ -204,11 +205,18 @@ func Analyze(sys *result.System, steadyFrom float64) {
 		sys.Module = &result.Module{Source: "file names"}
 	}
 	oc := newOwnCode(sys.Module)
-	sys.Hotspots, sys.Alloc = nil, nil
+	sys.Hotspots, sys.Alloc, sys.RequestCPUPct = nil, nil, 0
 	if cpu != nil {
 		st := readStacks(cpu, oc)
 		sys.Hotspots = st.hotspots(profileTop)
 		sys.Alloc = st.allocCPU()
+		sys.RequestCPUPct = st.requestPct()
+	}
+	sys.Waits = nil
+	for _, p := range sys.Profiles {
+		if p.Kind == "goroutines" {
+			sys.Waits = requestWaits(read("goroutines"), p.Snapshots, p.DurationS, oc)
+		}
 	}
 	heapStart, heapEnd := read("heap_start"), read("heap_end")
 	if sites, mb := allocSites(heapStart, heapEnd, oc, profileTop); len(sites) > 0 {

@@ -181,6 +181,10 @@ func estimate(f *result.Finding) string {
 		if v, ok := first(f, "mean_ms"); ok {
 			return fmt.Sprintf("%s ms per call to bring down", num(v))
 		}
+	case KindSlowDependency, KindDiskIO:
+		if v, ok := first(f, "wait_ms_per_request"); ok {
+			return fmt.Sprintf("up to %s ms per request", num(v))
+		}
 	case KindGCPressure:
 		if v, ok := first(f, "gc_pause_pct"); ok {
 			return fmt.Sprintf("up to %s%% of the time back from GC pauses", num(v))
@@ -280,6 +284,25 @@ func adviceFor(f *result.Finding) []advice {
 				"run no more units than the configuration before the fall until the cause is gone",
 				"look for the resource the units share: a database, a lock, a cache, the network",
 				"watch the shared resource (system: postgres, process) at both configurations and compare",
+			},
+		}}
+	case KindSlowDependency:
+		return []advice{{
+			title: "Shorten the wait on what %s calls", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"measure the dependency on its own (a stampede plan against it) and fix it there",
+				"bound each call with a timeout and cache what it returns",
+				"make independent calls in parallel; batch many small ones into one",
+				"share one client and raise its connection pool (MaxIdleConnsPerHost) to the concurrency",
+			},
+		}}
+	case KindDiskIO:
+		return []advice{{
+			title: "Take the disk off %s's request path", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"batch synchronous writes: group commits, or fsync once per batch rather than per request",
+				"hand writes to a background writer with a bounded queue",
+				"keep files open and buffered; cache what is read on every request",
 			},
 		}}
 	case KindDiskBound:

@@ -37,6 +37,7 @@ func cleanRun() *result.Run {
 			Heap:     &result.Heap{StartMB: 20, EndMB: 21, GrowthMBPerMin: 0.1, PValue: 0.4, Points: 60, WindowS: 59, Source: "heap_inuse", Confidence: 0.99},
 			GC:       &result.GC{CyclesPerS: 2, PausePct: 0.5},
 			Database: &result.Database{SlowStatements: []result.SlowStatement{{Query: "SELECT * FROM products WHERE id = $1", Calls: 5000, MeanMS: 2, SharePct: 60}}},
+			Waits:    waits(200, result.WaitState{State: WaitCPU, Pct: 70}, result.WaitState{State: WaitClient, Pct: 20}, result.WaitState{State: WaitDatabase, Pct: 10}),
 		},
 		Scalability: &result.Scalability{
 			Configs: []result.ScaleConfig{{N: 1, RPS: 100}, {N: 2, RPS: 198}, {N: 4, RPS: 390}, {N: 8, RPS: 770}},
@@ -51,6 +52,18 @@ func cleanRun() *result.Run {
 		r.System.Timeline = append(r.System.Timeline, result.SystemPoint{TS: float64(i + 1), CPUPercent: 60, HostCPU: 40, HostMemPct: 50, RSSMB: 55, HeapMB: 20})
 	}
 	return r
+}
+
+// waits is goroutine snapshots of 100 in-request goroutines on average
+// over 50 snapshots at rps requests/s, in the given states (Pct set).
+func waits(rps float64, states ...result.WaitState) *result.Waits {
+	w := &result.Waits{Snapshots: 50, SpanS: 5, InRequest: 100, Observations: 5000, RPS: rps}
+	for _, st := range states {
+		st.Goroutines = st.Pct
+		st.MSPerReq = 1000 * st.Goroutines / rps
+		w.States = append(w.States, st)
+	}
+	return w
 }
 
 // ramp makes the run's windows climb from 5 to 50 users, p99 following
@@ -232,6 +245,35 @@ func ruleCases() []ruleCase {
 		}, nil, true, false, "waits for its disks"},
 		{"the host barely waits for its disks", KindDiskBound, func(r *result.Run) { r.System.Timeline = ioTimeline(30, 3, 50<<20) }, nil, false, false, ""},
 		{"no host samples", KindDiskBound, func(r *result.Run) { r.System.Timeline = nil }, nil, false, true, ""},
+
+		{"requests wait on an HTTP dependency", KindSlowDependency, func(r *result.Run) {
+			r.System.Waits = waits(200, result.WaitState{State: WaitDependency, Pct: 55, Sites: []result.WaitSite{
+				{Function: "example.com/shop.(*Quotes).fetchPrices", Own: true, Via: "net/http.(*Client).do", Detail: "http", Pct: 50}}},
+				result.WaitState{State: WaitCPU, Pct: 45})
+		}, nil, true, false, "shop.(*Quotes).fetchPrices spends 50% of request time in outgoing HTTP calls"},
+		{"requests queue for the client's connections", KindSlowDependency, func(r *result.Run) {
+			r.System.Waits = waits(200, result.WaitState{State: WaitDependency, Pct: 80, Sites: []result.WaitSite{
+				{Function: "example.com/shop.fetch", Own: true, Via: "net/http.(*Transport).getConn", Detail: "connection pool", Pct: 80}}},
+				result.WaitState{State: WaitCPU, Pct: 20})
+		}, nil, true, false, "waiting for a connection from the HTTP client's pool"},
+		{"dependencies take a fifth of request time", KindSlowDependency, func(r *result.Run) {
+			r.System.Waits = waits(200, result.WaitState{State: WaitNetwork, Pct: 20, Sites: []result.WaitSite{{Function: "example.com/shop.get", Own: true, Pct: 20}}},
+				result.WaitState{State: WaitCPU, Pct: 80})
+		}, nil, false, false, ""},
+		{"too few goroutines seen serving requests", KindSlowDependency, func(r *result.Run) {
+			r.System.Waits.Observations = 5
+		}, nil, false, true, ""},
+		{"no goroutine snapshots", KindSlowDependency, func(r *result.Run) { r.System.Waits = nil }, nil, false, true, ""},
+		{"each request fsyncs a file", KindDiskIO, func(r *result.Run) {
+			r.System.Waits = waits(200, result.WaitState{State: WaitDisk, Pct: 65, Sites: []result.WaitSite{
+				{Function: "example.com/shop.persistEvent", Own: true, Via: "os.(*File).Sync", Detail: "fsync", Pct: 60}}},
+				result.WaitState{State: WaitCPU, Pct: 35})
+		}, nil, true, false, "shop.persistEvent spends 60% of request time flushing files to disk"},
+		{"requests barely touch files", KindDiskIO, func(r *result.Run) {
+			r.System.Waits = waits(200, result.WaitState{State: WaitDisk, Pct: 5, Sites: []result.WaitSite{{Function: "example.com/shop.log", Own: true, Pct: 5}}},
+				result.WaitState{State: WaitCPU, Pct: 95})
+		}, nil, false, false, ""},
+		{"no snapshots for disk waits", KindDiskIO, func(r *result.Run) { r.System.Waits = nil }, nil, false, true, ""},
 
 		{"large responses dominate a step", KindLargeResponses, func(r *result.Run) {
 			s := &r.Steps[1]

@@ -19,6 +19,61 @@ type System struct {
 	// Alloc is the CPU spent allocating and collecting, and who allocates.
 	Module *Module        `json:"module,omitempty"`
 	Alloc  *AllocPressure `json:"alloc,omitempty"`
+	// Waits is where the goroutines serving requests were, from the
+	// goroutine snapshots taken while the CPU profile ran: computing or
+	// waiting, and on what.
+	Waits *Waits `json:"waits,omitempty"`
+	// RequestCPUPct is the share of the CPU profile's samples taken while
+	// a request was being served (under the HTTP or gRPC server's handler
+	// call); zero when the profile shows no server it knows.
+	RequestCPUPct float64 `json:"request_cpu_pct,omitempty"`
+}
+
+// Waits is where the goroutines serving requests spent their time, from
+// goroutine snapshots (see watch): each snapshot counts the goroutines
+// inside a request handler by what they were doing. By Little's law a
+// state's average number of goroutines divided by the throughput is the
+// time each request spends in it.
+type Waits struct {
+	Snapshots int     `json:"snapshots"`
+	SpanS     float64 `json:"span_s"`
+	// InRequest is the average number of goroutines serving a request,
+	// Observations their count summed over the snapshots.
+	InRequest    float64 `json:"in_request"`
+	Observations int64   `json:"observations"`
+	// RPS is the throughput over the snapshots' span, when known.
+	RPS    float64     `json:"rps,omitempty"`
+	States []WaitState `json:"states"`
+}
+
+// WaitState is one thing request goroutines were doing: cpu (running or
+// runnable), dependency (an outgoing HTTP or gRPC call), network (another
+// socket of its own), database (database/sql), disk (file system calls;
+// fsync among them), lock, channel (waiting on other goroutines), sleep,
+// client (reading the request or writing the response), runtime (stopped
+// in the runtime below its own code, from a snapshot in the text form,
+// which leaves the runtime's frames out: a channel or select wait, or
+// preempted while computing), other. Pct is
+// its share of the observations, Goroutines its average count, MSPerReq
+// the time per request it stands for (zero without a throughput).
+type WaitState struct {
+	State      string     `json:"state"`
+	Pct        float64    `json:"pct"`
+	Goroutines float64    `json:"goroutines"`
+	MSPerReq   float64    `json:"ms_per_request,omitempty"`
+	Sites      []WaitSite `json:"sites,omitempty"`
+}
+
+// WaitSite is where a state's time is spent: the own function nearest
+// above the wait (the function to change), the call that identifies the
+// wait (Via: net/http.(*Client).Do, os.(*File).Sync, …) and its share of
+// all observations.
+type WaitSite struct {
+	Function string  `json:"function"`
+	Own      bool    `json:"own,omitempty"`
+	Via      string  `json:"via,omitempty"`
+	Detail   string  `json:"detail,omitempty"` // fsync, connection pool, …
+	Pct      float64 `json:"pct"`
 }
 
 // ProcessStats summarises the watched process over the run.
@@ -106,6 +161,10 @@ type Hotspot struct {
 	// this one: a function whose time is mostly there only passes it on.
 	Own         bool    `json:"own"`
 	OwnBelowPct float64 `json:"own_below_pct,omitempty"`
+	// RequestPct is the share of all samples in which the function runs
+	// while serving a request (see System.RequestCPUPct): a function with
+	// much CPU but little of it in requests runs in the background.
+	RequestPct float64 `json:"request_pct,omitempty"`
 	// Path is where an own function's time goes: the heaviest call path
 	// below it, callee first, shortened to the functions that matter
 	// (each package entered, the allocator, the end). Callers are the own
@@ -249,10 +308,14 @@ type GC struct {
 // format `go tool pprof` reads. TS is when it was taken (for a CPU profile,
 // when it started; DurationS is how long it ran).
 type Profile struct {
-	Kind      string  `json:"kind"` // cpu, heap_start, heap_end, mutex, block, goroutine
+	Kind      string  `json:"kind"` // cpu, heap_start, heap_end, mutex, block, goroutines
 	Path      string  `json:"path"`
 	TS        float64 `json:"t_s"`
 	DurationS float64 `json:"duration_s,omitempty"`
+	// Snapshots is how many goroutine profiles a "goroutines" profile
+	// sums: its values divided by it are the average number of goroutines
+	// in each stack over its span.
+	Snapshots int `json:"snapshots,omitempty"`
 }
 
 // Database is what the database watch saw (PostgreSQL). CacheHitRatio,

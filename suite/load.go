@@ -185,6 +185,7 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		shiftSystem(run.System, shift.Seconds())
 		if w != nil {
 			analyze.Analyze(run.System, peakAt.Seconds())
+			analyze.SetWaitRates(run)
 		}
 	}
 	slos, byDefault := thresholds(p, o)

@@ -337,6 +337,24 @@ func TestHotspotAtPeak(t *testing.T) {
 	if _, err := readProfile(cpu.Path); err != nil {
 		t.Fatal(err)
 	}
+	// Goroutine snapshots beside the CPU profile: every 100 ms of its 2 s
+	// (some may be missed on a busy machine), and the request loop's
+	// handler seen computing most of the time.
+	var snaps *result.Profile
+	for i := range sys.Profiles {
+		if sys.Profiles[i].Kind == "goroutines" {
+			snaps = &sys.Profiles[i]
+		}
+	}
+	if snaps == nil || snaps.Snapshots < 5 || snaps.Snapshots > 20 {
+		t.Fatalf("goroutine snapshots %+v, want 5 to 20 over the CPU profile's 2 s", snaps)
+	}
+	// (A snapshot preempts a computing goroutine in the runtime, where
+	// the text form cannot tell it from one waiting on a channel.)
+	if w := sys.Waits; w == nil || w.Observations == 0 || (w.States[0].State != analyze.WaitCPU && w.States[0].State != analyze.WaitRuntime) ||
+		w.States[0].Pct < 50 || w.States[0].Sites[0].Function != "main.hotspotBurnCPU" {
+		t.Errorf("waits %+v, want the handler mostly computing in main.hotspotBurnCPU", sys.Waits)
+	}
 	// Hotspots list own code first by cumulative share; by flat share the
 	// planted function is the top one.
 	if len(sys.Hotspots) == 0 {

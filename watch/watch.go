@@ -316,9 +316,14 @@ func (w *Watcher) MarkPeak() {
 		w.warn.add("cpu-skipped", fmt.Sprintf("cpu profile not taken: the peak came at %.1f s, less than a second before the run ends", w.ts(now)))
 		return
 	}
+	w.cpu.Add(1)
 	go func() {
 		defer w.cpu.Done()
 		w.takeProfile(w.ctx, "cpu", "cpu.pb.gz", fmt.Sprintf("/profile?seconds=%d", secs), time.Duration(secs)*time.Second, false)
+	}()
+	go func() {
+		defer w.cpu.Done()
+		w.snapshotGoroutines(w.ctx, time.Duration(secs)*time.Second)
 	}()
 }
 

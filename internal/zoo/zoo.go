@@ -34,12 +34,12 @@ const (
 	KindDBPoolWait     = "db_pool_wait" // read from SQL steps only, so far
 	KindSlowResponse   = "slow_response"
 	KindThroughput     = "throughput_shortfall"
-
-	// Not (yet) rules of the analysis.
-	KindGoroutineLeak  = "goroutine_leak"
 	KindSlowDependency = "slow_dependency"
 	KindDiskIO         = "disk_io"
-	KindQueueGrowth    = "queue_growth"
+
+	// Not (yet) rules of the analysis.
+	KindGoroutineLeak = "goroutine_leak"
+	KindQueueGrowth   = "queue_growth"
 )
 
 // Truth is what the analysis should conclude about a service under its

@@ -1,0 +1,120 @@
+package watch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/stampede-perf/stampede/internal/gotext"
+	"github.com/stampede-perf/stampede/internal/redact"
+	"github.com/stampede-perf/stampede/result"
+)
+
+// Goroutine snapshots: while the CPU profile runs, the watch also takes a
+// goroutine profile every snapshotEvery and sums them into one profile
+// (kind "goroutines"). The CPU profile sees only time on a CPU; the
+// snapshots see every goroutine wherever it is — running, waiting on a
+// lock, a channel, a network read of a dependency's answer, or a file
+// system call such as fsync — so the analysis can tell where the time of
+// a request goes when it is not spent computing (a wall-clock profile, as
+// fgprof takes from inside a program, taken here from outside through the
+// standard endpoint). Snapshots are fetched in the text form, the
+// cheapest for the target (see gotext; its stop of the world is short
+// since Go 1.19), and the rate is low; the count is bounded by
+// maxSnapshots.
+const (
+	snapshotEvery = 100 * time.Millisecond
+	maxSnapshots  = 600
+	// maxSnapshotProfile bounds one snapshot's encoded size (a program
+	// with a million goroutines gives a large profile).
+	maxSnapshotProfile = 32 << 20
+)
+
+// snapshotGoroutines takes goroutine profiles every snapshotEvery for d
+// (at most maxSnapshots) and saves their sum as goroutines.pb.gz. A
+// snapshot that fails is skipped; none at all is a warning.
+func (w *Watcher) snapshotGoroutines(ctx context.Context, d time.Duration) {
+	if w.pprof == nil || w.opts.Dir == "" {
+		return
+	}
+	start := w.opts.Now()
+	n := min(int(d/snapshotEvery), maxSnapshots)
+	var sum *profile.Profile
+	taken := 0
+	var lastErr error
+	t := time.NewTicker(snapshotEvery)
+	defer t.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case <-ctx.Done():
+			i = n
+			continue
+		case <-t.C:
+		}
+		p, err := w.goroutineProfile(ctx)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if sum == nil {
+			sum = p
+		} else if m, err := profile.Merge([]*profile.Profile{sum, p}); err == nil {
+			sum = m
+		} else {
+			lastErr = err
+			continue
+		}
+		taken++
+	}
+	if taken == 0 {
+		if lastErr != nil && ctx.Err() == nil {
+			w.warn.add("profile-goroutines", redact.Text(fmt.Sprintf("pprof: goroutine snapshots not taken: %v", lastErr)))
+		}
+		return
+	}
+	var buf bytes.Buffer
+	if err := sum.Write(&buf); err != nil {
+		w.warn.add("profile-goroutines", fmt.Sprintf("pprof: goroutine snapshots not saved: %v", err))
+		return
+	}
+	path := filepath.Join(w.opts.Dir, w.opts.Prefix+"goroutines.pb.gz")
+	err := os.MkdirAll(filepath.Dir(path), 0o755)
+	if err == nil {
+		err = os.WriteFile(path, buf.Bytes(), 0o600)
+	}
+	if err != nil {
+		w.warn.add("profile-goroutines", fmt.Sprintf("pprof: goroutine snapshots not saved: %v", err))
+		return
+	}
+	w.opts.Logf("watch: %d goroutine snapshots saved to %s", taken, path)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.profiles = append(w.profiles, result.Profile{Kind: "goroutines", Path: path, TS: w.ts(start),
+		DurationS: w.opts.Now().Sub(start).Seconds(), Snapshots: taken})
+}
+
+// goroutineProfile fetches one goroutine profile in its text form (see
+// gotext: the cheapest for the target) as a profile.
+func (w *Watcher) goroutineProfile(ctx context.Context) (*profile.Profile, error) {
+	ctx, cancel := context.WithTimeout(ctx, profileTimeout)
+	defer cancel()
+	resp, err := w.pprof.get(ctx, "/goroutine?debug=1")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSnapshotProfile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSnapshotProfile {
+		return nil, fmt.Errorf("a goroutine profile larger than %d MB", maxSnapshotProfile>>20)
+	}
+	return gotext.Parse(data)
+}
