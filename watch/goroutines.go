@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -104,17 +103,9 @@ func (w *Watcher) snapshotGoroutines(ctx context.Context, d time.Duration) {
 func (w *Watcher) goroutineProfile(ctx context.Context) (*profile.Profile, error) {
 	ctx, cancel := context.WithTimeout(ctx, profileTimeout)
 	defer cancel()
-	resp, err := w.pprof.get(ctx, "/goroutine?debug=1")
+	data, err := w.pprof.fetch(ctx, "/goroutine?debug=1", maxSnapshotProfile)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSnapshotProfile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxSnapshotProfile {
-		return nil, fmt.Errorf("a goroutine profile larger than %d MB", maxSnapshotProfile>>20)
 	}
 	return gotext.Parse(data)
 }

@@ -127,18 +127,27 @@ func (w *Watcher) takeProfile(ctx context.Context, kind, file, rel string, dur t
 	w.profiles = append(w.profiles, result.Profile{Kind: kind, Path: path, TS: w.ts(start), DurationS: dur.Seconds()})
 }
 
-func (w *Watcher) saveProfile(ctx context.Context, rel, path string, onlyWithSamples bool) (bool, error) {
-	resp, err := w.pprof.get(ctx, rel)
+// fetch reads base+rel whole, refusing more than limit bytes.
+func (s *pprofSource) fetch(ctx context.Context, rel string, limit int) ([]byte, error) {
+	resp, err := s.get(ctx, rel)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxProfile+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("larger than %d MB", limit/mb)
+	}
+	return data, nil
+}
+
+func (w *Watcher) saveProfile(ctx context.Context, rel, path string, onlyWithSamples bool) (bool, error) {
+	data, err := w.pprof.fetch(ctx, rel, maxProfile)
 	if err != nil {
 		return false, err
-	}
-	if len(data) > maxProfile {
-		return false, fmt.Errorf("larger than %d MB", maxProfile/mb)
 	}
 	p, err := profile.ParseData(data)
 	if err != nil {
