@@ -147,6 +147,7 @@ func Settings() []Setting {
 		{"usl_kappa", 0, "", KindCoherency, "USL coherency κ"},
 		{"usl_min_r2", 0.8, "", KindCoherency, "least R² of a USL fit that is judged"},
 		{"leak_slope_mb_per_h", 60, "MB/h", KindMemoryLeak, "least heap growth of a suspected leak"},
+		{"goroutine_leak_per_min", goroutineLeakPerMin, "/min", KindGoroutineLeak, "least steady growth of the goroutine count that is a leak"},
 		{"gc_pause_percent", 5, "%", KindGCPressure, "share of time the Go runtime spends paused for GC"},
 		{"gc_cpu_share", gcCPUShare, "ratio", KindGCPressure, "share of CPU samples in allocation and garbage-collection work"},
 		{"conn_error_rate", 0.001, "ratio", KindConnectionErrors, "share of requests failing to connect (refused, reset, timeout)"},

@@ -16,6 +16,7 @@ const (
 	KindCPUHotspot          = "cpu_hotspot"
 	KindLockContention      = "lock_contention"
 	KindMemoryLeak          = "memory_leak"
+	KindGoroutineLeak       = "goroutine_leak"
 	KindCoherency           = "coherency"
 	KindScalingEfficiency   = "scaling_efficiency"
 	KindGCPressure          = "gc_pressure"
@@ -55,6 +56,7 @@ func rules() []rule {
 		{KindCPUHotspot, ruleHotspot},
 		{KindLockContention, ruleContention},
 		{KindMemoryLeak, ruleLeak},
+		{KindGoroutineLeak, ruleGoroutineLeak},
 		{KindCoherency, ruleCoherency},
 		{KindScalingEfficiency, ruleScalingEfficiency},
 		{KindGCPressure, ruleGC},

@@ -212,6 +212,7 @@ func Analyze(sys *result.System, steadyFrom float64) {
 		sys.Alloc = st.allocCPU()
 		sys.RequestCPUPct = st.requestPct()
 	}
+	sys.Goroutines = goroutineTrend(sys.Timeline, steadyFrom, read("goroutines_start"), read("goroutines_end"), oc)
 	sys.Waits = nil
 	for _, p := range sys.Profiles {
 		if p.Kind == "goroutines" {

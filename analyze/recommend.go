@@ -181,6 +181,10 @@ func estimate(f *result.Finding) string {
 		if v, ok := first(f, "mean_ms"); ok {
 			return fmt.Sprintf("%s ms per call to bring down", num(v))
 		}
+	case KindGoroutineLeak:
+		if v, ok := first(f, "growth_per_min"); ok {
+			return fmt.Sprintf("%s goroutines a minute fewer (and the memory their stacks and what they hold take)", num(v))
+		}
 	case KindSlowDependency, KindDiskIO:
 		if v, ok := first(f, "wait_ms_per_request"); ok {
 			return fmt.Sprintf("up to %s ms per request", num(v))
@@ -284,6 +288,15 @@ func adviceFor(f *result.Finding) []advice {
 				"run no more units than the configuration before the fall until the cause is gone",
 				"look for the resource the units share: a database, a lock, a cache, the network",
 				"watch the shared resource (system: postgres, process) at both configurations and compare",
+			},
+		}}
+	case KindGoroutineLeak:
+		return []advice{{
+			title: "End the goroutines %s starts", effort: LevelLow, impact: LevelHigh,
+			techniques: []string{
+				"give every goroutine a way out: a context it watches, a channel that is closed, a timeout",
+				"unsubscribe and close channels when the client goes away (request context done)",
+				"count them in a test: runtime.NumGoroutine before and after, or go.uber.org/goleak",
 			},
 		}}
 	case KindSlowDependency:

@@ -257,3 +257,102 @@ func orText(s, alt string) string {
 	}
 	return s
 }
+
+// goroutineLeakPerMin is the default least steady growth of the goroutine
+// count (per minute) that is a leak (setting goroutine_leak_per_min).
+const goroutineLeakPerMin = 30
+
+// ruleGoroutineLeak: the goroutine count grows through the steady part of
+// the run — a Theil–Sen slope of at least goroutine_leak_per_min (default
+// 30 a minute), a Mann–Kendall p under 0.01, and at least 20 more at the
+// end — while the goroutines that follow the load (serving requests,
+// holding connections) are left out of the profiles' comparison. It is
+// named after the place (own function, and the call its goroutines wait
+// in) with the most more goroutines at the end than at the start; when
+// the profiles show no such place, or it holds under a fifth of the
+// growth, the count grew with the load (more connections, more requests
+// in flight) and nothing is found. Nothing either when the requests in
+// flight (the generator's active users) grew by half as many over the
+// same span: a queue or more load, not a leak. Without the profiles the
+// trend alone is a finding about "goroutines". High from ten times the
+// threshold.
+func ruleGoroutineLeak(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
+	sys := ev.run.System
+	if sys == nil || sys.Goroutines == nil {
+		return nil, notEvaluated("the run has no goroutine count of the target over time (five points or more after the peak)",
+			"system: { pprof: http://HOST:PORT/debug/pprof } or { prometheus: http://HOST:PORT/metrics }")
+	}
+	g := sys.Goroutines
+	limit := setting(ev, "goroutine_leak_per_min", goroutineLeakPerMin)
+	added := g.End - g.Start
+	if g.PerMin < limit || g.PValue >= 0.01 || added < 20 {
+		return nil, nil
+	}
+	if g.Profiled && (len(g.TopGrowth) == 0 || float64(g.TopGrowth[0].Added) < added/5) {
+		return nil, nil // the growth is in requests and connections: load
+	}
+	if grew := concurrencyGrowth(ev.run, g); grew >= added/2 {
+		return nil, nil // as many more requests in flight: load, or a queue
+	}
+	ratio := ratioOver(g.PerMin, limit)
+	f := result.Finding{
+		Severity: severityAbove(ratio, 10),
+		Subject:  "goroutines",
+		Title:    fmt.Sprintf("Goroutine leak: %s more goroutines in %s s (%s a minute)", num(added), num(g.WindowS), num(g.PerMin)),
+		Evidence: []result.Evidence{
+			{Metric: "growth_per_min", Value: g.PerMin, Unit: "/min", Source: "goroutine count", Threshold: limit,
+				Note: fmt.Sprintf("Theil–Sen slope over %d points, Mann–Kendall p=%.2g", g.Points, g.PValue)},
+			{Metric: "goroutines_start", Value: g.Start, Source: "goroutine count"},
+			{Metric: "goroutines_end", Value: g.End, Source: "goroutine count"},
+		},
+		Confidence: confidence(ratio, g.Points),
+	}
+	f.Detail = fmt.Sprintf("The number of goroutines rose from %s to %s at a steady load and kept rising: goroutines are started and never end. Each holds its stack and whatever it references.", num(g.Start), num(g.End))
+	if len(g.TopGrowth) > 0 {
+		top := g.TopGrowth[0]
+		name := shortFunc(top.Function)
+		f.Subject = name
+		f.Title += fmt.Sprintf(", %s of them in %s", num(float64(top.Added)), name)
+		if top.Via != "" && top.Via != top.Function {
+			f.Title += " waiting in " + shortFunc(top.Via)
+		}
+		f.Detail += fmt.Sprintf(" The goroutine profiles taken at the start and the end of the run show %s more goroutines in %s", num(float64(top.Added)), name)
+		if top.Via != "" && top.Via != top.Function {
+			f.Detail += " (waiting in " + shortFunc(top.Via) + ")"
+		}
+		f.Detail += ": find what should end them (a context, a closed channel, a timeout)."
+		for _, t := range g.TopGrowth[:min(3, len(g.TopGrowth))] {
+			f.Evidence = append(f.Evidence, result.Evidence{Metric: "added: " + shortFunc(t.Function), Value: float64(t.Added), Source: "goroutine profiles (start → end)",
+				Note: "waiting in " + shortFunc(t.Via)})
+		}
+	} else {
+		f.Confidence *= 0.8
+		f.Detail += " Add a pprof endpoint to name where they wait."
+	}
+	return []result.Finding{f}, nil
+}
+
+// concurrencyGrowth is how much the requests in flight (the windows'
+// active users) grew over the goroutine trend's span: the mean of the
+// last three windows in it minus the mean of the first three.
+func concurrencyGrowth(run *result.Run, g *result.GoroutineTrend) float64 {
+	from, to := g.FromS, g.FromS+g.WindowS
+	var in []float64
+	for _, w := range run.Series {
+		if w.TS >= from-1 && w.TS <= to {
+			in = append(in, float64(w.VUs))
+		}
+	}
+	if len(in) < 2 {
+		return 0
+	}
+	k := min(3, len(in)/2)
+	mean := func(v []float64) float64 {
+		var s float64
+		for _, x := range v {
+			s += x
+		}
+		return s / float64(len(v))
+	}
+	return mean(in[len(in)-k:]) - mean(in[:k])
+}

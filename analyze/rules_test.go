@@ -34,10 +34,11 @@ func cleanRun() *result.Run {
 			Contention: []result.Contention{
 				{Function: "example.com/shop.(*Cache).Get", Kind: "mutex", DelayPct: 90, DelayS: 0.5},
 			},
-			Heap:     &result.Heap{StartMB: 20, EndMB: 21, GrowthMBPerMin: 0.1, PValue: 0.4, Points: 60, WindowS: 59, Source: "heap_inuse", Confidence: 0.99},
-			GC:       &result.GC{CyclesPerS: 2, PausePct: 0.5},
-			Database: &result.Database{SlowStatements: []result.SlowStatement{{Query: "SELECT * FROM products WHERE id = $1", Calls: 5000, MeanMS: 2, SharePct: 60}}},
-			Waits:    waits(200, result.WaitState{State: WaitCPU, Pct: 70}, result.WaitState{State: WaitClient, Pct: 20}, result.WaitState{State: WaitDatabase, Pct: 10}),
+			Heap:       &result.Heap{StartMB: 20, EndMB: 21, GrowthMBPerMin: 0.1, PValue: 0.4, Points: 60, WindowS: 59, Source: "heap_inuse", Confidence: 0.99},
+			GC:         &result.GC{CyclesPerS: 2, PausePct: 0.5},
+			Database:   &result.Database{SlowStatements: []result.SlowStatement{{Query: "SELECT * FROM products WHERE id = $1", Calls: 5000, MeanMS: 2, SharePct: 60}}},
+			Goroutines: &result.GoroutineTrend{Start: 50, End: 52, PerMin: 0.5, PValue: 0.5, Points: 60, WindowS: 59},
+			Waits:      waits(200, result.WaitState{State: WaitCPU, Pct: 70}, result.WaitState{State: WaitClient, Pct: 20}, result.WaitState{State: WaitDatabase, Pct: 10}),
 		},
 		Scalability: &result.Scalability{
 			Configs: []result.ScaleConfig{{N: 1, RPS: 100}, {N: 2, RPS: 198}, {N: 4, RPS: 390}, {N: 8, RPS: 770}},
@@ -245,6 +246,28 @@ func ruleCases() []ruleCase {
 		}, nil, true, false, "waits for its disks"},
 		{"the host barely waits for its disks", KindDiskBound, func(r *result.Run) { r.System.Timeline = ioTimeline(30, 3, 50<<20) }, nil, false, false, ""},
 		{"no host samples", KindDiskBound, func(r *result.Run) { r.System.Timeline = nil }, nil, false, true, ""},
+
+		{"goroutines pile up in one place", KindGoroutineLeak, func(r *result.Run) {
+			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 650, PerMin: 600, PValue: 1e-9, Points: 60, WindowS: 59, Profiled: true,
+				TopGrowth: []result.GoroutineGrowth{{Function: "example.com/shop.(*Hub).wait", Own: true, Via: "sync.(*Cond).Wait", Added: 580}}}
+		}, nil, true, false, "580 of them in shop.(*Hub).wait waiting in sync.(*Cond).Wait"},
+		{"goroutines grow with the connections", KindGoroutineLeak, func(r *result.Run) {
+			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 650, PerMin: 600, PValue: 1e-9, Points: 60, WindowS: 59, Profiled: true,
+				TopGrowth: []result.GoroutineGrowth{{Function: "example.com/shop.tick", Own: true, Via: "time.Sleep", Added: 3}}}
+		}, nil, false, false, ""},
+		{"goroutines grow, no profiles to name them", KindGoroutineLeak, func(r *result.Run) {
+			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 650, PerMin: 600, PValue: 1e-9, Points: 60, WindowS: 59}
+		}, nil, true, false, "600 more goroutines in 59 s"},
+		{"goroutines grow with the requests in flight (a queue)", KindGoroutineLeak, func(r *result.Run) {
+			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 650, PerMin: 600, PValue: 1e-9, Points: 60, WindowS: 59}
+			for i := range r.Series {
+				r.Series[i].VUs = 10 + 10*i
+			}
+		}, nil, false, false, ""},
+		{"a count that wanders", KindGoroutineLeak, func(r *result.Run) {
+			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 90, PerMin: 40, PValue: 0.2, Points: 60, WindowS: 59}
+		}, nil, false, false, ""},
+		{"no goroutine count", KindGoroutineLeak, func(r *result.Run) { r.System.Goroutines = nil }, nil, false, true, ""},
 
 		{"requests wait on an HTTP dependency", KindSlowDependency, func(r *result.Run) {
 			r.System.Waits = waits(200, result.WaitState{State: WaitDependency, Pct: 55, Sites: []result.WaitSite{

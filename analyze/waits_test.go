@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"testing"
@@ -231,5 +232,59 @@ func TestRequestWaitsLeavesOutTheWatch(t *testing.T) {
 	w := requestWaits(p, 1, 1, newOwnCode(&result.Module{Path: "example.com/svc"}))
 	if w == nil || w.Observations != 2 || w.States[0].State != WaitDependency || w.States[0].Sites[0].Function != "example.com/svc.fetch" {
 		t.Errorf("an instrumented handler's call was not counted: %+v", w)
+	}
+}
+
+// leakWaiting is a goroutine that never ends until released.
+func leakWaiting(started chan<- struct{}, release <-chan struct{}) {
+	started <- struct{}{}
+	<-release
+}
+
+// TestGoroutineGrowthNamesTheLeak: goroutine profiles of this process
+// before and after 30 goroutines are started and left waiting name the
+// function they wait in, with 30 more; in both forms of the profile.
+func TestGoroutineGrowthNamesTheLeak(t *testing.T) {
+	take := func(debug int) *profile.Profile {
+		var buf bytes.Buffer
+		if err := pprof.Lookup("goroutine").WriteTo(&buf, debug); err != nil {
+			t.Fatal(err)
+		}
+		var p *profile.Profile
+		var err error
+		if debug == 0 {
+			p, err = profile.Parse(&buf)
+		} else {
+			p, err = gotext.Parse(buf.Bytes())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	oc := newOwnCode(&result.Module{Path: "github.com/stampede-perf/stampede"})
+	for _, debug := range []int{0, 1} {
+		before := take(debug)
+		release, started := make(chan struct{}), make(chan struct{})
+		var done sync.WaitGroup
+		for range 30 {
+			done.Go(func() { leakWaiting(started, release) })
+			<-started
+		}
+		// Each has sent and is on its way to the receive: take profiles
+		// until all 30 are seen parked there.
+		var top []result.GoroutineGrowth
+		for try := 0; try < 1000; try++ {
+			top = goroutineGrowth(before, take(debug), oc, 3)
+			if len(top) > 0 && top[0].Added == 30 {
+				break
+			}
+			runtime.Gosched()
+		}
+		close(release)
+		done.Wait() // gone before the next form's first profile
+		if len(top) == 0 || shortFunc(top[0].Function) != "analyze.leakWaiting" || top[0].Added != 30 || !top[0].Own {
+			t.Errorf("debug=%d: growth %+v, want 30 in analyze.leakWaiting", debug, top)
+		}
 	}
 }

@@ -19,6 +19,9 @@ type System struct {
 	// Alloc is the CPU spent allocating and collecting, and who allocates.
 	Module *Module        `json:"module,omitempty"`
 	Alloc  *AllocPressure `json:"alloc,omitempty"`
+	// Goroutines is the trend of the goroutine count over the steady
+	// part of the run, and which stacks grew from start to end.
+	Goroutines *GoroutineTrend `json:"goroutines,omitempty"`
 	// Waits is where the goroutines serving requests were, from the
 	// goroutine snapshots taken while the CPU profile ran: computing or
 	// waiting, and on what.
@@ -358,4 +361,35 @@ type SlowStatement struct {
 	MeanMS   float64 `json:"mean_ms"`
 	SharePct float64 `json:"share_pct"`
 	Rows     int64   `json:"rows"`
+}
+
+// GoroutineTrend is the goroutine count over the steady part of the run
+// (the timeline's points from the peak on): its first and last values,
+// the Theil–Sen slope and the Mann–Kendall p-value, and the stacks with
+// the most more goroutines at the end than at the start (goroutine
+// profiles taken when the watch started and stopped; the goroutines
+// serving requests or holding a client connection left out: they follow
+// the load).
+type GoroutineTrend struct {
+	Start   float64 `json:"start"`
+	End     float64 `json:"end"`
+	PerMin  float64 `json:"per_min"`
+	PValue  float64 `json:"p_value"`
+	Points  int     `json:"points"`
+	FromS   float64 `json:"from_s"` // when the span starts, seconds since run start
+	WindowS float64 `json:"window_s"`
+	// Profiled says the start and end profiles were compared: an empty
+	// TopGrowth then means nothing grew outside requests and connections.
+	Profiled  bool              `json:"profiled,omitempty"`
+	TopGrowth []GoroutineGrowth `json:"top_growth,omitempty"`
+}
+
+// GoroutineGrowth is a place where goroutines accumulated: the own
+// function nearest the top of their stack, the call they wait in (the
+// leaf shown), and how many more there were at the end.
+type GoroutineGrowth struct {
+	Function string `json:"function"`
+	Own      bool   `json:"own,omitempty"`
+	Via      string `json:"via,omitempty"`
+	Added    int64  `json:"added"`
 }

@@ -109,3 +109,33 @@ func (w *Watcher) goroutineProfile(ctx context.Context) (*profile.Profile, error
 	}
 	return gotext.Parse(data)
 }
+
+// saveGoroutines takes one goroutine profile (text form) and saves it as
+// file under Dir, kind "goroutines_start" or "goroutines_end": the two
+// tell which stacks grew over the run (a goroutine leak). A fetch that
+// fails is a warning.
+func (w *Watcher) saveGoroutines(ctx context.Context, kind, file string) {
+	if w.pprof == nil || w.opts.Dir == "" {
+		return
+	}
+	start := w.opts.Now()
+	p, err := w.goroutineProfile(ctx)
+	var buf bytes.Buffer
+	if err == nil {
+		err = p.Write(&buf)
+	}
+	path := filepath.Join(w.opts.Dir, w.opts.Prefix+file)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(path), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(path, buf.Bytes(), 0o600)
+	}
+	if err != nil {
+		w.warn.add("profile-"+kind, redact.Text(fmt.Sprintf("pprof: %s profile not saved: %v", kind, err)))
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.profiles = append(w.profiles, result.Profile{Kind: kind, Path: path, TS: w.ts(start), Snapshots: 1})
+}

@@ -187,6 +187,7 @@ func Start(ctx context.Context, spec *plan.System, opts Options) (*Watcher, erro
 	w.runSamplers(w.ctx, now, &discard)
 	w.last = now
 	w.takeProfile(w.ctx, "heap_start", "heap-start.pb.gz", "/heap?gc=1", 0, false)
+	w.saveGoroutines(w.ctx, "goroutines_start", "goroutines-start.pb.gz")
 
 	w.stopped = make(chan struct{})
 	w.loop = make(chan struct{})
@@ -374,6 +375,7 @@ func (w *Watcher) Stop(ctx context.Context) *result.System {
 	w.cancel()
 
 	w.takeProfile(ctx, "heap_end", "heap-end.pb.gz", "/heap?gc=1", 0, false)
+	w.saveGoroutines(ctx, "goroutines_end", "goroutines-end.pb.gz")
 	w.takeProfile(ctx, "mutex", "mutex.pb.gz", "/mutex", 0, true)
 	w.takeProfile(ctx, "block", "block.pb.gz", "/block", 0, true)
 	if w.ownsHTTP {

@@ -79,7 +79,7 @@ func severe(f result.Finding) bool { return f.Severity == "high" || f.Severity =
 // causeKinds are the kinds that name a cause in the program (a function,
 // a lock, an allocation site); symptoms (latency, errors, saturation) may
 // rank anywhere.
-var causeKinds = []string{"cpu_hotspot", "lock_contention", "memory_leak", "gc_pressure", "slow_database", "slow_dependency", "disk_io"}
+var causeKinds = []string{"cpu_hotspot", "lock_contention", "memory_leak", "goroutine_leak", "gc_pressure", "slow_database", "slow_dependency", "disk_io"}
 
 // checkFault reports what is wrong with run's findings for a planted
 // fault: among the findings of medium or high severity about a cause, in
@@ -133,11 +133,11 @@ func checkHealthy(run *result.Run, pending string) (problem, pendingProblem stri
 // the analysis concludes from the real profiles and metrics: for a fault,
 // that no cause in another function ranks above a finding of the expected
 // kind naming the planted function; for a healthy service, that nothing of
-// medium or high severity is found. It takes about 110 seconds of two
+// medium or high severity is found. It takes about 125 seconds of two
 // cores.
 func TestFindingsEndToEnd(t *testing.T) {
 	if testing.Short() {
-		t.Skip("loads eight services for about 110 s; skipped with -short")
+		t.Skip("loads nine services for about 125 s; skipped with -short")
 	}
 	if raceEnabled {
 		// The generator runs in this process; slowed many times over by
@@ -172,6 +172,7 @@ func TestFindingsEndToEnd(t *testing.T) {
 		// Needs allocation judged per request in an idle process.
 		{service: "healthy-plain", hold: 7 * time.Second},
 		// Off-CPU waits, seen only in goroutine snapshots.
+		{service: "goroutine-leak", hold: 7 * time.Second},
 		{service: "slow-downstream", hold: 7 * time.Second},
 		{service: "disk-fsync", hold: 7 * time.Second},
 	}

@@ -34,7 +34,7 @@ func faultServices() []Service {
 			Name:  "goroutine-leak",
 			About: "goroutine leak: a goroutine per subscription, blocked forever, each holding 4 KiB",
 			Truth: Truth{Kinds: []string{KindGoroutineLeak, KindMemoryLeak}, Function: "waitForUpdates",
-				Note: "no rule reads the goroutine count's trend yet; the held buffers make the heap grow too"},
+				Note: "the goroutine count grows at a steady load; the held buffers make the heap grow too"},
 			build: buildHub,
 		},
 		{

@@ -36,10 +36,10 @@ const (
 	KindThroughput     = "throughput_shortfall"
 	KindSlowDependency = "slow_dependency"
 	KindDiskIO         = "disk_io"
+	KindGoroutineLeak  = "goroutine_leak"
 
 	// Not (yet) rules of the analysis.
-	KindGoroutineLeak = "goroutine_leak"
-	KindQueueGrowth   = "queue_growth"
+	KindQueueGrowth = "queue_growth"
 )
 
 // Truth is what the analysis should conclude about a service under its
