@@ -112,6 +112,7 @@ func Console(w io.Writer, r *result.Run) error {
 	consoleProtocol(ew, r)
 	consoleFindings(ew, r)
 	consoleHotspots(ew, r)
+	consoleWaits(ew, r)
 	if r.Verdict != "" {
 		ew.printf("\nverdict: %s\n", strings.ToUpper(r.Verdict))
 	}

@@ -72,6 +72,10 @@ func richRun() *result.Run {
 				{Function: "crypto/sha256.Sum256", Pct: 45}, {Function: "crypto/internal/fips140/sha256.blockSHANI", Pct: 41}}},
 			{Function: "blockSHANI", Package: "crypto/internal/fips140/sha256", FlatPct: 41, CumPct: 41},
 		},
+		Waits: &result.Waits{Snapshots: 100, SpanS: 10, InRequest: 12.5, Observations: 1250, RPS: 250, States: []result.WaitState{
+			{State: "lock", Pct: 60, Goroutines: 7.5, MSPerReq: 30, Sites: []result.WaitSite{{Function: demo + ".(*Shop).auditTrail", Own: true, Via: "sync.(*Mutex).Lock", Pct: 60}}},
+			{State: "cpu", Pct: 40, Goroutines: 5, MSPerReq: 20, Sites: []result.WaitSite{{Function: demo + ".scoreProducts", Own: true, Pct: 38}}},
+		}},
 		Contention: []result.Contention{
 			{Function: demo + ".(*Shop).auditTrail", Kind: "mutex", DelayPct: 99, DelayS: 480},
 			{Function: demo + ".(*Shop).auditTrail", Kind: "block", DelayPct: 70, DelayS: 420},

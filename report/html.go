@@ -379,6 +379,7 @@ func htmlFuncs() template.FuncMap {
 		},
 		"kind":     func(k string) string { return strings.ReplaceAll(k, "_", " ") },
 		"callpath": htmlCallPath,
+		"short":    shortName,
 		"sec2ms":   func(s float64) float64 { return 1000 * s },
 		"step": func(st result.StepResult) string {
 			if st.Scenario == "" || st.Scenario == "default" {

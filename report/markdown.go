@@ -130,6 +130,7 @@ func Markdown(w io.Writer, r *result.Run) error {
 	}
 
 	mdHotspots(ew, r)
+	mdWaits(ew, r)
 
 	if c := r.Comparison; c != nil {
 		var rows []result.ComparisonRow
