@@ -148,11 +148,11 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 const idleCPUPercent = 15
 
 // idleShare reports a mostly idle process (average CPU under
-// idleCPUPercent), and then how many milliseconds of CPU per request a
+// idleCPUPercent, and the rate asked of it delivered: see keptUp), and then how many milliseconds of CPU per request a
 // share (%) of its CPU is, and that as a part of the mean service time.
 func idleShare(run *result.Run, share float64) (idle bool, perReqMS, ofService float64) {
 	sys := run.System
-	if sys.Process == nil || sys.Process.CPUPercent.Mean <= 0 || sys.Process.CPUPercent.Mean >= idleCPUPercent || run.Summary.RPS <= 0 {
+	if sys.Process == nil || sys.Process.CPUPercent.Mean <= 0 || sys.Process.CPUPercent.Mean >= idleCPUPercent || run.Summary.RPS <= 0 || !keptUp(run) {
 		return false, 0, 0
 	}
 	perReqMS = share / 100 * sys.Process.CPUPercent.Mean / 100 / run.Summary.RPS * 1000

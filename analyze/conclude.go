@@ -62,6 +62,7 @@ func Conclude(run *result.Run, cfg map[string]float64) {
 			missing = append(missing, *ne)
 		}
 	}
+	discountSaturated(findings)
 	sortFindings(findings, func(f *result.Finding) int { return rank[f.Kind] })
 	run.Findings = findings
 	run.NotEvaluated = missing
