@@ -162,7 +162,7 @@ func Expand(templates []string, prepare string, params []Param) ([]Command, erro
 	var cmds []Command
 	for _, t := range templates {
 		for _, c := range combos {
-			cmd := Command{Line: substitute(t, c), Prepare: substitute(prepare, c)}
+			cmd := Command{Line: Substitute(t, c), Prepare: Substitute(prepare, c)}
 			if len(c) > 0 {
 				cmd.Params = c
 			}
@@ -172,7 +172,7 @@ func Expand(templates []string, prepare string, params []Param) ([]Command, erro
 	return cmds, nil
 }
 
-// substitute replaces each {name} of s by its value, quoted for the shell
+// Substitute replaces each {name} of s by its value, quoted for the shell
 // where it lands, so that a value is always one literal piece of a word
 // and never shell syntax (`x; rm …` stays the text it is). Outside quotes
 // a value that is not a plain word is single-quoted; inside single quotes
@@ -180,7 +180,7 @@ func Expand(templates []string, prepare string, params []Param) ([]Command, erro
 // single-quoted piece. The result reads the same through sh -c and
 // through SplitWords (--shell none). Values of plain words
 // (letters, digits, and @%+=:,./_-) are inserted as they are.
-func substitute(s string, values map[string]string) string {
+func Substitute(s string, values map[string]string) string {
 	if len(values) == 0 || !strings.Contains(s, "{") {
 		return s
 	}

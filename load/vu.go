@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/metrics"
 )
 
@@ -80,8 +81,12 @@ type VU struct {
 }
 
 // Example records an error message as the example of its kind for the
-// step being run.
-func (vu *VU) Example(kind metrics.ErrKind, msg string) { vu.col.Example(int(vu.step), kind, msg) }
+// step being run, with the secrets it quotes (a URL's password or token,
+// key=value pairs such as password=…) masked: examples are printed and
+// stored.
+func (vu *VU) Example(kind metrics.ErrKind, msg string) {
+	vu.col.Example(int(vu.step), kind, redact.Text(msg))
+}
 
 // Since returns t relative to the run start, in nanoseconds.
 func (vu *VU) Since(t time.Time) int64 { return int64(t.Sub(vu.T0)) }

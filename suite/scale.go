@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/bench"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
 )
@@ -34,23 +35,29 @@ import (
 
 var placeholder = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}`)
 
-// expand puts a configuration's values into a command template; a
-// placeholder the configuration does not set is an error.
+// expand puts a configuration's values into a command template, each
+// quoted for the shell where it lands (as bench.Substitute does: a value
+// is always literal text, never shell syntax); a placeholder the
+// configuration does not set is an error.
 func expand(tmpl string, cfg map[string]string) (string, error) {
 	var missing []string
-	out := placeholder.ReplaceAllStringFunc(tmpl, func(m string) string {
+	values := map[string]string{}
+	// Each placeholder becomes {NUL key}, a name no command holds, for
+	// bench.Substitute to fill in.
+	marked := placeholder.ReplaceAllStringFunc(tmpl, func(m string) string {
 		key := placeholder.FindStringSubmatch(m)[1]
 		v, ok := cfg[key]
 		if !ok {
 			missing = append(missing, key)
 			return m
 		}
-		return v
+		values["\x00"+key] = v
+		return "{\x00" + key + "}"
 	})
 	if len(missing) > 0 {
 		return "", fmt.Errorf("%q uses {{ %s }}, which the configuration %s does not set", tmpl, strings.Join(missing, " }}, {{ "), configName(cfg))
 	}
-	return out, nil
+	return bench.Substitute(marked, values), nil
 }
 
 // checkApply finds placeholder problems before anything runs.

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,6 +39,27 @@ func TestMalformedHeaderNotPrinted(t *testing.T) {
 		res := runCLI(t, t.Context(), "run", "--url", "http://127.0.0.1:1/", "-H", h, "--no-store")
 		if res.code != ExitInvalid || strings.Contains(res.stderr, "s3cret") || !strings.Contains(res.stderr, "--header") || strings.Contains(res.stderr, "panic") {
 			t.Errorf("-H %q: exit %d, stderr %q", h, res.code, res.stderr)
+		}
+	}
+}
+
+// TestErrorExamplesMaskSecrets: an error example quotes the request it
+// came from; the secrets in its URL are masked in the Run and the output.
+func TestErrorExamplesMaskSecrets(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run.json")
+	// Port 1 on loopback refuses: every request fails with an example.
+	res := runCLI(t, context.Background(), "run", "--url", "http://127.0.0.1:1/orders?api_key=s3cr3tk3y&page=2",
+		"--vus", "1", "--duration", "300ms", "--no-default-slo", "--out", "json="+out)
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.stderr)
+	}
+	if !strings.Contains(string(data), `"example"`) || !strings.Contains(string(data), "page=2") {
+		t.Fatalf("no example quoting the request in the Run:\n%s", data)
+	}
+	for where, text := range map[string]string{"run.json": string(data), "stdout": res.stdout, "stderr": res.stderr} {
+		if strings.Contains(text, "s3cr3tk3y") {
+			t.Errorf("%s shows the API key", where)
 		}
 	}
 }
