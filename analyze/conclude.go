@@ -341,10 +341,11 @@ func failReason(run *result.Run) string {
 const MinCPUJudgedS = 1.0
 
 // GeneratorSaturated says whether a run rests on a saturated generator:
-// its generator.saturated mark, unless the load was shorter than
-// MinCPUJudgedS and kept its schedule (start lag p99 within 10 ms), so
-// that only a CPU share over a moment marked it. The generator finding
-// and the verdict both ask this, so they agree.
+// its generator.saturated mark (the engine no longer marks a load shorter
+// than a second that kept its schedule), unless a Run recorded before
+// that was shorter than MinCPUJudgedS and kept its schedule (start lag
+// p99 within 10 ms), so that only a CPU share over a moment marked it.
+// The generator finding and the verdict both ask this, so they agree.
 func GeneratorSaturated(run *result.Run) bool {
 	g := run.Generator
 	if !g.Saturated {

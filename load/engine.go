@@ -372,15 +372,7 @@ func (e *Engine) selfWatch(run *result.Run, cpu, wall time.Duration) {
 		g.MaxRSSMB = float64(ru.Maxrss) / 1024
 	}
 	g.StartLagP99 = run.Summary.StartLag.P99
-	switch {
-	case g.CPUPercent > 90*float64(g.GOMAXPROCS):
-		g.Saturated = true
-		g.Reason = "the generator used all the CPU it had: results measure the generator, not the target"
-	case e.opt.Model == "open" && e.onTime.Load() >= 100 && float64(e.lateWakes.Load()) > 0.01*float64(e.onTime.Load()):
-		g.Saturated = true
-		g.Reason = fmt.Sprintf("%.1f%% of iterations started more than %s late although a VU was waiting for them: the generator could not keep the schedule",
-			100*float64(e.lateWakes.Load())/float64(e.onTime.Load()), lateWake)
-	}
+	g.Saturated, g.Reason = saturation(e.opt.Model, g.CPUPercent, g.GOMAXPROCS, wall, g.StartLagP99, e.onTime.Load(), e.lateWakes.Load())
 	if n := e.col.Late(); n > 0 {
 		run.Warnings = append(run.Warnings, fmt.Sprintf("%d requests were recorded after their one-second window had closed: they are in every total but not in the series", n))
 	}
@@ -390,6 +382,27 @@ func (e *Engine) selfWatch(run *result.Run, cpu, wall time.Duration) {
 	if g.Saturated {
 		run.Warnings = append(run.Warnings, "generator saturated: "+g.Reason)
 	}
+}
+
+// minCPUJudged is the shortest load whose CPU share alone marks the
+// generator saturated: over less, a moment of full CPU (starting the VUs,
+// the first connections) is most of the share, and a run that kept its
+// schedule (start lag p99 within 10 ms) was not held back by it.
+const minCPUJudged = time.Second
+
+// saturation says whether the generator, rather than the target, was the
+// limit, and why: it used all its CPU (over minCPUJudged, or with its
+// schedule slipping), or, in the open model, more than 1% of 100 or more
+// iterations started over lateWake late although a VU was waiting.
+func saturation(model string, cpuPct float64, procs int, wall time.Duration, startLagP99 float64, onTime, lateWakes int64) (bool, string) {
+	switch {
+	case cpuPct > 90*float64(procs) && (wall >= minCPUJudged || startLagP99 > 10):
+		return true, "the generator used all the CPU it had: results measure the generator, not the target"
+	case model == "open" && onTime >= 100 && float64(lateWakes) > 0.01*float64(onTime):
+		return true, fmt.Sprintf("%.1f%% of iterations started more than %s late although a VU was waiting for them: the generator could not keep the schedule",
+			100*float64(lateWakes)/float64(onTime), lateWake)
+	}
+	return false, ""
 }
 
 func (e *Engine) maxVUs() int {
