@@ -49,6 +49,7 @@ type config struct {
 	dir      string
 	stampede string // prebuilt binaries (empty: build them)
 	zooBin   string
+	stress   string // a service to compare the stress capacity on ("" none)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.dir, "dir", "", "keep each run's plan, Run JSON and profiles under this directory (default: a temporary one, removed)")
 	fs.StringVar(&c.stampede, "stampede", "", "use this stampede binary instead of building ./cmd/stampede")
 	fs.StringVar(&c.zooBin, "zoo", "", "use this zoo binary instead of building ./internal/zoo/cmd/zoo")
+	fs.StringVar(&c.stress, "stress", "", "also compare the stress phase's capacity on this service with a closed-loop reference (e.g. healthy-cpu-bound)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -116,16 +118,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%-18s run %d  %5.1fs  %s\n", s.Name, r, time.Since(t0).Seconds(), oneLine(o))
 		}
 	}
+	var stress *StressOutcome
+	if c.stress != "" && ctx.Err() == nil {
+		s, ok := zoo.Lookup(c.stress)
+		if !ok {
+			fmt.Fprintf(stderr, "findings: no service %q for -stress\n", c.stress)
+			return 2
+		}
+		o := runStress(ctx, &c, s, stderr)
+		stress = &o
+	}
 	rows := Matrix(services, outs)
 	cal := Calibrate(outs)
 	tot := Total(outs)
 	fmt.Fprintln(stdout)
 	Print(stdout, rows, cal, tot)
+	if stress != nil {
+		printStress(stdout, *stress)
+	}
 	loadAfter := loadAverage()
 	fmt.Fprintf(stdout, "total time %s; load average %s before, %s after\n", time.Since(began).Round(time.Second), loadBefore, loadAfter)
 	if c.out != "" {
 		doc := map[string]any{"runs": c.runs, "hold_s": c.hold.Seconds(), "totals": tot, "matrix": rows, "calibration": cal, "outcomes": outs,
-			"total_s": time.Since(began).Seconds(), "load_average_before": loadBefore, "load_average_after": loadAfter}
+			"total_s": time.Since(began).Seconds(), "load_average_before": loadBefore, "load_average_after": loadAfter, "stress": stress}
 		b, _ := json.MarshalIndent(doc, "", "  ")
 		if err := os.WriteFile(c.out, append(b, '\n'), 0o644); err != nil {
 			fmt.Fprintln(stderr, "findings:", err)
