@@ -101,11 +101,18 @@ type Extract struct {
 
 // Literal escapes recorded text for a template: every `{{` becomes an
 // action that writes `{{`, so the text expands to itself.
+//
+// A trailing '{' is escaped too, so that a reference written right after
+// the text cannot form a `{{` with it.
 func Literal(s string) string {
-	if !strings.Contains(s, "{{") {
+	if !strings.Contains(s, "{") {
 		return s
 	}
-	return strings.ReplaceAll(s, "{{", `{{ "{{" }}`)
+	s = strings.ReplaceAll(s, "{{", `{{ "{{" }}`)
+	if t, ok := strings.CutSuffix(s, "{"); ok && !strings.HasSuffix(s, `"{{" }}`) {
+		s = t + `{{ "{" }}`
+	}
+	return s
 }
 
 // VarName turns a key from a response (a JSON field, a header name) into a
@@ -113,19 +120,19 @@ func Literal(s string) string {
 // letter or '_', lower case; "value" when nothing is left.
 func VarName(s string) string {
 	var b strings.Builder
-	prevUnderscore := false
+	prevUnderscore, prevLower := false, false
 	for _, r := range s {
 		switch {
 		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			// Break camelCase into snake_case.
-			if unicode.IsUpper(r) && b.Len() > 0 && !prevUnderscore {
+			// Break camelCase into snake_case (but not an acronym: CSRF).
+			if unicode.IsUpper(r) && prevLower {
 				b.WriteByte('_')
 			}
 			b.WriteRune(unicode.ToLower(r))
-			prevUnderscore = false
+			prevUnderscore, prevLower = false, unicode.IsLower(r) || unicode.IsDigit(r)
 		case b.Len() > 0 && !prevUnderscore:
 			b.WriteByte('_')
-			prevUnderscore = true
+			prevUnderscore, prevLower = true, false
 		}
 	}
 	out := strings.TrimRight(b.String(), "_")

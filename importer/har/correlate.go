@@ -1,0 +1,357 @@
+package har
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/stampede-perf/stampede/importer"
+)
+
+// token is one value a request sent.
+type token struct {
+	value string
+	hint  string // the name it was sent under (query key, form field, header)
+}
+
+// sub replaces a recorded value with a variable in a request.
+type sub struct {
+	value, name string
+}
+
+// source is where a value first came from.
+type source struct {
+	req     int
+	extract importer.Extract
+}
+
+// Response headers whose values are the server's bookkeeping, never sent back.
+var boringResponse = map[string]bool{"date": true, "content-type": true, "content-length": true, "server": true,
+	"cache-control": true, "expires": true, "last-modified": true, "vary": true, "connection": true,
+	"keep-alive": true, "set-cookie": true, "transfer-encoding": true, "content-encoding": true,
+	"strict-transport-security": true, "pragma": true, "age": true, "accept-ranges": true, "location": true,
+	"content-security-policy": true, "x-content-type-options": true, "x-frame-options": true, "referrer-policy": true}
+
+// tokens lists the values request r sent that could have come from the
+// server, at most maxTokens of them.
+func tokens(r *req) []token {
+	var out []token
+	add := func(v, hint string) {
+		if len(out) < maxTokens && candidate(v) {
+			out = append(out, token{v, hint})
+		}
+	}
+	u, err := url.Parse(r.path)
+	if err == nil {
+		prev := ""
+		for _, seg := range strings.Split(u.EscapedPath(), "/") {
+			if v, err := url.PathUnescape(seg); err == nil {
+				add(v, prev)
+			}
+			prev = seg
+		}
+		if q, err := url.ParseQuery(u.RawQuery); err == nil {
+			for k, vs := range q {
+				for _, v := range vs {
+					add(v, k)
+				}
+			}
+		}
+	}
+	ct, _ := getHeader(r.headers, "Content-Type")
+	switch {
+	case strings.Contains(ct, "x-www-form-urlencoded"):
+		if q, err := url.ParseQuery(r.body); err == nil {
+			for k, vs := range q {
+				for _, v := range vs {
+					add(v, k)
+				}
+			}
+		}
+	case gjson.Valid(r.body):
+		walk(gjson.Parse(r.body), "", func(_ string, key string, v gjson.Result) {
+			add(v.String(), key)
+		})
+	}
+	for _, h := range r.headers {
+		l := strings.ToLower(h.Key)
+		if l == "authorization" || strings.HasPrefix(l, "x-") || strings.Contains(l, "token") || strings.Contains(l, "csrf") ||
+			strings.Contains(l, "session") || strings.Contains(l, "key") {
+			if scheme, cred, ok := strings.Cut(h.Value, " "); ok && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Token")) {
+				add(strings.TrimSpace(cred), h.Key)
+			} else {
+				add(h.Value, h.Key)
+			}
+		}
+	}
+	return out
+}
+
+// candidate reports whether v is distinctive enough to be a generated
+// value: a number of two digits or more, or text of five characters or
+// more that is not a word of the protocol.
+func candidate(v string) bool {
+	if len(v) > 4096 || strings.ContainsAny(v, "\x00\n") {
+		return false
+	}
+	if allDigits(v) {
+		return len(v) >= 2
+	}
+	switch strings.ToLower(v) {
+	case "true", "false", "null", "application/json", "text/html", "keep-alive":
+		return false
+	}
+	return len(v) >= 5
+}
+
+func allDigits(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// walk calls fn for every string and number leaf of v in document order,
+// with its gjson path and the nearest object key.
+func walk(v gjson.Result, path string, fn func(path, key string, leaf gjson.Result)) {
+	walkKey(v, path, "", fn, 0)
+}
+
+func walkKey(v gjson.Result, path, key string, fn func(path, key string, leaf gjson.Result), depth int) {
+	if depth > 64 {
+		return
+	}
+	switch {
+	case v.IsObject() || v.IsArray():
+		i := 0
+		v.ForEach(func(k, child gjson.Result) bool {
+			comp, childKey := fmt.Sprint(i), key
+			if v.IsObject() {
+				comp, childKey = gjson.Escape(k.String()), k.String()
+			}
+			i++
+			p := comp
+			if path != "" {
+				p = path + "." + comp
+			}
+			walkKey(child, p, childKey, fn, depth+1)
+			return true
+		})
+	case v.Type == gjson.String || v.Type == gjson.Number:
+		if path != "" {
+			fn(path, key, v)
+		}
+	}
+}
+
+func (im *importing) correlate() {
+	// firstSent: the first request that sent each value.
+	toks := make([][]token, len(im.reqs))
+	firstSent := map[string]int{}
+	for j, r := range im.reqs {
+		toks[j] = tokens(r)
+		for _, t := range toks[j] {
+			if _, ok := firstSent[t.value]; !ok {
+				firstSent[t.value] = j
+			}
+		}
+	}
+	found := map[string]*source{} // value → where it came from (nil: nowhere)
+	used := map[string]bool{}
+	subs := make([][]sub, len(im.reqs))
+	for j := range im.reqs {
+		for _, t := range toks[j] {
+			src, seen := found[t.value]
+			if !seen {
+				src = im.find(t, firstSent[t.value], used)
+				found[t.value] = src
+				if src != nil {
+					im.reqs[src.req].extract = append(im.reqs[src.req].extract, src.extract)
+				}
+			}
+			if src != nil && !hasSub(subs[j], t.value) {
+				subs[j] = append(subs[j], sub{t.value, src.extract.Var})
+			}
+		}
+	}
+	for j, r := range im.reqs {
+		r.path = render(r.path, subs[j], true)
+		r.body = render(r.body, subs[j], false)
+		for k := range r.headers {
+			r.headers[k].Value = render(r.headers[k].Value, subs[j], false)
+		}
+	}
+}
+
+func hasSub(subs []sub, v string) bool {
+	for _, s := range subs {
+		if s.value == v {
+			return true
+		}
+	}
+	return false
+}
+
+// find looks for the latest response before request before that held t.
+func (im *importing) find(t token, before int, used map[string]bool) *source {
+	for i := before - 1; i >= 0; i-- {
+		r := im.reqs[i]
+		if r.respJSON {
+			var hit *source
+			walk(gjson.Parse(r.respBody), "", func(path, key string, leaf gjson.Result) {
+				if hit != nil || leaf.String() != t.value || gjson.Get(r.respBody, path).String() != t.value {
+					return
+				}
+				hit = &source{req: i, extract: importer.Extract{JSON: path, Var: varFromPath(path, key)}}
+			})
+			if hit != nil {
+				hit.extract.Var = importer.Unique(used, hit.extract.Var)
+				hit.extract.Comment = fmt.Sprintf("Correlated: sent back by a later request (recorded %q).", clip(t.value))
+				return hit
+			}
+		}
+		for _, h := range r.respHeaders {
+			if !boringResponse[strings.ToLower(h.Name)] && h.Value == t.value && !allDigits(t.value) {
+				return &source{req: i, extract: importer.Extract{Header: h.Name, Var: importer.Unique(used, importer.VarName(h.Name)),
+					Comment: fmt.Sprintf("Correlated: sent back by a later request (recorded %q).", clip(t.value))}}
+			}
+		}
+		if !r.respJSON && len(t.value) >= 8 {
+			if re := textRegex(r.respBody, t.value); re != "" {
+				name := strings.TrimPrefix(importer.VarName(t.hint), "x_")
+				if t.hint == "" {
+					name = "value"
+				}
+				return &source{req: i, extract: importer.Extract{Regex: re, Var: importer.Unique(used, importer.VarName(name)),
+					Comment: fmt.Sprintf("Correlated: found in the page and sent back later (recorded %q).", clip(t.value))}}
+			}
+		}
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+// varFromPath names the variable for a JSON value: its key, qualified by
+// the parent's when the key alone says little ("order_id" for order.id).
+func varFromPath(path, key string) string {
+	name := importer.VarName(key)
+	switch name {
+	case "id", "value", "key", "uuid", "code":
+		parts := strings.Split(path, ".")
+		for i := len(parts) - 2; i >= 0; i-- {
+			if !allDigits(parts[i]) {
+				return importer.VarName(strings.ReplaceAll(parts[i], `\`, "") + "_" + name)
+			}
+		}
+	}
+	return name
+}
+
+var simpleValue = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// textRegex builds a regex that captures value from body by the text
+// just before it, and returns it only if it finds exactly value there.
+func textRegex(body, value string) string {
+	k := indexBounded(body, value)
+	if k < 0 {
+		return ""
+	}
+	start := max(0, k-40)
+	prefix := body[start:k]
+	if nl := strings.LastIndexAny(prefix, "\r\n"); nl >= 0 {
+		prefix = prefix[nl+1:]
+	}
+	// Start at a word: after the first space when there is one.
+	if sp := strings.IndexAny(prefix, " \t"); sp >= 0 && sp+1 < len(prefix) && len(prefix)-sp > 8 {
+		prefix = prefix[sp+1:]
+	}
+	if len(strings.TrimSpace(prefix)) < 3 {
+		return ""
+	}
+	class := `([^"'<>\s&]+)`
+	if simpleValue.MatchString(value) {
+		class = `([A-Za-z0-9_-]+)`
+	}
+	re := regexp.QuoteMeta(prefix) + class
+	m := regexp.MustCompile(re).FindStringSubmatch(body)
+	if m == nil || m[1] != value {
+		return ""
+	}
+	return re
+}
+
+// indexBounded finds value in s where it is not part of a longer word.
+func indexBounded(s, value string) int {
+	for off := 0; off <= len(s); {
+		k := strings.Index(s[off:], value)
+		if k < 0 {
+			return -1
+		}
+		k += off
+		if bounded(s, k, len(value)) {
+			return k
+		}
+		off = k + 1
+	}
+	return -1
+}
+
+func isWord(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func bounded(s string, k, n int) bool {
+	return (k == 0 || !isWord(s[k-1]) || !isWord(s[k])) && (k+n == len(s) || !isWord(s[k+n]) || !isWord(s[k+n-1]))
+}
+
+// render writes raw as a template: recorded text is literal, and each
+// bounded occurrence of a replaced value (in a URL also its encoded
+// forms) becomes a reference to its variable.
+func render(raw string, subs []sub, inURL bool) string {
+	type form struct{ text, name string }
+	var forms []form
+	for _, s := range subs {
+		forms = append(forms, form{s.value, s.name})
+		if inURL {
+			for _, enc := range []string{url.PathEscape(s.value), url.QueryEscape(s.value)} {
+				if enc != s.value {
+					forms = append(forms, form{enc, s.name})
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	lit := 0
+	for i := 0; i < len(raw); {
+		matched := false
+		for _, f := range forms {
+			if f.text != "" && strings.HasPrefix(raw[i:], f.text) && bounded(raw, i, len(f.text)) {
+				b.WriteString(importer.Literal(raw[lit:i]))
+				fmt.Fprintf(&b, "{{ %s }}", f.name)
+				i += len(f.text)
+				lit = i
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			i++
+		}
+	}
+	b.WriteString(importer.Literal(raw[lit:]))
+	return b.String()
+}
