@@ -14,8 +14,20 @@ import (
 // token is one value a request sent.
 type token struct {
 	value string
-	hint  string // the name it was sent under (query key, form field, header)
+	hint  string // the name it was sent under (query key, form field, header; a path segment's parent)
+	path  bool   // a whole path segment
 }
+
+// idLike reports whether a key names an identifier: id, order_id, orderId.
+func idLike(key string) bool {
+	n := importer.VarName(key)
+	return n == "id" || strings.HasSuffix(n, "_id")
+}
+
+// shortNumber reports a value of one or two digits: such values are
+// everywhere (page=1, quantity=2), so they are correlated only between an
+// identifier field and a path segment or another identifier field.
+func shortNumber(v string) bool { return allDigits(v) && len(v) <= 2 }
 
 // sub replaces a recorded value with a variable in a request.
 type sub struct {
@@ -41,15 +53,15 @@ func tokens(r *req) []token {
 	var out []token
 	add := func(v, hint string) {
 		if len(out) < maxTokens && candidate(v) {
-			out = append(out, token{v, hint})
+			out = append(out, token{value: v, hint: hint})
 		}
 	}
 	u, err := url.Parse(r.path)
 	if err == nil {
 		prev := ""
 		for _, seg := range strings.Split(u.EscapedPath(), "/") {
-			if v, err := url.PathUnescape(seg); err == nil {
-				add(v, prev)
+			if v, err := url.PathUnescape(seg); err == nil && len(out) < maxTokens && candidate(v) {
+				out = append(out, token{value: v, hint: prev, path: true})
 			}
 			prev = seg
 		}
@@ -98,7 +110,7 @@ func candidate(v string) bool {
 		return false
 	}
 	if allDigits(v) {
-		return len(v) >= 2
+		return true
 	}
 	switch strings.ToLower(v) {
 	case "true", "false", "null", "application/json", "text/html", "keep-alive":
@@ -157,7 +169,11 @@ func (im *importing) correlate() {
 	toks := make([][]token, len(im.reqs))
 	firstSent := map[string]int{}
 	for j, r := range im.reqs {
-		toks[j] = tokens(r)
+		for _, t := range tokens(r) {
+			if !shortNumber(t.value) || t.path || idLike(t.hint) {
+				toks[j] = append(toks[j], t)
+			}
+		}
 		for _, t := range toks[j] {
 			if _, ok := firstSent[t.value]; !ok {
 				firstSent[t.value] = j
@@ -183,10 +199,10 @@ func (im *importing) correlate() {
 		}
 	}
 	for j, r := range im.reqs {
-		r.path = render(r.path, subs[j], true)
-		r.body = render(r.body, subs[j], false)
+		r.path = render(r.path, subs[j], inPath)
+		r.body = render(r.body, subs[j], inBody)
 		for k := range r.headers {
-			r.headers[k].Value = render(r.headers[k].Value, subs[j], false)
+			r.headers[k].Value = render(r.headers[k].Value, subs[j], inHeader)
 		}
 	}
 }
@@ -207,7 +223,8 @@ func (im *importing) find(t token, before int, used map[string]bool) *source {
 		if r.respJSON {
 			var hit *source
 			walk(gjson.Parse(r.respBody), "", func(path, key string, leaf gjson.Result) {
-				if hit != nil || leaf.String() != t.value || gjson.Get(r.respBody, path).String() != t.value {
+				if hit != nil || leaf.String() != t.value || gjson.Get(r.respBody, path).String() != t.value ||
+					shortNumber(t.value) && !idLike(key) {
 					return
 				}
 				hit = &source{req: i, extract: importer.Extract{JSON: path, Var: varFromPath(path, key)}}
@@ -318,10 +335,43 @@ func bounded(s string, k, n int) bool {
 	return (k == 0 || !isWord(s[k-1]) || !isWord(s[k])) && (k+n == len(s) || !isWord(s[k+n]) || !isWord(s[k+n-1]))
 }
 
+type place int
+
+const (
+	inPath place = iota
+	inBody
+	inHeader
+)
+
+// alone reports whether raw[k:k+n] is a whole path segment (in a path) or
+// a whole JSON or form value (in a body).
+func alone(raw string, k, n int, where place) bool {
+	before, after := byte(0), byte(0)
+	if k > 0 {
+		before = raw[k-1]
+	}
+	if k+n < len(raw) {
+		after = raw[k+n]
+	}
+	switch where {
+	case inPath:
+		return before == '/' && (after == 0 || after == '/' || after == '?') ||
+			before == '=' && strings.Contains(raw[:k], "?") && (after == 0 || after == '&')
+	case inBody:
+		b := strings.TrimRight(raw[:k], " ")
+		return (strings.HasSuffix(b, ":") || before == '=') && (after == 0 || strings.IndexByte(",}]& \n", after) >= 0)
+	}
+	return false
+}
+
 // render writes raw as a template: recorded text is literal, and each
 // bounded occurrence of a replaced value (in a URL also its encoded
 // forms) becomes a reference to its variable.
-func render(raw string, subs []sub, inURL bool) string {
+//
+// A short number is replaced only where it stands alone: a whole path
+// segment, or a JSON or form value; never inside a header.
+func render(raw string, subs []sub, where place) string {
+	inURL := where == inPath
 	type form struct{ text, name string }
 	var forms []form
 	for _, s := range subs {
@@ -339,7 +389,8 @@ func render(raw string, subs []sub, inURL bool) string {
 	for i := 0; i < len(raw); {
 		matched := false
 		for _, f := range forms {
-			if f.text != "" && strings.HasPrefix(raw[i:], f.text) && bounded(raw, i, len(f.text)) {
+			if f.text != "" && strings.HasPrefix(raw[i:], f.text) && bounded(raw, i, len(f.text)) &&
+				(!shortNumber(f.text) || alone(raw, i, len(f.text), where)) {
 				b.WriteString(importer.Literal(raw[lit:i]))
 				fmt.Fprintf(&b, "{{ %s }}", f.name)
 				i += len(f.text)
