@@ -103,8 +103,8 @@ func tokens(r *req) []token {
 }
 
 // candidate reports whether v is distinctive enough to be a generated
-// value: a number of two digits or more, or text of five characters or
-// more that is not a word of the protocol.
+// value: a number (short ones are held to stricter places later), or text
+// of five characters or more that looks machine-made.
 func candidate(v string) bool {
 	if len(v) > 4096 || strings.ContainsAny(v, "\x00\n") {
 		return false
@@ -112,11 +112,7 @@ func candidate(v string) bool {
 	if allDigits(v) {
 		return true
 	}
-	switch strings.ToLower(v) {
-	case "true", "false", "null", "application/json", "text/html", "keep-alive":
-		return false
-	}
-	return len(v) >= 5
+	return len(v) >= 5 && generated(v)
 }
 
 func allDigits(v string) bool {
@@ -278,7 +274,26 @@ func varFromPath(path, key string) string {
 	return name
 }
 
-var simpleValue = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var (
+	simpleValue = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	// A value in a page is taken only from an attribute made to carry one
+	// back: a (hidden) input's value or a meta tag's content, as CSRF
+	// tokens and view states are sent. Text elsewhere in a page (a
+	// script's literals, links) is the page's, not a generated value.
+	attrBefore = regexp.MustCompile(`(?i)\b(value|content)\s*=\s*["']$`)
+)
+
+// generated reports whether v looks made by a machine: letters mixed with
+// digits, or long.
+func generated(v string) bool {
+	digit, letter := false, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		digit = digit || c >= '0' && c <= '9'
+		letter = letter || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	return digit && letter || len(v) >= 16
+}
 
 // textRegex builds a regex that captures value from body by the text
 // just before it, and returns it only if it finds exactly value there.
@@ -296,7 +311,7 @@ func textRegex(body, value string) string {
 	if sp := strings.IndexAny(prefix, " \t"); sp >= 0 && sp+1 < len(prefix) && len(prefix)-sp > 8 {
 		prefix = prefix[sp+1:]
 	}
-	if len(strings.TrimSpace(prefix)) < 3 {
+	if len(strings.TrimSpace(prefix)) < 3 || !attrBefore.MatchString(prefix) || !generated(value) {
 		return ""
 	}
 	class := `([^"'<>\s&]+)`
