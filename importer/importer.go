@@ -99,6 +99,28 @@ type Extract struct {
 	Comment string
 }
 
+// SetHeader sets header name in hs, replacing one of the same name in any
+// case (recordings of HTTP/2 list some twice, in different cases).
+func SetHeader(hs []KV, name, value string) []KV {
+	for i := range hs {
+		if strings.EqualFold(hs[i].Key, name) {
+			hs[i].Value = value
+			return hs
+		}
+	}
+	return append(hs, KV{Key: name, Value: value})
+}
+
+// Header looks header name up in hs, in any case.
+func Header(hs []KV, name string) (string, bool) {
+	for _, h := range hs {
+		if strings.EqualFold(h.Key, name) {
+			return h.Value, true
+		}
+	}
+	return "", false
+}
+
 // Literal escapes recorded text for a template: every `{{` becomes an
 // action that writes `{{`, so the text expands to itself.
 //

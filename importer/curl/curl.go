@@ -375,14 +375,7 @@ func (r *request) delHeader(name string) {
 	r.headers = kept
 }
 
-func (r *request) header(name string) (string, bool) {
-	for _, h := range r.headers {
-		if strings.EqualFold(h.Key, name) {
-			return h.Value, true
-		}
-	}
-	return "", false
-}
+func (r *request) header(name string) (string, bool) { return importer.Header(r.headers, name) }
 
 // template makes an expanded word a template: recorded text is literal,
 // shell variables become environment references.

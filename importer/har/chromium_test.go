@@ -1,7 +1,6 @@
 package har
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,132 +17,16 @@ import (
 
 	"github.com/stampede-perf/stampede/demo"
 	"github.com/stampede-perf/stampede/importer/importertest"
+	"github.com/stampede-perf/stampede/internal/chromium"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/suite"
 )
 
 // This test records a real browser session: headless Chromium, driven
-// over the DevTools protocol on its --remote-debugging-pipe descriptors,
-// opens a small page that logs in to the demo shop, browses, buys and
+// over the DevTools protocol (internal/chromium), opens a small page that logs in to the demo shop, browses, buys and
 // reads the order back with fetch(). The network events become a HAR the
 // way the browser's own "Save all as HAR" builds it, and the import must
 // find the session token, the product id and the order id in it.
-
-func chromium(t *testing.T) string {
-	for _, name := range []string{os.Getenv("STAMPEDE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if name == "" {
-			continue
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "no Chromium found (install Debian's chromium, or set STAMPEDE_CHROMIUM): no session was recorded in a browser"
-	if os.Getenv("STAMPEDE_REQUIRE_CHROMIUM") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// devtools is one browser and its DevTools pipe.
-type devtools struct {
-	send   *os.File
-	msgs   chan map[string]any
-	nextID int
-	events []map[string]any
-}
-
-func startChromium(t *testing.T) *devtools {
-	bin := chromium(t)
-	toBrowser, send, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	recv, fromBrowser, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir="+t.TempDir(),
-		"--remote-debugging-pipe", "about:blank")
-	cmd.ExtraFiles = []*os.File{toBrowser, fromBrowser} // fd 3: commands in, fd 4: answers out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("cannot start %s: %v", bin, err)
-	}
-	toBrowser.Close()
-	fromBrowser.Close()
-	d := &devtools{send: send, msgs: make(chan map[string]any, 1024)}
-	go func() {
-		defer close(d.msgs)
-		r := bufio.NewReaderSize(recv, 1<<20)
-		for {
-			line, err := r.ReadBytes(0)
-			if err != nil {
-				return
-			}
-			var m map[string]any
-			if json.Unmarshal(line[:len(line)-1], &m) == nil {
-				d.msgs <- m
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		d.call("", "Browser.close", nil)
-		send.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		recv.Close()
-	})
-	return d
-}
-
-// call sends one command and waits for its answer, keeping the events
-// that arrive before it.
-func (d *devtools) call(session, method string, params map[string]any) (map[string]any, error) {
-	d.nextID++
-	id := d.nextID
-	if params == nil {
-		params = map[string]any{}
-	}
-	msg := map[string]any{"id": id, "method": method, "params": params}
-	if session != "" {
-		msg["sessionId"] = session
-	}
-	data, _ := json.Marshal(msg)
-	if _, err := d.send.Write(append(data, 0)); err != nil {
-		return nil, err
-	}
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case m, ok := <-d.msgs:
-			if !ok {
-				return nil, fmt.Errorf("%s: the browser closed the pipe", method)
-			}
-			if m["id"] == nil {
-				d.events = append(d.events, m)
-				continue
-			}
-			if int(m["id"].(float64)) != id {
-				continue
-			}
-			if e, ok := m["error"]; ok {
-				return nil, fmt.Errorf("%s: %v", method, e)
-			}
-			res, _ := m["result"].(map[string]any)
-			return res, nil
-		case <-timeout:
-			return nil, fmt.Errorf("%s: no answer in 30 s", method)
-		}
-	}
-}
 
 const journeyPage = `<!DOCTYPE html>
 <html><head><title>Shop test page</title><link rel="stylesheet" href="/app.css"></head>
@@ -206,29 +88,29 @@ func shopWithPage(t *testing.T) *httptest.Server {
 
 // recordHAR opens url in a new tab, waits for window.journey, and builds
 // a HAR from the network events.
-func recordHAR(t *testing.T, d *devtools, url string) ([]byte, string) {
-	res, err := d.call("", "Target.createTarget", map[string]any{"url": "about:blank"})
+func recordHAR(t *testing.T, d *chromium.Browser, url string) ([]byte, string) {
+	res, err := d.Call("", "Target.createTarget", map[string]any{"url": "about:blank"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = d.call("", "Target.attachToTarget", map[string]any{"targetId": res["targetId"], "flatten": true})
+	res, err = d.Call("", "Target.attachToTarget", map[string]any{"targetId": res["targetId"], "flatten": true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := res["sessionId"].(string)
 	for _, m := range []string{"Page.enable", "Network.enable", "Runtime.enable"} {
-		if _, err := d.call(s, m, nil); err != nil {
+		if _, err := d.Call(s, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	start := len(d.events)
-	if _, err := d.call(s, "Page.navigate", map[string]any{"url": url}); err != nil {
+	start := len(d.Events)
+	if _, err := d.Call(s, "Page.navigate", map[string]any{"url": url}); err != nil {
 		t.Fatal(err)
 	}
 	var result string
 	for i := 0; ; i++ {
 		// The page's script defines window.journey once it has run.
-		res, err := d.call(s, "Runtime.evaluate", map[string]any{"expression": "window.journey", "awaitPromise": true, "returnByValue": true})
+		res, err := d.Call(s, "Runtime.evaluate", map[string]any{"expression": "window.journey", "awaitPromise": true, "returnByValue": true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,12 +125,12 @@ func recordHAR(t *testing.T, d *devtools, url string) ([]byte, string) {
 		if i == 100 {
 			t.Fatal("the page never ran its journey")
 		}
-		if _, err := d.call(s, "Runtime.evaluate", map[string]any{"expression": "new Promise(r => setTimeout(r, 50))", "awaitPromise": true}); err != nil {
+		if _, err := d.Call(s, "Runtime.evaluate", map[string]any{"expression": "new Promise(r => setTimeout(r, 50))", "awaitPromise": true}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A last round trip lets the final loadingFinished events arrive.
-	if _, err := d.call(s, "Runtime.evaluate", map[string]any{"expression": "1"}); err != nil {
+	if _, err := d.Call(s, "Runtime.evaluate", map[string]any{"expression": "1"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -257,7 +139,7 @@ func recordHAR(t *testing.T, d *devtools, url string) ([]byte, string) {
 	}
 	byID := map[string]*exchange{}
 	var order []string
-	for _, e := range d.events[start:] {
+	for _, e := range d.Events[start:] {
 		if e["sessionId"] != s {
 			continue
 		}
@@ -299,7 +181,7 @@ func recordHAR(t *testing.T, d *devtools, url string) ([]byte, string) {
 		wall := x.sent["wallTime"].(float64)
 		started := time.Unix(0, int64(wall*1e9)).UTC()
 		elapsed := (x.done["timestamp"].(float64) - x.sent["timestamp"].(float64)) * 1000
-		body, err := d.call(s, "Network.getResponseBody", map[string]any{"requestId": id})
+		body, err := d.Call(s, "Network.getResponseBody", map[string]any{"requestId": id})
 		if err != nil {
 			t.Fatalf("%s: %v", req["url"], err)
 		}
@@ -311,7 +193,7 @@ func recordHAR(t *testing.T, d *devtools, url string) ([]byte, string) {
 		if has, _ := req["hasPostData"].(bool); has {
 			post, _ := req["postData"].(string)
 			if post == "" {
-				pd, err := d.call(s, "Network.getRequestPostData", map[string]any{"requestId": id})
+				pd, err := d.Call(s, "Network.getRequestPostData", map[string]any{"requestId": id})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -340,7 +222,7 @@ func recordHAR(t *testing.T, d *devtools, url string) ([]byte, string) {
 }
 
 func TestChromiumRecording(t *testing.T) {
-	d := startChromium(t)
+	d := chromium.Start(t, "no session was recorded in a browser")
 	srv := shopWithPage(t)
 	har, result := recordHAR(t, d, srv.URL+"/")
 	var got struct{ Order, Product int }

@@ -73,7 +73,7 @@ func tokens(r *req) []token {
 			}
 		}
 	}
-	ct, _ := getHeader(r.headers, "Content-Type")
+	ct, _ := importer.Header(r.headers, "Content-Type")
 	switch {
 	case strings.Contains(ct, "x-www-form-urlencoded"):
 		if q, err := url.ParseQuery(r.body); err == nil {

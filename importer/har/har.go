@@ -334,7 +334,7 @@ func (im *importing) collect(entries []entry) error {
 				}
 				continue
 			}
-			r.headers = setHeader(r.headers, h.Name, h.Value)
+			r.headers = importer.SetHeader(r.headers, h.Name, h.Value)
 		}
 		if pd := e.Request.PostData; pd != nil {
 			r.body = pd.Text
@@ -349,7 +349,7 @@ func (im *importing) collect(entries []entry) error {
 				return fmt.Errorf("%s.request.postData: the body is larger than 8 MiB, the most a plan step may send", at)
 			}
 			if r.body != "" && header(e.Request.Headers, "Content-Type") == "" && pd.MimeType != "" {
-				r.headers = setHeader(r.headers, "Content-Type", pd.MimeType)
+				r.headers = importer.SetHeader(r.headers, "Content-Type", pd.MimeType)
 			}
 		}
 		if r.body != "" && r.method == "GET" {
@@ -396,18 +396,6 @@ func header(hs []nv, name string) string {
 	return ""
 }
 
-// setHeader sets a header, replacing one of the same name (HAR files from
-// HTTP/2 list some twice, in different cases).
-func setHeader(hs []importer.KV, name, value string) []importer.KV {
-	for i := range hs {
-		if strings.EqualFold(hs[i].Key, name) {
-			hs[i].Value = value
-			return hs
-		}
-	}
-	return append(hs, importer.KV{Key: name, Value: value})
-}
-
 func (im *importing) plan() *importer.Plan {
 	origins := map[string]int{}
 	for _, r := range im.reqs {
@@ -440,7 +428,7 @@ func (im *importing) plan() *importer.Plan {
 		for _, h := range im.reqs[0].headers {
 			common := true
 			for _, r := range im.reqs[1:] {
-				if v, ok := getHeader(r.headers, h.Key); !ok || v != h.Value {
+				if v, ok := importer.Header(r.headers, h.Key); !ok || v != h.Value {
 					common = false
 					break
 				}
@@ -485,7 +473,7 @@ func (im *importing) plan() *importer.Plan {
 			st.Path = r.origin + r.path
 		}
 		for _, h := range r.headers {
-			if _, ok := getHeader(p.Headers, h.Key); ok {
+			if _, ok := importer.Header(p.Headers, h.Key); ok {
 				continue
 			}
 			st.Headers = append(st.Headers, h)
@@ -503,13 +491,4 @@ func (im *importing) plan() *importer.Plan {
 	p.Name = sc.Name
 	p.Scenarios = []*importer.Scenario{sc}
 	return p
-}
-
-func getHeader(hs []importer.KV, name string) (string, bool) {
-	for _, h := range hs {
-		if strings.EqualFold(h.Key, name) {
-			return h.Value, true
-		}
-	}
-	return "", false
 }

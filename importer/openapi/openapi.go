@@ -371,12 +371,12 @@ func (im *importing) security() {
 		env := "API_" + strings.ToUpper(importer.VarName(name))
 		switch {
 		case s.Type == "http" && strings.EqualFold(s.Scheme, "bearer"):
-			im.auth = setKV(im.auth, "Authorization", "Bearer {{ env."+env+" }}")
+			im.auth = importer.SetHeader(im.auth, "Authorization", "Bearer {{ env."+env+" }}")
 		case s.Type == "http" && strings.EqualFold(s.Scheme, "basic"):
-			im.auth = setKV(im.auth, "Authorization", "Basic {{ env."+env+" }}")
+			im.auth = importer.SetHeader(im.auth, "Authorization", "Basic {{ env."+env+" }}")
 			env += " (base64 of user:password)"
 		case s.Type == "apiKey" && s.In == "header" && validHeader(s.Name):
-			im.auth = setKV(im.auth, s.Name, "{{ env."+env+" }}")
+			im.auth = importer.SetHeader(im.auth, s.Name, "{{ env."+env+" }}")
 		default:
 			im.authNote = append(im.authNote, fmt.Sprintf("Decide: security scheme %q (%s) is not set up; add its credentials.", name, s.Type))
 			continue
@@ -394,16 +394,6 @@ func mapKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-func setKV(kvs []importer.KV, k, v string) []importer.KV {
-	for i := range kvs {
-		if strings.EqualFold(kvs[i].Key, k) {
-			kvs[i].Value = v
-			return kvs
-		}
-	}
-	return append(kvs, importer.KV{Key: k, Value: v})
 }
 
 func validHeader(name string) bool {
@@ -478,7 +468,7 @@ func (im *importing) step(o op, prefix string) (*importer.Step, error) {
 			if p.In == "query" {
 				st.Query = append(st.Query, importer.KV{Key: p.Name, Value: v})
 			} else if validHeader(p.Name) {
-				st.Headers = setKV(st.Headers, p.Name, v)
+				st.Headers = importer.SetHeader(st.Headers, p.Name, v)
 			}
 		case "cookie":
 			st.Comment = append(st.Comment, fmt.Sprintf("Decide: cookie parameter %q is not sent.", p.Name))
@@ -650,7 +640,7 @@ func (im *importing) body(o op, st *importer.Step) error {
 		st.Comment = append(st.Comment, "Decide: the body example is larger than 64 KiB; none is sent.")
 		return nil
 	}
-	st.Headers = setKV(st.Headers, "Content-Type", mt)
+	st.Headers = importer.SetHeader(st.Headers, "Content-Type", mt)
 	st.Body = importer.Literal(text)
 	return nil
 }
