@@ -176,6 +176,7 @@ func (im *importing) correlate() {
 			}
 		}
 	}
+	im.occurrences = im.index()
 	found := map[string]*source{} // value → where it came from (nil: nowhere)
 	used := map[string]bool{}
 	subs := make([][]sub, len(im.reqs))
@@ -212,41 +213,111 @@ func hasSub(subs []sub, v string) bool {
 	return false
 }
 
-// find looks for the latest response before request before that held t.
-func (im *importing) find(t token, before int, used map[string]bool) *source {
-	for i := before - 1; i >= 0; i-- {
-		r := im.reqs[i]
+// occurrence is one place a response held a value.
+type occurrence struct {
+	req    int
+	json   string // a gjson path, with key its nearest object key; or
+	key    string
+	header string // a response header's name; or
+	attr   bool   // a value="…" or content="…" attribute of a page
+}
+
+// maxIndexed bounds the values indexed across all responses.
+const maxIndexed = 1 << 21
+
+// attrValue finds the attribute values a page gives to be sent back.
+var attrValue = regexp.MustCompile(`(?i)\b(?:value|content)\s*=\s*["']([^"'<>]*)["']`)
+
+// index maps every candidate value of every response to where it was, in
+// response order, and within a response in document order. Built once, it
+// makes looking a value up independent of the recording's size.
+func (im *importing) index() map[string][]occurrence {
+	idx := map[string][]occurrence{}
+	n := 0
+	add := func(v string, o occurrence) {
+		if n >= maxIndexed {
+			im.truncated = true
+			return
+		}
+		if candidate(v) {
+			idx[v] = append(idx[v], o)
+			n++
+		}
+	}
+	for i, r := range im.reqs {
 		if r.respJSON {
-			var hit *source
 			walk(gjson.Parse(r.respBody), "", func(path, key string, leaf gjson.Result) {
-				if hit != nil || leaf.String() != t.value || gjson.Get(r.respBody, path).String() != t.value ||
-					shortNumber(t.value) && !idLike(key) {
-					return
-				}
-				hit = &source{req: i, extract: importer.Extract{JSON: path, Var: varFromPath(path, key)}}
+				add(leaf.String(), occurrence{req: i, json: path, key: key})
 			})
-			if hit != nil {
-				hit.extract.Var = importer.Unique(used, hit.extract.Var)
-				hit.extract.Comment = fmt.Sprintf("Correlated: sent back by a later request (recorded %q).", clip(t.value))
-				return hit
-			}
 		}
 		for _, h := range r.respHeaders {
-			if !boringResponse[strings.ToLower(h.Name)] && h.Value == t.value && !allDigits(t.value) {
-				return &source{req: i, extract: importer.Extract{Header: h.Name, Var: importer.Unique(used, importer.VarName(h.Name)),
-					Comment: fmt.Sprintf("Correlated: sent back by a later request (recorded %q).", clip(t.value))}}
+			if !boringResponse[strings.ToLower(h.Name)] {
+				add(h.Value, occurrence{req: i, header: h.Name})
 			}
 		}
-		if !r.respJSON && len(t.value) >= 8 {
-			if re := textRegex(r.respBody, t.value); re != "" {
-				name := strings.TrimPrefix(importer.VarName(t.hint), "x_")
-				if t.hint == "" {
-					name = "value"
-				}
-				return &source{req: i, extract: importer.Extract{Regex: re, Var: importer.Unique(used, importer.VarName(name)),
-					Comment: fmt.Sprintf("Correlated: found in the page and sent back later (recorded %q).", clip(t.value))}}
+		if r.respHTML {
+			for _, m := range attrValue.FindAllStringSubmatch(r.respBody, -1) {
+				add(m[1], occurrence{req: i, attr: true})
 			}
 		}
+	}
+	return idx
+}
+
+// find looks for the latest response before request before that held t:
+// among its places, the first that makes a working extractor.
+func (im *importing) find(t token, before int, used map[string]bool) *source {
+	occ := im.occurrences[t.value]
+	end := len(occ)
+	for end > 0 {
+		// occ[start:end] are the places in the latest response not yet tried.
+		for end > 0 && occ[end-1].req >= before {
+			end--
+		}
+		if end == 0 {
+			return nil
+		}
+		start := end - 1
+		for start > 0 && occ[start-1].req == occ[end-1].req {
+			start--
+		}
+		for _, o := range occ[start:end] {
+			if src := im.extractor(t, o, used); src != nil {
+				return src
+			}
+		}
+		end = start
+	}
+	return nil
+}
+
+// extractor makes the extract of t at o, or nil when o does not give t
+// back reliably.
+func (im *importing) extractor(t token, o occurrence, used map[string]bool) *source {
+	r := im.reqs[o.req]
+	note := fmt.Sprintf("Correlated: sent back by a later request (recorded %q).", clip(t.value))
+	switch {
+	case o.json != "":
+		if gjson.Get(r.respBody, o.json).String() != t.value || shortNumber(t.value) && !idLike(o.key) {
+			return nil
+		}
+		return &source{req: o.req, extract: importer.Extract{JSON: o.json, Var: importer.Unique(used, varFromPath(o.json, o.key)), Comment: note}}
+	case o.header != "":
+		if allDigits(t.value) {
+			return nil
+		}
+		return &source{req: o.req, extract: importer.Extract{Header: o.header, Var: importer.Unique(used, importer.VarName(o.header)), Comment: note}}
+	case o.attr && len(t.value) >= 8:
+		re := textRegex(r.respBody, t.value)
+		if re == "" {
+			return nil
+		}
+		name := strings.TrimPrefix(importer.VarName(t.hint), "x_")
+		if t.hint == "" {
+			name = "value"
+		}
+		return &source{req: o.req, extract: importer.Extract{Regex: re, Var: importer.Unique(used, name),
+			Comment: fmt.Sprintf("Correlated: found in the page and sent back later (recorded %q).", clip(t.value))}}
 	}
 	return nil
 }

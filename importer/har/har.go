@@ -194,6 +194,7 @@ type req struct {
 	respHeaders []nv
 	respBody    string
 	respJSON    bool // the body is valid JSON
+	respHTML    bool // the body is a page
 	extract     []importer.Extract
 	notes       []string
 }
@@ -205,7 +206,11 @@ type importing struct {
 	reqs    []*req
 	dropped map[string]int
 	cookies bool // a kept request sent cookies
-	encoded bool // a kept request asked for compression
+	// occurrences indexes the responses' values (see index); truncated
+	// is set when there were more than maxIndexed.
+	occurrences map[string][]occurrence
+	truncated   bool
+	encoded     bool // a kept request asked for compression
 }
 
 func (im *importing) drop(why string) {
@@ -372,6 +377,7 @@ func (im *importing) collect(entries []entry) error {
 		}
 		r.respBody = body
 		r.respJSON = looksJSON(c.MimeType, body) && gjson.Valid(body)
+		r.respHTML = !r.respJSON && (strings.Contains(strings.ToLower(c.MimeType), "html") || strings.HasPrefix(strings.TrimSpace(body), "<"))
 		im.reqs = append(im.reqs, r)
 	}
 	sort.SliceStable(im.reqs, func(a, b int) bool { return im.reqs[a].start.Before(im.reqs[b].start) })
@@ -419,6 +425,9 @@ func (im *importing) plan() *importer.Plan {
 	if im.cookies {
 		p.Header = append(p.Header, "Decide: the browser sent cookies, which the plan does not replay (a plan has no",
 			"cookie jar yet); a session kept in a cookie must be passed in a header instead.")
+	}
+	if im.truncated {
+		p.Header = append(p.Header, fmt.Sprintf("Decide: the responses held more than %d values; correlations were looked for among the first ones only.", maxIndexed))
 	}
 	if im.encoded {
 		p.Header = append(p.Header, "Accept-Encoding was left out: the plan reads responses uncompressed.")

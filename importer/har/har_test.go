@@ -1,6 +1,7 @@
 package har
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -181,4 +182,41 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("%v\n%s", err, data)
 		}
 	})
+}
+
+// A long recording: 1000 requests, each answered with a 200-item JSON list
+// and each sending back an id from the answer before it. Values are looked
+// up in an index, so the import stays linear in the recording's size.
+func TestLongRecording(t *testing.T) {
+	var entries []string
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 1000 {
+		var items []string
+		for k := range 200 {
+			items = append(items, fmt.Sprintf(`{"id":"item-%d-%d","n":%d}`, i, k, k))
+		}
+		body := strings.ReplaceAll(`{"items":[`+strings.Join(items, ",")+`]}`, `"`, `\"`)
+		path := "/list"
+		if i > 0 {
+			path = fmt.Sprintf("/item/item-%d-7", i-1)
+		}
+		entries = append(entries, fmt.Sprintf(`{"startedDateTime":%q,"time":1,"request":{"method":"GET","url":"http://127.0.0.1:8080%s"},`+
+			`"response":{"status":200,"content":{"mimeType":"application/json","text":"%s"}}}`,
+			start.Add(time.Duration(i)*time.Second).Format(time.RFC3339Nano), path, body))
+	}
+	doc := []byte(`{"log":{"version":"1.2","entries":[` + strings.Join(entries, ",") + `]}}`)
+	began := time.Now()
+	p, err := Import(doc, "long.har", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d MiB, %d requests imported in %v", len(doc)>>20, len(p.Scenarios[0].Steps), time.Since(began))
+	_, pl := importertest.Check(t, p, t.TempDir())
+	last := pl.Scenarios[0].Steps[999]
+	if last.Path != "/item/{{ items_id_999 }}" {
+		t.Errorf("last path %q", last.Path)
+	}
+	if ex := pl.Scenarios[0].Steps[998].Extract["items_id_999"]; ex == nil || ex.JSON != "items.7.id" {
+		t.Errorf("extract %+v", ex)
+	}
 }
