@@ -200,6 +200,10 @@ func Write(p *Plan, file string) ([]byte, error) {
 	var w writer
 	w.doc(p)
 	data := w.buf.Bytes()
+	if len(data) > plan.MaxPlanBytes {
+		return nil, fmt.Errorf("the imported plan would be %d KiB, more than the %d KiB a plan file may be: import a shorter recording or fewer operations",
+			len(data)>>10, plan.MaxPlanBytes>>10)
+	}
 	if _, err := plan.Parse(file, data); err != nil {
 		return nil, fmt.Errorf("the imported plan does not validate (please report this with the input): %v", err)
 	}

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,17 @@ func TestWriteRoundTrips(t *testing.T) {
 func TestWriteRefusesInvalid(t *testing.T) {
 	_, err := Write(&Plan{Name: "x", BaseURL: "ftp://h", Scenarios: []*Scenario{{Name: "a/b", Steps: []*Step{{Name: "s", Method: "GET", Path: "/"}}}}}, "x.yaml")
 	if err == nil || !strings.Contains(err.Error(), "does not validate") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestWriteRefusesTooLarge(t *testing.T) {
+	p := &Plan{Name: "x", BaseURL: "http://127.0.0.1:1", Scenarios: []*Scenario{{Name: "s"}}}
+	for i := range 200 {
+		p.Scenarios[0].Steps = append(p.Scenarios[0].Steps, &Step{Name: fmt.Sprint(i), Method: "POST", Path: "/", Body: strings.Repeat("x", 8<<10)})
+	}
+	_, err := Write(p, "x.yaml")
+	if err == nil || !strings.Contains(err.Error(), "more than the 1024 KiB a plan file may be") {
 		t.Errorf("got %v", err)
 	}
 }
