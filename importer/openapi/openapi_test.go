@@ -151,7 +151,7 @@ func TestErrors(t *testing.T) {
 }
 
 func FuzzImport(f *testing.F) {
-	for _, name := range []string{"testdata/shop.yaml", "testdata/broken-ref.yaml"} {
+	for _, name := range []string{"testdata/shop.yaml", "testdata/broken-ref.yaml", "testdata/petstore-expanded.yaml"} {
 		seed, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -186,4 +186,38 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("%v\n%s\n%s", err, data, res.Data)
 		}
 	})
+}
+
+// The OpenAPI Initiative's "petstore-expanded" example: no tags, a server
+// with a base path, an operationId with spaces, allOf schemas.
+func TestPetstoreExpanded(t *testing.T) {
+	res, err := Import("testdata/petstore-expanded.yaml", "pets.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "pets.csv"), res.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data, p := importertest.Check(t, res.Plan, dir)
+	if p.Target.BaseURL != "https://petstore.swagger.io" || len(p.Scenarios) != 1 || p.Scenarios[0].Name != "untagged" {
+		t.Fatalf("%q, %d scenarios\n%s", p.Target.BaseURL, len(p.Scenarios), data)
+	}
+	var got []string
+	for _, st := range p.Scenarios[0].Steps {
+		got = append(got, st.Method+" "+st.Path+" "+st.Name)
+	}
+	want := []string{"GET /v2/pets findPets", "POST /v2/pets addPet", "GET /v2/pets/{{ params.id }} find pet by id", "DELETE /v2/pets/{{ params.id }} deletePet"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("steps:\n got %q\nwant %q", got, want)
+	}
+	if body := p.Scenarios[0].Steps[1].Body; body != "{\n  \"name\": \"example\",\n  \"tag\": \"example\"\n}" {
+		t.Errorf("addPet body %q", body)
+	}
+	if string(res.Data) != "id\n1\n" {
+		t.Errorf("data stub %q", res.Data)
+	}
+	if st := p.Scenarios[0].Steps[3].Check; st == nil || st.Status[0] != 204 {
+		t.Errorf("delete check %+v", st)
+	}
 }
