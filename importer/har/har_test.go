@@ -220,3 +220,35 @@ func TestLongRecording(t *testing.T) {
 		t.Errorf("extract %+v", ex)
 	}
 }
+
+// Firefox and proxies write no _resourceType: static assets are told by
+// their type and extension; a form may come as params without text.
+func TestWithoutResourceTypes(t *testing.T) {
+	doc := `{"log":{"version":"1.2","creator":{"name":"Firefox","version":"133.0"},"entries":[
+ {"startedDateTime":"2026-01-01T10:00:00.000+01:00","time":3,"request":{"method":"GET","url":"https://shop.test/static/app.js?v=3","headers":[]},
+  "response":{"status":200,"headers":[],"content":{"mimeType":"application/javascript","text":"x"}}},
+ {"startedDateTime":"2026-01-01T10:00:00.010+01:00","time":3,"request":{"method":"GET","url":"https://shop.test/img/logo","headers":[]},
+  "response":{"status":200,"headers":[],"content":{"mimeType":"image/png"}}},
+ {"startedDateTime":"2026-01-01T10:00:00.020+01:00","time":3,"request":{"method":"GET","url":"https://shop.test/fonts/a.woff2","headers":[]},
+  "response":{"status":200,"headers":[],"content":{"mimeType":"application/octet-stream"}}},
+ {"startedDateTime":"2026-01-01T10:00:00.030+01:00","time":20,"request":{"method":"POST","url":"https://shop.test/login","headers":[{"name":"Content-Type","value":"application/x-www-form-urlencoded"}],
+  "postData":{"mimeType":"application/x-www-form-urlencoded","params":[{"name":"user","value":"ann"},{"name":"next","value":"/a b"}]}},
+  "response":{"status":302,"headers":[{"name":"Location","value":"/home"},{"name":"X-Session","value":"s3ss10n-abcdef"}],"content":{"mimeType":"text/html"}}},
+ {"startedDateTime":"2026-01-01T10:00:03.050+01:00","time":5,"request":{"method":"GET","url":"https://shop.test/home","headers":[{"name":"X-Session","value":"s3ss10n-abcdef"}]},
+  "response":{"status":200,"headers":[],"content":{"mimeType":"text/html","text":"<p>hi</p>"}}}]}}`
+	p, err := Import([]byte(doc), "firefox.har", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pl := importertest.Check(t, p, t.TempDir())
+	s := pl.Scenarios[0].Steps
+	if len(s) != 2 || pl.Target.BaseURL != "https://shop.test" {
+		t.Fatalf("%d steps at %s", len(s), pl.Target.BaseURL)
+	}
+	if s[0].Body != "user=ann&next=%2Fa+b" || s[0].Check.Status[0] != 302 || s[0].Extract["x_session"].Header != "X-Session" {
+		t.Errorf("login: body %q, status %v, extract %+v", s[0].Body, s[0].Check.Status, s[0].Extract)
+	}
+	if s[1].Headers["X-Session"] != "{{ x_session }}" || s[0].Think.Min.D() != 3*time.Second {
+		t.Errorf("home: header %q, think %v", s[1].Headers["X-Session"], s[0].Think)
+	}
+}
