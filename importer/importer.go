@@ -181,6 +181,18 @@ func Unique(used map[string]bool, name string) string {
 	return out
 }
 
+// UniqueName returns name, or "name #2", "name #3"… when used already has
+// it, and marks the result used: for step and scenario names, where a
+// suffix like _2 would read as part of a path.
+func UniqueName(used map[string]bool, name string) string {
+	out := name
+	for i := 2; used[out]; i++ {
+		out = fmt.Sprintf("%s #%d", name, i)
+	}
+	used[out] = true
+	return out
+}
+
 // ScenarioName makes s usable as a scenario name (no "/", not empty,
 // at most 80 characters).
 func ScenarioName(s string) string {

@@ -89,3 +89,13 @@ func TestWriteRefusesTooLarge(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestUnique(t *testing.T) {
+	used := map[string]bool{}
+	if a, b, c := UniqueName(used, "GET /x"), UniqueName(used, "GET /x"), Unique(used, "v"); a != "GET /x" || b != "GET /x #2" || c != "v" {
+		t.Errorf("%q %q %q", a, b, c)
+	}
+	if v := Unique(used, "v"); v != "v_2" {
+		t.Errorf("%q", v)
+	}
+}

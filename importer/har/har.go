@@ -464,7 +464,7 @@ func (im *importing) plan() *importer.Plan {
 		// Named by its path, references shown as {name}.
 		pathOnly, _, _ := strings.Cut(r.path, "?")
 		name := r.method + " " + strings.NewReplacer("{{ ", "{", " }}", "}").Replace(pathOnly)
-		st := &importer.Step{Name: importer.Unique(names, name), Method: r.method, Headers: []importer.KV{}, Status: []int{r.status}}
+		st := &importer.Step{Name: importer.UniqueName(names, name), Method: r.method, Headers: []importer.KV{}, Status: []int{r.status}}
 		if r.pageref != lastPage {
 			lastPage = r.pageref
 			pageNo++

@@ -225,7 +225,7 @@ func (im *importing) run() (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.Name = importer.Unique(used[tag], st.Name)
+		st.Name = importer.UniqueName(used[tag], st.Name)
 		sc.Steps = append(sc.Steps, st)
 	}
 	title := "API"
@@ -255,7 +255,7 @@ func (im *importing) run() (*Result, error) {
 		if sc == nil {
 			continue
 		}
-		sc.Name = importer.Unique(names, importer.ScenarioName(tag))
+		sc.Name = importer.UniqueName(names, importer.ScenarioName(tag))
 		for _, t := range im.doc.Tags {
 			if t != nil && t.Name == tag && t.Description != "" {
 				sc.Comment = append(sc.Comment, oneLine(t.Description))
