@@ -1,6 +1,7 @@
 package har
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -251,4 +252,55 @@ func TestWithoutResourceTypes(t *testing.T) {
 	if s[1].Headers["X-Session"] != "{{ x_session }}" || s[0].Think.Min.D() != 3*time.Second {
 		t.Errorf("home: header %q, think %v", s[1].Headers["X-Session"], s[0].Think)
 	}
+}
+
+// FuzzCorrelation feeds arbitrary responses and later requests through
+// correlation (the HAR around them is always well formed): whatever they
+// hold, the plan must compile, and a reference must have its extract.
+func FuzzCorrelation(f *testing.F) {
+	f.Add(`{"token":"abc123def","id":7}`, "application/json", "X-Next: n3xt-v4lue", "/orders/7?t=abc123def", `{"t":"abc123def","id":7}`)
+	f.Add(`<input type="hidden" name="csrf" value="Zx81-kq0Lmw9RtUv">`, "text/html", "", "/form", "csrf=Zx81-kq0Lmw9RtUv&x={")
+	f.Add(`{"a":{"b.c":["x{{y1234"]}}`, "application/json", "", "/p/x{{y1234/", `{x{{y1234}`)
+	f.Fuzz(func(t *testing.T, respBody, mime, respHeader, path, reqBody string) {
+		name, value, _ := strings.Cut(respHeader, ":")
+		entry := func(at int, method, p, body, rmime, rbody string, hdr []map[string]string) map[string]any {
+			e := map[string]any{
+				"startedDateTime": time.Date(2026, 1, 1, 0, 0, at, 0, time.UTC).Format(time.RFC3339Nano), "time": 5,
+				"request":  map[string]any{"method": method, "url": "http://127.0.0.1:8080" + p, "headers": []map[string]string{{"name": "Content-Type", "value": "application/x-www-form-urlencoded"}}},
+				"response": map[string]any{"status": 200, "headers": hdr, "content": map[string]any{"mimeType": rmime, "text": rbody}},
+			}
+			if body != "" {
+				e["request"].(map[string]any)["postData"] = map[string]any{"mimeType": "application/json", "text": body}
+			}
+			return e
+		}
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		doc, err := json.Marshal(map[string]any{"log": map[string]any{"entries": []any{
+			entry(0, "GET", "/first", "", mime, respBody, []map[string]string{{"name": strings.TrimSpace(name), "value": strings.TrimSpace(value)}}),
+			entry(1, "POST", path, reqBody, "text/plain", "", nil),
+		}}})
+		if err != nil {
+			return
+		}
+		p, err := Import(doc, "fuzz.har", Options{})
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("not one line: %q", err)
+			}
+			return
+		}
+		data, err := importer.Write(p, "fuzz.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := plan.Parse("fuzz.yaml", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := importertest.Compile(pl); err != nil {
+			t.Fatalf("%v\n%s", err, data)
+		}
+	})
 }
