@@ -152,8 +152,8 @@ type importing struct {
 	file     string
 	dataFile string
 	columns  map[string]*column
-	order    []string // column names in first-use order
-	auth     []importer.KV
+	order    []string                 // column names in first-use order
+	schemes  map[string][]importer.KV // security scheme → the headers it sends
 	authNote []string
 }
 
@@ -207,6 +207,7 @@ func (im *importing) run() (*Result, error) {
 		}
 	}
 	used := map[string]map[string]bool{}
+	var stepsByOp []*importer.Step // in the order of ops
 	for _, o := range ops {
 		tag := "untagged"
 		if len(o.op.Tags) > 0 && strings.TrimSpace(o.op.Tags[0]) != "" {
@@ -227,6 +228,7 @@ func (im *importing) run() (*Result, error) {
 		}
 		st.Name = importer.UniqueName(used[tag], st.Name)
 		sc.Steps = append(sc.Steps, st)
+		stepsByOp = append(stepsByOp, st)
 	}
 	title := "API"
 	if im.doc.Info != nil && strings.TrimSpace(im.doc.Info.Title) != "" {
@@ -245,9 +247,29 @@ func (im *importing) run() (*Result, error) {
 		p.Header = append(p.Header, fmt.Sprintf("%d operations with methods a plan cannot send (TRACE, CONNECT) were left out.", skipped))
 	}
 	p.Header = append(p.Header, baseNote...)
-	if len(im.auth) > 0 {
+	// Credentials every operation sends alike go to the target; when some
+	// operations send none (a login) or others, each step sends its own.
+	same := true
+	var first []importer.KV
+	for i, o := range ops {
+		a := im.auth(o.op)
+		if i == 0 {
+			first = a
+		} else if !slices.Equal(a, first) {
+			same = false
+		}
+	}
+	switch {
+	case same && len(first) > 0:
 		p.HeadersComment = im.authNote
-		p.Headers = im.auth
+		p.Headers = first
+	case !same:
+		p.Header = append(p.Header, im.authNote...)
+		for i, o := range ops {
+			stepsByOp[i].Headers = append(im.auth(o.op), stepsByOp[i].Headers...)
+		}
+	default:
+		p.Header = append(p.Header, im.authNote...)
 	}
 	names := map[string]bool{}
 	for _, tag := range order {
@@ -340,6 +362,7 @@ func (im *importing) server() (base, prefix string, notes []string) {
 // security turns the description's security schemes into headers that
 // read their credentials from the environment.
 func (im *importing) security() {
+	im.schemes = map[string][]importer.KV{}
 	if im.doc.Components == nil {
 		return
 	}
@@ -369,29 +392,39 @@ func (im *importing) security() {
 		}
 		s := ref.Value
 		env := "API_" + strings.ToUpper(importer.VarName(name))
+		var kv importer.KV
 		switch {
 		case s.Type == "http" && strings.EqualFold(s.Scheme, "bearer"):
-			im.auth = importer.SetHeader(im.auth, "Authorization", "Bearer {{ env."+env+" }}")
+			kv = importer.KV{Key: "Authorization", Value: "Bearer {{ env." + env + " }}"}
 		case s.Type == "http" && strings.EqualFold(s.Scheme, "basic"):
-			im.auth = importer.SetHeader(im.auth, "Authorization", "Basic {{ env."+env+" }}")
+			kv = importer.KV{Key: "Authorization", Value: "Basic {{ env." + env + " }}"}
 			env += " (base64 of user:password)"
 		case s.Type == "apiKey" && s.In == "header" && validHeader(s.Name):
-			im.auth = importer.SetHeader(im.auth, s.Name, "{{ env."+env+" }}")
+			kv = importer.KV{Key: s.Name, Value: "{{ env." + env + " }}"}
 		default:
 			im.authNote = append(im.authNote, fmt.Sprintf("Decide: security scheme %q (%s) is not set up; add its credentials.", name, s.Type))
 			continue
 		}
+		im.schemes[name] = []importer.KV{kv}
 		im.authNote = append(im.authNote, fmt.Sprintf("Security scheme %q: set %s when you run the plan.", name, env))
-	}
-	if len(im.auth) == 0 {
-		im.authNote = nil
 	}
 }
 
-func mapKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// auth is the headers operation o sends for its security requirement
+// (the first alternative, when it lists several).
+func (im *importing) auth(o *openapi3.Operation) []importer.KV {
+	reqs := im.doc.Security
+	if o.Security != nil {
+		reqs = *o.Security
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	var out []importer.KV
+	for _, name := range slices.Sorted(maps.Keys(reqs[0])) {
+		for _, kv := range im.schemes[name] {
+			out = importer.SetHeader(out, kv.Key, kv.Value)
+		}
 	}
 	return out
 }

@@ -61,7 +61,12 @@ func TestShop(t *testing.T) {
 		// type; a nullable $ref string.
 		{steps["cart/addToCart"].Body, "{\n  \"gift\": true,\n  \"note\": \"example\",\n  \"product_id\": 7,\n  \"quantity\": 2\n}"},
 		{steps["cart/addToCart"].Headers["Content-Type"], "application/json"},
-		{p.Target.Headers["Authorization"], "Bearer {{ env.API_BEARER }}"},
+		// The login is public (security: []), so credentials go on each
+		// step that needs them, not on the target.
+		{p.Target.Headers["Authorization"], ""},
+		{steps["auth/login"].Headers["Authorization"], ""},
+		{steps["cart/getCart"].Headers["Authorization"], "Bearer {{ env.API_BEARER }}"},
+		{steps["orders/getOrder"].Headers["Authorization"], "Bearer {{ env.API_BEARER }}"},
 		{p.Data["params"].Mode, "random"},
 	}
 	for i, c := range checks {
@@ -219,5 +224,34 @@ func TestPetstoreExpanded(t *testing.T) {
 	}
 	if st := p.Scenarios[0].Steps[3].Check; st == nil || st.Status[0] != 204 {
 		t.Errorf("delete check %+v", st)
+	}
+}
+
+// Credentials every operation needs alike are the target's headers.
+func TestSecurityOnTarget(t *testing.T) {
+	doc := `openapi: 3.0.3
+info: {title: S, version: "1"}
+security: [{key: [], basic: []}]
+paths:
+  /a: {get: {responses: {"200": {description: ok}}}}
+  /b: {delete: {responses: {"204": {description: gone}}}}
+components:
+  securitySchemes:
+    key: {type: apiKey, in: header, name: X-Api-Key}
+    basic: {type: http, scheme: basic}
+    oauth: {type: oauth2, flows: {}}
+`
+	res, err := ImportData([]byte(doc), filepath.Join(t.TempDir(), "s.yaml"), "s.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, p := importertest.Check(t, res.Plan, t.TempDir())
+	if p.Target.Headers["X-Api-Key"] != "{{ env.API_KEY }}" || p.Target.Headers["Authorization"] != "Basic {{ env.API_BASIC }}" {
+		t.Errorf("target headers %v\n%s", p.Target.Headers, data)
+	}
+	for _, st := range p.Scenarios[0].Steps {
+		if len(st.Headers) != 0 {
+			t.Errorf("%s sends its own headers %v", st.Name, st.Headers)
+		}
 	}
 }
