@@ -1,193 +1,30 @@
 package report
 
 import (
-	"bufio"
 	stdbytes "bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/stampede-perf/stampede/internal/chromium"
 )
 
 // These tests open the HTML report in a real headless Chromium, driven
-// over the DevTools protocol on the --remote-debugging-pipe file
-// descriptors (no port, no websocket): the page must load with no
+// over the DevTools protocol (internal/chromium): the page must load with no
 // console error and no network request, every chart must draw, and the
 // page must give a screenshot and print to PDF.
 
-func chromiumPath() string {
-	if p := os.Getenv("STAMPEDE_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // browser is a headless Chromium and its DevTools pipe.
-type browser struct {
-	cmd    *exec.Cmd
-	send   *os.File
-	msgs   chan map[string]any
-	stderr *lockedBuffer
-	nextID int
-	events []map[string]any // events seen so far, in order
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  stdbytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type browser struct{ *chromium.Browser }
 
 func startBrowser(t *testing.T) *browser {
 	t.Helper()
-	bin := chromiumPath()
-	if bin == "" {
-		msg := "no Chromium found (install Debian's chromium, or set STAMPEDE_CHROMIUM): the HTML report was not checked in a browser"
-		if os.Getenv("STAMPEDE_REQUIRE_CHROMIUM") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	toBrowser, send, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	recv, fromBrowser, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "--window-size=1200,900",
-		"--enable-logging=stderr", "--v=0", "about:blank")
-	cmd.ExtraFiles = []*os.File{toBrowser, fromBrowser} // fd 3: commands in, fd 4: answers out
-	b := &browser{cmd: cmd, send: send, msgs: make(chan map[string]any, 256), stderr: &lockedBuffer{}}
-	cmd.Stderr = b.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("cannot start %s: %v", bin, err)
-	}
-	toBrowser.Close()
-	fromBrowser.Close()
-	go func() {
-		defer close(b.msgs)
-		r := bufio.NewReaderSize(recv, 1<<20)
-		for {
-			line, err := r.ReadBytes(0)
-			if err != nil {
-				return
-			}
-			var m map[string]any
-			if json.Unmarshal(line[:len(line)-1], &m) == nil {
-				b.msgs <- m
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		b.call("", "Browser.close", nil)
-		send.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		recv.Close()
-	})
-	return b
-}
-
-// call sends one command (to a page's session, or to the browser when
-// session is "") and waits for its answer, keeping the events that come
-// before it.
-func (b *browser) call(session, method string, params map[string]any) (map[string]any, error) {
-	b.nextID++
-	id := b.nextID
-	msg := map[string]any{"id": id, "method": method, "params": params}
-	if params == nil {
-		msg["params"] = map[string]any{}
-	}
-	if session != "" {
-		msg["sessionId"] = session
-	}
-	data, _ := json.Marshal(msg)
-	if _, err := b.send.Write(append(data, 0)); err != nil {
-		return nil, err
-	}
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case m, ok := <-b.msgs:
-			if !ok {
-				return nil, fmt.Errorf("%s: the browser closed the pipe", method)
-			}
-			if m["id"] == nil {
-				b.events = append(b.events, m)
-				continue
-			}
-			if int(m["id"].(float64)) != id {
-				continue
-			}
-			if e, ok := m["error"]; ok {
-				return nil, fmt.Errorf("%s: %v", method, e)
-			}
-			res, _ := m["result"].(map[string]any)
-			return res, nil
-		case <-timeout:
-			return nil, fmt.Errorf("%s: no answer in 30 s", method)
-		}
-	}
-}
-
-// waitEvent waits for an event of a session.
-func (b *browser) waitEvent(session, method string) error {
-	for _, e := range b.events {
-		if e["method"] == method && e["sessionId"] == session {
-			return nil
-		}
-	}
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case m, ok := <-b.msgs:
-			if !ok {
-				return errors.New("the browser closed the pipe")
-			}
-			if m["id"] == nil {
-				b.events = append(b.events, m)
-				if m["method"] == method && m["sessionId"] == session {
-					return nil
-				}
-			}
-		case <-timeout:
-			return fmt.Errorf("no %s in 30 s", method)
-		}
-	}
+	return &browser{chromium.Start(t, "the HTML report was not checked in a browser")}
 }
 
 // pageCheck is what a page did while it loaded.
@@ -201,37 +38,37 @@ type pageCheck struct {
 // network requests.
 func (b *browser) open(t *testing.T, file string) *pageCheck {
 	t.Helper()
-	res, err := b.call("", "Target.createTarget", map[string]any{"url": "about:blank"})
+	res, err := b.Call("", "Target.createTarget", map[string]any{"url": "about:blank"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = b.call("", "Target.attachToTarget", map[string]any{"targetId": res["targetId"], "flatten": true})
+	res, err = b.Call("", "Target.attachToTarget", map[string]any{"targetId": res["targetId"], "flatten": true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := res["sessionId"].(string)
 	for _, m := range []string{"Page.enable", "Runtime.enable", "Log.enable", "Network.enable"} {
-		if _, err := b.call(s, m, nil); err != nil {
+		if _, err := b.Call(s, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := b.call(s, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": false}); err != nil {
+	if _, err := b.Call(s, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": false}); err != nil {
 		t.Fatal(err)
 	}
-	start := len(b.events)
+	start := len(b.Events)
 	url := "file://" + file
-	if _, err := b.call(s, "Page.navigate", map[string]any{"url": url}); err != nil {
+	if _, err := b.Call(s, "Page.navigate", map[string]any{"url": url}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.waitEvent(s, "Page.loadEventFired"); err != nil {
-		t.Fatalf("%v\nbrowser log:\n%s", err, b.stderr.String())
+	if err := b.WaitEvent(s, "Page.loadEventFired"); err != nil {
+		t.Fatalf("%v\nbrowser log:\n%s", err, b.Log())
 	}
 	// A round trip after the load lets late console messages arrive.
-	if _, err := b.call(s, "Runtime.evaluate", map[string]any{"expression": "1"}); err != nil {
+	if _, err := b.Call(s, "Runtime.evaluate", map[string]any{"expression": "1"}); err != nil {
 		t.Fatal(err)
 	}
 	pc := &pageCheck{session: s}
-	for _, e := range b.events[start:] {
+	for _, e := range b.Events[start:] {
 		if e["sessionId"] != s {
 			continue
 		}
@@ -260,7 +97,7 @@ func (b *browser) open(t *testing.T, file string) *pageCheck {
 // eval runs a script in the page and decodes its JSON result into v.
 func (b *browser) eval(t *testing.T, session, expr string, v any) {
 	t.Helper()
-	res, err := b.call(session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true})
+	res, err := b.Call(session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +188,7 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	t.Logf("screenshot: %s", out)
 
-	res, err := b.call(pc.session, "Page.printToPDF", map[string]any{"printBackground": true})
+	res, err := b.Call(pc.session, "Page.printToPDF", map[string]any{"printBackground": true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,13 +201,13 @@ func TestHTMLInChromium(t *testing.T) {
 // screenshot captures the whole page as PNG and checks its size.
 func screenshot(t *testing.T, b *browser, session string) []byte {
 	t.Helper()
-	lm, err := b.call(session, "Page.getLayoutMetrics", nil)
+	lm, err := b.Call(session, "Page.getLayoutMetrics", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	size, _ := lm["cssContentSize"].(map[string]any)
 	w, h := size["width"].(float64), size["height"].(float64)
-	res, err := b.call(session, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
+	res, err := b.Call(session, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
 		"clip": map[string]any{"x": 0, "y": 0, "width": w, "height": h, "scale": 1}})
 	if err != nil {
 		t.Fatal(err)

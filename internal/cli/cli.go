@@ -158,6 +158,7 @@ var commands = []func(*env) *cobra.Command{
 	newBaselineCmd,
 	newCompareCmd,
 	newReportCmd,
+	newImportCmd,
 	newVersionCmd,
 }
 
