@@ -21,21 +21,24 @@ import (
 	"github.com/stampede-perf/stampede/tmpl"
 )
 
-// compileT compiles a step against target with the settings proto.Compile
-// derives from it.
+// withTarget adds to cfg the settings proto.Compile derives from target.
+func withTarget(t testing.TB, target plan.Target, cfg Config) Config {
+	t.Helper()
+	cfg.Timeout = 2 * time.Second
+	if target.Timeout != 0 {
+		cfg.Timeout = target.Timeout.D()
+	}
+	tc, err := TLSConfig(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TLS = tc
+	return cfg
+}
+
+// compileT compiles a step against target; cfg comes from withTarget.
 func compileT(t testing.TB, target plan.Target, st *plan.Step, cfg Config) *Step {
 	t.Helper()
-	if target.Timeout == 0 {
-		target.Timeout = plan.Duration(2 * time.Second)
-	}
-	cfg.Timeout = target.Timeout.D()
-	if cfg.TLS == nil {
-		tc, err := TLSConfig(target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.TLS = tc
-	}
 	s, err := Compile(target, st, tmpl.NewCompiler(nil, nil, nil), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -271,24 +271,24 @@ func hasHeader(h map[string]string, name string) bool {
 // (no pool, no background goroutine), which keeps thousands of VUs light
 // and makes every phase of a request attributable.
 type Client struct {
-	cfg     Config
+	cfg Config
 	cookies
 	sessions tls.ClientSessionCache // nil until the first TLS dial
 	h2       *h2Client              // nil until the first HTTP/2 request
-	bufs    *Buffers
-	hosts   []*hostConn
-	req     fasthttp.Request
-	resp    fasthttp.Response
-	buf     []byte // the request URI
-	val     []byte
-	uri     []byte       // an absolute request URI, for proxies
-	scratch []byte       // a form body, an Authorization value
-	mp      bytes.Buffer // a templated multipart body
-	trace   trace
-	cur     atomic.Pointer[tconn] // the connection in use, for Interrupt
-	stopped atomic.Bool
-	peek    func(string) string
-	h2p     atomic.Pointer[h2Client] // c.h2, for Interrupt
+	bufs     *Buffers
+	hosts    []*hostConn
+	req      fasthttp.Request
+	resp     fasthttp.Response
+	buf      []byte // the request URI
+	val      []byte
+	uri      []byte       // an absolute request URI, for proxies
+	scratch  []byte       // a form body, an Authorization value
+	mp       bytes.Buffer // a templated multipart body
+	trace    trace
+	cur      atomic.Pointer[tconn] // the connection in use, for Interrupt
+	stopped  atomic.Bool
+	peek     func(string) string
+	h2p      atomic.Pointer[h2Client] // c.h2, for Interrupt
 }
 
 type hostConn struct {
@@ -751,7 +751,7 @@ func Classify(err error) metrics.ErrKind {
 	case errors.As(err, &dnsErr):
 		return metrics.KindDNS
 	case errors.As(err, &recErr), errors.As(err, &certErr), errors.As(err, &unkAuth), errors.As(err, &hostErr),
-		strings.HasPrefix(err.Error(), "tls:"):
+		strings.HasPrefix(err.Error(), "tls:"), strings.HasPrefix(err.Error(), "remote error: tls:"):
 		return metrics.KindTLS
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF),
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, net.ErrClosed):
