@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"net/url"
 	"reflect"
 
 	"github.com/goccy/go-yaml/ast"
@@ -133,8 +134,10 @@ func (c *checker) httpTarget() {
 	if t.Redirects != nil {
 		c.redirects("target.redirects", *t.Redirects)
 	}
-	if t.Proxy != "" {
-		c.checkHTTPURL("target.proxy", t.Proxy)
+	if t.Proxy != "" && !strings.Contains(t.Proxy, "${") {
+		if u, err := url.Parse(t.Proxy); err != nil || u.Scheme != "http" || u.Host == "" {
+			c.add("target.proxy", "must be an http:// proxy URL (e.g. http://127.0.0.1:3128), got %q", t.Proxy)
+		}
 	}
 	c.auth("target.auth", t.Auth)
 	if s := t.TLS; s != nil {

@@ -175,8 +175,11 @@ func (mp *multipartBody) write(w io.Writer, state *tmpl.State, val []byte) []byt
 // readBounded reads a file of at most limit bytes.
 func readBounded(path string, limit int) ([]byte, error) {
 	f, err := os.Open(path)
+	if pe, ok := err.(*os.PathError); ok {
+		return nil, fmt.Errorf("cannot read %s: %w", path, pe.Err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))

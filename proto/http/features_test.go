@@ -101,7 +101,7 @@ func TestCookies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{KeepAlive: true, Cookies: tc.mode}
+			cfg := withTarget(t, plan.Target{}, Config{KeepAlive: true, Cookies: tc.mode})
 			h := newHarness(t, cfg)
 			target := plan.Target{BaseURL: srv.URL}
 			login := compileT(t, target, &plan.Step{Name: "login", Path: tc.loginFrom}, cfg)
@@ -171,7 +171,7 @@ func TestRedirects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{KeepAlive: true}
+			cfg := withTarget(t, plan.Target{}, Config{KeepAlive: true})
 			h := newHarness(t, cfg)
 			st := tc.step
 			st.Check = &plan.Check{Status: []int{200, 302}, BodyContains: tc.body}
@@ -191,7 +191,7 @@ func TestRedirects(t *testing.T) {
 // hops connects three times.
 func TestRedirectHopsAreTimed(t *testing.T) {
 	srv, conns := redirectServer(t, 0)
-	cfg := Config{KeepAlive: false}
+	cfg := withTarget(t, plan.Target{}, Config{KeepAlive: false})
 	h := newHarness(t, cfg)
 	one := compileT(t, plan.Target{BaseURL: srv.URL}, &plan.Step{Path: "/r/0"}, cfg)
 	three := compileT(t, plan.Target{BaseURL: srv.URL}, &plan.Step{Path: "/r/2"}, cfg)
@@ -273,7 +273,7 @@ func TestBodiesAndAuth(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{KeepAlive: true}
+			cfg := withTarget(t, plan.Target{}, Config{KeepAlive: true})
 			h := newHarness(t, cfg)
 			tc.target.BaseURL = srv.URL
 			st := tc.step
