@@ -69,7 +69,7 @@ func TestHTTP2(t *testing.T) {
 			h := newHarness(t, cfg)
 			login := compileT(t, target, &plan.Step{Path: "/login", Check: &plan.Check{JSON: []*plan.JSONCheck{{Path: "proto", Equals: 2}}}}, cfg)
 			me := compileT(t, target, &plan.Step{Path: "/old", Method: "POST", Body: "x",
-				Check: &plan.Check{JSON: []*plan.JSONCheck{{Path: "sid", Equals: "h2"}, {Path: "path", Equals: "/new"}}},
+				Check:   &plan.Check{JSON: []*plan.JSONCheck{{Path: "sid", Equals: "h2"}, {Path: "path", Equals: "/new"}}},
 				Extract: map[string]*plan.Extractor{"ct": {Header: "Content-Type"}}}, cfg)
 			before := tc.conns.Load()
 			for i := range 20 {
