@@ -1,6 +1,14 @@
-// Package http is the HTTP/1.1 step runner. It builds each request from a
+// Package http is the HTTP step runner. It builds each request from a
 // compiled step and the VU's template state, times it (DNS, connect, TLS,
 // send, time to first byte, receive) and classifies its outcome.
+//
+// HTTP/2 (h2.go) goes through net/http instead, converting requests and
+// responses from and to the fasthttp ones, so cookies (cookies.go),
+// redirects (redirect.go), bodies and auth (bodies.go) and checks are one
+// code for both versions; it allocates per request where HTTP/1.1 does
+// not, the price of a complete HTTP/2 implementation. The cookie jar and
+// redirect parsing cost nothing until a response sets a cookie or
+// redirects.
 //
 // Design: every VU owns one keep-alive connection per host, like wrk, held
 // by a fasthttp HostClient with MaxConns 1 and no hidden retries, so the
