@@ -63,7 +63,10 @@ func (c *Client) tlsConfig(serverName string, protos ...string) *tls.Config {
 	if c.cfg.TLS != nil {
 		cfg = c.cfg.TLS.Clone()
 	} else {
-		cfg = &tls.Config{InsecureSkipVerify: c.cfg.Insecure}
+		cfg = &tls.Config{}
+	}
+	if c.cfg.Insecure {
+		cfg.InsecureSkipVerify = true
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = serverName
