@@ -32,6 +32,11 @@ type h2Client struct {
 	trace  *httptrace.ClientTrace
 	body   bytes.Reader
 	hreq   nethttp.Request
+	// The last request's URL, method and headers, reused when the next
+	// one is the same.
+	url                 *url.URL
+	origin, uri, method string
+	header              nethttp.Header
 
 	in, out atomic.Int64 // bytes over the VU's connections
 
@@ -91,6 +96,7 @@ func (c *Client) newH2() *h2Client {
 			})
 		},
 	}
+	h.ctx = httptrace.WithClientTrace(h.ctx, h.trace) // every request's context derives from it
 	c.h2 = h
 	c.h2p.Store(h)
 	return h
@@ -129,19 +135,47 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 	if c.stopped.Load() {
 		return context.Canceled
 	}
-	u, err := url.Parse(d.origin + bytesString(c.buf))
-	if err != nil {
-		return err
+	// A request like the last one reuses its URL, method and header
+	// strings: the Transport neither changes nor keeps them.
+	if h.url == nil || h.origin != d.origin || h.uri != bytesString(c.buf) {
+		u, err := url.Parse(d.origin + bytesString(c.buf))
+		if err != nil {
+			return err
+		}
+		h.url, h.origin, h.uri = u, d.origin, string(c.buf)
 	}
-	hreq := &h.hreq
-	*hreq = nethttp.Request{Method: string(req.Header.Method()), URL: u, Host: d.host, Header: nethttp.Header{}, Proto: "HTTP/2.0", ProtoMajor: 2}
+	if m := req.Header.Method(); h.method != string(m) {
+		h.method = string(m)
+	}
+	if h.header == nil {
+		h.header = nethttp.Header{}
+	}
+	for k, vs := range h.header {
+		h.header[k] = vs[:0]
+	}
 	for k, v := range req.Header.All() {
 		switch string(k) {
 		case "Host", "Connection", "Content-Length", "Transfer-Encoding":
 			continue
 		}
-		hreq.Header.Add(string(k), string(v))
+		vs, ok := h.header[string(k)]
+		if !ok {
+			h.header[string(k)] = []string{string(v)}
+			continue
+		}
+		if n := len(vs); n < cap(vs) && vs[:n+1][n] == string(v) {
+			h.header[string(k)] = vs[:n+1]
+		} else {
+			h.header[string(k)] = append(vs, string(v))
+		}
 	}
+	for k, vs := range h.header {
+		if len(vs) == 0 {
+			delete(h.header, k)
+		}
+	}
+	hreq := &h.hreq
+	*hreq = nethttp.Request{Method: h.method, URL: h.url, Host: d.host, Header: h.header, Proto: "HTTP/2.0", ProtoMajor: 2}
 	if b := req.Body(); len(b) > 0 {
 		h.body.Reset(b)
 		hreq.Body = io.NopCloser(&h.body)
@@ -154,7 +188,7 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 	ctx, cancel := context.WithDeadline(h.ctx, deadline)
 	defer cancel()
 	start := time.Now()
-	hresp, err := h.tr.RoundTrip(hreq.WithContext(httptrace.WithClientTrace(ctx, h.trace)))
+	hresp, err := h.tr.RoundTrip(hreq.WithContext(ctx))
 	if err == nil {
 		err = c.readH2(st, hresp)
 	}

@@ -237,4 +237,4 @@ func BenchmarkH2Request(b *testing.B) {
 	}
 }
 
-const maxH2Allocs = 100
+const maxH2Allocs = 80
