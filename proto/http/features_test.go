@@ -46,6 +46,15 @@ func compileT(t testing.TB, target plan.Target, st *plan.Step, cfg Config) *Step
 	return s
 }
 
+// countConns counts the connections srv (not started yet) accepts.
+func countConns(srv *httptest.Server, n *atomic.Int64) {
+	srv.Config.ConnState = func(_ net.Conn, s nethttp.ConnState) {
+		if s == nethttp.StateNew {
+			n.Add(1)
+		}
+	}
+}
+
 // run runs steps in order as one iteration and returns their samples.
 func (h *harness) run(steps ...*Step) []metrics.Sample {
 	h.vu.Iter++
@@ -140,11 +149,7 @@ func redirectServer(t *testing.T, delay time.Duration) (*httptest.Server, *atomi
 		}
 		nethttp.Redirect(w, r, next, code)
 	}))
-	srv.Config.ConnState = func(_ net.Conn, s nethttp.ConnState) {
-		if s == nethttp.StateNew {
-			conns.Add(1)
-		}
-	}
+	countConns(srv, &conns)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, &conns

@@ -27,11 +27,7 @@ func h2cServer(t testing.TB, h nethttp.Handler) (*httptest.Server, *atomic.Int64
 	srv.Config.Protocols = new(nethttp.Protocols)
 	srv.Config.Protocols.SetHTTP1(true)
 	srv.Config.Protocols.SetUnencryptedHTTP2(true)
-	srv.Config.ConnState = func(_ net.Conn, s nethttp.ConnState) {
-		if s == nethttp.StateNew {
-			conns.Add(1)
-		}
-	}
+	countConns(srv, &conns)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, &conns

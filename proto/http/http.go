@@ -667,6 +667,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	var err error
 	d := &st.dest
 	for hop := 0; ; hop++ {
+		t.n++
 		if err = c.send(d, st, req, deadline); err != nil {
 			t.add(&c.trace, time.Now())
 			break
@@ -697,9 +698,9 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 		if vu.WantExample(s.Kind) {
 			if s.Kind == metrics.KindBodyTooLarge {
 				vu.Example(s.Kind, fmt.Sprintf("%s %s: the response body is larger than target.max_body (%d bytes), which a step that checks or extracts from the body keeps: raise target.max_body (at most %d MiB) or check less of the body",
-					st.method, st.path.Raw(), st.maxBody, plan.MaxMaxBody>>20))
+					st.method, st.where(d, c.buf, t.n), st.maxBody, plan.MaxMaxBody>>20))
 			} else {
-				vu.Example(s.Kind, fmt.Sprintf("%s %s: %v", st.method, st.path.Raw(), err))
+				vu.Example(s.Kind, fmt.Sprintf("%s %s: %v", st.method, st.where(d, c.buf, t.n), err))
 			}
 		}
 		return send, end
@@ -710,7 +711,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	if ok, reason := st.check.Check(status, body); !ok {
 		s.Kind = statusKind(status, metrics.KindCheckFailed)
 		if vu.WantExample(s.Kind) {
-			vu.Example(s.Kind, fmt.Sprintf("%s %s: %s", st.method, st.path.Raw(), reason))
+			vu.Example(s.Kind, fmt.Sprintf("%s %s: %s", st.method, st.where(d, c.buf, t.n), reason))
 		}
 		return send, end
 	}
@@ -719,7 +720,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 		if !ok {
 			s.Kind = metrics.KindExtractFailed
 			if vu.WantExample(s.Kind) {
-				vu.Example(s.Kind, fmt.Sprintf("%s %s: nothing to extract into %q", st.method, st.path.Raw(), x.name))
+				vu.Example(s.Kind, fmt.Sprintf("%s %s: nothing to extract into %q", st.method, st.where(d, c.buf, t.n), x.name))
 			}
 			return send, end
 		}
@@ -728,6 +729,15 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 		}
 	}
 	return send, end
+}
+
+// where names the request of an example message: the step's path, and
+// where its redirects led when it followed any.
+func (st *Step) where(d *dest, uri []byte, exchanges int) string {
+	if exchanges <= 1 {
+		return st.path.Raw()
+	}
+	return fmt.Sprintf("%s (after %d redirects, at %s%s)", st.path.Raw(), exchanges-1, d.origin, uri)
 }
 
 func statusKind(status int, otherwise metrics.ErrKind) metrics.ErrKind {

@@ -14,6 +14,7 @@ type hops struct {
 	dns, connect, tls time.Duration
 	ttfb, recv        time.Duration
 	in, out           int64
+	n                 int // exchanges: 1 + the redirects followed
 }
 
 // add counts one exchange whose trace is t and which ended at end.

@@ -101,11 +101,7 @@ func (p *testPKI) server(t *testing.T, mutual bool, maxVersion uint16, h2 bool) 
 		srv.TLS.ClientCAs = p.pool
 	}
 	srv.EnableHTTP2 = h2
-	srv.Config.ConnState = func(_ net.Conn, s nethttp.ConnState) {
-		if s == nethttp.StateNew {
-			conns.Add(1)
-		}
-	}
+	countConns(srv, &conns)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
