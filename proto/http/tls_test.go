@@ -34,8 +34,11 @@ import (
 type testPKI struct {
 	dir                       string
 	caFile, certFile, keyFile string
-	serverCert                tls.Certificate
-	pool                      *x509.CertPool
+	// the server's certificate and key as files, for servers in child
+	// processes
+	serverCertFile, serverKeyFile string
+	serverCert                    tls.Certificate
+	pool                          *x509.CertPool
 }
 
 func newPKI(t *testing.T) *testPKI {
@@ -80,6 +83,7 @@ func newPKI(t *testing.T) *testPKI {
 	}
 	p.caFile = write("ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
 	sc, sk := issue(2, x509.ExtKeyUsageServerAuth, []string{"stampede.test"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+	p.serverCertFile, p.serverKeyFile = write("server.pem", sc), write("server.key", sk)
 	if p.serverCert, err = tls.X509KeyPair(sc, sk); err != nil {
 		t.Fatal(err)
 	}
