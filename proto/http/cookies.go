@@ -21,6 +21,8 @@ type cookies struct {
 	// set holds the Set-Cookie values of the response being read.
 	set      []string
 	onCookie func(key, value []byte)
+	sent     []string // names of the cookies apply set on the request
+
 }
 
 // newIteration drops the jar of an earlier iteration unless the plan
@@ -58,8 +60,16 @@ func (k *cookies) store(resp *fasthttp.Response, origin string, uri []byte, iter
 	k.jar.SetCookies(u, cs)
 }
 
-// apply adds the jar's cookies for origin+uri to req.
-func (k *cookies) apply(req *fasthttp.Request, origin string, uri []byte) {
+// apply sets the jar's cookies for origin+uri on req, in place of those
+// it set for an earlier hop of the same request (hop > 0), which may not
+// belong to this URL.
+func (k *cookies) apply(req *fasthttp.Request, origin string, uri []byte, hop int) {
+	if hop > 0 {
+		for _, name := range k.sent {
+			req.Header.DelCookie(name)
+		}
+	}
+	k.sent = k.sent[:0]
 	if k.jar == nil {
 		return
 	}
@@ -69,5 +79,6 @@ func (k *cookies) apply(req *fasthttp.Request, origin string, uri []byte) {
 	}
 	for _, c := range k.jar.Cookies(u) {
 		req.Header.SetCookie(c.Name, c.Value)
+		k.sent = append(k.sent, c.Name)
 	}
 }

@@ -80,6 +80,9 @@ func cookieServer(t *testing.T) *httptest.Server {
 		w.Header().Add("Set-Cookie", "evil=1; Domain=example.com; Path=/")
 		fmt.Fprint(w, "welcome")
 	})
+	mux.HandleFunc("/admin/go", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		nethttp.Redirect(w, r, "/me", nethttp.StatusFound)
+	})
 	mux.HandleFunc("/me", func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		c, err := r.Cookie("sid")
 		if err != nil || c.Value != "s3cret" || len(r.Cookies()) != 1 {
@@ -102,11 +105,15 @@ func TestCookies(t *testing.T) {
 		sameIter  int // status of /me in the iteration that logged in
 		nextIter  int // status of /me alone in the next iteration
 		loginFrom string
+		me        string
 	}{
-		{"a jar per VU, cleared at each iteration", plan.CookiesOn, 200, 401, "/login"},
-		{"keep holds cookies across iterations", plan.CookiesKeep, 200, 200, "/login"},
-		{"cookies: false sends none", plan.CookiesOff, 401, 401, "/login"},
-		{"a cookie set behind a redirect is kept", plan.CookiesOn, 200, 401, "/start"},
+		{"a jar per VU, cleared at each iteration", plan.CookiesOn, 200, 401, "/login", "/me"},
+		{"keep holds cookies across iterations", plan.CookiesKeep, 200, 200, "/login", "/me"},
+		{"cookies: false sends none", plan.CookiesOff, 401, 401, "/login", "/me"},
+		{"a cookie set behind a redirect is kept", plan.CookiesOn, 200, 401, "/start", "/me"},
+		// /admin/go gets the /admin cookie too; /me, where it redirects,
+		// must not.
+		{"each hop gets the cookies of its own URL", plan.CookiesOn, 200, 401, "/login", "/admin/go"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +121,7 @@ func TestCookies(t *testing.T) {
 			h := newHarness(t, cfg)
 			target := plan.Target{BaseURL: srv.URL}
 			login := compileT(t, target, &plan.Step{Name: "login", Path: tc.loginFrom}, cfg)
-			me := compileT(t, target, &plan.Step{Name: "me", Path: "/me", Check: &plan.Check{Status: []int{200, 401}}}, cfg)
+			me := compileT(t, target, &plan.Step{Name: "me", Path: tc.me, Check: &plan.Check{Status: []int{200, 401}}}, cfg)
 			s := h.run(login, me)
 			if s[0].Status != 200 || int(s[1].Status) != tc.sameIter {
 				t.Fatalf("login %d, me %d; want 200, %d", s[0].Status, s[1].Status, tc.sameIter)

@@ -34,8 +34,11 @@ func FuzzResponseHeaders(f *testing.F) {
 		var k cookies
 		k.store(&resp, "http://127.0.0.1:8080", []byte("/a/b"), 1)
 		var req fasthttp.Request
-		k.apply(&req, "http://127.0.0.1:8080", []byte("/a/b"))
-		k.apply(&req, "http://other.test", []byte("/a/b"))
+		k.apply(&req, "http://127.0.0.1:8080", []byte("/a/b"), 0)
+		k.apply(&req, "http://other.test", []byte("/a/b"), 1)
+		if c := req.Header.Peek("Cookie"); len(c) > 0 {
+			t.Fatalf("cookies for 127.0.0.1 sent to other.test: %q", c)
+		}
 		k.newIteration(plan.CookiesOn, 2)
 		if k.jar != nil {
 			t.Fatal("the jar outlived its iteration")

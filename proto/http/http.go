@@ -668,7 +668,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	d := &st.dest
 	for hop := 0; ; hop++ {
 		t.n++
-		if err = c.send(d, st, req, deadline); err != nil {
+		if err = c.send(d, st, req, deadline, hop); err != nil {
 			t.add(&c.trace, time.Now())
 			break
 		}

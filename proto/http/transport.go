@@ -166,10 +166,10 @@ func connectTunnel(conn net.Conn, h *hostConn, deadline time.Time) error {
 
 // send runs one exchange of req to d, over HTTP/2 or the VU's HTTP/1.1
 // connection, with the jar's cookies.
-func (c *Client) send(d *dest, st *Step, req *fasthttp.Request, deadline time.Time) error {
+func (c *Client) send(d *dest, st *Step, req *fasthttp.Request, deadline time.Time, hop int) error {
 	c.trace = trace{}
 	if c.cfg.Cookies != plan.CookiesOff {
-		c.cookies.apply(req, d.origin, c.buf)
+		c.cookies.apply(req, d.origin, c.buf, hop)
 	}
 	if c.cfg.HTTP2 {
 		return c.sendH2(d, st, req, deadline)
