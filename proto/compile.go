@@ -73,6 +73,9 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 	} else {
 		hcfg.Proxy = proxy
 	}
+	if err := httpstep.CheckH2CProxy(p.Target, hcfg); err != nil {
+		bad("target.proxy", err)
+	}
 	hcfg.Buffers = httpstep.NewBuffers(0) // borrowed by VUs only while a request is on the wire
 
 	var dbs *sqlstep.Databases

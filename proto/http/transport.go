@@ -115,6 +115,26 @@ func ProxyFunc(t plan.Target, getenv func(string) string) (func(*url.URL) (*url.
 	return cfg.ProxyFunc(), nil
 }
 
+// CheckH2CProxy refuses HTTP/2 over cleartext (h2c) to a target that a
+// proxy would carry: net/http cannot speak h2c through a proxy.
+func CheckH2CProxy(t plan.Target, cfg Config) error {
+	if !cfg.HTTP2 || cfg.Proxy == nil {
+		return nil
+	}
+	u, err := url.Parse(t.BaseURL)
+	if err != nil || u.Scheme != "http" {
+		return nil
+	}
+	if pu, err := cfg.Proxy(u); err == nil && pu != nil {
+		from := "target.proxy"
+		if t.Proxy == "" {
+			from = "HTTP_PROXY"
+		}
+		return fmt.Errorf("HTTP/2 without TLS (h2c) cannot go through the proxy %s (from %s): use an https:// base_url, http: 1, or leave the host out of the proxy (NO_PROXY)", pu.Redacted(), from)
+	}
+	return nil
+}
+
 var errProxyScheme = errors.New("only http:// proxies are supported")
 
 // proxyAddr is the host:port of a proxy URL.
