@@ -73,4 +73,18 @@ scenarios:
 	if r.code != 2 || !strings.Contains(r.stderr, want) {
 		t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, want)
 	}
+
+	// A load this host cannot hold is refused as the run would refuse it.
+	huge := write("huge.yaml", `name: dry
+target: { base_url: "`+srv.URL+`" }
+load: { vus: 900000, duration: 1m }
+scenarios: [{ name: s, steps: [{ path: / }] }]
+`)
+	r = runCLI(t, context.Background(), "run", "--dry-run", huge)
+	if r.code != 2 || !strings.Contains(r.stderr, "exceeds what this process can hold") {
+		t.Fatalf("exit %d, stderr %q; want 2 and the capacity refusal", r.code, r.stderr)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("a dry run sent %d requests", n)
+	}
 }

@@ -547,8 +547,15 @@ func compileErr(err error) error {
 // printDryRun compiles p as a run would (feeders, bodies, TLS files and
 // templates included) and prints what would run; it opens no connection.
 func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error {
-	_, layout, err := proto.Compile(p, proto.Options{Getenv: e.getenv})
+	test, layout, err := proto.Compile(p, proto.Options{Getenv: e.getenv})
 	if err != nil {
+		return invalid(err)
+	}
+	l := p.Load
+	// What the run would refuse before starting (nothing to send, more
+	// VUs than this host can hold) is refused here too.
+	if err := load.New(test, load.Options{Model: l.Model, Levels: load.LevelsFromPlan(l), MaxVUs: l.MaxVUs, PreVUs: l.PreVUs,
+		Iterations: l.Iterations, Segment: seg}).Admit(); err != nil {
 		return invalid(err)
 	}
 	w := e.stdout
@@ -561,7 +568,6 @@ func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error 
 	if t.BaseURL != "" {
 		fmt.Fprintf(w, "target   %s  %s\n", redact.String(t.BaseURL), targetText(t))
 	}
-	l := p.Load
 	unit := "VUs"
 	if l.Model == "open" {
 		unit = "iterations/s"
