@@ -234,3 +234,21 @@ func BenchmarkH2Request(b *testing.B) {
 }
 
 const maxH2Allocs = 80
+
+// Over HTTP/2 too a body a check reads is kept up to target.max_body and
+// one nothing reads is counted and discarded.
+func TestHTTP2Bodies(t *testing.T) {
+	big := strings.Repeat("x", 64<<10)
+	srv, _ := h2cServer(t, nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) { w.Write([]byte(big)) }))
+	target := plan.Target{BaseURL: srv.URL, HTTP: 2, MaxBody: 1024}
+	cfg := withTarget(t, target, Config{KeepAlive: true, HTTP2: true})
+	h := newHarness(t, cfg)
+	kept := compileT(t, target, &plan.Step{Path: "/", Check: &plan.Check{BodyContains: "xx"}}, cfg)
+	if s := h.run(kept)[0]; s.Kind != metrics.KindBodyTooLarge {
+		t.Fatalf("a 64 KiB body a check reads, max_body 1 KiB: kind %v, want body_too_large", s.Kind)
+	}
+	discarded := compileT(t, target, &plan.Step{Path: "/"}, cfg)
+	if s := h.run(discarded)[0]; s.Kind != metrics.KindNone || s.BytesIn < 64<<10 {
+		t.Fatalf("a body nothing reads: kind %v, %d bytes in; want none and ≥ 64 KiB", s.Kind, s.BytesIn)
+	}
+}
