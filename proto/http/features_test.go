@@ -24,7 +24,7 @@ import (
 // withTarget adds to cfg the settings proto.Compile derives from target.
 func withTarget(t testing.TB, target plan.Target, cfg Config) Config {
 	t.Helper()
-	cfg.Timeout = 2 * time.Second
+	cfg.Timeout = 10 * time.Second // generous: a loaded machine is slow, not broken
 	if target.Timeout != 0 {
 		cfg.Timeout = target.Timeout.D()
 	}
