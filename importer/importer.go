@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -374,6 +375,11 @@ func (w *writer) step(st *Step) {
 			}
 		}
 	}
+	if slices.ContainsFunc(st.Status, isRedirect) {
+		// The recording lists each hop as its own request: this step
+		// stops at its redirect, as recorded, and the next step follows.
+		w.line(8, "redirects: 0")
+	}
 	if len(st.Status) == 1 {
 		w.line(8, "check: { status: %d }", st.Status[0])
 	} else if len(st.Status) > 1 {
@@ -433,4 +439,9 @@ func Origin(u *url.URL) (string, error) {
 		}
 	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+// isRedirect reports a status a client follows (Location).
+func isRedirect(code int) bool {
+	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308
 }

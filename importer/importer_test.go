@@ -99,3 +99,24 @@ func TestUnique(t *testing.T) {
 		t.Errorf("%q", v)
 	}
 }
+
+// A recorded redirect is a step that stops at it (redirects: 0), checked
+// for its recorded status; other steps follow redirects as plans do.
+func TestWriteRecordedRedirectStops(t *testing.T) {
+	p := &Plan{Name: "r", BaseURL: "http://127.0.0.1:1", Scenarios: []*Scenario{{Name: "s", Steps: []*Step{
+		{Name: "login", Method: "POST", Path: "/login", Status: []int{302}},
+		{Name: "home", Method: "GET", Path: "/home", Status: []int{200}},
+	}}}}
+	data, err := Write(p, "r.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := plan.Parse("r.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := pl.Scenarios[0].Steps
+	if steps[0].Redirects == nil || *steps[0].Redirects != 0 || steps[1].Redirects != nil {
+		t.Errorf("redirects %v, %v; want 0 on the recorded redirect only:\n%s", steps[0].Redirects, steps[1].Redirects, data)
+	}
+}

@@ -78,6 +78,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	p.pos = d.pos
 
 	resolveFeeders(p, file)
+	resolveFiles(p, file)
 	p.ApplyDefaults()
 
 	problems := d.problems
@@ -357,6 +358,9 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string) {
 		if b, ok := d.byteSize(n, path); ok {
 			v.SetInt(int64(b))
 		}
+		return
+	case reflect.TypeFor[CookieMode]():
+		d.cookieMode(n, v, path)
 		return
 	case reflect.TypeFor[Think]():
 		d.think(n, v.Addr().Interface().(*Think), path)

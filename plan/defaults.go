@@ -91,7 +91,7 @@ func (p *Plan) stepDefaults(st *Step) {
 	st.Method = strings.ToUpper(strings.TrimSpace(st.Method))
 	if st.Method == "" {
 		st.Method = "GET"
-		if st.Body != "" || st.JSON != nil {
+		if st.Body != "" || st.JSON != nil || len(st.Form) > 0 || st.Multipart != nil || st.BodyFile != "" {
 			st.Method = "POST"
 		}
 	}

@@ -47,6 +47,21 @@ type Target struct {
 	// body_too_large. Bodies nothing reads are counted and discarded
 	// whatever their size.
 	MaxBody ByteSize `yaml:"max_body" json:"max_body,omitempty"`
+	// HTTP is the protocol version: 1 (HTTP/1.1, default) or 2 (h2 over
+	// TLS by ALPN, h2c with prior knowledge over cleartext).
+	HTTP int `yaml:"http" json:"http,omitempty"`
+	// Cookies: true (default: a jar per VU, cleared at each iteration),
+	// false (no jar) or keep (the jar lasts the VU's lifetime).
+	Cookies CookieMode `yaml:"cookies" json:"cookies,omitempty"`
+	// Redirects is how many redirects a step follows (default 10; 0
+	// turns following off); a step may set its own.
+	Redirects *int `yaml:"redirects" json:"redirects,omitempty"`
+	// Proxy is an http:// proxy URL for every request; without it the
+	// standard HTTP_PROXY, HTTPS_PROXY and NO_PROXY variables apply.
+	Proxy string `yaml:"proxy" json:"proxy,omitempty"`
+	TLS   *TLS   `yaml:"tls" json:"tls,omitempty"`
+	// Auth applies to every HTTP step that sets no auth of its own.
+	Auth *Auth `yaml:"auth" json:"auth,omitempty"`
 }
 
 // Feeder is a data file whose rows feed `{{ name.column }}` templates.
@@ -68,18 +83,26 @@ type Scenario struct {
 
 // Step is one request of a scenario.
 type Step struct {
-	Name    string                `yaml:"name" json:"name"`
-	Method  string                `yaml:"method" json:"method,omitempty"` // default GET (POST when a body is set)
-	Path    string                `yaml:"path" json:"path,omitempty"`     // joined to target.base_url unless absolute
-	Headers map[string]string     `yaml:"headers" json:"headers,omitempty"`
-	Query   map[string]string     `yaml:"query" json:"query,omitempty"`
-	Body    string                `yaml:"body" json:"body,omitempty"`
-	JSON    any                   `yaml:"json" json:"json,omitempty"` // encoded as the body, templated after encoding
-	Timeout Duration              `yaml:"timeout" json:"timeout,omitempty"`
-	Think   *Think                `yaml:"think" json:"think,omitempty"` // pause after this step
-	Extract map[string]*Extractor `yaml:"extract" json:"extract,omitempty"`
-	Check   *Check                `yaml:"check" json:"check,omitempty"`
-	SQL     *SQLStep              `yaml:"sql" json:"sql,omitempty"`
+	Name    string            `yaml:"name" json:"name"`
+	Method  string            `yaml:"method" json:"method,omitempty"` // default GET (POST when a body is set)
+	Path    string            `yaml:"path" json:"path,omitempty"`     // joined to target.base_url unless absolute
+	Headers map[string]string `yaml:"headers" json:"headers,omitempty"`
+	Query   map[string]string `yaml:"query" json:"query,omitempty"`
+	Body    string            `yaml:"body" json:"body,omitempty"`
+	JSON    any               `yaml:"json" json:"json,omitempty"` // encoded as the body, templated after encoding
+	// Form is an application/x-www-form-urlencoded body, values templated.
+	Form      map[string]string `yaml:"form" json:"form,omitempty"`
+	Multipart *Multipart        `yaml:"multipart" json:"multipart,omitempty"`
+	// BodyFile is sent as the body as it is on disk (read once, not
+	// templated).
+	BodyFile  string                `yaml:"body_file" json:"body_file,omitempty"`
+	Auth      *Auth                 `yaml:"auth" json:"auth,omitempty"`
+	Redirects *int                  `yaml:"redirects" json:"redirects,omitempty"` // overrides target.redirects
+	Timeout   Duration              `yaml:"timeout" json:"timeout,omitempty"`
+	Think     *Think                `yaml:"think" json:"think,omitempty"` // pause after this step
+	Extract   map[string]*Extractor `yaml:"extract" json:"extract,omitempty"`
+	Check     *Check                `yaml:"check" json:"check,omitempty"`
+	SQL       *SQLStep              `yaml:"sql" json:"sql,omitempty"`
 }
 
 // Think is a pause: fixed (`think: 1s`) or uniform (`think: {min: 1s, max: 3s}`).

@@ -118,6 +118,7 @@ func (c *checker) target() {
 	if t.Timeout <= 0 {
 		c.add("target.timeout", "must be > 0")
 	}
+	c.httpTarget()
 }
 
 // firstRelativeStep returns `scenarios[i].steps[j].path "/x"` for the first
@@ -245,6 +246,7 @@ func (c *checker) step(sp string, st *Step) {
 		}
 		c.sql(fieldPath(sp, "sql"), st.SQL)
 	}
+	c.httpStep(sp, st, isHTTP && !isSQL)
 	c.nonNegativeDuration(fieldPath(sp, "timeout"), st.Timeout)
 	c.think(fieldPath(sp, "think"), st.Think)
 	for _, name := range sortedKeys(st.Extract) {

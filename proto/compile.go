@@ -57,7 +57,25 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 		timeout = 10 * time.Second
 	}
 	keepAlive := p.Target.KeepAlive == nil || *p.Target.KeepAlive
-	hcfg := httpstep.Config{Timeout: timeout, Insecure: p.Target.Insecure, KeepAlive: keepAlive, Slot: slotHTTP}
+	hcfg := httpstep.Config{Timeout: timeout, Insecure: p.Target.Insecure, KeepAlive: keepAlive, Slot: slotHTTP,
+		Cookies: p.Target.Cookies, HTTP2: p.Target.HTTP == 2}
+	if r := p.Target.TLS; r != nil && r.Resumption != nil && !*r.Resumption {
+		hcfg.NoResumption = true
+	}
+	var fe *httpstep.FieldError
+	if cfg, err := httpstep.TLSConfig(p.Target); errors.As(err, &fe) {
+		bad("target.tls."+fe.Field, fe.Err)
+	} else {
+		hcfg.TLS = cfg
+	}
+	if proxy, err := httpstep.ProxyFunc(p.Target, o.Getenv); errors.As(err, &fe) {
+		bad("target."+fe.Field, fe.Err)
+	} else {
+		hcfg.Proxy = proxy
+	}
+	if err := httpstep.CheckH2CProxy(p.Target, hcfg); err != nil {
+		bad("target.proxy", err)
+	}
 	hcfg.Buffers = httpstep.NewBuffers(0) // borrowed by VUs only while a request is on the wire
 
 	var dbs *sqlstep.Databases
@@ -113,6 +131,14 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 				step, kind = qs, "sql"
 			} else {
 				hs, err := httpstep.Compile(p.Target, st, c, hcfg)
+				if errors.As(err, &fe) {
+					field := path + "." + fe.Field
+					if strings.HasPrefix(fe.Field, "auth.") && st.Auth == nil {
+						field = "target." + fe.Field
+					}
+					bad(field, fe.Err)
+					continue
+				}
 				if err != nil {
 					bad(path, err)
 					continue

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -355,7 +357,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var quiet bool
 	var cpuProfile, memProfile string
 	var rf recordFlags
-	var noDefaultSLO bool
+	var noDefaultSLO, dryRun bool
 	c := &cobra.Command{
 		Use:   "run [plan.yaml]",
 		Short: "Run a load test from a plan or from flags",
@@ -369,6 +371,9 @@ func newRunCmd(e *env) *cobra.Command {
 
 Without thresholds (in the plan or --threshold) the run is judged by a
 default SLO, error_rate < 1%; --no-default-slo turns it off.
+
+--dry-run validates and compiles the plan (data files, bodies, TLS files
+included), prints what would run and sends nothing.
 
 Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 (the summary and --out files are still written, marked aborted).`,
@@ -392,6 +397,9 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 			if err != nil {
 				return invalid(err)
 			}
+			if dryRun {
+				return printDryRun(e, p, seg, !noDefaultSLO)
+			}
 			if memProfile != "" {
 				defer writeHeapProfile(memProfile)
 			}
@@ -410,6 +418,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().StringVar(&segment, "segment", "", "run only part k of n of the test (e.g. 2/4), for spreading it over machines")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "validate and compile the plan, print what would run, send nothing")
 	c.Flags().BoolVar(&noDefaultSLO, "no-default-slo", false, "without thresholds, pass whatever the error rate (default: error_rate < 1%)")
 	rf.register(c.Flags())
 	c.Flags().StringVar(&cpuProfile, "generator-cpu-profile", "", "write a CPU profile of stampede itself to `FILE`")
@@ -533,4 +542,186 @@ func compileErr(err error) error {
 		}
 	}
 	return err
+}
+
+// printDryRun compiles p as a run would (feeders, bodies, TLS files and
+// templates included) and prints what would run; it opens no connection.
+func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error {
+	test, layout, err := proto.Compile(p, proto.Options{Getenv: e.getenv})
+	if err != nil {
+		return invalid(err)
+	}
+	l := p.Load
+	// What the run would refuse before starting (nothing to send, more
+	// VUs than this host can hold) is refused here too.
+	if err := load.New(test, load.Options{Model: l.Model, Levels: load.LevelsFromPlan(l), MaxVUs: l.MaxVUs, PreVUs: l.PreVUs,
+		Iterations: l.Iterations, Segment: seg}).Admit(); err != nil {
+		return invalid(err)
+	}
+	w := e.stdout
+	name := p.Name
+	if p.File != "" {
+		name += " (" + p.File + ")"
+	}
+	fmt.Fprintf(w, "plan %s is valid; nothing was sent (--dry-run)\n", name)
+	t := p.Target
+	if t.BaseURL != "" {
+		fmt.Fprintf(w, "target   %s  %s\n", redact.String(t.BaseURL), targetText(t))
+	}
+	unit := "VUs"
+	if l.Model == "open" {
+		unit = "iterations/s"
+		fmt.Fprintf(w, "load     open model, %s arrivals\n", l.Arrivals)
+	} else {
+		fmt.Fprintln(w, "load     closed model")
+	}
+	var total time.Duration
+	for i, lv := range load.LevelsFromPlan(l) {
+		if l.Iterations > 0 && lv.Hold == load.IterationsCap {
+			lv.Hold = 0
+		}
+		fmt.Fprintf(w, "  level %d: %s %g", i+1, unit, lv.Target)
+		if lv.Ramp > 0 {
+			fmt.Fprintf(w, ", ramp %v", lv.Ramp)
+		}
+		if lv.Hold > 0 {
+			fmt.Fprintf(w, ", hold %v", lv.Hold)
+		}
+		fmt.Fprintln(w)
+		total += lv.Ramp + lv.Hold
+	}
+	if l.Iterations > 0 {
+		fmt.Fprintf(w, "  until %d iterations\n", l.Iterations)
+	}
+	if total > 0 {
+		fmt.Fprintf(w, "  %v in all, graceful stop %v", total, l.GracefulStop.D())
+		if l.Model == "open" {
+			fmt.Fprintf(w, ", at most %d VUs", l.MaxVUs)
+		}
+		fmt.Fprintln(w)
+	}
+	if seg.N > 1 {
+		fmt.Fprintf(w, "segment  %s of the test\n", seg)
+	}
+	for i, sc := range layout.Scenarios {
+		fmt.Fprintf(w, "scenario %s (weight %d)\n", sc.Name, sc.Weight)
+		for j, st := range sc.Steps {
+			ps := p.Scenarios[i].Steps[j]
+			what := st.Name
+			if st.Kind == "http" && st.Name != ps.Method+" "+ps.Path {
+				what += ": " + ps.Method + " " + redact.String(ps.Path)
+			}
+			fmt.Fprintf(w, "  %d. %-4s %s%s\n", j+1, st.Kind, what, stepText(ps))
+		}
+	}
+	switch {
+	case len(p.Thresholds) > 0:
+		for _, th := range p.Thresholds {
+			scope := ""
+			if th.Scope != "" {
+				scope = " [" + th.Scope + "]"
+			}
+			fmt.Fprintf(w, "threshold %s%s\n", th.Expr, scope)
+		}
+	case defaultSLO:
+		fmt.Fprintf(w, "threshold %s (the default SLO; --no-default-slo turns it off)\n", suite.DefaultSLOExpr)
+	}
+	return nil
+}
+
+// targetText describes the HTTP settings every request shares.
+func targetText(t plan.Target) string {
+	var parts []string
+	if t.HTTP == 2 {
+		parts = append(parts, "HTTP/2")
+	} else {
+		parts = append(parts, "HTTP/1.1")
+	}
+	switch t.Cookies {
+	case plan.CookiesOff:
+		parts = append(parts, "no cookies")
+	case plan.CookiesKeep:
+		parts = append(parts, "cookies kept per VU")
+	default:
+		parts = append(parts, "cookies per iteration")
+	}
+	redirects := plan.DefaultRedirects
+	if t.Redirects != nil {
+		redirects = *t.Redirects
+	}
+	if redirects == 0 {
+		parts = append(parts, "redirects not followed")
+	} else {
+		parts = append(parts, fmt.Sprintf("redirects ≤ %d", redirects))
+	}
+	if t.Proxy != "" {
+		parts = append(parts, "proxy "+redact.String(t.Proxy))
+	}
+	if s := t.TLS; s != nil {
+		if s.CAFile != "" {
+			parts = append(parts, "CA "+s.CAFile)
+		}
+		if s.CertFile != "" {
+			parts = append(parts, "client certificate "+s.CertFile)
+		}
+		if s.MinVersion != "" {
+			parts = append(parts, "TLS ≥ "+s.MinVersion)
+		}
+		if s.Resumption != nil && !*s.Resumption {
+			parts = append(parts, "no TLS resumption")
+		}
+	}
+	if t.Insecure {
+		parts = append(parts, "certificates not verified")
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// stepText names what a step sends beyond its method and path.
+func stepText(st *plan.Step) string {
+	var parts []string
+	switch {
+	case len(st.Form) > 0:
+		parts = append(parts, "form of "+countOf(len(st.Form), "field"))
+	case st.Multipart != nil:
+		parts = append(parts, "multipart of "+countOf(len(st.Multipart.Fields), "field")+" and "+countOf(len(st.Multipart.Files), "file"))
+	case st.BodyFile != "":
+		parts = append(parts, "body from "+st.BodyFile)
+	case st.JSON != nil:
+		parts = append(parts, "JSON body")
+	case st.Body != "":
+		parts = append(parts, "body")
+	}
+	if a := st.Auth; a != nil {
+		if a.Basic != nil {
+			parts = append(parts, "basic auth")
+		} else {
+			parts = append(parts, "bearer auth")
+		}
+	}
+	switch {
+	case st.Redirects == nil:
+	case *st.Redirects == 0:
+		parts = append(parts, "redirects not followed")
+	default:
+		parts = append(parts, fmt.Sprintf("redirects ≤ %d", *st.Redirects))
+	}
+	if len(st.Extract) > 0 {
+		parts = append(parts, "extracts "+strings.Join(slices.Sorted(maps.Keys(st.Extract)), ", "))
+	}
+	if st.Check != nil {
+		parts = append(parts, "checked")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "  (" + strings.Join(parts, "; ") + ")"
+}
+
+// countOf writes "1 field", "3 fields".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"fmt"
-	"net"
 	nethttp "net/http"
 	"net/http/httptest"
 	"runtime"
@@ -36,11 +35,7 @@ func bigServer(t *testing.T) (string, *atomic.Int64) {
 			n -= k
 		}
 	}))
-	srv.Config.ConnState = func(_ net.Conn, s nethttp.ConnState) {
-		if s == nethttp.StateNew {
-			conns.Add(1)
-		}
-	}
+	countConns(srv, &conns)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.URL, &conns

@@ -1,6 +1,14 @@
-// Package http is the HTTP/1.1 step runner. It builds each request from a
+// Package http is the HTTP step runner. It builds each request from a
 // compiled step and the VU's template state, times it (DNS, connect, TLS,
 // send, time to first byte, receive) and classifies its outcome.
+//
+// HTTP/2 (h2.go) goes through net/http instead, converting requests and
+// responses from and to the fasthttp ones, so cookies (cookies.go),
+// redirects (redirect.go), bodies and auth (bodies.go) and checks are one
+// code for both versions; it allocates per request where HTTP/1.1 does
+// not, the price of a complete HTTP/2 implementation. The cookie jar and
+// redirect parsing cost nothing until a response sets a cookie or
+// redirects.
 //
 // Design: every VU owns one keep-alive connection per host, like wrk, held
 // by a fasthttp HostClient with MaxConns 1 and no hidden retries, so the
@@ -13,6 +21,7 @@ package http
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -50,6 +59,20 @@ type Config struct {
 	WriteBuffer int
 	// Buffers are shared by the VUs of a run; nil gives each VU its own.
 	Buffers *Buffers
+	// Cookies is the jar mode (plan.CookiesOn, CookiesOff, CookiesKeep).
+	Cookies plan.CookieMode
+	// TLS is the base of every TLS connection (trusted authorities,
+	// client certificate, server name, minimum version); nil: Go's
+	// defaults and Insecure.
+	TLS *tls.Config
+	// NoResumption makes every TLS connection a full handshake; otherwise
+	// each VU keeps its sessions and resumes them.
+	NoResumption bool
+	// HTTP2 sends requests over HTTP/2 (h2 by ALPN over TLS, h2c with
+	// prior knowledge over cleartext) through net/http.
+	HTTP2 bool
+	// Proxy chooses the proxy of a URL (nil: none); see ProxyFunc.
+	Proxy func(*url.URL) (*url.URL, error)
 }
 
 // Step is one compiled HTTP step.
@@ -57,9 +80,7 @@ type Step struct {
 	cfg      Config
 	name     string
 	method   []byte
-	addr     string // host:port to dial
-	host     string // Host header
-	tls      bool
+	dest     dest
 	path     *tmpl.Template // path and static query
 	query    []queryParam
 	headers  []header
@@ -73,6 +94,30 @@ type Step struct {
 	// it arrives, whatever its size.
 	keepBody bool
 	maxBody  int
+	// redirects is how many redirects the step follows.
+	redirects int
+	bodies
+}
+
+// dest is where a request goes: the step's own target, or where a
+// redirect led.
+type dest struct {
+	addr   string // host:port to dial
+	host   string // Host header
+	origin string // scheme://host, for cookies, redirects and HTTP/2
+	tls    bool
+}
+
+func newDest(u *url.URL) dest {
+	d := dest{tls: u.Scheme == "https", host: u.Host, addr: u.Host, origin: u.Scheme + "://" + u.Host}
+	if u.Port() == "" {
+		if d.tls {
+			d.addr = net.JoinHostPort(u.Hostname(), "443")
+		} else {
+			d.addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+	}
+	return d
 }
 
 type header struct {
@@ -133,15 +178,13 @@ func Compile(t plan.Target, s *plan.Step, c *tmpl.Compiler, cfg Config) (*Step, 
 		}
 		raw = p + raw
 	}
-	st.tls = base.Scheme == "https"
-	st.host = base.Host
-	st.addr = base.Host
-	if base.Port() == "" {
-		if st.tls {
-			st.addr = net.JoinHostPort(base.Hostname(), "443")
-		} else {
-			st.addr = net.JoinHostPort(base.Hostname(), "80")
-		}
+	st.dest = newDest(base)
+	st.redirects = plan.DefaultRedirects
+	if t.Redirects != nil {
+		st.redirects = *t.Redirects
+	}
+	if s.Redirects != nil {
+		st.redirects = *s.Redirects
 	}
 	var err error
 	if st.path, err = c.Compile(raw); err != nil {
@@ -175,6 +218,9 @@ func Compile(t plan.Target, s *plan.Step, c *tmpl.Compiler, cfg Config) (*Step, 
 		if !hasHeader(hdrs, "Content-Type") {
 			hdrs["Content-Type"] = "application/json"
 		}
+	}
+	if err := st.bodies.compile(t, s, c, hdrs); err != nil {
+		return nil, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(hdrs)) {
 		v, err := c.Compile(hdrs[k])
@@ -233,22 +279,32 @@ func hasHeader(h map[string]string, name string) bool {
 // (no pool, no background goroutine), which keeps thousands of VUs light
 // and makes every phase of a request attributable.
 type Client struct {
-	cfg     Config
-	bufs    *Buffers
-	hosts   []*hostConn
-	req     fasthttp.Request
-	resp    fasthttp.Response
-	buf     []byte
-	val     []byte
-	trace   trace
-	cur     atomic.Pointer[tconn] // the connection in use, for Interrupt
-	stopped atomic.Bool
-	peek    func(string) string
+	cfg Config
+	cookies
+	sessions tls.ClientSessionCache // nil until the first TLS dial
+	h2       *h2Client              // nil until the first HTTP/2 request
+	bufs     *Buffers
+	hosts    []*hostConn
+	req      fasthttp.Request
+	resp     fasthttp.Response
+	buf      []byte // the request URI
+	val      []byte
+	uri      []byte       // an absolute request URI, for proxies
+	scratch  []byte       // a form body, an Authorization value
+	mp       bytes.Buffer // a templated multipart body
+	trace    trace
+	cur      atomic.Pointer[tconn] // the connection in use, for Interrupt
+	stopped  atomic.Bool
+	peek     func(string) string
+	h2p      atomic.Pointer[h2Client] // c.h2, for Interrupt
 }
 
 type hostConn struct {
 	addr, serverName string
 	tls              bool
+	// proxy is the proxy's host:port when requests to this host go
+	// through one; proxyAuth its Proxy-Authorization value.
+	proxy, proxyAuth string
 	conn             *tconn        // nil when not connected
 	br               *bufio.Reader // held only while a response is partly read
 }
@@ -305,16 +361,39 @@ func NewClient(cfg Config) *Client {
 	return c
 }
 
-func (c *Client) host(st *Step) *hostConn {
+func (c *Client) host(d *dest) (*hostConn, error) {
 	for _, h := range c.hosts {
-		if h.addr == st.addr && h.tls == st.tls {
-			return h
+		if h.addr == d.addr && h.tls == d.tls {
+			return h, nil
 		}
 	}
-	h := &hostConn{addr: st.addr, tls: st.tls, serverName: hostOnly(st.addr)}
+	h := &hostConn{addr: d.addr, tls: d.tls, serverName: hostOnly(d.addr)}
+	if c.cfg.Proxy != nil {
+		scheme := "http"
+		if d.tls {
+			scheme = "https"
+		}
+		pu, err := c.cfg.Proxy(&url.URL{Scheme: scheme, Host: d.host})
+		if err != nil {
+			return nil, fmt.Errorf("proxy: %w", err)
+		}
+		if pu != nil {
+			if h.proxy, err = proxyAddr(pu); err != nil {
+				return nil, err
+			}
+			h.proxyAuth = proxyAuthorization(pu)
+		}
+	}
+	if len(c.hosts) >= maxHosts { // redirects to ever new hosts: forget the oldest
+		c.closeConn(c.hosts[0])
+		c.hosts = slices.Delete(c.hosts, 0, 1)
+	}
 	c.hosts = append(c.hosts, h)
-	return h
+	return h, nil
 }
+
+// maxHosts bounds the hosts a VU keeps a connection to.
+const maxHosts = 64
 
 func hostOnly(addr string) string {
 	h, _, err := net.SplitHostPort(addr)
@@ -329,6 +408,9 @@ func (c *Client) Close() error {
 	for _, h := range c.hosts {
 		c.closeConn(h)
 	}
+	if c.h2 != nil {
+		c.h2.close()
+	}
 	return nil
 }
 
@@ -338,6 +420,9 @@ func (c *Client) Interrupt() {
 	c.stopped.Store(true)
 	if tc := c.cur.Load(); tc != nil {
 		tc.Conn.SetDeadline(time.Unix(1, 0))
+	}
+	if h := c.h2p.Load(); h != nil {
+		h.cancel()
 	}
 }
 
@@ -358,8 +443,7 @@ func (c *Client) closeConn(h *hostConn) {
 // host, dialling when there is none. A reused keep-alive connection that
 // the server had closed while idle is redialled once for idempotent
 // requests, as browsers do; nothing of the response had arrived then.
-func (c *Client) roundTrip(st *Step, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
-	h := c.host(st)
+func (c *Client) roundTrip(h *hostConn, st *Step, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
 	for attempt := 0; ; attempt++ {
 		reused := h.conn != nil
 		if !reused {
@@ -482,7 +566,11 @@ func (c *Client) dial(h *hostConn, deadline time.Time) error {
 	if c.stopped.Load() {
 		return context.Canceled
 	}
-	host, port, err := net.SplitHostPort(h.addr)
+	target := h.addr
+	if h.proxy != "" {
+		target = h.proxy
+	}
+	host, port, err := net.SplitHostPort(target)
 	if err != nil {
 		return err
 	}
@@ -506,10 +594,16 @@ func (c *Client) dial(h *hostConn, deadline time.Time) error {
 	if err != nil {
 		return err
 	}
+	if h.proxy != "" && h.tls { // the tunnel is part of connecting
+		if err := connectTunnel(conn, h, deadline); err != nil {
+			conn.Close()
+			return err
+		}
+	}
 	t2 := time.Now()
 	c.trace.connect = t2.Sub(t1)
 	if h.tls {
-		tc := tls.Client(conn, &tls.Config{ServerName: h.serverName, InsecureSkipVerify: c.cfg.Insecure, NextProtos: []string{"http/1.1"}})
+		tc := tls.Client(conn, c.tlsConfig(h.serverName, "http/1.1"))
 		tc.SetDeadline(deadline)
 		if err := tc.Handshake(); err != nil {
 			conn.Close()
@@ -536,7 +630,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	req := &c.req
 	req.Reset()
 	req.Header.SetMethodBytes(st.method)
-	c.buf = st.path.AppendURL(c.buf[:0], state)
+	c.buf = st.path.AppendURL(c.buf[:0], state) // the request URI, kept for cookies and redirects
 	sep := byte('?')
 	if st.hasQuery {
 		sep = '&'
@@ -549,8 +643,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 		c.val = q.val.Append(c.val[:0], state)
 		c.buf = appendEscaped(c.buf, bytesString(c.val))
 	}
-	req.SetRequestURIBytes(c.buf)
-	req.Header.SetHost(st.host)
+	req.Header.SetHost(st.dest.host)
 	for _, h := range st.headers {
 		c.val = h.val.Append(c.val[:0], state)
 		req.Header.SetBytesV(h.name, c.val)
@@ -558,33 +651,56 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	if st.body != nil {
 		req.SetBody(st.body.Append(req.Body()[:0], state))
 	}
+	st.bodies.set(c, req, state)
 	if !st.cfg.KeepAlive {
 		req.Header.SetConnectionClose()
 	}
 	if now, failed := vu.FailMissing(st.name, s); failed {
 		return now, now
 	}
-	c.trace = trace{}
+	c.cookies.newIteration(st.cfg.Cookies, vu.Iter)
 	send = time.Now()
-	err := c.roundTrip(st, req, &c.resp, send.Add(st.timeout))
-	end = time.Now()
-	t := &c.trace
-	s.DNSUS, s.ConnUS, s.TLSUS = metrics.Micros(t.dns), metrics.Micros(t.connect), metrics.Micros(t.tls)
-	// Time to first byte counts from when the request started going out,
-	// after any dial, so the phases add up to the request's time.
-	if !t.firstRead.IsZero() && !t.sent.IsZero() {
-		s.TTFBUS = metrics.Micros(t.firstRead.Sub(t.sent))
-		s.RecvUS = metrics.Micros(end.Sub(t.firstRead))
+	deadline := send.Add(st.timeout)
+	// Each redirect is one more exchange of the step: its phases and
+	// bytes add to the step's, so they still add up to its time.
+	var t hops
+	var err error
+	d := &st.dest
+	for hop := 0; ; hop++ {
+		t.n++
+		if err = c.send(d, st, req, deadline, hop); err != nil {
+			t.add(&c.trace, time.Now())
+			break
+		}
+		t.add(&c.trace, time.Now())
+		if st.cfg.Cookies != plan.CookiesOff {
+			c.cookies.store(&c.resp, d.origin, c.buf, vu.Iter)
+		}
+		if hop >= st.redirects || !isRedirect(c.resp.StatusCode()) {
+			break
+		}
+		next, ok, ferr := c.follow(d, req)
+		if ferr != nil {
+			err = ferr
+			break
+		}
+		if !ok {
+			break
+		}
+		d = next
 	}
+	end = time.Now()
+	s.DNSUS, s.ConnUS, s.TLSUS = metrics.Micros(t.dns), metrics.Micros(t.connect), metrics.Micros(t.tls)
+	s.TTFBUS, s.RecvUS = metrics.Micros(t.ttfb), metrics.Micros(t.recv)
 	s.BytesIn, s.BytesOut = metrics.Clamp32(t.in), metrics.Clamp32(t.out)
 	if err != nil {
 		s.Kind = Classify(err)
 		if vu.WantExample(s.Kind) {
 			if s.Kind == metrics.KindBodyTooLarge {
 				vu.Example(s.Kind, fmt.Sprintf("%s %s: the response body is larger than target.max_body (%d bytes), which a step that checks or extracts from the body keeps: raise target.max_body (at most %d MiB) or check less of the body",
-					st.method, st.path.Raw(), st.maxBody, plan.MaxMaxBody>>20))
+					st.method, st.where(d, c.buf, t.n), st.maxBody, plan.MaxMaxBody>>20))
 			} else {
-				vu.Example(s.Kind, fmt.Sprintf("%s %s: %v", st.method, st.path.Raw(), err))
+				vu.Example(s.Kind, fmt.Sprintf("%s %s: %v", st.method, st.where(d, c.buf, t.n), err))
 			}
 		}
 		return send, end
@@ -595,7 +711,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	if ok, reason := st.check.Check(status, body); !ok {
 		s.Kind = statusKind(status, metrics.KindCheckFailed)
 		if vu.WantExample(s.Kind) {
-			vu.Example(s.Kind, fmt.Sprintf("%s %s: %s", st.method, st.path.Raw(), reason))
+			vu.Example(s.Kind, fmt.Sprintf("%s %s: %s", st.method, st.where(d, c.buf, t.n), reason))
 		}
 		return send, end
 	}
@@ -604,7 +720,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 		if !ok {
 			s.Kind = metrics.KindExtractFailed
 			if vu.WantExample(s.Kind) {
-				vu.Example(s.Kind, fmt.Sprintf("%s %s: nothing to extract into %q", st.method, st.path.Raw(), x.name))
+				vu.Example(s.Kind, fmt.Sprintf("%s %s: nothing to extract into %q", st.method, st.where(d, c.buf, t.n), x.name))
 			}
 			return send, end
 		}
@@ -613,6 +729,15 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 		}
 	}
 	return send, end
+}
+
+// where names the request of an example message: the step's path, and
+// where its redirects led when it followed any.
+func (st *Step) where(d *dest, uri []byte, exchanges int) string {
+	if exchanges <= 1 {
+		return st.path.Raw()
+	}
+	return fmt.Sprintf("%s (after %d redirects, at %s%s)", st.path.Raw(), exchanges-1, d.origin, uri)
 }
 
 func statusKind(status int, otherwise metrics.ErrKind) metrics.ErrKind {
@@ -644,7 +769,7 @@ func Classify(err error) metrics.ErrKind {
 	case errors.As(err, &dnsErr):
 		return metrics.KindDNS
 	case errors.As(err, &recErr), errors.As(err, &certErr), errors.As(err, &unkAuth), errors.As(err, &hostErr),
-		strings.HasPrefix(err.Error(), "tls:"):
+		strings.HasPrefix(err.Error(), "tls:"), strings.HasPrefix(err.Error(), "remote error: tls:"):
 		return metrics.KindTLS
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF),
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, net.ErrClosed):
@@ -666,6 +791,7 @@ func (st *Step) Vars() []string {
 	}
 	add(st.path)
 	add(st.body)
+	out = append(out, st.bodies.vars()...)
 	for _, q := range st.query {
 		add(q.val)
 	}
