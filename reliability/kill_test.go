@@ -85,12 +85,64 @@ func childOut(t *testing.T, dir string, stdout *strings.Builder, args ...string)
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	var stderr strings.Builder
+	var stderr syncBuilder
 	cmd.Stderr = &stderr
+	// A child never outlives the test: killed with it, and at its end.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd, &stderr
+	t.Cleanup(func() { cmd.Process.Kill() })
+	go watchMemory(t, cmd.Process.Pid, &stderr)
+	return cmd, &stderr.Builder
+}
+
+// maxChildRSS is the most resident memory a stampede child of these tests
+// may take: their loads are tiny, so more is a runaway.
+const maxChildRSS = 1 << 30
+
+// watchMemory samples a child's resident memory until it exits; over
+// maxChildRSS it asks the child for its goroutines (SIGQUIT, written to
+// its standard error) and fails the test with them.
+func watchMemory(t *testing.T, pid int, stderr *syncBuilder) {
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil || strings.Contains(string(b), "State:\tZ") {
+			return
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				var kb int64
+				fmt.Sscan(rest, &kb)
+				if kb*1024 > maxChildRSS {
+					syscall.Kill(pid, syscall.SIGQUIT)
+					time.Sleep(2 * time.Second) // the dump is written as the child dies
+					t.Errorf("child %d took %d MB of memory; its goroutines:\n%s", pid, kb/1024, stderr.String())
+					return
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond) // sampling /proc: nothing to wait on
+	}
+}
+
+// syncBuilder is a strings.Builder safe for the child's writes and the
+// watchdog's read.
+type syncBuilder struct {
+	mu sync.Mutex
+	strings.Builder
+}
+
+func (b *syncBuilder) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Builder.Write(p)
+}
+
+func (b *syncBuilder) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Builder.String()
 }
 
 // waitFirst waits for the first request the target answered since from.
