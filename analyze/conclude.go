@@ -11,10 +11,15 @@ import (
 	"github.com/stampede-perf/stampede/result"
 )
 
-// Conclude turns a finished Run into findings, recommendations and the
-// list of rules that could not be evaluated. cfg holds the plan's
-// `analysis:` thresholds (nil for the defaults; see Settings for the keys).
-// It only reads and adds to run; it prints nothing.
+// Judge draws the conclusions of a finished Run: its findings,
+// recommendations, the rules that could not be evaluated and the verdict
+// settled with the findings. cfg holds the plan's `analysis:` thresholds
+// (nil for the defaults; see Settings for the keys). Judge is a pure
+// function of run and cfg: it reads run (its comparison included) and
+// changes nothing, so it is called once, where every input is known —
+// after the comparison with a reference run (record.Recording.Finish,
+// or suite when it runs alone) — and the caller puts the result in the
+// Run with Run.SetConclusion.
 //
 // Design. Each rule is a small function that reads one part of the Run
 // and either draws findings from it (each with the numbers, where they
@@ -28,21 +33,17 @@ import (
 // comes first, then by severity, confidence and the rules' own order,
 // where causes (a hotspot, a lock, a leak) come before symptoms (slow
 // responses, errors). Recommendations follow only from findings: no
-// finding, no advice.
-//
-// Conclude replaces what an earlier call added, so a Run read back from
-// a file or the history can be concluded again by a newer stampede.
-// Unknown keys in cfg are reported in run.Warnings.
-func Conclude(run *result.Run, cfg map[string]float64) {
+// finding, no advice. Unknown keys in cfg are reported in the
+// conclusion's warnings.
+func Judge(run *result.Run, cfg map[string]float64) result.Conclusion {
+	var c result.Conclusion
 	if run == nil {
-		return
+		return c
 	}
 	for _, err := range CheckSettings(cfg) {
-		addWarning(run, "analysis: "+err.Error())
+		c.Warnings = append(c.Warnings, "analysis: "+err.Error())
 	}
 	ev := &evaluation{run: run, cfg: settingsFrom(cfg)}
-	var findings []result.Finding
-	var missing []result.NotEvaluated
 	rs := rules()
 	rank := map[string]int{}
 	for i, r := range rs {
@@ -56,18 +57,27 @@ func Conclude(run *result.Run, cfg map[string]float64) {
 				return math.IsNaN(e.Value) || math.IsInf(e.Value, 0)
 			})
 		}
-		findings = append(findings, fs...)
+		c.Findings = append(c.Findings, fs...)
 		if ne != nil {
 			ne.Rule = r.kind
-			missing = append(missing, *ne)
+			c.NotEvaluated = append(c.NotEvaluated, *ne)
 		}
 	}
-	discountSaturated(findings)
-	sortFindings(findings, func(f *result.Finding) int { return rank[f.Kind] })
-	run.Findings = findings
-	run.NotEvaluated = missing
-	run.Recommendations = Recommend(findings)
-	SettleVerdict(run)
+	discountSaturated(c.Findings)
+	sortFindings(c.Findings, func(f *result.Finding) int { return rank[f.Kind] })
+	c.Recommendations = Recommend(c.Findings)
+	c.Verdict, c.VerdictReason = settled(run)
+	return c
+}
+
+// Conclude puts Judge's conclusion in run, replacing what an earlier
+// call put there, so a Run read back from a file or the history can be
+// concluded again by a newer stampede (stampede report).
+func Conclude(run *result.Run, cfg map[string]float64) {
+	if run == nil {
+		return
+	}
+	run.SetConclusion(Judge(run, cfg))
 }
 
 // Severity levels of a finding, most severe first.
@@ -110,12 +120,6 @@ func sortFindings(fs []result.Finding, rank func(*result.Finding) int) {
 		}
 		return strings.Compare(a.Subject, b.Subject)
 	})
-}
-
-func addWarning(run *result.Run, w string) {
-	if !slices.Contains(run.Warnings, w) {
-		run.Warnings = append(run.Warnings, w)
-	}
 }
 
 // Setting is one threshold of the plan's `analysis:` block.
@@ -237,19 +241,28 @@ const GeneratorAdvice = "lower the rate, give stampede more cores, or split the 
 // with no verdict (nothing judged) is left alone; a failed one gets a
 // reason when it has none.
 func SettleVerdict(run *result.Run) {
-	if run == nil || run.Verdict == "" {
+	if run == nil {
 		return
+	}
+	run.Verdict, run.VerdictReason = settled(run)
+}
+
+// settled is the verdict and its reason that SettleVerdict gives run.
+func settled(run *result.Run) (verdict, reason string) {
+	verdict, reason = run.Verdict, run.VerdictReason
+	if verdict == "" {
+		return verdict, reason
 	}
 	saturated := unmeasured(run)
 	switch {
-	case saturated != "" && !(run.Verdict == VerdictFail && failedOnTarget(run)):
-		run.Verdict = VerdictInconclusive
-		run.VerdictReason = saturated + ": " + GeneratorAdvice
-	case run.Verdict == VerdictPass:
-		run.VerdictReason = ""
-	case run.Verdict == VerdictFail && run.VerdictReason == "":
-		run.VerdictReason = failReason(run)
+	case saturated != "" && !(verdict == VerdictFail && failedOnTarget(run)):
+		return VerdictInconclusive, saturated + ": " + GeneratorAdvice
+	case verdict == VerdictPass:
+		return verdict, ""
+	case verdict == VerdictFail && reason == "":
+		return verdict, failReason(run)
 	}
+	return verdict, reason
 }
 
 // unmeasured says which of the run's results rest on a saturated

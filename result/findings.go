@@ -1,5 +1,7 @@
 package result
 
+import "slices"
+
 // Finding is one conclusion drawn from a Run, with the evidence behind it.
 // Kind names the rule that drew it; Subject what it is about (a function,
 // a step, a benchmark), so two findings of one kind can be told apart and
@@ -80,4 +82,35 @@ type ComparisonRow struct {
 	PAdjusted float64 `json:"p_adjusted"`
 	NOld      int     `json:"n_old"` // windows (or benchmark runs) behind the test
 	NNew      int     `json:"n_new"`
+}
+
+// Conclusion is what the analysis concludes of a Run: its findings, the
+// advice that follows from them, the rules that could not be evaluated,
+// and the verdict settled with the findings. It is drawn once, when every
+// input is known (after the comparison with a reference run), by a pure
+// function (analyze.Judge) and put in the Run by SetConclusion.
+type Conclusion struct {
+	Findings        []Finding
+	Recommendations []Recommendation
+	NotEvaluated    []NotEvaluated
+	// Verdict and VerdictReason are the Run's verdict once settled with
+	// the findings (unchanged when the Run had none: nothing was judged).
+	Verdict       string
+	VerdictReason string
+	// Warnings are problems with the analysis settings, for the Run's
+	// warnings.
+	Warnings []string
+}
+
+// SetConclusion puts c in r: it replaces r's findings, recommendations,
+// rules not evaluated and verdict, and adds c's warnings that r does not
+// have yet. Setting a newer conclusion replaces an older one.
+func (r *Run) SetConclusion(c Conclusion) {
+	r.Findings, r.Recommendations, r.NotEvaluated = c.Findings, c.Recommendations, c.NotEvaluated
+	r.Verdict, r.VerdictReason = c.Verdict, c.VerdictReason
+	for _, w := range c.Warnings {
+		if !slices.Contains(r.Warnings, w) {
+			r.Warnings = append(r.Warnings, w)
+		}
+	}
 }

@@ -48,6 +48,12 @@ type LoadOptions struct {
 	// DefaultSLOExpr, and says so in the Run's warnings: a run that
 	// fails every request must not pass because nobody wrote an SLO.
 	DefaultSLO bool
+	// DeferConclusions leaves the findings and the settling of the
+	// verdict to the caller, which draws them once when every input is
+	// known (record.Recording.Finish does, after comparing the run with
+	// a reference; a protocol does for the whole test). Otherwise
+	// RunLoad draws them itself from the plan's analysis block.
+	DeferConclusions bool
 }
 
 // DefaultSLOExpr is the SLO of a run whose plan and flags set none
@@ -86,7 +92,7 @@ func Compile(p *plan.Plan, getenv func(string) string) error {
 }
 
 // RunLoad runs p's load once and returns the Run with thresholds
-// evaluated. The Run is complete even when ctx is cancelled (then Aborted
+// evaluated and, unless o.DeferConclusions, its conclusions drawn. The Run is complete even when ctx is cancelled (then Aborted
 // is set) or an abort threshold fired; err reports why it ended early.
 func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, error) {
 	test, layout, err := proto.Compile(p, proto.Options{Getenv: o.Getenv})
@@ -197,7 +203,9 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if len(analyze.Failed(run.Thresholds, false)) > 0 || run.Aborted {
 		run.Verdict = "fail"
 	}
-	analyze.Conclude(run, p.Analysis)
+	if !o.DeferConclusions {
+		run.SetConclusion(analyze.Judge(run, p.Analysis))
+	}
 	return run, runErr
 }
 

@@ -112,6 +112,11 @@ type Options struct {
 	// the run history. Its error becomes a warning of the test. It is
 	// called from an analysis goroutine.
 	OnBaseline func(ctx context.Context, run *result.Run) error
+	// DeferConclusions leaves the test's findings and the settling of its
+	// verdict to the caller (see LoadOptions.DeferConclusions). The
+	// protocol's own loads are never concluded one by one: only the test
+	// is, and the baseline handed to OnBaseline.
+	DeferConclusions bool
 	// Log receives the output of commands; discarded when nil.
 	Log io.Writer
 }
@@ -302,7 +307,9 @@ func Test(ctx context.Context, p *plan.Plan, o Options) (*result.Run, error) {
 	if run.Aborted {
 		run.Verdict = analyze.VerdictFail
 	}
-	analyze.Conclude(run, p.Analysis) // settles the verdict with the findings'
+	if !pr.o.DeferConclusions {
+		run.SetConclusion(analyze.Judge(run, p.Analysis)) // settles the verdict with the findings'
+	}
 	return run, runErr
 }
 
@@ -524,7 +531,7 @@ func (pr *protocol) loadPlan(l plan.LoadSpec, vars map[string]string, dbs map[st
 // for the progress windows, so it is called just before the load.
 func (pr *protocol) loadOptions(q *plan.Plan, phase, detail string, until func(result.Window) bool) (LoadOptions, error) {
 	pr.loads++
-	lo := LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now, OnWindow: pr.window(phase, detail), Logf: pr.o.Logf}
+	lo := LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now, OnWindow: pr.window(phase, detail), Logf: pr.o.Logf, DeferConclusions: true}
 	if pr.o.ProfileDir != "" && q.System != nil {
 		lo.ProfileDir = filepath.Join(pr.o.ProfileDir, fmt.Sprintf("%02d-%s", pr.loads, pr.stages[pr.current].name))
 		if err := os.MkdirAll(lo.ProfileDir, 0o755); err != nil {
@@ -630,7 +637,7 @@ func cloneVars(m map[string]string) map[string]string {
 func (pr *protocol) assemble(ctx context.Context) *result.Run {
 	p := pr.p
 	run := &result.Run{Version: result.Version, Kind: "test", Plan: p.Name, PlanHash: Hash(p), Target: redact.String(p.Target.BaseURL),
-		StartedAt: pr.t0, EndedAt: pr.now()}
+		StartedAt: pr.t0, EndedAt: pr.now(), Analysis: p.Analysis}
 	var loads []*result.Run
 	var names []string
 	for _, rec := range pr.recs {

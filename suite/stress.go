@@ -457,7 +457,7 @@ func drainProbe(timeout time.Duration) plan.LoadSpec {
 func (pr *protocol) probeLatency(ctx context.Context) (p50 float64, errs bool, err error) {
 	q := pr.loadPlan(drainProbe(0), nil, nil)
 	q.System, q.Thresholds = nil, nil
-	run, err := RunLoad(ctx, q, LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now})
+	run, err := RunLoad(ctx, q, LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now, DeferConclusions: true})
 	if run == nil {
 		return 0, false, &fatalError{err}
 	}

@@ -4,16 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/record"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/store"
-	"github.com/stampede-perf/stampede/suite"
 )
 
 // recordFlags are the history flags of the commands that make runs.
@@ -52,6 +50,9 @@ func (f *recordFlags) check() (map[string]string, float64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
+		if g > record.MaxGate {
+			return nil, 0, fmt.Errorf("--fail-on-regression %s: at most %g%%", f.gate, 100*record.MaxGate)
+		}
 		gate = g
 	}
 	if f.noStore && f.compare != "" && !strings.HasSuffix(f.compare, ".json") {
@@ -60,168 +61,91 @@ func (f *recordFlags) check() (map[string]string, float64, error) {
 	return tags, gate, nil
 }
 
-// recorder writes a run into the history as it goes: each window is
-// appended from its own goroutine as soon as it closes, so a crash loses
-// only the windows still open; the final Run replaces them at the end.
+// recorder is a command's recording of a run (record.Recording) with the
+// history it opened; the command finishes it and prints what went wrong.
 type recorder struct {
-	e    *env
-	s    *store.Store
-	id   string
-	gate float64
-	ref  string
-	base *result.Run // the run to compare with, resolved before the load
-
-	windows chan result.Window
-	done    chan struct{}
-	mu      sync.Mutex // guards err
-	err     error
+	e   *env
+	s   *store.Store // nil with --no-store
+	rec *record.Recording
 }
 
-// startRecording opens the history and begins the run. It returns a nil
-// recorder (and no error) when recording is off.
+// start opens the history, resolves the run to compare with and begins
+// recording the run. With --no-store nothing is stored, but the run is
+// still compared (with a Run JSON file) and concluded.
 func (f *recordFlags) start(ctx context.Context, e *env, p *plan.Plan, kind string) (*recorder, error) {
 	tags, gate, err := f.check()
 	if err != nil {
 		return nil, invalid(err)
 	}
+	o := record.Options{Gate: gate}
 	if f.noStore {
-		r := &recorder{e: e, gate: gate, ref: f.compare}
 		if f.compare != "" {
-			if r.base, err = result.ReadFile(f.compare); err != nil {
+			if o.Base, err = result.ReadFile(f.compare); err != nil {
 				return nil, invalid(err)
 			}
 		}
-		return r, nil
+		rec, err := record.Begin(ctx, o)
+		if err != nil {
+			return nil, invalid(err)
+		}
+		return &recorder{e: e, rec: rec}, nil
 	}
 	s, err := openStore(e, p.File, f.store)
 	if err != nil {
 		return nil, err
 	}
-	r := &recorder{e: e, s: s, gate: gate, ref: f.compare}
 	if f.compare != "" {
 		ref := f.compare
 		if ref == "baseline" || ref == "latest" {
 			ref += ":" + p.Name
 		}
-		if r.base, err = s.Resolve(ctx, ref); err != nil {
+		if o.Base, err = s.Resolve(ctx, ref); err != nil {
 			s.Close()
 			return nil, invalidf("--compare %s: %v", f.compare, err)
 		}
 	}
-	host, git := store.Facts(ctx, planDir(p))
-	var steps []result.StepResult
-	for _, sc := range p.Scenarios {
-		for _, st := range sc.Steps {
-			k := "http"
-			if st.SQL != nil {
-				k = "sql"
-			}
-			steps = append(steps, result.StepResult{Scenario: sc.Name, Step: st.Name, Kind: k})
-		}
-	}
-	id, err := s.Begin(ctx, store.Meta{Plan: p.Name, PlanHash: suite.Hash(p), Kind: kind, Target: p.Target.BaseURL,
-		StartedAt: e.now(), Tags: tags, Host: host, Git: git, Steps: steps})
+	o.Store = s
+	o.Meta = record.MetaOf(ctx, p, kind, e.now())
+	o.Meta.Tags = tags
+	rec, err := record.Begin(ctx, o)
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("cannot record the run in %s: %v", s.Location(), err)
+		return nil, err
 	}
-	r.id = id
-	r.windows = make(chan result.Window, 64)
-	r.done = make(chan struct{})
-	go r.loop()
-	return r, nil
+	return &recorder{e: e, s: s, rec: rec}, nil
 }
 
-func planDir(p *plan.Plan) string {
-	if p.File == "" {
-		return "."
-	}
-	i := strings.LastIndexAny(p.File, `/\`)
-	if i < 0 {
-		return "."
-	}
-	return p.File[:i]
-}
+// window hands a closed window to the history; it never blocks the
+// collector.
+func (r *recorder) window(w result.Window) { r.rec.Window(w) }
 
-// window queues a closed window; it never blocks the collector.
-func (r *recorder) window(w result.Window) {
-	if r == nil || r.windows == nil {
-		return
-	}
-	select {
-	case r.windows <- w:
-	default: // the history is slow; the final Run still has every window
-	}
-}
-
-func (r *recorder) loop() {
-	defer close(r.done)
-	var batch []result.Window
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := r.s.AppendWindows(ctx, r.id, batch)
-		cancel()
-		if err != nil {
-			r.mu.Lock()
-			if r.err == nil {
-				r.err = err
-			}
-			r.mu.Unlock()
-		}
-		batch = batch[:0]
-	}
-	// Each window is written as soon as it closes (with any others that
-	// closed meanwhile, in one batch), so a killed stampede loses only the
-	// windows not yet closed.
-	for w := range r.windows {
-		batch = append(batch, w)
-	drain:
-		for {
-			select {
-			case w, ok := <-r.windows:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, w)
-			default:
-				break drain
-			}
-		}
-		flush()
-	}
-}
-
-// finish compares the run with its reference, stores it, and reports
-// whether the regression gate failed.
-func (r *recorder) finish(run *result.Run) (regressed bool) {
-	if r == nil {
-		return false
-	}
-	if r.base != nil {
-		c := analyze.Compare(r.base, run, analyze.CompareOptions{Threshold: r.gate})
-		run.Comparison = c
-		regressed = r.gate > 0 && c.Regression
-		analyze.Conclude(run, run.Analysis) // again, now with the comparison
-	}
-	if r.s == nil {
-		return regressed
-	}
-	close(r.windows)
-	<-r.done
-	run.ID = r.id
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := r.s.Finish(ctx, r.id, run); err != nil {
+// finish compares the run with its reference, concludes it, stores it,
+// and reports whether the regression gate failed. Storage problems are
+// told on stderr: the run itself is complete either way.
+func (r *recorder) finish(ctx context.Context, run *result.Run) (regressed bool) {
+	out, err := r.rec.Finish(ctx, run)
+	if err != nil {
 		fmt.Fprintf(r.e.stderr, "stampede: the run was not recorded in the history: %v\n", err)
-		run.ID = "" // no "recorded as run": the history holds only its windows, recovered later as an aborted run
-	} else if r.err != nil {
-		fmt.Fprintf(r.e.stderr, "stampede: some windows reached the history late: %v\n", r.err)
+	} else if out.Late != nil {
+		fmt.Fprintf(r.e.stderr, "stampede: some windows reached the history late: %v\n", out.Late)
 	}
-	r.s.Close()
-	return regressed
+	r.close()
+	return out.Regressed
+}
+
+// abort records a run that never produced a Run (the history keeps it as
+// aborted with why).
+func (r *recorder) abort(ctx context.Context, why error) {
+	if err := r.rec.Abort(ctx, why); err != nil {
+		fmt.Fprintf(r.e.stderr, "stampede: the run was not recorded in the history: %v\n", err)
+	}
+	r.close()
+}
+
+func (r *recorder) close() {
+	if r.s != nil {
+		r.s.Close()
+	}
 }
 
 // printComparison is the short account of --compare after the summary:

@@ -188,7 +188,7 @@ func runReport(ctx context.Context, e *env, f *reportFlags, ref string) error {
 	if f.planFile == "" && len(f.analysis) == 0 {
 		cfg = run.Analysis // the thresholds the run was concluded with
 	}
-	analyze.Conclude(run, cfg)
+	run.SetConclusion(analyze.Judge(run, cfg)) // a newer conclusion replaces the stored one
 	if f.out == "" {
 		return renderReport(e.stdout, format, run)
 	}

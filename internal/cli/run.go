@@ -474,6 +474,8 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 		Getenv:     e.getenv,
 		ProfileDir: dir,
 		DefaultSLO: defaultSLO,
+		// The recording draws the conclusions, once, after comparing.
+		DeferConclusions: true,
 		OnWindow: func(w result.Window, snap *result.Run) {
 			rec.window(w)
 			prog.window(w, snap)
@@ -481,10 +483,10 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 	})
 	prog.done()
 	if run == nil {
-		rec.finish(&result.Run{Version: result.Version, Kind: "load", Plan: p.Name, Aborted: true, AbortReason: runErr.Error()})
+		rec.abort(ctx, runErr)
 		return invalid(compileErr(runErr))
 	}
-	regressed := rec.finish(run)
+	regressed := rec.finish(ctx, run)
 	return finish(ctx, e, run, outs, runErr, regressed)
 }
 

@@ -132,6 +132,8 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 		Getenv:     e.getenv,
 		ProfileDir: dir,
 		Log:        e.stderr,
+		// The recording draws the conclusions, once, after comparing.
+		DeferConclusions: true,
 		Progress: func(pg suite.Progress) {
 			if pg.Window != nil {
 				rec.window(*pg.Window)
@@ -145,13 +147,13 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 	run, runErr := suite.Test(ctx, p, opts)
 	prog.done()
 	if run == nil {
-		rec.finish(&result.Run{Version: result.Version, Kind: "test", Plan: p.Name, Aborted: true, AbortReason: runErr.Error()})
+		rec.abort(ctx, runErr)
 		if errors.Is(runErr, context.Canceled) {
 			return errInterrupted
 		}
 		return invalid(protocolErr(runErr))
 	}
-	regressed := rec.finish(run)
+	regressed := rec.finish(ctx, run)
 	if msg := bh.message(); msg != "" {
 		fmt.Fprintln(e.stderr, msg)
 	}
