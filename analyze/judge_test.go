@@ -24,9 +24,9 @@ func judgedRun() *result.Run {
 		Generator:  result.Generator{CPUPercent: 20, GOMAXPROCS: 2},
 		Warnings:   []string{"a warning of the run"},
 		System: &result.System{
-			IntervalS: 1,
-			Process:   &result.ProcessStats{PID: 1, CPUPercent: result.Stat{Mean: 170, Max: 195}, RSSMB: result.Span{Start: 20, Max: 200, End: 200}},
-			Hotspots:  []result.Hotspot{{Function: "score", Package: own, FlatPct: 50, CumPct: 60, Own: true}},
+			IntervalS:  1,
+			Process:    &result.ProcessStats{PID: 1, CPUPercent: result.Stat{Mean: 170, Max: 195}, RSSMB: result.Span{Start: 20, Max: 200, End: 200}},
+			Hotspots:   []result.Hotspot{{Function: "score", Package: own, FlatPct: 50, CumPct: 60, Own: true}},
 			Contention: []result.Contention{{Function: own + ".(*Shop).audit", Kind: "mutex", DelayPct: 90, DelayS: 30}},
 			Heap: &result.Heap{StartMB: 20, EndMB: 160, GrowthMBPerMin: 70, GrowthCILow: 60, GrowthCIHigh: 80, Confidence: 0.99, Points: 60, WindowS: 59,
 				Source: "heap_inuse", LeakSuspected: true, TopGrowth: []result.HeapGrowth{{Function: own + ".remember", MB: 120}}},
