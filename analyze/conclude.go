@@ -220,13 +220,11 @@ func settingsFrom(cfg map[string]float64) settings {
 	return s
 }
 
-// Verdicts of a Run.
+// Verdicts of a Run (result's, named here too).
 const (
-	VerdictPass = "pass"
-	VerdictFail = "fail"
-	// VerdictInconclusive: the run could not be judged, because what it
-	// measured rests on a saturated load generator.
-	VerdictInconclusive = "inconclusive"
+	VerdictPass         = result.VerdictPass
+	VerdictFail         = result.VerdictFail
+	VerdictInconclusive = result.VerdictInconclusive
 )
 
 // GeneratorAdvice is what to do about a saturated generator.
@@ -248,7 +246,7 @@ func SettleVerdict(run *result.Run) {
 }
 
 // settled is the verdict and its reason that SettleVerdict gives run.
-func settled(run *result.Run) (verdict, reason string) {
+func settled(run *result.Run) (verdict result.Verdict, reason string) {
 	verdict, reason = run.Verdict, run.VerdictReason
 	if verdict == "" {
 		return verdict, reason

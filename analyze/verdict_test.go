@@ -18,7 +18,7 @@ func TestSettleVerdict(t *testing.T) {
 	cases := []struct {
 		name   string
 		run    result.Run
-		want   string
+		want   result.Verdict
 		reason string // a substring of the reason
 	}{
 		{"a clean pass stays a pass", result.Run{Kind: "load", Verdict: VerdictPass}, VerdictPass, ""},

@@ -285,7 +285,7 @@ func TestCommandComparison(t *testing.T) {
 		if got := len(s.Regressions(tc.gate)) > 0; got != tc.wantRegress {
 			t.Errorf("%s: regression at %.0f%% = %v, want %v", tc.reason, tc.gate*100, got, tc.wantRegress)
 		}
-		if got := s.Run(tc.gate).Verdict; got != map[bool]string{true: "fail", false: "pass"}[tc.wantRegress] {
+		if got := string(s.Run(tc.gate).Verdict); got != map[bool]string{true: "fail", false: "pass"}[tc.wantRegress] {
 			t.Errorf("%s: verdict %q", tc.reason, got)
 		}
 	}

@@ -114,7 +114,7 @@ func Console(w io.Writer, r *result.Run) error {
 	consoleHotspots(ew, r)
 	consoleWaits(ew, r)
 	if r.Verdict != "" {
-		ew.printf("\nverdict: %s\n", strings.ToUpper(r.Verdict))
+		ew.printf("\nverdict: %s\n", strings.ToUpper(string(r.Verdict)))
 	}
 	return ew.err
 }

@@ -85,7 +85,7 @@ func newHTMLView(r *result.Run) *htmlView {
 	if v.Title == "" {
 		v.Title = "stampede run"
 	}
-	v.Verdict = strings.ToUpper(r.Verdict)
+	v.Verdict = strings.ToUpper(string(r.Verdict))
 	if r.Generator.Saturated {
 		v.Untrusted = r.Generator.Reason
 		if v.Untrusted == "" {

@@ -95,7 +95,7 @@ type Conclusion struct {
 	NotEvaluated    []NotEvaluated
 	// Verdict and VerdictReason are the Run's verdict once settled with
 	// the findings (unchanged when the Run had none: nothing was judged).
-	Verdict       string
+	Verdict       Verdict
 	VerdictReason string
 	// Warnings are problems with the analysis settings, for the Run's
 	// warnings.

@@ -60,9 +60,21 @@ type Run struct {
 	// Verdict is "pass", "fail" or "inconclusive" (the run could not be
 	// judged: its numbers rest on a saturated load generator);
 	// VerdictReason says why when it is not "pass".
-	Verdict       string `json:"verdict,omitempty"`
-	VerdictReason string `json:"verdict_reason,omitempty"`
+	Verdict       Verdict `json:"verdict,omitempty"`
+	VerdictReason string  `json:"verdict_reason,omitempty"`
 }
+
+// Verdict is the judgement of a Run.
+type Verdict string
+
+// Verdicts of a Run.
+const (
+	VerdictPass = Verdict("pass")
+	VerdictFail = Verdict("fail")
+	// VerdictInconclusive: the run could not be judged, because what it
+	// measured rests on a saturated load generator.
+	VerdictInconclusive = Verdict("inconclusive")
+)
 
 // Summary is the whole-run view over every step.
 type Summary struct {

@@ -207,7 +207,7 @@ ON CONFLICT (id) DO NOTHING`,
 			r.ID, cols.plan, cols.planHash, cols.kind, cols.phase, cols.startedUS, cols.endedUS,
 			cols.gitCommit, cols.gitBranch, cols.host, cols.tags,
 			r.Summary.RPS, r.Summary.Latency.P50, r.Summary.Latency.P95, r.Summary.Latency.P99,
-			r.Summary.ErrorRate, r.Verdict, r.Aborted, cols.doc, StateFinished)
+			r.Summary.ErrorRate, string(r.Verdict), r.Aborted, cols.doc, StateFinished)
 		if err != nil {
 			return "", wrapf(err, "cannot save run in %s", s.location)
 		}
@@ -231,7 +231,7 @@ func (s *Store) update(ctx context.Context, q querier, r *result.Run, state, onl
 	args := []any{r.ID, cols.plan, cols.planHash, cols.kind, cols.phase, cols.startedUS, cols.endedUS,
 		cols.gitCommit, cols.gitBranch, cols.host, cols.tags,
 		r.Summary.RPS, r.Summary.Latency.P50, r.Summary.Latency.P95, r.Summary.Latency.P99,
-		r.Summary.ErrorRate, r.Verdict, r.Aborted, cols.doc, state, s.now().UnixMicro()}
+		r.Summary.ErrorRate, string(r.Verdict), r.Aborted, cols.doc, state, s.now().UnixMicro()}
 	stmt := `UPDATE runs SET plan = $2, plan_hash = $3, kind = $4, phase = $5, started_us = $6, ended_us = $7,
     git_commit = $8, git_branch = $9, host = $10, tags = $11, rps = $12, p50_ms = $13, p95_ms = $14,
     p99_ms = $15, error_rate = $16, verdict = $17, aborted = $18, doc = $19, state = $20, heartbeat_us = $21

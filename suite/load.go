@@ -199,9 +199,9 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		run.Warnings = append(run.Warnings, DefaultSLONote)
 	}
 	run.Thresholds = analyze.Thresholds(run, slos)
-	run.Verdict = "pass"
+	run.Verdict = result.VerdictPass
 	if len(analyze.Failed(run.Thresholds, false)) > 0 || run.Aborted {
-		run.Verdict = "fail"
+		run.Verdict = result.VerdictFail
 	}
 	if !o.DeferConclusions {
 		run.SetConclusion(analyze.Judge(run, p.Analysis))

@@ -139,7 +139,7 @@ func measurePools(ctx context.Context, p *plan.Plan, db string, sizes []int, per
 		}
 		ph := result.Phase{
 			Name: poolPhaseName(size), Kind: "pool", StartS: run.StartedAt.Sub(t0).Seconds(),
-			Summary: run.Summary, Series: run.Series, Thresholds: run.Thresholds, Pass: run.Verdict == analyze.VerdictPass && !analyze.GeneratorSaturated(run),
+			Summary: run.Summary, Series: run.Series, Thresholds: run.Thresholds, Pass: run.Verdict == result.VerdictPass && !analyze.GeneratorSaturated(run),
 			Users: q.Load.VUs, Rate: q.Load.Rate, System: run.System,
 		}
 		if vus := poolMaxVUs(q); vus < size {

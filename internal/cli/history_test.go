@@ -111,7 +111,7 @@ func (sh shape) run() *result.Run {
 	start := time.Date(2026, 3, sh.day, 8, 0, 0, 0, time.UTC)
 	r := &result.Run{Version: 1, ID: sh.id, Kind: sh.kind, Plan: sh.plan, PlanHash: "h1",
 		StartedAt: start, EndedAt: start.Add(time.Duration(sh.windows) * time.Second),
-		Aborted: sh.aborted, Verdict: sh.verdict,
+		Aborted: sh.aborted, Verdict: result.Verdict(sh.verdict),
 		Git:   &result.Git{Commit: "0123456789abcdef0123456789abcdef01234567", Branch: "main"},
 		Steps: []result.StepResult{{Scenario: "shop", Step: "home"}, {Scenario: "shop", Step: "item"}}}
 	var all []float64

@@ -160,7 +160,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 	if err := finish(ctx, e, run, outs, runErr, regressed); err != nil {
 		return err
 	}
-	if run.Verdict == "fail" {
+	if run.Verdict == result.VerdictFail {
 		var names []string
 		for _, ph := range run.Phases {
 			if !ph.Skipped && !ph.Pass && !ph.Inconclusive {
