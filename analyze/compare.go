@@ -29,12 +29,12 @@ const (
 	MinWindows = 4
 )
 
-// Verdicts of a ComparisonRow.
+// Verdicts of a ComparisonRow (result's changes, named here too).
 const (
-	VerdictSame    = "~"
-	VerdictWorse   = "worse"
-	VerdictBetter  = "better"
-	VerdictUnknown = "?"
+	VerdictSame    = result.ChangeSame
+	VerdictWorse   = result.ChangeWorse
+	VerdictBetter  = result.ChangeBetter
+	VerdictUnknown = result.ChangeUnknown
 )
 
 // metric is one compared quantity.

@@ -139,7 +139,7 @@ func TestCompareSameTargetTwice(t *testing.T) {
 
 func TestCompareDetectsChanges(t *testing.T) {
 	type check func(t *testing.T, c *result.Comparison)
-	verdict := func(name, metric, want string, lo, hi float64) check {
+	verdict := func(name, metric string, want result.Change, lo, hi float64) check {
 		return func(t *testing.T, c *result.Comparison) {
 			t.Helper()
 			r := row(c, name, metric)

@@ -66,7 +66,7 @@ type Delta struct {
 	Text        string  // benchstat's rendering: "~", "+12.34%", "0.00%" or "?"
 	// Verdict is "~" (no significant difference), "better", "worse", or
 	// "?" (direction of the unit unknown, or a zero baseline).
-	Verdict    string
+	Verdict    result.Change
 	Regression bool
 }
 

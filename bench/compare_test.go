@@ -155,7 +155,7 @@ func TestCompareVerdictsOnGeneratedSamples(t *testing.T) {
 			new.Add(k, tc.unit, v)
 		}
 		d := Compare(old, new, CompareOptions{Threshold: 0.05}).Tables[0].Rows[0].Delta[1]
-		if d.Verdict != tc.wantVerdict || d.Regression != tc.wantRegress {
+		if string(d.Verdict) != tc.wantVerdict || d.Regression != tc.wantRegress {
 			t.Errorf("%s: verdict %q regression %v (p=%v), want %q %v", tc.reason, d.Verdict, d.Regression, d.P, tc.wantVerdict, tc.wantRegress)
 		}
 	}

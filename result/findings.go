@@ -64,6 +64,17 @@ type Comparison struct {
 	Tested     int             `json:"tested_rows,omitempty"` // rows with a U test: the size of the Holm adjustment
 }
 
+// Change is the verdict of one compared metric.
+type Change string
+
+// Changes of a ComparisonRow.
+const (
+	ChangeSame    = Change("~") // no significant change
+	ChangeWorse   = Change("worse")
+	ChangeBetter  = Change("better")
+	ChangeUnknown = Change("?") // too few samples to judge
+)
+
 // ComparisonRow is one metric of one step compared.
 type ComparisonRow struct {
 	Name        string  `json:"name"`
@@ -75,8 +86,8 @@ type ComparisonRow struct {
 	PValue      float64 `json:"p_value"`
 	Significant bool    `json:"significant"`
 	Regression  bool    `json:"regression"`
-	Verdict     string  `json:"verdict"` // "~", "better", "worse", "?"
-	Delta       float64 `json:"delta"`   // New − Old, in Unit
+	Verdict     Change  `json:"verdict"`
+	Delta       float64 `json:"delta"` // New − Old, in Unit
 	// PAdjusted is PValue adjusted for the number of rows tested
 	// (Holm–Bonferroni); Significant compares it with the alpha.
 	PAdjusted float64 `json:"p_adjusted"`

@@ -367,8 +367,8 @@ func writeCompareMarkdown(w io.Writer, base, head *result.Run, c *result.Compari
 		fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|---|")
 		for i := range c.Rows {
 			r := &c.Rows[i]
-			v := r.Verdict
-			if v == analyze.VerdictWorse {
+			v := string(r.Verdict)
+			if r.Verdict == analyze.VerdictWorse {
 				v = "**worse**"
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(r.Name), metricLabel(r.Metric),
