@@ -8,11 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/store"
 )
 
@@ -94,5 +98,49 @@ load: { rate: 50, duration: 1m }
 		if run.Series[i].TS != float64(i) || run.Series[i].Requests == 0 {
 			t.Errorf("window %d: %+v", i, run.Series[i])
 		}
+	}
+}
+
+// `run --compare FILE --fail-on-regression` compares the run with a Run
+// document before concluding it: the regression is one of the run's
+// findings, and fails the gate. The base is a document made here whose
+// windows answered in a microsecond; the target takes 20 ms an answer.
+func TestRunComparesBeforeConcluding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a server for 8 s")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // the target's slowness, not synchronization
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	base := &result.Run{Version: result.Version, Kind: "load", Model: "open", Verdict: result.VerdictPass,
+		Summary: result.Summary{Requests: 160, RPS: 20, TargetRPS: 20, DurationS: 8, Iterations: 160, Latency: result.Latency{Min: 0.001, Mean: 0.001, P50: 0.001, P90: 0.001, P95: 0.001, P99: 0.002, Max: 0.002}}}
+	for i := range 8 {
+		base.Series = append(base.Series, result.Window{TS: float64(i), Requests: 20, RPS: 20, VUs: 1,
+			P50: 0.001 + float64(i)/1e4, P95: 0.0015 + float64(i)/1e4, P99: 0.002 + float64(i)/1e4, Max: 0.002})
+	}
+	baseFile, newFile := filepath.Join(dir, "base.json"), filepath.Join(dir, "new.json")
+	if err := result.WriteFile(baseFile, base); err != nil {
+		t.Fatal(err)
+	}
+	res := runCLI(t, context.Background(), "run", "--url", srv.URL, "--rate", "20", "--duration", "8s", "--no-store",
+		"--compare", baseFile, "--fail-on-regression", "5%", "--out", "json="+newFile, "-q")
+	run, _ := readRun(t, newFile)
+	// A host too busy to keep the schedule makes the run inconclusive,
+	// which exits 1 first; the comparison and findings are the same.
+	gated := strings.Contains(res.stderr, "regression against") || run.Verdict == result.VerdictInconclusive
+	if res.code != ExitFailed || !gated {
+		t.Fatalf("exit %d, want %d for the regression\n%s%s", res.code, ExitFailed, res.stdout, res.stderr)
+	}
+	if run.Comparison == nil || !run.Comparison.Regression {
+		t.Fatalf("comparison %+v", run.Comparison)
+	}
+	if !slices.ContainsFunc(run.Findings, func(f result.Finding) bool { return f.Kind == analyze.KindRegression }) {
+		t.Errorf("the regression is not among the findings %v: the run was concluded before it was compared", run.Findings)
+	}
+	if slices.ContainsFunc(run.NotEvaluated, func(n result.NotEvaluated) bool { return n.Rule == analyze.KindRegression }) {
+		t.Error("the regression rule says the run was not compared")
 	}
 }
