@@ -104,7 +104,7 @@ var ErrFinished = errors.New("the recording is already finished")
 // Begin starts recording a run: it validates the options and, with a
 // Store, records the run as running. The run's id is ID.
 func Begin(ctx context.Context, o Options) (*Recording, error) {
-	if o.Gate < 0 || o.Gate > MaxGate {
+	if !(o.Gate >= 0 && o.Gate <= MaxGate) { // NaN too
 		return nil, fmt.Errorf("regression gate %g: want a fraction between 0 and %g (0.05 = 5%%)", o.Gate, MaxGate)
 	}
 	if o.Gate > 0 && o.Base == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -125,8 +126,10 @@ func TestRecordingComparesBeforeConcluding(t *testing.T) {
 	if _, err := Begin(context.Background(), Options{Gate: 0.05}); err == nil {
 		t.Error("a gate without a run to compare with was accepted")
 	}
-	if _, err := Begin(context.Background(), Options{Base: base, Gate: 2 * MaxGate}); err == nil {
-		t.Error("a gate beyond MaxGate was accepted")
+	for _, g := range []float64{2 * MaxGate, -0.05, math.NaN()} {
+		if _, err := Begin(context.Background(), Options{Base: base, Gate: g}); err == nil {
+			t.Errorf("a gate of %g was accepted", g)
+		}
 	}
 	rec, err := Begin(context.Background(), Options{Base: base, Gate: 0.05})
 	if err != nil {
