@@ -1,7 +1,11 @@
 // Package suite carries out plans: one load run (RunLoad), and the test
 // protocol's ordering of phases, cool-downs and the watchers beside them.
 // It holds no engine logic of its own: load runs iterations, proto builds
-// steps, metrics measures and analyze judges.
+// steps, metrics measures and analyze judges. A Run is concluded once:
+// by RunLoad or Test themselves, or — when the caller defers it
+// (DeferConclusions) — by the run service (package record), after it has
+// compared the run with its base. The protocol's own loads are phases of
+// one test and are never concluded one by one.
 package suite
 
 import (
