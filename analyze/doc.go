@@ -1,2 +1,14 @@
-// Package analyze turns Runs into statistics and conclusions; it prints nothing.
+// Package analyze turns Runs into statistics and conclusions; it prints
+// nothing.
+//
+// Design. The statistics (thresholds, the comparison of two runs, trends,
+// the heap's leak verdict, attribution of profiles to the program's own
+// code, stress limits, recovery, the USL fit, the knee) are computed where
+// the data is, by the parts that measure, and stored in the Run. The
+// conclusions — findings, recommendations, the rules that could not be
+// evaluated, and the verdict settled with the findings — are then drawn
+// from the whole Run by one pure function, Judge, called once where every
+// input is known (after the comparison with a base: see package record);
+// Run.SetConclusion puts them in the Run. Rules judge; they never
+// measure.
 package analyze
