@@ -3,8 +3,10 @@
 //
 // Design. The statistics (thresholds, the comparison of two runs, trends,
 // the heap's leak verdict, attribution of profiles to the program's own
-// code, stress limits, recovery, the USL fit, the knee) are computed where
-// the data is, by the parts that measure, and stored in the Run. The
+// code, stress limits, recovery, the USL fit, the knee) are functions of
+// this package that the parts running a test call as the data arrives
+// (suite, record for the comparison); their results are stored in the
+// Run. The
 // conclusions — findings, recommendations, the rules that could not be
 // evaluated, and the verdict settled with the findings — are then drawn
 // from the whole Run by one pure function, Judge, called once where every
