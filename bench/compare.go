@@ -183,15 +183,15 @@ func makeRow(sets []*Set, k Key, unit string, t *Table, th *benchmath.Thresholds
 		}
 		switch {
 		case !d.Significant || d.Change == 0:
-			d.Verdict = "~"
+			d.Verdict = result.ChangeSame
 		case math.IsNaN(d.Change) || t.Better == 0:
-			d.Verdict = "?"
+			d.Verdict = result.ChangeUnknown
 		case (d.Change > 0) == (t.Better > 0):
-			d.Verdict = "better"
+			d.Verdict = result.ChangeBetter
 		default:
-			d.Verdict = "worse"
+			d.Verdict = result.ChangeWorse
 		}
-		d.Regression = o.Threshold > 0 && d.Verdict == "worse" && math.Abs(d.Change) > o.Threshold
+		d.Regression = o.Threshold > 0 && d.Verdict == result.ChangeWorse && math.Abs(d.Change) > o.Threshold
 		r.Delta[i] = d
 	}
 	return r

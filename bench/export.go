@@ -77,13 +77,13 @@ func (s *Session) Comparison(threshold float64) *result.Comparison {
 		row.Delta = row.New - row.Old
 		switch {
 		case !rel.Significant():
-			row.Verdict = "~"
+			row.Verdict = result.ChangeSame
 		case rel.Change > 0:
-			row.Verdict = "worse"
+			row.Verdict = result.ChangeWorse
 		default:
-			row.Verdict = "better"
+			row.Verdict = result.ChangeBetter
 		}
-		row.Regression = threshold > 0 && row.Verdict == "worse" && rel.Change > threshold
+		row.Regression = threshold > 0 && row.Verdict == result.ChangeWorse && rel.Change > threshold
 		c.Regression = c.Regression || row.Regression
 		c.Rows = append(c.Rows, row)
 		news = append(news, other.Command.Label())
@@ -128,9 +128,9 @@ func (s *Session) Run(threshold float64) *result.Run {
 		}
 	}
 	if threshold > 0 && run.Comparison != nil {
-		run.Verdict = "pass"
+		run.Verdict = result.VerdictPass
 		if run.Comparison.Regression {
-			run.Verdict = "fail"
+			run.Verdict = result.VerdictFail
 		}
 	}
 	return run

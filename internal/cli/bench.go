@@ -599,9 +599,9 @@ name, unit, old, new, delta_pct, p_value and significant.`,
 			run.Comparison = cmp.Result()
 			run.Comparison.Base, run.Comparison.New = args[0], args[1]
 			if gate > 0 {
-				run.Verdict = "pass"
+				run.Verdict = result.VerdictPass
 				if run.Comparison.Regression {
-					run.Verdict = "fail"
+					run.Verdict = result.VerdictFail
 				}
 			}
 			if outs.json != "" { // the comparison itself, as stampede compare writes it

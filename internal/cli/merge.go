@@ -62,9 +62,9 @@ them anyway, with a warning; a part given twice is always refused.`,
 				ths = append(ths, &plan.Threshold{Expr: t.Expr, Scope: t.Scope, Abort: t.Abort, Metric: metric, Op: op, Value: v})
 			}
 			m.Thresholds = analyze.Thresholds(m, ths)
-			m.Verdict = "pass"
+			m.Verdict = result.VerdictPass
 			if len(analyze.Failed(m.Thresholds, false)) > 0 || m.Aborted {
-				m.Verdict = "fail"
+				m.Verdict = result.VerdictFail
 			}
 			analyze.SettleVerdict(m) // a saturated part leaves the whole unmeasured
 			return finish(c.Context(), e, m, outs, nil, false)
