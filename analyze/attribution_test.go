@@ -597,7 +597,7 @@ func TestIdleProcessGC(t *testing.T) {
 		why                 string
 		cpu, rps, serviceMS float64
 		gcPct, pausePct     float64
-		want                string
+		want                result.Severity
 	}{
 		// From the zoo's healthy-plain: a fast JSON service at 170
 		// requests/s using 8% of a core.

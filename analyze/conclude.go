@@ -80,22 +80,15 @@ func Conclude(run *result.Run, cfg map[string]float64) {
 	run.SetConclusion(Judge(run, cfg))
 }
 
-// Severity levels of a finding, most severe first.
+// Severity levels of a finding, most severe first (result's, named here
+// for the rules).
 const (
-	SeverityHigh   = "high"
-	SeverityMedium = "medium"
-	SeverityLow    = "low"
+	SeverityHigh   = result.SeverityHigh
+	SeverityMedium = result.SeverityMedium
+	SeverityLow    = result.SeverityLow
 )
 
-func severityRank(s string) int {
-	switch s {
-	case SeverityHigh:
-		return 0
-	case SeverityMedium:
-		return 1
-	}
-	return 2
-}
+func severityRank(s result.Severity) int { return s.Rank() }
 
 // sortFindings orders findings: a saturated generator first (it makes
 // every other number doubtful), then by severity, confidence, the rules'

@@ -98,9 +98,9 @@ func poolWaitFinding(st *result.StepResult) (result.Finding, bool) {
 		return result.Finding{}, false
 	}
 	label := st.Scenario + "/" + st.Step
-	sev := "medium"
+	sev := SeverityMedium
 	if share >= 0.8 || exhausted > 0 {
-		sev = "high"
+		sev = SeverityHigh
 	}
 	title := fmt.Sprintf("SQL step %s waits for a pool connection: %.0f%% of its time (%s of %s ms on average)",
 		label, 100*share, dbNum(st.Phases.PoolWait), dbNum(st.Latency.Mean))
@@ -128,9 +128,9 @@ func connectionsFinding(db *result.Database, refused int64) (result.Finding, boo
 	if share < DBConnectionsShare && refused == 0 {
 		return result.Finding{}, false
 	}
-	sev := "medium"
+	sev := SeverityMedium
 	if share >= 1 || refused > 0 {
-		sev = "high"
+		sev = SeverityHigh
 	}
 	title := fmt.Sprintf("Connections reached %.0f%% of max_connections (%d of %d)", 100*share, db.PeakConnections, db.MaxConnections)
 	if refused > 0 {
@@ -164,9 +164,9 @@ func lockFinding(db *result.Database) (result.Finding, bool) {
 	if share < DBLockSampleShare {
 		return result.Finding{}, false
 	}
-	sev := "medium"
+	sev := SeverityMedium
 	if share >= 0.75 {
-		sev = "high"
+		sev = SeverityHigh
 	}
 	return result.Finding{
 		Kind: KindDBLocks, Severity: sev, Subject: "locks",
@@ -185,9 +185,9 @@ func cacheFinding(db *result.Database) (result.Finding, bool) {
 	if r <= 0 || r >= DBCacheHitRatio {
 		return result.Finding{}, false
 	}
-	sev := "medium"
+	sev := SeverityMedium
 	if r < 0.9 {
-		sev = "high"
+		sev = SeverityHigh
 	}
 	return result.Finding{
 		Kind: KindDBCache, Severity: sev, Subject: "shared_buffers",
@@ -221,9 +221,9 @@ func conflictFinding(db *result.Database, errs map[string]int64) (result.Finding
 			parts = append(parts, dbCount(p.n)+" "+p.what)
 		}
 	}
-	sev := "medium"
+	sev := SeverityMedium
 	if deadlocks > 0 {
-		sev = "high"
+		sev = SeverityHigh
 	}
 	return result.Finding{
 		Kind: KindDBConflicts, Severity: sev, Subject: "transactions",

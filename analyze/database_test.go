@@ -57,7 +57,7 @@ func TestDatabaseFindings(t *testing.T) {
 	} {
 		got := map[string]string{}
 		for _, f := range DatabaseFindings(&tc.run) {
-			got[f.Kind] = f.Severity
+			got[f.Kind] = string(f.Severity)
 			if f.Title == "" || len(f.Evidence) == 0 || f.Confidence <= 0 || f.Confidence > 1 {
 				t.Errorf("%s: finding %s lacks a title, evidence or confidence: %+v", tc.why, f.Kind, f)
 			}

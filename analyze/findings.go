@@ -144,7 +144,7 @@ func confidence(ratio float64, n int) float64 {
 
 // severityAbove is high when value is at least highAt times the
 // threshold, else medium.
-func severityAbove(ratio, highAt float64) string {
+func severityAbove(ratio, highAt float64) result.Severity {
 	if ratio >= highAt {
 		return SeverityHigh
 	}

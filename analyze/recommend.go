@@ -92,7 +92,7 @@ func planRank(p string) int {
 	return 2
 }
 
-func priorityOf(severity string) string {
+func priorityOf(severity result.Severity) string {
 	switch severity {
 	case SeverityHigh:
 		return LevelHigh

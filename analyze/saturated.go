@@ -24,7 +24,7 @@ func discountSaturated(fs []result.Finding) {
 		if f.Severity == SeverityLow || !slices.Contains(generatorTimed, f.Kind) {
 			continue
 		}
-		f.Detail += " Measured by a saturated generator (see its finding): the latencies and rates include the generator's own delay, so this is low until a run with a generator to spare confirms it (it was " + f.Severity + ")."
+		f.Detail += " Measured by a saturated generator (see its finding): the latencies and rates include the generator's own delay, so this is low until a run with a generator to spare confirms it (it was " + string(f.Severity) + ")."
 		f.Severity = SeverityLow
 	}
 }

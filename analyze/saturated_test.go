@@ -19,7 +19,7 @@ func TestSaturatedGeneratorDiscountsItsMeasurements(t *testing.T) {
 		{Kind: KindErrorRate, Severity: SeverityHigh},
 	}
 	discountSaturated(fs)
-	want := []string{SeverityHigh, SeverityLow, SeverityLow, SeverityHigh, SeverityHigh}
+	want := []result.Severity{SeverityHigh, SeverityLow, SeverityLow, SeverityHigh, SeverityHigh}
 	for i, f := range fs {
 		if f.Severity != want[i] {
 			t.Errorf("%s: %s, want %s", f.Kind, f.Severity, want[i])

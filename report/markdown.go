@@ -199,7 +199,7 @@ func mdThresholds(ew *errWriter, ths []thresholdRow) {
 	ew.printf("\n")
 }
 
-func severityMark(s string) string {
+func severityMark(s result.Severity) string {
 	switch s {
 	case analyze.SeverityHigh:
 		return "🔴 high"

@@ -8,13 +8,35 @@ import "slices"
 // a Recommendation can point at one of them.
 type Finding struct {
 	Kind       string     `json:"kind"`
-	Severity   string     `json:"severity"` // high, medium, low
+	Severity   Severity   `json:"severity"`
 	Title      string     `json:"title"`
 	Evidence   []Evidence `json:"evidence"`
 	Confidence float64    `json:"confidence"` // 0..1
 	Subject    string     `json:"subject,omitempty"`
 	// Detail explains in a sentence or two what the evidence means.
 	Detail string `json:"detail,omitempty"`
+}
+
+// Severity is how much a finding matters: high, medium or low.
+type Severity string
+
+// Severities of a finding, most severe first.
+const (
+	SeverityHigh   = Severity("high")
+	SeverityMedium = Severity("medium")
+	SeverityLow    = Severity("low")
+)
+
+// Rank orders severities: 0 for high, 1 for medium, 2 for low (and
+// anything else).
+func (s Severity) Rank() int {
+	switch s {
+	case SeverityHigh:
+		return 0
+	case SeverityMedium:
+		return 1
+	}
+	return 2
 }
 
 // Evidence is one number behind a finding and where it came from.

@@ -67,7 +67,7 @@ type Judged struct {
 }
 
 func brief(f result.Finding) Brief {
-	return Brief{Kind: f.Kind, Severity: f.Severity, Confidence: f.Confidence, Subject: f.Subject, Title: f.Title}
+	return Brief{Kind: f.Kind, Severity: string(f.Severity), Confidence: f.Confidence, Subject: f.Subject, Title: f.Title}
 }
 
 // atLeastMedium reports a finding of medium or high severity.
