@@ -21,14 +21,22 @@
 // snapshot's counts, and the increments continue from zero rather than
 // going back.
 //
+// Latency goes out as histograms that sinks export whole (Prometheus's
+// native and classic buckets, OpenTelemetry's exponential ones): the Fan
+// keeps each step's histogram of every closed window, merged once a
+// window, and a sink converts it (ExponentialOf) once a window too, so
+// the outputs cost nothing per request.
+//
 // Bounds: at most MaxSteps steps get labels of their own (the rest share
 // the step OtherStep), at most MaxKinds error kinds (the rest count as
-// "other"), so a sink's label sets number at most MaxSteps × MaxKinds.
+// "other"), so a sink's label sets number at most MaxSteps × MaxKinds;
+// the Fan holds one histogram (about 200 KB) per step label.
 package output
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -87,6 +95,11 @@ type Update struct {
 	// Window.Steps entry, nil where the window had none or it could not
 	// be read.
 	Hists []*hdr.Histogram
+	// Latency holds, for each step this window added to, the latency of
+	// every closed window so far (µs; across the loads of a test): what
+	// a cumulative histogram exports. The histograms change after Update
+	// returns.
+	Latency []StepLatency
 	// NewRequests and NewErrors are what was added since the previous
 	// update: requests per step, errors per step and kind.
 	NewRequests []StepCount
@@ -98,6 +111,12 @@ type Update struct {
 	// Generator is what the generator saw of itself in the running load
 	// so far: CPU and saturation.
 	Generator result.Generator
+}
+
+// StepLatency is one step's latency histogram.
+type StepLatency struct {
+	Name StepName
+	Hist *hdr.Histogram
 }
 
 // StepName labels one step.
@@ -127,6 +146,7 @@ type Fan struct {
 	lastErr  []map[string]int64
 	lastDrop int64
 	kinds    map[string]bool // the error kinds with labels of their own
+	cum      map[StepName]*hdr.Histogram
 	errs     []error
 
 	mu   sync.Mutex // guards lost
@@ -152,7 +172,8 @@ type stepTotal struct {
 // NewFan starts a fan over sinks. It owns them from now on: Close closes
 // them.
 func NewFan(sinks ...Sink) *Fan {
-	f := &Fan{sinks: sinks, q: make(chan frame, queueLen), done: make(chan struct{}), kinds: map[string]bool{}}
+	f := &Fan{sinks: sinks, q: make(chan frame, queueLen), done: make(chan struct{}), kinds: map[string]bool{},
+		cum: map[StepName]*hdr.Histogram{}}
 	go f.run()
 	return f
 }
@@ -269,8 +290,20 @@ func (f *Fan) update(fr frame) *Update {
 		if sw.Hist == "" {
 			continue
 		}
-		if h, err := metrics.Decode(sw.Hist); err == nil {
-			u.Hists[i] = h
+		h, err := metrics.Decode(sw.Hist)
+		if err != nil {
+			continue
+		}
+		u.Hists[i] = h
+		name := u.StepOf(sw.Index)
+		cum := f.cum[name]
+		if cum == nil {
+			cum = metrics.NewHist()
+			f.cum[name] = cum
+		}
+		cum.Merge(h)
+		if !slices.ContainsFunc(u.Latency, func(l StepLatency) bool { return l.Name == name }) {
+			u.Latency = append(u.Latency, StepLatency{name, cum})
 		}
 	}
 	return u

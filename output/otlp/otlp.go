@@ -6,7 +6,7 @@
 //
 //	stampede.requests{scenario,step}                  counter
 //	stampede.errors{scenario,step,kind}               counter
-//	stampede.request.duration{scenario,step}          histogram (s), base-2 exponential
+//	stampede.request.duration{scenario,step}          histogram (s), base-2 exponential (scale 3)
 //	stampede.vus                                      gauge
 //	stampede.start_lag{quantile}                      gauge (s), the running load's so far
 //	stampede.dropped_iterations                       counter
@@ -14,10 +14,13 @@
 //	stampede.generator.cpu                            gauge (% of one core)
 //	stampede.generator.saturated                      gauge, 1 when the generator is the limit
 //
-// The SDK aggregates; a periodic reader exports every Interval and once
-// more at Close, so the collector ends with the run's final numbers. The
-// latency histogram is fed from each closed window's HDR histogram, every
-// request once. An export that fails (the collector is down) does not
+// The SDK aggregates the counters and gauges; a periodic reader exports
+// every Interval and once more at Close, so the collector ends with the
+// run's final numbers. The latency histogram is the run's own: each
+// step's HDR histogram of its closed windows, converted once a window
+// (output.ExponentialOf, scale 3) and handed to the reader by a metric
+// producer, the SDK's way in for data aggregated elsewhere; nothing is
+// done per request. An export that fails (the collector is down) does not
 // stop the run: Close reports how many failed and the last error. The
 // exporter also reads the standard OTEL_EXPORTER_OTLP_* variables
 // (headers, compression, TLS), as every OTLP exporter does.
@@ -25,15 +28,16 @@ package otlp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sync"
 	"time"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -54,6 +58,9 @@ const (
 	CPU       = "stampede.generator.cpu"
 	Saturated = "stampede.generator.saturated"
 )
+
+// scopeName names the instrumentation scope of every metric.
+const scopeName = "github.com/stampede-perf/stampede/output/otlp"
 
 // DefaultPath is the OTLP/HTTP metrics path, added to a URL without one.
 const DefaultPath = "/v1/metrics"
@@ -87,7 +94,7 @@ type Sink struct {
 	exp      *countingExporter
 
 	requests, errs, dropped metric.Int64Counter
-	duration                metric.Float64Histogram
+	duration                *latency
 	vus, phase, sat         metric.Int64Gauge
 	lag, cpu                metric.Float64Gauge
 
@@ -107,25 +114,18 @@ func New(ctx context.Context, rawURL string, o Options) (*Sink, error) {
 	if o.Interval <= 0 {
 		o.Interval = Interval
 	}
-	exp, err := otlpmetrichttp.New(ctx,
-		otlpmetrichttp.WithEndpointURL(u),
-		otlpmetrichttp.WithTimeout(10*time.Second),
-		otlpmetrichttp.WithAggregationSelector(func(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
-			if k == sdkmetric.InstrumentKindHistogram {
-				return sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}
-			}
-			return sdkmetric.DefaultAggregationSelector(k)
-		}))
+	exp, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(u), otlpmetrichttp.WithTimeout(10*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("otlp=%s: %w", rawURL, err)
 	}
 	ce := &countingExporter{Exporter: exp}
-	s := &Sink{url: u, exp: ce, steps: map[output.StepName]metric.MeasurementOption{}}
+	s := &Sink{url: u, exp: ce, steps: map[output.StepName]metric.MeasurementOption{},
+		duration: &latency{start: time.Now(), hists: map[output.StepName]output.Exponential{}}}
 	s.provider = sdkmetric.NewMeterProvider(
-		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(ce, sdkmetric.WithInterval(o.Interval))),
+		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(ce, sdkmetric.WithInterval(o.Interval), sdkmetric.WithProducer(s.duration))),
 		sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "stampede"))),
 	)
-	m := s.provider.Meter("github.com/stampede-perf/stampede/output/otlp")
+	m := s.provider.Meter(scopeName)
 	errs := []error{}
 	add := func(err error) {
 		if err != nil {
@@ -135,8 +135,6 @@ func New(ctx context.Context, rawURL string, o Options) (*Sink, error) {
 	s.requests, err = m.Int64Counter(Requests, metric.WithUnit("{request}"), metric.WithDescription("Requests sent, by step."))
 	add(err)
 	s.errs, err = m.Int64Counter(Errors, metric.WithUnit("{request}"), metric.WithDescription("Failed requests, by step and error kind."))
-	add(err)
-	s.duration, err = m.Float64Histogram(Duration, metric.WithUnit("s"), metric.WithDescription("Request latency (from the intended start in the open model), by step."))
 	add(err)
 	s.vus, err = m.Int64Gauge(VUs, metric.WithUnit("{vu}"), metric.WithDescription("Virtual users running."))
 	add(err)
@@ -178,10 +176,8 @@ func (s *Sink) Update(u *output.Update) error {
 		s.errs.Add(ctx, c.Count, metric.WithAttributes(attribute.String("scenario", st.Scenario),
 			attribute.String("step", st.Step), attribute.String("kind", c.Kind)))
 	}
-	for i, sw := range u.Window.Steps {
-		if u.Hists[i] != nil {
-			record(ctx, s.duration, u.Hists[i], s.stepAttrs(u.StepOf(sw.Index)))
-		}
+	for _, l := range u.Latency {
+		s.duration.set(l.Name, output.ExponentialOf(l.Hist, nil))
 	}
 	s.vus.Record(ctx, int64(u.VUs))
 	l := u.StartLag
@@ -208,19 +204,51 @@ func (s *Sink) Update(u *output.Update) error {
 	return nil
 }
 
-// record records every value of h (µs) in seconds: the middle of each
-// HDR bucket, as many times as it counted.
-func record(ctx context.Context, hist metric.Float64Histogram, h *hdr.Histogram, attrs metric.MeasurementOption) {
-	opts := []metric.RecordOption{attrs}
-	for _, b := range h.Distribution() {
-		if b.Count == 0 {
-			continue
-		}
-		v := float64(b.From+(b.To-b.From)/2) / 1e6
-		for range b.Count {
-			hist.Record(ctx, v, opts...)
-		}
+// latency produces the latency histograms: each step's last conversion,
+// cumulative since the run started.
+type latency struct {
+	start time.Time
+
+	mu    sync.Mutex // guards hists and order
+	hists map[output.StepName]output.Exponential
+	order []output.StepName
+}
+
+var _ sdkmetric.Producer = (*latency)(nil)
+
+func (l *latency) set(name output.StepName, e output.Exponential) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.hists[name]; !ok {
+		l.order = append(l.order, name)
 	}
+	l.hists[name] = e
+}
+
+// Produce is called by the reader at every collection.
+func (l *latency) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.order) == 0 {
+		return nil, nil
+	}
+	now := time.Now()
+	h := metricdata.ExponentialHistogram[float64]{Temporality: metricdata.CumulativeTemporality}
+	for _, name := range l.order {
+		e := l.hists[name]
+		h.DataPoints = append(h.DataPoints, metricdata.ExponentialHistogramDataPoint[float64]{
+			Attributes: attribute.NewSet(attribute.String("scenario", name.Scenario), attribute.String("step", name.Step)),
+			StartTime:  l.start, Time: now,
+			Count: e.Count, Sum: e.Sum, Scale: e.Scale,
+			Min: metricdata.NewExtrema(e.Min), Max: metricdata.NewExtrema(e.Max),
+			PositiveBucket: metricdata.ExponentialBucket{Offset: e.Offset, Counts: append([]uint64(nil), e.Counts...)},
+		})
+	}
+	return []metricdata.ScopeMetrics{{
+		Scope: instrumentation.Scope{Name: scopeName},
+		Metrics: []metricdata.Metrics{{Name: Duration, Unit: "s",
+			Description: "Request latency (from the intended start in the open model), by step.", Data: h}},
+	}}, nil
 }
 
 // Close exports what is left and shuts the exporter down (10 s at most).
@@ -247,7 +275,9 @@ type countingExporter struct {
 }
 
 func (c *countingExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
-	if err := c.Exporter.Export(ctx, rm); err != nil {
+	// An export under way when the run ends is cancelled by Shutdown,
+	// which then exports everything once more: not a failure.
+	if err := c.Exporter.Export(ctx, rm); err != nil && !errors.Is(err, context.Canceled) {
 		c.mu.Lock()
 		c.n++
 		c.last = err

@@ -39,6 +39,7 @@ func exported(t *testing.T) map[string]bool {
 		Window:      result.Window{Steps: []result.StepWindow{{Index: 0, Requests: 100, Errors: 1}}},
 		Steps:       []output.StepName{{Scenario: "s", Step: "get", Kind: "http"}},
 		Hists:       []*hdr.Histogram{h},
+		Latency:     []output.StepLatency{{Name: output.StepName{Scenario: "s", Step: "get", Kind: "http"}, Hist: h}},
 		NewRequests: []output.StepCount{{Step: 0, Count: 100}},
 		NewErrors:   []output.StepCount{{Step: 0, Kind: "http_5xx", Count: 1}},
 		NewDropped:  2}

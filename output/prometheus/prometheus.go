@@ -6,7 +6,7 @@
 //
 //	stampede_requests_total{scenario,step}              counter
 //	stampede_errors_total{scenario,step,kind}           counter
-//	stampede_request_duration_seconds{scenario,step}    histogram: native (factor 1.1) and classic buckets
+//	stampede_request_duration_seconds{scenario,step}    histogram: native (schema 3) and classic buckets
 //	stampede_vus                                         gauge
 //	stampede_start_lag_seconds{quantile}                 gauge, the running load's so far
 //	stampede_dropped_iterations_total                    counter
@@ -14,8 +14,10 @@
 //	stampede_generator_cpu_percent                       gauge, of one core, the running load's mean
 //	stampede_generator_saturated                         gauge, 1 when the generator is the limit
 //
-// The latency histogram is fed from each closed window's HDR histogram
-// (every request once, at the precision the run keeps), so its count is
+// The latency histogram is the run's own: each step's HDR histogram of
+// its closed windows, converted once a window (output.ExponentialOf) into
+// native buckets (schema 3, a bucket about 9% wider than the one before)
+// and the classic buckets, so nothing is done per request. Its count is
 // the requests in closed windows; the counters come from the run so far
 // and may be a second ahead. Native histograms go out in the protobuf
 // exposition format (what Prometheus asks for when native histograms are
@@ -33,11 +35,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/stampede-perf/stampede/output"
 	"github.com/stampede-perf/stampede/result"
@@ -79,7 +83,7 @@ type Sink struct {
 	served chan struct{}
 
 	requests, errs *prometheus.CounterVec
-	duration       *prometheus.HistogramVec
+	duration       *latency
 	vus, cpu, sat  prometheus.Gauge
 	lag, phase     *prometheus.GaugeVec
 	dropped        prometheus.Counter
@@ -121,13 +125,10 @@ func New(addr string) (*Sink, error) {
 		Help: "Requests sent, by step."}, []string{"scenario", "step"})
 	s.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: Errors,
 		Help: "Failed requests, by step and error kind."}, []string{"scenario", "step", "kind"})
-	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: Duration,
-		Help:                            "Request latency (from the intended start in the open model), by step.",
-		Buckets:                         Buckets(),
-		NativeHistogramBucketFactor:     1.1,
-		NativeHistogramMaxBucketNumber:  160,
-		NativeHistogramMinResetDuration: time.Hour,
-	}, []string{"scenario", "step"})
+	s.duration = &latency{
+		desc: prometheus.NewDesc(Duration, "Request latency (from the intended start in the open model), by step.",
+			[]string{"scenario", "step"}, nil),
+		bounds: Buckets(), start: time.Now(), hists: map[output.StepName]output.Exponential{}}
 	s.vus = prometheus.NewGauge(prometheus.GaugeOpts{Name: VUs, Help: "Virtual users running."})
 	s.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: StartLag,
 		Help: "Start lag of the running load's iterations so far: how late they started, by quantile."}, []string{"quantile"})
@@ -171,12 +172,8 @@ func (s *Sink) Update(u *output.Update) error {
 		st := u.StepOf(c.Step)
 		s.errs.WithLabelValues(st.Scenario, st.Step, c.Kind).Add(float64(c.Count))
 	}
-	for i, sw := range u.Window.Steps {
-		if u.Hists[i] == nil {
-			continue
-		}
-		st := u.StepOf(sw.Index)
-		observe(s.duration.WithLabelValues(st.Scenario, st.Step), u.Hists[i])
+	for _, l := range u.Latency {
+		s.duration.set(l.Name, output.ExponentialOf(l.Hist, s.duration.bounds))
 	}
 	s.vus.Set(float64(u.VUs))
 	l := u.StartLag
@@ -205,18 +202,66 @@ func (s *Sink) Update(u *output.Update) error {
 	return nil
 }
 
-// observe records every value of h (µs) into o, in seconds: the middle
-// of each HDR bucket, as many times as it counted.
-func observe(o prometheus.Observer, h *hdr.Histogram) {
-	for _, b := range h.Distribution() {
-		if b.Count == 0 {
+// latency is the collector of the latency histograms: each step's last
+// conversion, exported as a native histogram with classic buckets.
+type latency struct {
+	desc   *prometheus.Desc
+	bounds []float64
+	start  time.Time // the histograms' created timestamp
+
+	mu    sync.Mutex // guards hists and order
+	hists map[output.StepName]output.Exponential
+	order []output.StepName
+}
+
+func (l *latency) set(name output.StepName, e output.Exponential) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.hists[name]; !ok {
+		l.order = append(l.order, name)
+	}
+	l.hists[name] = e
+}
+
+func (l *latency) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
+
+func (l *latency) Collect(ch chan<- prometheus.Metric) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, name := range l.order {
+		e := l.hists[name]
+		pos := make(map[int]int64, len(e.Counts))
+		for i, c := range e.Counts {
+			if c > 0 {
+				pos[int(e.Offset)+i+1] = int64(c) // Prometheus numbers buckets one up
+			}
+		}
+		m, err := prometheus.NewConstNativeHistogram(l.desc, e.Count, e.Sum, pos, nil, 0, e.Scale,
+			prometheus.DefNativeHistogramZeroThreshold, l.start, name.Scenario, name.Step)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(l.desc, err)
 			continue
 		}
-		v := float64(b.From+(b.To-b.From)/2) / 1e6
-		for range b.Count {
-			o.Observe(v)
-		}
+		ch <- withClassic{m, l.bounds, e.Classic}
 	}
+}
+
+// withClassic adds classic buckets to a native histogram, as
+// client_golang's own histograms carry both.
+type withClassic struct {
+	prometheus.Metric
+	bounds []float64
+	counts []uint64
+}
+
+func (w withClassic) Write(m *dto.Metric) error {
+	if err := w.Metric.Write(m); err != nil {
+		return err
+	}
+	for i, b := range w.bounds {
+		m.Histogram.Bucket = append(m.Histogram.Bucket, &dto.Bucket{UpperBound: proto.Float64(b), CumulativeCount: proto.Uint64(w.counts[i])})
+	}
+	return nil
 }
 
 // Close stops serving; scrapes under way get a few seconds to finish.
