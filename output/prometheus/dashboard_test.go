@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +131,36 @@ func TestDashboardUsesExportedMetrics(t *testing.T) {
 		if !used[n] && !used[n+"_bucket"] {
 			t.Errorf("%s is exported but on no panel", n)
 		}
+	}
+}
+
+// The README's section on the live outputs names every metric the
+// endpoint exports, and no other.
+func TestREADMENamesTheMetrics(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	start := strings.Index(doc, "## Watching a run live")
+	if start < 0 {
+		t.Fatal(`README.md has no "## Watching a run live" section`)
+	}
+	sec := doc[start:]
+	if end := strings.Index(sec[3:], "\n## "); end >= 0 {
+		sec = sec[:end+3]
+	}
+	named := map[string]bool{}
+	for _, n := range regexp.MustCompile(`\bstampede_[a-z_]*[a-z]`).FindAllString(sec, -1) {
+		named[n] = true
+	}
+	for _, n := range Names() {
+		if !named[n] {
+			t.Errorf("README does not name %s", n)
+		}
+		delete(named, n)
+	}
+	for n := range named {
+		t.Errorf("README names %s, which the endpoint does not export", n)
 	}
 }
