@@ -50,3 +50,23 @@ func TestFailedExportsAreReported(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 }
+
+// ParseURL never panics, and what it accepts is an absolute http(s) URL
+// with a path.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:4318", "https://h/v1/metrics", "h:4318", "http://", "http://[::1]:4318/", "%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseURL(s)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			t.Fatalf("%q gave %q", s, u)
+		}
+		if again, err := ParseURL(u); err != nil || again != u {
+			t.Fatalf("%q gave %q, which reads again as %q, %v", s, u, again, err)
+		}
+	})
+}
