@@ -181,7 +181,9 @@ func measureOutputCost(stampede, url string, dur time.Duration, conns, rounds in
 // and the ratio of requests/s.
 func measureCost(title string, names [2]string, extra func(prefix string) []string, stampede, url string, dur time.Duration, conns, rounds int, cpu, dir string) {
 	var runs [2][]measure
+	var paired, pairedCPU []float64 // each round's ratio: its two runs shared the machine's state
 	for r := 1; r <= rounds; r++ {
+		var round [2]*measure
 		for i, name := range names {
 			prefix := filepath.Join(dir, fmt.Sprintf("%s.%d", strings.ReplaceAll(name, " ", "-"), r))
 			var args []string
@@ -195,6 +197,11 @@ func measureCost(title string, names [2]string, extra func(prefix string) []stri
 			}
 			fmt.Fprintf(os.Stderr, "round %d %-16s %9.0f req/s  %5.1f µs CPU/req\n", r, name, m.rps, m.cpuPerReqUS())
 			runs[i] = append(runs[i], m)
+			round[i] = &m
+		}
+		if round[0] != nil && round[1] != nil && round[0].rps > 0 && round[0].cpuPerReqUS() > 0 {
+			paired = append(paired, round[1].rps/round[0].rps)
+			pairedCPU = append(pairedCPU, round[1].cpuPerReqUS()/round[0].cpuPerReqUS())
 		}
 	}
 	p, ok1 := median(runs[0])
@@ -205,7 +212,20 @@ func measureCost(title string, names [2]string, extra func(prefix string) []stri
 	fmt.Printf("\n%s: %d VUs, %s per run, median of %d rounds\n", title, conns, dur, rounds)
 	fmt.Printf("%-16s %9.0f req/s  %5.2f µs CPU/req\n", names[0]+":", p.rps, p.cpuPerReqUS())
 	fmt.Printf("%-16s %9.0f req/s  %5.2f µs CPU/req\n", names[1]+":", w.rps, w.cpuPerReqUS())
-	fmt.Printf("ratio:           %9.3f (%+.1f%% req/s)\n", w.rps/p.rps, 100*(w.rps/p.rps-1))
+	fmt.Printf("ratio:           %9.3f (%+.1f%% req/s), CPU per request %.3f\n", w.rps/p.rps, 100*(w.rps/p.rps-1), w.cpuPerReqUS()/p.cpuPerReqUS())
+	fmt.Printf("paired rounds:   %9.3f median ratio of req/s, %.3f of CPU per request, over %d rounds\n", medianOf(paired), medianOf(pairedCPU), len(paired))
+}
+
+func medianOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, prefix string, extra ...string) (measure, error) {
