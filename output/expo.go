@@ -2,6 +2,7 @@ package output
 
 import (
 	"math"
+	"sync"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -91,4 +92,35 @@ func ExponentialOf(h *hdr.Histogram, bounds []float64) Exponential {
 // index is the bucket of v > 0 at scale: base^index < v ≤ base^(index+1).
 func index(v float64, scale int32) int32 { // scale ≥ 0
 	return int32(math.Ceil(math.Log2(v)*float64(int64(1)<<scale))) - 1
+}
+
+// Latencies holds each step's last conversion, in the order the steps
+// were first seen: what a sink hands its exporter. Set is called from the
+// Fan's goroutine, Each from a scrape's or an export's; both lock.
+type Latencies struct {
+	mu    sync.Mutex // guards hists and order
+	hists map[StepName]Exponential
+	order []StepName
+}
+
+// Set keeps e as name's histogram.
+func (l *Latencies) Set(name StepName, e Exponential) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hists == nil {
+		l.hists = map[StepName]Exponential{}
+	}
+	if _, ok := l.hists[name]; !ok {
+		l.order = append(l.order, name)
+	}
+	l.hists[name] = e
+}
+
+// Each calls fn with every step's histogram, holding the lock.
+func (l *Latencies) Each(fn func(StepName, Exponential)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, name := range l.order {
+		fn(name, l.hists[name])
+	}
 }

@@ -120,7 +120,7 @@ func New(ctx context.Context, rawURL string, o Options) (*Sink, error) {
 	}
 	ce := &countingExporter{Exporter: exp}
 	s := &Sink{url: u, exp: ce, steps: map[output.StepName]metric.MeasurementOption{},
-		duration: &latency{start: time.Now(), hists: map[output.StepName]output.Exponential{}}}
+		duration: &latency{start: time.Now()}}
 	s.provider = sdkmetric.NewMeterProvider(
 		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(ce, sdkmetric.WithInterval(o.Interval), sdkmetric.WithProducer(s.duration))),
 		sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "stampede"))),
@@ -177,7 +177,7 @@ func (s *Sink) Update(u *output.Update) error {
 			attribute.String("step", st.Step), attribute.String("kind", c.Kind)))
 	}
 	for _, l := range u.Latency {
-		s.duration.set(l.Name, output.ExponentialOf(l.Hist, nil))
+		s.duration.Set(l.Name, output.ExponentialOf(l.Hist, nil))
 	}
 	s.vus.Record(ctx, int64(u.VUs))
 	l := u.StartLag
@@ -208,34 +208,16 @@ func (s *Sink) Update(u *output.Update) error {
 // cumulative since the run started.
 type latency struct {
 	start time.Time
-
-	mu    sync.Mutex // guards hists and order
-	hists map[output.StepName]output.Exponential
-	order []output.StepName
+	output.Latencies
 }
 
 var _ sdkmetric.Producer = (*latency)(nil)
 
-func (l *latency) set(name output.StepName, e output.Exponential) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.hists[name]; !ok {
-		l.order = append(l.order, name)
-	}
-	l.hists[name] = e
-}
-
 // Produce is called by the reader at every collection.
 func (l *latency) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.order) == 0 {
-		return nil, nil
-	}
 	now := time.Now()
 	h := metricdata.ExponentialHistogram[float64]{Temporality: metricdata.CumulativeTemporality}
-	for _, name := range l.order {
-		e := l.hists[name]
+	l.Each(func(name output.StepName, e output.Exponential) {
 		h.DataPoints = append(h.DataPoints, metricdata.ExponentialHistogramDataPoint[float64]{
 			Attributes: attribute.NewSet(attribute.String("scenario", name.Scenario), attribute.String("step", name.Step)),
 			StartTime:  l.start, Time: now,
@@ -243,6 +225,9 @@ func (l *latency) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 			Min: metricdata.NewExtrema(e.Min), Max: metricdata.NewExtrema(e.Max),
 			PositiveBucket: metricdata.ExponentialBucket{Offset: e.Offset, Counts: append([]uint64(nil), e.Counts...)},
 		})
+	})
+	if len(h.DataPoints) == 0 {
+		return nil, nil
 	}
 	return []metricdata.ScopeMetrics{{
 		Scope: instrumentation.Scope{Name: scopeName},

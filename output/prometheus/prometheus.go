@@ -35,7 +35,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -128,7 +127,7 @@ func New(addr string) (*Sink, error) {
 	s.duration = &latency{
 		desc: prometheus.NewDesc(Duration, "Request latency (from the intended start in the open model), by step.",
 			[]string{"scenario", "step"}, nil),
-		bounds: Buckets(), start: time.Now(), hists: map[output.StepName]output.Exponential{}}
+		bounds: Buckets(), start: time.Now()}
 	s.vus = prometheus.NewGauge(prometheus.GaugeOpts{Name: VUs, Help: "Virtual users running."})
 	s.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: StartLag,
 		Help: "Start lag of the running load's iterations so far: how late they started, by quantile."}, []string{"quantile"})
@@ -173,7 +172,7 @@ func (s *Sink) Update(u *output.Update) error {
 		s.errs.WithLabelValues(st.Scenario, st.Step, c.Kind).Add(float64(c.Count))
 	}
 	for _, l := range u.Latency {
-		s.duration.set(l.Name, output.ExponentialOf(l.Hist, s.duration.bounds))
+		s.duration.Set(l.Name, output.ExponentialOf(l.Hist, s.duration.bounds))
 	}
 	s.vus.Set(float64(u.VUs))
 	l := u.StartLag
@@ -208,28 +207,13 @@ type latency struct {
 	desc   *prometheus.Desc
 	bounds []float64
 	start  time.Time // the histograms' created timestamp
-
-	mu    sync.Mutex // guards hists and order
-	hists map[output.StepName]output.Exponential
-	order []output.StepName
-}
-
-func (l *latency) set(name output.StepName, e output.Exponential) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.hists[name]; !ok {
-		l.order = append(l.order, name)
-	}
-	l.hists[name] = e
+	output.Latencies
 }
 
 func (l *latency) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
 
 func (l *latency) Collect(ch chan<- prometheus.Metric) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, name := range l.order {
-		e := l.hists[name]
+	l.Each(func(name output.StepName, e output.Exponential) {
 		pos := make(map[int]int64, len(e.Counts))
 		for i, c := range e.Counts {
 			if c > 0 {
@@ -240,10 +224,10 @@ func (l *latency) Collect(ch chan<- prometheus.Metric) {
 			prometheus.DefNativeHistogramZeroThreshold, l.start, name.Scenario, name.Step)
 		if err != nil {
 			ch <- prometheus.NewInvalidMetric(l.desc, err)
-			continue
+			return
 		}
 		ch <- withClassic{m, l.bounds, e.Classic}
-	}
+	})
 }
 
 // withClassic adds classic buckets to a native histogram, as
