@@ -83,12 +83,14 @@
 //
 // # Observability
 //
-// GET /metrics serves the Prometheus text format: go_* and process_* series
-// named as client_golang's Go and process collectors name them, plus
-// shop_requests_total{route,code} and the shop_request_duration_seconds
-// histogram, labelled by the route pattern (so label cardinality is fixed).
-// The exposition is written by this package from runtime/metrics and /proc,
-// with lock-free counters on the request path. /debug/pprof/ serves the
+// GET /metrics serves what a real Go service serves, with client_golang:
+// its Go collector with every runtime/metrics series (go_gc_cycles_*,
+// go_gc_pauses_seconds, go_cpu_classes_*, …) beside the MemStats ones, its
+// process collector, and shop_requests_total{route,code} and the
+// shop_request_duration_seconds histogram, labelled by the route pattern
+// (so label cardinality is fixed), from a registry of the shop's own. The
+// request path touches only series resolved when the route was built
+// (each status code's counter the first time it is seen). /debug/pprof/ serves the
 // net/http/pprof handlers, registered explicitly on the shop's mux (importing
 // net/http/pprof also registers them on http.DefaultServeMux, which the shop
 // never serves).

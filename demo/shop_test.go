@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 func TestLoginAndProfile(t *testing.T) {
@@ -394,9 +397,9 @@ func TestHealthzMetricsPprof(t *testing.T) {
 	}
 	text := string(r.body)
 	for _, want := range []string{
-		`shop_requests_total{route="GET /api/products/{id}",code="200"} 3` + "\n",
-		`shop_requests_total{route="GET /api/products/{id}",code="404"} 1` + "\n",
-		`shop_requests_total{route="GET /healthz",code="200"} 1` + "\n",
+		`shop_requests_total{code="200",route="GET /api/products/{id}"} 3` + "\n",
+		`shop_requests_total{code="404",route="GET /api/products/{id}"} 1` + "\n",
+		`shop_requests_total{code="200",route="GET /healthz"} 1` + "\n",
 		`shop_request_duration_seconds_bucket{route="GET /api/products/{id}",le="+Inf"} 4` + "\n",
 		`shop_request_duration_seconds_count{route="GET /api/products/{id}"} 4` + "\n",
 		"# TYPE shop_request_duration_seconds histogram\n",
@@ -404,6 +407,10 @@ func TestHealthzMetricsPprof(t *testing.T) {
 		"\ngo_memstats_heap_inuse_bytes ",
 		"\ngo_info{version=",
 		"\nprocess_start_time_seconds ",
+		// runtime/metrics, as client_golang's Go collector names them
+		"\ngo_gc_cycles_total_gc_cycles_total ",
+		"\ngo_gc_pauses_seconds_bucket{",
+		"\ngo_cpu_classes_gc_total_cpu_seconds_total ",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -422,37 +429,35 @@ func TestHealthzMetricsPprof(t *testing.T) {
 	c.expect(http.StatusOK, "POST", "/debug/pprof/symbol", "", "")
 }
 
-// checkExposition is a small parser of the text format: every line is a
-// comment or "name{labels} value" with a number, and histogram buckets are
-// cumulative.
+// checkExposition reads the text format with Prometheus's own parser:
+// every family parses, counters are not negative, and histogram buckets
+// are cumulative up to the count.
 func checkExposition(t *testing.T, text string) {
 	t.Helper()
-	last := map[string]float64{}
-	for _, ln := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-		if strings.HasPrefix(ln, "# HELP ") || strings.HasPrefix(ln, "# TYPE ") {
-			continue
-		}
-		i := strings.LastIndexByte(ln, ' ')
-		if i < 0 {
-			t.Errorf("bad line %q", ln)
-			continue
-		}
-		var v float64
-		if _, err := fmt.Sscan(ln[i+1:], &v); err != nil {
-			t.Errorf("bad value in %q: %v", ln, err)
-		}
-		series := ln[:i]
-		if strings.HasPrefix(series, "process_cpu_seconds_total") || strings.HasPrefix(series, "shop_") {
-			if v < 0 || math.IsNaN(v) {
-				t.Errorf("negative or NaN counter %q", ln)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("the exposition does not parse: %v", err)
+	}
+	for name, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if c := m.GetCounter(); c != nil && (c.GetValue() < 0 || math.IsNaN(c.GetValue())) {
+				t.Errorf("%s: negative or NaN counter %v", name, c.GetValue())
 			}
-		}
-		if strings.Contains(series, "_bucket{") {
-			route := series[:strings.Index(series, ",le=")]
-			if v < last[route] {
-				t.Errorf("bucket %q is below the previous bucket (%v)", ln, last[route])
+			h := m.GetHistogram()
+			if h == nil {
+				continue
 			}
-			last[route] = v
+			var last uint64
+			for _, b := range h.GetBucket() {
+				if b.GetCumulativeCount() < last {
+					t.Errorf("%s: bucket le=%g is below the one before", name, b.GetUpperBound())
+				}
+				last = b.GetCumulativeCount()
+			}
+			if last > h.GetSampleCount() {
+				t.Errorf("%s: buckets count %d of %d", name, last, h.GetSampleCount())
+			}
 		}
 	}
 }

@@ -187,6 +187,7 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 			if e.opt.OnWindow == nil {
 				return
 			}
+			e.liveWatch(snap, cpu0)
 			// The last windows close after the run ended: they are shown,
 			// but a threshold failing on them aborts nothing.
 			if reason := e.opt.OnWindow(w, snap); reason != "" && !e.finished.Load() {
@@ -403,6 +404,25 @@ func saturation(model string, cpuPct float64, procs int, wall time.Duration, sta
 			100*float64(lateWakes)/float64(onTime), lateWake)
 	}
 	return false, ""
+}
+
+// liveWatch adds to a window's snapshot of the run what the engine, not
+// the collector, knows: the load's start, its dropped iterations (final
+// once the load ended: the last windows close after that), its peak VUs,
+// and the generator's CPU and saturation so far. Once a window, on the
+// collector's goroutine.
+func (e *Engine) liveWatch(snap *result.Run, cpu0 time.Duration) {
+	snap.StartedAt = e.t0
+	snap.Summary.Dropped = e.dropped.Load()
+	snap.Summary.MaxVUs = int(e.peak.Load())
+	g := &snap.Generator
+	g.GOMAXPROCS = runtime.GOMAXPROCS(0)
+	g.CPUSeconds = (cpuTime() - cpu0).Seconds()
+	if wall := e.now().Sub(e.t0); wall > 0 {
+		g.CPUPercent = 100 * g.CPUSeconds / wall.Seconds()
+	}
+	g.StartLagP99 = snap.Summary.StartLag.P99
+	g.Saturated, g.Reason = saturation(e.opt.Model, g.CPUPercent, g.GOMAXPROCS, e.now().Sub(e.t0), g.StartLagP99, e.onTime.Load(), e.lateWakes.Load())
 }
 
 func (e *Engine) maxVUs() int {

@@ -13,11 +13,16 @@ import (
 )
 
 // JUnit writes r as JUnit XML for CI test reports. Its failures are
-// exactly the gates that fail the stampede command (exit code 1): one
-// test case per threshold or SLO (suite "thresholds", a phase's under
-// its own class), one per comparison row (suite "regressions": a failure
-// when the row is a regression), and one saying whether the run
-// completed (suite "run": a failure when it was aborted).
+// the gates that fail the stampede command (exit code 1), so a red
+// command is never a green report: one test case per threshold or SLO
+// (suite "thresholds", a phase's under its own class), one per
+// comparison row (suite "regressions": a failure when the row is a
+// regression), one per phase of a protocol (suite "phases": a failure
+// when the phase's own judgement failed it, a soak's leak verdict or a
+// recovery that never came; skipped when it did not run), and in suite
+// "run" one saying whether the run completed (a failure when it was
+// aborted) and one for its verdict (a failure when it is inconclusive,
+// or a fail that no other case explains).
 //
 // Findings are not gates: they are listed, most severe first, as
 // properties of the suite "findings" (finding.1, finding.2, …: severity,
@@ -79,7 +84,12 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -141,8 +151,25 @@ func junitDoc(r *result.Run) junitSuites {
 	}
 
 	suites := []junitSuite{run, ths}
+	if len(r.Phases) > 0 {
+		phs := newSuite(len(suites), "phases")
+		for _, p := range r.Phases {
+			c := junitCase{Name: p.Name, Classname: pkg + ".phases", Time: secs(p.Summary.DurationS), SystemOut: p.Note}
+			switch {
+			case p.Skipped:
+				c.Skipped = &junitSkipped{Message: orText(p.Note, "not run")}
+			case p.Inconclusive:
+				c.SystemOut = "inconclusive: " + p.Note
+			case !p.Pass:
+				c.Failure = &junitFailure{Message: "phase " + p.Name + " failed" + colonText(p.Note), Type: "phase",
+					Text: "The phase's own judgement failed it."}
+			}
+			phs.Cases = append(phs.Cases, c)
+		}
+		suites = append(suites, phs)
+	}
 	if c := r.Comparison; c != nil {
-		reg := newSuite(2, "regressions")
+		reg := newSuite(len(suites), "regressions")
 		reg.Properties = nonEmpty([]junitProperty{{"base", c.Base}, {"new", c.New}, {"threshold", strconv.FormatFloat(c.Threshold, 'g', -1, 64)}})
 		for _, row := range c.Rows {
 			jc := junitCase{Name: row.Name + " " + row.Metric, Classname: pkg + ".regressions", Time: "0",
@@ -178,6 +205,19 @@ func junitDoc(r *result.Run) junitSuites {
 	fs.SystemOut = out.String()
 	suites = append(suites, fs)
 
+	// The verdict: inconclusive fails the command whatever else held,
+	// and a fail is a failure here when no other case says why.
+	verdict := junitCase{Name: "verdict", Classname: pkg + ".run", Time: "0", SystemOut: orText(string(r.Verdict), "none")}
+	switch {
+	case r.Verdict == analyze.VerdictInconclusive:
+		verdict.Failure = &junitFailure{Message: "inconclusive" + colonText(r.VerdictReason), Type: "inconclusive",
+			Text: "The run could not be judged: its numbers rest on a saturated load generator."}
+	case r.Verdict == analyze.VerdictFail && countFailures(suites) == 0:
+		verdict.Failure = &junitFailure{Message: "verdict fail" + colonText(r.VerdictReason), Type: "verdict",
+			Text: "The run's verdict is fail."}
+	}
+	suites[0].Cases = append(suites[0].Cases, verdict)
+
 	doc := junitSuites{Name: name, Time: dur}
 	for i := range suites {
 		s := &suites[i]
@@ -186,12 +226,35 @@ func junitDoc(r *result.Run) junitSuites {
 			if c.Failure != nil {
 				s.Failures++
 			}
+			if c.Skipped != nil {
+				s.Skipped++
+			}
 		}
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 	}
 	doc.Suites = suites
 	return doc
+}
+
+func countFailures(suites []junitSuite) int {
+	n := 0
+	for _, s := range suites {
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// colonText is ": text", or "" for no text.
+func colonText(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
 }
 
 func nonEmpty(ps []junitProperty) []junitProperty {

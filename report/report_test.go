@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -208,6 +209,9 @@ func TestJUnitSchema(t *testing.T) {
 	if got := failed["regressions"]; len(got) != 1 || got[0] != "overall p99" {
 		t.Errorf("failed regressions %q", got)
 	}
+	if got := failed["phases"]; len(got) != 1 || got[0] != "spike" {
+		t.Errorf("failed phases %q", got)
+	}
 	if len(failed["findings"]) != 0 || len(failed["run"]) != 0 {
 		t.Errorf("failures outside the gates: %v", failed)
 	}
@@ -221,6 +225,45 @@ func TestJUnitSchema(t *testing.T) {
 		t.Errorf("an aborted run fails %v, want the run's completion", got)
 	}
 	checkJUnit(t, render(t, JUnit, bareRun()))
+}
+
+// Every gate that makes the command exit 1 is a failure in the JUnit
+// report, and a run that passes every gate has none: one run per gate,
+// each failing by that gate alone.
+func TestJUnitFailsEveryFailedGate(t *testing.T) {
+	pass := func() *result.Run {
+		r := bareRun()
+		r.Kind, r.Verdict = "test", analyze.VerdictPass
+		r.Thresholds = []result.ThresholdResult{{Expr: "p95 < 500ms", Pass: true, Value: 12, Unit: "ms"}}
+		r.Phases = []result.Phase{{Name: "load", Kind: "load", Pass: true}, {Name: "soak", Kind: "soak", Pass: true},
+			{Name: "stress", Kind: "stress", Skipped: true, Note: "not in this profile"}}
+		return r
+	}
+	for _, c := range []struct {
+		gate  string
+		apply func(r *result.Run)
+		suite string
+	}{
+		{"a failed threshold", func(r *result.Run) { r.Thresholds[0].Pass, r.Verdict = false, analyze.VerdictFail }, "thresholds"},
+		{"a failed soak verdict, no threshold failing", func(r *result.Run) {
+			r.Phases[1].Pass, r.Phases[1].Note, r.Verdict = false, "the heap grows 4 MB/min after GC", analyze.VerdictFail
+		}, "phases"},
+		{"an inconclusive run", func(r *result.Run) {
+			r.Verdict, r.VerdictReason = analyze.VerdictInconclusive, "the load generator was saturated"
+		}, "run"},
+		{"an aborted run", func(r *result.Run) { r.Aborted, r.AbortReason = true, "threshold failed" }, "run"},
+		{"a fail verdict that nothing else explains", func(r *result.Run) { r.Verdict = analyze.VerdictFail }, "run"},
+	} {
+		r := pass()
+		if failed := checkJUnit(t, render(t, JUnit, r)); len(failed) != 0 {
+			t.Fatalf("a passing run has failures: %v", failed)
+		}
+		c.apply(r)
+		failed := checkJUnit(t, render(t, JUnit, r))
+		if len(failed[c.suite]) != 1 {
+			t.Errorf("%s: failures %v, want one in suite %s", c.gate, failed, c.suite)
+		}
+	}
 }
 
 // htmlURL finds fetchable references: src, href and CSS url() pointing

@@ -13,6 +13,11 @@
 //   - prometheus: a scrape of a /metrics endpoint in the classic text or
 //     OpenMetrics text format, keeping the series the plan names plus the
 //     standard go_* and process_* families, counters turned into rates;
+//     the garbage collector's collections per second and share of time
+//     paused come from go_gc_duration_seconds, or from the runtime/metrics
+//     names client_golang's Go collector gives (go_gc_cycles_total_gc_cycles_total,
+//     go_cpu_classes_gc_pause_cpu_seconds_total) when that is what the
+//     target serves;
 //   - pprof: the goroutine count of a Go target when Prometheus does not
 //     give it.
 //

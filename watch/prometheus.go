@@ -213,9 +213,21 @@ func (s *promSampler) keep(smp *promtext.Sample) bool {
 }
 
 // stdGo holds the Go runtime series that have their own point fields.
+// The garbage collector's rate and pause come from the MemStats summary
+// go_gc_duration_seconds when the target exports it, else from the
+// runtime/metrics series as client_golang's Go collector names them: the
+// rate of go_gc_cycles_total_gc_cycles_total, and the pause from
+// go_cpu_classes_gc_pause_cpu_seconds_total (the runtime counts a pause
+// GOMAXPROCS times, so it is divided by go_sched_gomaxprocs_threads), or
+// the sum of the go_gc_pauses_seconds histogram where an exporter gives
+// one (client_golang's is 0: runtime/metrics has no sum for it).
 type stdGo struct {
 	heap, goroutines, gcPerS, gcPause float64
 	has                               [4]bool
+
+	// runtime/metrics: rates, and GOMAXPROCS as read
+	cyclesPerS, pauseCPUPerS, pausePerS, gomaxprocs        float64
+	hasCyclesPerS, hasPauseCPUPerS, hasPausePerS, hasProcs bool
 
 	live, goal, gogc, cyclesTotal, gcCount, lastGC                   float64
 	hasLive, hasGoal, hasGOGC, hasCyclesTotal, hasGCCount, hasLastGC bool
@@ -231,6 +243,14 @@ func (g *stdGo) set(name string, v float64) {
 		g.gcPerS, g.has[2] = v, true
 	case "go_gc_duration_seconds_sum": // a rate: seconds of pause per second
 		g.gcPause, g.has[3] = v, true
+	case "go_gc_cycles_total_gc_cycles_total": // runtime/metrics /gc/cycles/total:gc-cycles
+		g.cyclesPerS, g.hasCyclesPerS = v, true
+	case "go_cpu_classes_gc_pause_cpu_seconds_total": // /cpu/classes/gc/pause:cpu-seconds
+		g.pauseCPUPerS, g.hasPauseCPUPerS = v, true
+	case "go_sched_gomaxprocs_threads": // /sched/gomaxprocs:threads
+		g.gomaxprocs, g.hasProcs = v, true
+	case "go_gc_pauses_seconds_sum": // /gc/pauses:seconds, where its sum is exported
+		g.pausePerS, g.hasPausePerS = v, v > 0
 	}
 }
 
@@ -303,11 +323,19 @@ func (g *stdGo) apply(pt *result.SystemPoint) {
 	if g.has[1] {
 		pt.Goroutines = g.goroutines
 	}
-	if g.has[2] {
+	switch {
+	case g.has[2]:
 		pt.GCPerS = g.gcPerS
+	case g.hasCyclesPerS:
+		pt.GCPerS = g.cyclesPerS
 	}
-	if g.has[3] {
+	switch {
+	case g.has[3]:
 		pt.GCPausePct = 100 * g.gcPause
+	case g.hasPauseCPUPerS && g.hasProcs && g.gomaxprocs > 0:
+		pt.GCPausePct = 100 * g.pauseCPUPerS / g.gomaxprocs
+	case g.hasPausePerS:
+		pt.GCPausePct = 100 * g.pausePerS
 	}
 }
 

@@ -13,7 +13,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -54,6 +57,7 @@ func main() {
 	targetCPU := flag.String("target-cpu", "1", "CPU list for the target (taskset)")
 	outDir := flag.String("out", "", "directory for raw outputs (default a temp dir)")
 	watchCost := flag.Bool("watch-cost", false, "instead: stampede's requests/s with and without watching the target (process + pprof)")
+	outputCost := flag.Bool("output-cost", false, "instead: stampede's requests/s with and without the live outputs (csv, prometheus, otlp)")
 	flag.Parse()
 	if *target == "" {
 		fail("give -target (build it with: go build -o /tmp/target ./bench/target)")
@@ -72,6 +76,10 @@ func main() {
 	url := "http://" + addr + "/"
 	if *watchCost {
 		measureWatchCost(*stampede, url, tgt.Process.Pid, *dur, *conns, *rounds, *genCPU, *outDir)
+		return
+	}
+	if *outputCost {
+		measureOutputCost(*stampede, url, *dur, *conns, *rounds, *genCPU, *outDir)
 		return
 	}
 
@@ -122,37 +130,102 @@ func main() {
 // measureWatchCost alternates runs without and with the watch of the
 // target (its process and its pprof endpoint) and compares requests/s.
 func measureWatchCost(stampede, url string, pid int, dur time.Duration, conns, rounds int, cpu, dir string) {
-	var plain, watched []measure
-	for r := 1; r <= rounds; r++ {
-		for _, w := range []bool{false, true} {
-			var extra []string
-			name := "plain"
-			if w {
-				extra = []string{"--watch-pid", strconv.Itoa(pid), "--pprof", strings.TrimSuffix(url, "/") + "/debug/pprof"}
-				name = "watched"
+	watch := []string{"--watch-pid", strconv.Itoa(pid), "--pprof", strings.TrimSuffix(url, "/") + "/debug/pprof"}
+	measureCost("watch cost", [2]string{"without system", "with system"}, func(string) []string { return watch },
+		stampede, url, dur, conns, rounds, cpu, dir)
+}
+
+// measureOutputCost alternates runs without and with the three live
+// outputs: a CSV file, a Prometheus endpoint scraped every second, and
+// OTLP/HTTP exports to a receiver here that reads and acknowledges them.
+func measureOutputCost(stampede, url string, dur time.Duration, conns, rounds int, cpu, dir string) {
+	var exports, scrapes atomic.Int64
+	recvAddr := freeAddr()
+	recv := &http.Server{Addr: recvAddr, ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		exports.Add(1)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK) // an empty body is an empty ExportMetricsServiceResponse
+	})}
+	go recv.ListenAndServe()
+	defer recv.Close()
+	promAddr := freeAddr()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // scrape as a Prometheus server would, once a second
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if resp, err := http.Get("http://" + promAddr + "/metrics"); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					scrapes.Add(1)
+				}
 			}
-			m, err := runTool("stampede", stampede, url, dur, conns, cpu, filepath.Join(dir, fmt.Sprintf("%s.%d", name, r)), extra...)
+		}
+	}()
+	outs := func(prefix string) []string {
+		return []string{"--out", "csv=" + prefix + ".csv", "--out", "prometheus=" + promAddr, "--out", "otlp=http://" + recvAddr}
+	}
+	measureCost("live outputs cost (csv + prometheus + otlp)", [2]string{"without outputs", "with outputs"}, outs,
+		stampede, url, dur, conns, rounds, cpu, dir)
+	fmt.Printf("(%d scrapes and %d OTLP exports were served during the runs with outputs)\n", scrapes.Load(), exports.Load())
+}
+
+// measureCost alternates stampede runs without and with extra arguments
+// (given each run's output prefix) and prints their medians side by side
+// and the ratio of requests/s.
+func measureCost(title string, names [2]string, extra func(prefix string) []string, stampede, url string, dur time.Duration, conns, rounds int, cpu, dir string) {
+	var runs [2][]measure
+	var paired, pairedCPU []float64 // each round's ratio: its two runs shared the machine's state
+	for r := 1; r <= rounds; r++ {
+		var round [2]*measure
+		for i, name := range names {
+			prefix := filepath.Join(dir, fmt.Sprintf("%s.%d", strings.ReplaceAll(name, " ", "-"), r))
+			var args []string
+			if i == 1 {
+				args = extra(prefix)
+			}
+			m, err := runTool("stampede", stampede, url, dur, conns, cpu, prefix, args...)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "loadcmp: %s round %d: %v\n", name, r, err)
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "round %d %-8s %9.0f req/s  %5.1f µs CPU/req\n", r, name, m.rps, m.cpuPerReqUS())
-			if w {
-				watched = append(watched, m)
-			} else {
-				plain = append(plain, m)
-			}
+			fmt.Fprintf(os.Stderr, "round %d %-16s %9.0f req/s  %5.1f µs CPU/req\n", r, name, m.rps, m.cpuPerReqUS())
+			runs[i] = append(runs[i], m)
+			round[i] = &m
+		}
+		if round[0] != nil && round[1] != nil && round[0].rps > 0 && round[0].cpuPerReqUS() > 0 {
+			paired = append(paired, round[1].rps/round[0].rps)
+			pairedCPU = append(pairedCPU, round[1].cpuPerReqUS()/round[0].cpuPerReqUS())
 		}
 	}
-	p, ok1 := median(plain)
-	w, ok2 := median(watched)
+	p, ok1 := median(runs[0])
+	w, ok2 := median(runs[1])
 	if !ok1 || !ok2 {
 		fail("no complete round")
 	}
-	fmt.Printf("\nwatch cost: %d VUs, %s per run, median of %d rounds\n", conns, dur, rounds)
-	fmt.Printf("without system:  %9.0f req/s  %5.2f µs CPU/req\n", p.rps, p.cpuPerReqUS())
-	fmt.Printf("with system:     %9.0f req/s  %5.2f µs CPU/req\n", w.rps, w.cpuPerReqUS())
-	fmt.Printf("difference:      %+8.1f%% req/s\n", 100*(w.rps/p.rps-1))
+	fmt.Printf("\n%s: %d VUs, %s per run, median of %d rounds\n", title, conns, dur, rounds)
+	fmt.Printf("%-16s %9.0f req/s  %5.2f µs CPU/req\n", names[0]+":", p.rps, p.cpuPerReqUS())
+	fmt.Printf("%-16s %9.0f req/s  %5.2f µs CPU/req\n", names[1]+":", w.rps, w.cpuPerReqUS())
+	fmt.Printf("ratio:           %9.3f (%+.1f%% req/s), CPU per request %.3f\n", w.rps/p.rps, 100*(w.rps/p.rps-1), w.cpuPerReqUS()/p.cpuPerReqUS())
+	fmt.Printf("paired rounds:   %9.3f median ratio of req/s, %.3f of CPU per request, over %d rounds\n", medianOf(paired), medianOf(pairedCPU), len(paired))
+}
+
+func medianOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, prefix string, extra ...string) (measure, error) {

@@ -111,7 +111,7 @@ shop, and print the summary.
 	c.Flags().DurationVarP(&duration, "duration", "d", 0, "run one load of the example plan, held this long, instead of the protocol")
 	c.Flags().IntVar(&vus, "vus", 0, "virtual users instead of the plan's (one load, like --duration)")
 	tf.register(c.Flags(), plan.ProfileQuick)
-	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH")
+	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH; while running: csv=PATH, prometheus=[HOST]:PORT, otlp=URL (repeatable)")
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
 	rf.register(c.Flags())

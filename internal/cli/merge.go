@@ -32,6 +32,9 @@ them anyway, with a warning; a part given twice is always refused.`,
 			if err != nil {
 				return invalid(err)
 			}
+			if len(outs.live) > 0 {
+				return invalidf("--out %s: merge writes the merged Run (json=PATH); live outputs are for run, test and demo", outs.live[0].Kind)
+			}
 			var runs []*result.Run
 			for _, a := range args {
 				r, err := result.ReadFile(a)

@@ -22,6 +22,7 @@ import (
 	"github.com/stampede-perf/stampede/internal/outfile"
 	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/output"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
 	sqlstep "github.com/stampede-perf/stampede/proto/sql"
@@ -310,10 +311,12 @@ func profileDir(e *env, p *plan.Plan, rf *recordFlags, outs outputs, now time.Ti
 	return filepath.Join(filepath.Dir(dsn), "profiles", stamp)
 }
 
-// outputs are the --out targets (json=PATH) and --report renderings.
+// outputs are the --out targets (json=PATH, and the live outputs) and
+// --report renderings.
 type outputs struct {
 	json    string
-	reports []string // FORMAT=FILE, checked by parseReports
+	live    []output.Spec // csv=, prometheus=, otlp=: written while the run goes
+	reports []string      // FORMAT=FILE, checked by parseReports
 }
 
 // toStdout reports whether an output is standard output ("-",
@@ -337,11 +340,18 @@ func parseOutputs(specs []string) (outputs, error) {
 		if !ok || path == "" {
 			return o, fmt.Errorf("--out %q: want FORMAT=PATH, e.g. json=run.json", s)
 		}
-		switch kind {
-		case "json":
+		switch {
+		case kind == "json":
 			o.json = path
+		case output.IsKind(kind):
+			spec, err := checkLive(kind, path)
+			if err != nil {
+				return o, fmt.Errorf("--out %q: %v", s, err)
+			}
+			o.live = append(o.live, spec)
+			continue
 		default:
-			return o, fmt.Errorf("--out %q: unknown format %q (use json)", s, kind)
+			return o, fmt.Errorf("--out %q: unknown format %q (use json, csv, prometheus or otlp)", s, kind)
 		}
 		if err := outfile.Check(path); err != nil {
 			return o, fmt.Errorf("--out %q: %v", s, err)
@@ -414,7 +424,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 		},
 	}
 	lf.register(c.Flags())
-	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH (the Run document)")
+	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH (the Run document); while running: csv=PATH, prometheus=[HOST]:PORT, otlp=URL (repeatable)")
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().StringVar(&segment, "segment", "", "run only part k of n of the test (e.g. 2/4), for spreading it over machines")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
@@ -464,8 +474,13 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 			return invalidf("cannot create %s for the profiles: %v", dir, err)
 		}
 	}
+	live, err := startLive(ctx, e, outs)
+	if err != nil {
+		return err
+	}
 	rec, err := rf.start(ctx, e, p, "load")
 	if err != nil {
+		live.Close(nil)
 		return err
 	}
 	prog := newProgress(e, p, quiet)
@@ -478,16 +493,18 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 		DeferConclusions: true,
 		OnWindow: func(w result.Window, snap *result.Run) {
 			rec.window(w)
+			live.Window(w, snap)
 			prog.window(w, snap)
 		},
 	})
 	prog.done()
+	liveErr := live.Close(run)
 	if run == nil {
 		rec.abort(ctx, runErr)
 		return invalid(compileErr(runErr))
 	}
 	regressed := rec.finish(ctx, run)
-	return finish(ctx, e, run, outs, runErr, regressed)
+	return liveFinished(e, liveErr, finish(ctx, e, run, outs, runErr, regressed))
 }
 
 // finish writes the outputs and the summary, then picks the exit code.

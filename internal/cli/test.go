@@ -98,7 +98,7 @@ no recovery, a degrading soak, a regression gate), 2 invalid input,
 	}
 	lf.register(c.Flags())
 	tf.register(c.Flags(), "")
-	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH (the Run document)")
+	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH (the Run document); while running: csv=PATH, prometheus=[HOST]:PORT, otlp=URL (repeatable)")
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	rf.register(c.Flags())
@@ -119,8 +119,13 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 		}
 	}
 	shellNotice(e, p)
+	live, err := startLive(ctx, e, outs)
+	if err != nil {
+		return err
+	}
 	rec, err := rf.start(ctx, e, p, "test")
 	if err != nil {
+		live.Close(nil)
 		return err
 	}
 	prog := &testProgress{e: e, on: !quiet}
@@ -137,6 +142,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 		Progress: func(pg suite.Progress) {
 			if pg.Window != nil {
 				rec.window(*pg.Window)
+				live.Window(*pg.Window, pg.Run)
 			}
 			prog.update(pg)
 		},
@@ -146,6 +152,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 	}
 	run, runErr := suite.Test(ctx, p, opts)
 	prog.done()
+	liveErr := live.Close(run)
 	if run == nil {
 		rec.abort(ctx, runErr)
 		if errors.Is(runErr, context.Canceled) {
@@ -157,7 +164,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 	if msg := bh.message(); msg != "" {
 		fmt.Fprintln(e.stderr, msg)
 	}
-	if err := finish(ctx, e, run, outs, runErr, regressed); err != nil {
+	if err := liveFinished(e, liveErr, finish(ctx, e, run, outs, runErr, regressed)); err != nil {
 		return err
 	}
 	if run.Verdict == result.VerdictFail {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -42,8 +43,9 @@ func TestSaturatedGeneratorIsInconclusive(t *testing.T) {
 		}()
 	}
 	out := filepath.Join(t.TempDir(), "run.json")
+	junit := filepath.Join(t.TempDir(), "junit.xml")
 	res := runCLI(t, context.Background(), "run", "--url", srv.URL, "--rate", "200", "--duration", "2s",
-		"--threshold", "p99 < 1h", "--out", "json="+out, "-q", "--no-store")
+		"--threshold", "p99 < 1h", "--out", "json="+out, "--report", "junit="+junit, "-q", "--no-store")
 	cancel()
 	wg.Wait()
 
@@ -62,6 +64,10 @@ func TestSaturatedGeneratorIsInconclusive(t *testing.T) {
 	}
 	if !strings.Contains(res.stderr, "inconclusive: the load generator was saturated") {
 		t.Errorf("stderr does not say why the gate failed: %s", res.stderr)
+	}
+	// The JUnit report is red as the exit code is.
+	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), `type="inconclusive"`) || strings.Contains(string(b), `<testsuites name="stampede" tests="2" failures="0"`) {
+		t.Errorf("the JUnit report does not fail the inconclusive run (%v):\n%s", err, b)
 	}
 	// The threshold held, the finding and the verdict agree.
 	if len(r.Thresholds) != 1 || !r.Thresholds[0].Pass || len(r.Findings) == 0 || r.Findings[0].Kind != analyze.KindGeneratorSaturated {
