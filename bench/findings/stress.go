@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,8 @@ type StressOutcome struct {
 	GeneratorSat bool            `json:"generator_saturated,omitempty"`
 	Err          string          `json:"error,omitempty"`
 }
+
+var maxVUsLine = regexp.MustCompile(`(?m)^\s*max_vus:.*\n`)
 
 // referenceUsers are the closed-loop concurrencies of the reference.
 var referenceUsers = []int{16, 32, 64}
@@ -62,9 +65,16 @@ func runStress(ctx context.Context, c *config, s zoo.Service, stderr io.Writer) 
 		o.Err = err.Error()
 		return o
 	}
+	// The reference runs the plan's scenarios with a closed model: its
+	// open model's max_vus does not apply there.
+	closedPath := filepath.Join(dir, "closed.yaml")
+	if err := os.WriteFile(closedPath, maxVUsLine.ReplaceAll(doc, nil), 0o644); err != nil {
+		o.Err = err.Error()
+		return o
+	}
 	for _, users := range referenceUsers {
 		out := filepath.Join(dir, fmt.Sprintf("closed-%d.json", users))
-		run, err := stampedeRun(ctx, c, dir, c.hold+60*time.Second, "run", planPath, "--vus", strconv.Itoa(users), "--duration", c.hold.String(),
+		run, err := stampedeRun(ctx, c, dir, c.hold+60*time.Second, "run", closedPath, "--vus", strconv.Itoa(users), "--duration", c.hold.String(),
 			"--ramp-up", "0s", "--out", "json="+out, "--no-store", "--no-default-slo", "-q")
 		if err != nil {
 			o.Err = fmt.Sprintf("closed loop at %d users: %v", users, err)
