@@ -100,8 +100,9 @@ func combine(loads []*result.Run, t0 time.Time, phases []string) (*result.Run, e
 // on the protocol's clock: timelines and profiles are moved by each load's
 // offset and concatenated, warnings kept once, the process summarised
 // over all of them. The analyses of one load's profiles and timeline
-// (hotspots, contention, heap, GC, database) are taken from loads[pick],
-// the most representative one.
+// (hotspots, contention, heap, GC, database, the module that tells own
+// code, allocation, waits, goroutines) are taken from loads[pick], the
+// most representative one.
 func combineSystems(systems []*result.System, offsets []float64, pick int) *result.System {
 	var out *result.System
 	var cpuSum, cpuN, thrSum, fdSum float64
@@ -155,6 +156,7 @@ func combineSystems(systems []*result.System, offsets []float64, pick int) *resu
 	if pick >= 0 && systems[pick] != nil {
 		p := systems[pick]
 		out.Hotspots, out.Contention, out.Heap, out.GC, out.Database = p.Hotspots, p.Contention, p.Heap, p.GC, p.Database
+		out.Module, out.Alloc, out.Waits, out.Goroutines, out.RequestCPUPct = p.Module, p.Alloc, p.Waits, p.Goroutines, p.RequestCPUPct
 	}
 	return out
 }
