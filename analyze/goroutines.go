@@ -70,16 +70,7 @@ func goroutineGrowth(start, end *profile.Profile, oc ownCode, n int) []result.Go
 			if len(s.Value) == 0 || s.Value[0] <= 0 {
 				continue
 			}
-			var frames, files []string
-			for _, loc := range s.Location {
-				for i, name := range frameNames(loc) {
-					file := ""
-					if i < len(loc.Line) && loc.Line[i].Function != nil {
-						file = loc.Line[i].Function.Filename
-					}
-					frames, files = append(frames, name), append(files, file)
-				}
-			}
+			frames, files := stackFrames(s.Location)
 			if len(frames) == 0 || slices.ContainsFunc(frames, func(f string) bool {
 				return slices.Contains(requestMarkers, f) || isConnectionFrame(f) || isObserverFrame(f)
 			}) {

@@ -87,16 +87,7 @@ func contention(p *profile.Profile, kind string, n int, oc ownCode) []result.Con
 // the function it called on the way to the lock ("" when it is the
 // leaf) and whether it is own code.
 func lockHolder(stack []*profile.Location, oc ownCode) (fn, callee string, own bool) {
-	var frames, files []string
-	for _, loc := range stack {
-		for i, name := range frameNames(loc) {
-			file := ""
-			if i < len(loc.Line) && loc.Line[i].Function != nil {
-				file = loc.Line[i].Function.Filename
-			}
-			frames, files = append(frames, name), append(files, file)
-		}
-	}
+	frames, files := stackFrames(stack)
 	below := func(i int) string {
 		if i == 0 {
 			return ""
@@ -292,6 +283,21 @@ func frameNames(loc *profile.Location) []string {
 		}
 	}
 	return names
+}
+
+// stackFrames is a stack's function names, leaf first (inlined calls as
+// frames of their own), with each one's source file ("" when unknown).
+func stackFrames(stack []*profile.Location) (frames, files []string) {
+	for _, loc := range stack {
+		for i, name := range frameNames(loc) {
+			file := ""
+			if i < len(loc.Line) && loc.Line[i].Function != nil {
+				file = loc.Line[i].Function.Filename
+			}
+			frames, files = append(frames, name), append(files, file)
+		}
+	}
+	return frames, files
 }
 
 // firstFrameOutside is the first function from the leaf that skip does not

@@ -126,16 +126,7 @@ func requestWaits(p *profile.Profile, n int, spanS float64, oc ownCode) *result.
 		if v <= 0 {
 			continue
 		}
-		var frames, files []string
-		for _, loc := range s.Location {
-			for i, name := range frameNames(loc) {
-				file := ""
-				if i < len(loc.Line) && loc.Line[i].Function != nil {
-					file = loc.Line[i].Function.Filename
-				}
-				frames, files = append(frames, name), append(files, file)
-			}
-		}
+		frames, files := stackFrames(s.Location)
 		marker := slices.IndexFunc(frames, func(f string) bool { return slices.Contains(requestMarkers, f) })
 		if marker < 0 || slices.ContainsFunc(frames[:marker], isObserverFrame) {
 			continue

@@ -130,6 +130,27 @@ func TestRequestWaitsOfARealService(t *testing.T) {
 	}
 }
 
+// ownGoroutines is a goroutine profile of this process in form debug (0:
+// protocol buffers, 1: text, read as the watch reads it).
+func ownGoroutines(t *testing.T, debug int) *profile.Profile {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, debug); err != nil {
+		t.Fatal(err)
+	}
+	var p *profile.Profile
+	var err error
+	if debug == 0 {
+		p, err = profile.Parse(&buf)
+	} else {
+		p, err = gotext.Parse(buf.Bytes())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // checkRequestWaits takes goroutine profiles of the waiting service's
 // requests in form debug (0: protocol buffers, 1: text, as the watch
 // takes them) and checks what requestWaits reads from them.
@@ -139,20 +160,7 @@ func checkRequestWaits(t *testing.T, debug int) {
 	taken := 0
 	deadline := time.Now().Add(20 * time.Second)
 	for taken < 20 {
-		var buf bytes.Buffer
-		if err := pprof.Lookup("goroutine").WriteTo(&buf, debug); err != nil {
-			t.Fatal(err)
-		}
-		var p *profile.Profile
-		var err error
-		if debug == 0 {
-			p, err = profile.Parse(&buf)
-		} else {
-			p, err = gotext.Parse(buf.Bytes())
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := ownGoroutines(t, debug)
 		w := requestWaits(p, 1, 0, newOwnCode(&result.Module{Path: "github.com/stampede-perf/stampede"}))
 		if sum == nil && (w == nil || w.Observations < 11) {
 			if time.Now().After(deadline) {
@@ -163,8 +171,11 @@ func checkRequestWaits(t *testing.T, debug int) {
 		}
 		if sum == nil {
 			sum = p
-		} else if sum, err = profile.Merge([]*profile.Profile{sum, p}); err != nil {
-			t.Fatal(err)
+		} else {
+			var err error
+			if sum, err = profile.Merge([]*profile.Profile{sum, p}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		taken++
 	}
@@ -245,23 +256,7 @@ func leakWaiting(started chan<- struct{}, release <-chan struct{}) {
 // before and after 30 goroutines are started and left waiting name the
 // function they wait in, with 30 more; in both forms of the profile.
 func TestGoroutineGrowthNamesTheLeak(t *testing.T) {
-	take := func(debug int) *profile.Profile {
-		var buf bytes.Buffer
-		if err := pprof.Lookup("goroutine").WriteTo(&buf, debug); err != nil {
-			t.Fatal(err)
-		}
-		var p *profile.Profile
-		var err error
-		if debug == 0 {
-			p, err = profile.Parse(&buf)
-		} else {
-			p, err = gotext.Parse(buf.Bytes())
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	take := func(debug int) *profile.Profile { return ownGoroutines(t, debug) }
 	oc := newOwnCode(&result.Module{Path: "github.com/stampede-perf/stampede"})
 	for _, debug := range []int{0, 1} {
 		before := take(debug)
