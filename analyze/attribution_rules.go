@@ -104,12 +104,14 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 				// Most of its time is outside requests: a background job
 				// that, in a process with CPU to spare, delays no request.
 				f.Severity = SeverityLow
+				f.Confidence /= 2 // sure of the numbers, not that they are a problem
 				f.Evidence = append(f.Evidence, result.Evidence{Metric: "in_requests_pct", Value: h.RequestPct, Unit: "%", Source: "cpu profile",
 					Note: "of all samples, taken while it served a request"})
 				f.Detail += fmt.Sprintf(" Most of it (%.0f%% of %.0f%%) runs outside requests, in the background, and the process was mostly idle (%.0f%% of one core on average): it delays no request at this load; it matters when the CPU is short.",
 					h.CumPct-h.RequestPct, h.CumPct, ev.run.System.Process.CPUPercent.Mean)
 			} else if 100*ofService < limit {
 				f.Severity = SeverityLow
+				f.Confidence /= 2 // sure of the numbers, not that they are a problem
 				f.Detail += fmt.Sprintf(" The process was mostly idle (%.0f%% of one core on average) and this CPU is about %s ms per request, %s of the service time: where its little CPU goes, not a bottleneck at this load.",
 					ev.run.System.Process.CPUPercent.Mean, num(perReq), percent(ofService))
 			}
@@ -566,6 +568,7 @@ func ruleGC(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 				Note: fmt.Sprintf("%s of the mean service time", percent(ofService))})
 			if 100*ofService < cpuLimit {
 				f.Severity = SeverityLow
+				f.Confidence /= 2 // sure of the numbers, not that they are a problem
 				idleNote = fmt.Sprintf(" The process was mostly idle (%.0f%% of one core on average): the collector works on cores to spare, and allocating costs each request about %s ms of CPU, %s of the service time — where its little CPU goes, not a bottleneck at this load.",
 					sys.Process.CPUPercent.Mean, num(perReq), percent(ofService))
 			}

@@ -124,6 +124,7 @@ func ruleWait(ev *evaluation, what string, states []string, doing func(result.Wa
 			Note: fmt.Sprintf("average goroutines waiting ÷ %s requests/s (Little's law)", num(w.RPS))})
 		if ms < waitMinMS {
 			f.Severity = SeverityLow
+			f.Confidence /= 2 // sure of the numbers, not that they are a problem
 			f.Detail += fmt.Sprintf(" That is %s ms per request, under %s ms: where the time of fast requests goes, not a bottleneck.", num(ms), num(waitMinMS))
 		}
 	}

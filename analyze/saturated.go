@@ -26,6 +26,7 @@ func discountSaturated(fs []result.Finding) {
 		}
 		f.Detail += " Measured by a saturated generator (see its finding): the latencies and rates include the generator's own delay, so this is low until a run with a generator to spare confirms it (it was " + string(f.Severity) + ")."
 		f.Severity = SeverityLow
+		f.Confidence = round2(f.Confidence / 2)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 func TestSaturatedGeneratorDiscountsItsMeasurements(t *testing.T) {
 	fs := []result.Finding{
 		{Kind: KindGeneratorSaturated, Severity: SeverityHigh},
-		{Kind: KindLatencyKnee, Severity: SeverityHigh},
+		{Kind: KindLatencyKnee, Severity: SeverityHigh, Confidence: 0.9},
 		{Kind: KindSlowResponse, Severity: SeverityMedium},
 		{Kind: KindCPUHotspot, Severity: SeverityHigh},
 		{Kind: KindErrorRate, Severity: SeverityHigh},
@@ -25,8 +25,8 @@ func TestSaturatedGeneratorDiscountsItsMeasurements(t *testing.T) {
 			t.Errorf("%s: %s, want %s", f.Kind, f.Severity, want[i])
 		}
 	}
-	if !strings.Contains(fs[1].Detail, "saturated generator") || !strings.Contains(fs[1].Detail, "(it was high)") {
-		t.Errorf("detail %q", fs[1].Detail)
+	if !strings.Contains(fs[1].Detail, "saturated generator") || !strings.Contains(fs[1].Detail, "(it was high)") || fs[1].Confidence != 0.45 {
+		t.Errorf("detail %q, confidence %v (want half of 0.9)", fs[1].Detail, fs[1].Confidence)
 	}
 	// Without the generator's finding nothing changes.
 	fs = []result.Finding{{Kind: KindLatencyKnee, Severity: SeverityHigh}}
