@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stampede-perf/stampede/importer"
 	"github.com/stampede-perf/stampede/importer/importertest"
 	"github.com/stampede-perf/stampede/plan"
 )
@@ -129,22 +128,6 @@ func FuzzImport(f *testing.F) {
 	f.Add(`curl -u a:b -b 'x=y' -A ua -e ref -k -I http://h.test:1/`)
 	f.Fuzz(func(t *testing.T, line string) {
 		p, err := Import(line)
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("error is not one line: %q", err)
-			}
-			return
-		}
-		data, err := importer.Write(p, "fuzz.yaml")
-		if err != nil {
-			t.Fatalf("%v\n%s", err, data)
-		}
-		pl, err := plan.Parse("fuzz.yaml", data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := importertest.Compile(pl); err != nil {
-			t.Fatalf("%v\n%s", err, data)
-		}
+		importertest.Fuzzed(t, p, err)
 	})
 }

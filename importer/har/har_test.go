@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stampede-perf/stampede/importer"
 	"github.com/stampede-perf/stampede/importer/importertest"
 	"github.com/stampede-perf/stampede/plan"
 )
@@ -165,23 +164,7 @@ func FuzzImport(f *testing.F) {
 	f.Add([]byte(`{"log":{"entries":[{"startedDateTime":"2026-01-01T00:00:00Z","time":5,"request":{"method":"POST","url":"http://h.test/a?x=12345","headers":[{"name":"X-Token","value":"abcdef"}],"postData":{"mimeType":"application/json","text":"{\"a\":\"abcdef\"}"}},"response":{"status":200,"headers":[{"name":"X-Next","value":"zzzzzz"}],"content":{"mimeType":"application/json","text":"{\"id\":12345,\"t\":\"zzzzzz{\"}"}}},{"startedDateTime":"2026-01-01T00:00:01Z","request":{"method":"GET","url":"http://h.test/b/12345/zzzzzz{?q=zzzzzz{"},"response":{"status":200,"content":{"text":"<p>value=\"zzzzzz{</p>"}}}]}}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		p, err := Import(in, "fuzz.har", Options{})
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("not one line: %q", err)
-			}
-			return
-		}
-		data, err := importer.Write(p, "fuzz.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pl, err := plan.Parse("fuzz.yaml", data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := importertest.Compile(pl); err != nil {
-			t.Fatalf("%v\n%s", err, data)
-		}
+		importertest.Fuzzed(t, p, err)
 	})
 }
 
@@ -285,22 +268,6 @@ func FuzzCorrelation(f *testing.F) {
 			return
 		}
 		p, err := Import(doc, "fuzz.har", Options{})
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("not one line: %q", err)
-			}
-			return
-		}
-		data, err := importer.Write(p, "fuzz.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pl, err := plan.Parse("fuzz.yaml", data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := importertest.Compile(pl); err != nil {
-			t.Fatalf("%v\n%s", err, data)
-		}
+		importertest.Fuzzed(t, p, err)
 	})
 }

@@ -7,6 +7,7 @@ package importertest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stampede-perf/stampede/importer"
@@ -43,4 +44,27 @@ func Check(t testing.TB, p *importer.Plan, dir string) ([]byte, *plan.Plan) {
 func Compile(p *plan.Plan) error {
 	_, _, err := proto.Compile(p, proto.Options{Getenv: Env})
 	return err
+}
+
+// Fuzzed checks what an importer returned for fuzzed input: an error is
+// one line; a plan writes, parses and compiles (in memory, as fuzz.yaml).
+func Fuzzed(t testing.TB, p *importer.Plan, err error) {
+	t.Helper()
+	if err != nil {
+		if strings.Contains(err.Error(), "\n") {
+			t.Fatalf("not one line: %q", err)
+		}
+		return
+	}
+	data, err := importer.Write(p, "fuzz.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := plan.Parse("fuzz.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Compile(pl); err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
 }
