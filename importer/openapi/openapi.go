@@ -312,8 +312,10 @@ func clipList(s []string, n int) []string {
 	return append(slices.Clone(s[:n]), fmt.Sprintf("and %d more", len(s)-n))
 }
 
+// csvField quotes s when CSV needs it. An empty value is quoted too: a row
+// of one empty field would otherwise be a blank line, which readers skip.
 func csvField(s string) string {
-	if strings.ContainsAny(s, "\",\n\r") || strings.TrimSpace(s) != s {
+	if s == "" || strings.ContainsAny(s, "\",\n\r") || strings.TrimSpace(s) != s {
 		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 	}
 	return s

@@ -164,6 +164,8 @@ func FuzzImport(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Add([]byte(`{"openapi":"3.1.0","info":{"title":"t","version":"1"},"servers":[{"url":"/v1"}],"paths":{"/a/{b c}/{d}":{"put":{"parameters":[{"name":"b c","in":"path","required":true,"schema":{"type":"string","enum":["x,y"]}}],"requestBody":{"content":{"application/x-www-form-urlencoded":{"schema":{"type":"object","properties":{"k":{"type":"number"}}}}}},"responses":{"204":{"description":"ok"}}}}}}`))
+	// A path parameter with no example or schema: its one CSV field is empty.
+	f.Add([]byte(`{"openapi":"3.0.0","info":{"title":"t","version":"1"},"paths":{"/{b c}0":{"put":{"parameters":[{"name":"b c","in":"path","required":true}],"responses":{"default":{"description":"x"}}}}}}`))
 	dir := f.TempDir() // one per worker process; executions in it run one at a time
 	f.Fuzz(func(t *testing.T, in []byte) {
 		file := filepath.Join(dir, "api.yaml")
