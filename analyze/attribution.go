@@ -347,6 +347,10 @@ func isPlumbingName(name string) bool {
 // program that allocates less spends less CPU on.
 const mallocgc = "runtime.mallocgc"
 
+// idleMarkWorker is the collector's mark worker in its idle mode: run
+// only on a processor that has no goroutine to run.
+const idleMarkWorker = "runtime.gcDrainMarkWorkerIdle"
+
 func isGCWork(name string) bool {
 	switch name {
 	case "runtime.gcBgMarkWorker", "runtime.gcDrain", "runtime.gcDrainN", "runtime.gcDrainMarkWorkerIdle",
@@ -363,19 +367,28 @@ func isGCWork(name string) bool {
 
 // allocCPU is the share of CPU samples in allocation and in garbage
 // collection work, and the own functions nearest above the allocator.
+// Marking by idle-mode workers is counted apart: it is what the
+// collector does with processors nothing else wanted.
 func (cs *stackSet) allocCPU() *result.AllocPressure {
 	if cs.total == 0 {
 		return nil
 	}
-	var malloc, gcWork, either int64
+	var malloc, gcWork, either, idle int64
 	for si, st := range cs.stacks {
-		m, g := false, false
+		m, g, i := false, false, false
 		for _, f := range st {
 			name := cs.names[f]
 			m = m || name == mallocgc
 			g = g || isGCWork(name)
+			i = i || name == idleMarkWorker
 		}
 		v := cs.values[si]
+		if i {
+			// Marking on a processor with nothing else to do: the
+			// collector fills idle time and delays no request.
+			idle += v
+			continue
+		}
 		if m {
 			malloc += v
 		}
@@ -386,7 +399,7 @@ func (cs *stackSet) allocCPU() *result.AllocPressure {
 			either += v
 		}
 	}
-	a := &result.AllocPressure{CPUPct: cs.pct(either), MallocPct: cs.pct(malloc), GCWorkPct: cs.pct(gcWork)}
+	a := &result.AllocPressure{CPUPct: cs.pct(either), MallocPct: cs.pct(malloc), GCWorkPct: cs.pct(gcWork), IdleMarkPct: cs.pct(idle)}
 	a.CPUCallers = cs.ownCallers(func(id int32) bool { return cs.names[id] == mallocgc }, 3)
 	return a
 }

@@ -43,6 +43,9 @@ func setting(ev *evaluation, name string, def float64) float64 {
 // service time is low: freeing that CPU gains neither throughput nor
 // much latency; one whose time is mostly outside requests (a background
 // job; RequestPct) is low there too.
+// A profile that sampled less than cpu_profile_coverage (default 60%) of
+// the CPU the process used in its span makes the finding low: its shares
+// lean towards the longer-running work (see profileCoverage).
 // Runtime functions are never named: time all in the garbage collector
 // is the GC pressure rule's. High from one and a half times the
 // threshold. Runs analysed before own code was told apart (no
@@ -139,9 +142,28 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		} else {
 			f.Detail += fmt.Sprintf(" The time is in its own code: look at its lines (go tool pprof -list '%s').", regexp.QuoteMeta(h.Function))
 		}
+		lowerOnThinProfile(ev, &f)
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// lowerOnThinProfile makes a finding that rests on the CPU profile's
+// shares low, with half its confidence and the reason, when the profile
+// sampled too little of the process's CPU to trust them (thinProfile).
+func lowerOnThinProfile(ev *evaluation, f *result.Finding) {
+	thin, why := thinProfile(ev)
+	if !thin {
+		return
+	}
+	if f.Severity != SeverityLow {
+		f.Severity = SeverityLow
+		f.Confidence /= 2 // the shares may be right; the profile cannot say
+	}
+	f.Detail += why
+	f.Evidence = append(f.Evidence, result.Evidence{Metric: "cpu_profile_coverage", Value: ev.run.System.CPUProfileCoverage, Unit: "ratio",
+		Source: "cpu profile and process", Threshold: setting(ev, "cpu_profile_coverage", minProfileCoverage),
+		Note: "CPU time sampled over the CPU time the process used in the profile's span"})
 }
 
 // idleCPUPercent is the process CPU (one core = 100) under which a
@@ -214,6 +236,7 @@ func libraryHotspot(ev *evaluation, limit float64, note string, samples int) []r
 	f.Title += ", called from " + strings.Join(callers, ", ")
 	f.Detail = fmt.Sprintf("No one own function passes %.0f%% of the CPU time, but together they spend %.0f%% in %s. Call it less from %s (cache its result, call it once per request), or use a cheaper routine.",
 		limit, h.CumPct, name, f.Subject)
+	lowerOnThinProfile(ev, &f)
 	return []result.Finding{f}
 }
 
@@ -509,8 +532,11 @@ func poolWaits(ev *evaluation, sys *result.System, named []result.Finding) []res
 
 // ruleGC: garbage collection costs too much, seen two ways. From the CPU
 // profile: allocation and collection work (runtime.mallocgc and below,
-// mark workers, assists, sweeping) take at least gc_cpu_share (default
-// 25%) of the CPU samples; high from 1.6 times that. From the runtime's
+// mark workers, assists, sweeping; not idle-mode marking, which only
+// fills processors nothing else wanted) take at least gc_cpu_share
+// (default 25%) of the CPU samples; high from 1.6 times that, low when
+// the profile sampled too little of the process's CPU to trust its
+// shares (cpu_profile_coverage, see thinProfile). From the runtime's
 // metrics: it spent more than gc_pause_percent (default 5%) of the time
 // paused; high from twice that. Both make one finding, named after the
 // own function that allocated the most bytes between the start and end
@@ -539,6 +565,10 @@ func ruleGC(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 			result.Evidence{Metric: "gc_cpu_pct", Value: a.CPUPct, Unit: "%", Source: "cpu profile", Note: profileNote(sys, "cpu"), Threshold: cpuLimit},
 			result.Evidence{Metric: "malloc_cpu_pct", Value: a.MallocPct, Unit: "%", Source: "cpu profile", Note: "under runtime.mallocgc"},
 			result.Evidence{Metric: "gc_work_cpu_pct", Value: a.GCWorkPct, Unit: "%", Source: "cpu profile", Note: "mark workers, assists, sweeping"})
+		if a.IdleMarkPct > 0 {
+			f.Evidence = append(f.Evidence, result.Evidence{Metric: "idle_mark_cpu_pct", Value: a.IdleMarkPct, Unit: "%", Source: "cpu profile",
+				Note: "marking on processors with nothing else to run: not counted, it takes CPU from no request"})
+		}
 	}
 	if sys.GC != nil {
 		if byPause {
@@ -583,6 +613,9 @@ func ruleGC(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		f.Detail += " No own function could be named: the heap profiles and the CPU profile show no allocation under own code; profile allocations (go tool pprof -sample_index=alloc_space) to find them."
 	}
 	f.Detail += idleNote
+	if byCPU && !byPause {
+		lowerOnThinProfile(ev, &f)
+	}
 	if a != nil {
 		for i, s := range a.Sites {
 			if i == 3 {

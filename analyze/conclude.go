@@ -148,6 +148,7 @@ func Settings() []Setting {
 		{"goroutine_leak_per_min", goroutineLeakPerMin, "/min", KindGoroutineLeak, "least steady growth of the goroutine count that is a leak"},
 		{"gc_pause_percent", 5, "%", KindGCPressure, "share of time the Go runtime spends paused for GC"},
 		{"gc_cpu_share", gcCPUShare, "ratio", KindGCPressure, "share of CPU samples in allocation and garbage-collection work"},
+		{"cpu_profile_coverage", minProfileCoverage, "ratio", KindCPUHotspot, "least share of the target's CPU time its CPU profile must have sampled for the profile's shares to carry a medium or high CPU hotspot or GC pressure finding"},
 		{"conn_error_rate", 0.001, "ratio", KindConnectionErrors, "share of requests failing to connect (refused, reset, timeout)"},
 		{"knee_latency_factor", 2, "×", KindLatencyKnee, "p99 at the highest load over p99 at the knee"},
 		{"knee_error_rate", 0.01, "ratio", KindLatencyKnee, "error rate from which a load level counts as failing"},

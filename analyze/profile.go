@@ -196,12 +196,17 @@ func Analyze(sys *result.System, steadyFrom float64) {
 		sys.Module = &result.Module{Source: "file names"}
 	}
 	oc := newOwnCode(sys.Module)
-	sys.Hotspots, sys.Alloc, sys.RequestCPUPct = nil, nil, 0
+	sys.Hotspots, sys.Alloc, sys.RequestCPUPct, sys.CPUProfileCoverage = nil, nil, 0, 0
 	if cpu != nil {
 		st := readStacks(cpu, oc)
 		sys.Hotspots = st.hotspots(profileTop)
 		sys.Alloc = st.allocCPU()
 		sys.RequestCPUPct = st.requestPct()
+		for _, p := range sys.Profiles {
+			if p.Kind == "cpu" {
+				sys.CPUProfileCoverage = round2(profileCoverage(cpu, sys.Timeline, sys.IntervalS, p.TS, p.DurationS))
+			}
+		}
 	}
 	sys.Goroutines = goroutineTrend(sys.Timeline, steadyFrom, read("goroutines_start"), read("goroutines_end"), oc)
 	sys.Waits = nil

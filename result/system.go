@@ -30,6 +30,14 @@ type System struct {
 	// a request was being served (under the HTTP or gRPC server's handler
 	// call); zero when the profile shows no server it knows.
 	RequestCPUPct float64 `json:"request_cpu_pct,omitempty"`
+	// CPUProfileCoverage is the CPU time the CPU profile sampled over the
+	// CPU time the process used in the same span (from the timeline):
+	// near 1 when the profile saw all of it. The kernel checks a thread's
+	// CPU timer at its scheduler tick, so a lightly loaded program that
+	// works in bursts shorter than a tick is sampled late or not at all,
+	// and the profile's shares lean towards its longer-running work. Zero
+	// when unknown (no process samples over the profile's span).
+	CPUProfileCoverage float64 `json:"cpu_profile_coverage,omitempty"`
 }
 
 // Waits is where the goroutines serving requests spent their time, from
@@ -209,12 +217,17 @@ type Module struct {
 // nearest own frame of each allocation, else its first frame outside
 // the runtime; AllocMB is their total.
 type AllocPressure struct {
-	CPUPct     float64     `json:"cpu_pct"`
-	MallocPct  float64     `json:"malloc_pct"`
-	GCWorkPct  float64     `json:"gc_work_pct"`
-	CPUCallers []CallShare `json:"cpu_callers,omitempty"`
-	Sites      []AllocSite `json:"sites,omitempty"`
-	AllocMB    float64     `json:"alloc_mb,omitempty"`
+	CPUPct    float64 `json:"cpu_pct"`
+	MallocPct float64 `json:"malloc_pct"`
+	GCWorkPct float64 `json:"gc_work_pct"`
+	// IdleMarkPct is the collector's marking on processors that had
+	// nothing else to run (runtime.gcDrainMarkWorkerIdle): it fills idle
+	// time, takes CPU from no request, and is left out of CPUPct and
+	// GCWorkPct.
+	IdleMarkPct float64     `json:"idle_mark_pct,omitempty"`
+	CPUCallers  []CallShare `json:"cpu_callers,omitempty"`
+	Sites       []AllocSite `json:"sites,omitempty"`
+	AllocMB     float64     `json:"alloc_mb,omitempty"`
 }
 
 // AllocSite is one function and the bytes allocated under it.

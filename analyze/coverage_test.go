@@ -1,0 +1,123 @@
+package analyze
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/stampede-perf/stampede/result"
+)
+
+// cpuProfile is a profile in CPU nanoseconds whose samples add up to
+// total (one sample per 10 ms, the rest in the last).
+func cpuProfile(total int64) *profile.Profile {
+	fn := &profile.Function{ID: 1, Name: "main.work"}
+	loc := &profile.Location{ID: 1, Line: []profile.Line{{Function: fn}}}
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
+		Function:   []*profile.Function{fn}, Location: []*profile.Location{loc},
+	}
+	for total > 0 {
+		v := min(total, 10_000_000)
+		p.Sample = append(p.Sample, &profile.Sample{Location: []*profile.Location{loc}, Value: []int64{1, v}})
+		total -= v
+	}
+	return p
+}
+
+// coverageByMillisecond is the slow reference: the process's CPU seconds
+// in [ts, ts+dur) summed one millisecond at a time from whichever point
+// covers each millisecond, scaled to the whole span when points are
+// missing, and the profile's seconds over that.
+func coverageByMillisecond(sampledS float64, tl []result.SystemPoint, interval, ts, dur float64) float64 {
+	var used float64
+	var seen int
+	for ms := 0; ms < int(math.Round(dur*1000)); ms++ {
+		t := ts + (float64(ms)+0.5)/1000
+		for _, p := range tl {
+			if t >= p.TS && t < p.TS+interval {
+				used += p.CPUPercent / 100 / 1000
+				seen++
+				break
+			}
+		}
+	}
+	if float64(seen) < 0.75*dur*1000 || used <= 0 {
+		return 0
+	}
+	used *= dur * 1000 / float64(seen)
+	return sampledS / used
+}
+
+func TestProfileCoverage(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 7))
+	for i := range 200 {
+		interval := []float64{0.5, 1, 2}[r.IntN(3)]
+		var tl []result.SystemPoint
+		for k := range 30 {
+			if r.IntN(10) == 0 {
+				continue // a missed sample
+			}
+			tl = append(tl, result.SystemPoint{TS: float64(k) * interval, CPUPercent: 5 + 150*r.Float64()})
+		}
+		ts := math.Round(r.Float64()*10*1000) / 1000
+		dur := math.Round((1+r.Float64()*12)*1000) / 1000
+		sampled := int64(r.Float64() * 8e9)
+		got := profileCoverage(cpuProfile(sampled), tl, interval, ts, dur)
+		want := coverageByMillisecond(float64(sampled)/1e9, tl, interval, ts, dur)
+		if math.Abs(got-want) > 0.01*math.Max(want, 0.01) {
+			t.Fatalf("case %d (interval %g, span %g+%g): coverage %g, reference %g", i, interval, ts, dur, got, want)
+		}
+	}
+	if got := profileCoverage(cpuProfile(1e9), nil, 1, 0, 10); got != 0 {
+		t.Errorf("no timeline: coverage %g, want 0 (unknown)", got)
+	}
+}
+
+// TestThinProfileLowersShares: a hotspot or GC share from a profile that
+// sampled 40% of the process's CPU is a note, not a medium finding; from
+// one that sampled 90%, it stands.
+func TestThinProfileLowersShares(t *testing.T) {
+	for _, tt := range []struct {
+		coverage float64
+		wantLow  bool
+	}{{0.4, true}, {0.9, false}, {0, false}} {
+		r := cleanRun()
+		r.System.Module = svcModule
+		r.System.Process.CPUPercent.Mean = 40
+		r.System.CPUProfileCoverage = tt.coverage
+		r.System.Hotspots = []result.Hotspot{{Function: "renderReceipt", Package: svc + "/shop", Own: true, FlatPct: 38, CumPct: 38, RequestPct: 38}}
+		r.System.Alloc = &result.AllocPressure{CPUPct: 30, MallocPct: 5, GCWorkPct: 25}
+		cfg := map[string]float64{"hotspot_share": 0.3, "gc_pause_percent": 5}
+		hs, _ := ruleHotspot(&evaluation{run: r, cfg: cfg})
+		gcs, _ := ruleGC(&evaluation{run: r, cfg: cfg})
+		for _, fs := range [][]result.Finding{hs, gcs} {
+			if len(fs) != 1 {
+				t.Fatalf("coverage %g: findings %+v", tt.coverage, fs)
+			}
+			f := fs[0]
+			if (f.Severity == SeverityLow) != tt.wantLow || strings.Contains(f.Detail, "sampled only") != tt.wantLow {
+				t.Errorf("coverage %g: %s %s — %s", tt.coverage, f.Severity, f.Title, f.Detail)
+			}
+		}
+	}
+}
+
+// TestIdleMarkIsNotGCPressure: marking by idle-mode workers fills
+// processors nothing else wanted; it is counted apart, not as GC cost.
+func TestIdleMarkIsNotGCPressure(t *testing.T) {
+	g := &gen{r: rand.New(rand.NewPCG(1, 2))}
+	work := append([]string{svc + "/shop.render"}, serve...)
+	g.add(60, work)
+	idle := []string{"runtime.scanobject", "runtime.gcDrain", "runtime.gcDrainMarkWorkerIdle", "runtime.gcBgMarkWorker.func2", "runtime.systemstack", "runtime.gcBgMarkWorker", "runtime.goexit"}
+	dedicated := []string{"runtime.scanobject", "runtime.gcDrain", "runtime.gcDrainMarkWorkerDedicated", "runtime.gcBgMarkWorker.func2", "runtime.systemstack", "runtime.gcBgMarkWorker", "runtime.goexit"}
+	g.add(30, idle)
+	g.add(10, dedicated)
+	a := readStacks(g.profile(), newOwnCode(svcModule)).allocCPU()
+	if math.Abs(a.IdleMarkPct-30) > 0.01 || math.Abs(a.GCWorkPct-10) > 0.01 || math.Abs(a.CPUPct-10) > 0.01 {
+		t.Errorf("idle mark %.2f%%, GC work %.2f%%, GC CPU %.2f%%; want 30, 10, 10", a.IdleMarkPct, a.GCWorkPct, a.CPUPct)
+	}
+}
