@@ -199,10 +199,29 @@ func find(s string) []span {
 		spans = append(spans, keywords(s)...)
 		spans = append(spans, mysqlPassword(s)...)
 	}
-	if q := strings.IndexByte(s, '?'); q >= 0 {
+	// The query starts at the first '?' that is not inside a secret
+	// already found: a password may hold one.
+	spans = merge(spans)
+	if q := firstOutside(s, '?', spans); q >= 0 {
 		spans = append(spans, query(s, q+1)...)
 	}
 	return merge(spans)
+}
+
+// firstOutside is the index of the first c in s outside spans (sorted,
+// not overlapping), or -1.
+func firstOutside(s string, c byte, spans []span) int {
+	from := 0
+	for _, sp := range spans {
+		if i := strings.IndexByte(s[from:sp.from], c); i >= 0 {
+			return from + i
+		}
+		from = sp.to
+	}
+	if i := strings.IndexByte(s[from:], c); i >= 0 {
+		return from + i
+	}
+	return -1
 }
 
 // schemeLen is the length of "scheme://" at the start of s, or 0.

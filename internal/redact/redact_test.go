@@ -149,7 +149,7 @@ func checkShapes(t *testing.T, secret string) {
 }
 
 func TestSecretShapes(t *testing.T) {
-	for _, s := range []string{"s3cret", "p@ss:w/rd?#&=;", "with space", `quo'te\back`, "ünïcødé", "a&b=c", "%2F%40", "xxxxx", "'", "==", ""} {
+	for _, s := range []string{"s3cret", "p@ss:w/rd?#&=;", "?pAss", "with space", `quo'te\back`, "ünïcødé", "a&b=c", "%2F%40", "xxxxx", "'", "==", ""} {
 		checkShapes(t, s)
 	}
 }
