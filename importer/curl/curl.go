@@ -61,6 +61,12 @@ func Import(line string) (*importer.Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("curl: line %d, column %d: %v", w.Pos().Line(), w.Pos().Col(), err)
 		}
+		parts := strings.Split(s, envMark)
+		for k := 1; k < len(parts); k += 2 {
+			if !isShellName(parts[k]) {
+				return nil, fmt.Errorf("curl: line %d, column %d: $%s is a special shell parameter, not a variable: write its value", w.Pos().Line(), w.Pos().Col(), parts[k])
+			}
+		}
 		words[i] = word{s: s, line: w.Pos().Line(), col: w.Pos().Col()}
 	}
 	if name := words[0].s; name != "curl" && !strings.HasSuffix(name, "/curl") && name != "curl.exe" {
@@ -71,6 +77,18 @@ func Import(line string) (*importer.Plan, error) {
 		return nil, err
 	}
 	return r.plan()
+}
+
+// isShellName reports whether s names a shell variable (a letter or
+// underscore, then letters, digits and underscores), which becomes an
+// environment reference; $!, $$, $? and the like do not.
+func isShellName(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 type word struct {

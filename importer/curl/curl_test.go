@@ -108,6 +108,7 @@ func TestErrors(t *testing.T) {
 		{`curl http://h.test/ | jq .`, "want a plain curl command"},
 		{`curl a; curl b`, "want one curl command, found 2"},
 		{`curl -H 'nocolon' http://h.test/`, "has no ':'"},
+		{`curl -H "Authorization: Bearer $!" http://h.test/`, "line 1, column 9: $! is a special shell parameter"},
 	}
 	for _, c := range cases {
 		_, err := Import(c.line)
