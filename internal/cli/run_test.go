@@ -135,18 +135,24 @@ func TestOpenModelRateAccuracy(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(hello))
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "run.json")
-	res := runCLI(t, context.Background(), "run", "--url", srv.URL, "--rate", "1000", "--duration", "5s", "--out", "json="+out, "-q")
+	// A rate any machine holds, under the race detector too: how high a
+	// rate the generator keeps is a benchmark's question (bench/), the
+	// pacing's accuracy is this test's.
+	const rate = 200
+	res := runCLI(t, context.Background(), "run", "--url", srv.URL, "--rate", strconv.Itoa(rate), "--duration", "5s", "--out", "json="+out, "-q")
 	if !passedOrInconclusive(res) {
 		t.Fatalf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	r, _ := readRun(t, out)
-	if r.Summary.Requests < 4900 || r.Summary.Requests > 5000 {
-		t.Fatalf("requests = %d, want 5000 (dropped %d)", r.Summary.Requests, r.Summary.Dropped)
+	if r.Summary.Requests < 5*rate*98/100 || r.Summary.Requests > 5*rate {
+		t.Fatalf("requests = %d, want %d (dropped %d)", r.Summary.Requests, 5*rate, r.Summary.Dropped)
 	}
-	// Every full second delivered its thousand.
+	// Every full second delivered its share: windows count completions,
+	// so a stall of the machine moves up to its length's worth of them
+	// into the next second; 50 ms of that is allowed.
 	for _, w := range r.Series[:5] {
-		if math.Abs(float64(w.Requests)-1000) > 20 {
-			t.Errorf("second %v delivered %d requests, want 1000 ± 2%%", w.TS, w.Requests)
+		if math.Abs(float64(w.Requests)-rate) > rate*0.05 {
+			t.Errorf("second %v delivered %d requests, want %d ± 5%%", w.TS, w.Requests, rate)
 		}
 	}
 }
