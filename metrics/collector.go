@@ -360,6 +360,7 @@ func (c *Collector) closeWindows(upTo int64, endS float64) {
 
 func (c *Collector) emit(w *windowAgg, lengthS float64) {
 	out := result.Window{TS: float64(w.idx), VUs: w.vus}
+	only := -1 // the one step with requests in the window, if only one has
 	for i := range c.steps {
 		out.Requests += w.req[i]
 		out.Errors += w.err[i]
@@ -373,6 +374,10 @@ func (c *Collector) emit(w *windowAgg, lengthS float64) {
 			sw.Hist = MustEncode(h)
 		}
 		out.Steps = append(out.Steps, sw)
+		only = i
+	}
+	if len(out.Steps) != 1 {
+		only = -1
 	}
 	if lengthS > 0 {
 		out.RPS = float64(out.Requests) / lengthS
@@ -381,7 +386,14 @@ func (c *Collector) emit(w *windowAgg, lengthS float64) {
 		q := w.lat.ValueAtPercentiles([]float64{50, 95, 99})
 		out.P50, out.P95, out.P99 = ms(q[50]), ms(q[95]), ms(q[99])
 		out.Max = ms(w.lat.Max())
-		out.Hist = MustEncode(w.lat)
+		if only >= 0 && w.steps[only] != nil && w.steps[only].TotalCount() == w.lat.TotalCount() {
+			// One step had every sample: the window's histogram is its,
+			// and the window shares its encoding (a long run keeps every
+			// window: this halves what one-step plans hold).
+			out.Hist = out.Steps[0].Hist
+		} else {
+			out.Hist = MustEncode(w.lat)
+		}
 	}
 	if len(w.kinds) > 0 {
 		out.ErrKinds = make(map[string]int64, len(w.kinds))

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stampede-perf/stampede/result"
 )
@@ -247,6 +248,38 @@ func BenchmarkRecord(b *testing.B) {
 		r.Push(&s)
 		if i%512 == 511 {
 			c.drainAll()
+		}
+	}
+}
+
+// A window in which one step had every sample carries that step's
+// histogram as its own, the same encoding in the same memory; a window of several steps
+// carries the merge of theirs. Either way it decodes to the window's
+// samples.
+func TestWindowHistogramOfOneStep(t *testing.T) {
+	samples, _ := randomSamples(3000, 5, 3)
+	for i := range samples {
+		if samples[i].EndNS < 2e9 {
+			samples[i].Step = 1 // seconds 0 and 1: one step only
+		}
+	}
+	run := feed(t, samples, 3)
+	for _, w := range run.Series {
+		h, err := Decode(w.Hist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.TotalCount() != w.Requests {
+			t.Errorf("window %v: histogram of %d samples, %d requests", w.TS, h.TotalCount(), w.Requests)
+		}
+		if one := len(w.Steps) == 1; one != (w.TS < 2) {
+			t.Fatalf("window %v has %d steps", w.TS, len(w.Steps))
+		}
+		if len(w.Steps) == 1 && unsafe.StringData(w.Hist) != unsafe.StringData(w.Steps[0].Hist) {
+			t.Errorf("window %v of one step: its histogram is not the step's encoding, shared", w.TS)
+		}
+		if len(w.Steps) > 1 && w.Hist == w.Steps[0].Hist {
+			t.Errorf("window %v of %d steps: its histogram is one step's", w.TS, len(w.Steps))
 		}
 	}
 }
