@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			t0 := time.Now()
 			o := runOnce(ctx, &c, s, r)
 			outs = append(outs, o)
-			fmt.Fprintf(stderr, "%-18s run %d  %5.1fs  %s\n", s.Name, r, time.Since(t0).Seconds(), oneLine(o))
+			fmt.Fprintf(stderr, "%-18s run %d  %5.1fs  cov %4.2f  %s\n", s.Name, r, time.Since(t0).Seconds(), o.Coverage, oneLine(o))
 		}
 	}
 	var stress *StressOutcome
@@ -227,7 +227,11 @@ func runOnce(ctx context.Context, c *config, s zoo.Service, r int) Outcome {
 	if err != nil {
 		return fail(err)
 	}
-	return Score(s.Name, r, s.Truth, doc2.Findings)
+	o := Score(s.Name, r, s.Truth, doc2.Findings)
+	if doc2.System != nil {
+		o.Coverage = doc2.System.CPUProfileCoverage
+	}
+	return o
 }
 
 func oneLine(o Outcome) string {

@@ -40,6 +40,9 @@ type Outcome struct {
 	Other []Brief `json:"other,omitempty"`
 	// Saturated is set when the generator said it was the bottleneck.
 	Saturated bool `json:"generator_saturated,omitempty"`
+	// Coverage is the share of the service's CPU time its CPU profile
+	// sampled (system.cpu_profile_coverage; 0 when unknown).
+	Coverage float64 `json:"cpu_profile_coverage,omitempty"`
 	// Judged are the findings whose truth is known, for the calibration.
 	Judged []Judged `json:"judged,omitempty"`
 	// Findings are every finding of the run, for the record.
