@@ -353,3 +353,29 @@ func TestPoissonDropsNothingWithSpareVUs(t *testing.T) {
 		}
 	})
 }
+
+// With too few VUs the counted iterations start late, after the intended
+// start of the next, uncounted one: the supervisor, always behind, must
+// still see that the last counted iteration started and end the run,
+// not spawn VUs that find nothing to do until the iteration cap's 24 h.
+func TestOpenModelIterationLimitWhenBehind(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(100 * time.Millisecond)}
+		test, layout := oneStepTest(st)
+		// 40/s asked, two VUs of 100 ms: 20/s served, ever later.
+		e := New(test, Options{Model: "open", Levels: []Level{{Target: 40, Hold: IterationsCap}}, Iterations: 10, MaxVUs: 2, PreVUs: 2, GracefulStop: time.Second})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var run result.Run
+		start := time.Now()
+		if err := e.Run(ctx, layout, &run); err != nil {
+			t.Fatalf("%v after %v: the run did not end by itself", err, time.Since(start))
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("10 iterations of 100 ms on 2 VUs took %v, want about 0.5 s", d)
+		}
+		if run.Summary.Iterations != 10 || run.Summary.Dropped != 0 || st.calls.Load() != 10 {
+			t.Errorf("iterations %d dropped %d requests %d, want 10, 0 and 10", run.Summary.Iterations, run.Summary.Dropped, st.calls.Load())
+		}
+	})
+}

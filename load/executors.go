@@ -109,7 +109,17 @@ func (e *Engine) closedVU(vu *VU, stop, hard context.Context, hitLimit func()) {
 func (e *Engine) sleepUntilOr(ctx context.Context, c <-chan struct{}, t time.Time, timer **time.Timer) bool {
 	d := t.Sub(e.now())
 	if d <= 0 {
-		return ctx.Err() == nil
+		// Already late: still say whether ctx or c ended meanwhile, or a
+		// caller that is always behind would never see them.
+		if ctx.Err() != nil {
+			return false
+		}
+		select {
+		case <-c:
+			return false
+		default:
+			return true
+		}
 	}
 	if *timer == nil {
 		*timer = time.NewTimer(d)
@@ -269,6 +279,13 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		if !now.Before(endAt) {
 			break
 		}
+		if e.claimedAll() {
+			// Every counted iteration has been taken: new VUs would find
+			// nothing to run. The run ends when the last has started
+			// (limitHit), or when no VU is left holding one.
+			e.awaitLastStart(stop, limitHit)
+			break
+		}
 		var short int64 // iterations due that no VU has or is about to take
 		if sch.pois {
 			if e.active.Load() > 0 && idle(e) == 0 && pending.Load() == 0 {
@@ -283,7 +300,9 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		if short > 0 {
 			// At the ceiling: iterations wait for a free VU and are
 			// recorded late. Poll rather than spin.
-			e.sleepUntilOr(stop, limitHit, now.Add(time.Millisecond), &timer)
+			if !e.sleepUntilOr(stop, limitHit, now.Add(time.Millisecond), &timer) {
+				break
+			}
 		}
 	}
 	e.wind()
@@ -295,8 +314,32 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		return // ended by the iteration count: nothing was dropped
 	default:
 	}
-	if d := sch.planned() - started.Load(); d > 0 {
+	planned := sch.planned()
+	if e.opt.Iterations > 0 {
+		planned = min(planned, int64(e.opt.Segment.Share(int(e.opt.Iterations))))
+	}
+	if d := planned - started.Load(); d > 0 {
 		e.dropped.Store(d)
+	}
+}
+
+// claimedAll reports whether an iteration count is set and every
+// iteration of it has been taken by a VU (see limit).
+func (e *Engine) claimedAll() bool {
+	return e.opt.Iterations > 0 && e.iters.Load() >= int64(e.opt.Segment.Share(int(e.opt.Iterations)))
+}
+
+// awaitLastStart waits, spawning nothing, until the last counted
+// iteration has started (limitHit), the run is stopped, or every VU has
+// ended (one that took an iteration may have been stopped before its
+// start: then the last never starts, and the missing ones are dropped).
+func (e *Engine) awaitLastStart(stop context.Context, limitHit <-chan struct{}) {
+	ended := make(chan struct{})
+	go func() { e.wg.Wait(); close(ended) }()
+	select {
+	case <-limitHit:
+	case <-stop.Done():
+	case <-ended:
 	}
 }
 
