@@ -24,6 +24,8 @@ func TestCombineSystemsKeepsEveryAnalysis(t *testing.T) {
 		Waits:         &result.Waits{Snapshots: 1},
 		Goroutines:    &result.GoroutineTrend{Start: 1},
 		RequestCPUPct: 50,
+
+		CPUProfileCoverage: 0.9,
 	}
 	out := combineSystems([]*result.System{{IntervalS: 1}, picked}, []float64{0, 10}, 1)
 	combined := map[string]bool{"Process": true, "IntervalS": true, "Timeline": true, "Profiles": true, "Warnings": true}
