@@ -32,6 +32,7 @@
 //	POST /api/checkout          (auth) → 201 {order_id, total_cents, status}, Location: /api/orders/{id}
 //	GET  /api/orders/{id}       (auth, owner only; others get 404) → {id, user_id, total_cents, status, created_at, items}
 //	GET  /healthz               → {status: "ok"}
+//	GET  /ws/stock              WebSocket (subprotocol stock.v1): {"subscribe": id} → {type: "stock", product_id, stock, seq} now and every 200 ms; {"ping": x} → {type: "pong", ping: x}
 //	GET  /metrics               Prometheus text format
 //	GET  /debug/pprof/…         net/http/pprof
 //

@@ -75,6 +75,7 @@ type Shop struct {
 
 	leak  leakStore  // the leak fault's retained memory
 	audit auditState // the lock fault's shop-wide mutex
+	live  liveFeeds  // open WebSocket stock feeds
 
 	prevMutexFraction int // restored by Close when the lock fault set profiling rates
 
@@ -214,6 +215,7 @@ func (s *Shop) Close() error {
 			runtime.SetBlockProfileRate(0)
 		}
 		s.leak.release()
+		s.live.close()
 		s.closeErr = s.closeResources()
 	})
 	return s.closeErr
