@@ -48,6 +48,9 @@ type Options struct {
 	// Logf, if set, receives startup notes and server-side errors (the
 	// causes behind 500 responses). It must be safe for concurrent use.
 	Logf func(format string, args ...any)
+	// GRPCAddr, if set, is where [Start] also serves the catalogue over
+	// gRPC ("127.0.0.1:0" picks a free port; [Server.GRPCAddr] tells which).
+	GRPCAddr string
 }
 
 // faults is the parsed form of Options.Faults.

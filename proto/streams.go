@@ -2,11 +2,11 @@ package proto
 
 import (
 	"crypto/tls"
-	"fmt"
 	"time"
 
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/plan"
+	grpcstep "github.com/stampede-perf/stampede/proto/grpc"
 	wsstep "github.com/stampede-perf/stampede/proto/ws"
 	"github.com/stampede-perf/stampede/tmpl"
 )
@@ -18,6 +18,8 @@ type streams struct {
 	c      *tmpl.Compiler
 	ws     wsstep.Config
 	usesWS bool
+	grpc   *grpcstep.Types // made for the first grpc step
+	gcfg   grpcstep.Config
 }
 
 func newStreams(p *plan.Plan, c *tmpl.Compiler, timeout time.Duration, tlsCfg *tls.Config) *streams {
@@ -26,7 +28,8 @@ func newStreams(p *plan.Plan, c *tmpl.Compiler, timeout time.Duration, tlsCfg *t
 		maxMsg = plan.DefaultMaxBody
 	}
 	return &streams{p: p, c: c,
-		ws: wsstep.Config{Slot: slotWS, Timeout: timeout, TLS: tlsCfg, MaxMessage: maxMsg}}
+		ws:   wsstep.Config{Slot: slotWS, Timeout: timeout, TLS: tlsCfg, MaxMessage: maxMsg},
+		gcfg: grpcstep.Config{Slot: slotGRPC, Timeout: timeout, TLS: tlsCfg, MaxMessage: int(maxMsg)}}
 }
 
 // streamStep is what Compile needs of a stream step besides running it.
@@ -54,12 +57,19 @@ func (s *streams) compile(sc *plan.Scenario, j int) (streamStep, string, error) 
 		ws, err := wsstep.Compile(s.p.Target, st, s.c, s.ws, lastWS(sc, j))
 		return ws, "ws", err
 	}
-	return nil, "grpc", fmt.Errorf("gRPC steps are not compiled yet")
+	if s.grpc == nil {
+		s.grpc = grpcstep.NewTypes(s.gcfg)
+	}
+	g, err := grpcstep.Compile(s.p.Target, st, s.c, s.grpc)
+	return g, "grpc", err
 }
 
 // slots fills a VU's slots of the stream runners the plan uses.
 func (s *streams) slots(slots []any) {
 	if s.usesWS {
 		slots[slotWS] = wsstep.NewClient()
+	}
+	if s.grpc != nil {
+		slots[slotGRPC] = grpcstep.NewClient()
 	}
 }
