@@ -69,7 +69,9 @@ func (s *Shop) NewGRPCServer(opts ...grpc.ServerOption) (*grpc.Server, error) {
 			if err := dec(in); err != nil {
 				return nil, err
 			}
-			h := func(ctx context.Context, req any) (any, error) { return s.grpcProduct(ctx, cat, req.(*dynamicpb.Message)) }
+			h := func(ctx context.Context, req any) (any, error) {
+				return s.grpcProduct(ctx, cat, req.(*dynamicpb.Message))
+			}
 			if ic == nil {
 				return h(ctx, in)
 			}
