@@ -76,7 +76,7 @@ func runOnce(t *testing.T, doc string) ([]metrics.Sample, *tmpl.State) {
 // startShop serves the demo shop with its gRPC catalogue (and reflection).
 func startShop(t testing.TB) *demo.Server {
 	t.Helper()
-	srv, err := demo.Start(context.Background(), "127.0.0.1:0", demo.Options{Products: 30, Users: 10, GRPCAddr: "127.0.0.1:0"})
+	srv, err := demo.Start(context.Background(), "127.0.0.1:0", demo.Options{Users: 10, GRPCAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,5 +244,29 @@ func TestTLS(t *testing.T) {
 	samples, _ = runOnce(t, head+step)
 	if s := samples[0]; s.Kind != metrics.KindTLS {
 		t.Errorf("untrusted: kind %v status %d, want tls", s.Kind, s.Status)
+	}
+}
+
+// examples/grpc.yaml runs against the demo shop without an error.
+func TestExamplePlan(t *testing.T) {
+	srv := startShop(t)
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "grpc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.ReplaceAll(string(src), "grpc://127.0.0.1:9090", "grpc://"+srv.GRPCAddr())
+	for i := range 2 { // both scenarios
+		first := strings.Index(doc, "  - name: Product page")
+		second := strings.Index(doc, "  - name: Browse")
+		d := doc[:first] + doc[second:]
+		if i == 1 {
+			d = doc
+		}
+		samples, _ := runOnce(t, d)
+		for _, s := range samples {
+			if s.Kind != metrics.KindNone {
+				t.Fatalf("scenario %d: %v (status %d)", i, s.Kind, s.Status)
+			}
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +59,7 @@ func runOnce(t *testing.T, doc string) ([]metrics.Sample, *tmpl.State) {
 
 func startShop(t *testing.T) string {
 	t.Helper()
-	srv, err := demo.Start(t.Context(), "127.0.0.1:0", demo.Options{Products: 20, Users: 20})
+	srv, err := demo.Start(t.Context(), "127.0.0.1:0", demo.Options{Users: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,5 +249,25 @@ scenarios:
 				t.Errorf("%s: kind %v status %d, want %v %d", tc.why, s.Kind, s.Status, tc.kind, tc.status)
 			}
 		})
+	}
+}
+
+// examples/websocket.yaml runs against the demo shop without an error.
+func TestExamplePlan(t *testing.T) {
+	base := startShop(t)
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "websocket.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.ReplaceAll(string(src), "http://127.0.0.1:8080", base)
+	doc = strings.ReplaceAll(doc, "hold: 3s", "hold: 300ms")
+	samples, _ := runOnce(t, doc)
+	if len(samples) != 5 {
+		t.Fatalf("%d steps ran, want 5", len(samples))
+	}
+	for i, s := range samples {
+		if s.Kind != metrics.KindNone {
+			t.Fatalf("step %d: %v (status %d)", i, s.Kind, s.Status)
+		}
 	}
 }
