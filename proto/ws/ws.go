@@ -303,7 +303,20 @@ func (s *Step) holdConn(ctx context.Context, cl *Client, state *tmpl.State, smp 
 	stop := time.NewTimer(s.hold)
 	defer stop.Stop()
 	var tick <-chan time.Time
+	send := func() error {
+		cl.buf = s.msg.Append(cl.buf[:0], state)
+		if err := cl.write(ctx, cl.buf, s.binary, s.timeout); err != nil {
+			return err
+		}
+		smp.MsgsOut++
+		smp.BytesOut += uint32(len(cl.buf))
+		return nil
+	}
 	if s.every > 0 && s.msg != nil {
+		// The first message at once, so a hold of d at rate r sends d×r.
+		if err := send(); err != nil {
+			return err
+		}
 		t := time.NewTicker(s.every)
 		defer t.Stop()
 		tick = t.C
@@ -319,12 +332,9 @@ func (s *Step) holdConn(ctx context.Context, cl *Client, state *tmpl.State, smp 
 				return cl.readErr()
 			}
 		case <-tick:
-			cl.buf = s.msg.Append(cl.buf[:0], state)
-			if err := cl.write(ctx, cl.buf, s.binary, s.timeout); err != nil {
+			if err := send(); err != nil {
 				return err
 			}
-			smp.MsgsOut++
-			smp.BytesOut += uint32(len(cl.buf))
 		}
 	}
 }
