@@ -12,8 +12,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
-	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/proto/prototest"
 )
 
 func healthServer(b *testing.B) string {
@@ -33,14 +33,12 @@ func healthServer(b *testing.B) string {
 // with BenchmarkPlainClient, the generated client on the same server.
 func BenchmarkStep(b *testing.B) {
 	addr := healthServer(b)
-	test, err := compile(&testing.T{}, b.TempDir(), head+`      - {name: check, grpc: {url: "grpc://`+addr+`", method: grpc.health.v1.Health/Check}}
+	test, err := prototest.Compile(b, b.TempDir(), head+`      - {name: check, grpc: {url: "grpc://`+addr+`", method: grpc.health.v1.Health/Check}}
 `)
 	if err != nil {
 		b.Fatal(err)
 	}
-	vu := load.NewTestVU(1, nil, nil)
-	vu.State = test.NewState(vu)
-	vu.Slots = test.NewSlots(vu)
+	vu := prototest.NewVU(b, test)
 	st := test.Scenarios[0].Steps[0]
 	ctx := context.Background()
 	b.ReportAllocs()

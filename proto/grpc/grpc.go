@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -114,7 +115,7 @@ type Step struct {
 	msg     *tmpl.Template
 	meta    []metaPair
 	check   *tmpl.Check
-	extract []extractor
+	extract tmpl.Extractors
 	timeout time.Duration
 }
 
@@ -123,11 +124,6 @@ type methodDesc struct{ protoreflect.MethodDescriptor }
 type metaPair struct {
 	key   string
 	value *tmpl.Template
-}
-
-type extractor struct {
-	name string
-	x    *tmpl.Extractor
 }
 
 var _ load.Step = (*Step)(nil)
@@ -177,7 +173,7 @@ func Compile(target plan.Target, st *plan.Step, c *tmpl.Compiler, ty *Types) (*S
 	} else {
 		s.reflect = ty.reflector(s)
 	}
-	for _, k := range sortedKeys(g.Metadata) {
+	for _, k := range slices.Sorted(maps.Keys(g.Metadata)) {
 		t, err := c.Compile(g.Metadata[k])
 		if err != nil {
 			return nil, fieldErr("grpc.metadata."+k, err)
@@ -189,12 +185,9 @@ func Compile(target plan.Target, st *plan.Step, c *tmpl.Compiler, ty *Types) (*S
 			return nil, fieldErr("check", err)
 		}
 	}
-	for _, k := range sortedKeys(st.Extract) {
-		x, err := tmpl.CompileExtractor(st.Extract[k])
-		if err != nil {
-			return nil, fieldErr("extract."+k, err)
-		}
-		s.extract = append(s.extract, extractor{k, x})
+	var k string
+	if s.extract, k, err = tmpl.CompileExtractors(st.Extract); err != nil {
+		return nil, fieldErr("extract."+k, err)
 	}
 	return s, nil
 }
@@ -268,7 +261,7 @@ func checkFields(v any, md protoreflect.MessageDescriptor, at string) error {
 		return nil
 	}
 	fields := md.Fields()
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		fd := fields.ByJSONName(k)
 		if fd == nil {
 			fd = fields.ByTextName(k)
@@ -309,13 +302,7 @@ func (s *Step) Vars() []string {
 }
 
 // Sets lists the variables the step extracts.
-func (s *Step) Sets() []string {
-	out := make([]string, len(s.extract))
-	for i, x := range s.extract {
-		out[i] = x.name
-	}
-	return out
-}
+func (s *Step) Sets() []string { return s.extract.Names() }
 
 var jsonOut = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
 
@@ -404,17 +391,10 @@ func (s *Step) Do(ctx context.Context, vu *load.VU, smp *metrics.Sample) (send, 
 			return send, end
 		}
 	}
-	for _, x := range s.extract {
-		v, ok := x.x.Extract(js, nil)
-		if !ok {
-			smp.Kind = metrics.KindExtractFailed
-			if vu.WantExample(smp.Kind) {
-				vu.Example(smp.Kind, fmt.Sprintf("step %q: extract %s: nothing matched in the reply", s.name, x.name))
-			}
-			return send, end
-		}
-		if state != nil {
-			state.Set(x.name, v)
+	if name, ok := s.extract.Apply(js, state); !ok {
+		smp.Kind = metrics.KindExtractFailed
+		if vu.WantExample(smp.Kind) {
+			vu.Example(smp.Kind, fmt.Sprintf("step %q: extract %s: nothing matched in the reply", s.name, name))
 		}
 	}
 	return send, end

@@ -19,59 +19,9 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/stampede-perf/stampede/demo"
-	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/metrics"
-	"github.com/stampede-perf/stampede/plan"
-	"github.com/stampede-perf/stampede/proto"
-	"github.com/stampede-perf/stampede/tmpl"
+	"github.com/stampede-perf/stampede/proto/prototest"
 )
-
-// compile parses and compiles a plan written to dir/plan.yaml.
-func compile(t *testing.T, dir, doc string) (*load.Test, error) {
-	t.Helper()
-	file := filepath.Join(dir, "plan.yaml")
-	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Load(file)
-	if err != nil {
-		return nil, err
-	}
-	test, _, err := proto.Compile(p, proto.Options{Getenv: func(string) string { return "" }})
-	return test, err
-}
-
-// runOnce runs the first scenario of doc once on a test VU and returns
-// every step's sample (up to the first failure) and the VU's variables.
-func runOnce(t *testing.T, doc string) ([]metrics.Sample, *tmpl.State) {
-	t.Helper()
-	test, err := compile(t, t.TempDir(), doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vu := load.NewTestVU(1, nil, nil)
-	vu.State = test.NewState(vu)
-	vu.Slots = test.NewSlots(vu)
-	t.Cleanup(func() {
-		for _, s := range vu.Slots {
-			if c, ok := s.(interface{ Close() error }); ok {
-				c.Close()
-			}
-		}
-	})
-	vu.Iter = 1
-	vu.State.NewIteration(1)
-	var out []metrics.Sample
-	for _, st := range test.Scenarios[0].Steps {
-		var s metrics.Sample
-		st.Do(t.Context(), vu, &s)
-		out = append(out, s)
-		if s.Kind != metrics.KindNone {
-			break
-		}
-	}
-	return out, vu.State.(*tmpl.State)
-}
 
 // startShop serves the demo shop with its gRPC catalogue (and reflection).
 func startShop(t testing.TB) *demo.Server {
@@ -107,7 +57,7 @@ func TestCatalogueCalls(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			url := "grpc://" + srv.GRPCAddr()
-			samples, state := runOnce(t, "target: {base_url: "+srv.URL()+"}\n"+head+`      - name: get
+			samples, state := prototest.RunOnce(t, "target: {base_url: "+srv.URL()+"}\n"+head+`      - name: get
         grpc: {url: "`+url+`", method: shop.v1.Catalogue/GetProduct, message: {id: 7}, metadata: {x-user: "{{ vu }}"}`+types+`}
         check: {json: [{path: id, equals: "7"}]}
         extract: {name: {json: name}}
@@ -168,7 +118,7 @@ func TestStatusKinds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			samples, _ := runOnce(t, "variables: {word: abc}\n"+head+"      - {name: call, grpc: "+strings.Replace(tc.step, "}, timeout", "}, timeout", 1)+"}\n")
+			samples, _ := prototest.RunOnce(t, "variables: {word: abc}\n"+head+"      - {name: call, grpc: "+strings.Replace(tc.step, "}, timeout", "}, timeout", 1)+"}\n")
 			s := samples[len(samples)-1]
 			if s.Kind != tc.kind || s.Status != tc.code {
 				t.Errorf("%s: kind %v status %d, want %v %d", tc.why, s.Kind, s.Status, tc.kind, tc.code)
@@ -183,7 +133,7 @@ func TestPlanProblems(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "catalogue.proto"), []byte(demo.CatalogueProto), 0o600)
 	os.WriteFile(filepath.Join(dir, "broken.proto"), []byte("syntax = \"proto3\";\nmessage A {\n  int64 id = ;\n}\n"), 0o600)
-	_, err := compile(t, dir, head+`      - {name: a, grpc: {url: "grpc://127.0.0.1:1", method: x.Y/Z, proto: [broken.proto]}}
+	_, err := prototest.Compile(t, dir, head+`      - {name: a, grpc: {url: "grpc://127.0.0.1:1", method: x.Y/Z, proto: [broken.proto]}}
       - {name: b, grpc: {url: "grpc://127.0.0.1:1", method: shop.v1.Catalogue/Nope, proto: [catalogue.proto]}}
       - {name: c, grpc: {url: "grpc://127.0.0.1:1", method: shop.v1.Catalogue/GetProduct, proto: [catalogue.proto], message: {idd: 1}}}
       - {name: d, grpc: {url: "grpc://127.0.0.1:1", method: shop.v1.Catalogue/GetProduct, proto: [catalogue.proto], message: {id: "{{ vu }}", x: "{{ vu }}"}}}
@@ -237,11 +187,11 @@ func TestTLS(t *testing.T) {
 	go gs.Serve(ln)
 	t.Cleanup(gs.Stop)
 	step := `      - {name: get, grpc: {url: "grpcs://` + ln.Addr().String() + `", method: shop.v1.Catalogue/GetProduct, message: {id: 1}}}` + "\n"
-	samples, _ := runOnce(t, "target: {tls: {ca_file: "+ca+", server_name: example.com}}\n"+head+step)
+	samples, _ := prototest.RunOnce(t, "target: {tls: {ca_file: "+ca+", server_name: example.com}}\n"+head+step)
 	if s := samples[0]; s.Kind != metrics.KindNone {
 		t.Errorf("trusted: kind %v status %d", s.Kind, s.Status)
 	}
-	samples, _ = runOnce(t, head+step)
+	samples, _ = prototest.RunOnce(t, head+step)
 	if s := samples[0]; s.Kind != metrics.KindTLS {
 		t.Errorf("untrusted: kind %v status %d, want tls", s.Kind, s.Status)
 	}
@@ -262,7 +212,7 @@ func TestExamplePlan(t *testing.T) {
 		if i == 1 {
 			d = doc
 		}
-		samples, _ := runOnce(t, d)
+		samples, _ := prototest.RunOnce(t, d)
 		for _, s := range samples {
 			if s.Kind != metrics.KindNone {
 				t.Fatalf("scenario %d: %v (status %d)", i, s.Kind, s.Status)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -192,7 +193,7 @@ func (r *reflector) fetch(ctx context.Context, svc string) error {
 		}
 	}
 	set := &descriptorpb.FileDescriptorSet{}
-	for _, name := range sortedKeys(got) {
+	for _, name := range slices.Sorted(maps.Keys(got)) {
 		set.File = append(set.File, got[name])
 	}
 	files, err := protodesc.NewFiles(set)
@@ -215,13 +216,4 @@ func reflectionErr(err error) error {
 		return status.Error(codes.Unimplemented, "the server has no reflection service: list the .proto files under grpc.proto")
 	}
 	return err
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -44,7 +45,7 @@ type Step struct {
 	expect  *tmpl.Check
 	regex   *regexp.Regexp
 	check   *tmpl.Check
-	extract []extractor
+	extract tmpl.Extractors
 	hold    time.Duration
 	every   time.Duration // hold: between messages
 	close   bool
@@ -55,11 +56,6 @@ type Step struct {
 type header struct {
 	name  string
 	value *tmpl.Template
-}
-
-type extractor struct {
-	name string
-	x    *tmpl.Extractor
 }
 
 var _ load.Step = (*Step)(nil)
@@ -84,7 +80,7 @@ func Compile(target plan.Target, st *plan.Step, c *tmpl.Compiler, cfg Config, la
 			}
 		}
 		for _, h := range []map[string]string{target.Headers, st.Headers} {
-			for _, k := range sortedKeys(h) {
+			for _, k := range slices.Sorted(maps.Keys(h)) {
 				t, err := c.Compile(h[k])
 				if err != nil {
 					return nil, fieldErr("headers"+"."+k, err)
@@ -119,12 +115,9 @@ func Compile(target plan.Target, st *plan.Step, c *tmpl.Compiler, cfg Config, la
 			return nil, fieldErr("check", err)
 		}
 	}
-	for _, k := range sortedKeys(st.Extract) {
-		x, err := tmpl.CompileExtractor(st.Extract[k])
-		if err != nil {
-			return nil, fieldErr("extract"+"."+k, err)
-		}
-		s.extract = append(s.extract, extractor{k, x})
+	var k string
+	if s.extract, k, err = tmpl.CompileExtractors(st.Extract); err != nil {
+		return nil, fieldErr("extract."+k, err)
 	}
 	if w.Rate > 0 {
 		s.every = time.Duration(float64(time.Second) / w.Rate)
@@ -147,13 +140,7 @@ func (s *Step) Vars() []string {
 }
 
 // Sets lists the variables the step extracts.
-func (s *Step) Sets() []string {
-	out := make([]string, len(s.extract))
-	for i, x := range s.extract {
-		out[i] = x.name
-	}
-	return out
-}
+func (s *Step) Sets() []string { return s.extract.Names() }
 
 // Do runs the step's parts in order: connect, send, expect, hold, close.
 func (s *Step) Do(ctx context.Context, vu *load.VU, smp *metrics.Sample) (send, end time.Time) {
@@ -239,14 +226,8 @@ func (s *Step) Do(ctx context.Context, vu *load.VU, smp *metrics.Sample) (send, 
 				return fail(metrics.KindCheckFailed, 0, "%s", reason)
 			}
 		}
-		for _, x := range s.extract {
-			v, ok := x.x.Extract(msg, nil)
-			if !ok {
-				return fail(metrics.KindExtractFailed, 0, "extract %s: nothing matched in the message", x.name)
-			}
-			if state != nil {
-				state.Set(x.name, v)
-			}
+		if name, ok := s.extract.Apply(msg, state); !ok {
+			return fail(metrics.KindExtractFailed, 0, "extract %s: nothing matched in the message", name)
 		}
 	}
 	if s.hold > 0 {
@@ -360,15 +341,6 @@ func (s *Step) target(raw string) (string, error) {
 		u.Scheme = "wss"
 	}
 	return u.String(), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func fieldErr(field string, err error) error { return &httpstep.FieldError{Field: field, Err: err} }

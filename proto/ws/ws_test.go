@@ -13,49 +13,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/stampede-perf/stampede/demo"
-	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/metrics"
-	"github.com/stampede-perf/stampede/plan"
-	"github.com/stampede-perf/stampede/proto"
-	"github.com/stampede-perf/stampede/tmpl"
+	"github.com/stampede-perf/stampede/proto/prototest"
 )
-
-// runOnce compiles doc and runs its first scenario once on a test VU,
-// returning each step's sample (the steps after a failed one are not
-// run) and the VU's template state.
-func runOnce(t *testing.T, doc string) ([]metrics.Sample, *tmpl.State) {
-	t.Helper()
-	p, err := plan.Parse("t.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	test, _, err := proto.Compile(p, proto.Options{Getenv: func(string) string { return "" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vu := load.NewTestVU(1, nil, nil)
-	vu.State = test.NewState(vu)
-	vu.Slots = test.NewSlots(vu)
-	t.Cleanup(func() {
-		for _, s := range vu.Slots {
-			if c, ok := s.(interface{ Close() error }); ok {
-				c.Close()
-			}
-		}
-	})
-	vu.Iter = 1
-	vu.State.NewIteration(1)
-	var out []metrics.Sample
-	for _, st := range test.Scenarios[0].Steps {
-		var s metrics.Sample
-		st.Do(t.Context(), vu, &s)
-		out = append(out, s)
-		if s.Kind != metrics.KindNone {
-			break
-		}
-	}
-	return out, vu.State.(*tmpl.State)
-}
 
 func startShop(t *testing.T) string {
 	t.Helper()
@@ -78,7 +38,7 @@ func startShop(t *testing.T) string {
 // close.
 func TestDemoStockFeed(t *testing.T) {
 	base := startShop(t)
-	samples, state := runOnce(t, `target: {base_url: `+base+`}
+	samples, state := prototest.RunOnce(t, `target: {base_url: `+base+`}
 load: {vus: 1, duration: 1s}
 scenarios:
   - name: live
@@ -175,7 +135,7 @@ func TestServerClosesMidConversation(t *testing.T) {
 				c.Read(ctx) // the second message ends it
 				tc.end(c)
 			})
-			samples, _ := runOnce(t, `target: {base_url: http://127.0.0.1:1}
+			samples, _ := prototest.RunOnce(t, `target: {base_url: http://127.0.0.1:1}
 load: {vus: 1, duration: 1s}
 scenarios:
   - name: s
@@ -238,7 +198,7 @@ func TestConnectAndWaitFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			samples, _ := runOnce(t, `target: {`+tc.target+`base_url: http://127.0.0.1:1}
+			samples, _ := prototest.RunOnce(t, `target: {`+tc.target+`base_url: http://127.0.0.1:1}
 load: {vus: 1, duration: 1s}
 scenarios:
   - name: s
@@ -261,7 +221,7 @@ func TestExamplePlan(t *testing.T) {
 	}
 	doc := strings.ReplaceAll(string(src), "http://127.0.0.1:8080", base)
 	doc = strings.ReplaceAll(doc, "hold: 3s", "hold: 300ms")
-	samples, _ := runOnce(t, doc)
+	samples, _ := prototest.RunOnce(t, doc)
 	if len(samples) != 5 {
 		t.Fatalf("%d steps ran, want 5", len(samples))
 	}
