@@ -153,6 +153,9 @@ func Compile(target plan.Target, st *plan.Step, c *tmpl.Compiler, ty *Types) (*S
 			return nil, fieldErr("grpc.message", err)
 		}
 	}
+	if len(text) > plan.MaxRequestBody {
+		return nil, fieldErr("grpc.message", fmt.Errorf("%d bytes encoded; at most %d are allowed", len(text), plan.MaxRequestBody))
+	}
 	if s.msg, err = c.Compile(text); err != nil {
 		return nil, fieldErr("grpc.message", err)
 	}

@@ -95,6 +95,9 @@ func Compile(target plan.Target, st *plan.Step, c *tmpl.Compiler, cfg Config, la
 			return nil, fieldErr("ws.json", err)
 		}
 	}
+	if len(text) > plan.MaxRequestBody {
+		return nil, fieldErr("ws.json", fmt.Errorf("%d bytes encoded; at most %d are allowed", len(text), plan.MaxRequestBody))
+	}
 	if text != "" {
 		if s.msg, err = c.Compile(text); err != nil {
 			return nil, fieldErr("ws.send", err)
