@@ -36,6 +36,12 @@
 //	GET  /metrics               Prometheus text format
 //	GET  /debug/pprof/…         net/http/pprof
 //
+// With [Options.GRPCAddr], [Start] also serves the catalogue over gRPC on
+// its own listener ([Shop.NewGRPCServer]: shop.v1.Catalogue, GetProduct
+// and the server stream ListProducts, described by the embedded
+// catalogue.proto, with server reflection; messages are dynamic, so no
+// generated code is needed).
+//
 // Each user has one cart, identified by the user's id; a cart line holds at
 // most 99 of a product, so carts stay small however long a test adds to them.
 // Checkout moves the whole cart into an order and takes the stock in one
