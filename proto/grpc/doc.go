@@ -13,9 +13,12 @@
 // a second. A method the server does not know is then grpc_unimplemented.
 //
 // Each VU has its own client connection per server, made on first use,
-// like the HTTP runner's connection per VU. A call's latency ends with the
-// last message: for a unary call its reply, for a server stream the end
-// of the stream; the time to the first message is the TTFB phase.
+// like the HTTP runner's connection per VU; its set-up (TCP, TLS, HTTP/2
+// settings) is the connect phase of the VU's first call, and part of that
+// call's latency, as for HTTP (so is the reflection lookup, for the calls
+// that wait for it). A call's latency ends with the last message: for a
+// unary call its reply, for a server stream the end of the stream; the
+// time from sending to the first message is the TTFB phase.
 // Status codes are error kinds (metrics.KindGRPC…; DEADLINE_EXCEEDED is
 // timeout), the code's number the sample's status. The deadline is the
 // step's timeout. Responses are read as JSON (protojson, field names as in

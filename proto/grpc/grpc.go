@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -331,9 +332,12 @@ func (s *Step) Do(ctx context.Context, vu *load.VU, smp *metrics.Sample) (send, 
 		md = &methodDesc{d}
 		s.md.Store(md)
 	}
-	conn, err := cl.conn(s.server, s.cfg)
+	conn, fresh, err := cl.conn(s.server, s.cfg)
 	if err != nil {
 		return fail(metrics.KindOther, 0, "%v", err)
+	}
+	if fresh {
+		smp.ConnUS = metrics.Micros(connect(ctx, conn, s.timeout))
 	}
 	cl.buf = s.msg.Append(cl.buf[:0], state)
 	if end, ok := vu.FailMissing(s.name, smp); ok {
@@ -355,17 +359,19 @@ func (s *Step) Do(ctx context.Context, vu *load.VU, smp *metrics.Sample) (send, 
 	smp.BytesOut = uint32(proto.Size(req))
 	smp.MsgsOut = 1
 	resp := cl.reply(md.Output())
-	send = time.Now()
+	// The step's latency runs from its start (a new connection's set-up
+	// included, as for HTTP); TTFB from the call's.
+	call := time.Now()
 	if !md.IsStreamingServer() {
 		err = conn.Invoke(cctx, s.full, req, resp)
 		end = time.Now()
 		if err == nil {
 			smp.MsgsIn = 1
-			smp.TTFBUS = metrics.Micros(end.Sub(send))
+			smp.TTFBUS = metrics.Micros(end.Sub(call))
 			smp.BytesIn = uint32(proto.Size(resp))
 		}
 	} else {
-		end, err = s.stream(cctx, conn, req, resp, send, smp)
+		end, err = s.stream(cctx, conn, req, resp, call, smp)
 	}
 	if ctx.Err() != nil {
 		return send, end // a hard stop: not a measurement
@@ -470,18 +476,35 @@ func NewClient() *Client {
 		conns: map[string]*grpc.ClientConn{}}
 }
 
-func (cl *Client) conn(sv server, cfg Config) (*grpc.ClientConn, error) {
+// conn returns the VU's connection to sv; fresh when it was just made.
+func (cl *Client) conn(sv server, cfg Config) (c *grpc.ClientConn, fresh bool, err error) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if c := cl.conns[sv.key()]; c != nil {
-		return c, nil
+		return c, false, nil
 	}
-	c, err := dial(sv, cfg)
+	c, err = dial(sv, cfg)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	cl.conns[sv.key()] = c
-	return c, nil
+	return c, true, nil
+}
+
+// connect makes a new connection ready (TCP, TLS, HTTP/2 settings) and
+// returns how long that took, so a VU's first call has its connect phase
+// apart; a connection that fails is left to the call to report.
+func connect(ctx context.Context, c *grpc.ClientConn, timeout time.Duration) time.Duration {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c.Connect()
+	for st := c.GetState(); st != connectivity.Ready; st = c.GetState() {
+		if st == connectivity.TransientFailure || st == connectivity.Shutdown || !c.WaitForStateChange(ctx, st) {
+			break
+		}
+	}
+	return time.Since(start)
 }
 
 // message returns the VU's request message of type md, cleared.

@@ -80,6 +80,9 @@ func TestCatalogueCalls(t *testing.T) {
 			if get.MsgsIn != 1 || get.MsgsOut != 1 || get.BytesIn == 0 || get.BytesOut == 0 {
 				t.Errorf("unary: %+v", get)
 			}
+			if get.ConnUS == 0 || list.ConnUS != 0 {
+				t.Errorf("connect phase: first call %d µs, second %d µs; want a time, then none (one connection per VU)", get.ConnUS, list.ConnUS)
+			}
 			if list.MsgsIn != 12 || list.TTFBUS == 0 {
 				t.Errorf("stream: %d messages, first after %d µs; want 12 and a time", list.MsgsIn, list.TTFBUS)
 			}
