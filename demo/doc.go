@@ -32,8 +32,15 @@
 //	POST /api/checkout          (auth) → 201 {order_id, total_cents, status}, Location: /api/orders/{id}
 //	GET  /api/orders/{id}       (auth, owner only; others get 404) → {id, user_id, total_cents, status, created_at, items}
 //	GET  /healthz               → {status: "ok"}
+//	GET  /ws/stock              WebSocket (subprotocol stock.v1): {"subscribe": id} → {type: "stock", product_id, stock, seq} now and every 200 ms; {"ping": x} → {type: "pong", ping: x}
 //	GET  /metrics               Prometheus text format
 //	GET  /debug/pprof/…         net/http/pprof
+//
+// With [Options.GRPCAddr], [Start] also serves the catalogue over gRPC on
+// its own listener ([Shop.NewGRPCServer]: shop.v1.Catalogue, GetProduct
+// and the server stream ListProducts, described by the embedded
+// catalogue.proto, with server reflection; messages are dynamic, so no
+// generated code is needed).
 //
 // Each user has one cart, identified by the user's id; a cart line holds at
 // most 99 of a product, so carts stay small however long a test adds to them.

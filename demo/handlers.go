@@ -78,6 +78,7 @@ func (s *Shop) routes() http.Handler {
 		mux.Handle(a.path, s.instrument(a.path, false, methodNotAllowed(allow...)))
 	}
 	mux.Handle("GET /healthz", s.instrument("GET /healthz", false, s.healthz))
+	mux.HandleFunc("GET /ws/stock", s.stockFeed) // hijacked: not instrumented
 	mux.Handle("/healthz", s.instrument("/healthz", false, methodNotAllowed(http.MethodGet)))
 	mux.Handle("/", s.instrument("unmatched", false, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc"
 )
 
 // Server is a [Shop] served over HTTP on its own listener. Its methods are
@@ -19,6 +21,10 @@ type Server struct {
 	srv  *http.Server
 	url  string
 	addr net.Addr // as bound
+
+	grpc     *grpc.Server // nil unless Options.GRPCAddr was set
+	grpcAddr string
+	grpcDone chan struct{} // closed when the gRPC Serve has returned
 
 	done     chan struct{} // closed when Serve has returned
 	serveErr error         // Serve's result; read only after done is closed
@@ -55,6 +61,11 @@ func Start(ctx context.Context, addr string, o Options) (*Server, error) {
 	}
 	if o.Logf != nil {
 		s.srv.ErrorLog = log.New(logfWriter(o.Logf), "demo shop: ", 0)
+	}
+	if o.GRPCAddr != "" {
+		if err := s.startGRPC(ctx, o.GRPCAddr); err != nil {
+			return nil, errors.Join(err, ln.Close(), shop.Close())
+		}
 	}
 	go func() {
 		defer close(s.done)
@@ -105,6 +116,7 @@ func (s *Server) Shop() *Shop { return s.shop }
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		s.stopGRPC(ctx)
 		if err := s.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("demo shop server did not drain: %w", err), s.srv.Close())
 		}
@@ -114,3 +126,45 @@ func (s *Server) Close(ctx context.Context) error {
 	})
 	return s.closeErr
 }
+
+// startGRPC serves the catalogue over gRPC on addr.
+func (s *Server) startGRPC(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot start the demo shop's gRPC server: %w", err)
+	}
+	g, err := s.shop.NewGRPCServer()
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
+	s.grpc, s.grpcAddr, s.grpcDone = g, dialAddr(ln.Addr()), make(chan struct{})
+	go func() {
+		defer close(s.grpcDone)
+		_ = g.Serve(ln) // returns when stopped
+	}()
+	return nil
+}
+
+// stopGRPC lets calls in flight finish until ctx is done, then drops them.
+func (s *Server) stopGRPC(ctx context.Context) {
+	if s.grpc == nil {
+		return
+	}
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-stopped
+	}
+	<-s.grpcDone
+}
+
+// GRPCAddr is the host:port of the gRPC catalogue ("" unless
+// Options.GRPCAddr was set).
+func (s *Server) GRPCAddr() string { return s.grpcAddr }

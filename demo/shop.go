@@ -48,6 +48,9 @@ type Options struct {
 	// Logf, if set, receives startup notes and server-side errors (the
 	// causes behind 500 responses). It must be safe for concurrent use.
 	Logf func(format string, args ...any)
+	// GRPCAddr, if set, is where [Start] also serves the catalogue over
+	// gRPC ("127.0.0.1:0" picks a free port; [Server.GRPCAddr] tells which).
+	GRPCAddr string
 }
 
 // faults is the parsed form of Options.Faults.
@@ -75,6 +78,7 @@ type Shop struct {
 
 	leak  leakStore  // the leak fault's retained memory
 	audit auditState // the lock fault's shop-wide mutex
+	live  liveFeeds  // open WebSocket stock feeds
 
 	prevMutexFraction int // restored by Close when the lock fault set profiling rates
 
@@ -214,6 +218,7 @@ func (s *Shop) Close() error {
 			runtime.SetBlockProfileRate(0)
 		}
 		s.leak.release()
+		s.live.close()
 		s.closeErr = s.closeResources()
 	})
 	return s.closeErr

@@ -92,6 +92,7 @@ type stepAgg struct {
 	requests, errors  int64
 	bytesIn, bytesOut int64
 	rows              int64
+	msgsOut, msgsIn   int64
 	dns, conn, tls    int64
 	ttfb, recv        int64
 	send              int64
@@ -250,6 +251,8 @@ func (c *Collector) record(s *Sample) {
 	st.bytesIn += int64(s.BytesIn)
 	st.bytesOut += int64(s.BytesOut)
 	st.rows += int64(s.Rows)
+	st.msgsOut += int64(s.MsgsOut)
+	st.msgsIn += int64(s.MsgsIn)
 	st.dns += int64(s.DNSUS)
 	st.conn += int64(s.ConnUS)
 	st.tls += int64(s.TLSUS)
@@ -446,6 +449,7 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 		sr := result.StepResult{
 			Scenario: st.scenario, Step: st.info.Name, Kind: st.info.Kind,
 			Requests: st.requests, Errors: st.errors, Rows: st.rows,
+			MessagesOut: st.msgsOut, MessagesIn: st.msgsIn,
 			BytesIn: st.bytesIn, BytesOut: st.bytesOut,
 			Latency: Percentiles(st.lat), Phases: timing(st.requests, st.dns, st.conn, st.tls, st.ttfb, st.recv),
 			Hist: MustEncode(st.lat),

@@ -28,6 +28,24 @@ const (
 	// KindBodyTooLarge is a response body larger than what the step may
 	// keep to check or extract from (target.max_body).
 	KindBodyTooLarge
+	// KindWSClosed is a WebSocket connection that ended while a step used
+	// it; the sample's Status is the close code (1006: dropped without a
+	// close frame), so disconnects are counted by cause.
+	KindWSClosed
+	// gRPC status codes: the common ones are kinds of their own, the rest
+	// KindGRPCError; the sample's Status is always the code's number.
+	// DEADLINE_EXCEEDED is KindTimeout.
+	KindGRPCInvalidArgument
+	KindGRPCNotFound
+	KindGRPCUnimplemented
+	KindGRPCUnavailable
+	KindGRPCResourceExhausted
+	KindGRPCInternal
+	KindGRPCUnauthenticated
+	KindGRPCError
+	// KindBadMessage is a message the step could not encode: its JSON,
+	// once expanded, does not fit the message type.
+	KindBadMessage
 	numKinds
 )
 
@@ -49,6 +67,17 @@ var kindNames = [numKinds]string{
 	KindOther:         "other",
 	KindLockTimeout:   "lock_timeout",
 	KindBodyTooLarge:  "body_too_large",
+
+	KindWSClosed:              "ws_closed",
+	KindGRPCInvalidArgument:   "grpc_invalid_argument",
+	KindGRPCNotFound:          "grpc_not_found",
+	KindGRPCUnimplemented:     "grpc_unimplemented",
+	KindGRPCUnavailable:       "grpc_unavailable",
+	KindGRPCResourceExhausted: "grpc_resource_exhausted",
+	KindGRPCInternal:          "grpc_internal",
+	KindGRPCUnauthenticated:   "grpc_unauthenticated",
+	KindGRPCError:             "grpc_error",
+	KindBadMessage:            "bad_message",
 }
 
 // String is the kind's name in the Run document.

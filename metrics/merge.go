@@ -168,6 +168,8 @@ func mergeSteps(runs []*result.Run, durationS float64) ([]result.StepResult, map
 			m.Requests += st.Requests
 			m.Errors += st.Errors
 			m.Rows += st.Rows
+			m.MessagesOut += st.MessagesOut
+			m.MessagesIn += st.MessagesIn
 			m.BytesIn += st.BytesIn
 			m.BytesOut += st.BytesOut
 			m.Errs = addErrors(m.Errs, st.Errs)

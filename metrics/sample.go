@@ -22,6 +22,10 @@ type Sample struct {
 	BytesIn   uint32
 	BytesOut  uint32
 	Rows      uint32
+	// MsgsOut and MsgsIn count the messages a WebSocket or gRPC step sent
+	// and received.
+	MsgsOut uint32
+	MsgsIn  uint32
 	// PoolWaitUS is how long an SQL step waited for a pooled connection
 	// (creating one included), apart from running its statements.
 	PoolWaitUS uint32

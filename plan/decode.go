@@ -79,6 +79,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 
 	resolveFeeders(p, file)
 	resolveFiles(p, file)
+	resolveProtoFiles(p, file)
 	p.ApplyDefaults()
 
 	problems := d.problems

@@ -77,6 +77,12 @@ func (p *Plan) ApplyDefaults() {
 }
 
 func (p *Plan) stepDefaults(st *Step) {
+	if st.streamKind() != "" {
+		if st.Name == "" {
+			st.Name = streamStepName(st)
+		}
+		return
+	}
 	if st.SQL != nil {
 		if st.SQL.DB == "" && len(p.Databases) == 1 {
 			for name := range p.Databases {

@@ -33,6 +33,7 @@ func FuzzParse(f *testing.F) {
 		"load: {stages: [{users: 1, rate: 2}]}\n",
 		"thresholds: [p95 <, {expr: 'rps > x', scope: a/b}]\n",
 		"---\na: 1\n---\nb: 2\n",
+		"target: {base_url: http://x}\nload: {duration: 1s}\nscenarios: [{name: a, steps: [{ws: {connect: /ws, subprotocols: [p], send: '{{ vu }}', expect: {json: [{path: a, equals: 1}], regex: b}, hold: 1s, rate: 2, close: true}}, {grpc: {url: 'grpc://h:1', method: a.B/C, message: {a: 1}, metadata: {k: v}, proto: [a.proto], import_paths: [.]}}]}]\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -103,6 +103,8 @@ type Step struct {
 	Extract   map[string]*Extractor `yaml:"extract" json:"extract,omitempty"`
 	Check     *Check                `yaml:"check" json:"check,omitempty"`
 	SQL       *SQLStep              `yaml:"sql" json:"sql,omitempty"`
+	WS        *WSStep               `yaml:"ws" json:"ws,omitempty"`
+	GRPC      *GRPCStep             `yaml:"grpc" json:"grpc,omitempty"`
 }
 
 // Think is a pause: fixed (`think: 1s`) or uniform (`think: {min: 1s, max: 3s}`).

@@ -190,6 +190,7 @@ func (c *checker) scenarios() {
 		for j, st := range s.Steps {
 			c.step(indexPath(fieldPath(sp, "steps"), j), st)
 		}
+		c.wsScenario(sp, s)
 	}
 	if !positive && !negative {
 		c.add("scenarios", "every scenario has weight 0; at least one must be > 0")
@@ -209,7 +210,13 @@ func (c *checker) think(path string, t *Think) {
 
 func (c *checker) step(sp string, st *Step) {
 	if st == nil {
-		c.add(sp, "empty step: set path (HTTP request) or sql (database query)")
+		c.add(sp, "empty step: set path (HTTP request), sql (database query), ws (WebSocket) or grpc (gRPC call)")
+		return
+	}
+	if kind := st.streamKind(); kind != "" {
+		c.streamStep(sp, st, kind)
+		c.nonNegativeDuration(fieldPath(sp, "timeout"), st.Timeout)
+		c.think(fieldPath(sp, "think"), st.Think)
 		return
 	}
 	isHTTP, isSQL := st.Path != "", st.SQL != nil
@@ -217,7 +224,7 @@ func (c *checker) step(sp string, st *Step) {
 	case isHTTP && isSQL:
 		c.add(sp, "set either path (HTTP request) or sql (database query), not both")
 	case !isHTTP && !isSQL && !c.p.failed(fieldPath(sp, "path")) && !c.p.failed(fieldPath(sp, "sql")):
-		c.add(sp, "set path (HTTP request) or sql (database query)")
+		c.add(sp, "set path (HTTP request), sql (database query), ws (WebSocket) or grpc (gRPC call)")
 	case st.Name == "" && (isHTTP || isSQL && sqlStepName(st.SQL) != ""):
 		// An SQL step without a statement is reported below; its missing
 		// name would only repeat that.

@@ -62,7 +62,7 @@ scenarios:
 			want: []string{
 				"t.yaml:5:22: scenarios[0].steps: at least one step is required",
 				"t.yaml:8:9: scenarios[1].steps[0]: set either path (HTTP request) or sql (database query), not both",
-				"t.yaml:9:9: scenarios[1].steps[1]: set path (HTTP request) or sql (database query)",
+				"t.yaml:9:9: scenarios[1].steps[1]: set path (HTTP request), sql (database query), ws (WebSocket) or grpc (gRPC call)",
 				`t.yaml:10:27: scenarios[1].steps[2].method: unknown method "GTE" (use GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)`,
 				"t.yaml:11:25: scenarios[1].steps[3].body: set body or json, not both",
 			},
@@ -71,7 +71,7 @@ scenarios:
 			name: "empty path",
 			why:  "a path key without a value is no path",
 			doc:  head + "scenarios: [{name: a, steps: [{path}]}]\n",
-			want: []string{"t.yaml:3:31: scenarios[0].steps[0]: set path (HTTP request) or sql (database query)"},
+			want: []string{"t.yaml:3:31: scenarios[0].steps[0]: set path (HTTP request), sql (database query), ws (WebSocket) or grpc (gRPC call)"},
 		},
 		{
 			name: "base_url missing",
@@ -368,7 +368,7 @@ func TestValidateGoBuiltValues(t *testing.T) {
 	err := p.Validate()
 	want := []string{
 		"scenarios[0].think.min: must be ≥ 0, got -1s",
-		"scenarios[0].steps[1]: empty step: set path (HTTP request) or sql (database query)",
+		"scenarios[0].steps[1]: empty step: set path (HTTP request), sql (database query), ws (WebSocket) or grpc (gRPC call)",
 		"scenarios[1]: empty scenario",
 		"load.vus: must be ≥ 0, got -2",
 		"load.ramp_up: must be ≥ 0, got -1ms",

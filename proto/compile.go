@@ -28,6 +28,8 @@ type Options struct {
 const (
 	slotHTTP = iota
 	slotSQL
+	slotWS
+	slotGRPC
 	numSlots
 )
 
@@ -76,6 +78,7 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 	if err := httpstep.CheckH2CProxy(p.Target, hcfg); err != nil {
 		bad("target.proxy", err)
 	}
+	streams := newStreams(p, c, timeout, hcfg.TLS)
 	hcfg.Buffers = httpstep.NewBuffers(0) // borrowed by VUs only while a request is on the wire
 
 	var dbs *sqlstep.Databases
@@ -107,7 +110,26 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 			path := fmt.Sprintf("scenarios[%d].steps[%d]", i, j)
 			var step load.Step
 			kind := "http"
-			if st.SQL != nil {
+			if st.WS != nil || st.GRPC != nil {
+				ss, k, err := streams.compile(sc, j)
+				if errors.As(err, &fe) {
+					bad(path+"."+fe.Field, fe.Err)
+					continue
+				}
+				if err != nil {
+					bad(path+"."+k, err)
+					continue
+				}
+				for _, v := range ss.Vars() {
+					if !known[v] && !feederVar(v) {
+						bad(path, fmt.Errorf("uses {{ %s }} but no earlier step of %q sets it (extract it in an earlier step, or define it under variables:)", v, sc.Name))
+					}
+				}
+				for _, k := range ss.Sets() {
+					known[k] = true
+				}
+				step, kind = ss, k
+			} else if st.SQL != nil {
 				if dbs == nil {
 					bad(path+".sql.db", errors.New("no databases are declared under databases"))
 					continue
@@ -181,6 +203,7 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 		if dbs != nil {
 			s[slotSQL] = dbs.NewSession()
 		}
+		streams.slots(s)
 		return s
 	}
 	return t, layout, nil

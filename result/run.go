@@ -129,19 +129,22 @@ type Timing struct {
 
 // StepResult is one step of one scenario.
 type StepResult struct {
-	Scenario string       `json:"scenario"`
-	Step     string       `json:"step"`
-	Kind     string       `json:"kind,omitempty"` // "http", "sql"
-	Requests int64        `json:"requests"`
-	Errors   int64        `json:"errors"`
-	RPS      float64      `json:"rps"`
-	Rows     int64        `json:"rows,omitempty"`
-	BytesIn  int64        `json:"bytes_in"`
-	BytesOut int64        `json:"bytes_out"`
-	Latency  Latency      `json:"latency_ms"`
-	Phases   Timing       `json:"timing_ms"`
-	Errs     []ErrorCount `json:"errors_by_kind,omitempty"`
-	Hist     string       `json:"hist,omitempty"`
+	Scenario string  `json:"scenario"`
+	Step     string  `json:"step"`
+	Kind     string  `json:"kind,omitempty"` // "http", "sql"
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	RPS      float64 `json:"rps"`
+	Rows     int64   `json:"rows,omitempty"`
+	// MessagesOut and MessagesIn count WebSocket and gRPC messages.
+	MessagesOut int64        `json:"messages_out,omitempty"`
+	MessagesIn  int64        `json:"messages_in,omitempty"`
+	BytesIn     int64        `json:"bytes_in"`
+	BytesOut    int64        `json:"bytes_out"`
+	Latency     Latency      `json:"latency_ms"`
+	Phases      Timing       `json:"timing_ms"`
+	Errs        []ErrorCount `json:"errors_by_kind,omitempty"`
+	Hist        string       `json:"hist,omitempty"`
 }
 
 // ScenarioResult counts the iterations of one scenario.

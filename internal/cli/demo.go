@@ -222,7 +222,7 @@ func demoPlan(url string) (*plan.Plan, func(), error) {
 }
 
 func newDemoServeCmd(e *env) *cobra.Command {
-	var addr, faults string
+	var addr, faults, grpcAddr string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve only the demo shop until interrupted",
@@ -232,7 +232,7 @@ func newDemoServeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return invalid(err)
 			}
-			srv, err := demo.Start(c.Context(), addr, demo.Options{Faults: fl})
+			srv, err := demo.Start(c.Context(), addr, demo.Options{Faults: fl, GRPCAddr: grpcAddr})
 			if err != nil {
 				return invalidf("cannot serve the demo shop on %s: %v", addr, err)
 			}
@@ -242,6 +242,9 @@ func newDemoServeCmd(e *env) *cobra.Command {
 			}
 			// The URL comes first: stampede demo reads it from this line.
 			fmt.Fprintf(e.stdout, "demo shop listening on %s (bound to %s, %s; faults: %s); stop with Ctrl+C\n", srv.URL(), srv.Addr(), scope, faultList(fl))
+			if a := srv.GRPCAddr(); a != "" {
+				fmt.Fprintf(e.stdout, "demo shop gRPC catalogue on grpc://%s (with server reflection)\n", a)
+			}
 			<-c.Context().Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -250,6 +253,7 @@ func newDemoServeCmd(e *env) *cobra.Command {
 	}
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address; the default is loopback only, while :PORT or 0.0.0.0:PORT listens on every interface")
 	c.Flags().StringVar(&faults, "fault", "", "planted faults: leak, hotspot, lock")
+	c.Flags().StringVar(&grpcAddr, "grpc-addr", "", "also serve the catalogue over gRPC on this address (e.g. 127.0.0.1:9090)")
 	return c
 }
 

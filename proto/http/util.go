@@ -70,3 +70,7 @@ func toString(k any) string {
 	b, _ := json.Marshal(k)
 	return string(b)
 }
+
+// JSONBody encodes a YAML-decoded JSON value for the other step runners
+// (WebSocket and gRPC messages), templates kept for expansion.
+func JSONBody(v any) (string, error) { return jsonBody(v) }
