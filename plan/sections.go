@@ -51,7 +51,24 @@ type PhaseSpec struct {
 type BaselineSpec struct {
 	Levels   []int    `yaml:"levels" json:"levels,omitempty"` // default 1, 10, 50
 	Duration Duration `yaml:"duration" json:"duration,omitempty"`
-	Skip     bool     `yaml:"skip" json:"skip,omitempty"`
+	// RampUp is each level's own ramp-up, in the order of Levels, before
+	// its Duration is held; a level past the list's end takes its last
+	// entry. Pause is the rest between one level and the next.
+	RampUp []Duration `yaml:"ramp_up" json:"ramp_up,omitempty"`
+	Pause  Duration   `yaml:"pause" json:"pause,omitempty"`
+	Skip   bool       `yaml:"skip" json:"skip,omitempty"`
+}
+
+// LevelRampUp is the ramp-up of the i-th level (0 without any).
+func (b *BaselineSpec) LevelRampUp(i int) Duration {
+	switch n := len(b.RampUp); {
+	case n == 0:
+		return 0
+	case i < n:
+		return b.RampUp[i]
+	default:
+		return b.RampUp[n-1]
+	}
 }
 
 // StressSpec is the stress-to-breaking-point phase.
