@@ -327,6 +327,24 @@ func adviceFor(f *result.Finding) []advice {
 				"cache what is read on every request; give the database more memory for its pages",
 			},
 		}}
+	case KindDiskThroughput:
+		return []advice{{
+			title: "Move fewer bytes through the disk", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"cache what every request reads (in memory, or a bigger database buffer pool)",
+				"batch and compress writes; move logs and exports off the request path",
+				"put the data on a faster volume, or spread it over several",
+			},
+		}}
+	case KindNetworkBound:
+		return []advice{{
+			title: "Send fewer bytes over the link", effort: LevelLow, impact: LevelHigh,
+			techniques: []string{
+				"compress responses (gzip or brotli) when the client accepts it",
+				"page, trim or filter large responses; let clients cache them (ETag, Cache-Control)",
+				"serve static and cacheable content from a CDN, or give the host a faster link",
+			},
+		}}
 	case KindLargeResponses:
 		return []advice{{
 			title: "Send less with %s", effort: LevelLow, impact: LevelMedium,
