@@ -65,7 +65,7 @@ func Judge(run *result.Run, cfg map[string]float64) result.Conclusion {
 	}
 	discountSaturated(c.Findings)
 	sortFindings(c.Findings, func(f *result.Finding) int { return rank[f.Kind] })
-	c.Recommendations = Recommend(c.Findings)
+	c.Recommendations = Recommend(c.Findings, run)
 	c.Verdict, c.VerdictReason = settled(run)
 	return c
 }
