@@ -79,4 +79,3 @@ func TestImplementationPlanOfARealRun(t *testing.T) {
 		t.Fatalf("no error_rate recommendation among %d", len(run.Recommendations))
 	}
 }
-
