@@ -258,6 +258,16 @@ func (p *Plan) Protocol(profile string) (*Tests, error) {
 		}
 		m.str(&s.Unit, u.Unit)
 		s.Skip = u.Skip
+		if in := u.Instances; in != nil {
+			c := *in
+			c.Count = slices.Clone(in.Count)
+			s.Instances = &c
+			s.Unit = InstancesUnit
+			s.Configs = nil
+			for _, n := range c.Count {
+				s.Configs = append(s.Configs, map[string]string{InstancesUnit: strconv.Itoa(n)})
+			}
+		}
 	}
 	if u := user.Pool; u != nil {
 		s := t.Pool
@@ -442,7 +452,10 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 		}
 	}
 	phase("tests.soak", t.Soak)
-	if s := t.Scalability; !s.Skip && len(s.Configs) > 0 {
+	if s := t.Scalability; !s.Skip && s.Instances != nil {
+		p.checkInstances(s, add)
+	}
+	if s := t.Scalability; !s.Skip && len(s.Configs) > 0 && s.Instances == nil {
 		path := "tests.scalability"
 		if strings.TrimSpace(s.Apply) == "" {
 			add(path+".apply", "required: the command that applies each configuration, e.g. kubectl scale deploy/api --replicas={{ instances }}")
@@ -657,6 +670,11 @@ func (t *Tests) Clone() *Tests {
 	}
 	if t.Scalability != nil {
 		s := *t.Scalability
+		if in := s.Instances; in != nil {
+			c := *in
+			c.Count = slices.Clone(in.Count)
+			s.Instances = &c
+		}
 		s.Configs = nil
 		for _, cfg := range t.Scalability.Configs {
 			m := make(map[string]string, len(cfg))

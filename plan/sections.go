@@ -128,7 +128,28 @@ type ScalabilitySpec struct {
 	RatePerUnit  float64 `yaml:"rate_per_unit" json:"rate_per_unit,omitempty"`
 	Unit         string  `yaml:"unit" json:"unit,omitempty"` // the config key that is N
 	Skip         bool    `yaml:"skip" json:"skip,omitempty"`
+	// Instances scales local processes behind a load balancer stampede
+	// runs, instead of an apply command.
+	Instances *InstancesSpec `yaml:"instances" json:"instances,omitempty"`
 }
+
+// InstancesSpec is horizontal scaling on this machine: for each count,
+// Command runs that many times, each with {{ port }} set to a free
+// loopback port (and {{ index }} to 0, 1, …), behind a load balancer
+// listening on the plan's target address, its configuration generated
+// and reloaded between counts.
+type InstancesSpec struct {
+	Command  string   `yaml:"command" json:"command"`
+	Count    []int    `yaml:"count" json:"count"`
+	Balancer string   `yaml:"balancer" json:"balancer,omitempty"` // nginx (default)
+	Ready    Duration `yaml:"ready" json:"ready,omitempty"`       // how long an instance may take to listen (default 10s)
+}
+
+// MaxInstances bounds tests.scalability.instances.count.
+const MaxInstances = 64
+
+// InstancesUnit is the configuration key, and unit, of instance scaling.
+const InstancesUnit = "instances"
 
 // PoolSpec is the connection-pool scalability phase: the same load run
 // once per pool size of one database, only the pool changing.

@@ -406,7 +406,7 @@ func (pr *protocol) plan(only []string) error {
 			}})
 	}
 	if s := t.Scalability; sel(PhaseScalability) && !s.Skip && len(s.Configs) > 0 {
-		if err := checkApply(s); err != nil {
+		if err := checkApply(s); s.Instances == nil && err != nil {
 			return err
 		}
 		add(stage{name: "scalability", kind: "scalability",
