@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -29,24 +28,6 @@ func rankReference(xs []float64, p float64) float64 {
 		}
 	}
 	return best
-}
-
-func TestPercentilesAgainstDefinition(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 13))
-	for trial := range 500 {
-		n := 1 + rng.IntN(300)
-		xs := make([]float64, n)
-		for i := range xs {
-			xs[i] = math.Round(rng.ExpFloat64()*1000) / 100 // ties happen
-		}
-		st := Describe(xs)
-		if want := rankReference(xs, 0.95); st.P95 != want {
-			t.Fatalf("trial %d (n=%d): p95 %v, by definition %v", trial, n, st.P95, want)
-		}
-		if want := rankReference(xs, 0.99); st.P99 != want {
-			t.Fatalf("trial %d (n=%d): p99 %v, by definition %v", trial, n, st.P99, want)
-		}
-	}
 }
 
 // TestLevelDefaults: a suite that names its level and sets no runs or
