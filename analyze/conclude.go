@@ -65,7 +65,7 @@ func Judge(run *result.Run, cfg map[string]float64) result.Conclusion {
 	}
 	discountSaturated(c.Findings)
 	sortFindings(c.Findings, func(f *result.Finding) int { return rank[f.Kind] })
-	c.Recommendations = Recommend(c.Findings)
+	c.Recommendations = Recommend(c.Findings, run)
 	c.Verdict, c.VerdictReason = settled(run)
 	return c
 }
@@ -156,6 +156,9 @@ func Settings() []Setting {
 		{"io_wait_percent", 20, "%", KindDiskBound, "sustained share of the host's CPU time waiting for disk I/O (median of the samples)"},
 		{"receive_share", 0.5, "ratio", KindLargeResponses, "share of time to first byte + receive spent receiving a step's responses"},
 		{"response_kib", 64, "KiB", KindLargeResponses, "least mean response size of a step whose transfer is judged"},
+		{"disk_mbps", 0, "MB/s", KindDiskThroughput, "the disk's measured throughput ceiling (read + write); 0: unknown, not judged"},
+		{"net_mbps", 0, "Mbit/s", KindNetworkBound, "the network link's capacity in each direction; 0: unknown, not judged"},
+		{"bw_share", 0.8, "ratio", KindDiskThroughput, "sustained share of the disk's or the link's ceiling (median of the samples) that is a finding; high from 95%"},
 	}
 }
 

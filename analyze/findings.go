@@ -27,6 +27,8 @@ const (
 	KindSlowDependency      = "slow_dependency"
 	KindDiskIO              = "disk_io"
 	KindLargeResponses      = "large_responses"
+	KindDiskThroughput      = "disk_throughput"
+	KindNetworkBound        = "network_bound"
 	KindNetworkLatency      = "network_latency"
 	KindConnectionErrors    = "connection_errors"
 	KindLatencyKnee         = "latency_knee"
@@ -66,6 +68,8 @@ func rules() []rule {
 		{KindCPUSaturation, ruleCPU},
 		{KindMemoryPressure, ruleMemory},
 		{KindDiskBound, ruleDiskBound},
+		{KindDiskThroughput, ruleDiskThroughput},
+		{KindNetworkBound, ruleNetworkBound},
 		{KindNetworkLatency, ruleNetwork},
 		{KindLargeResponses, ruleLargeResponses},
 		{KindConnectionErrors, ruleConnErrors},

@@ -41,7 +41,10 @@ type advice struct {
 // else quick_wins when the effort is low, high_priority when the
 // priority is high, long_term otherwise. The result is ordered by plan
 // (quick wins first), then in the findings' order.
-func Recommend(findings []result.Finding) []result.Recommendation {
+//
+// Each carries its implementation plan: a risk, ordered steps and, when
+// run is given, the stampede command that verifies the gain.
+func Recommend(findings []result.Finding, run *result.Run) []result.Recommendation {
 	var out []result.Recommendation
 	for i := range findings {
 		f := &findings[i]
@@ -65,6 +68,9 @@ func Recommend(findings []result.Finding) []result.Recommendation {
 			if r.Impact == "" {
 				r.Impact = r.Priority
 			}
+			r.Risk = riskOf(f.Kind, r.Effort)
+			r.Verify = verifyCommand(run, f.Kind)
+			r.Steps = planSteps(&r)
 			if r.Plan == "" {
 				switch {
 				case r.Effort == LevelLow:
@@ -151,7 +157,10 @@ func estimate(f *result.Finding) string {
 	switch f.Kind {
 	case KindCPUHotspot:
 		if v, ok := first(f, "cum_pct"); ok {
-			return fmt.Sprintf("up to %.0f%% of the CPU time under load, if %s's work is avoided", v, f.Subject)
+			// Halving the function's work cuts the service time by half its
+			// share; queueing (M/M/1: R = S/(1−ρ)) only magnifies that under
+			// load, so this is the least gain on a busy target.
+			return fmt.Sprintf("up to %.0f%% of the CPU time under load, if %s's work is avoided; p95 −%.0f%% or more if it is halved (service time −%.0f%%, more under queueing)", v, f.Subject, v/2, v/2)
 		}
 	case KindLockContention:
 		for _, e := range f.Evidence {
@@ -325,6 +334,24 @@ func adviceFor(f *result.Finding) []advice {
 				"batch synchronous writes: group commits, or fsync once per batch rather than per write",
 				"move logging and other writes off the request path (buffered, asynchronous)",
 				"cache what is read on every request; give the database more memory for its pages",
+			},
+		}}
+	case KindDiskThroughput:
+		return []advice{{
+			title: "Move fewer bytes through the disk", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"cache what every request reads (in memory, or a bigger database buffer pool)",
+				"batch and compress writes; move logs and exports off the request path",
+				"put the data on a faster volume, or spread it over several",
+			},
+		}}
+	case KindNetworkBound:
+		return []advice{{
+			title: "Send fewer bytes over the link", effort: LevelLow, impact: LevelHigh,
+			techniques: []string{
+				"compress responses (gzip or brotli) when the client accepts it",
+				"page, trim or filter large responses; let clients cache them (ETag, Cache-Control)",
+				"serve static and cacheable content from a CDN, or give the host a faster link",
 			},
 		}}
 	case KindLargeResponses:

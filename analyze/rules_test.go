@@ -247,6 +247,18 @@ func ruleCases() []ruleCase {
 		{"the host barely waits for its disks", KindDiskBound, func(r *result.Run) { r.System.Timeline = ioTimeline(30, 3, 50<<20) }, nil, false, false, ""},
 		{"no host samples", KindDiskBound, func(r *result.Run) { r.System.Timeline = nil }, nil, false, true, ""},
 
+		{"the target reads and writes its disk at its ceiling", KindDiskThroughput, func(r *result.Run) {
+			r.System.Timeline = bwTimeline(30, 90e6, 0)
+		}, map[string]float64{"disk_mbps": 100}, true, false, "at 90% of the disk's 100 MB/s"},
+		{"no disk ceiling given", KindDiskThroughput, func(r *result.Run) { r.System.Timeline = bwTimeline(30, 90e6, 0) }, nil, false, false, ""},
+		{"no disk traffic sampled", KindDiskThroughput, func(r *result.Run) { r.System.Timeline = nil }, map[string]float64{"disk_mbps": 100}, false, true, ""},
+
+		{"the link is nearly full", KindNetworkBound, func(r *result.Run) {
+			r.System.Timeline = bwTimeline(30, 0, 118e6)
+		}, map[string]float64{"net_mbps": 1000}, true, false, "at 94% of its 1000 Mbit/s"},
+		{"the link has room", KindNetworkBound, func(r *result.Run) { r.System.Timeline = bwTimeline(30, 0, 30e6) }, map[string]float64{"net_mbps": 1000}, false, false, ""},
+		{"no network samples", KindNetworkBound, func(r *result.Run) { r.System.Timeline = nil }, map[string]float64{"net_mbps": 1000}, false, true, ""},
+
 		{"goroutines pile up in one place", KindGoroutineLeak, func(r *result.Run) {
 			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 650, PerMin: 600, PValue: 1e-9, Points: 60, WindowS: 59, Profiled: true,
 				TopGrowth: []result.GoroutineGrowth{{Function: "example.com/shop.(*Hub).wait", Own: true, Via: "sync.(*Cond).Wait", Added: 580}}}

@@ -179,8 +179,16 @@ func stressMetric(m string) bool {
 // is the lowest load that broke, the last good load the highest that held
 // below it, and the maximum sustained throughput the best RPS of a step
 // that held. With no broken step the limit is "none" and the breaking
-// point 0: the target held up to the highest load tried.
-func StressOutcome(curve []result.StressPoint, unit string) *result.Stress {
+// point 0: the target held up to the highest load tried. why holds what
+// broke at each broken load (with the numbers); the breaking point's is
+// the outcome's Why.
+//
+// When no step held, the warning depends on the unit: a load that can go
+// lower (a rate) is advised to start lower, but a break at the smallest
+// configuration a unit has — one user, one connection, the payload once —
+// is the finding itself: the target cannot serve even that, and the
+// warning says so with why.
+func StressOutcome(curve []result.StressPoint, unit string, why map[float64]string) *result.Stress {
 	s := &result.Stress{Unit: unit, Limit: LimitNone, RecoveryS: -1, Curve: curve}
 	bad := -1
 	for i, pt := range curve {
@@ -203,8 +211,9 @@ func StressOutcome(curve []result.StressPoint, unit string) *result.Stress {
 			s.Precision = round4((s.BreakingPoint - s.LastGood) / s.BreakingPoint)
 		}
 	}
+	s.Why = why[s.BreakingPoint]
 	if len(curve) > 0 && s.MaxThroughputRPS == 0 {
-		s.Warnings = append(s.Warnings, "no step held its limits: the target broke at the first load tried; start lower (tests.stress.start)")
+		s.Warnings = append(s.Warnings, floorWarning(s, curve))
 	}
 	sorted := slices.Clone(curve)
 	slices.SortStableFunc(sorted, func(a, b result.StressPoint) int { return cmp.Compare(a.Load, b.Load) })
@@ -351,4 +360,36 @@ func ClosedOutcome(pts []result.ClosedPoint, errorRate, openRPS float64) *result
 		c.Ratio = round4(c.MaxThroughputRPS / openRPS)
 	}
 	return c
+}
+
+// Discrete stress units whose smallest configuration is 1: nothing lower
+// can be tried.
+var stressFloorUnits = map[string]string{
+	"connections": "a pool of 1 connection",
+	"users":       "1 user",
+	"× payload":   "the payload once",
+}
+
+// floorWarning says why no step of curve held: at the smallest
+// configuration of a discrete unit the target breaks at its floor (and
+// why); otherwise the search began too high.
+func floorWarning(s *result.Stress, curve []result.StressPoint) string {
+	lowest := curve[0].Load
+	for _, pt := range curve {
+		lowest = min(lowest, pt.Load)
+	}
+	what, discrete := stressFloorUnits[s.Unit]
+	if !discrete || lowest > 1 {
+		return "no step held its limits: the target broke at the first load tried; start lower (tests.stress.start)"
+	}
+	subject := "the target"
+	if s.Unit == "connections" {
+		subject = "the database"
+	}
+	why := s.Why
+	if why == "" {
+		why = s.Limit
+	}
+	return fmt.Sprintf("%s breaks at its smallest configuration, %s (%s: %s): nothing smaller can be tried, so this load is beyond what even the least of it serves — make each request cheaper or lower the load the phase holds",
+		subject, what, s.Limit, why)
 }

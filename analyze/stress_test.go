@@ -137,7 +137,7 @@ func TestStressOutcome(t *testing.T) {
 		{Load: 600, RPS: 470, OK: false, Limit: LimitErrors, Probe: true},
 		{Load: 500, RPS: 478, OK: true, Probe: true},
 	}
-	s := StressOutcome(curve, "rps")
+	s := StressOutcome(curve, "rps", nil)
 	if s.BreakingPoint != 600 || s.Limit != LimitErrors || s.LastGood != 500 || s.MaxThroughputRPS != 478 {
 		t.Errorf("outcome: breaking %v limit %q last good %v max %v", s.BreakingPoint, s.Limit, s.LastGood, s.MaxThroughputRPS)
 	}
@@ -150,15 +150,15 @@ func TestStressOutcome(t *testing.T) {
 	// A good step above a bad one (noise) does not move the breaking
 	// point up, and is not the last good load either.
 	noisy := append(slices.Clone(curve), result.StressPoint{Load: 700, RPS: 485, OK: true})
-	s = StressOutcome(noisy, "rps")
+	s = StressOutcome(noisy, "rps", nil)
 	if s.BreakingPoint != 600 || s.LastGood != 500 || s.MaxThroughputRPS != 485 {
 		t.Errorf("noisy: breaking %v last good %v max %v", s.BreakingPoint, s.LastGood, s.MaxThroughputRPS)
 	}
-	s = StressOutcome(curve[:3], "rps")
+	s = StressOutcome(curve[:3], "rps", nil)
 	if s.Limit != LimitNone || s.BreakingPoint != 0 || s.LastGood != 400 {
 		t.Errorf("unbroken: %+v", s)
 	}
-	s = StressOutcome([]result.StressPoint{{Load: 10, OK: false, Limit: LimitErrors}}, "rps")
+	s = StressOutcome([]result.StressPoint{{Load: 10, OK: false, Limit: LimitErrors}}, "rps", nil)
 	if len(s.Warnings) == 0 {
 		t.Error("no warning when the first step already broke")
 	}

@@ -253,6 +253,7 @@ func (s *Set) Benchmarks(level string) []result.Benchmark {
 			case "sec/op":
 				st := Describe(se.Values)
 				b.Runs, b.MeanS, b.StddevS, b.MedianS, b.MinS, b.MaxS = st.N, st.Mean, st.Stddev, st.Median, st.Min, st.Max
+				b.P95S, b.P99S, b.OpsPerS = st.P95, st.P99, OpsPerS(st.Mean)
 				b.Times = append([]float64(nil), se.Values...)
 				b.OutlierRuns = Outliers(se.Values)
 				b.Outliers = len(b.OutlierRuns)

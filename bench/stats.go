@@ -31,6 +31,8 @@ type Stats struct {
 	Median float64
 	Min    float64
 	Max    float64
+	P95    float64 // nearest-rank percentiles: the smallest value with at least 95% (99%) of the sample at or below it
+	P99    float64
 }
 
 // Describe computes the descriptive statistics of xs; xs is not modified.
@@ -55,7 +57,27 @@ func Describe(xs []float64) Stats {
 		s.Stddev = math.Sqrt(ss / float64(len(xs)-1))
 	}
 	s.Median = median(xs)
+	sorted := slices.Clone(xs)
+	slices.Sort(sorted)
+	s.P95, s.P99 = nearestRank(sorted, 0.95), nearestRank(sorted, 0.99)
 	return s
+}
+
+// nearestRank is the p-quantile of sorted by the nearest-rank method: the
+// value at rank ⌈p·n⌉ (1-based), a value of the sample, never an
+// interpolation between two runs.
+func nearestRank(sorted []float64, p float64) float64 {
+	k := int(math.Ceil(p*float64(len(sorted)) - 1e-9))
+	return sorted[min(max(k, 1), len(sorted))-1]
+}
+
+// OpsPerS is the throughput of a benchmark whose mean time per operation
+// (or per run) is meanS seconds: 1 / meanS, 0 when nothing was timed.
+func OpsPerS(meanS float64) float64 {
+	if meanS <= 0 || math.IsNaN(meanS) {
+		return 0
+	}
+	return 1 / meanS
 }
 
 // CV is the coefficient of variation, stddev ÷ mean (0 when the mean is 0).

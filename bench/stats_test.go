@@ -93,6 +93,8 @@ func TestDescribeAgainstReference(t *testing.T) {
 		}
 		check("mean", got.Mean, sum/float64(n))
 		check("stddev", got.Stddev, wantSD)
+		check("p95", got.P95, rankReference(xs, 0.95))
+		check("p99", got.P99, rankReference(xs, 0.99))
 		check("median", got.Median, refMedian(xs))
 		check("min", got.Min, slices.Min(xs))
 		check("max", got.Max, slices.Max(xs))

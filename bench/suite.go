@@ -31,6 +31,38 @@ const (
 	LevelSystem    = "system"
 )
 
+// LevelDefaults are a level's iterations and warm-up iterations when a
+// suite that names its level sets neither runs nor min_time (iterations)
+// or warmup: the more isolated the code, the cheaper an iteration and the
+// more of them it takes to see through noise.
+var LevelDefaults = map[string]struct{ Iterations, Warmup int }{
+	LevelMicro:     {100000, 1000},
+	LevelComponent: {10000, 100},
+	LevelSystem:    {1000, 10},
+}
+
+// MaxSuiteRuns bounds a suite's runs and warmup (and so a level's
+// defaults): a million timed runs is days of any real command.
+const MaxSuiteRuns = 1000000
+
+// suiteIterations resolves a suite's iterations and warm-up: what it sets,
+// else its level's defaults when it names a level (0 leaves the choice to
+// the runner: hyperfine's rule for commands, go test's for Go).
+func suiteIterations(s *plan.BenchmarkSuite) (runs, warmup int) {
+	runs, warmup = s.Runs, s.Warmup
+	d, ok := LevelDefaults[s.Level]
+	if !ok {
+		return runs, warmup
+	}
+	if runs == 0 && s.MinTime == 0 {
+		runs = d.Iterations
+	}
+	if warmup == 0 {
+		warmup = d.Warmup
+	}
+	return runs, warmup
+}
+
 // ValidateSuites reports every problem with suites at once, each naming
 // the suite by its position and name.
 func ValidateSuites(suites []*plan.BenchmarkSuite) error {
@@ -67,11 +99,11 @@ func ValidateSuites(suites []*plan.BenchmarkSuite) error {
 		case s.Go != "" && s.Warmup != 0:
 			bad("warmup is for command suites; go test warms up by itself")
 		}
-		if s.Warmup < 0 {
-			bad("warmup must be ≥ 0")
+		if s.Warmup < 0 || s.Warmup > MaxSuiteRuns {
+			bad("warmup must be between 0 and %d, got %d", MaxSuiteRuns, s.Warmup)
 		}
-		if s.Runs < 0 {
-			bad("runs must be ≥ 0")
+		if s.Runs < 0 || s.Runs > MaxSuiteRuns {
+			bad("runs must be between 0 and %d, got %d", MaxSuiteRuns, s.Runs)
 		}
 		if s.MinTime < 0 {
 			bad("min_time must be ≥ 0")
@@ -86,7 +118,8 @@ func ValidateSuites(suites []*plan.BenchmarkSuite) error {
 // suites, system for command suites) and opportunity notes.
 //
 // A command suite is measured like `stampede bench` with its warmup, runs
-// (exact) or min_time, and prepare. A go suite runs `go test -bench` on
+// (exact) or min_time, and prepare; a suite that names its level and
+// leaves them out gets the level's LevelDefaults. A go suite runs `go test -bench` on
 // its package pattern with count = runs (default 10) and -benchtime =
 // min_time when set. When ctx is cancelled, RunSuites returns what was
 // measured, the interrupted benchmarks marked Partial, with ctx's error;
@@ -117,8 +150,9 @@ func RunSuites(ctx context.Context, suites []*plan.BenchmarkSuite, o SuiteOption
 
 func runCommandSuite(ctx context.Context, s *plan.BenchmarkSuite, o SuiteOptions) ([]result.Benchmark, error) {
 	cmd := Command{Name: s.Name, Line: s.Command, Prepare: s.Prepare}
+	runs, warmup := suiteIterations(s)
 	sess, err := RunCommands(ctx, []Command{cmd}, Options{
-		Warmup: s.Warmup, Runs: s.Runs, MinTime: s.MinTime.D(), Shell: o.Shell,
+		Warmup: warmup, Runs: runs, MinTime: s.MinTime.D(), Shell: o.Shell,
 		Exec: o.Exec, Now: o.Now, Progress: o.Progress,
 	})
 	if sess == nil {
@@ -138,6 +172,16 @@ func runGoSuite(ctx context.Context, s *plan.BenchmarkSuite, o SuiteOptions) ([]
 	g := GoOptions{Packages: []string{s.Go}, Bench: s.Bench, Count: s.Runs, Dir: o.Dir, Label: s.Name, Output: o.Output, GoTest: o.GoTest}
 	if s.MinTime > 0 {
 		g.Benchtime = s.MinTime.D().String()
+	}
+	// A level's iterations are each run's b.N, its warm-up one discarded
+	// run of that many first; runs stay the count of measured runs.
+	if d, ok := LevelDefaults[s.Level]; ok && s.MinTime == 0 {
+		g.Benchtime = fmt.Sprintf("%dx", d.Iterations)
+		warm := g
+		warm.Count, warm.Benchtime, warm.Output = 1, fmt.Sprintf("%dx", d.Warmup), nil
+		if _, err := RunGo(ctx, warm); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
 	}
 	set, err := RunGo(ctx, g)
 	if set == nil {

@@ -25,7 +25,7 @@ func TestValidateSuites(t *testing.T) {
 		{"several problems in several suites", []*plan.BenchmarkSuite{
 			{Command: "a", Level: "huge"},
 			{Name: "g", Go: "./...", Prepare: "make", Runs: -1},
-		}, []string{"benchmarks[0]: name is required", `benchmarks[0]: level "huge"`, "benchmarks[1] (g): prepare is for command suites", "benchmarks[1] (g): runs must be ≥ 0"}},
+		}, []string{"benchmarks[0]: name is required", `benchmarks[0]: level "huge"`, "benchmarks[1] (g): prepare is for command suites", "benchmarks[1] (g): runs must be between 0 and 1000000, got -1"}},
 		{"bench on a command suite is a mistake", []*plan.BenchmarkSuite{{Name: "x", Command: "a", Bench: "."}}, []string{"bench is for go suites"}},
 		{"an empty entry", []*plan.BenchmarkSuite{nil}, []string{"benchmarks[0]: empty entry"}},
 	} {

@@ -193,6 +193,10 @@ func (c *checker) testsBounds() {
 			c.atMostInt(indexPath("tests.baseline.levels", i), int64(v), MaxVUs)
 		}
 		long("tests.baseline.duration", b.Duration)
+		for i, r := range b.RampUp {
+			long(indexPath("tests.baseline.ramp_up", i), r)
+		}
+		long("tests.baseline.pause", b.Pause)
 	}
 	if st := t.Stress; st != nil {
 		limit := float64(MaxRate)

@@ -12,7 +12,7 @@ import (
 // The protocol profiles. The standard profile is the full protocol, sized
 // for a service in a staging environment (about four hours, two of them
 // soak); quick keeps its shape, every phase present, scaled to about
-// three minutes against the demo shop, for a first look and for CI.
+// six minutes against the demo shop, for a first look and for CI.
 const (
 	ProfileStandard = "standard"
 	ProfileQuick    = "quick"
@@ -42,9 +42,10 @@ const PayloadVariable = "payload"
 // StandardTests returns the standard profile: every figure the protocol
 // uses when a plan's `tests:` block leaves it out.
 //
-//	cool_down 30s between load tests
+//	cool_down 2m between load tests
 //	warmup    10 users for 1m
-//	baseline  1, 10 and 50 users, 2m each
+//	baseline  1, 10 and 50 users, each ramped up over 30s, 1m and 2m
+//	          then held 2m, with a 30s pause between levels
 //	load      normal 100 users 10m (ramp 2m), peak 500 users 5m (ramp 1m),
 //	          spike 1000 users 3m (ramp 30s), volume 200 users 1h (ramp 5m)
 //	stress    arrival rate from half the baseline's throughput (10/s
@@ -62,9 +63,11 @@ const PayloadVariable = "payload"
 func StandardTests() *Tests {
 	return &Tests{
 		Profile:  ProfileStandard,
-		CoolDown: Duration(30 * time.Second),
+		CoolDown: Duration(2 * time.Minute),
 		Warmup:   &PhaseSpec{Name: "warmup", Users: 10, Duration: Duration(time.Minute)},
-		Baseline: &BaselineSpec{Levels: []int{1, 10, 50}, Duration: Duration(2 * time.Minute)},
+		Baseline: &BaselineSpec{Levels: []int{1, 10, 50}, Duration: Duration(2 * time.Minute),
+			RampUp: []Duration{Duration(30 * time.Second), Duration(time.Minute), Duration(2 * time.Minute)},
+			Pause:  Duration(30 * time.Second)},
 		Load: []*PhaseSpec{
 			{Name: "normal", Users: 100, Duration: Duration(10 * time.Minute), RampUp: Duration(2 * time.Minute)},
 			{Name: "peak", Users: 500, Duration: Duration(5 * time.Minute), RampUp: Duration(time.Minute)},
@@ -87,10 +90,11 @@ func StandardTests() *Tests {
 }
 
 // QuickTests returns the quick profile: the standard protocol's shape in
-// about three minutes (users divided by 5 in the load tests, every
+// about six minutes (users divided by 5 in the load tests, every
 // duration cut to seconds, stress steps doubling).
 //
-//	cool_down 3s; warmup 5 users 5s; baseline 1, 10, 50 users 5s each
+//	cool_down 30s; warmup 5 users 5s; baseline 1, 10, 50 users 5s each
+//	          (ramp 1s, 2s, 3s; 2s pause between levels)
 //	load      normal 20 users 10s (ramp 3s), peak 50 8s (ramp 2s),
 //	          spike 100 5s (ramp 1s), volume 30 15s (ramp 3s)
 //	stress    ×2 per step up to 5000/s, hold 4s after a 1s warm-up, then up
@@ -101,9 +105,11 @@ func StandardTests() *Tests {
 func QuickTests() *Tests {
 	return &Tests{
 		Profile:  ProfileQuick,
-		CoolDown: Duration(3 * time.Second),
+		CoolDown: Duration(30 * time.Second),
 		Warmup:   &PhaseSpec{Name: "warmup", Users: 5, Duration: Duration(5 * time.Second)},
-		Baseline: &BaselineSpec{Levels: []int{1, 10, 50}, Duration: Duration(5 * time.Second)},
+		Baseline: &BaselineSpec{Levels: []int{1, 10, 50}, Duration: Duration(5 * time.Second),
+			RampUp: []Duration{Duration(time.Second), Duration(2 * time.Second), Duration(3 * time.Second)},
+			Pause:  Duration(2 * time.Second)},
 		Load: []*PhaseSpec{
 			{Name: "normal", Users: 20, Duration: Duration(10 * time.Second), RampUp: Duration(3 * time.Second)},
 			{Name: "peak", Users: 50, Duration: Duration(8 * time.Second), RampUp: Duration(2 * time.Second)},
@@ -173,6 +179,10 @@ func (p *Plan) Protocol(profile string) (*Tests, error) {
 			t.Baseline.Levels = slices.Clone(u.Levels)
 		}
 		m.dur(&t.Baseline.Duration, u.Duration, "tests.baseline.duration")
+		if u.RampUp != nil {
+			t.Baseline.RampUp = slices.Clone(u.RampUp)
+		}
+		m.dur(&t.Baseline.Pause, u.Pause, "tests.baseline.pause")
 		t.Baseline.Skip = u.Skip
 	}
 	loadPaths := make([]string, len(t.Load)) // where each load test was written
@@ -248,6 +258,16 @@ func (p *Plan) Protocol(profile string) (*Tests, error) {
 		}
 		m.str(&s.Unit, u.Unit)
 		s.Skip = u.Skip
+		if in := u.Instances; in != nil {
+			c := *in
+			c.Count = slices.Clone(in.Count)
+			s.Instances = &c
+			s.Unit = InstancesUnit
+			s.Configs = nil
+			for _, n := range c.Count {
+				s.Configs = append(s.Configs, map[string]string{InstancesUnit: strconv.Itoa(n)})
+			}
+		}
 	}
 	if u := user.Pool; u != nil {
 		s := t.Pool
@@ -351,6 +371,13 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 		if b.Duration <= 0 {
 			add("tests.baseline.duration", "must be > 0")
 		}
+		if len(b.RampUp) > len(b.Levels) && len(b.Levels) > 0 {
+			add("tests.baseline.ramp_up", "%d ramp-ups for %d levels: give one per level at most (the last serves the levels after it)", len(b.RampUp), len(b.Levels))
+		}
+		for i, r := range b.RampUp {
+			nonNeg(indexPath("tests.baseline.ramp_up", i), float64(r))
+		}
+		nonNeg("tests.baseline.pause", float64(b.Pause))
 	}
 	names := map[string]bool{}
 	for i, l := range t.Load {
@@ -425,7 +452,10 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 		}
 	}
 	phase("tests.soak", t.Soak)
-	if s := t.Scalability; !s.Skip && len(s.Configs) > 0 {
+	if s := t.Scalability; !s.Skip && s.Instances != nil {
+		p.checkInstances(s, add)
+	}
+	if s := t.Scalability; !s.Skip && len(s.Configs) > 0 && s.Instances == nil {
 		path := "tests.scalability"
 		if strings.TrimSpace(s.Apply) == "" {
 			add(path+".apply", "required: the command that applies each configuration, e.g. kubectl scale deploy/api --replicas={{ instances }}")
@@ -583,6 +613,10 @@ func (t *Tests) Scaled(f float64) *Tests {
 	}
 	if b := c.Baseline; b != nil {
 		sc(&b.Duration, time.Second)
+		for i := range b.RampUp {
+			sc(&b.RampUp[i], 0)
+		}
+		sc(&b.Pause, 0)
 	}
 	if s := c.Stress; s != nil {
 		sc(&s.Hold, time.Second)
@@ -623,6 +657,7 @@ func (t *Tests) Clone() *Tests {
 	if t.Baseline != nil {
 		b := *t.Baseline
 		b.Levels = slices.Clone(b.Levels)
+		b.RampUp = slices.Clone(b.RampUp)
 		c.Baseline = &b
 	}
 	if t.Stress != nil {
@@ -635,6 +670,11 @@ func (t *Tests) Clone() *Tests {
 	}
 	if t.Scalability != nil {
 		s := *t.Scalability
+		if in := s.Instances; in != nil {
+			c := *in
+			c.Count = slices.Clone(in.Count)
+			s.Instances = &c
+		}
 		s.Configs = nil
 		for _, cfg := range t.Scalability.Configs {
 			m := make(map[string]string, len(cfg))

@@ -252,7 +252,9 @@ func TestScaled(t *testing.T) {
 		{"a hold is at least a second", s.Warmup.Duration, Duration(time.Second)},
 		{"a long hold scales", s.Load[3].Duration, Duration(1500 * time.Millisecond)},
 		{"a ramp scales to below a second", s.Load[0].RampUp, Duration(300 * time.Millisecond)},
-		{"cool-down scales", s.CoolDown, Duration(300 * time.Millisecond)},
+		{"cool-down scales", s.CoolDown, Duration(3 * time.Second)},
+		{"a baseline ramp-up scales", s.Baseline.RampUp[2], Duration(300 * time.Millisecond)},
+		{"the baseline's pause scales", s.Baseline.Pause, Duration(200 * time.Millisecond)},
 		{"stress warm-up scales to nothing much", s.Stress.Warmup, Duration(100 * time.Millisecond)},
 		{"recovery keeps room for its windows", s.Recovery.Limit, Duration(5 * time.Second)},
 		{"a pool size holds at least a second", s.Pool.Duration, Duration(time.Second)},
@@ -371,7 +373,12 @@ func profileTable(std, quick *Tests) string {
 	row("warm-up", func(t *Tests) string { return phase(t.Warmup) })
 	row("baseline", func(t *Tests) string {
 		l := fmt.Sprint(t.Baseline.Levels)
-		return strings.ReplaceAll(l[1:len(l)-1], " ", ", ") + " users, " + short(t.Baseline.Duration) + " each"
+		var ramps []string
+		for _, r := range t.Baseline.RampUp {
+			ramps = append(ramps, short(r))
+		}
+		return strings.ReplaceAll(l[1:len(l)-1], " ", ", ") + " users, " + short(t.Baseline.Duration) + " each after a ramp-up of " +
+			strings.Join(ramps, ", ") + "; " + short(t.Baseline.Pause) + " pause between levels"
 	})
 	for i := range std.Load {
 		row("load: "+std.Load[i].Name, func(t *Tests) string { return phase(t.Load[i]) })

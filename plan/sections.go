@@ -51,7 +51,24 @@ type PhaseSpec struct {
 type BaselineSpec struct {
 	Levels   []int    `yaml:"levels" json:"levels,omitempty"` // default 1, 10, 50
 	Duration Duration `yaml:"duration" json:"duration,omitempty"`
-	Skip     bool     `yaml:"skip" json:"skip,omitempty"`
+	// RampUp is each level's own ramp-up, in the order of Levels, before
+	// its Duration is held; a level past the list's end takes its last
+	// entry. Pause is the rest between one level and the next.
+	RampUp []Duration `yaml:"ramp_up" json:"ramp_up,omitempty"`
+	Pause  Duration   `yaml:"pause" json:"pause,omitempty"`
+	Skip   bool       `yaml:"skip" json:"skip,omitempty"`
+}
+
+// LevelRampUp is the ramp-up of the i-th level (0 without any).
+func (b *BaselineSpec) LevelRampUp(i int) Duration {
+	switch n := len(b.RampUp); {
+	case n == 0:
+		return 0
+	case i < n:
+		return b.RampUp[i]
+	default:
+		return b.RampUp[n-1]
+	}
 }
 
 // StressSpec is the stress-to-breaking-point phase.
@@ -111,7 +128,28 @@ type ScalabilitySpec struct {
 	RatePerUnit  float64 `yaml:"rate_per_unit" json:"rate_per_unit,omitempty"`
 	Unit         string  `yaml:"unit" json:"unit,omitempty"` // the config key that is N
 	Skip         bool    `yaml:"skip" json:"skip,omitempty"`
+	// Instances scales local processes behind a load balancer stampede
+	// runs, instead of an apply command.
+	Instances *InstancesSpec `yaml:"instances" json:"instances,omitempty"`
 }
+
+// InstancesSpec is horizontal scaling on this machine: for each count,
+// Command runs that many times, each with {{ port }} set to a free
+// loopback port (and {{ index }} to 0, 1, …), behind a load balancer
+// listening on the plan's target address, its configuration generated
+// and reloaded between counts.
+type InstancesSpec struct {
+	Command  string   `yaml:"command" json:"command"`
+	Count    []int    `yaml:"count" json:"count"`
+	Balancer string   `yaml:"balancer" json:"balancer,omitempty"` // nginx (default)
+	Ready    Duration `yaml:"ready" json:"ready,omitempty"`       // how long an instance may take to listen (default 10s)
+}
+
+// MaxInstances bounds tests.scalability.instances.count.
+const MaxInstances = 64
+
+// InstancesUnit is the configuration key, and unit, of instance scaling.
+const InstancesUnit = "instances"
 
 // PoolSpec is the connection-pool scalability phase: the same load run
 // once per pool size of one database, only the pool changing.

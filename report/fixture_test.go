@@ -90,7 +90,8 @@ func richRun() *result.Run {
 	for i := range 120 {
 		ts := float64(i + 1)
 		sys.Timeline = append(sys.Timeline, result.SystemPoint{TS: ts, CPUPercent: 60 + float64(i), HostCPU: 40 + float64(i)/3, HostMemPct: 55 + float64(i)/10,
-			RSSMB: 40 + 1.4*float64(i), HeapMB: 20 + 1.17*float64(i), Goroutines: 80})
+			RSSMB: 40 + 1.4*float64(i), HeapMB: 20 + 1.17*float64(i), Goroutines: 80,
+			ReadBPS: 2e6, WriteBPS: 5e5 + 1e4*float64(i), NetInBPS: 3e6, NetOutBPS: 9e6})
 	}
 	r.System = sys
 	r.Phases = []result.Phase{

@@ -64,7 +64,7 @@ type htmlView struct {
 	Plans      []planGroup
 
 	Latency, Throughput, Users, Errors template.HTML
-	CPU, Memory, Heap                  template.HTML
+	CPU, Memory, Heap, IO              template.HTML
 	Stress, Scale                      template.HTML
 
 	HostMem bool // the CPU chart carries host memory too
@@ -295,6 +295,25 @@ func (v *htmlView) charts(r *result.Run) {
 		}
 		if len(mem.series) > 0 {
 			v.Memory = mem.svg()
+		}
+		// Disk and network bytes on one chart, in MB/s: the target's own
+		// disk reads and writes, the host's interfaces (loopback left out).
+		io := &chart{id: "io", title: "Disk and network I/O", xLabel: "seconds since start", yLabel: "MB/s", bands: bands}
+		for i, sr := range []struct {
+			name string
+			get  func(*result.SystemPoint) float64
+		}{
+			{"process disk read", func(p *result.SystemPoint) float64 { return p.ReadBPS / 1e6 }},
+			{"process disk write", func(p *result.SystemPoint) float64 { return p.WriteBPS / 1e6 }},
+			{"host network in", func(p *result.SystemPoint) float64 { return p.NetInBPS / 1e6 }},
+			{"host network out", func(p *result.SystemPoint) float64 { return p.NetOutBPS / 1e6 }},
+		} {
+			if ys, ok := pcol(sr.get); ok {
+				io.series = append(io.series, series{name: sr.name, xs: st, ys: ys, style: 4 + i, dashed: i >= 2, maxGap: gap})
+			}
+		}
+		if len(io.series) > 0 {
+			v.IO = io.svg()
 		}
 		if ys, ok := pcol(func(p *result.SystemPoint) float64 { return p.HeapMB }); ok {
 			v.Heap = (&chart{id: "heap", title: "Heap in use", xLabel: "seconds since start", yLabel: "MB", bands: bands,

@@ -144,7 +144,7 @@ func TestHTMLInChromium(t *testing.T) {
 
 	var charts []chartState
 	b.eval(t, pc.session, chartsScript, &charts)
-	want := map[string]int{"latency": 3, "throughput": 1, "users": 1, "errors": 2, "cpu": 3, "memory": 1, "heap": 1, "stress": 2, "scalability": 3}
+	want := map[string]int{"latency": 3, "throughput": 1, "users": 1, "errors": 2, "cpu": 3, "memory": 1, "io": 4, "heap": 1, "stress": 2, "scalability": 3}
 	seen := map[string]bool{}
 	for _, c := range charts {
 		seen[c.ID] = true

@@ -164,7 +164,13 @@ func Markdown(w io.Writer, r *result.Run) error {
 					ew.printf("**%s**\n\n", g.label)
 					first = false
 				}
-				ew.printf("- **%s** (priority %s, effort %s, impact %s): %s\n", mdCell(rc.Title), rc.Priority, rc.Effort, rc.Impact, mdCell(strings.Join(rc.Techniques, "; ")))
+				ew.printf("- **%s** (priority %s, effort %s, impact %s%s): %s\n", mdCell(rc.Title), rc.Priority, rc.Effort, rc.Impact, riskText(rc.Risk), mdCell(strings.Join(rc.Techniques, "; ")))
+				if rc.Estimate != "" {
+					ew.printf("  - expected: %s\n", mdCell(rc.Estimate))
+				}
+				if rc.Verify != "" {
+					ew.printf("  - verify: `%s`\n", strings.ReplaceAll(rc.Verify, "`", "'"))
+				}
 			}
 			if !first {
 				ew.printf("\n")
@@ -221,4 +227,12 @@ func mdCell(s string) string {
 func mdCode(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	return strings.NewReplacer("`", "'", "|", `\|`).Replace(s)
+}
+
+// riskText is ", risk R" when a recommendation states its risk.
+func riskText(risk string) string {
+	if risk == "" {
+		return ""
+	}
+	return ", risk " + risk
 }

@@ -310,7 +310,7 @@ func TestHTMLSections(t *testing.T) {
 		}
 		last = i
 	}
-	for _, chart := range []string{"latency", "throughput", "users", "errors", "cpu", "memory", "heap", "stress", "scalability"} {
+	for _, chart := range []string{"latency", "throughput", "users", "errors", "cpu", "memory", "io", "heap", "stress", "scalability"} {
 		if !strings.Contains(page, `data-chart="`+chart+`"`) {
 			t.Errorf("no %s chart", chart)
 		}

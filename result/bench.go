@@ -16,6 +16,9 @@ type Benchmark struct {
 	MedianS   float64           `json:"median_s"`
 	MinS      float64           `json:"min_s"`
 	MaxS      float64           `json:"max_s"`
+	P95S      float64           `json:"p95_s"` // nearest-rank percentiles of the runs' times
+	P99S      float64           `json:"p99_s"`
+	OpsPerS   float64           `json:"ops_per_s"` // 1 / mean_s: operations (runs of a command) per second
 	UserS     float64           `json:"user_s"`
 	SystemS   float64           `json:"system_s"`
 	MaxRSSMB  float64           `json:"max_rss_mb"`

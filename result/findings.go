@@ -65,6 +65,14 @@ type Recommendation struct {
 	Because string `json:"because,omitempty"`
 	// Estimate says what the change may gain, in the evidence's numbers.
 	Estimate string `json:"estimate,omitempty"`
+	// Risk is what the change may break: low, medium or high.
+	Risk string `json:"risk,omitempty"`
+	// Steps are the implementation plan, in order: confirm the cause,
+	// the changes to try (cheapest first), then verify.
+	Steps []string `json:"steps,omitempty"`
+	// Verify is the stampede command that shows the gain: the phase that
+	// measures it, compared with this run.
+	Verify string `json:"verify,omitempty"`
 }
 
 // NotEvaluated names a rule that could not be evaluated and what to add.

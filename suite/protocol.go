@@ -354,9 +354,16 @@ func (pr *protocol) plan(only []string) error {
 		for i, users := range b.Levels {
 			name := fmt.Sprintf("baseline-%d", users)
 			top := i == len(b.Levels)-1
-			add(stage{name: name, kind: "baseline", planned: b.Duration.D(),
+			ramp, pause := b.LevelRampUp(i), time.Duration(0)
+			if i > 0 {
+				pause = b.Pause.D()
+			}
+			add(stage{name: name, kind: "baseline", planned: pause + ramp.D() + b.Duration.D(),
 				run: func(ctx context.Context) error {
-					return pr.baseline(ctx, name, plan.PhaseSpec{Name: name, Users: users, Duration: b.Duration}, top)
+					if err := pr.rest(ctx, "pause", pause); err != nil {
+						return err
+					}
+					return pr.baseline(ctx, name, plan.PhaseSpec{Name: name, Users: users, Duration: b.Duration, RampUp: ramp}, top)
 				}})
 		}
 	}
@@ -399,7 +406,7 @@ func (pr *protocol) plan(only []string) error {
 			}})
 	}
 	if s := t.Scalability; sel(PhaseScalability) && !s.Skip && len(s.Configs) > 0 {
-		if err := checkApply(s); err != nil {
+		if err := checkApply(s); s.Instances == nil && err != nil {
 			return err
 		}
 		add(stage{name: "scalability", kind: "scalability",
@@ -472,11 +479,16 @@ func (pr *protocol) window(phase, detail string) func(w result.Window, run *resu
 }
 
 func (pr *protocol) coolDown(ctx context.Context) error {
-	d := pr.tests.CoolDown.D()
+	return pr.rest(ctx, "cool-down", pr.tests.CoolDown.D())
+}
+
+// rest lets the target idle for d (a cool-down, the pause between
+// baseline levels), said in the progress as what d.
+func (pr *protocol) rest(ctx context.Context, what string, d time.Duration) error {
 	if d <= 0 || len(pr.recs) == 0 {
-		return nil // nothing to cool down from
+		return nil // nothing to rest from
 	}
-	pr.report(Progress{Detail: "cool-down " + d.String()})
+	pr.report(Progress{Detail: what + " " + d.String()})
 	return pr.o.Sleep(ctx, d)
 }
 

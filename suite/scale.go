@@ -118,7 +118,17 @@ func (pr *protocol) runScalability(ctx context.Context) (err error) {
 	var configs []result.ScaleConfig
 	var notes []string
 	failed := false
+	var fl *fleet
+	if s.Instances != nil {
+		if fl, err = newFleet(s.Instances, pr.p.Target.BaseURL, pr.o.Log); err != nil {
+			pr.recordScale(nil, nil, []string{err.Error()}, true, unit)
+			return nil
+		}
+	}
 	defer func() {
+		if fl != nil {
+			fl.close()
+		}
 		if s.Revert != "" {
 			// Put the system back even after a failure or an interrupt.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -135,13 +145,17 @@ func (pr *protocol) runScalability(ctx context.Context) (err error) {
 	for _, cfg := range s.Configs {
 		n, _ := strconv.ParseFloat(strings.TrimSpace(cfg[unit]), 64)
 		name := unit + "=" + cfg[unit]
-		line, err := expand(s.Apply, cfg)
-		if err != nil {
-			notes, failed = append(notes, err.Error()), true
-			return nil
+		apply := func() error { return fl.scaleTo(ctx, int(n)) }
+		if fl == nil {
+			line, err := expand(s.Apply, cfg)
+			if err != nil {
+				notes, failed = append(notes, err.Error()), true
+				return nil
+			}
+			apply = func() error { return pr.exec(ctx, line) }
 		}
 		pr.report(Progress{Detail: "applying " + name})
-		if err := pr.exec(ctx, line); err != nil {
+		if err := apply(); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

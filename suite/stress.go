@@ -610,10 +610,9 @@ func (pr *protocol) finishStress(err error, warnings []string) error {
 	}
 	errorRate := pr.stressLimits().ErrorRate
 	pr.record(ph, steps, func(rec *phaseRec) {
-		out := analyze.StressOutcome(curve, st.unit)
+		out := analyze.StressOutcome(curve, st.unit, why)
 		out.Variant = s.Variant
 		out.Warnings = append(out.Warnings, warnings...)
-		out.Why = why[out.BreakingPoint]
 		if s.Variant == plan.VariantRate && rpi > 0 {
 			out.RequestsPerIteration = round3(rpi)
 			out.BreakingPointRPS = out.BreakingPoint * rpi

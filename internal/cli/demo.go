@@ -35,7 +35,7 @@ func newDemoCmd(e *env) *cobra.Command {
 		Short: "Start the built-in shop on a free loopback port and run the test protocol against it",
 		Long: `Start the demo shop (a real HTTP API on an embedded SQLite database) in a
 child process on a free loopback port, run the quick test protocol (about
-three minutes: baseline, load suite, stress, recovery, soak) with the
+six minutes: baseline, load suite, stress, recovery, soak) with the
 standard e-commerce plan (examples/shop.yaml) against it, watching the
 shop, and print the summary.
 
