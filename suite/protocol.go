@@ -101,6 +101,9 @@ type Options struct {
 	ProfileDir string
 	// Logf hears what the watch notices as it goes.
 	Logf func(string, ...any)
+	// OnSystem sees each point of the watched system under test as it
+	// is taken, on the protocol's clock (see LoadOptions.OnSystem).
+	OnSystem func(result.SystemPoint)
 	// Exec runs a scalability apply or revert command line. When nil it
 	// runs under sh -c with its output to Log.
 	Exec func(ctx context.Context, command string) error
@@ -542,6 +545,13 @@ func (pr *protocol) loadOptions(q *plan.Plan, phase, detail string, until func(r
 		lo.Until = func(w result.Window, _ *result.Run) bool { return until(w) }
 	}
 	pr.loadStart = pr.now()
+	if pr.o.OnSystem != nil {
+		off, on := offset(pr.t0, pr.loadStart), pr.o.OnSystem
+		lo.OnSystem = func(pt result.SystemPoint) {
+			pt.TS += off
+			on(pt)
+		}
+	}
 	return lo, nil
 }
 
