@@ -280,20 +280,20 @@ func (d *Dashboard) Close(final *result.Run) error {
 
 // finalEvent is what the page shows once the run is concluded.
 type finalEvent struct {
-	ID            string             `json:"id,omitempty"`
-	Verdict       string             `json:"verdict"`
-	VerdictReason string             `json:"verdict_reason,omitempty"`
-	Aborted       bool               `json:"aborted"`
-	Requests      int64              `json:"requests"`
-	Errors        int64              `json:"errors"`
-	RPS           float64            `json:"rps"`
-	P50           float64            `json:"p50"`
-	P95           float64            `json:"p95"`
-	P99           float64            `json:"p99"`
-	Phases        []phaseEvent       `json:"phases,omitempty"`
-	Findings      []result.Finding   `json:"findings"`
+	ID            string                   `json:"id,omitempty"`
+	Verdict       string                   `json:"verdict"`
+	VerdictReason string                   `json:"verdict_reason,omitempty"`
+	Aborted       bool                     `json:"aborted"`
+	Requests      int64                    `json:"requests"`
+	Errors        int64                    `json:"errors"`
+	RPS           float64                  `json:"rps"`
+	P50           float64                  `json:"p50"`
+	P95           float64                  `json:"p95"`
+	P99           float64                  `json:"p99"`
+	Phases        []phaseEvent             `json:"phases,omitempty"`
+	Findings      []result.Finding         `json:"findings"`
 	Thresholds    []result.ThresholdResult `json:"thresholds"`
-	Report        string             `json:"report,omitempty"` // the HTML report, whole
+	Report        string                   `json:"report,omitempty"` // the HTML report, whole
 }
 
 type phaseEvent struct {
