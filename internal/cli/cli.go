@@ -159,6 +159,7 @@ var commands = []func(*env) *cobra.Command{
 	newCompareCmd,
 	newReportCmd,
 	newImportCmd,
+	newServeCmd,
 	newVersionCmd,
 }
 

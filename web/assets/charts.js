@@ -20,7 +20,8 @@
       cursor: { drag: { x: true, y: false } },
       series: [{ label: opts.time ? "time" : "t" }].concat(series.map((s, i) => ({
         label: s.label, scale: s.scale || "y", stroke: s.color || palette[i % palette.length], width: 1.5,
-        points: { show: !!s.points }, spanGaps: true,
+        points: s.points ? { show: true, size: s.pointSize || 6, space: 0 } : { show: false }, spanGaps: !s.noLine,
+        paths: s.noLine ? () => null : undefined,
       }))),
     }, [[]].concat(series.map(() => [])), el);
     window.addEventListener("resize", () => u.setSize({ width: width(), height: opts.height || 220 }));
