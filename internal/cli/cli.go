@@ -160,6 +160,7 @@ var commands = []func(*env) *cobra.Command{
 	newReportCmd,
 	newImportCmd,
 	newServeCmd,
+	newMonitorCmd,
 	newVersionCmd,
 }
 
