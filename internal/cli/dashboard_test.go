@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/internal/chromium"
+	"github.com/stampede-perf/stampede/result"
 )
 
 // watchedWriter is a goroutine-safe stderr that tells, once, the first
@@ -91,7 +92,19 @@ type dashFinal struct {
 // from the keyboard.
 func TestDashboardInChromium(t *testing.T) {
 	b := chromium.Start(t, "the dashboard was not checked in a browser")
+	// The target answers only once the page is connected (the requests
+	// wait, under a long --timeout), so the run cannot end before the
+	// browser watches it, however slow the machine.
+	connected := make(chan struct{})
+	var once sync.Once
+	connect := func() { once.Do(func() { close(connected) }) }
+	defer connect()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-connected:
+		case <-r.Context().Done():
+			return
+		}
 		time.Sleep(2 * time.Millisecond) // a latency to draw, and a bounded rate
 		w.Write([]byte("hello"))
 	}))
@@ -100,7 +113,7 @@ func TestDashboardInChromium(t *testing.T) {
 	stdout, stderr := newWatchedWriter(`^$x`), newWatchedWriter(`dashboard: (http://\S+)`)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	done := startCLI(t, ctx, stdout, stderr, "run", "--url", srv.URL+"/", "--vus", "2", "--duration", "6s",
+	done := startCLI(t, ctx, stdout, stderr, "run", "--url", srv.URL+"/", "--vus", "2", "--duration", "6s", "--timeout", "2m",
 		"--watch-pid", fmt.Sprint(os.Getpid()), "--out", "json="+out, "--dashboard=127.0.0.1:0", "-q")
 	var url string
 	select {
@@ -110,6 +123,12 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 
 	page := b.Open(t, url)
+	if err := page.WaitFor(`document.getElementById("status").textContent === "running"`); err != nil {
+		var st any
+		page.Eval(`[document.getElementById("status").textContent, typeof window.stampedeDashboard, typeof uPlot, performance.getEntriesByType("resource").map(e => e.name + " " + e.responseStatus)]`, &st)
+		t.Fatalf("the page did not connect: %v (%v; console %q)", err, st, page.ConsoleErrors())
+	}
+	connect()
 	if err := page.WaitFor("window.stampedeDashboard && window.stampedeDashboard.points().latency >= 2 && window.stampedeDashboard.points().system >= 1"); err != nil {
 		var state any
 		page.Eval(`[window.stampedeDashboard && window.stampedeDashboard.points(), document.getElementById("status").textContent]`, &state)
@@ -131,10 +150,13 @@ func TestDashboardInChromium(t *testing.T) {
 	if err := page.WaitFor("window.stampedeDashboard.final() !== null"); err != nil {
 		t.Fatalf("no final state: %v\nstderr:\n%s", err, stderr)
 	}
-	if code := <-done; code != ExitOK {
-		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
-	}
+	code := <-done
 	run, _ := readRun(t, out)
+	// Requests held until the page connected may time out on a slow
+	// machine: the verdict is the Run's, whichever it is.
+	if code != ExitOK && (code != ExitFailed || run.Verdict == result.VerdictPass) {
+		t.Fatalf("exit %d with verdict %s\nstderr:\n%s", code, run.Verdict, stderr)
+	}
 	var fin dashFinal
 	if err := page.Eval("window.stampedeDashboard.final()", &fin); err != nil {
 		t.Fatal(err)
