@@ -50,9 +50,10 @@ type LoadOptions struct {
 	// goroutine, after OnWindow.
 	Until func(w result.Window, run *result.Run) bool
 	// OnSystem sees each point of the watched system under test as it
-	// is taken, on the run's clock (a live dashboard); from the watch's
-	// goroutine, and it must not block.
-	OnSystem func(result.SystemPoint)
+	// is taken (a live dashboard), with start, the load's t0: the point's
+	// t_s is seconds since it, as in the finished Run. From the watch's
+	// goroutine; it must not block.
+	OnSystem func(start time.Time, pt result.SystemPoint)
 	// DefaultSLO judges a run whose plan sets no thresholds by
 	// DefaultSLOExpr, and says so in the Run's warnings: a run that
 	// fails every request must not pass because nobody wrote an SLO.
@@ -167,9 +168,11 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	var shiftMS atomic.Int64
 	var onPoint func(result.SystemPoint)
 	if o.OnSystem != nil {
+		watchStart := eo.Start
 		onPoint = func(pt result.SystemPoint) {
-			if pt.TS -= float64(shiftMS.Load()) / 1000; pt.TS >= 0 {
-				o.OnSystem(pt)
+			shift := time.Duration(shiftMS.Load()) * time.Millisecond
+			if pt.TS -= shift.Seconds(); pt.TS >= 0 {
+				o.OnSystem(watchStart.Add(shift), pt)
 			}
 		}
 	}

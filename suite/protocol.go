@@ -102,7 +102,8 @@ type Options struct {
 	// Logf hears what the watch notices as it goes.
 	Logf func(string, ...any)
 	// OnSystem sees each point of the watched system under test as it
-	// is taken, on the protocol's clock (see LoadOptions.OnSystem).
+	// is taken, on the protocol's clock (t_s since the test started, as
+	// in the finished Run), from the watch's goroutine.
 	OnSystem func(result.SystemPoint)
 	// Exec runs a scalability apply or revert command line. When nil it
 	// runs under sh -c with its output to Log.
@@ -546,9 +547,9 @@ func (pr *protocol) loadOptions(q *plan.Plan, phase, detail string, until func(r
 	}
 	pr.loadStart = pr.now()
 	if pr.o.OnSystem != nil {
-		off, on := offset(pr.t0, pr.loadStart), pr.o.OnSystem
-		lo.OnSystem = func(pt result.SystemPoint) {
-			pt.TS += off
+		t0, on := pr.t0, pr.o.OnSystem
+		lo.OnSystem = func(start time.Time, pt result.SystemPoint) {
+			pt.TS = round3(pt.TS + offset(t0, start))
 			on(pt)
 		}
 	}

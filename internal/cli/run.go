@@ -501,7 +501,7 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 			live.Window(w, snap)
 			prog.window(w, snap)
 		},
-		OnSystem: live.System,
+		OnSystem: func(_ time.Time, pt result.SystemPoint) { live.System(pt) },
 	})
 	prog.done()
 	liveErr := live.Close(run)
