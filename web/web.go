@@ -47,6 +47,22 @@ func Assets() http.Handler {
 // Page is the embedded file name (under assets/) as bytes.
 func Page(name string) ([]byte, error) { return assets.ReadFile("assets/" + name) }
 
+// PageHandler serves the embedded HTML page name (under assets/), never
+// cached: the page of a new run or a newer binary must not be an old
+// one.
+func PageHandler(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := Page(name)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(b)
+	})
+}
+
 // Listen binds addr: "HOST:PORT", ":PORT" (loopback, not every
 // interface: a page is public only when a host says so) or "PORT".
 // It returns the listener and whether it is bound to loopback only.

@@ -45,6 +45,19 @@ func (w *watchedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// await waits for the pattern's first match; the command ending first
+// fails the test, showing log.
+func (w *watchedWriter) await(t *testing.T, done <-chan int, log fmt.Stringer) string {
+	t.Helper()
+	select {
+	case m := <-w.found:
+		return m
+	case code := <-done:
+		t.Fatalf("the command ended (exit %d) before printing %s:\n%s", code, w.re, log)
+	}
+	return ""
+}
+
 func (w *watchedWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -115,12 +128,7 @@ func TestDashboardInChromium(t *testing.T) {
 	defer cancel()
 	done := startCLI(t, ctx, stdout, stderr, "run", "--url", srv.URL+"/", "--vus", "2", "--duration", "6s", "--timeout", "2m",
 		"--watch-pid", fmt.Sprint(os.Getpid()), "--out", "json="+out, "--dashboard=127.0.0.1:0", "-q")
-	var url string
-	select {
-	case url = <-stderr.found:
-	case code := <-done:
-		t.Fatalf("the run ended (%d) before serving the dashboard:\n%s", code, stderr)
-	}
+	url := stderr.await(t, done, stderr)
 
 	page := b.Open(t, url)
 	if err := page.WaitFor(`document.getElementById("status").textContent === "running"`); err != nil {

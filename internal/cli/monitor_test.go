@@ -36,18 +36,8 @@ monitor: { every: 1s, duration: 1s }
 	e := &env{stdin: strings.NewReader(""), stdout: stdout, stderr: both, getenv: os.Getenv, now: time.Now}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, e, []string{"monitor", file, "--store", hist, "--metrics", "127.0.0.1:0"}) }()
-	var url string
-	select {
-	case url = <-stderr.found:
-	case code := <-done:
-		t.Fatalf("exit %d:\n%s", code, stderr)
-	}
-	var id string
-	select {
-	case id = <-checked.found:
-	case code := <-done:
-		t.Fatalf("exit %d before a check:\n%s", code, stderr)
-	}
+	url := stderr.await(t, done, stderr)
+	id := checked.await(t, done, stderr)
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)

@@ -57,12 +57,7 @@ func TestServeInChromium(t *testing.T) {
 			t.Errorf("serve exit %d after an interrupt\n%s", code, stderr)
 		}
 	}()
-	var url string
-	select {
-	case url = <-stderr.found:
-	case code := <-done:
-		t.Fatalf("serve ended (%d):\n%s", code, stderr)
-	}
+	url := stderr.await(t, done, stderr)
 
 	page := b.Open(t, url)
 	if err := page.WaitFor("window.stampedeHistory && window.stampedeHistory.loads() >= 1"); err != nil {

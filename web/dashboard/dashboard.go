@@ -90,7 +90,7 @@ func Start(addr string, m Meta) (*Dashboard, error) {
 	d.meta = event("meta", m)
 	mux := http.NewServeMux()
 	mux.Handle("GET /assets/", web.Assets())
-	mux.HandleFunc("GET /{$}", d.page)
+	mux.Handle("GET /{$}", web.PageHandler("dashboard.html"))
 	mux.HandleFunc("GET /events", d.events)
 	d.srv = &http.Server{Handler: web.Guard(loopback, mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -105,17 +105,6 @@ func (d *Dashboard) URL() string { return web.URL(d.ln.Addr().String()) }
 
 // Loopback reports whether the page is reachable only from this machine.
 func (d *Dashboard) Loopback() bool { return d.loopback }
-
-func (d *Dashboard) page(w http.ResponseWriter, r *http.Request) {
-	b, err := web.Page("dashboard.html")
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(b)
-}
 
 // events streams the history, then every new event, until the run is
 // finished or the browser goes away.

@@ -69,7 +69,7 @@ func Handler(st *store.Store, o Options) http.Handler {
 func (s *Server) mux() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /assets/", web.Assets())
-	mux.HandleFunc("GET /{$}", s.page)
+	mux.Handle("GET /{$}", web.PageHandler("history.html"))
 	mux.HandleFunc("GET /api/plans", s.plans)
 	mux.HandleFunc("GET /api/runs", s.runs)
 	mux.HandleFunc("GET /api/steps", s.steps)
@@ -112,16 +112,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	err := s.srv.Shutdown(sctx)
 	<-errc
 	return err
-}
-
-func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	b, err := web.Page("history.html")
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(b)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
