@@ -67,7 +67,8 @@ func TestAssets(t *testing.T) {
 	srv := httptest.NewServer(Assets())
 	defer srv.Close()
 	for _, p := range []string{"/assets/vendor/uplot/uPlot.iife.min.js", "/assets/vendor/uplot/uPlot.min.css", "/assets/vendor/uplot/LICENSE",
-		"/assets/charts.js", "/assets/dashboard.js", "/assets/history.js", "/assets/style.css"} {
+		"/assets/charts.js", "/assets/dashboard.js", "/assets/history.js", "/assets/monitor.js", "/assets/style.css",
+		"/assets/dashboard.html", "/assets/history.html", "/assets/monitor.html"} {
 		resp, err := http.Get(srv.URL + p)
 		if err != nil {
 			t.Fatal(err)

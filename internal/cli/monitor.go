@@ -33,7 +33,7 @@ without alerting it again; a target that is down is a failed check, and
 the monitor keeps going.
 
   stampede monitor shop.yaml --every 5m
-  stampede monitor shop.yaml --metrics 127.0.0.1:9465    its own state on /metrics
+  stampede monitor shop.yaml --metrics 127.0.0.1:9465    its status page, and /metrics
 
   monitor:
     every: 5m
@@ -56,7 +56,7 @@ cannot be written.`,
 	}
 	c.Flags().DurationVar(&every, "every", 0, "time between checks (default: the plan's monitor.every, else 5m)")
 	addStoreFlag(c.Flags(), &dsn)
-	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve the monitor's own state as Prometheus metrics at `HOST:PORT` (/metrics; loopback unless a host is named)")
+	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve the monitor's status page and its state as Prometheus metrics (/metrics) at `HOST:PORT` (loopback unless a host is named)")
 	return c
 }
 
@@ -91,12 +91,10 @@ func runMonitor(ctx context.Context, e *env, file string, every time.Duration, d
 		if err != nil {
 			return invalidf("--metrics %s: %v", metricsAddr, err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", m.Metrics())
-		srv := &http.Server{Handler: web.Guard(loopback, mux), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: web.Guard(loopback, m.Handler()), ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
 		defer srv.Close()
-		fmt.Fprintf(e.stderr, "monitor metrics at %smetrics\n", web.URL(ln.Addr().String()))
+		fmt.Fprintf(e.stderr, "monitor status at %s, metrics at %smetrics\n", web.URL(ln.Addr().String()), web.URL(ln.Addr().String()))
 		if !loopback {
 			fmt.Fprintf(e.stderr, "stampede: warning: --metrics %s is reachable from other machines\n", metricsAddr)
 		}

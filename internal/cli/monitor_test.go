@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stampede-perf/stampede/internal/chromium"
 )
 
 // `stampede monitor` end to end: a check against a loopback server,
@@ -47,6 +49,34 @@ monitor: { every: 1s, duration: 1s }
 	if !strings.Contains(string(body), `stampede_monitor_healthy{plan="watched"} 1`) {
 		t.Errorf("/metrics:\n%s", body)
 	}
+
+	// The status page, in a real Chromium.
+	b := chromium.Start(t, "the monitor's page was not checked in a browser")
+	page := b.Open(t, strings.TrimSuffix(url, "metrics"))
+	if err := page.WaitFor("window.stampedeMonitor && window.stampedeMonitor.loads() >= 1 && window.stampedeMonitor.points() >= 1"); err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	if err := page.Eval(`document.getElementById("status").textContent`, &status); err != nil || status != "healthy" {
+		t.Errorf("status %q (%v), want healthy", status, err)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 4; i++ {
+		if err := page.Key("Tab"); err != nil {
+			t.Fatal(err)
+		}
+		var el string
+		page.Eval(`document.activeElement.id || document.activeElement.textContent`, &el)
+		seen[el] = true
+	}
+	if !seen["refresh"] || !seen["metrics"] {
+		t.Errorf("Tab reached %v, want the metrics link and the refresh button", seen)
+	}
+	if errs := page.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
+	}
+	page.Screenshot(t, "monitor")
+
 	cancel()
 	if code := <-done; code != ExitOK {
 		t.Errorf("exit %d after an interrupt\n%s", code, stderr)
