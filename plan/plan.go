@@ -24,6 +24,7 @@ type Plan struct {
 	Databases  map[string]*Database `yaml:"databases" json:"databases,omitempty"`
 	Benchmarks []*BenchmarkSuite    `yaml:"benchmarks" json:"benchmarks,omitempty"`
 	Analysis   map[string]float64   `yaml:"analysis" json:"analysis,omitempty"`
+	Monitor    *Monitor             `yaml:"monitor" json:"monitor,omitempty"`
 
 	// File is the path the plan was read from ("" for flag-built plans);
 	// relative feeder paths are resolved against its directory.

@@ -18,9 +18,9 @@ func TestREADMEPlans(t *testing.T) {
 	n := 0
 	const minimal = "name: x\ntarget: { base_url: \"http://127.0.0.1:8080\" }\nscenarios: [{ name: s, steps: [{ path: / }] }]\n"
 	for i, m := range blocks {
-		if strings.HasPrefix(m[1], "tests:") { // a protocol snippet: check it inside a plan
+		if strings.HasPrefix(m[1], "tests:") || strings.HasPrefix(m[1], "monitor:") { // a protocol or monitor snippet: check it inside a plan
 			if _, err := Parse("README.md tests block", []byte(minimal+m[1])); err != nil {
-				t.Errorf("README tests block %d does not validate:\n%v", i, err)
+				t.Errorf("README snippet %d does not validate:\n%v", i, err)
 			}
 			continue
 		}

@@ -26,6 +26,7 @@ func (p *Plan) Validate() error {
 	c.tests()
 	c.databases()
 	c.benchmarks()
+	c.monitor()
 	c.bounds()
 	if len(c.problems) == 0 {
 		return nil
@@ -392,9 +393,10 @@ func (c *checker) load() {
 		switch {
 		case l.Duration < 0:
 			c.add("load.duration", "must be > 0")
-		case l.Duration == 0 && l.Iterations == 0 && c.p.Tests == nil:
-			// A plan with a tests: block may leave the load to the
-			// protocol; `stampede run` checks it has one (HasLoad).
+		case l.Duration == 0 && l.Iterations == 0 && c.p.Tests == nil && c.p.Monitor == nil:
+			// A plan with a tests: or monitor: block may leave the load
+			// to the protocol or the monitor; `stampede run` checks it
+			// has one (HasLoad).
 			c.add("load.duration", "required (> 0) unless stages or iterations are set")
 		}
 	} else {
@@ -476,9 +478,12 @@ func (c *checker) stages(l *LoadSpec) {
 	}
 }
 
-func (c *checker) thresholds() {
-	for i, t := range c.p.Thresholds {
-		tp := indexPath("thresholds", i)
+func (c *checker) thresholds() { c.thresholdList("thresholds", c.p.Thresholds) }
+
+// thresholdList checks a list of thresholds at path and parses each.
+func (c *checker) thresholdList(path string, ts []*Threshold) {
+	for i, t := range ts {
+		tp := indexPath(path, i)
 		if t == nil {
 			c.add(tp, `empty threshold: write it like "p95 < 500ms"`)
 			continue

@@ -39,6 +39,7 @@ func TestBackends(t *testing.T) {
 		{"concurrent opens", "many processes opening a new store at once migrate it once", testConcurrentOpens},
 		{"concurrent goroutine writers", "two stores in one process writing at once lose nothing", testConcurrentGoroutines},
 		{"concurrent process writers", "two processes writing at once lose nothing", testConcurrentProcesses},
+		{"monitor state", "a monitor's state is kept per plan and replaced, never duplicated", testMonitorState},
 	}
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -105,8 +106,8 @@ func testFromV1(t *testing.T, b backend) {
 	rawExec(t, oldDSN, splitSQL(string(fixture)))
 
 	s := openT(t, oldDSN, Options{})
-	if v, _ := s.SchemaVersion(ctx); v != 2 {
-		t.Fatalf("after migration: version %d, want 2", v)
+	if v, _ := s.SchemaVersion(ctx); v != 3 {
+		t.Fatalf("after migration: version %d, want 3", v)
 	}
 	freshDSN := b.newDSN(t)
 	openT(t, freshDSN, Options{})
@@ -604,8 +605,8 @@ func testConcurrentOpens(t *testing.T, b backend) {
 	}
 	s := openT(t, dsn, Options{})
 	var rows int
-	if err := queryRow(context.Background(), s.db, `SELECT COUNT(*) FROM schema_version`, nil, &rows); err != nil || rows != 2 {
-		t.Errorf("schema_version has %d rows (%v), want 2: a migration ran twice", rows, err)
+	if err := queryRow(context.Background(), s.db, `SELECT COUNT(*) FROM schema_version`, nil, &rows); err != nil || rows != 3 {
+		t.Errorf("schema_version has %d rows (%v), want 3: a migration ran twice", rows, err)
 	}
 }
 

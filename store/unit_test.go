@@ -84,8 +84,8 @@ func TestMigrationsWellFormed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ms) != 2 {
-			t.Errorf("%s: %d migrations, want 2", d, len(ms))
+		if len(ms) != 3 {
+			t.Errorf("%s: %d migrations, want 3", d, len(ms))
 		}
 		for _, m := range ms {
 			if len(m.statements) == 0 {

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
@@ -48,6 +49,11 @@ type LoadOptions struct {
 	// In-flight iterations get the graceful stop. Called from one
 	// goroutine, after OnWindow.
 	Until func(w result.Window, run *result.Run) bool
+	// OnSystem sees each point of the watched system under test as it
+	// is taken (a live dashboard), with start, the load's t0: the point's
+	// t_s is seconds since it, as in the finished Run. From the watch's
+	// goroutine; it must not block.
+	OnSystem func(start time.Time, pt result.SystemPoint)
 	// DefaultSLO judges a run whose plan sets no thresholds by
 	// DefaultSLOExpr, and says so in the Run's warnings: a run that
 	// fails every request must not pass because nobody wrote an SLO.
@@ -157,7 +163,20 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		now = time.Now
 	}
 	eo.Start = now()
-	w, pg, peakAt, err := startWatch(ctx, p, eo, o)
+	// The watch's points are moved onto the load's clock by the shift
+	// found below, before OnSystem sees them.
+	var shiftMS atomic.Int64
+	var onPoint func(result.SystemPoint)
+	if o.OnSystem != nil {
+		watchStart := eo.Start
+		onPoint = func(pt result.SystemPoint) {
+			shift := time.Duration(shiftMS.Load()) * time.Millisecond
+			if pt.TS -= shift.Seconds(); pt.TS >= 0 {
+				o.OnSystem(watchStart.Add(shift), pt)
+			}
+		}
+	}
+	w, pg, peakAt, err := startWatch(ctx, p, eo, o, onPoint)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +189,7 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if setup := now().Sub(eo.Start); setup > 20*time.Millisecond && (w != nil || pg != nil) {
 		shift = setup.Truncate(time.Second) + time.Second
 		eo.Start = eo.Start.Add(shift)
+		shiftMS.Store(shift.Milliseconds())
 	}
 	if w != nil {
 		w.ProfileCPUAt(shift + peakAt)
@@ -218,7 +238,7 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 // PostgreSQL watch — and arranges the CPU profile for when the load
 // reaches its peak. peakAt is when that happens, the start of the steady
 // part.
-func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOptions) (*watch.Watcher, *postgres.Watcher, time.Duration, error) {
+func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOptions, onPoint func(result.SystemPoint)) (*watch.Watcher, *postgres.Watcher, time.Duration, error) {
 	sys := p.System
 	if sys == nil {
 		return nil, nil, 0, nil
@@ -229,7 +249,7 @@ func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOption
 	if sys.Process != nil || sys.Prometheus != nil || sys.Pprof != "" {
 		var err error
 		w, err = watch.Start(ctx, sys, watch.Options{Start: eo.Start, Duration: prof.Duration(), Now: o.Now,
-			Dir: o.ProfileDir, Logf: o.Logf})
+			Dir: o.ProfileDir, Logf: o.Logf, OnPoint: onPoint})
 		if err != nil {
 			return nil, nil, 0, fmt.Errorf("cannot watch the system under test: %v (check system: in the plan, or the --watch-* flags)", err)
 		}

@@ -101,6 +101,10 @@ type Options struct {
 	ProfileDir string
 	// Logf hears what the watch notices as it goes.
 	Logf func(string, ...any)
+	// OnSystem sees each point of the watched system under test as it
+	// is taken, on the protocol's clock (t_s since the test started, as
+	// in the finished Run), from the watch's goroutine.
+	OnSystem func(result.SystemPoint)
 	// Exec runs a scalability apply or revert command line. When nil it
 	// runs under sh -c with its output to Log.
 	Exec func(ctx context.Context, command string) error
@@ -554,6 +558,13 @@ func (pr *protocol) loadOptions(q *plan.Plan, phase, detail string, until func(r
 		lo.Until = func(w result.Window, _ *result.Run) bool { return until(w) }
 	}
 	pr.loadStart = pr.now()
+	if pr.o.OnSystem != nil {
+		t0, on := pr.t0, pr.o.OnSystem
+		lo.OnSystem = func(start time.Time, pt result.SystemPoint) {
+			pt.TS = round3(pt.TS + offset(t0, start))
+			on(pt)
+		}
+	}
 	return lo, nil
 }
 

@@ -57,6 +57,9 @@ type Options struct {
 	// Manual turns the watcher's ticker off: the caller takes every sample
 	// with SampleAt, for example when each window of the run closes.
 	Manual bool
+	// OnPoint, when set, sees each point as soon as it is taken (a live
+	// dashboard), on the sampling goroutine; it must not block.
+	OnPoint func(result.SystemPoint)
 }
 
 // A sampler reads one source of the system under test into a point. An
@@ -276,6 +279,9 @@ func (w *Watcher) SampleAt(ctx context.Context, now time.Time) {
 	w.runSamplers(ctx, now, &pt)
 	w.points = append(w.points, pt)
 	w.last = now
+	if w.opts.OnPoint != nil {
+		w.opts.OnPoint(pt)
+	}
 }
 
 func (w *Watcher) runSamplers(ctx context.Context, now time.Time, pt *result.SystemPoint) {

@@ -12,7 +12,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -176,26 +175,5 @@ func (b *Browser) Call(session, method string, params map[string]any) (map[strin
 
 // WaitEvent waits for an event of a session.
 func (b *Browser) WaitEvent(session, method string) error {
-	for _, e := range b.Events {
-		if e["method"] == method && e["sessionId"] == session {
-			return nil
-		}
-	}
-	timeout := time.After(Timeout)
-	for {
-		select {
-		case m, ok := <-b.msgs:
-			if !ok {
-				return errors.New("the browser closed the pipe")
-			}
-			if m["id"] == nil {
-				b.Events = append(b.Events, m)
-				if m["method"] == method && m["sessionId"] == session {
-					return nil
-				}
-			}
-		case <-timeout:
-			return fmt.Errorf("no %s in %v", method, Timeout)
-		}
-	}
+	return b.waitEventAfter(0, session, method)
 }

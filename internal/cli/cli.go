@@ -159,6 +159,8 @@ var commands = []func(*env) *cobra.Command{
 	newCompareCmd,
 	newReportCmd,
 	newImportCmd,
+	newServeCmd,
+	newMonitorCmd,
 	newVersionCmd,
 }
 

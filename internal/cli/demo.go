@@ -30,6 +30,7 @@ func newDemoCmd(e *env) *cobra.Command {
 	var quiet bool
 	var rf recordFlags
 	var tf testFlags
+	var dash string
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Start the built-in shop on a free loopback port and run the test protocol against it",
@@ -42,6 +43,7 @@ shop, and print the summary.
   stampede demo                          the quick protocol
   stampede demo --only baseline,stress   some of its phases
   stampede demo --report html=demo.html  and a report
+  stampede demo --dashboard              and watch it live at http://127.0.0.1:8088/
   stampede demo --duration 10s           one load of the example plan instead, this long
   stampede demo --fault leak,hotspot     with planted faults for the watch to find
   stampede demo serve --addr 127.0.0.1:8080   only the shop, until interrupted`,
@@ -58,6 +60,7 @@ shop, and print the summary.
 			if outs.reports, err = parseReports(reportSpecs); err != nil {
 				return invalid(err)
 			}
+			outs.dashboard = dash
 			ctx := c.Context()
 			shop, err := startShopProcess(ctx, e, fl)
 			if err != nil {
@@ -114,6 +117,7 @@ shop, and print the summary.
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH; while running: csv=PATH, prometheus=[HOST]:PORT, otlp=URL (repeatable)")
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
+	addDashboardFlag(c.Flags(), &dash)
 	rf.register(c.Flags())
 	c.AddCommand(newDemoServeCmd(e))
 	return c

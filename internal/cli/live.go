@@ -31,11 +31,11 @@ func checkLive(kind, target string) (output.Spec, error) {
 }
 
 // startLive opens the live outputs (creates the CSV files, binds the
-// Prometheus endpoints) and fans the run's windows out to them; nil when
-// there are none. A target that cannot be opened is invalid input, and
-// nothing is left open.
-func startLive(ctx context.Context, e *env, outs outputs) (*output.Fan, error) {
-	if len(outs.live) == 0 {
+// Prometheus endpoints, starts the dashboard) and fans the run's windows
+// out to them; nil when there are none. A target that cannot be opened is
+// invalid input, and nothing is left open.
+func startLive(ctx context.Context, e *env, outs outputs, m dashboardMeta) (*liveRun, error) {
+	if len(outs.live) == 0 && outs.dashboard == "" {
 		return nil, nil
 	}
 	var sinks []output.Sink
@@ -62,7 +62,20 @@ func startLive(ctx context.Context, e *env, outs outputs) (*output.Fan, error) {
 		}
 		sinks = append(sinks, s)
 	}
-	return output.NewFan(sinks...), nil
+	lr := &liveRun{}
+	if outs.dashboard != "" {
+		d, err := startDashboard(e, outs.dashboard, m)
+		if err != nil {
+			for _, o := range sinks {
+				o.Close(nil)
+			}
+			return nil, err
+		}
+		lr.dash = d
+		sinks = append(sinks, d)
+	}
+	lr.fan = output.NewFan(sinks...)
+	return lr, nil
 }
 
 // liveFinished adds what went wrong in the live outputs to the command's

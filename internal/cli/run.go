@@ -317,6 +317,8 @@ type outputs struct {
 	json    string
 	live    []output.Spec // csv=, prometheus=, otlp=: written while the run goes
 	reports []string      // FORMAT=FILE, checked by parseReports
+	// dashboard is --dashboard's address: the live page ("" none).
+	dashboard string
 }
 
 // toStdout reports whether an output is standard output ("-",
@@ -368,6 +370,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var cpuProfile, memProfile string
 	var rf recordFlags
 	var noDefaultSLO, dryRun bool
+	var dash string
 	c := &cobra.Command{
 		Use:   "run [plan.yaml]",
 		Short: "Run a load test from a plan or from flags",
@@ -403,6 +406,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 			if outs.reports, err = parseReports(reportSpecs); err != nil {
 				return invalid(err)
 			}
+			outs.dashboard = dash
 			seg, err := load.ParseSegment(segment)
 			if err != nil {
 				return invalid(err)
@@ -426,6 +430,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 	lf.register(c.Flags())
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH (the Run document); while running: csv=PATH, prometheus=[HOST]:PORT, otlp=URL (repeatable)")
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
+	addDashboardFlag(c.Flags(), &dash)
 	c.Flags().StringVar(&segment, "segment", "", "run only part k of n of the test (e.g. 2/4), for spreading it over machines")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "validate and compile the plan, print what would run, send nothing")
@@ -474,7 +479,7 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 			return invalidf("cannot create %s for the profiles: %v", dir, err)
 		}
 	}
-	live, err := startLive(ctx, e, outs)
+	live, err := startLive(ctx, e, outs, metaOf(p, "load"))
 	if err != nil {
 		return err
 	}
@@ -496,6 +501,7 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 			live.Window(w, snap)
 			prog.window(w, snap)
 		},
+		OnSystem: func(_ time.Time, pt result.SystemPoint) { live.System(pt) },
 	})
 	prog.done()
 	liveErr := live.Close(run)
@@ -504,6 +510,7 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 		return invalid(compileErr(runErr))
 	}
 	regressed := rec.finish(ctx, run)
+	live.concluded(e, run)
 	return liveFinished(e, liveErr, finish(ctx, e, run, outs, runErr, regressed))
 }
 

@@ -44,6 +44,7 @@ func newTestCmd(e *env) *cobra.Command {
 	var outSpecs, reportSpecs []string
 	var quiet bool
 	var rf recordFlags
+	var dash string
 	c := &cobra.Command{
 		Use:   "test [plan.yaml]",
 		Short: "Run the whole performance-testing protocol: baseline, load, stress, recovery, soak, scalability, pool",
@@ -93,6 +94,7 @@ no recovery, a degrading soak, a regression gate), 2 invalid input,
 			if outs.reports, err = parseReports(reportSpecs); err != nil {
 				return invalid(err)
 			}
+			outs.dashboard = dash
 			return runTest(c.Context(), e, p, tf, outs, quiet, &rf)
 		},
 	}
@@ -101,6 +103,7 @@ no recovery, a degrading soak, a regression gate), 2 invalid input,
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write results: json=PATH (the Run document); while running: csv=PATH, prometheus=[HOST]:PORT, otlp=URL (repeatable)")
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
+	addDashboardFlag(c.Flags(), &dash)
 	rf.register(c.Flags())
 	return c
 }
@@ -119,7 +122,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 		}
 	}
 	shellNotice(e, p)
-	live, err := startLive(ctx, e, outs)
+	live, err := startLive(ctx, e, outs, metaOf(p, "test"))
 	if err != nil {
 		return err
 	}
@@ -146,6 +149,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 			}
 			prog.update(pg)
 		},
+		OnSystem: live.System,
 	}
 	if !rf.noStore {
 		opts.OnBaseline = bh.record
@@ -161,6 +165,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 		return invalid(protocolErr(runErr))
 	}
 	regressed := rec.finish(ctx, run)
+	live.concluded(e, run)
 	if msg := bh.message(); msg != "" {
 		fmt.Fprintln(e.stderr, msg)
 	}
