@@ -161,6 +161,7 @@ var commands = []func(*env) *cobra.Command{
 	newImportCmd,
 	newServeCmd,
 	newMonitorCmd,
+	newAgentCmd,
 	newVersionCmd,
 }
 
