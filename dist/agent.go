@@ -104,6 +104,9 @@ func RunAgent(ctx context.Context, cfg AgentConfig) (*AgentResult, error) {
 	rand.Read(nb[:])
 	a.nonce = hex.EncodeToString(nb[:])
 	if err := a.stream.SendMsg(&up{Hello: &hello{Version: cfg.Version, Protocol: Protocol, Host: cfg.Host, Nonce: a.nonce, Index: cfg.Index}}); err != nil {
+		if errors.Is(err, io.EOF) { // the stream ended: its status says why
+			err = a.recvWithin(new(down), cfg.Wait)
+		}
 		return nil, a.refused(err)
 	}
 	first := new(down)

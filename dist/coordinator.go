@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
 
-	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -229,7 +228,7 @@ func (c *Coordinator) Run(ctx context.Context) (*Outcome, error) {
 	}()
 	r := &run{c: c, slots: make([]*agentConn, c.cfg.Agents), parts: make([]Part, c.cfg.Agents), merge: newMerger(c.cfg.Agents)}
 	for i := range r.parts {
-		r.parts[i].Segment = load.Segment{K: i, N: c.cfg.Agents}.String()
+		r.parts[i].Segment = fmt.Sprintf("%d/%d", i+1, c.cfg.Agents)
 	}
 	if err := r.gather(ctx); err != nil {
 		r.stopAll(err.Error())
@@ -331,7 +330,6 @@ func (r *run) handle(e event) error {
 	case u.Fail != "":
 		if a.slot >= 0 && r.failed == nil {
 			r.failed = fmt.Errorf("%s cannot run the test: %s", r.name(a), oneLine(u.Fail))
-			c.cfg.Logf("%v", r.failed)
 			return r.failed
 		}
 	case u.Ready:

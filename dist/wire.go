@@ -54,6 +54,9 @@ type Job struct {
 	// command line (--rate, --duration…), applied the same way on the
 	// agent.
 	Args []string `json:"args,omitempty"`
+	// PlanHash is the coordinator's identity of the plan, which the
+	// agents' Runs carry (their own copies of the files lie elsewhere).
+	PlanHash string `json:"plan_hash,omitempty"`
 	// DefaultSLO judges a plan without thresholds by the default SLO.
 	DefaultSLO bool `json:"default_slo,omitempty"`
 	// HeartbeatMS is how long either side may stay silent.

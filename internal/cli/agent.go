@@ -179,9 +179,13 @@ func prepareJob(e *env, job *dist.Job, work string) (dist.Runner, error) {
 		th.Abort = false
 	}
 	return func(ctx context.Context, start time.Time, onWindow func(result.Window)) (*result.Run, error) {
-		return suite.RunLoad(ctx, p, suite.LoadOptions{Segment: seg, Getenv: e.getenv, Start: start,
+		run, err := suite.RunLoad(ctx, p, suite.LoadOptions{Segment: seg, Getenv: e.getenv, Start: start,
 			DefaultSLO: job.DefaultSLO,
 			OnWindow:   func(w result.Window, _ *result.Run) { onWindow(w) }})
+		if run != nil && job.PlanHash != "" {
+			run.PlanHash = job.PlanHash
+		}
+		return run, err
 	}, nil
 }
 

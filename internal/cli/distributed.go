@@ -178,6 +178,7 @@ func runDistributed(ctx context.Context, e *env, p *plan.Plan, planFile string, 
 	if err != nil {
 		return invalid(err)
 	}
+	job.PlanHash = suite.Hash(p)
 	tlsConf, err := dist.ServerTLS(df.tlsCert, df.tlsKey)
 	if err != nil {
 		return invalid(err)
