@@ -305,7 +305,7 @@ func TestAgentKilled(t *testing.T) {
 	}
 	c.waitLine(`all 3 agent\(s\) start at`, 30*time.Second)
 	c.waitLine(`agent 3/3 .* is ready`, time.Second) // already said
-	time.Sleep(2 * time.Second)                     // the kill must land mid-run
+	time.Sleep(2 * time.Second)                      // the kill must land mid-run
 	victim := agents[1]
 	// Which part the victim holds is the coordinator's choice: read it
 	// from the victim's own log.
