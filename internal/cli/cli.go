@@ -162,6 +162,7 @@ var commands = []func(*env) *cobra.Command{
 	newServeCmd,
 	newMonitorCmd,
 	newAgentCmd,
+	newKubernetesCmd,
 	newVersionCmd,
 }
 
