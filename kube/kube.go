@@ -208,11 +208,16 @@ func isText(b []byte) bool {
 	return bytes.IndexByte(b, 0) < 0 && strings.ToValidUTF8(string(b), "\uFFFD") == string(b)
 }
 
+// RunFile is where the coordinator writes the merged Run in its pod (the
+// history and the log have it too).
+const RunFile = "/tmp/stampede-run.json"
+
 // CoordinatorCommand is the coordinator container's command line, with
 // the plan at planPath.
 func (o Options) CoordinatorCommand(planPath string) []string {
 	o.defaults()
-	cmd := []string{"stampede", "run", planPath, "--agents", strconv.Itoa(o.Agents), "--listen", fmt.Sprintf(":%d", o.Port), "--wait", "10m"}
+	cmd := []string{"stampede", "run", planPath, "--agents", strconv.Itoa(o.Agents), "--listen", fmt.Sprintf(":%d", o.Port), "--wait", "10m",
+		"--out", "json=" + RunFile}
 	if !o.Store {
 		cmd = append(cmd, "--no-store")
 	}
