@@ -49,7 +49,11 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	fmt.Printf("coordinator cost per agent, %v tests, %g iterations/s per agent (one window a second each)\n", *duration, *rate)
-	fmt.Printf("%7s  %10s  %12s  %14s  %12s  %10s\n", "agents", "cpu_s", "cpu % core", "% core/agent", "max RSS MB", "MB/agent")
+	fmt.Printf("%7s  %10s  %12s  %14s  %16s  %12s  %10s\n", "agents", "cpu_s", "cpu % core", "% core/agent", "marginal/agent", "max RSS MB", "MB/agent")
+	// The marginal cost of an agent is the slope from the previous
+	// count: it leaves out what the coordinator costs whatever the
+	// number of agents (its start, compiling the plan).
+	prevN, prevCPU := 0, 0.0
 	for _, s := range strings.Split(*counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 || n > 64 {
@@ -57,7 +61,12 @@ func main() {
 		}
 		cpu, rss, wall := measure(*bin, addr, dir, n, *duration, *rate)
 		pct := 100 * cpu.Seconds() / wall.Seconds()
-		fmt.Printf("%7d  %10.3f  %12.2f  %14.3f  %12.1f  %10.2f\n", n, cpu.Seconds(), pct, pct/float64(n), rss, rss/float64(n))
+		marginal := "-"
+		if prevN > 0 && n > prevN {
+			marginal = fmt.Sprintf("%.3f", 100*(cpu.Seconds()-prevCPU)/wall.Seconds()/float64(n-prevN))
+		}
+		fmt.Printf("%7d  %10.3f  %12.2f  %14.3f  %16s  %12.1f  %10.2f\n", n, cpu.Seconds(), pct, pct/float64(n), marginal, rss, rss/float64(n))
+		prevN, prevCPU = n, cpu.Seconds()
 	}
 }
 
