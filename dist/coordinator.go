@@ -254,11 +254,21 @@ func (r *run) gather(ctx context.Context) error {
 	deadline := time.NewTimer(c.cfg.Wait)
 	defer deadline.Stop()
 	c.cfg.Logf("waiting up to %v for %d agent(s) on %s", c.cfg.Wait, c.cfg.Agents, c.lis.Addr())
+	// The agents that joined hear from the coordinator while the others
+	// come, or they would count it lost.
+	beat := time.NewTicker(min(time.Second, c.cfg.Heartbeat/2))
+	defer beat.Stop()
 	for {
 		if r.readyCount() == c.cfg.Agents {
 			return nil
 		}
 		select {
+		case <-beat.C:
+			for _, a := range r.slots {
+				if a != nil && !a.gone {
+					r.send(a, &down{Beat: true})
+				}
+			}
 		case <-ctx.Done():
 			return errors.New("interrupted while waiting for agents")
 		case <-deadline.C:

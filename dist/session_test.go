@@ -30,7 +30,9 @@ func window(t *testing.T, ts float64, n int64, lat int64) result.Window {
 
 // TestSessionInProcess runs a coordinator and two agents in this process
 // (runners that emit known windows), so the race detector sees the
-// protocol: every window is merged, in order, exactly.
+// protocol: every window is merged, in order, exactly. The second agent
+// joins later than the heartbeat: the first one, waiting, must not count
+// its coordinator lost meanwhile.
 func TestSessionInProcess(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -38,7 +40,7 @@ func TestSessionInProcess(t *testing.T) {
 	}
 	var mu sync.Mutex // guards merged
 	var merged []result.Window
-	c, err := NewCoordinator(lis, Config{Agents: 2, Version: "v", Token: "t", Wait: 20 * time.Second, Lead: 50 * time.Millisecond,
+	c, err := NewCoordinator(lis, Config{Agents: 2, Version: "v", Token: "t", Wait: 20 * time.Second, Lead: 50 * time.Millisecond, Heartbeat: time.Second,
 		OnWindow: func(w result.Window) string {
 			mu.Lock()
 			merged = append(merged, w)
@@ -56,6 +58,9 @@ func TestSessionInProcess(t *testing.T) {
 	results := make(chan res, 2)
 	for i := range 2 {
 		go func() {
+			if i == 1 {
+				time.Sleep(2500 * time.Millisecond) // a late joiner, past the first one's heartbeat
+			}
 			r, err := RunAgent(ctx, AgentConfig{Coordinator: lis.Addr().String(), Token: "t", Version: "v", Index: i, Wait: 10 * time.Second,
 				Prepare: func(job *Job) (Runner, error) {
 					return func(ctx context.Context, start time.Time, on func(result.Window)) (*result.Run, error) {
