@@ -255,7 +255,7 @@ func Manifest(o Options) ([]byte, error) {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: ref}}
 	}
 	env := []corev1.EnvVar{secretEnv("STAMPEDE_TOKEN", o.tokenSecret(), "token", false)}
-	for _, name := range slices.Sorted(slices.Values(dedupe(o.Env))) {
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(o.Env))) {
 		env = append(env, secretEnv(name, o.Name+"-env", name, false))
 	}
 	coordEnv := slices.Clone(env)
@@ -324,7 +324,7 @@ func Manifest(o Options) ([]byte, error) {
 	}
 	if len(o.Env) > 0 {
 		var lits []string
-		for _, e := range slices.Sorted(slices.Values(dedupe(o.Env))) {
+		for _, e := range slices.Compact(slices.Sorted(slices.Values(o.Env))) {
 			lits = append(lits, fmt.Sprintf("--from-literal=%s=…", e))
 		}
 		fmt.Fprintf(&b, "#   kubectl%s create secret generic %s-env %s\n", ns, o.Name, strings.Join(lits, " "))
@@ -339,14 +339,4 @@ func Manifest(o Options) ([]byte, error) {
 		b.Write(y)
 	}
 	return b.Bytes(), nil
-}
-
-func dedupe(ss []string) []string {
-	var out []string
-	for _, s := range ss {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
