@@ -353,10 +353,7 @@ func TestThresholdStopsEveryone(t *testing.T) {
 	agents := []*proc{agent(t, bin, addr, dir), agent(t, bin, addr, dir)}
 	_, stopAt := c.waitLine(`stopping every agent: threshold failed`, 30*time.Second)
 	for i, a := range agents {
-		code, at := a.wait(10 * time.Second)
-		if d := at.Sub(stopAt); d > 2*time.Second {
-			t.Errorf("agent %d stopped %v after the threshold failed; want within 2s", i+1, d)
-		}
+		code, _ := a.wait(10 * time.Second)
 		if code != 1 {
 			t.Errorf("agent %d exit %d, want 1 (stopped):\n%s", i+1, code, a.stderr())
 		}
@@ -368,6 +365,11 @@ func TestThresholdStopsEveryone(t *testing.T) {
 		r := readRun(t, filepath.Join(dir, fmt.Sprintf("stampede-agent-%d-of-2.json", k)))
 		if !r.Aborted || r.Summary.DurationS > 20 {
 			t.Errorf("agent %d's Run: aborted %v after %.1fs; want stopped early", k, r.Aborted, r.Summary.DurationS)
+		}
+		// The load ended (the Run's end, on this machine's clock) within
+		// 2 s of the coordinator's decision.
+		if d := r.EndedAt.Sub(stopAt); d > 2*time.Second {
+			t.Errorf("agent %d's load ended %v after the threshold failed; want within 2s", k, d)
 		}
 	}
 }
@@ -385,10 +387,7 @@ func TestCoordinatorKilled(t *testing.T) {
 	killed := time.Now()
 	c.cmd.Process.Signal(syscall.SIGKILL)
 	for i, a := range agents {
-		code, at := a.wait(20 * time.Second)
-		if d := at.Sub(killed); d > 2*time.Second+2*time.Second {
-			t.Errorf("agent %d stopped %v after its coordinator died; the heartbeat is 2s", i+1, d)
-		}
+		code, _ := a.wait(20 * time.Second)
 		if code != 1 {
 			t.Errorf("agent %d exit %d, want 1:\n%s", i+1, code, a.stderr())
 		}
@@ -400,6 +399,9 @@ func TestCoordinatorKilled(t *testing.T) {
 		r := readRun(t, filepath.Join(dir, fmt.Sprintf("stampede-agent-%d-of-2.json", k)))
 		if !r.Aborted || r.Summary.Requests == 0 {
 			t.Errorf("agent %d's partial Run: aborted %v, %d requests", k, r.Aborted, r.Summary.Requests)
+		}
+		if d := r.EndedAt.Sub(killed); d > 2*time.Second {
+			t.Errorf("agent %d's load ended %v after its coordinator died; the heartbeat is 2s", k, d)
 		}
 	}
 }
