@@ -128,6 +128,11 @@ func RunAgent(ctx context.Context, cfg AgentConfig) (*AgentResult, error) {
 	if err != nil {
 		a.send(&up{Fail: oneLine(err.Error())})
 		a.finish()
+		// The coordinator ends the stream once it has read why; leaving
+		// first could cut the message off.
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) && a.recvWithin(new(down), time.Until(deadline)) == nil {
+		}
 		return &AgentResult{Job: job}, err
 	}
 	a.send(&up{Ready: true})
