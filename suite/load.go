@@ -201,7 +201,7 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if w != nil {
 		w.ProfileCPUAt(shift + peakAt)
 	}
-	if wait := eo.Start.Sub(now()); wait > 0 {
+	if wait := eo.Start.Sub(now()); !o.Start.IsZero() && wait > 0 {
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
