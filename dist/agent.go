@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -141,27 +143,32 @@ func RunAgent(ctx context.Context, cfg AgentConfig) (*AgentResult, error) {
 	return res, err
 }
 
-// dial opens the stream, retrying while the coordinator cannot be
-// reached, for at most cfg.Wait.
+// dial opens the stream once the connection is ready, trying again while
+// the coordinator cannot be reached, for at most cfg.Wait (gRPC's own
+// connection attempts may take longer than that: the wait bounds them).
 func (a *agent) dial(ctx context.Context, conn *grpc.ClientConn) (grpc.ClientStream, error) {
-	deadline := a.cfg.Now().Add(a.cfg.Wait)
-	backoff := 100 * time.Millisecond
+	dctx, cancel := context.WithTimeout(ctx, a.cfg.Wait)
+	defer cancel()
+	unreachable := func(why string) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("cannot reach the coordinator at %s within %v: %s", a.cfg.Coordinator, a.cfg.Wait, why)
+	}
+	conn.Connect()
 	for {
+		for st := conn.GetState(); st != connectivity.Ready; st = conn.GetState() {
+			if !conn.WaitForStateChange(dctx, st) {
+				return nil, unreachable("the connection is " + strings.ToLower(st.String()))
+			}
+		}
 		s, err := conn.NewStream(ctx, &serviceDesc.Streams[0], joinMethod)
 		if err == nil {
 			return s, nil
 		}
-		if status.Code(err) != codes.Unavailable || !a.cfg.Now().Before(deadline) {
-			return nil, fmt.Errorf("cannot reach the coordinator at %s within %v: %s", a.cfg.Coordinator, a.cfg.Wait, shortErr(err))
+		if status.Code(err) != codes.Unavailable || dctx.Err() != nil {
+			return nil, unreachable(shortErr(err))
 		}
-		t := time.NewTimer(min(backoff, time.Until(deadline)+time.Millisecond))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-		backoff = min(2*backoff, 2*time.Second)
 	}
 }
 
