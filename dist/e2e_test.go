@@ -488,3 +488,26 @@ func TestBadInput(t *testing.T) {
 		oneLine(t, "coordinator", c.stderr())
 	})
 }
+
+// TestLocal: --local starts the agents itself, through the same protocol.
+func TestLocal(t *testing.T) {
+	bin := binary(t, "")
+	dir := t.TempDir()
+	const rate, secs = 150, 4
+	plan := writePlan(t, dir, target(t), fmt.Sprintf("load:\n  model: open\n  rate: %d\n  duration: %ds\n", rate, secs))
+	merged, agentsDir := filepath.Join(dir, "merged.json"), filepath.Join(dir, "agents")
+	c := start(t, bin, nil, "run", plan, "--agents", "2", "--local", "--no-store", "--out", "json="+merged, "--agents-dir", agentsDir)
+	if code, _ := c.wait(60 * time.Second); code > 1 {
+		t.Fatalf("exit %d:\n%s", code, c.stderr())
+	}
+	m := readRun(t, merged)
+	if got, want := float64(m.Summary.Requests), float64(rate*secs); got < want*0.995 || got > want*1.005 || len(m.Agents) != 2 {
+		t.Errorf("%v requests (%d dropped, %d interrupted) from %d agents, want %v from 2", got, m.Summary.Dropped, m.Summary.Interrupted, len(m.Agents), want)
+	}
+	for k := 1; k <= 2; k++ {
+		r := readRun(t, filepath.Join(agentsDir, fmt.Sprintf("stampede-agent-%d-of-2.json", k)))
+		if r.Segment != fmt.Sprintf("%d/2", k) || r.Summary.Requests == 0 {
+			t.Errorf("agent %d's own Run: segment %q, %d requests", k, r.Segment, r.Summary.Requests)
+		}
+	}
+}
