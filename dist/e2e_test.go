@@ -511,3 +511,33 @@ func TestLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentLossAborts: with on_agent_loss: abort, losing one agent stops
+// the others, and the merged run says why.
+func TestAgentLossAborts(t *testing.T) {
+	bin := binary(t, "")
+	dir := t.TempDir()
+	plan := writePlan(t, dir, target(t), "load:\n  model: open\n  rate: 40\n  duration: 60s\ndistributed:\n  heartbeat: 2s\n  on_agent_loss: abort\n")
+	merged := filepath.Join(dir, "merged.json")
+	c, addr := coordinator(t, bin, plan, 2, "--out", "json="+merged)
+	victim := start(t, bin, []string{"STAMPEDE_TOKEN=sesame", "JOB_COMPLETION_INDEX=0"}, "agent", "--coordinator", addr, "--out-dir", dir, "--wait", "20s")
+	other := start(t, bin, []string{"STAMPEDE_TOKEN=sesame", "JOB_COMPLETION_INDEX=1"}, "agent", "--coordinator", addr, "--out-dir", dir, "--wait", "20s")
+	c.waitLine(`all 2 agent\(s\) start at`, 30*time.Second)
+	time.Sleep(2 * time.Second) // mid-run
+	victim.cmd.Process.Signal(syscall.SIGKILL)
+	c.waitLine(`agent 1/2 .* lost: `, 10*time.Second)
+	if code, _ := other.wait(15 * time.Second); code != 1 {
+		t.Errorf("the other agent exit %d, want 1 (stopped):\n%s", code, other.stderr())
+	}
+	if code, _ := c.wait(30 * time.Second); code != 1 {
+		t.Errorf("coordinator exit %d, want 1:\n%s", code, c.stderr())
+	}
+	m := readRun(t, merged)
+	if !m.Aborted || !strings.Contains(m.AbortReason, "on_agent_loss: abort") {
+		t.Errorf("merged run: aborted %v (%q)", m.Aborted, m.AbortReason)
+	}
+	r := readRun(t, filepath.Join(dir, "stampede-agent-2-of-2.json"))
+	if !r.Aborted || r.Summary.DurationS > 30 {
+		t.Errorf("the other agent's Run: aborted %v after %.0fs", r.Aborted, r.Summary.DurationS)
+	}
+}
