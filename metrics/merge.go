@@ -277,7 +277,7 @@ func mergeSeries(runs []*result.Run, index map[stepKey]int) ([]result.Window, er
 	sort.Float64s(ts)
 	out := make([]result.Window, 0, len(ts))
 	for _, t := range ts {
-		w, err := mergeWindows(at[t])
+		w, err := MergeWindows(at[t])
 		if err != nil {
 			return nil, err
 		}
@@ -286,9 +286,9 @@ func mergeSeries(runs []*result.Run, index map[stepKey]int) ([]result.Window, er
 	return out, nil
 }
 
-// mergeWindows merges windows of parts that ran side by side at one
+// MergeWindows merges windows of parts that ran side by side at one
 // instant.
-func mergeWindows(ws []result.Window) (result.Window, error) {
+func MergeWindows(ws []result.Window) (result.Window, error) {
 	sp, err := Summarize(ws)
 	if err != nil {
 		return result.Window{}, err

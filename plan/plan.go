@@ -25,6 +25,9 @@ type Plan struct {
 	Benchmarks []*BenchmarkSuite    `yaml:"benchmarks" json:"benchmarks,omitempty"`
 	Analysis   map[string]float64   `yaml:"analysis" json:"analysis,omitempty"`
 	Monitor    *Monitor             `yaml:"monitor" json:"monitor,omitempty"`
+	// Distributed is how a test spread over agents (run --agents) treats
+	// them.
+	Distributed *Distributed `yaml:"distributed" json:"distributed,omitempty"`
 
 	// File is the path the plan was read from ("" for flag-built plans);
 	// relative feeder paths are resolved against its directory.

@@ -18,8 +18,12 @@ func TestREADMEPlans(t *testing.T) {
 	n := 0
 	const minimal = "name: x\ntarget: { base_url: \"http://127.0.0.1:8080\" }\nscenarios: [{ name: s, steps: [{ path: / }] }]\n"
 	for i, m := range blocks {
-		if strings.HasPrefix(m[1], "tests:") || strings.HasPrefix(m[1], "monitor:") { // a protocol or monitor snippet: check it inside a plan
-			if _, err := Parse("README.md tests block", []byte(minimal+m[1])); err != nil {
+		if strings.HasPrefix(m[1], "tests:") || strings.HasPrefix(m[1], "monitor:") || strings.HasPrefix(m[1], "distributed:") { // a protocol, monitor or distributed snippet: check it inside a plan
+			doc := minimal + m[1]
+			if strings.HasPrefix(m[1], "distributed:") {
+				doc += "load: { vus: 1, duration: 1s }\n"
+			}
+			if _, err := Parse("README.md snippet", []byte(doc)); err != nil {
 				t.Errorf("README snippet %d does not validate:\n%v", i, err)
 			}
 			continue

@@ -1,5 +1,7 @@
 package plan
 
+import "time"
+
 // System is the `system:` block: what to watch of the system under test.
 type System struct {
 	Process    *ProcessRef     `yaml:"process" json:"process,omitempty"`
@@ -210,3 +212,28 @@ type BenchmarkSuite struct {
 	MinTime Duration `yaml:"min_time" json:"min_time,omitempty"`
 	Prepare string   `yaml:"prepare" json:"prepare,omitempty"`
 }
+
+// Distributed is the `distributed:` block: what a coordinator does when
+// an agent of a test spread over several processes (run --agents) goes
+// silent.
+type Distributed struct {
+	// OnAgentLoss: continue (default: the rest go on, the lost agent's
+	// windows so far are kept) or abort (every agent is stopped).
+	OnAgentLoss string `yaml:"on_agent_loss" json:"on_agent_loss,omitempty"`
+	// Heartbeat is how long an agent or the coordinator may stay silent
+	// before the other side counts it lost (default 5s).
+	Heartbeat Duration `yaml:"heartbeat" json:"heartbeat,omitempty"`
+}
+
+// Agent-loss policies of Distributed.OnAgentLoss.
+const (
+	OnLossContinue = "continue"
+	OnLossAbort    = "abort"
+)
+
+// Bounds of Distributed.Heartbeat.
+const (
+	DefaultHeartbeat = Duration(5 * time.Second)
+	MinHeartbeat     = Duration(time.Second)
+	MaxHeartbeat     = Duration(5 * time.Minute)
+)

@@ -27,6 +27,7 @@ func (p *Plan) Validate() error {
 	c.databases()
 	c.benchmarks()
 	c.monitor()
+	c.distributed()
 	c.bounds()
 	if len(c.problems) == 0 {
 		return nil
@@ -663,4 +664,15 @@ func (c *checker) benchmarks() {
 // way every time.
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+func (c *checker) distributed() {
+	d := c.p.Distributed
+	if d == nil {
+		return
+	}
+	c.oneOf("distributed.on_agent_loss", "policy", d.OnAgentLoss, OnLossContinue, OnLossAbort)
+	if d.Heartbeat != 0 && (d.Heartbeat < MinHeartbeat || d.Heartbeat > MaxHeartbeat) {
+		c.add("distributed.heartbeat", "%v: want between %v and %v", d.Heartbeat.D(), MinHeartbeat.D(), MaxHeartbeat.D())
+	}
 }

@@ -77,6 +77,7 @@ func Console(w io.Writer, r *result.Run) error {
 		}
 	}
 	tw.Flush()
+	consoleAgents(ew, r)
 	if len(r.Errors) > 0 {
 		ew.printf("\nerrors\n")
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
@@ -210,4 +211,25 @@ func errorPlace(e result.ErrorCount) string {
 		return e.Step
 	}
 	return e.Scenario
+}
+
+// consoleAgents is the per-agent breakdown of a distributed run.
+func consoleAgents(ew *errWriter, r *result.Run) {
+	if len(r.Agents) == 0 {
+		return
+	}
+	ew.printf("\nagents\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  part\thost\trequests\trps\tp99 ms\tstart lag p99\tcpu %%\tclock ms\t\t\n")
+	for _, a := range r.Agents {
+		note := ""
+		switch {
+		case a.Lost:
+			note = "lost: " + a.Reason
+		case a.Saturated:
+			note = "saturated"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%.1f\t%.2f\t%.2f\t%.0f\t%+.1f\t%s\t\n", a.Segment, truncate(a.Host, 24), a.Requests, a.RPS, a.P99, a.StartLagP99, a.CPUPercent, a.ClockOffsetMS, note)
+	}
+	tw.Flush()
 }

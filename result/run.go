@@ -45,6 +45,10 @@ type Run struct {
 	Thresholds []ThresholdResult `json:"thresholds"`
 	Generator  Generator         `json:"generator"`
 	Warnings   []string          `json:"warnings,omitempty"`
+	// Agents is the per-agent breakdown of a test run by several agents
+	// (run --agents): the merged numbers above are exact, these say how
+	// each part did.
+	Agents []Agent `json:"agents,omitempty"`
 
 	// Sections filled by the watch, the protocol, benchmarks and analysis.
 	System          *System          `json:"system,omitempty"`
@@ -217,6 +221,27 @@ type Generator struct {
 	Saturated   bool    `json:"saturated"`
 	Reason      string  `json:"reason,omitempty"`
 	GOMAXPROCS  int     `json:"gomaxprocs"`
+}
+
+// Agent is one agent's part of a distributed run.
+type Agent struct {
+	Segment  string  `json:"segment"` // k/n
+	Host     string  `json:"host,omitempty"`
+	Requests int64   `json:"requests"`
+	RPS      float64 `json:"rps"`
+	P99      float64 `json:"p99_ms"`
+	// StartLagP99 is the 99th percentile of how late its iterations
+	// started (open model).
+	StartLagP99 float64 `json:"start_lag_p99_ms"`
+	CPUPercent  float64 `json:"cpu_percent"`
+	Saturated   bool    `json:"saturated"`
+	// ClockOffsetMS is the agent's clock minus the coordinator's, as
+	// estimated at the start barrier.
+	ClockOffsetMS float64 `json:"clock_offset_ms"`
+	// Lost: the agent went silent; its numbers are the windows that
+	// arrived before.
+	Lost   bool   `json:"lost,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Host describes the machine a run was made on.

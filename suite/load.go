@@ -64,6 +64,10 @@ type LoadOptions struct {
 	// a reference; a protocol does for the whole test). Otherwise
 	// RunLoad draws them itself from the plan's analysis block.
 	DeferConclusions bool
+	// Start, when set, is the instant the load starts: RunLoad compiles
+	// the plan and starts the watchers, then waits for it (a
+	// coordinator's start barrier, so agents start together).
+	Start time.Time
 }
 
 // DefaultSLOExpr is the SLO of a run whose plan and flags set none
@@ -165,6 +169,9 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	eo.Start = now()
 	// The watch's points are moved onto the load's clock by the shift
 	// found below, before OnSystem sees them.
+	if !o.Start.IsZero() {
+		eo.Start = o.Start
+	}
 	var shiftMS atomic.Int64
 	var onPoint func(result.SystemPoint)
 	if o.OnSystem != nil {
@@ -193,6 +200,14 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	}
 	if w != nil {
 		w.ProfileCPUAt(shift + peakAt)
+	}
+	if wait := eo.Start.Sub(now()); !o.Start.IsZero() && wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	eng := load.New(test, eo)
 	runErr := eng.Run(ctx, layout, run)
@@ -309,4 +324,12 @@ func Hash(p *plan.Plan) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
+}
+
+// SLOs are the thresholds a run of p is judged by, the default SLO
+// included when defaultSLO asks for it (see LoadOptions.DefaultSLO); the
+// second result reports the default. A coordinator judges the merged run
+// of its agents by them.
+func SLOs(p *plan.Plan, defaultSLO bool) ([]*plan.Threshold, bool) {
+	return thresholds(p, LoadOptions{DefaultSLO: defaultSLO})
 }

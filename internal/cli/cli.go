@@ -161,6 +161,8 @@ var commands = []func(*env) *cobra.Command{
 	newImportCmd,
 	newServeCmd,
 	newMonitorCmd,
+	newAgentCmd,
+	newKubernetesCmd,
 	newVersionCmd,
 }
 

@@ -371,6 +371,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var rf recordFlags
 	var noDefaultSLO, dryRun bool
 	var dash string
+	var df distFlags
 	c := &cobra.Command{
 		Use:   "run [plan.yaml]",
 		Short: "Run a load test from a plan or from flags",
@@ -411,8 +412,17 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 			if err != nil {
 				return invalid(err)
 			}
+			if err := df.check(c.Flags()); err != nil {
+				return invalid(err)
+			}
 			if dryRun {
 				return printDryRun(e, p, seg, !noDefaultSLO)
+			}
+			if df.agents > 0 {
+				if segment != "" {
+					return invalidf("--segment and --agents exclude each other: the coordinator gives each agent its segment")
+				}
+				return runDistributed(c.Context(), e, p, p.File, c.Flags(), &df, outs, quiet, &rf, !noDefaultSLO)
 			}
 			if memProfile != "" {
 				defer writeHeapProfile(memProfile)
@@ -436,6 +446,7 @@ Exit codes: 0 passed, 1 a threshold failed, 2 invalid input, 130 interrupted
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "validate and compile the plan, print what would run, send nothing")
 	c.Flags().BoolVar(&noDefaultSLO, "no-default-slo", false, "without thresholds, pass whatever the error rate (default: error_rate < 1%)")
 	rf.register(c.Flags())
+	df.register(c.Flags())
 	c.Flags().StringVar(&cpuProfile, "generator-cpu-profile", "", "write a CPU profile of stampede itself to `FILE`")
 	c.Flags().MarkHidden("generator-cpu-profile")
 	c.Flags().StringVar(&memProfile, "generator-heap-profile", "", "write a heap profile of stampede itself to `FILE` at the end")
