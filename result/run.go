@@ -24,7 +24,7 @@ type Run struct {
 	Plan        string            `json:"plan,omitempty"`
 	PlanHash    string            `json:"plan_hash,omitempty"`
 	Target      string            `json:"target,omitempty"`
-	Model       string            `json:"model,omitempty"` // "closed" or "open"
+	Model       string            `json:"model,omitempty"` // "closed" or "open"; "mixed" for loads of both
 	Segment     string            `json:"segment,omitempty"`
 	StartedAt   time.Time         `json:"started_at"`
 	EndedAt     time.Time         `json:"ended_at"`
@@ -45,6 +45,8 @@ type Run struct {
 	Thresholds []ThresholdResult `json:"thresholds"`
 	Generator  Generator         `json:"generator"`
 	Warnings   []string          `json:"warnings,omitempty"`
+	// Loads are the named loads of a plan with `loads:`, in plan order.
+	Loads []LoadResult `json:"loads,omitempty"`
 
 	// Sections filled by the watch, the protocol, benchmarks and analysis.
 	System          *System          `json:"system,omitempty"`
