@@ -77,6 +77,7 @@ func Console(w io.Writer, r *result.Run) error {
 		}
 	}
 	tw.Flush()
+	consoleLoads(ew, r)
 	if len(r.Errors) > 0 {
 		ew.printf("\nerrors\n")
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)

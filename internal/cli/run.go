@@ -216,6 +216,13 @@ func (f *loadFlags) adhocSQL() (*plan.Plan, error) {
 func (f *loadFlags) override(p *plan.Plan, fs *pflag.FlagSet) error {
 	l := &p.Load
 	changed := fs.Changed
+	if p.Loads != nil {
+		for _, name := range []string{"vus", "rate", "duration", "ramp-up", "max-vus", "arrivals", "iterations", "seed"} {
+			if changed(name) {
+				return fmt.Errorf("--%s sets the plan's load:, and %s has loads: instead (set it on each load in the plan)", name, p.At("loads"))
+			}
+		}
+	}
 	if changed("vus") && changed("rate") {
 		return errors.New("--vus (closed model) and --rate (open model) exclude each other")
 	}
@@ -577,11 +584,9 @@ func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error 
 	if err != nil {
 		return invalid(err)
 	}
-	l := p.Load
 	// What the run would refuse before starting (nothing to send, more
 	// VUs than this host can hold) is refused here too.
-	if err := load.New(test, load.Options{Model: l.Model, Levels: load.LevelsFromPlan(l), MaxVUs: l.MaxVUs, PreVUs: l.PreVUs,
-		Iterations: l.Iterations, Segment: seg}).Admit(); err != nil {
+	if err := admitDry(p, test, seg, e); err != nil {
 		return invalid(err)
 	}
 	w := e.stdout
@@ -594,12 +599,70 @@ func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error 
 	if t.BaseURL != "" {
 		fmt.Fprintf(w, "target   %s  %s\n", redact.String(t.BaseURL), targetText(t))
 	}
+	if p.Loads == nil {
+		printLoadSpec(w, "load    ", p.Load)
+	}
+	for _, nl := range p.Loads {
+		printLoadSpec(w, "load "+nl.Name+":", nl.LoadSpec)
+		if nl.Start > 0 {
+			fmt.Fprintf(w, "  starts %v after the run\n", nl.Start.D())
+		}
+		fmt.Fprintf(w, "  scenarios %s\n", strings.Join(nl.Scenarios, ", "))
+		printThresholds(w, "  threshold", nl.Thresholds)
+	}
+	if seg.N > 1 {
+		fmt.Fprintf(w, "segment  %s of the test\n", seg)
+	}
+	for i, sc := range layout.Scenarios {
+		fmt.Fprintf(w, "scenario %s (weight %d)\n", sc.Name, sc.Weight)
+		for j, st := range sc.Steps {
+			ps := p.Scenarios[i].Steps[j]
+			what := st.Name
+			if st.Kind == "http" && st.Name != ps.Method+" "+ps.Path {
+				what += ": " + ps.Method + " " + redact.String(ps.Path)
+			}
+			fmt.Fprintf(w, "  %d. %-4s %s%s\n", j+1, st.Kind, what, stepText(ps))
+		}
+	}
+	switch {
+	case len(p.Thresholds) > 0:
+		printThresholds(w, "threshold", p.Thresholds)
+	case defaultSLO:
+		fmt.Fprintf(w, "threshold %s (the default SLO; --no-default-slo turns it off)\n", suite.DefaultSLOExpr)
+	}
+	return nil
+}
+
+// admitDry refuses what the run would refuse before starting: a load that
+// sends nothing or needs more VUs than this host holds.
+func admitDry(p *plan.Plan, test *load.Test, seg load.Segment, e *env) error {
+	admit := func(l plan.LoadSpec, t *load.Test) error {
+		return load.New(t, load.Options{Model: l.Model, Levels: load.LevelsFromPlan(l), MaxVUs: l.MaxVUs, PreVUs: l.PreVUs,
+			Iterations: l.Iterations, Segment: seg}).Admit()
+	}
+	if p.Loads == nil {
+		return admit(p.Load, test)
+	}
+	for _, nl := range p.Loads {
+		t, _, err := proto.Compile(p.Only(nl), proto.Options{Getenv: e.getenv})
+		if err != nil {
+			return err
+		}
+		if err := admit(nl.LoadSpec, t); err != nil {
+			return fmt.Errorf("%s: %w", nl.Path(), err)
+		}
+	}
+	return nil
+}
+
+// printLoadSpec describes one load block: its model and levels.
+func printLoadSpec(w io.Writer, head string, l plan.LoadSpec) {
 	unit := "VUs"
 	if l.Model == "open" {
 		unit = "iterations/s"
-		fmt.Fprintf(w, "load     open model, %s arrivals\n", l.Arrivals)
+		fmt.Fprintf(w, "%s open model, %s arrivals\n", head, l.Arrivals)
 	} else {
-		fmt.Fprintln(w, "load     closed model")
+		fmt.Fprintf(w, "%s closed model\n", head)
 	}
 	var total time.Duration
 	for i, lv := range load.LevelsFromPlan(l) {
@@ -626,33 +689,17 @@ func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error 
 		}
 		fmt.Fprintln(w)
 	}
-	if seg.N > 1 {
-		fmt.Fprintf(w, "segment  %s of the test\n", seg)
-	}
-	for i, sc := range layout.Scenarios {
-		fmt.Fprintf(w, "scenario %s (weight %d)\n", sc.Name, sc.Weight)
-		for j, st := range sc.Steps {
-			ps := p.Scenarios[i].Steps[j]
-			what := st.Name
-			if st.Kind == "http" && st.Name != ps.Method+" "+ps.Path {
-				what += ": " + ps.Method + " " + redact.String(ps.Path)
-			}
-			fmt.Fprintf(w, "  %d. %-4s %s%s\n", j+1, st.Kind, what, stepText(ps))
+}
+
+// printThresholds lists thresholds, each line starting with head.
+func printThresholds(w io.Writer, head string, ths []*plan.Threshold) {
+	for _, th := range ths {
+		scope := ""
+		if th.Scope != "" {
+			scope = " [" + th.Scope + "]"
 		}
+		fmt.Fprintf(w, "%s %s%s\n", head, th.Expr, scope)
 	}
-	switch {
-	case len(p.Thresholds) > 0:
-		for _, th := range p.Thresholds {
-			scope := ""
-			if th.Scope != "" {
-				scope = " [" + th.Scope + "]"
-			}
-			fmt.Fprintf(w, "threshold %s%s\n", th.Expr, scope)
-		}
-	case defaultSLO:
-		fmt.Fprintf(w, "threshold %s (the default SLO; --no-default-slo turns it off)\n", suite.DefaultSLOExpr)
-	}
-	return nil
 }
 
 // targetText describes the HTTP settings every request shares.
