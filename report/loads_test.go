@@ -17,7 +17,7 @@ func TestReportsShowLoads(t *testing.T) {
 			{Name: "people", Model: "closed", Scenarios: []string{"browse"}, DurationS: 2, Requests: 100, RPS: 50, MaxVUs: 2,
 				Latency: result.Latency{P50: 1.5, P95: 2.5, P99: 3.5}},
 			{Name: "machines", Model: "open", Scenarios: []string{"api"}, StartS: 1, DurationS: 1, Requests: 50, RPS: 50, TargetRPS: 50,
-				Latency: result.Latency{P99: 7.25},
+				Latency:    result.Latency{P99: 7.25},
 				Thresholds: []result.ThresholdResult{{Expr: "p99 < 5ms", Pass: false, Value: 7.25, Unit: "ms"}}},
 		}}
 	for _, tc := range []struct {
