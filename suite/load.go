@@ -297,11 +297,7 @@ func conclude(run *result.Run, p *plan.Plan, o LoadOptions, runErr error) error 
 	if len(analyze.Failed(run.Thresholds, false)) > 0 || run.Aborted {
 		run.Verdict = result.VerdictFail
 	}
-	for _, l := range run.Loads {
-		if len(analyze.Failed(l.Thresholds, false)) > 0 {
-			run.Verdict = result.VerdictFail
-		}
-	}
+	FailLoads(run)
 	if !o.DeferConclusions {
 		run.SetConclusion(analyze.Judge(run, p.Analysis))
 	}

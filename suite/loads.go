@@ -132,6 +132,21 @@ func runLoads(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, er
 	return run, conclude(run, p, o, runErr)
 }
 
+// FailLoads fails run when a threshold of one of its loads failed, saying
+// which load's when nothing else failed it.
+func FailLoads(run *result.Run) {
+	for _, l := range run.Loads {
+		f := analyze.Failed(l.Thresholds, false)
+		if len(f) == 0 {
+			continue
+		}
+		if run.Verdict != result.VerdictFail && run.VerdictReason == "" {
+			run.VerdictReason = fmt.Sprintf("load %s: %d threshold(s) failed", l.Name, len(f))
+		}
+		run.Verdict = result.VerdictFail
+	}
+}
+
 // startLevels delays levels by start: a first stretch of level 0.
 func startLevels(start time.Duration, levels []load.Level) []load.Level {
 	if start <= 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/suite"
 )
 
 func newMergeCmd(e *env) *cobra.Command {
@@ -72,10 +73,8 @@ them anyway, with a warning; a part given twice is always refused.`,
 					return invalid(err)
 				}
 				m.Loads[i].Thresholds = analyze.Thresholds(metrics.LoadView(m, i), ths)
-				if len(analyze.Failed(m.Loads[i].Thresholds, false)) > 0 {
-					m.Verdict = result.VerdictFail
-				}
 			}
+			suite.FailLoads(m)
 			analyze.SettleVerdict(m) // a saturated part leaves the whole unmeasured
 			return finish(c.Context(), e, m, outs, nil, false)
 		},

@@ -557,8 +557,12 @@ func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr e
 	if run.Verdict == analyze.VerdictInconclusive {
 		return failed("inconclusive: " + run.VerdictReason)
 	}
-	if f := analyze.Failed(run.Thresholds, false); len(f) > 0 {
-		return failed(fmt.Sprintf("%d threshold(s) failed", len(f)))
+	n := len(analyze.Failed(run.Thresholds, false))
+	for _, l := range run.Loads {
+		n += len(analyze.Failed(l.Thresholds, false))
+	}
+	if n > 0 {
+		return failed(fmt.Sprintf("%d threshold(s) failed", n))
 	}
 	if regressed {
 		return failed("regression against " + run.Comparison.Base)
