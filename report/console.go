@@ -93,15 +93,7 @@ func Console(w io.Writer, r *result.Run) error {
 	if len(r.Thresholds) > 0 {
 		ew.printf("\nthresholds\n")
 		for _, t := range r.Thresholds {
-			mark := "✓"
-			if !t.Pass {
-				mark = "✗"
-			}
-			scope := ""
-			if t.Scope != "" {
-				scope = " [" + t.Scope + "]"
-			}
-			ew.printf("  %s %s%s  (actual %s)\n", mark, t.Expr, scope, value(t.Value, t.Unit))
+			consoleThreshold(ew, "", t)
 		}
 	}
 	if len(r.Warnings) > 0 {
@@ -211,4 +203,20 @@ func errorPlace(e result.ErrorCount) string {
 		return e.Step
 	}
 	return e.Scenario
+}
+
+// consoleThreshold prints one threshold's line; label names its load.
+func consoleThreshold(ew *errWriter, label string, t result.ThresholdResult) {
+	mark := "✓"
+	if !t.Pass {
+		mark = "✗"
+	}
+	scope := ""
+	if t.Scope != "" {
+		scope = " [" + t.Scope + "]"
+	}
+	if label != "" {
+		label += ": "
+	}
+	ew.printf("  %s %s%s%s  (actual %s)\n", mark, label, t.Expr, scope, value(t.Value, t.Unit))
 }

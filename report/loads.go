@@ -49,15 +49,7 @@ func consoleLoads(ew *errWriter, r *result.Run) {
 	}
 	tw.Flush()
 	for _, t := range loadThresholds(r) {
-		mark := "✓"
-		if !t.Pass {
-			mark = "✗"
-		}
-		scope := ""
-		if t.Scope != "" {
-			scope = " [" + t.Scope + "]"
-		}
-		ew.printf("  %s %s: %s%s  (actual %s)\n", mark, t.Phase, t.Expr, scope, value(t.Value, t.Unit))
+		consoleThreshold(ew, t.Phase, t.ThresholdResult)
 	}
 }
 
