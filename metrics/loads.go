@@ -105,6 +105,53 @@ func FoldLoads(run *result.Run) error {
 	return errors.Join(errs...)
 }
 
+// FoldLoadWindows fills each load's share of every window of series from
+// the window's step windows of its scenarios (steps index run.Steps):
+// requests, errors and the percentiles of their merged histograms. The
+// VUs and RPS already there (its executor's) are kept; a load missing
+// from a window is added with what its steps say.
+func FoldLoadWindows(run *result.Run, series []result.Window) error {
+	if len(run.Loads) == 0 {
+		return nil
+	}
+	owner := make([]int, len(run.Steps)) // step → load, -1 for none
+	for i, st := range run.Steps {
+		owner[i] = slices.IndexFunc(run.Loads, func(l result.LoadResult) bool { return slices.Contains(l.Scenarios, st.Scenario) })
+	}
+	var errs []error
+	for wi := range series {
+		w := &series[wi]
+		loads := make([]result.LoadWindow, len(run.Loads))
+		hists := make([][]string, len(run.Loads))
+		for i := range loads {
+			loads[i].Index = i
+		}
+		for _, lw := range w.Loads {
+			if lw.Index >= 0 && lw.Index < len(loads) {
+				loads[lw.Index].VUs, loads[lw.Index].RPS = lw.VUs, lw.RPS
+			}
+		}
+		for _, sw := range w.Steps {
+			if sw.Index < 0 || sw.Index >= len(owner) || owner[sw.Index] < 0 {
+				continue
+			}
+			l := &loads[owner[sw.Index]]
+			l.Requests += sw.Requests
+			l.Errors += sw.Errors
+			hists[owner[sw.Index]] = append(hists[owner[sw.Index]], sw.Hist)
+		}
+		for i := range loads {
+			lat, _, err := Combine(hists[i]...)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("window at %gs, load %s: %w", w.TS, run.Loads[i].Name, err))
+			}
+			loads[i].P50, loads[i].P95, loads[i].P99 = lat.P50, lat.P95, lat.P99
+		}
+		w.Loads = loads
+	}
+	return errors.Join(errs...)
+}
+
 // LoadView is the Run of load i of run alone, as thresholds read it: its
 // summary, steps and scenarios (no series).
 func LoadView(run *result.Run, i int) *result.Run {
@@ -158,4 +205,42 @@ func mergeLoads(runs []*result.Run) ([]result.LoadResult, error) {
 		}
 	}
 	return out, nil
+}
+
+// mergeLoadWindows adds the VUs and RPS of each load's windows over the
+// parts into out's series (by offset, and by load name); FoldLoadWindows
+// then reads the rest from the merged step windows.
+func mergeLoadWindows(out *result.Run, runs []*result.Run) {
+	if len(out.Loads) == 0 {
+		return
+	}
+	at := map[float64]int{}
+	for i, w := range out.Series {
+		at[w.TS] = i
+	}
+	for _, r := range runs {
+		for _, w := range r.Series {
+			j, ok := at[w.TS]
+			if !ok {
+				continue
+			}
+			dst := &out.Series[j]
+			for _, lw := range w.Loads {
+				if lw.Index < 0 || lw.Index >= len(r.Loads) {
+					continue
+				}
+				i := slices.IndexFunc(out.Loads, func(l result.LoadResult) bool { return l.Name == r.Loads[lw.Index].Name })
+				if i < 0 {
+					continue
+				}
+				k := slices.IndexFunc(dst.Loads, func(m result.LoadWindow) bool { return m.Index == i })
+				if k < 0 {
+					dst.Loads = append(dst.Loads, result.LoadWindow{Index: i})
+					k = len(dst.Loads) - 1
+				}
+				dst.Loads[k].VUs += lw.VUs
+				dst.Loads[k].RPS += lw.RPS
+			}
+		}
+	}
 }

@@ -79,6 +79,9 @@ func TestMergeSegmentsOfLoads(t *testing.T) {
 	if l.Requests != 3 || l.TargetRPS != 50 || l.MaxVUs != 2 || l.Dropped != 3 || l.Latency.P99 != refLatency([]int64{100, 900, 5000}).P99 {
 		t.Errorf("merged load %+v", l)
 	}
+	if len(m.Series) != 1 || len(m.Series[0].Loads) != 1 || m.Series[0].Loads[0].Requests != 3 || m.Series[0].Loads[0].P99 != l.Latency.P99 {
+		t.Errorf("merged window's loads: %+v", m.Series)
+	}
 	b.Loads[0].Name = "other"
 	if _, err := Merge([]*result.Run{a, b}); err == nil {
 		t.Error("parts with different loads merged")

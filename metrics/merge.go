@@ -28,7 +28,8 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 	if out.Loads, err = mergeLoads(runs); err != nil {
 		return nil, err
 	}
-	return out, FoldLoads(out)
+	mergeLoadWindows(out, runs)
+	return out, errors.Join(FoldLoads(out), FoldLoadWindows(out, out.Series))
 }
 
 // merge is what both merges share: the header, the summary, steps,

@@ -29,3 +29,17 @@ type LoadResult struct {
 	// Thresholds are the load's own, judged on its requests alone.
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 }
+
+// LoadWindow is one load's share of one window. Its requests and
+// percentiles are those of its steps' windows (their histograms are in
+// the window's steps); VUs and RPS are what its executor saw.
+type LoadWindow struct {
+	Index    int     `json:"i"` // index into Run.Loads
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	RPS      float64 `json:"rps"`
+	VUs      int     `json:"vus"`
+	P50      float64 `json:"p50_ms"`
+	P95      float64 `json:"p95_ms"`
+	P99      float64 `json:"p99_ms"`
+}

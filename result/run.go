@@ -187,6 +187,8 @@ type Window struct {
 	Phase    string           `json:"phase,omitempty"`
 	Steps    []StepWindow     `json:"steps,omitempty"`
 	Hist     string           `json:"hist,omitempty"`
+	// Loads is each named load's share of the window, in Run.Loads order.
+	Loads []LoadWindow `json:"loads,omitempty"`
 }
 
 // StepWindow is one step's share of one window.

@@ -116,7 +116,20 @@ func runLoads(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, er
 	run.Summary, run.Steps, run.Scenarios, run.Errors, run.Series, run.Generator = m.Summary, m.Steps, m.Scenarios, m.Errors, m.Series, m.Generator
 	run.Summary.TargetRPS = overallTarget(parts, run.Summary.DurationS)
 	run.Loads = loadResults(parts, runs)
-	metrics.FoldLoads(run) // histograms the engines wrote themselves decode
+	at := map[float64]int{} // window offset → index in the series
+	for i, w := range run.Series {
+		at[w.TS] = i
+	}
+	for i, r := range runs {
+		for _, w := range r.Series {
+			if j, ok := at[w.TS]; ok {
+				run.Series[j].Loads = append(run.Series[j].Loads, result.LoadWindow{Index: i, VUs: w.VUs, RPS: w.RPS})
+			}
+		}
+	}
+	// Histograms the engines wrote themselves decode: no error to keep.
+	metrics.FoldLoads(run)
+	metrics.FoldLoadWindows(run, run.Series)
 	for i, pt := range parts {
 		run.Loads[i].Thresholds = analyze.Thresholds(metrics.LoadView(run, i), pt.nl.Thresholds)
 	}
@@ -334,11 +347,13 @@ func (c *combiner) emitReady() {
 // and judges the abort thresholds on them.
 func (c *combiner) emit(t int64) {
 	runs := make([]*result.Run, 0, len(c.parts))
+	at := make([]arrival, len(c.parts)) // each load's window t, if it has one
 	for i := range c.parts {
 		a, ok := c.pending[i][t]
 		if ok {
 			delete(c.pending[i], t)
 			c.last[i] = a.snap
+			at[i] = a
 		}
 		if c.last[i] == nil {
 			continue
@@ -362,6 +377,14 @@ func (c *combiner) emit(t int64) {
 	snap.Model = c.model
 	snap.Loads = loadResults(c.parts, c.last)
 	metrics.FoldLoads(snap)
+	for i, a := range at {
+		if a.snap != nil {
+			w.Loads = append(w.Loads, result.LoadWindow{Index: i, VUs: a.w.VUs, RPS: a.w.RPS})
+		}
+	}
+	ws := []result.Window{w}
+	metrics.FoldLoadWindows(snap, ws)
+	w = ws[0]
 	if c.o.OnWindow != nil {
 		c.o.OnWindow(w, snap)
 	}

@@ -133,6 +133,20 @@ func TestLoadsRunSideBySide(t *testing.T) {
 	if streamed != run.Summary.Requests {
 		t.Errorf("windows hold %d requests, the run %d", streamed, run.Summary.Requests)
 	}
+	// Each load's share of the windows adds up to its requests.
+	for i, l := range run.Loads {
+		var n, m int64
+		for j, w := range run.Series {
+			n += w.Loads[i].Requests
+			m += stream[j].Loads[i].Requests
+		}
+		if n != l.Requests || m != l.Requests {
+			t.Errorf("load %s: %d requests, %d in its series windows, %d in the streamed ones", l.Name, l.Requests, n, m)
+		}
+	}
+	if w := run.Series[0].Loads; w[1].Requests != 0 || w[0].VUs != 2 || w[0].Requests == 0 {
+		t.Errorf("window 0 of the loads: %+v (2 VUs of the first load sending, the late load nothing)", w)
+	}
 	// No request of the late load completes in the first second.
 	for _, sw := range run.Series[0].Steps {
 		if run.Steps[sw.Index].Scenario == "api" && sw.Requests > 0 {
@@ -226,6 +240,15 @@ func TestLoadsSegmentsMerge(t *testing.T) {
 	}
 	if got, want := m.Loads[0].Requests+machines.Requests, pc.count("/a")+pc.count("/b"); got != want || m.Summary.Requests != got {
 		t.Errorf("merged %d requests (summary %d), the server counted %d", got, m.Summary.Requests, want)
+	}
+	for i, l := range m.Loads {
+		var n int64
+		for _, w := range m.Series {
+			n += w.Loads[i].Requests
+		}
+		if n != l.Requests {
+			t.Errorf("load %s: %d requests, %d in its merged windows", l.Name, l.Requests, n)
+		}
 	}
 	all, _, _ := metrics.Combine(m.Loads[0].Hist, machines.Hist)
 	if all.P99 != m.Summary.Latency.P99 {
