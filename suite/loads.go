@@ -108,6 +108,7 @@ func runLoads(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, er
 	}
 	m, err := metrics.MergeLoads(runs)
 	if err != nil {
+		wt.stop(&result.Run{})
 		return nil, err
 	}
 	run := newRun(p)

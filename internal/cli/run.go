@@ -474,7 +474,11 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 // runPlanSLO is runPlan; defaultSLO judges a plan without thresholds by
 // suite.DefaultSLOExpr.
 func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs outputs, quiet bool, rf *recordFlags, defaultSLO bool) error {
-	if proto.PeakVUs(p) >= proto.ManyVUs && e.getenv("GOGC") == "" {
+	peak := proto.PeakVUs(p)
+	for _, l := range p.Loads { // side by side: their VUs add
+		peak += proto.PeakVUs(p.Only(l))
+	}
+	if peak >= proto.ManyVUs && e.getenv("GOGC") == "" {
 		// Thousands of VUs hold mostly live buffers: collect at 50% growth
 		// rather than 100% so the heap's slack does not double memory.
 		defer debug.SetGCPercent(debug.SetGCPercent(50))
