@@ -19,14 +19,28 @@ func Merge(runs []*result.Run) (*result.Run, error) {
 	if err := checkMergeable(runs); err != nil {
 		return nil, err
 	}
+	out, err := merge(runs)
+	if err != nil {
+		return nil, err
+	}
+	out.Generator = mergeGenerator(runs)
+	out.Generator.StartLagP99 = out.Summary.StartLag.P99
+	if out.Loads, err = mergeLoads(runs); err != nil {
+		return nil, err
+	}
+	mergeLoadWindows(out, runs)
+	return out, errors.Join(FoldLoads(out), FoldLoadWindows(out, out.Series))
+}
+
+// merge is what both merges share: the header, the summary, steps,
+// scenarios, errors and series.
+func merge(runs []*result.Run) (*result.Run, error) {
 	out := mergeHeader(runs)
 	sum, err := mergeSummary(runs)
 	if err != nil {
 		return nil, err
 	}
 	out.Summary = sum
-	out.Generator = mergeGenerator(runs)
-	out.Generator.StartLagP99 = sum.StartLag.P99
 	steps, index, err := mergeSteps(runs, sum.DurationS)
 	if err != nil {
 		return nil, err

@@ -119,15 +119,23 @@ func (c *checker) bounds() {
 }
 
 func (c *checker) loadBounds() {
-	l := &c.p.Load
-	c.atMostInt("load.vus", int64(l.VUs), MaxVUs)
-	c.atMostInt("load.max_vus", int64(l.MaxVUs), MaxVUs)
-	c.atMostInt("load.pre_allocated_vus", int64(l.PreVUs), MaxVUs)
-	c.atMost("load.rate", l.Rate, MaxRate, numText)
-	c.atMostInt("load.iterations", int64(l.Iterations), MaxIterations)
-	c.atMost("load.graceful_stop", float64(l.GracefulStop), float64(MaxWait), durText)
+	if c.p.Loads != nil {
+		c.loadsBounds()
+		return
+	}
+	c.loadSpecBounds("load", &c.p.Load)
+}
+
+// loadSpecBounds bounds one load block written at path.
+func (c *checker) loadSpecBounds(path string, l *LoadSpec) {
+	c.atMostInt(fieldPath(path, "vus"), int64(l.VUs), MaxVUs)
+	c.atMostInt(fieldPath(path, "max_vus"), int64(l.MaxVUs), MaxVUs)
+	c.atMostInt(fieldPath(path, "pre_allocated_vus"), int64(l.PreVUs), MaxVUs)
+	c.atMost(fieldPath(path, "rate"), l.Rate, MaxRate, numText)
+	c.atMostInt(fieldPath(path, "iterations"), int64(l.Iterations), MaxIterations)
+	c.atMost(fieldPath(path, "graceful_stop"), float64(l.GracefulStop), float64(MaxWait), durText)
 	if n := len(l.Stages); n > MaxStages {
-		c.add("load.stages", "%d stages; at most %d are allowed", n, MaxStages)
+		c.add(fieldPath(path, "stages"), "%d stages; at most %d are allowed", n, MaxStages)
 	}
 	// The total in seconds: a sum of nanoseconds could overflow.
 	total := l.RampUp.D().Seconds() + l.Duration.D().Seconds() + l.RampDown.D().Seconds()
@@ -137,7 +145,7 @@ func (c *checker) loadBounds() {
 			if s == nil {
 				continue
 			}
-			sp := indexPath("load.stages", i)
+			sp := indexPath(fieldPath(path, "stages"), i)
 			if s.Users != nil {
 				c.atMostInt(fieldPath(sp, "users"), int64(*s.Users), MaxVUs)
 			}
@@ -148,11 +156,11 @@ func (c *checker) loadBounds() {
 		}
 	}
 	if total > MaxLoadDuration.D().Seconds() {
-		path := "load.duration"
+		at := fieldPath(path, "duration")
 		if len(l.Stages) > 0 {
-			path = "load.stages"
+			at = fieldPath(path, "stages")
 		}
-		c.add(path, "the load lasts %s; at most %s is allowed (split a longer soak into several runs)",
+		c.add(at, "the load lasts %s; at most %s is allowed (split a longer soak into several runs)",
 			durText(total*1e9), durText(float64(MaxLoadDuration)))
 	}
 }
@@ -273,9 +281,12 @@ func (c *checker) atMost(path string, v, limit float64, text func(float64) strin
 
 // advice says how to get more of what a bound limits.
 func advice(path string) string {
-	switch path {
-	case "load.vus", "load.max_vus", "load.pre_allocated_vus", "load.rate", "load.iterations":
-		return "; for more, run several stampede processes with --segment k/n and merge their results"
+	parent, field := parentPath(path), path[strings.LastIndexByte(path, '.')+1:]
+	if parent == "load" || parentPath(parent) == "loads" {
+		switch field {
+		case "vus", "max_vus", "pre_allocated_vus", "rate", "iterations":
+			return "; for more, run several stampede processes with --segment k/n and merge their results"
+		}
 	}
 	return ""
 }

@@ -366,6 +366,9 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string) {
 	case reflect.TypeFor[Think]():
 		d.think(n, v.Addr().Interface().(*Think), path)
 		return
+	case reflect.TypeFor[Loads]():
+		d.loads(n, v.Addr().Interface().(*Loads), path)
+		return
 	case reflect.TypeFor[Threshold]():
 		if s, ok := d.stringForm(n, path, `an expression like "p95 < 500ms" or {expr, scope, abort}`); ok {
 			v.Addr().Interface().(*Threshold).Expr = s
@@ -433,31 +436,40 @@ func (d *decoder) stringForm(n ast.Node, path, want string) (string, bool) {
 	return "", true
 }
 
-// structInfo lists the YAML keys of a struct type in declaration order.
+// structInfo lists the YAML keys of a struct type in declaration order;
+// the fields of a struct embedded with `yaml:",inline"` are its own.
 type structInfo struct {
 	names []string
-	index map[string]int
+	index map[string][]int
 }
 
 func (d *decoder) structOf(t reflect.Type) *structInfo {
 	if si, ok := d.structs[t]; ok {
 		return si
 	}
-	si := &structInfo{index: map[string]int{}}
+	si := &structInfo{index: map[string][]int{}}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if name == "-" {
+			continue
+		}
+		if f.Anonymous && opts == "inline" && f.Type.Kind() == reflect.Struct {
+			inner := d.structOf(f.Type)
+			for _, n := range inner.names {
+				si.names = append(si.names, n)
+				si.index[n] = append([]int{i}, inner.index[n]...)
+			}
 			continue
 		}
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
 		si.names = append(si.names, name)
-		si.index[name] = i
+		si.index[name] = []int{i}
 	}
 	d.structs[t] = si
 	return si
@@ -550,7 +562,7 @@ func (d *decoder) structValue(n ast.Node, v reflect.Value, path string) {
 		}
 		child := fieldPath(path, e.key)
 		d.record(child, e.kn, e.value)
-		d.value(e.value, v.Field(i), child)
+		d.value(e.value, v.FieldByIndex(i), child)
 	}
 }
 

@@ -35,6 +35,8 @@ const (
 //     pre_allocated_vus min(max_vus, max(10, peak rate/10))
 //   - closed model without vus and stages: vus 1 (an explicit `vus: 0`
 //     or `rate: 0` is kept, for Validate to refuse)
+//   - loads: each as load above (load itself is left empty); a single
+//     load without scenarios runs every scenario
 //
 // It is idempotent and leaves problems for Validate to report. Relative
 // feeder files are resolved against the plan file's directory by Parse,
@@ -70,6 +72,10 @@ func (p *Plan) ApplyDefaults() {
 	}
 	if p.System != nil && p.System.Interval == 0 {
 		p.System.Interval = DefaultInterval
+	}
+	if p.Loads != nil {
+		p.loadsDefaults()
+		return
 	}
 	// An explicit `vus: 0` or `rate: 0` is not made into one VU: Validate
 	// refuses it, as it would send nothing.
@@ -181,6 +187,9 @@ func ceilInt(f float64) int {
 // a duration, stages or an iteration count. A plan made for the test
 // protocol alone may leave it out.
 func (p *Plan) HasLoad() bool {
+	if p.Loads != nil {
+		return len(p.Loads) > 0 // each is checked to have a length
+	}
 	l := p.Load
 	return l.Duration > 0 || len(l.Stages) > 0 || l.Iterations > 0
 }

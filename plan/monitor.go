@@ -113,7 +113,7 @@ func (c *checker) monitor() {
 	case m.Rate < 0 || m.Rate > MaxMonitorRate:
 		c.add("monitor.rate", "%g is out of range: a check is a light load of at most %d iterations/s", m.Rate, MaxMonitorRate)
 	}
-	c.thresholdList("monitor.thresholds", m.Thresholds)
+	c.thresholdList("monitor.thresholds", m.Thresholds, nil)
 	if _, err := ParsePercent(m.Regression); err != nil {
 		c.add("monitor.regression", "%v", err)
 	}

@@ -18,6 +18,7 @@ type Plan struct {
 	Data       map[string]*Feeder   `yaml:"data" json:"data,omitempty"`
 	Scenarios  []*Scenario          `yaml:"scenarios" json:"scenarios"`
 	Load       LoadSpec             `yaml:"load" json:"load"`
+	Loads      Loads                `yaml:"loads" json:"loads,omitempty"` // several named loads instead of load
 	Thresholds []*Threshold         `yaml:"thresholds" json:"thresholds,omitempty"`
 	System     *System              `yaml:"system" json:"system,omitempty"`
 	Tests      *Tests               `yaml:"tests" json:"tests,omitempty"`

@@ -363,42 +363,53 @@ func (c *checker) check(path string, ch *Check, isSQL bool) {
 }
 
 func (c *checker) load() {
-	l := &c.p.Load
+	switch {
+	case c.p.Loads != nil:
+		c.loads()
+		return
+	case c.p.failed("loads"):
+		return // the loads were written, wrongly: already reported
+	}
+	// A plan with a tests: or monitor: block may leave the load to the
+	// protocol or the monitor; `stampede run` checks it has one (HasLoad).
+	c.loadSpec("load", &c.p.Load, c.p.Tests == nil && c.p.Monitor == nil)
+}
+
+// loadSpec checks one load block written at path (`load`, or
+// `loads.NAME`); needLength asks for a duration, stages or iterations.
+func (c *checker) loadSpec(path string, l *LoadSpec, needLength bool) {
 	open := l.Rate != 0 || slices.ContainsFunc(l.Stages, func(s *Stage) bool { return s != nil && s.Rate != nil })
 	switch {
 	case len(l.Stages) == 0 && l.VUs != 0 && l.Rate != 0:
-		c.add("load", "set vus (closed model) or rate (open model), not both")
+		c.add(path, "set vus (closed model) or rate (open model), not both")
 	case l.Model == "open" && !open:
-		c.add("load.model", "the open model needs rate or stages with rate")
+		c.add(fieldPath(path, "model"), "the open model needs rate or stages with rate")
 	case l.Model == "closed" && open:
-		c.add("load.model", "the closed model takes vus or stages with users, not rate")
+		c.add(fieldPath(path, "model"), "the closed model takes vus or stages with users, not rate")
 	}
-	c.oneOf("load.model", "model", l.Model, "closed", "open")
-	c.nonNegative("load.vus", float64(l.VUs))
+	c.oneOf(fieldPath(path, "model"), "model", l.Model, "closed", "open")
+	c.nonNegative(fieldPath(path, "vus"), float64(l.VUs))
 	if math.IsInf(l.Rate, 0) {
-		c.add("load.rate", "must be finite")
+		c.add(fieldPath(path, "rate"), "must be finite")
 	}
-	c.nonNegative("load.rate", l.Rate)
-	c.nonNegative("load.iterations", float64(l.Iterations))
-	c.nonNegativeDuration("load.graceful_stop", l.GracefulStop)
-	c.nonNegativeDuration("load.ramp_up", l.RampUp)
-	c.nonNegativeDuration("load.ramp_down", l.RampDown)
+	c.nonNegative(fieldPath(path, "rate"), l.Rate)
+	c.nonNegative(fieldPath(path, "iterations"), float64(l.Iterations))
+	c.nonNegativeDuration(fieldPath(path, "graceful_stop"), l.GracefulStop)
+	c.nonNegativeDuration(fieldPath(path, "ramp_up"), l.RampUp)
+	c.nonNegativeDuration(fieldPath(path, "ramp_down"), l.RampDown)
 
 	if len(l.Stages) == 0 {
-		if l.VUs == 0 && l.Rate == 0 && c.p.given("load.vus") {
-			c.add("load.vus", "must be ≥ 1: with no VUs the load would send nothing")
+		if l.VUs == 0 && l.Rate == 0 && c.p.given(fieldPath(path, "vus")) {
+			c.add(fieldPath(path, "vus"), "must be ≥ 1: with no VUs the load would send nothing")
 		}
-		if l.Rate == 0 && l.VUs == 0 && c.p.given("load.rate") {
-			c.add("load.rate", "must be > 0: at rate 0 the load would send nothing")
+		if l.Rate == 0 && l.VUs == 0 && c.p.given(fieldPath(path, "rate")) {
+			c.add(fieldPath(path, "rate"), "must be > 0: at rate 0 the load would send nothing")
 		}
 		switch {
 		case l.Duration < 0:
-			c.add("load.duration", "must be > 0")
-		case l.Duration == 0 && l.Iterations == 0 && c.p.Tests == nil && c.p.Monitor == nil:
-			// A plan with a tests: or monitor: block may leave the load
-			// to the protocol or the monitor; `stampede run` checks it
-			// has one (HasLoad).
-			c.add("load.duration", "required (> 0) unless stages or iterations are set")
+			c.add(fieldPath(path, "duration"), "must be > 0")
+		case l.Duration == 0 && l.Iterations == 0 && needLength:
+			c.add(fieldPath(path, "duration"), "required (> 0) unless stages or iterations are set")
 		}
 	} else {
 		for _, f := range []struct {
@@ -406,35 +417,35 @@ func (c *checker) load() {
 			set  bool
 		}{{"vus", l.VUs != 0}, {"rate", l.Rate != 0}, {"duration", l.Duration != 0}, {"ramp_up", l.RampUp != 0}, {"ramp_down", l.RampDown != 0}} {
 			if f.set {
-				c.add(fieldPath("load", f.name), "not used with stages (each stage sets users or rate, ramp_up and duration)")
+				c.add(fieldPath(path, f.name), "not used with stages (each stage sets users or rate, ramp_up and duration)")
 			}
 		}
-		c.stages(l)
+		c.stages(path, l)
 	}
 
-	c.nonNegative("load.max_vus", float64(l.MaxVUs))
-	c.nonNegative("load.pre_allocated_vus", float64(l.PreVUs))
+	c.nonNegative(fieldPath(path, "max_vus"), float64(l.MaxVUs))
+	c.nonNegative(fieldPath(path, "pre_allocated_vus"), float64(l.PreVUs))
 	if l.Model == "open" && l.PreVUs > l.MaxVUs {
-		c.add("load.pre_allocated_vus", "must be ≤ max_vus (%d), got %d", l.MaxVUs, l.PreVUs)
+		c.add(fieldPath(path, "pre_allocated_vus"), "must be ≤ max_vus (%d), got %d", l.MaxVUs, l.PreVUs)
 	}
 	if l.Model == "closed" {
-		if c.p.given("load.max_vus") || c.p.pos == nil && l.MaxVUs != 0 {
-			c.add("load.max_vus", "applies to the open model only (set rate)")
+		if c.p.given(fieldPath(path, "max_vus")) || c.p.pos == nil && l.MaxVUs != 0 {
+			c.add(fieldPath(path, "max_vus"), "applies to the open model only (set rate)")
 		}
-		if c.p.given("load.pre_allocated_vus") || c.p.pos == nil && l.PreVUs != 0 {
-			c.add("load.pre_allocated_vus", "applies to the open model only (set rate)")
+		if c.p.given(fieldPath(path, "pre_allocated_vus")) || c.p.pos == nil && l.PreVUs != 0 {
+			c.add(fieldPath(path, "pre_allocated_vus"), "applies to the open model only (set rate)")
 		}
 		if l.Arrivals == "poisson" {
-			c.add("load.arrivals", "applies to the open model only (set rate)")
+			c.add(fieldPath(path, "arrivals"), "applies to the open model only (set rate)")
 		}
 	}
-	c.oneOf("load.arrivals", "arrivals", l.Arrivals, "constant", "poisson")
+	c.oneOf(fieldPath(path, "arrivals"), "arrivals", l.Arrivals, "constant", "poisson")
 }
 
-func (c *checker) stages(l *LoadSpec) {
+func (c *checker) stages(path string, l *LoadSpec) {
 	kind := "" // users or rate, from the first stage that says
 	for i, s := range l.Stages {
-		sp := indexPath("load.stages", i)
+		sp := indexPath(fieldPath(path, "stages"), i)
 		if s == nil {
 			c.add(sp, "empty stage: set users or rate, and duration")
 			continue
@@ -475,15 +486,18 @@ func (c *checker) stages(l *LoadSpec) {
 		}
 	}
 	if idle {
-		c.add("load.stages", "every stage has %s 0: the load would send nothing", kind)
+		c.add(fieldPath(path, "stages"), "every stage has %s 0: the load would send nothing", kind)
 	}
 }
 
-func (c *checker) thresholds() { c.thresholdList("thresholds", c.p.Thresholds) }
+func (c *checker) thresholds() {
+	c.thresholdList("thresholds", c.p.Thresholds, nil)
+}
 
-// thresholdList checks a list of thresholds at path and parses each.
-func (c *checker) thresholdList(path string, ts []*Threshold) {
-	for i, t := range ts {
+// thresholdList checks the thresholds written at path; within, when not
+// nil, lists the scenarios their scopes may name (a load's own).
+func (c *checker) thresholdList(path string, ths []*Threshold, within []string) {
+	for i, t := range ths {
 		tp := indexPath(path, i)
 		if t == nil {
 			c.add(tp, `empty threshold: write it like "p95 < 500ms"`)
@@ -502,14 +516,19 @@ func (c *checker) thresholdList(path string, ts []*Threshold) {
 			t.Metric, t.Op, t.Value = metric, op, value
 		}
 		if t.Scope != "" {
-			c.scope(fieldPath(tp, "scope"), t.Scope)
+			c.scope(fieldPath(tp, "scope"), t.Scope, within)
 		}
 	}
 }
 
-// scope checks that a threshold scope names a scenario or "scenario/step".
-func (c *checker) scope(path, scope string) {
+// scope checks that a threshold scope names a scenario or "scenario/step"
+// (of the scenarios within, when not nil).
+func (c *checker) scope(path, scope string, within []string) {
 	scName, stepName, hasStep := strings.Cut(scope, "/")
+	if within != nil && !slices.Contains(within, scName) {
+		c.add(path, "scenario %q is not one this load runs%s", scName, hint(scName, within, "its scenarios"))
+		return
+	}
 	var scenarios []string
 	var found *Scenario
 	for _, s := range c.p.Scenarios {

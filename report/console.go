@@ -77,6 +77,7 @@ func Console(w io.Writer, r *result.Run) error {
 		}
 	}
 	tw.Flush()
+	consoleLoads(ew, r)
 	consoleAgents(ew, r)
 	if len(r.Errors) > 0 {
 		ew.printf("\nerrors\n")
@@ -93,15 +94,7 @@ func Console(w io.Writer, r *result.Run) error {
 	if len(r.Thresholds) > 0 {
 		ew.printf("\nthresholds\n")
 		for _, t := range r.Thresholds {
-			mark := "✓"
-			if !t.Pass {
-				mark = "✗"
-			}
-			scope := ""
-			if t.Scope != "" {
-				scope = " [" + t.Scope + "]"
-			}
-			ew.printf("  %s %s%s  (actual %s)\n", mark, t.Expr, scope, value(t.Value, t.Unit))
+			consoleThreshold(ew, "", t)
 		}
 	}
 	if len(r.Warnings) > 0 {
@@ -232,4 +225,20 @@ func consoleAgents(ew *errWriter, r *result.Run) {
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%.1f\t%.2f\t%.2f\t%.0f\t%+.1f\t%s\t\n", a.Segment, truncate(a.Host, 24), a.Requests, a.RPS, a.P99, a.StartLagP99, a.CPUPercent, a.ClockOffsetMS, note)
 	}
 	tw.Flush()
+}
+
+// consoleThreshold prints one threshold's line; label names its load.
+func consoleThreshold(ew *errWriter, label string, t result.ThresholdResult) {
+	mark := "✓"
+	if !t.Pass {
+		mark = "✗"
+	}
+	scope := ""
+	if t.Scope != "" {
+		scope = " [" + t.Scope + "]"
+	}
+	if label != "" {
+		label += ": "
+	}
+	ew.printf("  %s %s%s%s  (actual %s)\n", mark, label, t.Expr, scope, value(t.Value, t.Unit))
 }

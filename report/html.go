@@ -107,6 +107,7 @@ func newHTMLView(r *result.Run) *htmlView {
 			v.Thresholds = append(v.Thresholds, thresholdRow{p.Name, t})
 		}
 	}
+	v.Thresholds = append(v.Thresholds, loadThresholds(r)...)
 	for _, g := range []planGroup{
 		{Key: analyze.PlanQuickWins, Label: "Quick wins", Help: "little effort for a clear gain: do these first"},
 		{Key: analyze.PlanHighPriority, Label: "High priority", Help: "severe problems worth real work now"},

@@ -24,7 +24,7 @@ type Run struct {
 	Plan        string            `json:"plan,omitempty"`
 	PlanHash    string            `json:"plan_hash,omitempty"`
 	Target      string            `json:"target,omitempty"`
-	Model       string            `json:"model,omitempty"` // "closed" or "open"
+	Model       string            `json:"model,omitempty"` // "closed" or "open"; "mixed" for loads of both
 	Segment     string            `json:"segment,omitempty"`
 	StartedAt   time.Time         `json:"started_at"`
 	EndedAt     time.Time         `json:"ended_at"`
@@ -49,6 +49,8 @@ type Run struct {
 	// (run --agents): the merged numbers above are exact, these say how
 	// each part did.
 	Agents []Agent `json:"agents,omitempty"`
+	// Loads are the named loads of a plan with `loads:`, in plan order.
+	Loads []LoadResult `json:"loads,omitempty"`
 
 	// Sections filled by the watch, the protocol, benchmarks and analysis.
 	System          *System          `json:"system,omitempty"`
@@ -189,6 +191,8 @@ type Window struct {
 	Phase    string           `json:"phase,omitempty"`
 	Steps    []StepWindow     `json:"steps,omitempty"`
 	Hist     string           `json:"hist,omitempty"`
+	// Loads is each named load's share of the window, in Run.Loads order.
+	Loads []LoadWindow `json:"loads,omitempty"`
 }
 
 // StepWindow is one step's share of one window.

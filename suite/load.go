@@ -105,23 +105,81 @@ func Compile(p *plan.Plan, getenv func(string) string) error {
 	return nil
 }
 
-// RunLoad runs p's load once and returns the Run with thresholds
-// evaluated and, unless o.DeferConclusions, its conclusions drawn. The Run is complete even when ctx is cancelled (then Aborted
-// is set) or an abort threshold fired; err reports why it ended early.
+// RunLoad runs p's load once — or its named loads side by side (see
+// runLoads) — and returns the Run with thresholds evaluated and, unless
+// o.DeferConclusions, its conclusions drawn. The Run is complete even
+// when ctx is cancelled (then Aborted is set) or an abort threshold
+// fired; err reports why it ended early.
 func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, error) {
+	if p.Loads != nil {
+		return runLoads(ctx, p, o)
+	}
 	test, layout, err := proto.Compile(p, proto.Options{Getenv: o.Getenv})
 	if err != nil {
 		return nil, errors.Join(ErrCompile, err)
 	}
-	l := p.Load
-	run := &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: Hash(p), Target: redact.String(p.Target.BaseURL),
+	run := newRun(p)
+	aborts := abortThresholds(p.Thresholds)
+	eo := engineOptions(p.Load, o)
+	eo.OnWindow = func(w result.Window, snap *result.Run) string {
+		if o.OnWindow != nil {
+			o.OnWindow(w, snap)
+		}
+		if o.Until != nil && o.Until(w, snap) {
+			return untilReason
+		}
+		return abortReason(snap, aborts)
+	}
+	// A load the host cannot hold, or that would send nothing, is refused
+	// before the watchers start.
+	if err := load.New(test, eo).Admit(); err != nil {
+		return nil, err
+	}
+	wt, err := startWatching(ctx, p, &eo, o, load.NewProfile(eo.Levels).PeakAt())
+	if err != nil {
+		return nil, err
+	}
+	eng := load.New(test, eo)
+	runErr := eng.Run(ctx, layout, run)
+	runErr = untilEnded(run, runErr, o)
+	wt.stop(run)
+	return run, conclude(run, p, o, runErr)
+}
+
+// newRun is the Run document of a load run of p, before it starts.
+func newRun(p *plan.Plan) *result.Run {
+	return &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: Hash(p), Target: redact.String(p.Target.BaseURL),
 		Analysis: p.Analysis}
+}
+
+// abortThresholds are the thresholds of ths that stop a run when they fail.
+func abortThresholds(ths []*plan.Threshold) []*plan.Threshold {
 	var aborts []*plan.Threshold
-	for _, th := range p.Thresholds {
+	for _, th := range ths {
 		if th.Abort {
 			aborts = append(aborts, th)
 		}
 	}
+	return aborts
+}
+
+// abortReason says why snap must stop the run: the first of aborts that
+// fails on it; "" when none does.
+func abortReason(snap *result.Run, aborts []*plan.Threshold) string {
+	if len(aborts) == 0 {
+		return ""
+	}
+	for _, r := range analyze.Thresholds(snap, aborts) {
+		if !r.Pass {
+			return "threshold failed: " + analyze.Describe(r)
+		}
+	}
+	return ""
+}
+
+// engineOptions are the engine's options for load block l (OnWindow and
+// Start are the caller's).
+func engineOptions(l plan.LoadSpec, o LoadOptions) load.Options {
 	eo := load.Options{
 		Model:        l.Model,
 		Levels:       load.LevelsFromPlan(l),
@@ -133,23 +191,6 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		Segment:      o.Segment,
 		Seed:         uint64(l.Seed),
 		Now:          o.Now,
-		OnWindow: func(w result.Window, snap *result.Run) string {
-			if o.OnWindow != nil {
-				o.OnWindow(w, snap)
-			}
-			if o.Until != nil && o.Until(w, snap) {
-				return untilReason
-			}
-			if len(aborts) == 0 {
-				return ""
-			}
-			for _, r := range analyze.Thresholds(snap, aborts) {
-				if !r.Pass {
-					return "threshold failed: " + analyze.Describe(r)
-				}
-			}
-			return ""
-		},
 	}
 	if eo.Seed == 0 {
 		eo.Seed = uint64(time.Now().UnixNano())
@@ -157,50 +198,65 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if eo.GracefulStop <= 0 {
 		eo.GracefulStop = 30 * time.Second
 	}
-	// A load the host cannot hold, or that would send nothing, is refused
-	// before the watchers start.
-	if err := load.New(test, eo).Admit(); err != nil {
-		return nil, err
-	}
+	return eo
+}
+
+// watching is the watch of the system under test beside one run.
+type watching struct {
+	w      *watch.Watcher
+	pg     *postgres.Watcher
+	shift  time.Duration
+	peakAt time.Duration
+	// shiftMS is shift for the watchers' point hook, which runs before
+	// it is known.
+	shiftMS atomic.Int64
+}
+
+// startWatching starts the watchers of p's system block (if any) for a
+// load of eo's levels whose steady part starts at peakAt, and sets
+// eo.Start, the load's t0.
+func startWatching(ctx context.Context, p *plan.Plan, eo *load.Options, o LoadOptions, peakAt time.Duration) (*watching, error) {
 	now := o.Now
 	if now == nil {
 		now = time.Now
 	}
 	eo.Start = now()
+	wt := &watching{peakAt: peakAt}
 	// The watch's points are moved onto the load's clock by the shift
 	// found below, before OnSystem sees them.
 	if !o.Start.IsZero() {
 		eo.Start = o.Start
 	}
-	var shiftMS atomic.Int64
 	var onPoint func(result.SystemPoint)
 	if o.OnSystem != nil {
 		watchStart := eo.Start
 		onPoint = func(pt result.SystemPoint) {
-			shift := time.Duration(shiftMS.Load()) * time.Millisecond
+			shift := time.Duration(wt.shiftMS.Load()) * time.Millisecond
 			if pt.TS -= shift.Seconds(); pt.TS >= 0 {
 				o.OnSystem(watchStart.Add(shift), pt)
 			}
 		}
 	}
-	w, pg, peakAt, err := startWatch(ctx, p, eo, o, onPoint)
+	w, pg, err := startWatch(ctx, p, *eo, o, onPoint)
 	if err != nil {
 		return nil, err
 	}
+	wt.w, wt.pg = w, pg
 	// The watchers' start-up (a first scrape, the start heap profile, a
 	// database connection) must not eat into the load's schedule: when it
 	// took long, the load starts on the next whole second of the watchers'
 	// clock, and their points are moved back by as much, so they stay
 	// aligned with the windows.
-	var shift time.Duration
 	if setup := now().Sub(eo.Start); setup > 20*time.Millisecond && (w != nil || pg != nil) {
-		shift = setup.Truncate(time.Second) + time.Second
-		eo.Start = eo.Start.Add(shift)
-		shiftMS.Store(shift.Milliseconds())
+		wt.shift = setup.Truncate(time.Second) + time.Second
+		eo.Start = eo.Start.Add(wt.shift)
+		wt.shiftMS.Store(wt.shift.Milliseconds())
 	}
 	if w != nil {
-		w.ProfileCPUAt(shift + peakAt)
+		w.ProfileCPUAt(wt.shift + peakAt)
 	}
+	// A run given its start instant (an agent of a distributed test)
+	// waits for it, so every part starts together.
 	if wait := eo.Start.Sub(now()); !o.Start.IsZero() && wait > 0 {
 		t := time.NewTimer(wait)
 		select {
@@ -209,30 +265,46 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 		}
 		t.Stop()
 	}
-	eng := load.New(test, eo)
-	runErr := eng.Run(ctx, layout, run)
+	return wt, nil
+}
+
+// stop ends the watchers and puts what they saw into run.
+func (wt *watching) stop(run *result.Run) {
+	w, pg := wt.w, wt.pg
+	if w == nil && pg == nil {
+		return
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	run.System = &result.System{}
+	if w != nil {
+		run.System = w.Stop(stopCtx)
+	}
+	if pg != nil {
+		run.System.Database = pg.Stop(stopCtx)
+	}
+	shiftSystem(run.System, wt.shift.Seconds())
+	if w != nil {
+		analyze.Analyze(run.System, wt.peakAt.Seconds())
+		analyze.SetWaitRates(run)
+	}
+}
+
+// untilEnded turns a run that LoadOptions.Until ended into a complete one.
+func untilEnded(run *result.Run, runErr error, o LoadOptions) error {
 	if o.Until != nil && run.Aborted && run.AbortReason == untilReason {
 		run.Aborted, run.AbortReason = false, ""
 		if errors.Is(runErr, load.ErrAborted) {
-			runErr = nil
+			return nil
 		}
 	}
-	if w != nil || pg != nil {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		run.System = &result.System{}
-		if w != nil {
-			run.System = w.Stop(stopCtx)
-		}
-		if pg != nil {
-			run.System.Database = pg.Stop(stopCtx)
-		}
-		cancel()
-		shiftSystem(run.System, shift.Seconds())
-		if w != nil {
-			analyze.Analyze(run.System, peakAt.Seconds())
-			analyze.SetWaitRates(run)
-		}
-	}
+	return runErr
+}
+
+// conclude judges run's thresholds (the plan's, or the default SLO) and
+// its verdict, and draws its conclusions unless o defers them; it
+// returns runErr.
+func conclude(run *result.Run, p *plan.Plan, o LoadOptions, runErr error) error {
 	slos, byDefault := thresholds(p, o)
 	if byDefault {
 		run.Warnings = append(run.Warnings, DefaultSLONote)
@@ -242,31 +314,30 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if len(analyze.Failed(run.Thresholds, false)) > 0 || run.Aborted {
 		run.Verdict = result.VerdictFail
 	}
+	FailLoads(run)
 	if !o.DeferConclusions {
 		run.SetConclusion(analyze.Judge(run, p.Analysis))
 	}
-	return run, runErr
+	return runErr
 }
 
 // startWatch starts the watch of the system under test when the plan has
 // a system block — the process, Prometheus and pprof watch, and the
-// PostgreSQL watch — and arranges the CPU profile for when the load
-// reaches its peak. peakAt is when that happens, the start of the steady
-// part.
-func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOptions, onPoint func(result.SystemPoint)) (*watch.Watcher, *postgres.Watcher, time.Duration, error) {
+// PostgreSQL watch — for as long as eo's levels last, handing each point
+// to onPoint (when not nil) as it is taken.
+func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOptions, onPoint func(result.SystemPoint)) (*watch.Watcher, *postgres.Watcher, error) {
 	sys := p.System
 	if sys == nil {
-		return nil, nil, 0, nil
+		return nil, nil, nil
 	}
 	prof := load.NewProfile(eo.Levels)
-	peakAt := prof.PeakAt()
 	var w *watch.Watcher
 	if sys.Process != nil || sys.Prometheus != nil || sys.Pprof != "" {
 		var err error
 		w, err = watch.Start(ctx, sys, watch.Options{Start: eo.Start, Duration: prof.Duration(), Now: o.Now,
 			Dir: o.ProfileDir, Logf: o.Logf, OnPoint: onPoint})
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("cannot watch the system under test: %v (check system: in the plan, or the --watch-* flags)", err)
+			return nil, nil, fmt.Errorf("cannot watch the system under test: %v (check system: in the plan, or the --watch-* flags)", err)
 		}
 	}
 	var pg *postgres.Watcher
@@ -279,10 +350,10 @@ func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOption
 			if w != nil {
 				w.Stop(context.Background())
 			}
-			return nil, nil, 0, fmt.Errorf("cannot watch PostgreSQL: %v (check system.postgres)", err)
+			return nil, nil, fmt.Errorf("cannot watch PostgreSQL: %v (check system.postgres)", err)
 		}
 	}
-	return w, pg, peakAt, nil
+	return w, pg, nil
 }
 
 // shiftSystem moves what the watchers saw onto the load's clock when the

@@ -9,6 +9,7 @@ import (
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/suite"
 )
 
 func newMergeCmd(e *env) *cobra.Command {
@@ -56,19 +57,24 @@ them anyway, with a warning; a part given twice is always refused.`,
 			if err != nil {
 				return invalid(err)
 			}
-			var ths []*plan.Threshold
-			for _, t := range runs[0].Thresholds {
-				metric, op, v, err := plan.ParseThreshold(t.Expr)
-				if err != nil {
-					return invalid(fmt.Errorf("%s: threshold %q: %v", args[0], t.Expr, err))
-				}
-				ths = append(ths, &plan.Threshold{Expr: t.Expr, Scope: t.Scope, Abort: t.Abort, Metric: metric, Op: op, Value: v})
+			ths, err := thresholdsOf(args[0], runs[0].Thresholds)
+			if err != nil {
+				return invalid(err)
 			}
 			m.Thresholds = analyze.Thresholds(m, ths)
 			m.Verdict = result.VerdictPass
 			if len(analyze.Failed(m.Thresholds, false)) > 0 || m.Aborted {
 				m.Verdict = result.VerdictFail
 			}
+			// Each load's own thresholds, judged on its merged part.
+			for i := range m.Loads {
+				ths, err := thresholdsOf(args[0], m.Loads[i].Thresholds)
+				if err != nil {
+					return invalid(err)
+				}
+				m.Loads[i].Thresholds = analyze.Thresholds(metrics.LoadView(m, i), ths)
+			}
+			suite.FailLoads(m)
 			analyze.SettleVerdict(m) // a saturated part leaves the whole unmeasured
 			return finish(c.Context(), e, m, outs, nil, false)
 		},
@@ -76,4 +82,18 @@ them anyway, with a warning; a part given twice is always refused.`,
 	c.Flags().StringArrayVar(&outSpecs, "out", nil, "write the merged run: json=PATH")
 	c.Flags().BoolVar(&force, "force", false, "merge even when the runs are not exactly the parts of one test (a part missing, whole runs, another plan)")
 	return c
+}
+
+// thresholdsOf parses again the thresholds a Run (read from file) was
+// judged by.
+func thresholdsOf(file string, rs []result.ThresholdResult) ([]*plan.Threshold, error) {
+	var ths []*plan.Threshold
+	for _, t := range rs {
+		metric, op, v, err := plan.ParseThreshold(t.Expr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: threshold %q: %v", file, t.Expr, err)
+		}
+		ths = append(ths, &plan.Threshold{Expr: t.Expr, Scope: t.Scope, Abort: t.Abort, Metric: metric, Op: op, Value: v})
+	}
+	return ths, nil
 }

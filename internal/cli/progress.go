@@ -18,7 +18,14 @@ type progress struct {
 }
 
 func newProgress(e *env, p *plan.Plan, quiet bool) *progress {
-	return &progress{e: e, on: e.interactive && !quiet, total: load.NewProfile(load.LevelsFromPlan(p.Load)).Duration()}
+	total := load.NewProfile(load.LevelsFromPlan(p.Load)).Duration()
+	if p.Loads != nil {
+		total = 0
+		for _, l := range p.Loads {
+			total = max(total, l.Start.D()+load.NewProfile(load.LevelsFromPlan(l.LoadSpec)).Duration())
+		}
+	}
+	return &progress{e: e, on: e.interactive && !quiet, total: total}
 }
 
 func (p *progress) window(w result.Window, run *result.Run) {

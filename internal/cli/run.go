@@ -216,6 +216,13 @@ func (f *loadFlags) adhocSQL() (*plan.Plan, error) {
 func (f *loadFlags) override(p *plan.Plan, fs *pflag.FlagSet) error {
 	l := &p.Load
 	changed := fs.Changed
+	if p.Loads != nil {
+		for _, name := range []string{"vus", "rate", "duration", "ramp-up", "max-vus", "arrivals", "iterations", "seed"} {
+			if changed(name) {
+				return fmt.Errorf("--%s sets the plan's load:, and %s has loads: instead (set it on each load in the plan)", name, p.At("loads"))
+			}
+		}
+	}
 	if changed("vus") && changed("rate") {
 		return errors.New("--vus (closed model) and --rate (open model) exclude each other")
 	}
@@ -478,7 +485,11 @@ func runPlan(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs o
 // runPlanSLO is runPlan; defaultSLO judges a plan without thresholds by
 // suite.DefaultSLOExpr.
 func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, outs outputs, quiet bool, rf *recordFlags, defaultSLO bool) error {
-	if proto.PeakVUs(p) >= proto.ManyVUs && e.getenv("GOGC") == "" {
+	peak := proto.PeakVUs(p)
+	for _, l := range p.Loads { // side by side: their VUs add
+		peak += proto.PeakVUs(p.Only(l))
+	}
+	if peak >= proto.ManyVUs && e.getenv("GOGC") == "" {
 		// Thousands of VUs hold mostly live buffers: collect at 50% growth
 		// rather than 100% so the heap's slack does not double memory.
 		defer debug.SetGCPercent(debug.SetGCPercent(50))
@@ -561,8 +572,12 @@ func finish(ctx context.Context, e *env, run *result.Run, outs outputs, runErr e
 	if run.Verdict == analyze.VerdictInconclusive {
 		return failed("inconclusive: " + run.VerdictReason)
 	}
-	if f := analyze.Failed(run.Thresholds, false); len(f) > 0 {
-		return failed(fmt.Sprintf("%d threshold(s) failed", len(f)))
+	n := len(analyze.Failed(run.Thresholds, false))
+	for _, l := range run.Loads {
+		n += len(analyze.Failed(l.Thresholds, false))
+	}
+	if n > 0 {
+		return failed(fmt.Sprintf("%d threshold(s) failed", n))
 	}
 	if regressed {
 		return failed("regression against " + run.Comparison.Base)
@@ -588,11 +603,9 @@ func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error 
 	if err != nil {
 		return invalid(err)
 	}
-	l := p.Load
 	// What the run would refuse before starting (nothing to send, more
 	// VUs than this host can hold) is refused here too.
-	if err := load.New(test, load.Options{Model: l.Model, Levels: load.LevelsFromPlan(l), MaxVUs: l.MaxVUs, PreVUs: l.PreVUs,
-		Iterations: l.Iterations, Segment: seg}).Admit(); err != nil {
+	if err := admitDry(p, test, seg, e); err != nil {
 		return invalid(err)
 	}
 	w := e.stdout
@@ -605,12 +618,70 @@ func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error 
 	if t.BaseURL != "" {
 		fmt.Fprintf(w, "target   %s  %s\n", redact.String(t.BaseURL), targetText(t))
 	}
+	if p.Loads == nil {
+		printLoadSpec(w, "load    ", p.Load)
+	}
+	for _, nl := range p.Loads {
+		printLoadSpec(w, "load "+nl.Name+":", nl.LoadSpec)
+		if nl.Start > 0 {
+			fmt.Fprintf(w, "  starts %v after the run\n", nl.Start.D())
+		}
+		fmt.Fprintf(w, "  scenarios %s\n", strings.Join(nl.Scenarios, ", "))
+		printThresholds(w, "  threshold", nl.Thresholds)
+	}
+	if seg.N > 1 {
+		fmt.Fprintf(w, "segment  %s of the test\n", seg)
+	}
+	for i, sc := range layout.Scenarios {
+		fmt.Fprintf(w, "scenario %s (weight %d)\n", sc.Name, sc.Weight)
+		for j, st := range sc.Steps {
+			ps := p.Scenarios[i].Steps[j]
+			what := st.Name
+			if st.Kind == "http" && st.Name != ps.Method+" "+ps.Path {
+				what += ": " + ps.Method + " " + redact.String(ps.Path)
+			}
+			fmt.Fprintf(w, "  %d. %-4s %s%s\n", j+1, st.Kind, what, stepText(ps))
+		}
+	}
+	switch {
+	case len(p.Thresholds) > 0:
+		printThresholds(w, "threshold", p.Thresholds)
+	case defaultSLO:
+		fmt.Fprintf(w, "threshold %s (the default SLO; --no-default-slo turns it off)\n", suite.DefaultSLOExpr)
+	}
+	return nil
+}
+
+// admitDry refuses what the run would refuse before starting: a load that
+// sends nothing or needs more VUs than this host holds.
+func admitDry(p *plan.Plan, test *load.Test, seg load.Segment, e *env) error {
+	admit := func(l plan.LoadSpec, t *load.Test) error {
+		return load.New(t, load.Options{Model: l.Model, Levels: load.LevelsFromPlan(l), MaxVUs: l.MaxVUs, PreVUs: l.PreVUs,
+			Iterations: l.Iterations, Segment: seg}).Admit()
+	}
+	if p.Loads == nil {
+		return admit(p.Load, test)
+	}
+	for _, nl := range p.Loads {
+		t, _, err := proto.Compile(p.Only(nl), proto.Options{Getenv: e.getenv})
+		if err != nil {
+			return err
+		}
+		if err := admit(nl.LoadSpec, t); err != nil {
+			return fmt.Errorf("%s: %w", nl.Path(), err)
+		}
+	}
+	return nil
+}
+
+// printLoadSpec describes one load block: its model and levels.
+func printLoadSpec(w io.Writer, head string, l plan.LoadSpec) {
 	unit := "VUs"
 	if l.Model == "open" {
 		unit = "iterations/s"
-		fmt.Fprintf(w, "load     open model, %s arrivals\n", l.Arrivals)
+		fmt.Fprintf(w, "%s open model, %s arrivals\n", head, l.Arrivals)
 	} else {
-		fmt.Fprintln(w, "load     closed model")
+		fmt.Fprintf(w, "%s closed model\n", head)
 	}
 	var total time.Duration
 	for i, lv := range load.LevelsFromPlan(l) {
@@ -637,33 +708,17 @@ func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error 
 		}
 		fmt.Fprintln(w)
 	}
-	if seg.N > 1 {
-		fmt.Fprintf(w, "segment  %s of the test\n", seg)
-	}
-	for i, sc := range layout.Scenarios {
-		fmt.Fprintf(w, "scenario %s (weight %d)\n", sc.Name, sc.Weight)
-		for j, st := range sc.Steps {
-			ps := p.Scenarios[i].Steps[j]
-			what := st.Name
-			if st.Kind == "http" && st.Name != ps.Method+" "+ps.Path {
-				what += ": " + ps.Method + " " + redact.String(ps.Path)
-			}
-			fmt.Fprintf(w, "  %d. %-4s %s%s\n", j+1, st.Kind, what, stepText(ps))
+}
+
+// printThresholds lists thresholds, each line starting with head.
+func printThresholds(w io.Writer, head string, ths []*plan.Threshold) {
+	for _, th := range ths {
+		scope := ""
+		if th.Scope != "" {
+			scope = " [" + th.Scope + "]"
 		}
+		fmt.Fprintf(w, "%s %s%s\n", head, th.Expr, scope)
 	}
-	switch {
-	case len(p.Thresholds) > 0:
-		for _, th := range p.Thresholds {
-			scope := ""
-			if th.Scope != "" {
-				scope = " [" + th.Scope + "]"
-			}
-			fmt.Fprintf(w, "threshold %s%s\n", th.Expr, scope)
-		}
-	case defaultSLO:
-		fmt.Fprintf(w, "threshold %s (the default SLO; --no-default-slo turns it off)\n", suite.DefaultSLOExpr)
-	}
-	return nil
 }
 
 // targetText describes the HTTP settings every request shares.

@@ -87,6 +87,9 @@ no recovery, a degrading soak, a regression gate), 2 invalid input,
 			if err != nil {
 				return err
 			}
+			if p.Loads != nil {
+				return invalidf("%s: loads: the test protocol runs one load: write it under load:, or run this plan with stampede run", p.At("loads"))
+			}
 			outs, err := parseOutputs(outSpecs)
 			if err != nil {
 				return invalid(err)
