@@ -43,6 +43,8 @@ func setting(ev *evaluation, name string, def float64) float64 {
 // service time is low: freeing that CPU gains neither throughput nor
 // much latency; one whose time is mostly outside requests (a background
 // job; RequestPct) is low there too.
+// High only when the process was short of CPU: with CPU to spare (under
+// half the cores, and it kept up) a high one is medium (capOnHeadroom).
 // A profile that sampled less than cpu_profile_coverage (default 60%) of
 // the CPU the process used in its span makes the finding low: its shares
 // lean towards the longer-running work (see profileCoverage).
@@ -142,10 +144,37 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		} else {
 			f.Detail += fmt.Sprintf(" The time is in its own code: look at its lines (go tool pprof -list '%s').", regexp.QuoteMeta(h.Function))
 		}
+		capOnHeadroom(ev, &f)
 		lowerOnThinProfile(ev, &f)
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// headroomShare is the share of the machine's cores under which a
+// process that kept up with the rate asked of it had CPU to spare.
+const headroomShare = 0.5
+
+// capOnHeadroom makes a high CPU finding medium when the process had CPU
+// to spare (under headroomShare of the cores on average, and it kept up):
+// the function is where the CPU goes and what will limit the service
+// first as the load grows, but it limits nothing at this load, so it does
+// not rank with what hurts now (a leak, errors, a saturated pool).
+func capOnHeadroom(ev *evaluation, f *result.Finding) {
+	run := ev.run
+	if f.Severity != SeverityHigh || run.System == nil || run.System.Process == nil || !keptUp(run) {
+		return
+	}
+	cores := 1
+	if run.Host != nil && run.Host.Cores > 0 {
+		cores = run.Host.Cores
+	}
+	used := run.System.Process.CPUPercent.Mean / 100 / float64(cores)
+	if used <= 0 || used >= headroomShare {
+		return
+	}
+	f.Severity = SeverityMedium
+	f.Detail += fmt.Sprintf(" The process used %s of the machine's %d cores on average and kept up with the load: this limits nothing yet, and is what will as the load grows.", percent(used), cores)
 }
 
 // lowerOnThinProfile makes a finding that rests on the CPU profile's
@@ -236,6 +265,7 @@ func libraryHotspot(ev *evaluation, limit float64, note string, samples int) []r
 	f.Title += ", called from " + strings.Join(callers, ", ")
 	f.Detail = fmt.Sprintf("No one own function passes %.0f%% of the CPU time, but together they spend %.0f%% in %s. Call it less from %s (cache its result, call it once per request), or use a cheaper routine.",
 		limit, h.CumPct, name, f.Subject)
+	capOnHeadroom(ev, &f)
 	lowerOnThinProfile(ev, &f)
 	return []result.Finding{f}
 }

@@ -627,9 +627,36 @@ func TestHotspotTitleNamesTheLibrary(t *testing.T) {
 	r.System.Module = svcModule
 	r.System.Hotspots = []result.Hotspot{{Function: "handle", Package: svc + "/api", Own: true, CumPct: 80, OwnBelowPct: 35,
 		Path: []result.CallShare{{Function: svc + "/api.step", Pct: 35, Own: true}, {Function: lib + ".Build", Pct: 30}}}}
+	r.System.Process.CPUPercent.Mean = 170 // short of CPU: its severity is its share's
 	fs, _ := ruleHotspot(&evaluation{run: r, cfg: map[string]float64{"hotspot_share": 0.3}})
 	if len(fs) != 1 || !strings.Contains(fs[0].Title, "30% of it in fastlib.Build") || fs[0].Severity != SeverityHigh {
 		t.Errorf("%+v", fs)
+	}
+}
+
+// TestHotspotWithCPUToSpare: a hotspot high by its share is medium in a
+// process that had CPU to spare and kept up (it limits nothing yet), and
+// high in one short of CPU or falling behind.
+func TestHotspotWithCPUToSpare(t *testing.T) {
+	for _, tt := range []struct {
+		why       string
+		cpu       float64 // of one core, on 2 cores
+		delivered float64 // of the rate asked
+		want      result.Severity
+	}{
+		{"a third of the machine, kept up", 60, 1, SeverityMedium},
+		{"most of the machine", 170, 1, SeverityHigh},
+		{"a third of the machine, falling behind", 60, 0.8, SeverityHigh},
+	} {
+		r := cleanRun()
+		r.System.Module = svcModule
+		r.System.Process.CPUPercent.Mean = tt.cpu
+		r.Summary.TargetRPS = r.Summary.RPS / tt.delivered
+		r.System.Hotspots = []result.Hotspot{{Function: "rank", Package: svc + "/search", Own: true, FlatPct: 80, CumPct: 80, RequestPct: 80}}
+		fs, _ := ruleHotspot(&evaluation{run: r, cfg: map[string]float64{"hotspot_share": 0.3}})
+		if len(fs) != 1 || fs[0].Severity != tt.want || (tt.want == SeverityMedium) != strings.Contains(fs[0].Detail, "limits nothing yet") {
+			t.Errorf("%s: %+v", tt.why, fs)
+		}
 	}
 }
 

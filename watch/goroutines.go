@@ -30,13 +30,16 @@ import (
 // to its goroutines: measured on 2 cores, 2–18 µs each, 180 ms for ten
 // thousand. So the pace follows the goroutine count of the last
 // snapshot: the next one waits snapshotPerGoroutine for each (at least
-// snapshotEvery), which keeps the snapshots near 1% of the target's time
-// (and under 4% on a slow machine) whatever its size. The count, not the
-// fetch's round trip, sets the pace: a busy generator's round trips are
-// slow for reasons of its own.
+// snapshotEvery). Up to a thousand goroutines (most services, idle
+// keep-alive connections included) that is every 100 ms, the rate the
+// wait analysis needs to see a few milliseconds per request; beyond, the
+// snapshots stay near 5% of the target's time at 5 µs a goroutine
+// instead of growing with it. The count, not the fetch's round trip,
+// sets the pace: a busy generator's round trips are slow for reasons of
+// its own.
 const (
 	snapshotEvery        = 100 * time.Millisecond
-	snapshotPerGoroutine = 500 * time.Microsecond
+	snapshotPerGoroutine = 100 * time.Microsecond
 	maxSnapshots         = 600
 	// maxSnapshotProfile bounds one snapshot's encoded size (a program
 	// with a million goroutines gives a large profile).
