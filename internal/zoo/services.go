@@ -74,8 +74,8 @@ func faultServices() []Service {
 		{
 			Name:  "disk-fsync",
 			About: "disk I/O per request: each event written to its own file and fsynced",
-			Truth: Truth{Kinds: []string{KindDiskIO}, Function: "persistEvent",
-				Note: "off-CPU wait: the process's write bytes/s and the latency show it"},
+			Truth: Truth{Kinds: []string{KindDiskIO, KindCPUHotspot}, Function: "persistEvent",
+				Note: "on a disk that makes fsync wait, an off-CPU wait the goroutine snapshots show (disk_io); where fsync returns in a millisecond (a VM's page cache, tmpfs) its cost is the kernel's CPU under os.(*File).Sync, which the CPU profile names below persistEvent (cpu_hotspot)"},
 			build: buildSpool,
 		},
 		{
