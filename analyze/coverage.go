@@ -22,13 +22,8 @@ func profileCoverage(p *profile.Profile, timeline []result.SystemPoint, interval
 	if p == nil || dur <= 0 || interval <= 0 {
 		return 0
 	}
-	vi := -1
-	for i, st := range p.SampleType {
-		if st.Type == "cpu" && st.Unit == "nanoseconds" {
-			vi = i
-		}
-	}
-	if vi < 0 {
+	vi := valueIndex(p, "cpu")
+	if vi >= len(p.SampleType) || p.SampleType[vi].Type != "cpu" || p.SampleType[vi].Unit != "nanoseconds" {
 		return 0
 	}
 	var sampled int64
