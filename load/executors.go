@@ -42,7 +42,7 @@ func (e *Engine) limit() bool {
 		return false
 	}
 	// The count is the whole test's: each segment runs its share.
-	return e.iters.Add(1) > int64(e.opt.Segment.Share(int(e.opt.Iterations)))
+	return e.iters.Add(1) > e.iterationShare()
 }
 
 // runClosed keeps Share(users(t)) VUs running, each looping iterations.
@@ -316,17 +316,22 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 	}
 	planned := sch.planned()
 	if e.opt.Iterations > 0 {
-		planned = min(planned, int64(e.opt.Segment.Share(int(e.opt.Iterations))))
+		planned = min(planned, e.iterationShare())
 	}
 	if d := planned - started.Load(); d > 0 {
 		e.dropped.Store(d)
 	}
 }
 
+// iterationShare is this segment's share of the iteration count.
+func (e *Engine) iterationShare() int64 {
+	return int64(e.opt.Segment.Share(int(e.opt.Iterations)))
+}
+
 // claimedAll reports whether an iteration count is set and every
 // iteration of it has been taken by a VU (see limit).
 func (e *Engine) claimedAll() bool {
-	return e.opt.Iterations > 0 && e.iters.Load() >= int64(e.opt.Segment.Share(int(e.opt.Iterations)))
+	return e.opt.Iterations > 0 && e.iters.Load() >= e.iterationShare()
 }
 
 // awaitLastStart waits, spawning nothing, until the last counted
@@ -391,7 +396,7 @@ func (e *Engine) openVU(vu *VU, sch *schedule, stop, hard context.Context, start
 				e.lateWakes.Add(1)
 			}
 		}
-		if n := started.Add(1); e.opt.Iterations > 0 && n == int64(e.opt.Segment.Share(int(e.opt.Iterations))) {
+		if n := started.Add(1); e.opt.Iterations > 0 && n == e.iterationShare() {
 			hitLimit() // the last counted iteration runs in the graceful stop
 		}
 		if !vu.iterate(hard, &e.stopping, intended) {
