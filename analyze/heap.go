@@ -104,8 +104,63 @@ func (r LeakRule) withDefaults() LeakRule {
 func (r LeakRule) minHalfCycles() int { return max(2, r.MinGCCycles/2) }
 
 // HeapTrend is DefaultLeakRule().HeapTrend.
-func HeapTrend(points []result.SystemPoint, steadyFrom float64) *result.Heap {
-	return DefaultLeakRule().HeapTrend(points, steadyFrom)
+func HeapTrend(points []result.SystemPoint, steadyFrom float64, series []result.Window) *result.Heap {
+	return DefaultLeakRule().HeapTrend(points, steadyFrom, series)
+}
+
+// requestClock maps the run's seconds onto its requests: τ(t) is the
+// time at which the window's mean rate would have completed as many
+// requests as the run had by t (linear within each window of series), so
+// that τ(from) = from and τ(to) = to. A leak grows with the work done, not
+// with the clock: measured against τ, a moment the generator fell behind
+// and then caught up (fewer requests, then more) is not a slowing, then a
+// quickening, of the leak. It returns nil when series does not cover
+// [from, to], when no request completed in it, or when a window in it
+// ran at under a tenth of the mean rate (the load stopped rather than
+// fell behind: the clock would fold that window's observations onto one
+// moment). mean is
+// the requests per second over [from, to].
+func requestClock(series []result.Window, from, to float64) (clock func(float64) float64, mean float64) {
+	if len(series) < 2 || to <= from {
+		return nil, 0
+	}
+	starts := make([]float64, len(series)+1)
+	done := make([]float64, len(series)+1) // requests completed by starts[i]
+	for i, w := range series {
+		starts[i] = w.TS
+		done[i+1] = done[i] + float64(w.Requests)
+	}
+	last := series[len(series)-1].TS
+	starts[len(series)] = last + (last - series[len(series)-2].TS)
+	if !slices.IsSorted(starts) || from < starts[0] || to > starts[len(starts)-1] {
+		return nil, 0
+	}
+	count := func(t float64) float64 {
+		i, _ := slices.BinarySearch(starts, t)
+		if i == 0 {
+			return 0
+		}
+		if i >= len(starts) {
+			return done[len(done)-1]
+		}
+		span := starts[i] - starts[i-1]
+		if span <= 0 {
+			return done[i]
+		}
+		return done[i-1] + (done[i]-done[i-1])*(t-starts[i-1])/span
+	}
+	c0 := count(from)
+	mean = (count(to) - c0) / (to - from)
+	if !(mean > 0) {
+		return nil, 0
+	}
+	for i, w := range series {
+		end := starts[i+1]
+		if end > from && w.TS < to && end > w.TS && float64(w.Requests)/(end-w.TS) < mean/10 {
+			return nil, 0
+		}
+	}
+	return func(t float64) float64 { return from + (count(t)-c0)/mean }, mean
 }
 
 // heapSeries is the memory series of a window: the points where it was
@@ -177,9 +232,9 @@ func heapSeriesOf(points []result.SystemPoint, steadyFrom float64) (s heapSeries
 		s.cycles = make([]float64, len(read))
 	}
 	for i, p := range read {
-		s.xs = append(s.xs, p.TS)
 		s.ys = append(s.ys, value(p))
 		if i == 0 {
+			s.xs = append(s.xs, p.TS)
 			s.obs = append(s.obs, true)
 			continue
 		}
@@ -198,9 +253,26 @@ func heapSeriesOf(points []result.SystemPoint, steadyFrom float64) (s heapSeries
 			s.cycles[i] = 1 // no count: a new live heap is at least one cycle
 		}
 		live := s.source == result.HeapSourceLive || s.source == result.HeapSourceGoal
-		s.obs = append(s.obs, !live || s.cycles[i] > 0 || (!counted && p.HeapLiveMB != prev.HeapLiveMB))
+		obs := !live || s.cycles[i] > 0 || (!counted && p.HeapLiveMB != prev.HeapLiveMB)
+		s.obs = append(s.obs, obs)
+		s.xs = append(s.xs, observedAt(p, prev, live && obs))
 	}
 	return s, true
+}
+
+// observedAt is when the value of p was true: for the live heap, the end
+// of the last cycle when the target reports it, else the point's own
+// time. A point is stamped at the start of the interval it describes and
+// read at its end; a cycle completed since prev was read ended within
+// that interval, and left the live heap the point holds: placing the
+// observation at the stamp would add up to an interval's jitter to every
+// growth rate. A cycle end outside the interval comes from a clock that
+// does not agree with ours and is not used.
+func observedAt(p, prev *result.SystemPoint, live bool) float64 {
+	if live && p.LastGCAtS > 0 && p.LastGCAtS <= 1.5*(p.TS-prev.TS) {
+		return p.TS + p.LastGCAtS
+	}
+	return p.TS
 }
 
 // cyclesIn counts the GC cycles completed at the points i with from ≤
@@ -227,7 +299,10 @@ func (s *heapSeries) observations(from, to float64) (xs, ys []float64) {
 
 // HeapTrend measures how the heap grew over the points at or after
 // steadyFrom (seconds since run start, the end of the ramp-up) and gives
-// the verdict of the rule (see LeakRule). The series is the live heap
+// the verdict of the rule (see LeakRule). With the run's windows (series;
+// nil when there are none) the growth is measured against the requests
+// done (see requestClock): the rates stay in MB per minute, at the
+// window's mean request rate, and GrowthKBPerRequest is set. The series is the live heap
 // after each completed GC cycle when the target reports it (one
 // observation per point at which a cycle had completed), else heap in
 // use, else RSS; GCCycles counts the cycles completed in the window. The
@@ -236,13 +311,24 @@ func (s *heapSeries) observations(from, to float64) (xs, ys []float64) {
 // autocorrelation as TrendTest does; each half of the window has its own
 // slope. Points whose value is zero (not read) are left out. It returns
 // nil when the window has no memory data.
-func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64) *result.Heap {
+func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, series []result.Window) *result.Heap {
 	r = r.withDefaults()
 	s, ok := heapSeriesOf(points, steadyFrom)
 	if !ok {
 		return nil
 	}
 	h := &result.Heap{Source: s.source, Points: len(s.xs), Confidence: 1 - r.Alpha, PValue: 1}
+	clock, perSecond := requestClock(series, s.xs[0], s.xs[len(s.xs)-1])
+	if clock != nil {
+		for i := range s.xs {
+			s.xs[i] = clock(s.xs[i])
+		}
+	}
+	defer func() {
+		if perSecond > 0 && h.GrowthMBPerMin != 0 {
+			h.GrowthKBPerRequest = round2(1024 * h.GrowthMBPerMin / 60 / perSecond)
+		}
+	}()
 	h.WindowS = s.xs[len(s.xs)-1] - s.xs[0]
 	end := math.Nextafter(s.xs[len(s.xs)-1], math.Inf(1))
 	if s.cycles != nil {

@@ -26,6 +26,7 @@ type goHeap struct {
 	garbage    float64 // MB/s
 	noise      float64 // MB, sd of the live heap read at a cycle
 	exposeLive bool    // go_gc_heap_live_bytes; else the heap goal
+	gcTime     bool    // go_memstats_last_gc_time_seconds: when the last cycle ended
 }
 
 const simDT = 0.05
@@ -40,7 +41,7 @@ func (g goHeap) timeline(r *rand.Rand, n int) (pts []result.SystemPoint, cycles 
 	count := int64(1 + r.IntN(1000))
 	first := count
 	rss := goal * 1.1
-	sim := 0.0
+	sim, lastGC := 0.0, 0.0
 	pts = make([]result.SystemPoint, n)
 	for i := range pts {
 		t := float64(i)
@@ -48,6 +49,7 @@ func (g goHeap) timeline(r *rand.Rand, n int) (pts []result.SystemPoint, cycles 
 			garbage += g.garbage * simDT * (0.5 + r.Float64())
 			if g.live(sim)+garbage >= goal {
 				count++
+				lastGC = sim
 				liveAtGC = math.Max(0.1, g.live(sim)+g.noise*r.NormFloat64())
 				garbage = 0
 				goal = math.Max(4, 2*liveAtGC)
@@ -57,6 +59,12 @@ func (g goHeap) timeline(r *rand.Rand, n int) (pts []result.SystemPoint, cycles 
 		rss = math.Max(rss, inuse*1.05)
 		p := &pts[i]
 		p.TS, p.HeapMB, p.GCCycles, p.RSSMB = t, inuse, count, rss
+		if g.gcTime {
+			// As the watch stamps a point: at the start of the interval
+			// whose end it was read at.
+			p.TS--
+			p.LastGCAtS = lastGC - p.TS
+		}
 		if g.exposeLive {
 			p.HeapLiveMB = liveAtGC
 			p.Metrics = map[string]float64{"go_gc_heap_live_bytes": liveAtGC * (1 << 20)}
@@ -64,7 +72,10 @@ func (g goHeap) timeline(r *rand.Rand, n int) (pts []result.SystemPoint, cycles 
 			p.HeapLiveMB = goal / 2
 		}
 	}
-	return pts, int(pts[n-1].GCCycles - first)
+	if g.gcTime { // the first point is stamped before the start
+		pts = pts[1:]
+	}
+	return pts, int(pts[len(pts)-1].GCCycles - first)
 }
 
 // population is one kind of generated timeline: make draws one.
@@ -154,6 +165,25 @@ func leakingGoHeaps() []population {
 			g := goHeap{live: func(t float64) float64 { return l0 + rate*t }, garbage: end * uniform(r, 0.3, 2), noise: l0 * uniform(r, 0, 0.03), exposeLive: r.IntN(2) == 0}
 			return g.timeline(r, n)
 		}},
+		{"fast leak over a short window, cycle ends reported", true, 400, fastShortLeak(true)},
+	}
+}
+
+// fastShortLeak is the zoo's heap-leak service as the watch sees it over
+// a 12–20 s window: a live heap a few MB to start, growing 60–120 MB/min
+// (a 16 KiB session per request at 60–120 requests/s), with enough garbage
+// per request for a cycle every second or two, read once a second. With
+// so few observations per quarter of the window, placing each at the
+// second it was read instead of the end of its cycle moves the slope of
+// the last quarter by a third.
+func fastShortLeak(gcTime bool) func(r *rand.Rand) ([]result.SystemPoint, int) {
+	return func(r *rand.Rand) ([]result.SystemPoint, int) {
+		n := 13 + r.IntN(8)
+		l0 := uniform(r, 1.5, 8)
+		rate := uniform(r, 1, 2) // MB/s
+		g := goHeap{live: func(t float64) float64 { return l0 + rate*t }, garbage: rate * uniform(r, 6, 10),
+			noise: uniform(r, 0, 0.3), exposeLive: true, gcTime: gcTime}
+		return g.timeline(r, n)
 	}
 }
 
@@ -176,7 +206,7 @@ func verdictCounts(t *testing.T, seed uint64, pops []population) map[string]map[
 		out[pop.name] = map[string]int{}
 		for i := range popSize(pop.n) {
 			pts, _ := pop.make(r)
-			h := HeapTrend(pts, 0)
+			h := HeapTrend(pts, 0, nil)
 			if h == nil {
 				t.Fatalf("%s #%d: no heap analysis", pop.name, i)
 			}
@@ -240,7 +270,7 @@ func TestLeakNeedsCompletedCycles(t *testing.T) {
 		// 80 MB goal is not reached.
 		g := goHeap{live: func(t float64) float64 { return 40 + 0.1*t }, garbage: 0.2, noise: 0.1, exposeLive: i%2 == 0}
 		pts, cycles := g.timeline(r, 20)
-		h := HeapTrend(pts, 0)
+		h := HeapTrend(pts, 0, nil)
 		if h.Verdict != result.HeapInconclusive || h.GCCycles != cycles || !strings.Contains(h.VerdictReason, fmt.Sprintf("too few completed GC cycles (%d of 5 needed)", cycles)) {
 			t.Fatalf("#%d (%d cycles): %+v", i, cycles, h)
 		}
@@ -255,7 +285,7 @@ func TestHeapGCCyclesCounted(t *testing.T) {
 		l0 := uniform(r, 5, 50)
 		g := goHeap{live: func(t float64) float64 { return l0 + 0.05*t }, garbage: uniform(r, 0.5, 20), noise: 0.1, exposeLive: true}
 		pts, cycles := g.timeline(r, 30+r.IntN(100))
-		if h := HeapTrend(pts, 0); h.GCCycles != cycles {
+		if h := HeapTrend(pts, 0, nil); h.GCCycles != cycles {
 			t.Fatalf("#%d: counted %d cycles, want %d", i, h.GCCycles, cycles)
 		}
 	}
@@ -264,7 +294,7 @@ func TestHeapGCCyclesCounted(t *testing.T) {
 	for i, c := range []int64{100, 103, 107, 2, 5, 9, 12, 14, 15, 18, 21} {
 		pts = append(pts, result.SystemPoint{TS: float64(i), HeapLiveMB: 10, GCCycles: c})
 	}
-	if h := HeapTrend(pts, 0); h.GCCycles != 3+4+2+3+4+3+2+1+3+3 {
+	if h := HeapTrend(pts, 0, nil); h.GCCycles != 3+4+2+3+4+3+2+1+3+3 {
 		t.Errorf("across a restart: %d cycles", h.GCCycles)
 	}
 }
@@ -310,7 +340,7 @@ func TestHeapHalvesAgainstReference(t *testing.T) {
 		for k < len(xs) && xs[k] < mid {
 			k++
 		}
-		h := HeapTrend(pts, 0)
+		h := HeapTrend(pts, 0, nil)
 		check := func(what string, got float64, xs, ys []float64) {
 			if want := 60 * theilSenRef(xs, ys); math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
 				t.Errorf("#%d %s: %v MB/min, reference %v", i, what, got, want)
@@ -358,7 +388,7 @@ func TestRSSOnlyPopulations(t *testing.T) {
 				}
 			}
 			return v
-		}), 0)
+		}), 0, nil)
 		counts[h.Verdict]++
 		if h.Verdict == result.HeapLeakSuspected {
 			t.Errorf("healthy RSS #%d (%d s) suspected: %+v", i, n, h)
@@ -376,7 +406,7 @@ func TestRSSOnlyPopulations(t *testing.T) {
 		// Large: 10–60 MB/min and at least 60% of the start over the window.
 		rate := math.Max(uniform(r, 10, 60), 0.6*base*60/float64(n)) / 60
 		noise := uniform(r, 0.2, 3)
-		h := HeapTrend(rssTimeline(n, func(t float64) float64 { return base + rate*t + noise*r.NormFloat64() }), 0)
+		h := HeapTrend(rssTimeline(n, func(t float64) float64 { return base + rate*t + noise*r.NormFloat64() }), 0, nil)
 		switch {
 		case n < 300:
 			short++
@@ -421,7 +451,7 @@ func TestHeapVerdictCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := tt.rule.HeapTrend(tt.pts, 0)
+			h := tt.rule.HeapTrend(tt.pts, 0, nil)
 			if h == nil || h.Verdict != tt.verdict || h.Source != tt.source || !strings.Contains(h.VerdictReason, tt.reason) {
 				t.Errorf("got %+v\nwant %s from %s, reason with %q", h, tt.verdict, tt.source, tt.reason)
 			}
@@ -457,7 +487,7 @@ func TestHeapInuseWithCycles(t *testing.T) {
 	for i := range pts {
 		pts[i].GCPerS = 1.0 / 7
 	}
-	h := HeapTrend(pts, 10)
+	h := HeapTrend(pts, 10, nil)
 	if h == nil || h.Verdict != result.HeapLeakSuspected || h.Source != result.HeapSourceInuse || h.Points != 110 || h.WindowS != 109 || h.GCCycles != 16 {
 		t.Fatalf("got %+v", h)
 	}
@@ -474,11 +504,11 @@ func TestHeapTrendSkipsUnreadPoints(t *testing.T) {
 		}
 		return 40 + 0.2*math.Sin(t)
 	})
-	h := HeapTrend(pts, 0)
+	h := HeapTrend(pts, 0, nil)
 	if h == nil || h.Points != 60 || h.LeakSuspected || math.Abs(h.GrowthMBPerMin) > 0.5 {
 		t.Errorf("got %+v, want 60 points and no growth", h)
 	}
-	if HeapTrend(timeline(10, true, func(float64) float64 { return 0 }), 0) != nil {
+	if HeapTrend(timeline(10, true, func(float64) float64 { return 0 }), 0, nil) != nil {
 		t.Error("a timeline without memory data should give nil")
 	}
 }
@@ -486,7 +516,7 @@ func TestHeapTrendSkipsUnreadPoints(t *testing.T) {
 func TestHeapTrendIsValidJSON(t *testing.T) {
 	for n := 1; n <= 12; n++ {
 		for _, rss := range []bool{false, true} {
-			h := HeapTrend(timeline(n, rss, func(t float64) float64 { return 5 }), 0)
+			h := HeapTrend(timeline(n, rss, func(t float64) float64 { return 5 }), 0, nil)
 			if _, err := json.Marshal(h); err != nil {
 				t.Errorf("%d points: %v (%+v)", n, err, h)
 			}
@@ -516,5 +546,129 @@ func TestGC(t *testing.T) {
 	counted := []result.SystemPoint{{TS: 0}, {TS: 1, GCCycles: 10}, {TS: 2, GCCycles: 16}, {TS: 3, GCCycles: 2}, {TS: 5, GCCycles: 6}}
 	if g := GC(counted); g == nil || g.CyclesPerS != 3 || g.PausePct != 0 {
 		t.Errorf("GC from cycle counts = %+v, want 3 cycles/s", g)
+	}
+}
+
+// stalledLoad is a request rate of rate per second but for one second
+// where the generator fell behind (a share of it done) and the next, when
+// it caught up (the rest done as well): done(t) is the requests completed
+// by t, and series the run's one-second windows of n seconds.
+func stalledLoad(r *rand.Rand, n int, rate float64) (done func(t float64) float64, series []result.Window) {
+	stall := 2 + r.IntN(n-4)
+	short := uniform(r, 0.15, 0.4)
+	perSecond := func(i int) float64 {
+		switch i {
+		case stall:
+			return rate * short
+		case stall + 1:
+			return rate * (2 - short)
+		}
+		return rate
+	}
+	done = func(t float64) float64 {
+		var c float64
+		for i := 0; float64(i) < t; i++ {
+			c += perSecond(i) * math.Min(1, t-float64(i))
+		}
+		return c
+	}
+	for i := range n + 1 {
+		series = append(series, result.Window{TS: float64(i), Requests: int64(math.Round(perSecond(i)))})
+	}
+	return done, series
+}
+
+// TestLeakPerRequestWhenTheLoadStalls: a leak of a fixed size per request
+// under a load that fell behind for a second and caught up in the next is
+// measured against the requests done, so the stall is no slowing of the
+// leak; and a cache that fills per request and stops early is still no
+// leak on that clock.
+func TestLeakPerRequestWhenTheLoadStalls(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	draws := popSize(400)
+	var withSeries, withoutSeries, falseAlarms int
+	for i := range draws {
+		n := 13 + r.IntN(8)
+		rate := uniform(r, 60, 120)
+		done, series := stalledLoad(r, n, rate)
+		kb := uniform(r, 12, 20) // per request
+		l0 := uniform(r, 1.5, 8)
+		g := goHeap{live: func(t float64) float64 { return l0 + kb/1024*done(t) }, garbage: rate * kb / 1024 * uniform(r, 6, 10),
+			noise: uniform(r, 0, 0.6), exposeLive: true, gcTime: true}
+		pts, _ := g.timeline(r, n)
+		h := HeapTrend(pts, 0, series)
+		if h.Verdict == result.HeapLeakSuspected {
+			withSeries++
+			if got := h.GrowthKBPerRequest; math.Abs(got-kb) > 0.25*kb {
+				t.Errorf("#%d: %.2f KB per request measured, %.2f KB planted", i, got, kb)
+			}
+		} else if withSeries < 3 {
+			t.Logf("#%d missed: %s", i, h.VerdictReason)
+		}
+		if HeapTrend(pts, 0, nil).Verdict == result.HeapLeakSuspected {
+			withoutSeries++
+		}
+
+		// A cache of the same entries that is full after a third of the
+		// window: the stall is no reason to call its plateau a leak.
+		full := done(float64(n) * uniform(r, 0.1, 0.35))
+		c := goHeap{live: func(t float64) float64 { return l0 + kb/1024*math.Min(done(t), full) }, garbage: rate * kb / 1024 * uniform(r, 6, 10),
+			noise: uniform(r, 0, 0.3), exposeLive: true, gcTime: true}
+		cpts, _ := c.timeline(r, n)
+		if h := HeapTrend(cpts, 0, series); h.Verdict == result.HeapLeakSuspected {
+			falseAlarms++
+			t.Logf("cache #%d suspected: %s", i, h.VerdictReason)
+		}
+	}
+	t.Logf("leaks found: %d of %d against the requests, %d of %d against the clock; caches suspected: %d", withSeries, draws, withoutSeries, draws, falseAlarms)
+	if float64(withSeries) < 0.95*float64(draws) {
+		t.Errorf("leaks found against the requests: %d of %d, want at least 95%%", withSeries, draws)
+	}
+	if falseAlarms > 0 {
+		t.Errorf("%d of %d filling caches suspected of leaking", falseAlarms, draws)
+	}
+}
+
+// TestRequestClock checks the clock against counting requests by hand:
+// the share of each window's requests done by t, summed.
+func TestRequestClock(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for range 200 {
+		n := 5 + r.IntN(20)
+		var series []result.Window
+		for i := range n {
+			series = append(series, result.Window{TS: float64(i), Requests: int64(50 + r.IntN(100))})
+		}
+		from := uniform(r, 0, float64(n)/3)
+		to := uniform(r, 2*float64(n)/3, float64(n))
+		ref := func(x float64) float64 { // requests done by x
+			var c float64
+			for _, w := range series {
+				c += float64(w.Requests) * math.Max(0, math.Min(1, x-w.TS))
+			}
+			return c
+		}
+		clock, mean := requestClock(series, from, to)
+		if clock == nil {
+			t.Fatalf("no clock over [%g, %g] of %d windows", from, to, n)
+		}
+		if want := (ref(to) - ref(from)) / (to - from); math.Abs(mean-want) > 1e-9*want {
+			t.Fatalf("mean rate %g, want %g", mean, want)
+		}
+		for range 10 {
+			x := uniform(r, from, to)
+			if got, want := clock(x), from+(ref(x)-ref(from))/mean; math.Abs(got-want) > 1e-9*math.Max(1, want) {
+				t.Fatalf("clock(%g) = %g, want %g", x, got, want)
+			}
+		}
+	}
+	// Windows that do not cover the span, or a window nearly empty, give
+	// no clock.
+	ws := []result.Window{{TS: 0, Requests: 100}, {TS: 1, Requests: 100}, {TS: 2, Requests: 5}, {TS: 3, Requests: 100}}
+	if c, _ := requestClock(ws, 0, 3.5); c != nil {
+		t.Error("a clock over a window at a fifteenth of the mean rate")
+	}
+	if c, _ := requestClock(ws[:2], 0, 3); c != nil {
+		t.Error("a clock past the last window")
 	}
 }

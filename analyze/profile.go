@@ -163,11 +163,12 @@ func TopGrowth(start, end *profile.Profile, n int) []result.HeapGrowth {
 // Analyze fills the analysis parts of a watched system: Hotspots from the
 // CPU profile, Contention from the mutex and block profiles, Waits from
 // the goroutine snapshots (SetWaitRates adds the time per request), Heap from the
-// timeline after steadyFrom (seconds since run start) and the heap
-// profiles' growth, GC from the timeline after steadyFrom. A profile that
-// cannot be read becomes a warning in sys.Warnings. It replaces what an
-// earlier call filled.
-func Analyze(sys *result.System, steadyFrom float64) {
+// timeline after steadyFrom (seconds since run start), measured against
+// the requests of the run's windows (series, on the same clock; nil when
+// there are none), and the heap profiles' growth, GC from the timeline
+// after steadyFrom. A profile that cannot be read becomes a warning in
+// sys.Warnings. It replaces what an earlier call filled.
+func Analyze(sys *result.System, steadyFrom float64, series []result.Window) {
 	if sys == nil {
 		return
 	}
@@ -226,7 +227,7 @@ func Analyze(sys *result.System, steadyFrom float64) {
 	for _, kind := range []string{"mutex", "block"} {
 		sys.Contention = append(sys.Contention, contention(read(kind), kind, profileTop, oc)...)
 	}
-	sys.Heap = HeapTrend(sys.Timeline, steadyFrom)
+	sys.Heap = HeapTrend(sys.Timeline, steadyFrom, series)
 	if top := TopGrowth(heapStart, heapEnd, profileTop); len(top) > 0 {
 		if sys.Heap == nil {
 			sys.Heap = &result.Heap{}

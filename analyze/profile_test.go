@@ -217,7 +217,7 @@ func TestAnalyze(t *testing.T) {
 		sys.Timeline[i].GCPerS = 1
 		sys.Timeline[i].GCPausePct = 0.25
 	}
-	Analyze(sys, 15)
+	Analyze(sys, 15, nil)
 	if len(sys.Hotspots) != 5 || sys.Hotspots[1].Function != "hot" || !sys.Hotspots[1].Own {
 		t.Errorf("hotspots = %+v", sys.Hotspots)
 	}

@@ -178,6 +178,10 @@ func leakFinding(h *result.Heap, limit float64) result.Finding {
 	if h.Source != result.HeapSourceRSS && h.GCCycles > 0 {
 		f.Evidence = append(f.Evidence, result.Evidence{Metric: "gc_cycles", Value: float64(h.GCCycles), Source: src, Note: "GC cycles completed in the window"})
 	}
+	if h.GrowthKBPerRequest > 0 {
+		f.Evidence = append(f.Evidence, result.Evidence{Metric: "growth_kb_per_request", Value: h.GrowthKBPerRequest, Unit: "KiB", Source: src,
+			Note: "growth per request completed: what each request leaves behind"})
+	}
 	if strongLeak(h) {
 		f.Severity = SeverityHigh
 	}
@@ -185,6 +189,9 @@ func leakFinding(h *result.Heap, limit float64) result.Finding {
 	case isLiveSource(h.Source):
 		f.Title = fmt.Sprintf("Memory leak suspected: the live heap grows %s MB/min under steady load", num(h.GrowthMBPerMin))
 		f.Detail = fmt.Sprintf("Under steady load the heap that survives garbage collection kept growing, over %s and in both halves of the window.", plural(h.GCCycles, "GC cycle", "GC cycles"))
+		if h.GrowthKBPerRequest > 0 {
+			f.Detail += fmt.Sprintf(" Each request left about %s KiB behind: look for what a request stores that nothing removes (a map, a cache without a bound, a slice appended to).", num(h.GrowthKBPerRequest))
+		}
 	default:
 		f.Title = fmt.Sprintf("Memory leak suspected: %s grows %s MB/min under steady load", orText(h.Source, "memory"), num(h.GrowthMBPerMin))
 		f.Detail = fmt.Sprintf("Under steady load %s kept growing. It counts more than live objects, so expose the Go runtime's metrics (go_gc_heap_live_bytes) to confirm.", orText(h.Source, "memory"))

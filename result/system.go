@@ -151,6 +151,7 @@ type SystemPoint struct {
 	GCPausePct  float64            `json:"gc_pause_percent,omitempty"`
 	HeapLiveMB  float64            `json:"heap_live_mb,omitempty"` // after the last completed GC
 	GCCycles    int64              `json:"gc_cycles,omitempty"`    // completed since the process started
+	LastGCAtS   float64            `json:"last_gc_at_s,omitempty"` // when the last completed GC cycle ended, in seconds after t_s (negative: before)
 	Metrics     map[string]float64 `json:"metrics,omitempty"`      // scraped series
 }
 
@@ -267,23 +268,27 @@ type Contention struct {
 // window (0 for RSS, or when the target reports none); the growth of
 // each half of the window is Half1MBPerMin and Half2MBPerMin.
 type Heap struct {
-	StartMB        float64      `json:"start_mb"`
-	EndMB          float64      `json:"end_mb"`
-	GrowthMBPerMin float64      `json:"growth_mb_per_min"`
-	GrowthCILow    float64      `json:"growth_ci_low"`
-	GrowthCIHigh   float64      `json:"growth_ci_high"`
-	Confidence     float64      `json:"confidence"`
-	PValue         float64      `json:"p_value"`
-	Points         int          `json:"points"`           // timeline points in the window
-	WindowS        float64      `json:"window_s"`         // span of those points
-	Source         string       `json:"source,omitempty"` // a HeapSource* constant
-	LeakSuspected  bool         `json:"leak_suspected"`
-	Verdict        string       `json:"verdict,omitempty"`
-	VerdictReason  string       `json:"verdict_reason,omitempty"`
-	GCCycles       int          `json:"gc_cycles"`
-	Half1MBPerMin  float64      `json:"first_half_mb_per_min"`
-	Half2MBPerMin  float64      `json:"second_half_mb_per_min"`
-	TopGrowth      []HeapGrowth `json:"top_growth,omitempty"`
+	StartMB        float64 `json:"start_mb"`
+	EndMB          float64 `json:"end_mb"`
+	GrowthMBPerMin float64 `json:"growth_mb_per_min"`
+	GrowthCILow    float64 `json:"growth_ci_low"`
+	GrowthCIHigh   float64 `json:"growth_ci_high"`
+	Confidence     float64 `json:"confidence"`
+	PValue         float64 `json:"p_value"`
+	Points         int     `json:"points"`           // timeline points in the window
+	WindowS        float64 `json:"window_s"`         // span of those points
+	Source         string  `json:"source,omitempty"` // a HeapSource* constant
+	LeakSuspected  bool    `json:"leak_suspected"`
+	Verdict        string  `json:"verdict,omitempty"`
+	VerdictReason  string  `json:"verdict_reason,omitempty"`
+	GCCycles       int     `json:"gc_cycles"`
+	Half1MBPerMin  float64 `json:"first_half_mb_per_min"`
+	Half2MBPerMin  float64 `json:"second_half_mb_per_min"`
+	// GrowthKBPerRequest is the growth per request completed, when the
+	// run's windows gave the requests (the rates above are then measured
+	// against the requests done, at the window's mean request rate).
+	GrowthKBPerRequest float64      `json:"growth_kb_per_request,omitempty"`
+	TopGrowth          []HeapGrowth `json:"top_growth,omitempty"`
 }
 
 // Heap verdicts.

@@ -285,7 +285,7 @@ func (wt *watching) stop(run *result.Run) {
 	}
 	shiftSystem(run.System, wt.shift.Seconds())
 	if w != nil {
-		analyze.Analyze(run.System, wt.peakAt.Seconds())
+		analyze.Analyze(run.System, wt.peakAt.Seconds(), run.Series)
 		analyze.SetWaitRates(run)
 	}
 }

@@ -237,7 +237,7 @@ func TestLeakVerdicts(t *testing.T) {
 			t.Run(fmt.Sprintf("%s %v/%d", v.name, v.args, rep), func(t *testing.T) {
 				c := startChild(t, v.args...)
 				sys, _ := manualRun(t, fullSpec(c, "leaky_requests_total"), 40, func(int) { drive(t, c.base, 20, 4) })
-				analyze.Analyze(sys, 5)
+				analyze.Analyze(sys, 5, nil)
 
 				if len(sys.Timeline) != 40 {
 					t.Fatalf("%d points, want 40", len(sys.Timeline))
@@ -323,7 +323,7 @@ func TestHotspotAtPeak(t *testing.T) {
 		}
 	}
 	sys := w.Stop(context.Background())
-	analyze.Analyze(sys, 0)
+	analyze.Analyze(sys, 0, nil)
 
 	var cpu *result.Profile
 	for i := range sys.Profiles {
@@ -460,7 +460,7 @@ func TestTargetDiesMidRun(t *testing.T) {
 			t.Errorf("point %d: the host is still watched", i)
 		}
 	}
-	analyze.Analyze(sys, 0)
+	analyze.Analyze(sys, 0, nil)
 	if _, err := json.Marshal(sys); err != nil {
 		t.Errorf("the section is not valid JSON: %v", err)
 	}
@@ -475,7 +475,7 @@ func TestContentionProfiles(t *testing.T) {
 	if profiles["mutex"] == "" || profiles["block"] == "" {
 		t.Fatalf("profiles = %v, want mutex and block", profiles)
 	}
-	analyze.Analyze(sys, 0)
+	analyze.Analyze(sys, 0, nil)
 	top := map[string]string{}
 	for _, c := range sys.Contention {
 		if top[c.Kind] == "" {

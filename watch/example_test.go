@@ -35,5 +35,5 @@ func ExampleStart() {
 	w.MarkPeak()
 	// ... the load ends:
 	run.System = w.Stop(ctx)
-	analyze.Analyze(run.System, (2 * time.Minute).Seconds())
+	analyze.Analyze(run.System, (2 * time.Minute).Seconds(), run.Series)
 }

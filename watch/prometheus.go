@@ -174,6 +174,13 @@ func (s *promSampler) read(body []byte, format promtext.Format, now time.Time, p
 		}
 		pt.GCCycles = s.lastGCSeen
 	}
+	if std.hasLastGC && std.lastGC > 0 {
+		// When the last cycle ended, from the point's own time (the start
+		// of the interval the point describes; the scrape is at its end):
+		// the live heap it left belongs to that moment. An offset, not a
+		// time, so it holds when the timeline is moved onto another clock.
+		pt.LastGCAtS = s.ts(time.Unix(0, int64(std.lastGC*1e9))) - pt.TS
+	}
 	if !s.checked {
 		s.checked = true
 		for i, ok := range s.seen {

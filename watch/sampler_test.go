@@ -491,3 +491,23 @@ func TestPrometheusLiveHeapAndCycles(t *testing.T) {
 		})
 	}
 }
+
+// TestPrometheusLastGCAt: a point records when the last cycle ended, in
+// seconds from its own time, so it holds when the timeline moves.
+func TestPrometheusLastGCAt(t *testing.T) {
+	target := newPromTarget(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	var warn warnings
+	ps := newPromSampler(target.servers.URL, nil, target.servers.Client(), time.Second,
+		func(now time.Time) float64 { return now.Sub(t0).Seconds() }, &warn)
+	// The point stamped at 4 s (the start of its interval), read at 5 s; the
+	// cycle ended at 4.25 s.
+	target.set("# TYPE go_memstats_last_gc_time_seconds gauge\ngo_memstats_last_gc_time_seconds 1.70000000425e+09\n", "")
+	pt := result.SystemPoint{TS: 4}
+	if err := ps.sample(context.Background(), t0.Add(5*time.Second), &pt); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(pt.LastGCAtS-0.25) > 1e-6 {
+		t.Errorf("last_gc_at_s = %v, want 0.25", pt.LastGCAtS)
+	}
+}
