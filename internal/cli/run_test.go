@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -184,7 +185,7 @@ func TestCoordinatedOmission(t *testing.T) {
 	// the test server) on such a machine; under the race detector fewer
 	// still.
 	rate := 300
-	if raceEnabled {
+	if racedetect.Enabled {
 		rate = 150
 	}
 	out := filepath.Join(t.TempDir(), "run.json")
@@ -200,7 +201,7 @@ func TestCoordinatedOmission(t *testing.T) {
 	// requests (all in this one process, server included).
 	p90, p99 := r.Summary.Latency.P90, r.Summary.Latency.P99
 	hi90, hi99 := 650.0, 1100.0
-	if raceEnabled {
+	if racedetect.Enabled {
 		hi90, hi99 = 1000, 1700
 	}
 	if p99 < 850 || p99 > hi99 {
