@@ -488,3 +488,27 @@ func TestCompareMissingRun(t *testing.T) {
 		t.Fatalf("comparing with no base: %+v", c)
 	}
 }
+
+// TestCompareMinDelta: sub-millisecond percentiles 30% higher, with every
+// window showing it, are no regression by default (a tenth of a
+// millisecond is the noise of a busy host), and are one when the floor
+// is turned off.
+func TestCompareMinDelta(t *testing.T) {
+	fast := steady
+	fast.scale = 0.005 // p50 about 0.06 ms
+	slower := fast
+	slower.scale = 0.0065
+	base, head := fast.run(1), slower.run(2)
+	c := Compare(base, head, CompareOptions{})
+	if c.Regression {
+		t.Errorf("a change of %.3f ms at p95 called a regression", head.Summary.Latency.P95-base.Summary.Latency.P95)
+	}
+	r := row(c, "overall", "p95")
+	if r == nil || !r.Significant {
+		t.Fatalf("the change should still be significant: %+v", r)
+	}
+	c = Compare(base, head, CompareOptions{MinDeltaMS: -1})
+	if !c.Regression {
+		t.Error("with no floor, a significant 30% worsening is a regression")
+	}
+}

@@ -133,6 +133,10 @@ func New(p *plan.Plan, st *store.Store, o Options) (*Monitor, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	if w := int(cfg.Duration.D() / time.Second); w < minRegressionWindows {
+		o.Logf("warning: a check of %v gives %d one-second windows: with fewer than %d, no regression against the baseline can be significant once the compared rows share α; lengthen monitor.duration to 10s or more",
+			cfg.Duration.D(), w, minRegressionWindows)
+	}
 	m := &Monitor{p: &q, name: p.Name, cfg: cfg, gate: gate, st: st, o: o, every: every, reg: prometheus.NewRegistry()}
 	for _, a := range cfg.Alerts {
 		m.send = append(m.send, newSender(a, o.HTTPClient))
@@ -140,6 +144,13 @@ func New(p *plan.Plan, st *store.Store, o Options) (*Monitor, error) {
 	m.metrics()
 	return m, nil
 }
+
+// minRegressionWindows is the fewest one-second windows a check needs for
+// a regression to be significant: the smallest two-sided Mann–Whitney p
+// of n windows against n is 2/C(2n, n), and Holm's correction multiplies
+// it by the rows compared (eight for one step): 5 a side give 0.063,
+// 6 give 0.017.
+const minRegressionWindows = 6
 
 // Every is the time between checks.
 func (m *Monitor) Every() time.Duration { return m.every }

@@ -22,11 +22,11 @@ import (
 // target is a loopback HTTP service that can be made slow, taken down
 // (its port refuses connections) and brought back on the same port.
 type target struct {
-	t    *testing.T
-	addr string
-	mu   sync.Mutex // guards slow and srv
-	slow bool
-	srv  *http.Server
+	t     *testing.T
+	addr  string
+	mu    sync.Mutex // guards delay and srv
+	delay time.Duration
+	srv   *http.Server
 }
 
 func newTarget(t *testing.T) *target {
@@ -43,11 +43,9 @@ func newTarget(t *testing.T) *target {
 func (tg *target) serve(ln net.Listener) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tg.mu.Lock()
-		slow := tg.slow
+		delay := tg.delay
 		tg.mu.Unlock()
-		if slow {
-			time.Sleep(4 * time.Second) // twice the SLO: slow on any machine, under -race too
-		}
+		time.Sleep(delay)
 		w.Write([]byte("ok"))
 	})}
 	tg.mu.Lock()
@@ -56,9 +54,19 @@ func (tg *target) serve(ln net.Listener) {
 	go srv.Serve(ln)
 }
 
+// setSlow makes every answer take twice the SLO's 2 s: slow on any
+// machine, under -race too.
 func (tg *target) setSlow(v bool) {
+	if v {
+		tg.setDelay(4 * time.Second)
+	} else {
+		tg.setDelay(0)
+	}
+}
+
+func (tg *target) setDelay(d time.Duration) {
 	tg.mu.Lock()
-	tg.slow = v
+	tg.delay = d
 	tg.mu.Unlock()
 }
 
@@ -101,7 +109,8 @@ func (h *hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-const monitorPlan = `name: monitored service
+// planHead is the monitored plan but its name and monitor block.
+const planHead = `
 target:
   base_url: "http://%ADDR%"
 scenarios:
@@ -110,7 +119,9 @@ scenarios:
       - name: home
         method: GET
         path: /
-monitor:
+`
+
+const monitorPlan = `name: monitored service` + planHead + `monitor:
   every: 2s
   vus: 1
   duration: 1s
@@ -304,5 +315,104 @@ func TestMonitorIncidents(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, body)
 		}
+	}
+}
+
+const regressionPlan = `name: regressing service` + planHead + `monitor:
+  every: 7s
+  vus: 1
+  duration: 6s
+  thresholds: ["p95 < 2s", "error_rate < 1%"]
+  regression: 20%
+  remind: 10s
+  alerts:
+    - webhook: "http://%HOOK%/json"
+`
+
+// A service that slows from about a millisecond to 40 ms an answer, well
+// within its SLO, against the baseline of its own earlier checks: the
+// regression opens an incident (alerted once, its reason naming the
+// regressed metric), which is reminded once it has lasted past remind,
+// and resolved when the service is fast again. Checks last 6 s: with
+// one-second windows, 4 or 5 a side cannot make any difference
+// significant once Holm's correction spreads α over the compared rows
+// (the smallest two-sided p of 5 against 5 is 0.008, times 8 rows).
+func TestMonitorRegressionAndReminder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs six checks 7 s apart; skipped with -short")
+	}
+	tg := newTarget(t)
+	hk := &hooks{}
+	hookSrv := httptest.NewServer(hk)
+	defer hookSrv.Close()
+	dir := t.TempDir()
+	text := strings.NewReplacer("%ADDR%", tg.addr, "%HOOK%", strings.TrimPrefix(hookSrv.URL, "http://")).Replace(regressionPlan)
+	p, err := plan.Parse(filepath.Join(dir, "plan.yaml"), []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, filepath.Join(dir, "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	// Checks 1–2 fast (the first becomes the baseline), 3–5 slow: the
+	// incident opens at 3 and is 14 s old at 5, past the 10 s reminder;
+	// 6 fast again.
+	const checks = 6
+	delay := func(n int) time.Duration {
+		if n >= 3 && n <= 5 {
+			return 40 * time.Millisecond
+		}
+		return 0
+	}
+	var alerts, reasons []string
+	n := 1
+	m, err := New(p, st, Options{OnCheck: func(c Check) {
+		if n == 1 && c.Run != nil {
+			if err := st.SetBaseline(ctx, "regressing service", c.Run.ID); err != nil {
+				t.Error(err)
+			}
+		}
+		if want := delay(n) == 0; c.Healthy != want {
+			t.Errorf("check %d (answers after %v): healthy %v (%s)", n, delay(n), c.Healthy, c.Reason)
+		}
+		if c.Alert != nil {
+			alerts = append(alerts, c.Alert.Status)
+			reasons = append(reasons, c.Alert.Reason)
+		}
+		if n == checks {
+			cancel()
+			return
+		}
+		n++
+		tg.setDelay(delay(n))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n != checks {
+		t.Fatalf("the monitor stopped at check %d of %d", n, checks)
+	}
+	if got := strings.Join(alerts, " "); got != "firing reminder resolved" {
+		t.Errorf("alerts %q, want firing reminder resolved", got)
+	}
+	if len(reasons) > 0 && !strings.Contains(reasons[0], "regression against the baseline") {
+		t.Errorf("the incident's reason %q does not name the regression", reasons[0])
+	}
+	hk.mu.Lock()
+	defer hk.mu.Unlock()
+	var got []string
+	for _, a := range hk.json {
+		got = append(got, a["status"].(string))
+	}
+	if strings.Join(got, " ") != "firing reminder resolved" {
+		t.Errorf("the webhook got %v", got)
 	}
 }
