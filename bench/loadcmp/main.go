@@ -58,6 +58,7 @@ func main() {
 	outDir := flag.String("out", "", "directory for raw outputs (default a temp dir)")
 	watchCost := flag.Bool("watch-cost", false, "instead: stampede's requests/s with and without watching the target (process + pprof)")
 	outputCost := flag.Bool("output-cost", false, "instead: stampede's requests/s with and without the live outputs (csv, prometheus, otlp)")
+	dashboardCost := flag.Bool("dashboard-cost", false, "instead: stampede's requests/s with and without the live dashboard, its event stream read as a browser would")
 	flag.Parse()
 	if *target == "" {
 		fail("give -target (build it with: go build -o /tmp/target ./bench/target)")
@@ -80,6 +81,10 @@ func main() {
 	}
 	if *outputCost {
 		measureOutputCost(*stampede, url, *dur, *conns, *rounds, *genCPU, *outDir)
+		return
+	}
+	if *dashboardCost {
+		measureDashboardCost(*stampede, url, *dur, *conns, *rounds, *genCPU, *outDir)
 		return
 	}
 
@@ -174,6 +179,41 @@ func measureOutputCost(stampede, url string, dur time.Duration, conns, rounds in
 	measureCost("live outputs cost (csv + prometheus + otlp)", [2]string{"without outputs", "with outputs"}, outs,
 		stampede, url, dur, conns, rounds, cpu, dir)
 	fmt.Printf("(%d scrapes and %d OTLP exports were served during the runs with outputs)\n", scrapes.Load(), exports.Load())
+}
+
+// measureDashboardCost alternates runs without and with --dashboard, a
+// reader here following its event stream as an open page does (it
+// reconnects while the run starts and between runs).
+func measureDashboardCost(stampede, url string, dur time.Duration, conns, rounds int, cpu, dir string) {
+	addr := freeAddr()
+	var events atomic.Int64
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			resp, err := http.Get("http://" + addr + "/events")
+			if err != nil {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			sc := bufio.NewScanner(resp.Body)
+			sc.Buffer(make([]byte, 64<<10), 16<<20)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "data:") {
+					events.Add(1)
+				}
+			}
+			resp.Body.Close()
+		}
+	}()
+	measureCost("dashboard cost", [2]string{"without dashboard", "with dashboard"}, func(string) []string { return []string{"--dashboard=" + addr} },
+		stampede, url, dur, conns, rounds, cpu, dir)
+	fmt.Printf("(%d events were read from the dashboard's stream during the runs with it)\n", events.Load())
 }
 
 // measureCost alternates stampede runs without and with extra arguments
