@@ -301,12 +301,13 @@ func TestExactMerge(t *testing.T) {
 func TestAgentKilled(t *testing.T) {
 	bin := binary(t, "")
 	dir := t.TempDir()
-	plan := writePlan(t, dir, target(t), "load:\n  model: open\n  rate: 60\n  duration: 5s\ndistributed:\n  heartbeat: 2s\n  on_agent_loss: continue\n")
+	pl := placeFaultTest(t)
+	plan := writePlan(t, dir, pl.target, "load:\n  model: open\n  rate: 60\n  duration: 5s\ndistributed:\n  heartbeat: 2s\n  on_agent_loss: continue\n")
 	merged := filepath.Join(dir, "merged.json")
-	c, addr := coordinator(t, bin, plan, 3, "--out", "json="+merged)
+	c, addr := pl.coordinator(t, bin, plan, 3, "--out", "json="+merged)
 	var agents []*proc
 	for range 3 {
-		agents = append(agents, agent(t, bin, addr, dir))
+		agents = append(agents, pl.agent(t, bin, addr, dir))
 	}
 	c.waitLine(`all 3 agent\(s\) start at`, 30*time.Second)
 	c.waitLine(`agent 3/3 .* is ready`, time.Second) // already said
@@ -345,9 +346,10 @@ func TestAgentKilled(t *testing.T) {
 func TestThresholdStopsEveryone(t *testing.T) {
 	bin := binary(t, "")
 	dir := t.TempDir()
-	plan := writePlan(t, dir, target(t), "load:\n  model: open\n  rate: 60\n  duration: 60s\nthresholds:\n  - expr: requests < 5\n    abort: true\n")
-	c, addr := coordinator(t, bin, plan, 2)
-	agents := []*proc{agent(t, bin, addr, dir), agent(t, bin, addr, dir)}
+	pl := placeFaultTest(t)
+	plan := writePlan(t, dir, pl.target, "load:\n  model: open\n  rate: 60\n  duration: 60s\nthresholds:\n  - expr: requests < 5\n    abort: true\n")
+	c, addr := pl.coordinator(t, bin, plan, 2)
+	agents := []*proc{pl.agent(t, bin, addr, dir), pl.agent(t, bin, addr, dir)}
 	_, stopAt := c.waitLine(`stopping every agent: threshold failed`, 30*time.Second)
 	for i, a := range agents {
 		code, _ := a.wait(10 * time.Second)
@@ -376,9 +378,10 @@ func TestThresholdStopsEveryone(t *testing.T) {
 func TestCoordinatorKilled(t *testing.T) {
 	bin := binary(t, "")
 	dir := t.TempDir()
-	plan := writePlan(t, dir, target(t), "load:\n  model: open\n  rate: 60\n  duration: 60s\ndistributed:\n  heartbeat: 2s\n")
-	c, addr := coordinator(t, bin, plan, 2)
-	agents := []*proc{agent(t, bin, addr, dir), agent(t, bin, addr, dir)}
+	pl := placeFaultTest(t)
+	plan := writePlan(t, dir, pl.target, "load:\n  model: open\n  rate: 60\n  duration: 60s\ndistributed:\n  heartbeat: 2s\n")
+	c, addr := pl.coordinator(t, bin, plan, 2)
+	agents := []*proc{pl.agent(t, bin, addr, dir), pl.agent(t, bin, addr, dir)}
 	c.waitLine(`all 2 agent\(s\) start at`, 30*time.Second)
 	time.Sleep(2 * time.Second) // mid-run
 	killed := time.Now()

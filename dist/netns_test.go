@@ -154,13 +154,7 @@ func TestMultiHost(t *testing.T) {
 	}
 	t.Cleanup(func() { tgt.Process.Kill(); tgt.Wait() })
 	// The target is up once it answers from another host.
-	deadline := time.Now().Add(10 * time.Second)
-	for exec.Command("ip", h.in("coord", bin, "run", "--url", "http://"+targetAddr+"/", "--iterations", "1", "--no-store", "-q")...).Run() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the target did not answer within 10s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitServing(t, h, "coord", bin, "http://"+targetAddr+"/")
 	const rate, secs = 150, 5
 	plan := writePlan(t, dir, "http://"+targetAddr, fmt.Sprintf("load:\n  model: open\n  rate: %d\n  duration: %ds\n", rate, secs))
 	coordCmd, agentCmd := manifestCommands(t, plan, 3)
@@ -240,4 +234,67 @@ func unsound(runs ...*result.Run) string {
 		}
 	}
 	return ""
+}
+
+// placement is where a test's processes run: the target's base URL, and
+// how the coordinator and each agent start.
+type placement struct {
+	target      string
+	coordinator func(t *testing.T, bin, plan string, n int, args ...string) (*proc, string)
+	agent       func(t *testing.T, bin, addr, dir string, env ...string) *proc
+}
+
+// placeFaultTest puts the target, the coordinator and the agents (in
+// three namespaces, in turn) on hosts of their own where network
+// namespaces can be made (root and iproute2; CI requires them), so that
+// a killed process, a failed threshold or a lost coordinator cross a
+// network as they would between machines; elsewhere everything is on
+// loopback.
+func placeFaultTest(t *testing.T) placement {
+	t.Helper()
+	_, err := exec.LookPath("ip")
+	if os.Getenv("STAMPEDE_REQUIRE_NETNS") != "1" && (os.Geteuid() != 0 || err != nil) {
+		return placement{target: target(t), coordinator: coordinator, agent: agent}
+	}
+	h := newHosts(t, "target", "coord", "agents1", "agents2", "agents3")
+	targetAddr := h.addr["target"] + ":8080"
+	tgt := exec.Command("ip", h.in("target", os.Args[0], "-test.run=^$")...)
+	tgt.Env = append(os.Environ(), "STAMPEDE_DIST_TARGET="+targetAddr)
+	if err := tgt.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tgt.Process.Kill(); tgt.Wait() })
+	waitServing(t, h, "coord", binary(t, ""), "http://"+targetAddr+"/")
+	t.Logf("on hosts of their own: target %s, coordinator %s, agents %s, %s, %s", h.addr["target"], h.addr["coord"], h.addr["agents1"], h.addr["agents2"], h.addr["agents3"])
+	next := 0
+	return placement{
+		target: "http://" + targetAddr,
+		coordinator: func(t *testing.T, bin, plan string, n int, args ...string) (*proc, string) {
+			t.Helper()
+			argv := append([]string{bin, "run", plan, "--agents", fmt.Sprint(n), "--listen", h.addr["coord"] + ":7000", "--no-store"}, args...)
+			c := start(t, "ip", []string{"STAMPEDE_TOKEN=sesame"}, h.in("coord", argv...)...)
+			m, _ := c.waitLine(`agent\(s\) on ([0-9.]+:\d+)`, 30*time.Second)
+			return c, m[1]
+		},
+		agent: func(t *testing.T, bin, addr, dir string, env ...string) *proc {
+			t.Helper()
+			next++
+			ns := fmt.Sprintf("agents%d", (next-1)%3+1)
+			return start(t, "ip", append([]string{"STAMPEDE_TOKEN=sesame"}, env...),
+				h.in(ns, bin, "agent", "--coordinator", addr, "--out-dir", dir, "--wait", "20s")...)
+		},
+	}
+}
+
+// waitServing waits until url answers a request stampede (bin) sends
+// from namespace from.
+func waitServing(t *testing.T, h *hosts, from, bin, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for exec.Command("ip", h.in(from, bin, "run", "--url", url, "--iterations", "1", "--no-store", "-q")...).Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer from %s within 10s", url, from)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
