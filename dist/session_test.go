@@ -197,3 +197,70 @@ func TestRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestClockSkew: an agent whose clock runs 250 ms ahead is measured so
+// (within its round trip), warned about, and starts on the same instant
+// as the others: the start it is given, read on its own clock, is 250 ms
+// later than theirs.
+func TestClockSkew(t *testing.T) {
+	const skew = 250 * time.Millisecond
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCoordinator(lis, Config{Agents: 2, Version: "v", Token: "t", Wait: 20 * time.Second, Lead: 200 * time.Millisecond, Heartbeat: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	starts := make([]time.Time, 2) // each agent's start, on the coordinator's clock
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			offset := time.Duration(0)
+			if i == 1 {
+				offset = skew
+			}
+			_, err := RunAgent(ctx, AgentConfig{Coordinator: lis.Addr().String(), Token: "t", Version: "v", Index: i, Wait: 10 * time.Second,
+				Now: func() time.Time { return time.Now().Add(offset) },
+				Prepare: func(job *Job) (Runner, error) {
+					return func(ctx context.Context, start time.Time, on func(result.Window)) (*result.Run, error) {
+						starts[i] = start.Add(-offset)
+						return &result.Run{Version: result.Version, Kind: "load", Plan: "p", Segment: job.Segment}, nil
+					}, nil
+				}})
+			errs <- err
+		}()
+	}
+	out, err := c.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("agent: %v", err)
+		}
+	}
+	var skewed *Part
+	for i := range out.Parts {
+		p := &out.Parts[i]
+		if d := (p.Offset - skew).Abs(); d <= p.RTT/2+2*time.Millisecond {
+			skewed = p
+		} else if p.Offset.Abs() > p.RTT/2+2*time.Millisecond {
+			t.Errorf("part %s: offset %v, its clock is the coordinator's", p.Segment, p.Offset)
+		}
+	}
+	if skewed == nil {
+		t.Fatalf("no part measured %v ahead: %+v", skew, out.Parts)
+	}
+	warned := false
+	for _, w := range out.Warnings {
+		warned = warned || strings.Contains(w, "agent "+skewed.Segment+" ") && strings.Contains(w, "its clock is "+skewed.Offset.Round(time.Millisecond).String()+" off")
+	}
+	if !warned {
+		t.Errorf("no warning of the skew: %q", out.Warnings)
+	}
+	if d := starts[1].Sub(starts[0]).Abs(); d > 5*time.Millisecond {
+		t.Errorf("the agents started %v apart on one clock; want the same instant", d)
+	}
+}
