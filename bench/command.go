@@ -322,7 +322,7 @@ func (r *runner) run(ctx context.Context) error {
 			}
 			more = true
 			r.progress(Progress{Stage: "measure", Index: i, Command: res.Command.Label(), Run: len(res.Wall), Runs: res.Planned,
-				Mean: time.Duration(Describe(res.Wall).Mean * float64(time.Second))})
+				Mean: time.Duration(meanOf(res.Wall) * float64(time.Second))})
 			m, _, err := r.once(ctx, res, argvs[i], "measure")
 			if err != nil {
 				return err
@@ -333,6 +333,20 @@ func (r *runner) run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// meanOf is the mean of xs (0 for none): the progress line's, after
+// every run, so without Describe's sort (thousands of runs made it
+// quadratic).
+func meanOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
 }
 
 // plannedRuns is hyperfine's rule: enough runs to fill MinTime at the cost
