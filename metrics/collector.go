@@ -82,7 +82,7 @@ type Collector struct {
 	spill    *spill          // closed windows written out; nil before the first batch
 	spillErr error           // why windows could not be spilled; then they stay in memory
 	keep     int             // KeepWindows, resolved
-	all, svc *hdr.Histogram  // fill's scratch: reset and reused every window
+	all, svc *hdr.Histogram  // fill's scratch, made at its first call and reused
 	late     int64
 	firstEnd int64 // ns of the first sample, -1 before
 	lastEnd  int64
@@ -130,7 +130,7 @@ type windowAgg struct {
 // NewCollector returns a collector for the layout.
 func NewCollector(cfg Config) *Collector {
 	c := &Collector{cfg: cfg, now: cfg.Now, tick: cfg.Tick, lag: NewHist(), firstEnd: -1, wake: make(chan struct{}, 1),
-		keep: cfg.KeepWindows, all: NewHist(), svc: NewHist()}
+		keep: cfg.KeepWindows}
 	if c.keep == 0 {
 		c.keep = DefaultKeepWindows
 	}
@@ -485,6 +485,9 @@ func (c *Collector) spillOld() {
 
 // fill writes the cumulative view into r.
 func (c *Collector) fill(r *result.Run, durS float64) {
+	if c.all == nil {
+		c.all, c.svc = NewHist(), NewHist()
+	}
 	all, svc := c.all, c.svc
 	all.Reset()
 	svc.Reset()
