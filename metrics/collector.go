@@ -83,6 +83,7 @@ type Collector struct {
 	spillErr error           // why windows could not be spilled; then they stay in memory
 	keep     int             // KeepWindows, resolved
 	all, svc *hdr.Histogram  // fill's scratch, made at its first call and reused
+	win      *hdr.Histogram  // emit's scratch for a window of several steps
 	late     int64
 	firstEnd int64 // ns of the first sample, -1 before
 	lastEnd  int64
@@ -118,9 +119,12 @@ type scenAgg struct {
 	failed     int64
 }
 
+// windowAgg is an open window. Its latency over every step is not kept
+// apart: emit reads it from the one step that had requests, or merges the
+// steps' histograms (exactly: the same buckets), which saves a histogram
+// per window and a record per sample.
 type windowAgg struct {
 	idx      int64
-	lat      *hdr.Histogram
 	steps    []*hdr.Histogram // lazily allocated per step
 	req, err []int64          // per step
 	kinds    map[string]int64
@@ -289,7 +293,6 @@ func (c *Collector) record(s *Sample) {
 		c.late++
 		return
 	}
-	RecordUS(w.lat, int64(s.LatencyUS))
 	if w.steps[s.Step] == nil {
 		w.steps[s.Step] = NewHist()
 	}
@@ -335,7 +338,6 @@ func (c *Collector) newWindow(idx int64) *windowAgg {
 	if n := len(c.free); n > 0 {
 		w = c.free[n-1]
 		c.free = c.free[:n-1]
-		w.lat.Reset()
 		for i, h := range w.steps {
 			if h != nil {
 				h.Reset()
@@ -345,7 +347,7 @@ func (c *Collector) newWindow(idx int64) *windowAgg {
 		clear(w.kinds)
 		w.vus = 0
 	} else {
-		w = &windowAgg{lat: NewHist(), steps: make([]*hdr.Histogram, len(c.steps)),
+		w = &windowAgg{steps: make([]*hdr.Histogram, len(c.steps)),
 			req: make([]int64, len(c.steps)), err: make([]int64, len(c.steps)), kinds: map[string]int64{}}
 	}
 	w.idx = idx
@@ -400,17 +402,33 @@ func (c *Collector) emit(w *windowAgg, lengthS float64) {
 	if lengthS > 0 {
 		out.RPS = float64(out.Requests) / lengthS
 	}
-	if w.lat.TotalCount() > 0 {
-		q := w.lat.ValueAtPercentiles([]float64{50, 95, 99})
+	var lat *hdr.Histogram // every sample of the window
+	switch {
+	case only >= 0:
+		lat = w.steps[only]
+	case len(out.Steps) > 1:
+		if c.win == nil {
+			c.win = NewHist()
+		}
+		lat = c.win
+		lat.Reset()
+		for _, h := range w.steps {
+			if h != nil {
+				lat.Merge(h)
+			}
+		}
+	}
+	if lat != nil && lat.TotalCount() > 0 {
+		q := lat.ValueAtPercentiles([]float64{50, 95, 99})
 		out.P50, out.P95, out.P99 = ms(q[50]), ms(q[95]), ms(q[99])
-		out.Max = ms(w.lat.Max())
-		if only >= 0 && w.steps[only] != nil && w.steps[only].TotalCount() == w.lat.TotalCount() {
+		out.Max = ms(lat.Max())
+		if only >= 0 {
 			// One step had every sample: the window's histogram is its,
-			// and the window shares its encoding (a long run keeps every
-			// window: this halves what one-step plans hold).
+			// and the window shares its encoding (this halves what
+			// one-step plans hold).
 			out.Hist = out.Steps[0].Hist
 		} else {
-			out.Hist = MustEncode(w.lat)
+			out.Hist = MustEncode(lat)
 		}
 	}
 	if len(w.kinds) > 0 {

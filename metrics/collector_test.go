@@ -9,6 +9,8 @@ import (
 	"time"
 	"unsafe"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -280,6 +282,40 @@ func TestWindowHistogramOfOneStep(t *testing.T) {
 		}
 		if len(w.Steps) > 1 && w.Hist == w.Steps[0].Hist {
 			t.Errorf("window %v of %d steps: its histogram is one step's", w.TS, len(w.Steps))
+		}
+	}
+}
+
+// A window's latency — percentiles, maximum and histogram — is exactly
+// that of a histogram recorded from its samples alone, whether one step
+// or several had them.
+func TestWindowLatencyIsItsSamples(t *testing.T) {
+	samples, _ := randomSamples(6000, 11, 4)
+	for i := range samples {
+		if samples[i].EndNS < 1e9 {
+			samples[i].Step = 2 // second 0: one step only
+		}
+	}
+	run := feed(t, samples, 4)
+	ref := make([]*hdr.Histogram, 4)
+	for i := range ref {
+		ref[i] = NewHist()
+	}
+	for _, s := range samples {
+		RecordUS(ref[s.EndNS/1e9], int64(s.LatencyUS))
+	}
+	if len(run.Series) != 4 || len(run.Series[0].Steps) != 1 || len(run.Series[1].Steps) != 3 {
+		t.Fatalf("windows %d, steps of the first two %d, %d", len(run.Series), len(run.Series[0].Steps), len(run.Series[1].Steps))
+	}
+	for i, w := range run.Series {
+		h := ref[i]
+		q := h.ValueAtPercentiles([]float64{50, 95, 99})
+		if w.P50 != ms(q[50]) || w.P95 != ms(q[95]) || w.P99 != ms(q[99]) || w.Max != ms(h.Max()) {
+			t.Errorf("window %d: p50/p95/p99/max %v/%v/%v/%v, its samples %v/%v/%v/%v",
+				i, w.P50, w.P95, w.P99, w.Max, ms(q[50]), ms(q[95]), ms(q[99]), ms(h.Max()))
+		}
+		if w.Hist != MustEncode(h) {
+			t.Errorf("window %d: histogram is not that of its samples", i)
 		}
 	}
 }
