@@ -20,6 +20,13 @@ func TestRingSizeFitsTheBudget(t *testing.T) {
 			t.Fatalf("RingSize(%d) = %d: a few fast VUs get the largest rings", vus, n)
 		}
 	}
+	// An open model's pool keeps larger rings: a few of its VUs may carry
+	// the whole rate.
+	for _, c := range []struct{ vus, want int }{{1, 2048}, {50, 2048}, {500, 256}, {10000, 8}} {
+		if n := OpenRingSize(c.vus); n != c.want {
+			t.Fatalf("OpenRingSize(%d) = %d, want %d", c.vus, n, c.want)
+		}
+	}
 	// 50 VUs, the usual closed-model comparison, hold 1.8 MB of rings.
 	if b := RingSize(50) * 50 * int(unsafe.Sizeof(Sample{})); b > 2<<20 {
 		t.Fatalf("50 VUs' rings take %d bytes", b)

@@ -29,8 +29,10 @@ import (
 // every field exactly (floats included).
 
 // DefaultKeepWindows is how many closed windows the collector keeps in
-// memory before it spills older ones to disk: five minutes of them.
-const DefaultKeepWindows = 300
+// memory before it spills older ones to disk, a fifth as many at a time:
+// a minute of them, so a run's memory is flat after its first minute and
+// a run shorter than that never makes the file.
+const DefaultKeepWindows = 60
 
 // spill is the file of windows written out, oldest first.
 type spill struct {
