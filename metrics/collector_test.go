@@ -39,20 +39,28 @@ func feed(t *testing.T, samples []Sample, endS float64) *result.Run {
 	t0 := time.Unix(1000, 0)
 	clock := t0
 	c := NewCollector(Config{Layout: layout2(), Start: t0, Now: func() time.Time { return clock }})
-	rings := []*Ring{NewRing(64), NewRing(64), NewRing(64)}
-	for _, r := range rings {
-		c.Register(r)
-	}
-	for i := range samples {
-		rings[i%len(rings)].Push(&samples[i])
-		if i%50 == 49 {
-			c.drainAll()
-		}
-	}
+	pushAll(c, samples, 3, 50, func(*Sample) { c.drainAll() })
 	clock = t0.Add(time.Duration(endS * float64(time.Second)))
 	var run result.Run
 	c.Finish(&run, endS)
 	return &run
+}
+
+// pushAll pushes samples through rings rings registered with c, in turn,
+// as VUs do, and calls tick after every batch of every samples with the
+// batch's last one.
+func pushAll(c *Collector, samples []Sample, rings, every int, tick func(last *Sample)) {
+	rs := make([]*Ring, rings)
+	for i := range rs {
+		rs[i] = NewRing(256)
+		c.Register(rs[i])
+	}
+	for i := range samples {
+		rs[i%rings].Push(&samples[i])
+		if i%every == every-1 {
+			tick(&samples[i])
+		}
+	}
 }
 
 func randomSamples(n int, seed uint64, spanS float64) ([]Sample, []int64) {

@@ -21,20 +21,13 @@ func collect(t *testing.T, cfg Config, samples []Sample) *Collector {
 	t0 := time.Unix(1000, 0)
 	cfg.Layout, cfg.Start, cfg.Now = layout2(), t0, func() time.Time { return t0 }
 	c := NewCollector(cfg)
-	rings := []*Ring{NewRing(256), NewRing(256)}
-	for _, r := range rings {
-		c.Register(r)
-	}
-	for i := range samples {
-		rings[i%len(rings)].Push(&samples[i])
-		if i%100 == 99 {
-			c.drainAll()
-			c.closeWindows(samples[i].EndNS/int64(time.Second)-2, 0)
-			if c.keep > 0 && c.spillErr == nil && len(c.series) > c.keep+max(1, c.keep/5) {
-				t.Fatalf("%d closed windows in memory, keeping %d", len(c.series), c.keep)
-			}
+	pushAll(c, samples, 2, 100, func(last *Sample) {
+		c.drainAll()
+		c.closeWindows(last.EndNS/int64(time.Second)-2, 0)
+		if c.keep > 0 && c.spillErr == nil && len(c.series) > c.keep+max(1, c.keep/5) {
+			t.Fatalf("%d closed windows in memory, keeping %d", len(c.series), c.keep)
 		}
-	}
+	})
 	return c
 }
 
