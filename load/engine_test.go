@@ -2,6 +2,8 @@ package load
 
 import (
 	"context"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -378,4 +380,46 @@ func TestOpenModelIterationLimitWhenBehind(t *testing.T) {
 			t.Errorf("iterations %d dropped %d requests %d, want 10, 0 and 10", run.Summary.Iterations, run.Summary.Dropped, st.calls.Load())
 		}
 	})
+}
+
+// A long run interrupted midway still has every window in its Run,
+// though most of them were spilled to disk (metrics.DefaultKeepWindows)
+// while it ran; and the spill file is gone from the directory.
+func TestInterruptedLongRunKeepsEveryWindow(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	synctest.Test(t, func(t *testing.T) {
+		test, layout := oneStepTest(&sleepStep{d: fixed(100 * time.Millisecond)})
+		ctx, cancel := context.WithCancel(context.Background())
+		e := New(test, Options{Model: "closed", Levels: []Level{{Target: 2, Hold: time.Hour}}, GracefulStop: time.Second})
+		go func() { time.Sleep(100*time.Second + 500*time.Millisecond); cancel() }()
+		var run result.Run
+		if err := e.Run(ctx, layout, &run); err == nil || run.AbortReason != "interrupted" {
+			t.Fatalf("err=%v reason=%q", err, run.AbortReason)
+		}
+		for _, w := range run.Warnings {
+			if strings.Contains(w, "windows") {
+				t.Fatalf("the windows were not spilled: %s", w)
+			}
+		}
+		if len(run.Series) != 101 {
+			t.Fatalf("%d windows for 100.5 s, want 101", len(run.Series))
+		}
+		var n int64
+		for i, w := range run.Series {
+			if w.TS != float64(i) {
+				t.Fatalf("window %d starts at %g s", i, w.TS)
+			}
+			if i > 0 && i < 100 && w.Requests != 20 {
+				t.Fatalf("window %d has %d requests, want 20 (2 VUs, 100 ms each)", i, w.Requests)
+			}
+			n += w.Requests
+		}
+		if n != run.Summary.Requests || n < 2000 {
+			t.Fatalf("windows hold %d requests, the summary %d", n, run.Summary.Requests)
+		}
+	})
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Fatalf("left in TMPDIR: %v", ents)
+	}
 }

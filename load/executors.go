@@ -236,7 +236,7 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 	}
 	maxVUs := e.maxVUs()
 	pre := e.preVUs()
-	ringSize := metrics.RingSize(maxVUs)
+	ringSize := metrics.OpenRingSize(maxVUs)
 	var started atomic.Int64
 	// pending counts VUs started but not yet holding an iteration, so the
 	// supervisor adds one VU per overdue iteration, not one per glance.

@@ -68,12 +68,15 @@ type VU struct {
 	Slots []any
 	T0    time.Time
 
-	ring   *metrics.Ring
-	col    *metrics.Collector
-	test   *Test
-	cum    []uint64 // cumulative scenario weights (shared, read-only)
-	timer  *time.Timer
-	step   uint16      // global index of the step being run, for examples
+	ring  *metrics.Ring
+	col   *metrics.Collector
+	test  *Test
+	cum   []uint64 // cumulative scenario weights (shared, read-only)
+	timer *time.Timer
+	step  uint16 // global index of the step being run, for examples
+	// sample is the step's sample, kept here: a local whose address goes
+	// to Step.Do (an interface call) would be allocated every iteration.
+	sample metrics.Sample
 	stop   atomic.Bool // closed model: finish the current iteration, then exit
 	active *atomic.Int64
 	// interrupted counts the run's iterations cut short (shared).
@@ -109,12 +112,12 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 	}
 	sc := vu.pick()
 	var began, end time.Time // the first send and the iteration's end
-	var s metrics.Sample
+	s := &vu.sample
 	failed := false
 	for i, st := range sc.Steps {
-		s = metrics.Sample{}
+		*s = metrics.Sample{}
 		vu.step = sc.first + uint16(i)
-		send, stepEnd := st.Do(hard, vu, &s)
+		send, stepEnd := st.Do(hard, vu, s)
 		if hard.Err() != nil {
 			vu.interrupted.Add(1)
 			return false // interrupted: not a measurement
@@ -128,7 +131,7 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 		s.ServiceUS = metrics.Micros(stepEnd.Sub(send))
 		s.EndNS = int64(stepEnd.Sub(vu.T0))
 		s.Step = sc.first + uint16(i)
-		vu.ring.Push(&s)
+		vu.ring.Push(s)
 		if s.Kind != metrics.KindNone {
 			failed = true
 			if !vu.test.ContinueOnFailure {

@@ -46,6 +46,13 @@ type Config struct {
 	// every closed one-second window, in order, and a snapshot of the run
 	// so far (summary, steps and errors; no series). It must not keep run.
 	OnWindow func(w result.Window, run *result.Run)
+	// KeepWindows is how many closed windows stay in memory before older
+	// ones are written to a temporary file and read back by Finish (see
+	// spill.go): DefaultKeepWindows when zero; negative keeps them all
+	// in memory.
+	KeepWindows int
+	// SpillDir is where that file is made; os.TempDir() when empty.
+	SpillDir string
 }
 
 // Collector aggregates samples from every VU's ring. Register and Example
@@ -70,8 +77,13 @@ type Collector struct {
 	lag      *hdr.Histogram
 	open     []*windowAgg // open windows, oldest first
 	free     []*windowAgg
-	nextIdx  int64 // index of the next window to emit
-	series   []result.Window
+	nextIdx  int64           // index of the next window to emit
+	series   []result.Window // closed windows not spilled, oldest first
+	spill    *spill          // closed windows written out; nil before the first batch
+	spillErr error           // why windows could not be spilled; then they stay in memory
+	keep     int             // KeepWindows, resolved
+	all, svc *hdr.Histogram  // fill's scratch, made at its first call and reused
+	win      *hdr.Histogram  // emit's scratch for a window of several steps
 	late     int64
 	firstEnd int64 // ns of the first sample, -1 before
 	lastEnd  int64
@@ -107,9 +119,12 @@ type scenAgg struct {
 	failed     int64
 }
 
+// windowAgg is an open window. Its latency over every step is not kept
+// apart: emit reads it from the one step that had requests, or merges the
+// steps' histograms (exactly: the same buckets), which saves a histogram
+// per window and a record per sample.
 type windowAgg struct {
 	idx      int64
-	lat      *hdr.Histogram
 	steps    []*hdr.Histogram // lazily allocated per step
 	req, err []int64          // per step
 	kinds    map[string]int64
@@ -118,7 +133,11 @@ type windowAgg struct {
 
 // NewCollector returns a collector for the layout.
 func NewCollector(cfg Config) *Collector {
-	c := &Collector{cfg: cfg, now: cfg.Now, tick: cfg.Tick, lag: NewHist(), firstEnd: -1, wake: make(chan struct{}, 1)}
+	c := &Collector{cfg: cfg, now: cfg.Now, tick: cfg.Tick, lag: NewHist(), firstEnd: -1, wake: make(chan struct{}, 1),
+		keep: cfg.KeepWindows}
+	if c.keep == 0 {
+		c.keep = DefaultKeepWindows
+	}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -274,7 +293,6 @@ func (c *Collector) record(s *Sample) {
 		c.late++
 		return
 	}
-	RecordUS(w.lat, int64(s.LatencyUS))
 	if w.steps[s.Step] == nil {
 		w.steps[s.Step] = NewHist()
 	}
@@ -320,7 +338,6 @@ func (c *Collector) newWindow(idx int64) *windowAgg {
 	if n := len(c.free); n > 0 {
 		w = c.free[n-1]
 		c.free = c.free[:n-1]
-		w.lat.Reset()
 		for i, h := range w.steps {
 			if h != nil {
 				h.Reset()
@@ -330,7 +347,7 @@ func (c *Collector) newWindow(idx int64) *windowAgg {
 		clear(w.kinds)
 		w.vus = 0
 	} else {
-		w = &windowAgg{lat: NewHist(), steps: make([]*hdr.Histogram, len(c.steps)),
+		w = &windowAgg{steps: make([]*hdr.Histogram, len(c.steps)),
 			req: make([]int64, len(c.steps)), err: make([]int64, len(c.steps)), kinds: map[string]int64{}}
 	}
 	w.idx = idx
@@ -385,17 +402,33 @@ func (c *Collector) emit(w *windowAgg, lengthS float64) {
 	if lengthS > 0 {
 		out.RPS = float64(out.Requests) / lengthS
 	}
-	if w.lat.TotalCount() > 0 {
-		q := w.lat.ValueAtPercentiles([]float64{50, 95, 99})
+	var lat *hdr.Histogram // every sample of the window
+	switch {
+	case only >= 0:
+		lat = w.steps[only]
+	case len(out.Steps) > 1:
+		if c.win == nil {
+			c.win = NewHist()
+		}
+		lat = c.win
+		lat.Reset()
+		for _, h := range w.steps {
+			if h != nil {
+				lat.Merge(h)
+			}
+		}
+	}
+	if lat != nil && lat.TotalCount() > 0 {
+		q := lat.ValueAtPercentiles([]float64{50, 95, 99})
 		out.P50, out.P95, out.P99 = ms(q[50]), ms(q[95]), ms(q[99])
-		out.Max = ms(w.lat.Max())
-		if only >= 0 && w.steps[only] != nil && w.steps[only].TotalCount() == w.lat.TotalCount() {
+		out.Max = ms(lat.Max())
+		if only >= 0 {
 			// One step had every sample: the window's histogram is its,
-			// and the window shares its encoding (a long run keeps every
-			// window: this halves what one-step plans hold).
+			// and the window shares its encoding (this halves what
+			// one-step plans hold).
 			out.Hist = out.Steps[0].Hist
 		} else {
-			out.Hist = MustEncode(w.lat)
+			out.Hist = MustEncode(lat)
 		}
 	}
 	if len(w.kinds) > 0 {
@@ -405,6 +438,7 @@ func (c *Collector) emit(w *windowAgg, lengthS float64) {
 		}
 	}
 	c.series = append(c.series, out)
+	c.spillOld()
 	if c.cfg.OnWindow != nil {
 		snap := &result.Run{}
 		c.fill(snap, float64(w.idx+1))
@@ -424,11 +458,57 @@ func (c *Collector) Finish(r *result.Run, endS float64) {
 	c.closeWindows(last, endS)
 	c.fill(r, endS)
 	r.Series = c.series
+	if c.spill != nil {
+		old, err := c.spill.readAll()
+		if err != nil {
+			r.Warnings = append(r.Warnings, err.Error()+": the series lacks those windows; every total is complete")
+		}
+		r.Series = append(old, c.series...)
+		c.spill.close()
+		c.spill = nil
+	}
+	if c.spillErr != nil {
+		r.Warnings = append(r.Warnings, c.spillErr.Error()+"; the windows were kept in memory")
+	}
+	c.series = nil
+}
+
+// spillOld writes the oldest closed windows to the spill file, a batch at
+// a time, once more than keep are in memory. A batch leaves memory only
+// once it is on disk; after a failure every window stays in memory.
+func (c *Collector) spillOld() {
+	if c.keep < 0 || c.spillErr != nil {
+		return
+	}
+	batch := max(1, c.keep/5)
+	if len(c.series) < c.keep+batch {
+		return
+	}
+	if c.spill == nil {
+		if c.spill, c.spillErr = newSpill(c.cfg.SpillDir); c.spillErr != nil {
+			return
+		}
+	}
+	n := len(c.series) - c.keep
+	if c.spillErr = c.spill.write(c.series[:n]); c.spillErr != nil {
+		return
+	}
+	// Move the kept windows down in place and clear the tail, so the
+	// spilled windows' histograms are garbage and the array never grows
+	// past keep+batch.
+	copy(c.series, c.series[n:])
+	clear(c.series[len(c.series)-n:])
+	c.series = c.series[:len(c.series)-n]
 }
 
 // fill writes the cumulative view into r.
 func (c *Collector) fill(r *result.Run, durS float64) {
-	all, svc := NewHist(), NewHist()
+	if c.all == nil {
+		c.all, c.svc = NewHist(), NewHist()
+	}
+	all, svc := c.all, c.svc
+	all.Reset()
+	svc.Reset()
 	r.Steps = r.Steps[:0]
 	var sum result.Summary
 	var tm [6]int64

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unsafe"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -37,20 +39,28 @@ func feed(t *testing.T, samples []Sample, endS float64) *result.Run {
 	t0 := time.Unix(1000, 0)
 	clock := t0
 	c := NewCollector(Config{Layout: layout2(), Start: t0, Now: func() time.Time { return clock }})
-	rings := []*Ring{NewRing(64), NewRing(64), NewRing(64)}
-	for _, r := range rings {
-		c.Register(r)
-	}
-	for i := range samples {
-		rings[i%len(rings)].Push(&samples[i])
-		if i%50 == 49 {
-			c.drainAll()
-		}
-	}
+	pushAll(c, samples, 3, 50, func(*Sample) { c.drainAll() })
 	clock = t0.Add(time.Duration(endS * float64(time.Second)))
 	var run result.Run
 	c.Finish(&run, endS)
 	return &run
+}
+
+// pushAll pushes samples through rings rings registered with c, in turn,
+// as VUs do, and calls tick after every batch of every samples with the
+// batch's last one.
+func pushAll(c *Collector, samples []Sample, rings, every int, tick func(last *Sample)) {
+	rs := make([]*Ring, rings)
+	for i := range rs {
+		rs[i] = NewRing(256)
+		c.Register(rs[i])
+	}
+	for i := range samples {
+		rs[i%rings].Push(&samples[i])
+		if i%every == every-1 {
+			tick(&samples[i])
+		}
+	}
 }
 
 func randomSamples(n int, seed uint64, spanS float64) ([]Sample, []int64) {
@@ -280,6 +290,40 @@ func TestWindowHistogramOfOneStep(t *testing.T) {
 		}
 		if len(w.Steps) > 1 && w.Hist == w.Steps[0].Hist {
 			t.Errorf("window %v of %d steps: its histogram is one step's", w.TS, len(w.Steps))
+		}
+	}
+}
+
+// A window's latency — percentiles, maximum and histogram — is exactly
+// that of a histogram recorded from its samples alone, whether one step
+// or several had them.
+func TestWindowLatencyIsItsSamples(t *testing.T) {
+	samples, _ := randomSamples(6000, 11, 4)
+	for i := range samples {
+		if samples[i].EndNS < 1e9 {
+			samples[i].Step = 2 // second 0: one step only
+		}
+	}
+	run := feed(t, samples, 4)
+	ref := make([]*hdr.Histogram, 4)
+	for i := range ref {
+		ref[i] = NewHist()
+	}
+	for _, s := range samples {
+		RecordUS(ref[s.EndNS/1e9], int64(s.LatencyUS))
+	}
+	if len(run.Series) != 4 || len(run.Series[0].Steps) != 1 || len(run.Series[1].Steps) != 3 {
+		t.Fatalf("windows %d, steps of the first two %d, %d", len(run.Series), len(run.Series[0].Steps), len(run.Series[1].Steps))
+	}
+	for i, w := range run.Series {
+		h := ref[i]
+		q := h.ValueAtPercentiles([]float64{50, 95, 99})
+		if w.P50 != ms(q[50]) || w.P95 != ms(q[95]) || w.P99 != ms(q[99]) || w.Max != ms(h.Max()) {
+			t.Errorf("window %d: p50/p95/p99/max %v/%v/%v/%v, its samples %v/%v/%v/%v",
+				i, w.P50, w.P95, w.P99, w.Max, ms(q[50]), ms(q[95]), ms(q[99]), ms(h.Max()))
+		}
+		if w.Hist != MustEncode(h) {
+			t.Errorf("window %d: histogram is not that of its samples", i)
 		}
 	}
 }

@@ -9,6 +9,11 @@
 // end so late samples still land in the second they completed in. All
 // latencies are recorded in microseconds, 1 µs to 1 h, three significant
 // digits: every merge (shards, windows, segments, machines) is exact.
+//
+// Memory is flat however long a run: the rings share a fixed budget of
+// samples, a window's latency is read from its steps' histograms, and
+// closed windows older than a minute wait in a private temporary file
+// until Finish reads them back into the Run (spill.go).
 package metrics
 
 import (

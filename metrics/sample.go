@@ -94,22 +94,34 @@ func (r *Ring) drain(f func(*Sample)) int {
 	return int(t - h)
 }
 
-// RingSize picks a ring size for a run with up to vus VUs: large rings for
-// few fast VUs, small ones when there are thousands of VUs (each of which
-// is slow), keeping the total near a few megabytes.
-func RingSize(vus int) int {
-	if vus < 1 {
-		vus = 1
-	}
-	n := 65536 / vus
-	if n < 8 {
-		n = 8
-	}
-	if n > 2048 {
-		n = 2048
+// RingSize picks the ring size of each of a closed model's vus VUs: a
+// power of two, large for few fast VUs (2,048 samples, 144 KB, for up to
+// 16), smaller as there are more, so that all the rings together hold at
+// most ringBudget samples (2.3 MB), and never below 8 (thousands of VUs are
+// each slow). A ring needs room for what its VU completes between two
+// drains (20 ms), and a closed model's VUs share the throughput: at 50 VUs
+// each gets 512 samples, room for a collector late by half a second at
+// 20,000 requests/s.
+func RingSize(vus int) int { return ringSize(vus, ringBudget) }
+
+// OpenRingSize is RingSize for an open model's pool of up to maxVUs VUs.
+// There the first free VU takes the next iteration, so a few VUs may carry
+// most of the rate however large the pool may grow: the rings share four
+// times the budget.
+func OpenRingSize(maxVUs int) int { return ringSize(maxVUs, 4*ringBudget) }
+
+func ringSize(vus, budget int) int {
+	vus = max(vus, 1)
+	n := 2048
+	for n > 8 && n*vus > budget {
+		n >>= 1
 	}
 	return n
 }
+
+// ringBudget is the most samples a closed model's rings hold together,
+// unless there are so many VUs that each has the smallest ring.
+const ringBudget = 32768
 
 // Micros is d in whole microseconds for a Sample field, clamped to its
 // range (negative durations are 0; beyond 71 minutes saturates).
