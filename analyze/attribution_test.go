@@ -199,6 +199,7 @@ func cpuCases() []cpuCase {
 // the function every CPU and GC finding names: own code whenever some
 // own code is to blame, never the runtime or sync.
 func TestOwnCodePopulation(t *testing.T) {
+	statisticsOnly(t)
 	const perCase = 40
 	for ci, c := range cpuCases() {
 		misses := 0

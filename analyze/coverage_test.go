@@ -53,6 +53,7 @@ func coverageByMillisecond(sampledS float64, tl []result.SystemPoint, interval, 
 }
 
 func TestProfileCoverage(t *testing.T) {
+	statisticsOnly(t)
 	r := rand.New(rand.NewPCG(3, 7))
 	for i := range 200 {
 		interval := []float64{0.5, 1, 2}[r.IntN(3)]

@@ -187,6 +187,17 @@ func fastShortLeak(gcTime bool) func(r *rand.Rand) ([]result.SystemPoint, int) {
 	}
 }
 
+// statisticsOnly skips t under the race detector: t runs single-goroutine
+// statistics over generated populations, where the detector has nothing
+// to watch and runs tens of times slower (minutes of CI); the plain pass
+// of .ci/run runs it, this package having race-tagged test files.
+func statisticsOnly(t *testing.T) {
+	t.Helper()
+	if heapRace {
+		t.Skip("single-goroutine statistics: nothing for the race detector to watch; run without -race")
+	}
+}
+
 // popSize is how many timelines of a population are drawn: a fifth of n
 // with -short or under the race detector, which slows the trend tests
 // many times over.
@@ -232,6 +243,7 @@ func verdictCounts(t *testing.T, seed uint64, pops []population) map[string]map[
 // be suspected of leaking, and at least 95% of the leaking ones must be,
 // none of them called no_leak.
 func TestLeakVerdictPopulations(t *testing.T) {
+	statisticsOnly(t)
 	healthy := verdictCounts(t, 7, healthyGoHeaps())
 	falseAlarms, total := 0, 0
 	for _, pop := range healthyGoHeaps() {
@@ -280,6 +292,7 @@ func TestLeakNeedsCompletedCycles(t *testing.T) {
 // TestHeapGCCyclesCounted: the cycles the analysis counts are the ones the
 // simulated collector completed within the window.
 func TestHeapGCCyclesCounted(t *testing.T) {
+	statisticsOnly(t)
 	r := rand.New(rand.NewPCG(4, 4))
 	for i := range 200 {
 		l0 := uniform(r, 5, 50)
@@ -368,6 +381,7 @@ func rssTimeline(n int, f func(t float64) float64) []result.SystemPoint {
 // a warm-up creep, a staircase of arenas, noise — and suspects only large
 // growth sustained in both halves of a long window.
 func TestRSSOnlyPopulations(t *testing.T) {
+	statisticsOnly(t)
 	r := rand.New(rand.NewPCG(6, 6))
 	counts := map[string]int{}
 	for i := range popSize(400) {
@@ -584,6 +598,7 @@ func stalledLoad(r *rand.Rand, n int, rate float64) (done func(t float64) float6
 // leak; and a cache that fills per request and stops early is still no
 // leak on that clock.
 func TestLeakPerRequestWhenTheLoadStalls(t *testing.T) {
+	statisticsOnly(t)
 	r := rand.New(rand.NewPCG(11, 11))
 	draws := popSize(400)
 	var withSeries, withoutSeries, falseAlarms int

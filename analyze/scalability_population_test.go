@@ -126,6 +126,7 @@ func scalePopulation(rng *rand.Rand, shape scaleShape, ns []float64, cv float64,
 // whatever the noise; a finding on nearly every curve that saturates or
 // turns back; linear curves called linear, retrograde ones not.
 func TestScalingPopulations(t *testing.T) {
+	statisticsOnly(t)
 	rng := rand.New(rand.NewPCG(7, 11))
 	const count = 400
 	grids := map[string][]float64{"doubling": {1, 2, 4, 8, 16}, "steps": {1, 2, 3, 4, 5, 6, 7, 8}, "pool": {10, 20, 40, 80}}

@@ -25,6 +25,7 @@ func soakSeries(n int, seed uint64, level, errRate func(t float64) float64) []re
 }
 
 func TestSoakTrends(t *testing.T) {
+	statisticsOnly(t)
 	const n = 600 // ten minutes of windows
 	flat := func(float64) float64 { return 20 }
 	none := func(float64) float64 { return 0 }
@@ -67,6 +68,7 @@ func TestSoakTrends(t *testing.T) {
 }
 
 func TestSoakSteadyPartOnly(t *testing.T) {
+	statisticsOnly(t)
 	// A ramp's rising latency before `from` must not count.
 	ws := soakSeries(300, 9, func(t float64) float64 { return 5 + math.Min(t, 60) }, func(float64) float64 { return 0 })
 	if s := Soak(ws, nil, 60, 300, SoakRule{}); s.Trend != TrendStable {
