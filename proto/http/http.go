@@ -2,11 +2,12 @@
 // compiled step and the VU's template state, times it (DNS, connect, TLS,
 // send, time to first byte, receive) and classifies its outcome.
 //
-// HTTP/2 (h2.go) goes through net/http instead, converting requests and
-// responses from and to the fasthttp ones, so cookies (cookies.go),
-// redirects (redirect.go), bodies and auth (bodies.go) and checks are one
-// code for both versions; it allocates per request where HTTP/1.1 does
-// not, the price of a complete HTTP/2 implementation. The cookie jar and
+// HTTP/2 (h2.go) dials as HTTP/1.1 does and hands the connection to
+// x/net/http2's ClientConn, converting requests and responses from and to
+// the fasthttp ones, so cookies (cookies.go), redirects (redirect.go),
+// bodies and auth (bodies.go) and checks are one code for both versions;
+// it allocates per request where HTTP/1.1 does not, the price of a
+// complete HTTP/2 implementation. The cookie jar and
 // redirect parsing cost nothing until a response sets a cookie or
 // redirects.
 //
@@ -40,6 +41,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/net/http2"
 
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/metrics"
@@ -307,6 +309,10 @@ type hostConn struct {
 	proxy, proxyAuth string
 	conn             *tconn        // nil when not connected
 	br               *bufio.Reader // held only while a response is partly read
+	// HTTP/2: the connection's client and the counting wrapper under it;
+	// nil when not connected.
+	cc   *http2.ClientConn
+	wire *countConn
 }
 
 // Buffers are the read and write buffers VUs borrow while a request is on
@@ -408,9 +414,6 @@ func (c *Client) Close() error {
 	for _, h := range c.hosts {
 		c.closeConn(h)
 	}
-	if c.h2 != nil {
-		c.h2.close()
-	}
 	return nil
 }
 
@@ -422,7 +425,9 @@ func (c *Client) Interrupt() {
 		tc.Conn.SetDeadline(time.Unix(1, 0))
 	}
 	if h := c.h2p.Load(); h != nil {
-		h.cancel()
+		if w := h.cur.Load(); w != nil {
+			w.SetDeadline(time.Unix(1, 0))
+		}
 	}
 }
 
@@ -436,6 +441,10 @@ func (c *Client) closeConn(h *hostConn) {
 	if h.conn != nil {
 		h.conn.Conn.Close()
 		h.conn = nil
+	}
+	if h.cc != nil {
+		h.cc.Close()
+		h.cc, h.wire = nil, nil
 	}
 }
 
@@ -560,58 +569,11 @@ func (tc *tconn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// dial connects h, timing name resolution, connect and TLS handshake; all
-// of it must finish by the request's deadline.
+// dial connects h for HTTP/1.1; see connect.
 func (c *Client) dial(h *hostConn, deadline time.Time) error {
-	if c.stopped.Load() {
-		return context.Canceled
-	}
-	target := h.addr
-	if h.proxy != "" {
-		target = h.proxy
-	}
-	host, port, err := net.SplitHostPort(target)
+	conn, err := c.connect(h, deadline, "http/1.1")
 	if err != nil {
 		return err
-	}
-	t0 := time.Now()
-	ip := host
-	if net.ParseIP(host) == nil {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-		cancel()
-		if err != nil {
-			return err
-		}
-		if len(ips) == 0 {
-			return &net.DNSError{Err: "no addresses", Name: host}
-		}
-		ip = ips[0].IP.String()
-	}
-	t1 := time.Now()
-	c.trace.dns = t1.Sub(t0)
-	conn, err := (&net.Dialer{Deadline: deadline}).Dial("tcp", net.JoinHostPort(ip, port))
-	if err != nil {
-		return err
-	}
-	if h.proxy != "" && h.tls { // the tunnel is part of connecting
-		if err := connectTunnel(conn, h, deadline); err != nil {
-			conn.Close()
-			return err
-		}
-	}
-	t2 := time.Now()
-	c.trace.connect = t2.Sub(t1)
-	if h.tls {
-		tc := tls.Client(conn, c.tlsConfig(h.serverName, "http/1.1"))
-		tc.SetDeadline(deadline)
-		if err := tc.Handshake(); err != nil {
-			conn.Close()
-			return err
-		}
-		tc.SetDeadline(time.Time{})
-		c.trace.tls = time.Since(t2)
-		conn = tc
 	}
 	w := &tconn{Conn: conn, t: &c.trace}
 	h.conn = w
@@ -621,6 +583,63 @@ func (c *Client) dial(h *hostConn, deadline time.Time) error {
 		return context.Canceled
 	}
 	return nil
+}
+
+// connect dials h (through its proxy's tunnel when it has one), timing
+// name resolution, connect and TLS handshake, which offers proto by
+// ALPN; all of it must finish by the request's deadline.
+func (c *Client) connect(h *hostConn, deadline time.Time, proto string) (net.Conn, error) {
+	if c.stopped.Load() {
+		return nil, context.Canceled
+	}
+	target := h.addr
+	if h.proxy != "" {
+		target = h.proxy
+	}
+	host, port, err := net.SplitHostPort(target)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	ip := host
+	if net.ParseIP(host) == nil {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if len(ips) == 0 {
+			return nil, &net.DNSError{Err: "no addresses", Name: host}
+		}
+		ip = ips[0].IP.String()
+	}
+	t1 := time.Now()
+	c.trace.dns = t1.Sub(t0)
+	conn, err := (&net.Dialer{Deadline: deadline}).Dial("tcp", net.JoinHostPort(ip, port))
+	if err != nil {
+		return nil, err
+	}
+	if h.proxy != "" && h.tls { // the tunnel is part of connecting
+		if err := connectTunnel(conn, h, deadline); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	t2 := time.Now()
+	c.trace.connect = t2.Sub(t1)
+	if h.tls {
+		tc := tls.Client(conn, c.tlsConfig(h.serverName, proto))
+		tc.SetDeadline(deadline)
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		tc.SetDeadline(time.Time{})
+		c.trace.tls = time.Since(t2)
+		conn = tc
+	}
+	return conn, nil
 }
 
 // Do runs the step once. See load.Step.
