@@ -11,11 +11,17 @@ import (
 	nethttp "net/http"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
+
+	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/tmpl"
 )
 
 // h2Client is a VU's HTTP/2 state. Each host the VU talks to gets one
@@ -77,7 +83,8 @@ func (*h2Body) Close() error { return nil }
 // errNoH2 is a TLS server that did not choose h2 by ALPN.
 var errNoH2 = errors.New("the server did not agree to HTTP/2 in the TLS handshake (ALPN): it may speak HTTP/1.1 only (set target.http: 1)")
 
-// dialH2 connects h and starts its HTTP/2 connection.
+// dialH2 connects h and starts its HTTP/2 connection; the root's state
+// (its hosts, under its mu) holds it.
 func (c *Client) dialH2(h *hostConn, deadline time.Time) error {
 	if h.proxy != "" && !h.tls {
 		return fmt.Errorf("HTTP/2 without TLS (h2c) to %s cannot go through the proxy %s", h.addr, h.proxy)
@@ -90,10 +97,11 @@ func (c *Client) dialH2(h *hostConn, deadline time.Time) error {
 		conn.Close()
 		return errNoH2
 	}
-	w := &countConn{Conn: conn, in: &c.h2.in, out: &c.h2.out}
-	c.h2.cur.Store(w)
+	rh := c.root.h2
+	w := &countConn{Conn: conn, in: &rh.in, out: &rh.out}
+	rh.cur.Store(w)
 	w.SetDeadline(deadline)
-	cc, err := c.h2.t2.NewClientConn(w)
+	cc, err := rh.t2.NewClientConn(w)
 	if err != nil {
 		conn.Close()
 		return err
@@ -102,70 +110,105 @@ func (c *Client) dialH2(h *hostConn, deadline time.Time) error {
 	return nil
 }
 
+// conn returns the root's HTTP/2 connection to d, dialling it when there
+// is none or the one there can take no more requests (closed, or the
+// server sent GOAWAY); reused says it was there.
+func (c *Client) conn(d *dest, deadline time.Time) (hc *hostConn, reused bool, err error) {
+	r := c.root
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if hc, err = r.host(d); err != nil {
+		return nil, false, err
+	}
+	if hc.cc != nil && !hc.cc.CanTakeNewRequest() {
+		r.closeConn(hc)
+	}
+	if hc.cc != nil {
+		return hc, true, nil
+	}
+	return hc, false, c.dialH2(hc, deadline)
+}
+
 // sendH2 sends req to d over HTTP/2 and reads the answer into c.resp. A
 // reused connection that the server had closed (or sent GOAWAY on) while
 // the VU was idle is redialled once for idempotent requests, as on
-// HTTP/1.1.
+// HTTP/1.1. In a parallel group the connection is shared: its deadline is
+// the group's, an error closes it only when it can take no more requests,
+// and a request's bytes are its bodies' (its frames are interleaved with
+// the others').
 func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.Time) error {
+	r := c.root
+	rh := r.h2
+	if rh == nil {
+		rh = r.newH2()
+	}
 	h := c.h2
 	if h == nil {
 		h = c.newH2()
 	}
-	if c.stopped.Load() {
+	if r.stopped.Load() {
 		return context.Canceled
-	}
-	hc, err := c.host(d)
-	if err != nil {
-		return err
 	}
 	hreq, err := h.request(d, c.buf, req)
 	if err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		if hc.cc != nil && !hc.cc.CanTakeNewRequest() {
-			c.closeConn(hc)
-		}
-		reused := hc.cc != nil
-		if !reused {
-			if err := c.dialH2(hc, deadline); err != nil {
-				return err
-			}
-		}
-		w := hc.wire
-		h.cur.Store(w)
-		if err := w.SetDeadline(deadline); err != nil {
-			c.closeConn(hc)
+		hc, reused, err := c.conn(d, deadline)
+		if err != nil {
 			return err
 		}
-		if c.stopped.Load() { // an Interrupt before the deadline was set
-			c.closeConn(hc)
+		w, cc := hc.wire, hc.cc
+		rh.cur.Store(w)
+		if c.grouped {
+			deadline = r.groupDeadline
+		}
+		if err := w.SetDeadline(deadline); err != nil {
+			r.closeConn(hc)
+			return err
+		}
+		if r.stopped.Load() { // an Interrupt before the deadline was set
+			r.closeConn(hc)
 			return context.Canceled
 		}
 		if b := req.Body(); len(b) > 0 {
+			// The ClientConn may still be writing a body when the answer
+			// is in (a redirect, an error): a request with a body is its
+			// own, with copies of its headers and body.
+			r2 := *hreq
+			r2.Header = hreq.Header.Clone()
 			body := &h2Body{}
-			body.Reset(b)
-			hreq.Body = body
-			hreq.ContentLength = int64(len(b))
+			body.Reset(bytes.Clone(b))
+			r2.Body, r2.ContentLength = body, int64(len(b))
+			hreq = &r2
 		}
-		in0, out0 := h.in.Load(), h.out.Load()
+		in0, out0 := rh.in.Load(), rh.out.Load()
 		c.trace.sent = time.Now() // after any dial: TTFB is the server's part
-		hresp, err := hc.cc.RoundTrip(hreq)
+		hresp, err := cc.RoundTrip(hreq)
+		var n int64
 		if err == nil {
 			c.trace.firstRead = time.Now() // the response's headers are in
-			err = c.readH2(st, hresp)
+			n, err = c.readH2(st, hresp)
 		}
-		c.trace.in += h.in.Load() - in0
-		c.trace.out += h.out.Load() - out0
+		if c.grouped {
+			c.trace.in += n
+			c.trace.out += int64(len(req.Body()))
+			if err != nil && r.stopped.Load() {
+				return context.Canceled
+			}
+			return err
+		}
+		c.trace.in += rh.in.Load() - in0
+		c.trace.out += rh.out.Load() - out0
 		if err == nil {
 			w.SetDeadline(time.Time{}) // idle, the connection waits as long as the server keeps it
 			if !c.cfg.KeepAlive {
-				c.closeConn(hc)
+				r.closeConn(hc)
 			}
 			return nil
 		}
-		c.closeConn(hc)
-		if c.stopped.Load() {
+		r.closeConn(hc)
+		if r.stopped.Load() {
 			return context.Canceled
 		}
 		if reused && attempt == 0 && c.trace.firstRead.IsZero() && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -223,8 +266,8 @@ func (h *h2Client) request(d *dest, uri []byte, req *fasthttp.Request) (*nethttp
 }
 
 // readH2 copies an HTTP/2 response into c.resp, keeping the body only
-// when a check or an extractor reads it.
-func (c *Client) readH2(st *Step, hresp *nethttp.Response) error {
+// when a check or an extractor reads it, and returns the body's size.
+func (c *Client) readH2(st *Step, hresp *nethttp.Response) (int64, error) {
 	defer hresp.Body.Close()
 	resp := &c.resp
 	resp.Reset()
@@ -235,15 +278,106 @@ func (c *Client) readH2(st *Step, hresp *nethttp.Response) error {
 		}
 	}
 	if !st.keepBody {
-		_, err := io.Copy(io.Discard, hresp.Body)
-		return err
+		return io.Copy(io.Discard, hresp.Body)
 	}
 	n, err := io.Copy(resp.BodyWriter(), io.LimitReader(hresp.Body, int64(st.maxBody)+1))
-	if err != nil {
-		return err
+	if err == nil && n > int64(st.maxBody) {
+		err = fasthttp.ErrBodyTooLarge
 	}
-	if n > int64(st.maxBody) {
-		return fasthttp.ErrBodyTooLarge
+	return n, err
+}
+
+// DoGroup runs steps, this one first, together. See load.GroupStep. Over
+// HTTP/2 each is a stream of the VU's connection, sent at once from a
+// goroutine of its own (the first on the VU's): templates are expanded
+// before and checks and extractors run after, on the VU's goroutine, so
+// what one step of the group extracts is for the steps after the group.
+// Over HTTP/1.1, which has one request at a time on the VU's connection,
+// they run one after another.
+func (st *Step) DoGroup(ctx context.Context, vu *load.VU, steps []load.Step, ss []metrics.Sample, sends, ends []time.Time) {
+	c := vu.Slots[st.cfg.Slot].(*Client)
+	if !st.cfg.HTTP2 {
+		for k, x := range steps {
+			vu.InGroup(k)
+			sends[k], ends[k] = x.Do(ctx, vu, &ss[k])
+		}
+		return
 	}
-	return nil
+	state, _ := vu.State.(*tmpl.State)
+	if c.h2 == nil {
+		c.newH2()
+	}
+	c.cookies.newIteration(st.cfg.Cookies, vu.Iter)
+	if st.cfg.Cookies != plan.CookiesOff {
+		c.cookies.ensureJar(vu.Iter) // one jar for every lane
+	}
+	for len(c.lanes) < len(steps)-1 {
+		l := NewClient(c.cfg)
+		l.root, l.bufs = c, c.bufs
+		c.lanes = append(c.lanes, l)
+	}
+	var xs [load.MaxGroup]exchanged
+	var ready [load.MaxGroup]bool
+	var deadline time.Time
+	lane := func(k int) *Client {
+		if k == 0 {
+			return c
+		}
+		return c.lanes[k-1]
+	}
+	for k, x := range steps {
+		vu.InGroup(k)
+		hs, l := x.(*Step), lane(k)
+		l.cookies.jar, l.cookies.iter = c.cookies.jar, c.cookies.iter
+		if now, failed := hs.prepare(l, vu, state, &ss[k]); failed {
+			sends[k], ends[k] = now, now
+			continue
+		}
+		ready[k] = true
+		l.grouped = true
+		if dl := time.Now().Add(hs.timeout); dl.After(deadline) {
+			deadline = dl
+		}
+	}
+	c.groupDeadline = deadline
+	run := func(k int) {
+		sends[k] = time.Now()
+		xs[k] = steps[k].(*Step).exchange(lane(k), vu.Iter, deadline)
+		ends[k] = time.Now()
+	}
+	var wg sync.WaitGroup
+	for k := 1; k < len(steps); k++ {
+		if ready[k] {
+			wg.Go(func() { run(k) })
+		}
+	}
+	if ready[0] {
+		run(0)
+	}
+	wg.Wait()
+	c.endGroup()
+	for k, x := range steps {
+		lane(k).grouped = false
+		if ready[k] {
+			vu.InGroup(k)
+			x.(*Step).finish(lane(k), vu, state, &ss[k], &xs[k])
+		}
+	}
+}
+
+// endGroup clears the deadline a parallel group set on the VU's
+// connections, and closes them when connections are not kept alive.
+func (c *Client) endGroup() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, hc := range c.hosts {
+		if hc.wire == nil {
+			continue
+		}
+		if !c.cfg.KeepAlive || !hc.cc.CanTakeNewRequest() {
+			c.closeConn(hc)
+		} else {
+			hc.wire.SetDeadline(time.Time{})
+		}
+	}
 }

@@ -299,6 +299,21 @@ type Client struct {
 	stopped  atomic.Bool
 	peek     func(string) string
 	h2p      atomic.Pointer[h2Client] // c.h2, for Interrupt
+
+	// A parallel group over HTTP/2 runs each of its steps but the first
+	// on a lane: a Client of its own for the request and response, whose
+	// root is the VU's Client, which holds the connections, the TLS
+	// sessions and the cookie jar they share. root is c itself for the
+	// VU's Client.
+	root  *Client
+	lanes []*Client
+	// grouped: a parallel group is running on this Client (a lane or
+	// the root); its connection's deadline is the group's.
+	grouped bool
+	// The root's: mu guards the hosts and the TLS sessions while a group
+	// runs; groupDeadline is the running group's.
+	mu            sync.Mutex
+	groupDeadline time.Time
 }
 
 type hostConn struct {
@@ -363,6 +378,7 @@ func NewClient(cfg Config) *Client {
 	if c.bufs == nil {
 		c.bufs = NewBuffers(cfg.WriteBuffer)
 	}
+	c.root = c
 	c.peek = func(name string) string { return string(c.resp.Header.Peek(name)) }
 	return c
 }
@@ -589,7 +605,7 @@ func (c *Client) dial(h *hostConn, deadline time.Time) error {
 // name resolution, connect and TLS handshake, which offers proto by
 // ALPN; all of it must finish by the request's deadline.
 func (c *Client) connect(h *hostConn, deadline time.Time, proto string) (net.Conn, error) {
-	if c.stopped.Load() {
+	if c.root.stopped.Load() {
 		return nil, context.Canceled
 	}
 	target := h.addr
@@ -629,7 +645,7 @@ func (c *Client) connect(h *hostConn, deadline time.Time, proto string) (net.Con
 	t2 := time.Now()
 	c.trace.connect = t2.Sub(t1)
 	if h.tls {
-		tc := tls.Client(conn, c.tlsConfig(h.serverName, proto))
+		tc := tls.Client(conn, c.root.tlsConfig(h.serverName, proto))
 		tc.SetDeadline(deadline)
 		if err := tc.Handshake(); err != nil {
 			conn.Close()
@@ -646,6 +662,21 @@ func (c *Client) connect(h *hostConn, deadline time.Time, proto string) (net.Con
 func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, end time.Time) {
 	c := vu.Slots[st.cfg.Slot].(*Client)
 	state, _ := vu.State.(*tmpl.State)
+	if now, failed := st.prepare(c, vu, state, s); failed {
+		return now, now
+	}
+	c.cookies.newIteration(st.cfg.Cookies, vu.Iter)
+	send = time.Now()
+	x := st.exchange(c, vu.Iter, send.Add(st.timeout))
+	end = time.Now()
+	st.finish(c, vu, state, s, &x)
+	return send, end
+}
+
+// prepare builds the step's request in c from the VU's template state.
+// It reports failed, and when, if a template met a variable without a
+// value.
+func (st *Step) prepare(c *Client, vu *load.VU, state *tmpl.State, s *metrics.Sample) (time.Time, bool) {
 	req := &c.req
 	req.Reset()
 	req.Header.SetMethodBytes(st.method)
@@ -674,45 +705,59 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	if !st.cfg.KeepAlive {
 		req.Header.SetConnectionClose()
 	}
-	if now, failed := vu.FailMissing(st.name, s); failed {
-		return now, now
-	}
-	c.cookies.newIteration(st.cfg.Cookies, vu.Iter)
-	send = time.Now()
-	deadline := send.Add(st.timeout)
-	// Each redirect is one more exchange of the step: its phases and
-	// bytes add to the step's, so they still add up to its time.
-	var t hops
-	var err error
-	d := &st.dest
+	return vu.FailMissing(st.name, s)
+}
+
+// exchanged is what a step's exchanges gave: their phases, where the last
+// one went, and the error that ended them.
+type exchanged struct {
+	t   hops
+	d   *dest
+	err error
+}
+
+// exchange sends the request prepared in c and follows its redirects,
+// all by deadline. Each redirect is one more exchange of the step: its
+// phases and bytes add to the step's, so they still add up to its time.
+func (st *Step) exchange(c *Client, iter int64, deadline time.Time) exchanged {
+	var x exchanged
+	t := &x.t
+	req := &c.req
+	x.d = &st.dest
 	for hop := 0; ; hop++ {
 		t.n++
-		if err = c.send(d, st, req, deadline, hop); err != nil {
+		if x.err = c.send(x.d, st, req, deadline, hop); x.err != nil {
 			t.add(&c.trace, time.Now())
 			break
 		}
 		t.add(&c.trace, time.Now())
 		if st.cfg.Cookies != plan.CookiesOff {
-			c.cookies.store(&c.resp, d.origin, c.buf, vu.Iter)
+			c.cookies.store(&c.resp, x.d.origin, c.buf, iter)
 		}
 		if hop >= st.redirects || !isRedirect(c.resp.StatusCode()) {
 			break
 		}
-		next, ok, ferr := c.follow(d, req)
+		next, ok, ferr := c.follow(x.d, req)
 		if ferr != nil {
-			err = ferr
+			x.err = ferr
 			break
 		}
 		if !ok {
 			break
 		}
-		d = next
+		x.d = next
 	}
-	end = time.Now()
+	return x
+}
+
+// finish fills s from the step's exchanges and runs its check and
+// extractors on the response in c.
+func (st *Step) finish(c *Client, vu *load.VU, state *tmpl.State, s *metrics.Sample, x *exchanged) {
+	t, d := &x.t, x.d
 	s.DNSUS, s.ConnUS, s.TLSUS = metrics.Micros(t.dns), metrics.Micros(t.connect), metrics.Micros(t.tls)
 	s.TTFBUS, s.RecvUS = metrics.Micros(t.ttfb), metrics.Micros(t.recv)
 	s.BytesIn, s.BytesOut = metrics.Clamp32(t.in), metrics.Clamp32(t.out)
-	if err != nil {
+	if err := x.err; err != nil {
 		s.Kind = Classify(err)
 		if vu.WantExample(s.Kind) {
 			if s.Kind == metrics.KindBodyTooLarge {
@@ -722,7 +767,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 				vu.Example(s.Kind, fmt.Sprintf("%s %s: %v", st.method, st.where(d, c.buf, t.n), err))
 			}
 		}
-		return send, end
+		return
 	}
 	status := c.resp.StatusCode()
 	s.Status = uint16(status)
@@ -732,22 +777,21 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 		if vu.WantExample(s.Kind) {
 			vu.Example(s.Kind, fmt.Sprintf("%s %s: %s", st.method, st.where(d, c.buf, t.n), reason))
 		}
-		return send, end
+		return
 	}
-	for _, x := range st.extract {
-		v, ok := x.x.Extract(body, c.peek)
+	for _, e := range st.extract {
+		v, ok := e.x.Extract(body, c.peek)
 		if !ok {
 			s.Kind = metrics.KindExtractFailed
 			if vu.WantExample(s.Kind) {
-				vu.Example(s.Kind, fmt.Sprintf("%s %s: nothing to extract into %q", st.method, st.where(d, c.buf, t.n), x.name))
+				vu.Example(s.Kind, fmt.Sprintf("%s %s: nothing to extract into %q", st.method, st.where(d, c.buf, t.n), e.name))
 			}
-			return send, end
+			return
 		}
 		if state != nil {
-			state.Set(x.name, v)
+			state.Set(e.name, v)
 		}
 	}
-	return send, end
 }
 
 // where names the request of an example message: the step's path, and
