@@ -726,11 +726,16 @@ func (st *Step) exchange(c *Client, iter int64, deadline time.Time) exchanged {
 	x.d = &st.dest
 	for hop := 0; ; hop++ {
 		t.n++
-		if x.err = c.send(x.d, st, req, deadline, hop); x.err != nil {
-			t.add(&c.trace, time.Now())
+		start := time.Now()
+		x.err = c.send(x.d, st, req, deadline, hop)
+		end := time.Now()
+		t.add(&c.trace, end)
+		if hop > 0 {
+			t.redirects += end.Sub(start)
+		}
+		if x.err != nil {
 			break
 		}
-		t.add(&c.trace, time.Now())
 		if st.cfg.Cookies != plan.CookiesOff {
 			c.cookies.store(&c.resp, x.d.origin, c.buf, iter)
 		}
@@ -757,6 +762,7 @@ func (st *Step) finish(c *Client, vu *load.VU, state *tmpl.State, s *metrics.Sam
 	s.DNSUS, s.ConnUS, s.TLSUS = metrics.Micros(t.dns), metrics.Micros(t.connect), metrics.Micros(t.tls)
 	s.TTFBUS, s.RecvUS = metrics.Micros(t.ttfb), metrics.Micros(t.recv)
 	s.BytesIn, s.BytesOut = metrics.Clamp32(t.in), metrics.Clamp32(t.out)
+	s.Redirects, s.RedirectUS = uint8(min(t.n-1, 255)), metrics.Micros(t.redirects)
 	if err := x.err; err != nil {
 		s.Kind = Classify(err)
 		if vu.WantExample(s.Kind) {

@@ -1,5 +1,8 @@
 package proto
 
+// End-to-end tests of how HTTP steps are run and recorded through the
+// load engine: parallel groups and redirects.
+
 import (
 	"context"
 	"fmt"
@@ -42,6 +45,11 @@ func newDelayServer(t *testing.T, delay time.Duration) *delayServer {
 		ds.mu.Unlock()
 		if r.URL.Path == "/login" {
 			nethttp.SetCookie(w, &nethttp.Cookie{Name: "sid", Value: "p", Path: "/"})
+		}
+		var hop int
+		if _, err := fmt.Sscanf(r.URL.Path, "/r/%d", &hop); err == nil && hop > 0 {
+			nethttp.Redirect(w, r, fmt.Sprintf("/r/%d", hop-1), nethttp.StatusFound)
+			return
 		}
 		fmt.Fprintf(w, `{"proto": %d, "path": %q}`, r.ProtoMajor, r.URL.Path)
 	}))
@@ -180,5 +188,37 @@ scenarios:
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+// Each redirect a step follows is timed and recorded under the step: how
+// many, and the mean time of one, beside the step's own latency, which
+// holds them.
+func TestRedirectsRecordedUnderTheStep(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		t.Run(fmt.Sprintf("HTTP/%d", version), func(t *testing.T) {
+			ds := newDelayServer(t, 5*time.Millisecond)
+			run := runPlan(t, fmt.Sprintf(`name: redirects
+target: { base_url: %q, http: %d }
+load: { vus: 1, duration: 1m }
+scenarios:
+  - name: s
+    steps:
+      - { name: chain, path: /r/3, check: { json: [{ path: path, equals: /r/0 }] } }
+      - { name: plain, path: /r/0 }
+`, ds.url, version), 4)
+			if run.Summary.Errors != 0 {
+				t.Fatalf("%d errors: %+v", run.Summary.Errors, run.Errors)
+			}
+			chain, plain := run.Steps[0], run.Steps[1]
+			if chain.Redirects != 12 || plain.Redirects != 0 || plain.RedirectMS != 0 {
+				t.Fatalf("redirects: chain %d (want 3 × 4 iterations), plain %d", chain.Redirects, plain.Redirects)
+			}
+			// Three of the chain's four exchanges are redirects followed.
+			share := 3 * chain.RedirectMS / chain.Latency.Mean
+			if share < 0.5 || share > 1 {
+				t.Errorf("3 redirects of %.2f ms each in a step of %.2f ms: a share of %.2f, want about 3/4", chain.RedirectMS, chain.Latency.Mean, share)
+			}
+		})
 	}
 }
