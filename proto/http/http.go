@@ -7,7 +7,10 @@
 // the fasthttp ones, so cookies (cookies.go), redirects (redirect.go),
 // bodies and auth (bodies.go) and checks are one code for both versions;
 // it allocates per request where HTTP/1.1 does not, the price of a
-// complete HTTP/2 implementation. The cookie jar and
+// complete HTTP/2 implementation. A parallel group (DoGroup) sends its
+// steps as concurrent streams of the VU's connection, each from a lane:
+// a Client of its own for request and response whose root, the VU's
+// Client, holds the connections, TLS sessions and cookie jar they share. The cookie jar and
 // redirect parsing cost nothing until a response sets a cookie or
 // redirects.
 //
