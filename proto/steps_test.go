@@ -1,4 +1,4 @@
-package proto
+package proto_test
 
 // End-to-end tests of how HTTP steps are run and recorded through the
 // load engine: parallel groups and redirects.
@@ -9,8 +9,6 @@ import (
 	"net"
 	nethttp "net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +16,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/load"
-	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/proto/prototest"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -70,15 +68,7 @@ func newDelayServer(t *testing.T, delay time.Duration) *delayServer {
 // runPlan compiles doc and runs it in the load engine for its iterations.
 func runPlan(t *testing.T, doc string, iterations int64) *result.Run {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "plan.yaml")
-	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	test, layout, err := Compile(p, Options{Getenv: func(string) string { return "" }})
+	test, layout, err := prototest.CompileLayout(t, t.TempDir(), doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,15 +159,7 @@ scenarios:
       - { path: "/b/{{ x }}", parallel: true }
       - { sql: { db: db, query: "select 1" } }
 `
-	file := filepath.Join(t.TempDir(), "plan.yaml")
-	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = Compile(p, Options{Getenv: func(string) string { return "" }})
+	_, err := prototest.Compile(t, t.TempDir(), doc)
 	if err == nil {
 		t.Fatal("compiled")
 	}
