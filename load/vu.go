@@ -84,13 +84,14 @@ type VU struct {
 	Slots []any
 	T0    time.Time
 
-	ring  *metrics.Ring
-	col   *metrics.Collector
-	test  *Test
-	cum   []uint64 // cumulative scenario weights (shared, read-only)
-	timer *time.Timer
-	step  uint16 // global index of the step being run, for examples
-	group uint16 // global index of the first step of the group being run
+	ring   *metrics.Ring
+	col    *metrics.Collector
+	test   *Test
+	cum    []uint64 // cumulative scenario weights (shared, read-only)
+	timer  *time.Timer
+	step   uint16      // global index of the step being run, for examples
+	group  uint16      // global index of the first step of the group being run
+	groupS *groupState // what a parallel group fills; made at the VU's first group
 	// sample is the step's sample, kept here: a local whose address goes
 	// to Step.Do (an interface call) would be allocated every iteration.
 	sample metrics.Sample
@@ -213,12 +214,16 @@ const MaxGroup = 64
 // records each. It returns the group's end, and stop when the hard stop
 // cut it short.
 func (vu *VU) runGroup(hard context.Context, sc *Scenario, i, n int, intended time.Time, began *time.Time, failed *bool) (time.Time, bool) {
-	var ss [MaxGroup]metrics.Sample
-	var sends, ends [MaxGroup]time.Time
+	if vu.groupS == nil {
+		vu.groupS = new(groupState)
+	}
+	g := vu.groupS
+	ss, sends, ends := g.s[:n], g.send[:n], g.end[:n]
+	clear(ss)
 	steps := sc.Steps[i : i+n]
 	vu.group = sc.first + uint16(i)
-	if g, ok := steps[0].(GroupStep); ok {
-		g.DoGroup(hard, vu, steps, ss[:n], sends[:n], ends[:n])
+	if gs, ok := steps[0].(GroupStep); ok {
+		gs.DoGroup(hard, vu, steps, ss, sends, ends)
 	} else {
 		for k, st := range steps {
 			vu.InGroup(k)
@@ -251,6 +256,12 @@ func (vu *VU) runGroup(hard context.Context, sc *Scenario, i, n int, intended ti
 		}
 	}
 	return end, false
+}
+
+// groupState is what a parallel group's steps fill, kept by the VU.
+type groupState struct {
+	s         [MaxGroup]metrics.Sample
+	send, end [MaxGroup]time.Time
 }
 
 // InGroup makes step k of the parallel group being run the one whose
