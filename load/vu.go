@@ -21,6 +21,19 @@ type Step interface {
 	Do(ctx context.Context, vu *VU, s *metrics.Sample) (send, end time.Time)
 }
 
+// GroupStep is a step whose runner can run several steps of a scenario
+// at once: consecutive steps marked parallel (Scenario.Parallel) are
+// handed together to the first one's DoGroup, which runs steps (itself
+// first) and fills s[i], send[i] and end[i] for steps[i] as Do would. It
+// calls vu.InGroup(i) before it records anything of step i (an example,
+// a missing variable), and runs templates, checks and extractors on the
+// VU's goroutine. A first step that is not a GroupStep runs the group one
+// step after another.
+type GroupStep interface {
+	Step
+	DoGroup(ctx context.Context, vu *VU, steps []Step, s []metrics.Sample, send, end []time.Time)
+}
+
 // Interrupter is implemented by per-VU protocol state (in VU.Slots) that
 // can abort an in-flight request at once, for a hard stop.
 type Interrupter interface{ Interrupt() }
@@ -37,8 +50,11 @@ type Scenario struct {
 	Weight int
 	Steps  []Step
 	Think  []Think // per step, after it
-	first  uint16  // global index of the first step
-	idx    uint16  // index among the test's scenarios
+	// Parallel marks the steps that run together with the step after
+	// them (a group ends at the first step not marked); nil: none.
+	Parallel []bool
+	first    uint16 // global index of the first step
+	idx      uint16 // index among the test's scenarios
 }
 
 // Test is a compiled plan: what each iteration does.
@@ -68,12 +84,14 @@ type VU struct {
 	Slots []any
 	T0    time.Time
 
-	ring  *metrics.Ring
-	col   *metrics.Collector
-	test  *Test
-	cum   []uint64 // cumulative scenario weights (shared, read-only)
-	timer *time.Timer
-	step  uint16 // global index of the step being run, for examples
+	ring   *metrics.Ring
+	col    *metrics.Collector
+	test   *Test
+	cum    []uint64 // cumulative scenario weights (shared, read-only)
+	timer  *time.Timer
+	step   uint16      // global index of the step being run, for examples
+	group  uint16      // global index of the first step of the group being run
+	groupS *groupState // what a parallel group fills; made at the VU's first group
 	// sample is the step's sample, kept here: a local whose address goes
 	// to Step.Do (an interface call) would be allocated every iteration.
 	sample metrics.Sample
@@ -114,28 +132,36 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 	var began, end time.Time // the first send and the iteration's end
 	s := &vu.sample
 	failed := false
-	for i, st := range sc.Steps {
-		*s = metrics.Sample{}
+	for i := 0; i < len(sc.Steps); i++ {
+		st := sc.Steps[i]
 		vu.step = sc.first + uint16(i)
-		send, stepEnd := st.Do(hard, vu, s)
-		if hard.Err() != nil {
-			vu.interrupted.Add(1)
-			return false // interrupted: not a measurement
-		}
-		ref := send
-		if i == 0 {
-			ref, began = intended, send
-		}
-		end = stepEnd
-		s.LatencyUS = metrics.Micros(stepEnd.Sub(ref))
-		s.ServiceUS = metrics.Micros(stepEnd.Sub(send))
-		s.EndNS = int64(stepEnd.Sub(vu.T0))
-		s.Step = sc.first + uint16(i)
-		vu.ring.Push(s)
-		if s.Kind != metrics.KindNone {
-			failed = true
-			if !vu.test.ContinueOnFailure {
+		if n := sc.groupLen(i); n > 1 {
+			var stop bool
+			if end, stop = vu.runGroup(hard, sc, i, n, intended, &began, &failed); stop {
+				return false
+			}
+			i += n - 1
+			if failed && !vu.test.ContinueOnFailure {
 				break
+			}
+		} else {
+			*s = metrics.Sample{}
+			send, stepEnd := st.Do(hard, vu, s)
+			if hard.Err() != nil {
+				vu.interrupted.Add(1)
+				return false // interrupted: not a measurement
+			}
+			ref := send
+			if i == 0 {
+				ref, began = intended, send
+			}
+			end = stepEnd
+			vu.push(s, sc.first+uint16(i), ref, send, stepEnd)
+			if s.Kind != metrics.KindNone {
+				failed = true
+				if !vu.test.ContinueOnFailure {
+					break
+				}
 			}
 		}
 		if th := sc.Think[i]; th.Max > 0 && !stopping.Load() {
@@ -159,6 +185,88 @@ func (vu *VU) iterate(hard context.Context, stopping *atomic.Bool, intended time
 	vu.ring.Push(&it)
 	return true
 }
+
+// push records step's sample s, which was sent at send and ended at end;
+// its latency counts from ref.
+func (vu *VU) push(s *metrics.Sample, step uint16, ref, send, end time.Time) {
+	s.LatencyUS = metrics.Micros(end.Sub(ref))
+	s.ServiceUS = metrics.Micros(end.Sub(send))
+	s.EndNS = int64(end.Sub(vu.T0))
+	s.Step = step
+	vu.ring.Push(s)
+}
+
+// groupLen is the number of steps from i that run together: 1 unless
+// step i is marked parallel.
+func (sc *Scenario) groupLen(i int) int {
+	n := 1
+	for j := i; j < len(sc.Steps)-1 && j < len(sc.Parallel) && sc.Parallel[j]; j++ {
+		n++
+	}
+	return n
+}
+
+// MaxGroup is the most steps a parallel group may hold; compiling a plan
+// refuses more.
+const MaxGroup = 64
+
+// runGroup runs the n steps of sc from i together (see GroupStep) and
+// records each. It returns the group's end, and stop when the hard stop
+// cut it short.
+func (vu *VU) runGroup(hard context.Context, sc *Scenario, i, n int, intended time.Time, began *time.Time, failed *bool) (time.Time, bool) {
+	if vu.groupS == nil {
+		vu.groupS = new(groupState)
+	}
+	g := vu.groupS
+	ss, sends, ends := g.s[:n], g.send[:n], g.end[:n]
+	clear(ss)
+	steps := sc.Steps[i : i+n]
+	vu.group = sc.first + uint16(i)
+	if gs, ok := steps[0].(GroupStep); ok {
+		gs.DoGroup(hard, vu, steps, ss, sends, ends)
+	} else {
+		for k, st := range steps {
+			vu.InGroup(k)
+			sends[k], ends[k] = st.Do(hard, vu, &ss[k])
+			if hard.Err() != nil || ss[k].Kind != metrics.KindNone && !vu.test.ContinueOnFailure {
+				n = k + 1
+				break
+			}
+		}
+	}
+	if hard.Err() != nil {
+		vu.interrupted.Add(1)
+		return time.Time{}, true
+	}
+	var end time.Time
+	for k := range n {
+		ref := sends[k]
+		if i == 0 {
+			ref = intended
+			if k == 0 || sends[k].Before(*began) {
+				*began = sends[k]
+			}
+		}
+		if ends[k].After(end) {
+			end = ends[k]
+		}
+		vu.push(&ss[k], sc.first+uint16(i+k), ref, sends[k], ends[k])
+		if ss[k].Kind != metrics.KindNone {
+			*failed = true
+		}
+	}
+	return end, false
+}
+
+// groupState is what a parallel group's steps fill, kept by the VU.
+type groupState struct {
+	s         [MaxGroup]metrics.Sample
+	send, end [MaxGroup]time.Time
+}
+
+// InGroup makes step k of the parallel group being run the one whose
+// examples the VU records (see GroupStep).
+func (vu *VU) InGroup(k int) { vu.step = vu.group + uint16(k) }
 
 func (vu *VU) thinkTime(th Think) time.Duration {
 	if th.Max <= th.Min {

@@ -109,6 +109,8 @@ type stepAgg struct {
 	ttfb, recv        int64
 	send              int64
 	poolWait          int64 // SQL steps: summed PoolWaitUS
+	redirects         int64 // HTTP steps: redirects followed
+	redirectUS        int64 // and the time in them
 	errs              map[errKey]int64
 }
 
@@ -278,6 +280,8 @@ func (c *Collector) record(s *Sample) {
 	st.ttfb += int64(s.TTFBUS)
 	st.recv += int64(s.RecvUS)
 	st.poolWait += int64(s.PoolWaitUS)
+	st.redirects += int64(s.Redirects)
+	st.redirectUS += int64(s.RedirectUS)
 	if s.Kind != KindNone {
 		st.errors++
 		st.errs[errKey{s.Kind, s.Status}]++
@@ -536,6 +540,9 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 		}
 		if st.requests > 0 {
 			sr.Phases.PoolWait = float64(st.poolWait) / float64(st.requests) / 1000
+		}
+		if sr.Redirects = st.redirects; st.redirects > 0 {
+			sr.RedirectMS = float64(st.redirectUS) / float64(st.redirects) / 1000
 		}
 		if durS > 0 {
 			sr.RPS = float64(st.requests) / durS

@@ -192,7 +192,7 @@ func mergeLoads(runs []*result.Run) ([]result.LoadResult, error) {
 					return nil, fmt.Errorf("run %d has a load %q that run 1 does not: only parts of one test merge", n+1, l.Name)
 				}
 				index[l.Name] = len(out)
-				out = append(out, result.LoadResult{Name: l.Name, Model: l.Model, Scenarios: l.Scenarios,
+				out = append(out, result.LoadResult{Name: l.Name, Model: l.Model, Scenarios: l.Scenarios, Tags: l.Tags,
 					StartS: l.StartS, Thresholds: l.Thresholds})
 				i = len(out) - 1
 			}

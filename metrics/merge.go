@@ -186,6 +186,8 @@ func mergeSteps(runs []*result.Run, durationS float64) ([]result.StepResult, map
 			m.MessagesIn += st.MessagesIn
 			m.BytesIn += st.BytesIn
 			m.BytesOut += st.BytesOut
+			m.Redirects += st.Redirects
+			m.RedirectMS += st.RedirectMS * float64(st.Redirects) // a sum until the loop below
 			m.Errs = addErrors(m.Errs, st.Errs)
 			hists[i] = append(hists[i], st.Hist)
 			addTiming(&phases[i], st.Phases, float64(st.Requests))
@@ -198,6 +200,9 @@ func mergeSteps(runs []*result.Run, durationS float64) ([]result.StepResult, map
 			return nil, nil, err
 		}
 		m.Phases = meanTiming(phases[i], float64(m.Requests))
+		if m.Redirects > 0 {
+			m.RedirectMS /= float64(m.Redirects)
+		}
 		if durationS > 0 {
 			m.RPS = float64(m.Requests) / durationS
 		}

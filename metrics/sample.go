@@ -29,10 +29,14 @@ type Sample struct {
 	// PoolWaitUS is how long an SQL step waited for a pooled connection
 	// (creating one included), apart from running its statements.
 	PoolWaitUS uint32
+	// RedirectUS is the time an HTTP step spent in the Redirects it
+	// followed, each from its request to its answer.
+	RedirectUS uint32
 	Step       uint16 // step index (or scenario index for iterations)
 	Status     uint16
 	Kind       ErrKind
 	Flags      uint8
+	Redirects  uint8
 }
 
 // Sample flags.

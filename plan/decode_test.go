@@ -207,7 +207,7 @@ func TestParseDecodeProblems(t *testing.T) {
 			name: "unknown key without suggestion",
 			why:  "when nothing is close, the known keys are listed",
 			doc:  minimal + "        colour: red\n",
-			want: []string{"t.yaml:7:9: scenarios[0].steps[0].colour: unknown field (known: name, method, path, headers, query, body, json, form, multipart, body_file, auth, redirects, timeout, think, extract, check, sql, ws, grpc)"},
+			want: []string{"t.yaml:7:9: scenarios[0].steps[0].colour: unknown field (known: name, method, path, headers, query, body, json, form, multipart, body_file, auth, redirects, timeout, parallel, think, extract, check, sql, ws, grpc)"},
 		},
 		{
 			name: "typo inside a map value",

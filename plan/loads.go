@@ -38,7 +38,17 @@ type NamedLoad struct {
 	Start Duration `yaml:"start" json:"start,omitempty"`
 	// Thresholds are judged on this load's requests alone.
 	Thresholds []*Threshold `yaml:"thresholds" json:"thresholds,omitempty"`
+	// Tags label the load's numbers: its entry of the Run's loads (the
+	// JSON output, the history) and its row of the reports' loads table.
+	Tags map[string]string `yaml:"tags" json:"tags,omitempty"`
 }
+
+// Bounds of a load's tags.
+const (
+	MaxLoadTags    = 16
+	MaxTagKeyLen   = 64
+	MaxTagValueLen = 256
+)
 
 // Path is where the load is written in the plan: `loads.api`.
 func (l *NamedLoad) Path() string { return keyPath("loads", l.Name) }
@@ -175,6 +185,7 @@ func (c *checker) loads() {
 			c.add(sp, "every scenario of this load has weight 0; at least one must be > 0")
 		}
 		c.thresholdList(fieldPath(lp, "thresholds"), l.Thresholds, l.Scenarios)
+		c.loadTags(fieldPath(lp, "tags"), l.Tags)
 	}
 	for i, s := range p.Scenarios {
 		if s != nil && s.Name != "" && owner[s.Name] == "" {
@@ -207,4 +218,43 @@ func (c *checker) loadsBounds() {
 	if ths > MaxThresholds {
 		c.add("loads", "%d thresholds in all; at most %d are allowed", ths, MaxThresholds)
 	}
+}
+
+// loadTags checks a load's tags: their number, and keys that label a
+// series in every output (a letter, then letters, digits and _).
+func (c *checker) loadTags(path string, tags map[string]string) {
+	if len(tags) > MaxLoadTags {
+		c.add(path, "%d tags; at most %d are allowed", len(tags), MaxLoadTags)
+	}
+	for _, k := range sortedKeys(tags) {
+		switch {
+		case !tagKey(k):
+			c.add(keyPath(path, k), "a tag's name starts with a letter and holds only letters, digits and _ (e.g. team, tier_1)")
+		case len(k) > MaxTagKeyLen:
+			c.add(keyPath(path, k), "a tag's name is at most %d characters", MaxTagKeyLen)
+		case reservedTag(k):
+			c.add(keyPath(path, k), "%q is a label the outputs already use: choose another name", k)
+		case len(tags[k]) > MaxTagValueLen:
+			c.add(keyPath(path, k), "a tag's value is at most %d characters", MaxTagValueLen)
+		}
+	}
+}
+
+func tagKey(k string) bool {
+	for i, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && (r == '_' || r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return k != ""
+}
+
+// reservedTag is a label the outputs already give series, kept from tags
+// so that a load's tags can label its series beside them.
+func reservedTag(k string) bool {
+	switch k {
+	case "load", "scenario", "step", "kind", "phase", "quantile", "le":
+		return true
+	}
+	return false
 }

@@ -144,6 +144,19 @@ loads:
 			want: []string{"t.yaml:5:8: loads: expected a mapping of named loads (loads: {api: {rate: 50, duration: 1m}}), got a list"},
 		},
 		{
+			name: "tags of a load",
+			why:  "a tag's name labels series in every output: a plain word, not one the outputs already use; values and counts are bounded",
+			doc: loadsHead + `loads:
+  x: {vus: 1, duration: 1s, scenarios: [a], tags: {team: payments, 1st: x, step: y}}
+  y: {vus: 1, duration: 1s, scenarios: [b], tags: {t0: 0, t1: 1, t2: 2, t3: 3, t4: 4, t5: 5, t6: 6, t7: 7, t8: 8, t9: 9, t10: 10, t11: 11, t12: 12, t13: 13, t14: 14, t15: 15, t16: 16}}
+`,
+			want: []string{
+				`t.yaml:6:73: loads.x.tags.1st: a tag's name starts with a letter and holds only letters, digits and _ (e.g. team, tier_1)`,
+				`t.yaml:6:82: loads.x.tags.step: "step" is a label the outputs already use: choose another name`,
+				"t.yaml:7:51: loads.y.tags: 17 tags; at most 16 are allowed",
+			},
+		},
+		{
 			name: "unknown field of a load",
 			why:  "typos inside a load are caught with a suggestion",
 			doc:  loadsHead + "loads:\n  x: {vus: 1, duration: 1s, scenarios: [a, b], strat: 1s}\n",

@@ -100,16 +100,20 @@ type Step struct {
 	Multipart *Multipart        `yaml:"multipart" json:"multipart,omitempty"`
 	// BodyFile is sent as the body as it is on disk (read once, not
 	// templated).
-	BodyFile  string                `yaml:"body_file" json:"body_file,omitempty"`
-	Auth      *Auth                 `yaml:"auth" json:"auth,omitempty"`
-	Redirects *int                  `yaml:"redirects" json:"redirects,omitempty"` // overrides target.redirects
-	Timeout   Duration              `yaml:"timeout" json:"timeout,omitempty"`
-	Think     *Think                `yaml:"think" json:"think,omitempty"` // pause after this step
-	Extract   map[string]*Extractor `yaml:"extract" json:"extract,omitempty"`
-	Check     *Check                `yaml:"check" json:"check,omitempty"`
-	SQL       *SQLStep              `yaml:"sql" json:"sql,omitempty"`
-	WS        *WSStep               `yaml:"ws" json:"ws,omitempty"`
-	GRPC      *GRPCStep             `yaml:"grpc" json:"grpc,omitempty"`
+	BodyFile  string   `yaml:"body_file" json:"body_file,omitempty"`
+	Auth      *Auth    `yaml:"auth" json:"auth,omitempty"`
+	Redirects *int     `yaml:"redirects" json:"redirects,omitempty"` // overrides target.redirects
+	Timeout   Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// Parallel runs this HTTP step together with the next one (and so on
+	// while steps are marked): over HTTP/2 as concurrent streams on the
+	// VU's connection, over HTTP/1.1 one after another.
+	Parallel bool                  `yaml:"parallel" json:"parallel,omitempty"`
+	Think    *Think                `yaml:"think" json:"think,omitempty"` // pause after this step
+	Extract  map[string]*Extractor `yaml:"extract" json:"extract,omitempty"`
+	Check    *Check                `yaml:"check" json:"check,omitempty"`
+	SQL      *SQLStep              `yaml:"sql" json:"sql,omitempty"`
+	WS       *WSStep               `yaml:"ws" json:"ws,omitempty"`
+	GRPC     *GRPCStep             `yaml:"grpc" json:"grpc,omitempty"`
 }
 
 // Think is a pause: fixed (`think: 1s`) or uniform (`think: {min: 1s, max: 3s}`).

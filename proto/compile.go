@@ -106,8 +106,19 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 		for k := range p.Variables {
 			known[k] = true
 		}
+		var pending []string // what the steps of a parallel group extract, known after it
+		group := 0           // steps so far in the current parallel group
 		for j, st := range sc.Steps {
 			path := fmt.Sprintf("scenarios[%d].steps[%d]", i, j)
+			if st.Parallel || group > 0 {
+				group++
+				switch {
+				case st.SQL != nil || st.WS != nil || st.GRPC != nil:
+					bad(path+".parallel", errors.New("only HTTP steps run in parallel: leave this step out of the group"))
+				case group > load.MaxGroup:
+					bad(path+".parallel", fmt.Errorf("a parallel group holds at most %d steps", load.MaxGroup))
+				}
+			}
 			var step load.Step
 			kind := "http"
 			if st.WS != nil || st.GRPC != nil {
@@ -170,9 +181,7 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 						bad(path, fmt.Errorf("uses {{ %s }} but no earlier step of %q extracts it (add extract: { %s: { json: … } } to an earlier step, or define it under variables:)", v, sc.Name, v))
 					}
 				}
-				for k := range st.Extract {
-					known[k] = true
-				}
+				pending = append(pending, slices.Collect(maps.Keys(st.Extract))...)
 				step = hs
 			}
 			th := sc.Think
@@ -185,6 +194,18 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 				if think.Max < think.Min {
 					think.Max = think.Min
 				}
+			}
+			if !st.Parallel || j == len(sc.Steps)-1 {
+				for _, k := range pending { // the group, or this step alone, is done
+					known[k] = true
+				}
+				pending, group = pending[:0], 0
+			}
+			if st.Parallel {
+				if ls.Parallel == nil {
+					ls.Parallel = make([]bool, len(sc.Steps))
+				}
+				ls.Parallel[j] = true
 			}
 			ls.Steps = append(ls.Steps, step)
 			ls.Think = append(ls.Think, think)

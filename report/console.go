@@ -77,6 +77,12 @@ func Console(w io.Writer, r *result.Run) error {
 		}
 	}
 	tw.Flush()
+	for _, st := range r.Steps {
+		if st.Redirects > 0 && st.Requests > 0 {
+			ew.printf("  %s / %s followed %d redirects (%.2f a request), %.2fms each\n", st.Scenario, st.Step, st.Redirects,
+				float64(st.Redirects)/float64(st.Requests), st.RedirectMS)
+		}
+	}
 	consoleLoads(ew, r)
 	consoleAgents(ew, r)
 	if len(r.Errors) > 0 {

@@ -373,9 +373,10 @@ func orText(s, alt string) string {
 // htmlFuncs format the Run's numbers for the page.
 func htmlFuncs() template.FuncMap {
 	return template.FuncMap{
-		"num": numText,
-		"ms":  func(v float64) string { return f(v) },
-		"pct": func(ratio float64) string { return pctText(ratio) },
+		"num":  numText,
+		"tags": tagsText,
+		"ms":   func(v float64) string { return f(v) },
+		"pct":  func(ratio float64) string { return pctText(ratio) },
 		"evidence": func(v float64, unit string) string {
 			return evidenceText(v, unit)
 		},

@@ -2,6 +2,9 @@ package report
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/stampede-perf/stampede/result"
@@ -38,14 +41,23 @@ func consoleLoads(ew *errWriter, r *result.Run) {
 	}
 	ew.printf("\nloads\n")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "  \tmodel\tstart\trequests\trps\terr%%\tp50\tp95\tp99\tasked/s\tVUs\tdropped\t\n")
+	tagged := loadsTagged(r)
+	tagHead := ""
+	if tagged {
+		tagHead = "tags\t"
+	}
+	fmt.Fprintf(tw, "  \tmodel\tstart\trequests\trps\terr%%\tp50\tp95\tp99\tasked/s\tVUs\tdropped\t%s\n", tagHead)
 	for _, l := range r.Loads {
 		asked := "-"
 		if l.TargetRPS > 0 {
 			asked = fmt.Sprintf("%.1f", l.TargetRPS)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%.1f\t%.2f\t%s\t%s\t%s\t%s\t%d\t%d\t\n", truncate(l.Name, 32), l.Model, loadStart(l),
-			l.Requests, l.RPS, 100*l.ErrorRate, f(l.Latency.P50), f(l.Latency.P95), f(l.Latency.P99), asked, l.MaxVUs, l.Dropped)
+		tags := ""
+		if tagged {
+			tags = truncate(tagsText(l.Tags), 60) + "\t"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%.1f\t%.2f\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", truncate(l.Name, 32), l.Model, loadStart(l),
+			l.Requests, l.RPS, 100*l.ErrorRate, f(l.Latency.P50), f(l.Latency.P95), f(l.Latency.P99), asked, l.MaxVUs, l.Dropped, tags)
 	}
 	tw.Flush()
 	for _, t := range loadThresholds(r) {
@@ -58,10 +70,46 @@ func mdLoads(ew *errWriter, r *result.Run) {
 	if len(r.Loads) == 0 {
 		return
 	}
-	ew.printf("| load | model | start | requests | throughput | errors | p50 | p95 | p99 | VUs | dropped |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, l := range r.Loads {
-		ew.printf("| %s | %s | %s | %d | %s/s | %s | %s ms | %s ms | %s ms | %d | %d |\n", mdCell(l.Name), l.Model, loadStart(l),
-			l.Requests, numText(l.RPS), pctText(l.ErrorRate), f(l.Latency.P50), f(l.Latency.P95), f(l.Latency.P99), l.MaxVUs, l.Dropped)
+	tagged := loadsTagged(r)
+	ew.printf("| load | model | start | requests | throughput | errors | p50 | p95 | p99 | VUs | dropped |")
+	if tagged {
+		ew.printf(" tags |")
+	}
+	ew.printf("\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	if tagged {
+		ew.printf("---|")
 	}
 	ew.printf("\n")
+	for _, l := range r.Loads {
+		ew.printf("| %s | %s | %s | %d | %s/s | %s | %s ms | %s ms | %s ms | %d | %d |", mdCell(l.Name), l.Model, loadStart(l),
+			l.Requests, numText(l.RPS), pctText(l.ErrorRate), f(l.Latency.P50), f(l.Latency.P95), f(l.Latency.P99), l.MaxVUs, l.Dropped)
+		if tagged {
+			ew.printf(" %s |", mdCell(tagsText(l.Tags)))
+		}
+		ew.printf("\n")
+	}
+	ew.printf("\n")
+}
+
+// loadsTagged reports whether any load of r has tags: only then do the
+// loads' tables have a tags column.
+func loadsTagged(r *result.Run) bool {
+	for _, l := range r.Loads {
+		if len(l.Tags) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// tagsText is a load's tags as "key=value" pairs in key order.
+func tagsText(tags map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k + "=" + tags[k])
+	}
+	return b.String()
 }

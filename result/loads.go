@@ -9,6 +9,8 @@ type LoadResult struct {
 	Name      string   `json:"name"`
 	Model     string   `json:"model"` // "closed" or "open"
 	Scenarios []string `json:"scenarios"`
+	// Tags are the plan's tags of the load.
+	Tags map[string]string `json:"tags,omitempty"`
 	// StartS is when the load started, in seconds from the run's start;
 	// DurationS how long it ran from there.
 	StartS     float64 `json:"start_s"`

@@ -143,14 +143,19 @@ type StepResult struct {
 	RPS      float64 `json:"rps"`
 	Rows     int64   `json:"rows,omitempty"`
 	// MessagesOut and MessagesIn count WebSocket and gRPC messages.
-	MessagesOut int64        `json:"messages_out,omitempty"`
-	MessagesIn  int64        `json:"messages_in,omitempty"`
-	BytesIn     int64        `json:"bytes_in"`
-	BytesOut    int64        `json:"bytes_out"`
-	Latency     Latency      `json:"latency_ms"`
-	Phases      Timing       `json:"timing_ms"`
-	Errs        []ErrorCount `json:"errors_by_kind,omitempty"`
-	Hist        string       `json:"hist,omitempty"`
+	MessagesOut int64 `json:"messages_out,omitempty"`
+	MessagesIn  int64 `json:"messages_in,omitempty"`
+	BytesIn     int64 `json:"bytes_in"`
+	BytesOut    int64 `json:"bytes_out"`
+	// Redirects are the redirects the step's requests followed (each an
+	// exchange of its own within the step's time); RedirectMS the mean
+	// time of one, from its request to its answer.
+	Redirects  int64        `json:"redirects,omitempty"`
+	RedirectMS float64      `json:"redirect_ms,omitempty"`
+	Latency    Latency      `json:"latency_ms"`
+	Phases     Timing       `json:"timing_ms"`
+	Errs       []ErrorCount `json:"errors_by_kind,omitempty"`
+	Hist       string       `json:"hist,omitempty"`
 }
 
 // ScenarioResult counts the iterations of one scenario.

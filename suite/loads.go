@@ -193,8 +193,8 @@ func loadResults(parts []*loadPart, runs []*result.Run) []result.LoadResult {
 	out := make([]result.LoadResult, len(parts))
 	for i, pt := range parts {
 		start := pt.nl.Start.D().Seconds()
-		out[i] = result.LoadResult{Name: pt.nl.Name, Model: pt.nl.Model, Scenarios: pt.nl.Scenarios, StartS: start,
-			TargetRPS: pt.targetRPS}
+		out[i] = result.LoadResult{Name: pt.nl.Name, Model: pt.nl.Model, Scenarios: pt.nl.Scenarios, Tags: pt.nl.Tags,
+			StartS: start, TargetRPS: pt.targetRPS}
 		if r := runs[i]; r != nil {
 			s := r.Summary
 			out[i].DurationS = max(0, s.DurationS-start)

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,6 +60,7 @@ loads:
     rate: 50
     duration: 1s
     start: 1s
+    tags: {team: payments, tier: "1"}
     scenarios: [api]
     thresholds: [p99 < 10s]
 `))
@@ -99,6 +101,9 @@ func TestLoadsRunSideBySide(t *testing.T) {
 	}
 	if machines.TargetRPS != 50 || machines.StartS != 1 || machines.Model != "open" || people.Model != "closed" {
 		t.Errorf("machines = %+v", machines)
+	}
+	if !maps.Equal(machines.Tags, map[string]string{"team": "payments", "tier": "1"}) || people.Tags != nil {
+		t.Errorf("tags: machines %v, people %v; want the plan's on machines alone", machines.Tags, people.Tags)
 	}
 	if run.Model != metrics.ModelMixed {
 		t.Errorf("model %q, want %q", run.Model, metrics.ModelMixed)
@@ -235,6 +240,9 @@ func TestLoadsSegmentsMerge(t *testing.T) {
 		}
 	}
 	machines := m.Loads[1]
+	if machines.Tags["team"] != "payments" {
+		t.Errorf("the merged machines load lost its tags: %v", machines.Tags)
+	}
 	if n := machines.Iterations + machines.Dropped + machines.Interrupted; n != 50 || machines.TargetRPS != 50 {
 		t.Errorf("the open load's parts hold %d iterations at %v/s, want the whole schedule's 50 at 50/s", n, machines.TargetRPS)
 	}

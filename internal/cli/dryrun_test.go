@@ -34,7 +34,7 @@ load: { vus: 5, duration: 1m, ramp_up: 10s }
 scenarios:
   - name: upload
     steps:
-      - { name: login, path: /login, form: { user: ann }, redirects: 0 }
+      - { name: login, path: /login, form: { user: ann }, redirects: 0, parallel: true }
       - name: send photo
         path: /photos
         multipart: { files: { photo: { path: photo.png } } }
@@ -48,7 +48,7 @@ scenarios:
 		"plan dry (" + good + ") is valid; nothing was sent (--dry-run)",
 		"(HTTP/1.1, no cookies, redirects ≤ 3)",
 		"level 1: VUs 5, ramp 10s, hold 1m0s",
-		"1. http login: POST /login  (form of 1 field; redirects not followed)",
+		"1. http login: POST /login  (form of 1 field; redirects not followed; together with the next step)",
 		"2. http send photo: POST /photos  (multipart of 0 fields and 1 file; basic auth)",
 		"threshold error_rate < 1% (the default SLO",
 	} {

@@ -34,13 +34,13 @@ scenarios:
   - {name: api, steps: [{name: b, path: /b}]}
 loads:
   people: {vus: 2, duration: 1s, scenarios: [browse], thresholds: ["requests > 0"]}
-  machines: {rate: 20, duration: 1s, start: 500ms, scenarios: [api], thresholds: ["requests > 1000"]}
+  machines: {rate: 20, duration: 1s, start: 500ms, scenarios: [api], thresholds: ["requests > 1000"], tags: {team: api}}
 `
 	if err := os.WriteFile(planFile, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dry := runCLI(t, context.Background(), "run", "--dry-run", planFile)
-	for _, want := range []string{"load people: closed model", "load machines: open model", "starts 500ms after the run", "scenarios api", "threshold requests > 1000"} {
+	for _, want := range []string{"load people: closed model", "load machines: open model", "starts 500ms after the run", "scenarios api", "tags team=api", "threshold requests > 1000"} {
 		if !strings.Contains(dry.stdout, want) {
 			t.Errorf("--dry-run lacks %q:\n%s", want, dry.stdout)
 		}

@@ -627,6 +627,13 @@ func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error 
 			fmt.Fprintf(w, "  starts %v after the run\n", nl.Start.D())
 		}
 		fmt.Fprintf(w, "  scenarios %s\n", strings.Join(nl.Scenarios, ", "))
+		if len(nl.Tags) > 0 {
+			var tags []string
+			for _, k := range slices.Sorted(maps.Keys(nl.Tags)) {
+				tags = append(tags, k+"="+nl.Tags[k])
+			}
+			fmt.Fprintf(w, "  tags %s\n", strings.Join(tags, " "))
+		}
 		printThresholds(w, "  threshold", nl.Thresholds)
 	}
 	if seg.N > 1 {
@@ -800,6 +807,9 @@ func stepText(st *plan.Step) string {
 	}
 	if len(st.Extract) > 0 {
 		parts = append(parts, "extracts "+strings.Join(slices.Sorted(maps.Keys(st.Extract)), ", "))
+	}
+	if st.Parallel {
+		parts = append(parts, "together with the next step")
 	}
 	if st.Check != nil {
 		parts = append(parts, "checked")

@@ -33,6 +33,15 @@ func (k *cookies) newIteration(mode plan.CookieMode, iter int64) {
 	}
 }
 
+// ensureJar makes the jar now if there is none, so that the lanes of a
+// parallel group, which store and read cookies at once, share one.
+func (k *cookies) ensureJar(iter int64) {
+	if k.jar == nil {
+		k.jar, _ = cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List}) // never fails
+		k.iter = iter
+	}
+}
+
 // store keeps the cookies resp sets for the request origin+uri.
 func (k *cookies) store(resp *fasthttp.Response, origin string, uri []byte, iter int64) {
 	if k.onCookie == nil {
@@ -53,10 +62,7 @@ func (k *cookies) store(resp *fasthttp.Response, origin string, uri []byte, iter
 	if err != nil || len(cs) == 0 {
 		return
 	}
-	if k.jar == nil {
-		k.jar, _ = cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List}) // never fails
-		k.iter = iter
-	}
+	k.ensureJar(iter)
 	k.jar.SetCookies(u, cs)
 }
 

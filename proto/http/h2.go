@@ -4,34 +4,42 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	nethttp "net/http"
-	"net/http/httptrace"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/net/http2"
+
+	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/tmpl"
 )
 
-// h2Client is a VU's HTTP/2 state: a net/http Transport that speaks only
-// HTTP/2 (h2 by ALPN over TLS, h2c with prior knowledge over cleartext)
-// and holds at most one connection per host, so a VU is one connection
-// as on the HTTP/1.1 path. Requests and responses are converted from and
-// to the VU's fasthttp ones, so checks, extractors, cookies and redirects
-// are the same code for both versions.
+// h2Client is a VU's HTTP/2 state. Each host the VU talks to gets one
+// connection, dialled as on the HTTP/1.1 path (the same DNS, connect, TLS
+// and proxy tunnel code, ALPN offering h2) and handed to x/net/http2's
+// ClientConn, used directly: no pool, no dial goroutine, no per-request
+// context or trace callbacks. The request's deadline is the connection's
+// (cleared once the response is read), so a timeout or an Interrupt cuts
+// the connection as on HTTP/1.1. Requests and responses are converted from
+// and to the VU's fasthttp ones, so checks, extractors, cookies and
+// redirects are the same code for both versions.
 //
-// The Transport reads frames and dials on goroutines of its own: the
-// phases they report are guarded by mu and the byte counts are atomic.
+// The ClientConn reads frames on a goroutine of its own: the byte counts
+// are atomic.
 type h2Client struct {
-	tr     *nethttp.Transport
-	ctx    context.Context // cancelled by Interrupt
-	cancel context.CancelFunc
-	trace  *httptrace.ClientTrace
-	body   bytes.Reader
-	hreq   nethttp.Request
+	t2   *http2.Transport
+	cur  atomic.Pointer[countConn] // the connection in use, for Interrupt
+	hreq nethttp.Request
 	// The last request's URL, method and headers, reused when the next
 	// one is the same.
 	url                 *url.URL
@@ -39,75 +47,16 @@ type h2Client struct {
 	header              nethttp.Header
 
 	in, out atomic.Int64 // bytes over the VU's connections
-
-	mu sync.Mutex // guards ph
-	ph h2phases
-}
-
-type h2phases struct {
-	dnsStart, connStart, tlsStart time.Time
-	dns, connect, tls             time.Duration
-	sent, firstByte               time.Time
 }
 
 func (c *Client) newH2() *h2Client {
-	h := &h2Client{}
-	h.ctx, h.cancel = context.WithCancel(context.Background())
-	protos := new(nethttp.Protocols)
-	protos.SetHTTP2(true)
-	protos.SetUnencryptedHTTP2(true)
-	dialer := &net.Dialer{}
-	h.tr = &nethttp.Transport{
-		Protocols:          protos,
-		ForceAttemptHTTP2:  true,
-		MaxConnsPerHost:    1,
-		DisableCompression: true,
-		DisableKeepAlives:  !c.cfg.KeepAlive,
-		TLSClientConfig:    c.tlsConfig("", "h2"),
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := dialer.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return &countConn{Conn: conn, in: &h.in, out: &h.out}, nil
-		},
-	}
-	if c.cfg.Proxy != nil {
-		h.tr.Proxy = func(r *nethttp.Request) (*url.URL, error) { return c.cfg.Proxy(r.URL) }
-	}
-	at := func(f func(p *h2phases)) {
-		h.mu.Lock()
-		f(&h.ph)
-		h.mu.Unlock()
-	}
-	h.trace = &httptrace.ClientTrace{
-		DNSStart:          func(httptrace.DNSStartInfo) { at(func(p *h2phases) { p.dnsStart = time.Now() }) },
-		DNSDone:           func(httptrace.DNSDoneInfo) { at(func(p *h2phases) { p.dns = time.Since(p.dnsStart) }) },
-		ConnectStart:      func(_, _ string) { at(func(p *h2phases) { p.connStart = time.Now() }) },
-		ConnectDone:       func(_, _ string, _ error) { at(func(p *h2phases) { p.connect = time.Since(p.connStart) }) },
-		TLSHandshakeStart: func() { at(func(p *h2phases) { p.tlsStart = time.Now() }) },
-		TLSHandshakeDone:  func(tls.ConnectionState, error) { at(func(p *h2phases) { p.tls = time.Since(p.tlsStart) }) },
-		GotConn:           func(httptrace.GotConnInfo) { at(func(p *h2phases) { p.sent = time.Now() }) },
-		GotFirstResponseByte: func() {
-			at(func(p *h2phases) {
-				if p.firstByte.IsZero() {
-					p.firstByte = time.Now()
-				}
-			})
-		},
-	}
-	h.ctx = httptrace.WithClientTrace(h.ctx, h.trace) // every request's context derives from it
+	h := &h2Client{t2: &http2.Transport{AllowHTTP: true, DisableCompression: true, StrictMaxConcurrentStreams: true}}
 	c.h2 = h
 	c.h2p.Store(h)
 	return h
 }
 
-func (h *h2Client) close() {
-	h.cancel()
-	h.tr.CloseIdleConnections()
-}
-
-// countConn counts the bytes of a connection the Transport reads and
+// countConn counts the bytes of a connection the ClientConn reads and
 // writes from its own goroutines.
 type countConn struct {
 	net.Conn
@@ -126,23 +75,160 @@ func (cc *countConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// sendH2 sends req to d over HTTP/2 and reads the answer into c.resp.
+// h2Body is a request body the ClientConn reads from its own goroutine.
+type h2Body struct{ bytes.Reader }
+
+func (*h2Body) Close() error { return nil }
+
+// errNoH2 is a TLS server that did not choose h2 by ALPN.
+var errNoH2 = errors.New("the server did not agree to HTTP/2 in the TLS handshake (ALPN): it may speak HTTP/1.1 only (set target.http: 1)")
+
+// dialH2 connects h and starts its HTTP/2 connection; the root's state
+// (its hosts, under its mu) holds it.
+func (c *Client) dialH2(h *hostConn, deadline time.Time) error {
+	if h.proxy != "" && !h.tls {
+		return fmt.Errorf("HTTP/2 without TLS (h2c) to %s cannot go through the proxy %s", h.addr, h.proxy)
+	}
+	conn, err := c.connect(h, deadline, "h2")
+	if err != nil {
+		return err
+	}
+	if tc, ok := conn.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol != "h2" {
+		conn.Close()
+		return errNoH2
+	}
+	rh := c.root.h2
+	w := &countConn{Conn: conn, in: &rh.in, out: &rh.out}
+	rh.cur.Store(w)
+	w.SetDeadline(deadline)
+	cc, err := rh.t2.NewClientConn(w)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	h.cc, h.wire = cc, w
+	return nil
+}
+
+// conn returns the root's HTTP/2 connection to d, dialling it when there
+// is none or the one there can take no more requests (closed, or the
+// server sent GOAWAY); reused says it was there.
+func (c *Client) conn(d *dest, deadline time.Time) (hc *hostConn, reused bool, err error) {
+	r := c.root
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if hc, err = r.host(d); err != nil {
+		return nil, false, err
+	}
+	if hc.cc != nil && !hc.cc.CanTakeNewRequest() {
+		r.closeConn(hc)
+	}
+	if hc.cc != nil {
+		return hc, true, nil
+	}
+	return hc, false, c.dialH2(hc, deadline)
+}
+
+// sendH2 sends req to d over HTTP/2 and reads the answer into c.resp. A
+// reused connection that the server had closed (or sent GOAWAY on) while
+// the VU was idle is redialled once for idempotent requests, as on
+// HTTP/1.1. In a parallel group the connection is shared: its deadline is
+// the group's, an error closes it only when it can take no more requests,
+// and a request's bytes are its bodies' (its frames are interleaved with
+// the others').
 func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.Time) error {
+	r := c.root
+	rh := r.h2
+	if rh == nil {
+		rh = r.newH2()
+	}
 	h := c.h2
 	if h == nil {
 		h = c.newH2()
 	}
-	if c.stopped.Load() {
+	if r.stopped.Load() {
 		return context.Canceled
 	}
-	// A request like the last one reuses its URL, method and header
-	// strings: the Transport neither changes nor keeps them.
-	if h.url == nil || h.origin != d.origin || h.uri != bytesString(c.buf) {
-		u, err := url.Parse(d.origin + bytesString(c.buf))
+	hreq, err := h.request(d, c.buf, req)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		hc, reused, err := c.conn(d, deadline)
 		if err != nil {
 			return err
 		}
-		h.url, h.origin, h.uri = u, d.origin, string(c.buf)
+		w, cc := hc.wire, hc.cc
+		rh.cur.Store(w)
+		if c.grouped {
+			deadline = r.groupDeadline
+		}
+		if err := w.SetDeadline(deadline); err != nil {
+			r.closeConn(hc)
+			return err
+		}
+		if r.stopped.Load() { // an Interrupt before the deadline was set
+			r.closeConn(hc)
+			return context.Canceled
+		}
+		if b := req.Body(); len(b) > 0 {
+			// The ClientConn may still be writing a body when the answer
+			// is in (a redirect, an error): a request with a body is its
+			// own, with copies of its headers and body.
+			r2 := *hreq
+			r2.Header = hreq.Header.Clone()
+			body := &h2Body{}
+			body.Reset(bytes.Clone(b))
+			r2.Body, r2.ContentLength = body, int64(len(b))
+			hreq = &r2
+		}
+		in0, out0 := rh.in.Load(), rh.out.Load()
+		c.trace.sent = time.Now() // after any dial: TTFB is the server's part
+		hresp, err := cc.RoundTrip(hreq)
+		var n int64
+		if err == nil {
+			c.trace.firstRead = time.Now() // the response's headers are in
+			n, err = c.readH2(st, hresp)
+		}
+		if c.grouped {
+			c.trace.in += n
+			c.trace.out += int64(len(req.Body()))
+			if err != nil && r.stopped.Load() {
+				return context.Canceled
+			}
+			return err
+		}
+		c.trace.in += rh.in.Load() - in0
+		c.trace.out += rh.out.Load() - out0
+		if err == nil {
+			w.SetDeadline(time.Time{}) // idle, the connection waits as long as the server keeps it
+			if !c.cfg.KeepAlive {
+				r.closeConn(hc)
+			}
+			return nil
+		}
+		r.closeConn(hc)
+		if r.stopped.Load() {
+			return context.Canceled
+		}
+		if reused && attempt == 0 && c.trace.firstRead.IsZero() && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			c.trace.in, c.trace.out = 0, 0
+			continue
+		}
+		return err
+	}
+}
+
+// request is req as a net/http request to d, whose request URI is uri.
+// A request like the last one reuses its URL, method and header strings:
+// the ClientConn neither changes nor keeps them.
+func (h *h2Client) request(d *dest, uri []byte, req *fasthttp.Request) (*nethttp.Request, error) {
+	if h.url == nil || h.origin != d.origin || h.uri != bytesString(uri) {
+		u, err := url.Parse(d.origin + bytesString(uri))
+		if err != nil {
+			return nil, err
+		}
+		h.url, h.origin, h.uri = u, d.origin, string(uri)
 	}
 	if m := req.Header.Method(); h.method != string(m) {
 		h.method = string(m)
@@ -176,41 +262,12 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 	}
 	hreq := &h.hreq
 	*hreq = nethttp.Request{Method: h.method, URL: h.url, Host: d.host, Header: h.header, Proto: "HTTP/2.0", ProtoMajor: 2}
-	if b := req.Body(); len(b) > 0 {
-		h.body.Reset(b)
-		hreq.Body = io.NopCloser(&h.body)
-		hreq.ContentLength = int64(len(b))
-	}
-	h.mu.Lock()
-	h.ph = h2phases{}
-	h.mu.Unlock()
-	in0, out0 := h.in.Load(), h.out.Load()
-	ctx, cancel := context.WithDeadline(h.ctx, deadline)
-	defer cancel()
-	start := time.Now()
-	hresp, err := h.tr.RoundTrip(hreq.WithContext(ctx))
-	if err == nil {
-		err = c.readH2(st, hresp)
-	}
-	h.mu.Lock()
-	ph := h.ph
-	h.mu.Unlock()
-	t := &c.trace
-	t.dns, t.connect, t.tls = ph.dns, ph.connect, ph.tls
-	t.sent, t.firstRead = ph.sent, ph.firstByte
-	if t.sent.IsZero() {
-		t.sent = start
-	}
-	t.in, t.out = h.in.Load()-in0, h.out.Load()-out0
-	if err != nil && c.stopped.Load() {
-		return context.Canceled
-	}
-	return err
+	return hreq, nil
 }
 
 // readH2 copies an HTTP/2 response into c.resp, keeping the body only
-// when a check or an extractor reads it.
-func (c *Client) readH2(st *Step, hresp *nethttp.Response) error {
+// when a check or an extractor reads it, and returns the body's size.
+func (c *Client) readH2(st *Step, hresp *nethttp.Response) (int64, error) {
 	defer hresp.Body.Close()
 	resp := &c.resp
 	resp.Reset()
@@ -221,15 +278,106 @@ func (c *Client) readH2(st *Step, hresp *nethttp.Response) error {
 		}
 	}
 	if !st.keepBody {
-		_, err := io.Copy(io.Discard, hresp.Body)
-		return err
+		return io.Copy(io.Discard, hresp.Body)
 	}
 	n, err := io.Copy(resp.BodyWriter(), io.LimitReader(hresp.Body, int64(st.maxBody)+1))
-	if err != nil {
-		return err
+	if err == nil && n > int64(st.maxBody) {
+		err = fasthttp.ErrBodyTooLarge
 	}
-	if n > int64(st.maxBody) {
-		return fasthttp.ErrBodyTooLarge
+	return n, err
+}
+
+// DoGroup runs steps, this one first, together. See load.GroupStep. Over
+// HTTP/2 each is a stream of the VU's connection, sent at once from a
+// goroutine of its own (the first on the VU's): templates are expanded
+// before and checks and extractors run after, on the VU's goroutine, so
+// what one step of the group extracts is for the steps after the group.
+// Over HTTP/1.1, which has one request at a time on the VU's connection,
+// they run one after another.
+func (st *Step) DoGroup(ctx context.Context, vu *load.VU, steps []load.Step, ss []metrics.Sample, sends, ends []time.Time) {
+	c := vu.Slots[st.cfg.Slot].(*Client)
+	if !st.cfg.HTTP2 {
+		for k, x := range steps {
+			vu.InGroup(k)
+			sends[k], ends[k] = x.Do(ctx, vu, &ss[k])
+		}
+		return
 	}
-	return nil
+	state, _ := vu.State.(*tmpl.State)
+	if c.h2 == nil {
+		c.newH2()
+	}
+	c.cookies.newIteration(st.cfg.Cookies, vu.Iter)
+	if st.cfg.Cookies != plan.CookiesOff {
+		c.cookies.ensureJar(vu.Iter) // one jar for every lane
+	}
+	for len(c.lanes) < len(steps)-1 {
+		l := NewClient(c.cfg)
+		l.root, l.bufs = c, c.bufs
+		c.lanes = append(c.lanes, l)
+	}
+	var xs [load.MaxGroup]exchanged
+	var ready [load.MaxGroup]bool
+	var deadline time.Time
+	lane := func(k int) *Client {
+		if k == 0 {
+			return c
+		}
+		return c.lanes[k-1]
+	}
+	for k, x := range steps {
+		vu.InGroup(k)
+		hs, l := x.(*Step), lane(k)
+		l.cookies.jar, l.cookies.iter = c.cookies.jar, c.cookies.iter
+		if now, failed := hs.prepare(l, vu, state, &ss[k]); failed {
+			sends[k], ends[k] = now, now
+			continue
+		}
+		ready[k] = true
+		l.grouped = true
+		if dl := time.Now().Add(hs.timeout); dl.After(deadline) {
+			deadline = dl
+		}
+	}
+	c.groupDeadline = deadline
+	run := func(k int) {
+		sends[k] = time.Now()
+		xs[k] = steps[k].(*Step).exchange(lane(k), vu.Iter, deadline)
+		ends[k] = time.Now()
+	}
+	var wg sync.WaitGroup
+	for k := 1; k < len(steps); k++ {
+		if ready[k] {
+			wg.Go(func() { run(k) })
+		}
+	}
+	if ready[0] {
+		run(0)
+	}
+	wg.Wait()
+	c.endGroup()
+	for k, x := range steps {
+		lane(k).grouped = false
+		if ready[k] {
+			vu.InGroup(k)
+			x.(*Step).finish(lane(k), vu, state, &ss[k], &xs[k])
+		}
+	}
+}
+
+// endGroup clears the deadline a parallel group set on the VU's
+// connections, and closes them when connections are not kept alive.
+func (c *Client) endGroup() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, hc := range c.hosts {
+		if hc.wire == nil {
+			continue
+		}
+		if !c.cfg.KeepAlive || !hc.cc.CanTakeNewRequest() {
+			c.closeConn(hc)
+		} else {
+			hc.wire.SetDeadline(time.Time{})
+		}
+	}
 }

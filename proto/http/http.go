@@ -2,11 +2,15 @@
 // compiled step and the VU's template state, times it (DNS, connect, TLS,
 // send, time to first byte, receive) and classifies its outcome.
 //
-// HTTP/2 (h2.go) goes through net/http instead, converting requests and
-// responses from and to the fasthttp ones, so cookies (cookies.go),
-// redirects (redirect.go), bodies and auth (bodies.go) and checks are one
-// code for both versions; it allocates per request where HTTP/1.1 does
-// not, the price of a complete HTTP/2 implementation. The cookie jar and
+// HTTP/2 (h2.go) dials as HTTP/1.1 does and hands the connection to
+// x/net/http2's ClientConn, converting requests and responses from and to
+// the fasthttp ones, so cookies (cookies.go), redirects (redirect.go),
+// bodies and auth (bodies.go) and checks are one code for both versions;
+// it allocates per request where HTTP/1.1 does not, the price of a
+// complete HTTP/2 implementation. A parallel group (DoGroup) sends its
+// steps as concurrent streams of the VU's connection, each from a lane:
+// a Client of its own for request and response whose root, the VU's
+// Client, holds the connections, TLS sessions and cookie jar they share. The cookie jar and
 // redirect parsing cost nothing until a response sets a cookie or
 // redirects.
 //
@@ -40,6 +44,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/net/http2"
 
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/metrics"
@@ -297,6 +302,21 @@ type Client struct {
 	stopped  atomic.Bool
 	peek     func(string) string
 	h2p      atomic.Pointer[h2Client] // c.h2, for Interrupt
+
+	// A parallel group over HTTP/2 runs each of its steps but the first
+	// on a lane: a Client of its own for the request and response, whose
+	// root is the VU's Client, which holds the connections, the TLS
+	// sessions and the cookie jar they share. root is c itself for the
+	// VU's Client.
+	root  *Client
+	lanes []*Client
+	// grouped: a parallel group is running on this Client (a lane or
+	// the root); its connection's deadline is the group's.
+	grouped bool
+	// The root's: mu guards the hosts and the TLS sessions while a group
+	// runs; groupDeadline is the running group's.
+	mu            sync.Mutex
+	groupDeadline time.Time
 }
 
 type hostConn struct {
@@ -307,6 +327,10 @@ type hostConn struct {
 	proxy, proxyAuth string
 	conn             *tconn        // nil when not connected
 	br               *bufio.Reader // held only while a response is partly read
+	// HTTP/2: the connection's client and the counting wrapper under it;
+	// nil when not connected.
+	cc   *http2.ClientConn
+	wire *countConn
 }
 
 // Buffers are the read and write buffers VUs borrow while a request is on
@@ -357,6 +381,7 @@ func NewClient(cfg Config) *Client {
 	if c.bufs == nil {
 		c.bufs = NewBuffers(cfg.WriteBuffer)
 	}
+	c.root = c
 	c.peek = func(name string) string { return string(c.resp.Header.Peek(name)) }
 	return c
 }
@@ -408,9 +433,6 @@ func (c *Client) Close() error {
 	for _, h := range c.hosts {
 		c.closeConn(h)
 	}
-	if c.h2 != nil {
-		c.h2.close()
-	}
 	return nil
 }
 
@@ -422,7 +444,9 @@ func (c *Client) Interrupt() {
 		tc.Conn.SetDeadline(time.Unix(1, 0))
 	}
 	if h := c.h2p.Load(); h != nil {
-		h.cancel()
+		if w := h.cur.Load(); w != nil {
+			w.SetDeadline(time.Unix(1, 0))
+		}
 	}
 }
 
@@ -436,6 +460,10 @@ func (c *Client) closeConn(h *hostConn) {
 	if h.conn != nil {
 		h.conn.Conn.Close()
 		h.conn = nil
+	}
+	if h.cc != nil {
+		h.cc.Close()
+		h.cc, h.wire = nil, nil
 	}
 }
 
@@ -560,58 +588,11 @@ func (tc *tconn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// dial connects h, timing name resolution, connect and TLS handshake; all
-// of it must finish by the request's deadline.
+// dial connects h for HTTP/1.1; see connect.
 func (c *Client) dial(h *hostConn, deadline time.Time) error {
-	if c.stopped.Load() {
-		return context.Canceled
-	}
-	target := h.addr
-	if h.proxy != "" {
-		target = h.proxy
-	}
-	host, port, err := net.SplitHostPort(target)
+	conn, err := c.connect(h, deadline, "http/1.1")
 	if err != nil {
 		return err
-	}
-	t0 := time.Now()
-	ip := host
-	if net.ParseIP(host) == nil {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-		cancel()
-		if err != nil {
-			return err
-		}
-		if len(ips) == 0 {
-			return &net.DNSError{Err: "no addresses", Name: host}
-		}
-		ip = ips[0].IP.String()
-	}
-	t1 := time.Now()
-	c.trace.dns = t1.Sub(t0)
-	conn, err := (&net.Dialer{Deadline: deadline}).Dial("tcp", net.JoinHostPort(ip, port))
-	if err != nil {
-		return err
-	}
-	if h.proxy != "" && h.tls { // the tunnel is part of connecting
-		if err := connectTunnel(conn, h, deadline); err != nil {
-			conn.Close()
-			return err
-		}
-	}
-	t2 := time.Now()
-	c.trace.connect = t2.Sub(t1)
-	if h.tls {
-		tc := tls.Client(conn, c.tlsConfig(h.serverName, "http/1.1"))
-		tc.SetDeadline(deadline)
-		if err := tc.Handshake(); err != nil {
-			conn.Close()
-			return err
-		}
-		tc.SetDeadline(time.Time{})
-		c.trace.tls = time.Since(t2)
-		conn = tc
 	}
 	w := &tconn{Conn: conn, t: &c.trace}
 	h.conn = w
@@ -623,10 +604,82 @@ func (c *Client) dial(h *hostConn, deadline time.Time) error {
 	return nil
 }
 
+// connect dials h (through its proxy's tunnel when it has one), timing
+// name resolution, connect and TLS handshake, which offers proto by
+// ALPN; all of it must finish by the request's deadline.
+func (c *Client) connect(h *hostConn, deadline time.Time, proto string) (net.Conn, error) {
+	if c.root.stopped.Load() {
+		return nil, context.Canceled
+	}
+	target := h.addr
+	if h.proxy != "" {
+		target = h.proxy
+	}
+	host, port, err := net.SplitHostPort(target)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	ip := host
+	if net.ParseIP(host) == nil {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if len(ips) == 0 {
+			return nil, &net.DNSError{Err: "no addresses", Name: host}
+		}
+		ip = ips[0].IP.String()
+	}
+	t1 := time.Now()
+	c.trace.dns = t1.Sub(t0)
+	conn, err := (&net.Dialer{Deadline: deadline}).Dial("tcp", net.JoinHostPort(ip, port))
+	if err != nil {
+		return nil, err
+	}
+	if h.proxy != "" && h.tls { // the tunnel is part of connecting
+		if err := connectTunnel(conn, h, deadline); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	t2 := time.Now()
+	c.trace.connect = t2.Sub(t1)
+	if h.tls {
+		tc := tls.Client(conn, c.root.tlsConfig(h.serverName, proto))
+		tc.SetDeadline(deadline)
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		tc.SetDeadline(time.Time{})
+		c.trace.tls = time.Since(t2)
+		conn = tc
+	}
+	return conn, nil
+}
+
 // Do runs the step once. See load.Step.
 func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, end time.Time) {
 	c := vu.Slots[st.cfg.Slot].(*Client)
 	state, _ := vu.State.(*tmpl.State)
+	if now, failed := st.prepare(c, vu, state, s); failed {
+		return now, now
+	}
+	c.cookies.newIteration(st.cfg.Cookies, vu.Iter)
+	send = time.Now()
+	x := st.exchange(c, vu.Iter, send.Add(st.timeout))
+	end = time.Now()
+	st.finish(c, vu, state, s, &x)
+	return send, end
+}
+
+// prepare builds the step's request in c from the VU's template state.
+// It reports failed, and when, if a template met a variable without a
+// value.
+func (st *Step) prepare(c *Client, vu *load.VU, state *tmpl.State, s *metrics.Sample) (time.Time, bool) {
 	req := &c.req
 	req.Reset()
 	req.Header.SetMethodBytes(st.method)
@@ -655,45 +708,65 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 	if !st.cfg.KeepAlive {
 		req.Header.SetConnectionClose()
 	}
-	if now, failed := vu.FailMissing(st.name, s); failed {
-		return now, now
-	}
-	c.cookies.newIteration(st.cfg.Cookies, vu.Iter)
-	send = time.Now()
-	deadline := send.Add(st.timeout)
-	// Each redirect is one more exchange of the step: its phases and
-	// bytes add to the step's, so they still add up to its time.
-	var t hops
-	var err error
-	d := &st.dest
+	return vu.FailMissing(st.name, s)
+}
+
+// exchanged is what a step's exchanges gave: their phases, where the last
+// one went, and the error that ended them.
+type exchanged struct {
+	t   hops
+	d   *dest
+	err error
+}
+
+// exchange sends the request prepared in c and follows its redirects,
+// all by deadline. Each redirect is one more exchange of the step: its
+// phases and bytes add to the step's, so they still add up to its time.
+func (st *Step) exchange(c *Client, iter int64, deadline time.Time) exchanged {
+	var x exchanged
+	t := &x.t
+	req := &c.req
+	x.d = &st.dest
 	for hop := 0; ; hop++ {
 		t.n++
-		if err = c.send(d, st, req, deadline, hop); err != nil {
-			t.add(&c.trace, time.Now())
+		start := time.Now()
+		x.err = c.send(x.d, st, req, deadline, hop)
+		end := time.Now()
+		t.add(&c.trace, end)
+		if hop > 0 {
+			t.redirects += end.Sub(start)
+		}
+		if x.err != nil {
 			break
 		}
-		t.add(&c.trace, time.Now())
 		if st.cfg.Cookies != plan.CookiesOff {
-			c.cookies.store(&c.resp, d.origin, c.buf, vu.Iter)
+			c.cookies.store(&c.resp, x.d.origin, c.buf, iter)
 		}
 		if hop >= st.redirects || !isRedirect(c.resp.StatusCode()) {
 			break
 		}
-		next, ok, ferr := c.follow(d, req)
+		next, ok, ferr := c.follow(x.d, req)
 		if ferr != nil {
-			err = ferr
+			x.err = ferr
 			break
 		}
 		if !ok {
 			break
 		}
-		d = next
+		x.d = next
 	}
-	end = time.Now()
+	return x
+}
+
+// finish fills s from the step's exchanges and runs its check and
+// extractors on the response in c.
+func (st *Step) finish(c *Client, vu *load.VU, state *tmpl.State, s *metrics.Sample, x *exchanged) {
+	t, d := &x.t, x.d
 	s.DNSUS, s.ConnUS, s.TLSUS = metrics.Micros(t.dns), metrics.Micros(t.connect), metrics.Micros(t.tls)
 	s.TTFBUS, s.RecvUS = metrics.Micros(t.ttfb), metrics.Micros(t.recv)
 	s.BytesIn, s.BytesOut = metrics.Clamp32(t.in), metrics.Clamp32(t.out)
-	if err != nil {
+	s.Redirects, s.RedirectUS = uint8(min(t.n-1, 255)), metrics.Micros(t.redirects)
+	if err := x.err; err != nil {
 		s.Kind = Classify(err)
 		if vu.WantExample(s.Kind) {
 			if s.Kind == metrics.KindBodyTooLarge {
@@ -703,7 +776,7 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 				vu.Example(s.Kind, fmt.Sprintf("%s %s: %v", st.method, st.where(d, c.buf, t.n), err))
 			}
 		}
-		return send, end
+		return
 	}
 	status := c.resp.StatusCode()
 	s.Status = uint16(status)
@@ -713,22 +786,21 @@ func (st *Step) Do(ctx context.Context, vu *load.VU, s *metrics.Sample) (send, e
 		if vu.WantExample(s.Kind) {
 			vu.Example(s.Kind, fmt.Sprintf("%s %s: %s", st.method, st.where(d, c.buf, t.n), reason))
 		}
-		return send, end
+		return
 	}
-	for _, x := range st.extract {
-		v, ok := x.x.Extract(body, c.peek)
+	for _, e := range st.extract {
+		v, ok := e.x.Extract(body, c.peek)
 		if !ok {
 			s.Kind = metrics.KindExtractFailed
 			if vu.WantExample(s.Kind) {
-				vu.Example(s.Kind, fmt.Sprintf("%s %s: nothing to extract into %q", st.method, st.where(d, c.buf, t.n), x.name))
+				vu.Example(s.Kind, fmt.Sprintf("%s %s: nothing to extract into %q", st.method, st.where(d, c.buf, t.n), e.name))
 			}
-			return send, end
+			return
 		}
 		if state != nil {
-			state.Set(x.name, v)
+			state.Set(e.name, v)
 		}
 	}
-	return send, end
 }
 
 // where names the request of an example message: the step's path, and

@@ -14,7 +14,8 @@ type hops struct {
 	dns, connect, tls time.Duration
 	ttfb, recv        time.Duration
 	in, out           int64
-	n                 int // exchanges: 1 + the redirects followed
+	n                 int           // exchanges: 1 + the redirects followed
+	redirects         time.Duration // the followed redirects' exchanges
 }
 
 // add counts one exchange whose trace is t and which ended at end.

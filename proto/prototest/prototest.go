@@ -18,16 +18,23 @@ import (
 // Compile writes doc to dir/plan.yaml, loads and compiles it.
 func Compile(t testing.TB, dir, doc string) (*load.Test, error) {
 	t.Helper()
+	test, _, err := CompileLayout(t, dir, doc)
+	return test, err
+}
+
+// CompileLayout is Compile with the metrics layout that names the test's
+// steps, for running it in the load engine.
+func CompileLayout(t testing.TB, dir, doc string) (*load.Test, metrics.Layout, error) {
+	t.Helper()
 	file := filepath.Join(dir, "plan.yaml")
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p, err := plan.Load(file)
 	if err != nil {
-		return nil, err
+		return nil, metrics.Layout{}, err
 	}
-	test, _, err := proto.Compile(p, proto.Options{Getenv: func(string) string { return "" }})
-	return test, err
+	return proto.Compile(p, proto.Options{Getenv: func(string) string { return "" }})
 }
 
 // NewVU returns a VU of test outside any engine, in its first
