@@ -440,6 +440,9 @@ func (c *checker) loadSpec(path string, l *LoadSpec, needLength bool) {
 		}
 	}
 	c.oneOf(fieldPath(path, "arrivals"), "arrivals", l.Arrivals, "constant", "poisson")
+	if l.Network != nil {
+		c.network(fieldPath(path, "network"), l.Network)
+	}
 }
 
 func (c *checker) stages(path string, l *LoadSpec) {
