@@ -199,25 +199,32 @@ func (c *checker) networkWay(path string, w NetworkWay) {
 	c.bandwidth(fieldPath(path, "bandwidth"), w.Bandwidth)
 }
 
-// latency checks an added delay: 0 to MaxNetworkLatency.
-func (c *checker) latency(path string, d Duration) {
+// addFunc reports one problem at path.
+type addFunc func(path, format string, args ...any)
+
+func (c *checker) latency(path string, d Duration)  { checkLatency(c.add, path, d) }
+func (c *checker) bandwidth(path string, b Bitrate) { checkBandwidth(c.add, path, b) }
+func (c *checker) share(path string, s Share)       { checkShare(c.add, path, s) }
+
+// checkLatency checks an added delay: 0 to MaxNetworkLatency.
+func checkLatency(add addFunc, path string, d Duration) {
 	if d < 0 || d.D() > MaxNetworkLatency {
-		c.add(path, "must be from 0 to %s, got %s", MaxNetworkLatency, d.D())
+		add(path, "must be from 0 to %s, got %s", MaxNetworkLatency, d.D())
 	}
 }
 
-// bandwidth checks a rate limit: none (0), or MinBandwidth to
+// checkBandwidth checks a rate limit: none (0), or MinBandwidth to
 // MaxBandwidth.
-func (c *checker) bandwidth(path string, b Bitrate) {
+func checkBandwidth(add addFunc, path string, b Bitrate) {
 	if b != 0 && (b < MinBandwidth || b > MaxBandwidth) {
-		c.add(path, "must be from %s to %s, got %s", MinBandwidth, MaxBandwidth, b)
+		add(path, "must be from %s to %s, got %s", MinBandwidth, MaxBandwidth, b)
 	}
 }
 
-// share checks a share from 0 to 100%.
-func (c *checker) share(path string, s Share) {
+// checkShare checks a share from 0 to 100%.
+func checkShare(add addFunc, path string, s Share) {
 	if s < 0 || s > 1 || math.IsNaN(float64(s)) {
-		c.add(path, "must be from 0 to 100%% (write 2%% or 0.02), got %v", float64(s))
+		add(path, "must be from 0 to 100%% (write 2%% or 0.02), got %v", float64(s))
 	}
 }
 
@@ -323,4 +330,157 @@ func (d *decoder) share(n ast.Node, v reflect.Value, path string) {
 		}
 	}
 	d.fail(n, path, "expected a share like 2%% or 0.02, got %s", describe(n))
+}
+
+// VariantNetwork is the network stress variant: at a fixed load
+// (tests.stress.users or rate), step one network condition
+// (tests.stress.network) until the SLO breaks.
+const VariantNetwork = "network"
+
+// MaxNetworkSteps bounds the values of tests.stress.network.
+const MaxNetworkSteps = 50
+
+// NetworkSteps is tests.stress.network: the values one condition takes,
+// one step each, in the order written (exactly one list is set):
+//
+//	tests:
+//	  stress:
+//	    variant: network
+//	    users: 20
+//	    network: {latency: [0, 50ms, 100ms, 200ms, 400ms]}
+//	    # or {bandwidth: [100Mbit/s, 10Mbit/s, 1Mbit/s]}
+//	    # or {loss: [0, 1%, 2%, 5%]}
+//
+// Each step runs under the plan's load.network with the stepped
+// condition set to its value (latency each way).
+type NetworkSteps struct {
+	Latency   []Duration `yaml:"latency" json:"latency,omitempty"`
+	Bandwidth []Bitrate  `yaml:"bandwidth" json:"bandwidth,omitempty"`
+	Loss      []Share    `yaml:"loss" json:"loss,omitempty"`
+}
+
+// Stepped conditions.
+const (
+	ConditionLatency   = "latency"
+	ConditionBandwidth = "bandwidth"
+	ConditionLoss      = "loss"
+)
+
+// Condition is the stepped condition, its unit and its values in that
+// unit (ms each way, Mbit/s, %).
+func (s *NetworkSteps) Condition() (name, unit string, values []float64) {
+	switch {
+	case len(s.Latency) > 0:
+		for _, d := range s.Latency {
+			values = append(values, float64(d.D().Microseconds())/1000)
+		}
+		return ConditionLatency, "ms added each way", values
+	case len(s.Bandwidth) > 0:
+		for _, b := range s.Bandwidth {
+			values = append(values, float64(b)/1e6)
+		}
+		return ConditionBandwidth, "Mbit/s per connection", values
+	case len(s.Loss) > 0:
+		for _, l := range s.Loss {
+			values = append(values, 100*float64(l))
+		}
+		return ConditionLoss, "% of connections lost", values
+	}
+	return "", "", nil
+}
+
+// At is the network of step i: base (the plan's load.network, nil for
+// none) with the stepped condition set to its i-th value.
+func (s *NetworkSteps) At(base *Network, i int) *Network {
+	n := Network{}
+	if base != nil {
+		n = *base
+	}
+	switch {
+	case len(s.Latency) > 0:
+		n.Latency = s.Latency[i]
+		if n.Jitter > n.Latency {
+			n.Jitter = n.Latency
+		}
+		n.Up, n.Down = withoutLatency(n.Up), withoutLatency(n.Down)
+	case len(s.Bandwidth) > 0:
+		n.Bandwidth = s.Bandwidth[i]
+		n.Up, n.Down = withoutBandwidth(n.Up), withoutBandwidth(n.Down)
+	case len(s.Loss) > 0:
+		n.Loss = s.Loss[i]
+	}
+	return &n
+}
+
+func withoutLatency(w *NetworkWay) *NetworkWay {
+	if w == nil {
+		return nil
+	}
+	c := *w
+	c.Latency, c.Jitter = 0, 0
+	return &c
+}
+
+func withoutBandwidth(w *NetworkWay) *NetworkWay {
+	if w == nil {
+		return nil
+	}
+	c := *w
+	c.Bandwidth = 0
+	return &c
+}
+
+// networkStress checks tests.stress.network of the network variant
+// (path is tests.stress).
+func (p *Plan) checkNetworkStress(path string, s *StressSpec, add addFunc) {
+	np := fieldPath(path, "network")
+	if s.Variant != VariantNetwork {
+		if s.Network != nil {
+			add(np, "steps the network variant: set variant: network, or leave it out")
+		}
+		return
+	}
+	if s.Users == 0 && s.Rate == 0 {
+		add(path, "the network variant steps a condition at a fixed load: set users or rate")
+	}
+	n := s.Network
+	if n == nil {
+		add(np, "required by the network variant: the values of one condition, e.g. {latency: [0, 50ms, 100ms, 200ms, 400ms]}")
+		return
+	}
+	set := 0
+	for _, l := range []int{len(n.Latency), len(n.Bandwidth), len(n.Loss)} {
+		if l > 0 {
+			set++
+		}
+	}
+	if set != 1 {
+		add(np, "step exactly one condition (latency, bandwidth or loss), got %d", set)
+	}
+	for _, l := range []struct {
+		name string
+		n    int
+	}{{"latency", len(n.Latency)}, {"bandwidth", len(n.Bandwidth)}, {"loss", len(n.Loss)}} {
+		if l.n > MaxNetworkSteps {
+			add(fieldPath(np, l.name), "at most %d steps, got %d", MaxNetworkSteps, l.n)
+		}
+	}
+	for i, d := range n.Latency {
+		checkLatency(add, indexPath(fieldPath(np, "latency"), i), d)
+	}
+	for i, b := range n.Bandwidth {
+		p := indexPath(fieldPath(np, "bandwidth"), i)
+		if b == 0 {
+			add(p, "must be a rate from %s to %s: leave the unshaped step out of a bandwidth list", MinBandwidth, MaxBandwidth)
+		}
+		checkBandwidth(add, p, b)
+	}
+	for i, l := range n.Loss {
+		checkShare(add, indexPath(fieldPath(np, "loss"), i), l)
+	}
+	if p.Target.BaseURL != "" {
+		if u, err := url.Parse(p.Target.BaseURL); err == nil && u.Host != "" && !Loopback(u.Hostname()) {
+			add(np, "shapes loopback targets only (127.0.0.0/8, ::1, localhost), and target.base_url is on %s: run the target on this machine", u.Hostname())
+		}
+	}
 }

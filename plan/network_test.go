@@ -190,3 +190,60 @@ func FuzzParseShare(f *testing.F) {
 		}
 	})
 }
+
+const networkStressPlan = `name: stepped
+target: {base_url: http://127.0.0.1:8080}
+scenarios: [{name: s, steps: [{path: /}]}]
+load: {vus: 1, duration: 1s}
+tests:
+  stress:
+    variant: network
+`
+
+// The network variant decodes its steps and checks them, each problem
+// at its own index.
+func TestNetworkStressSteps(t *testing.T) {
+	p, err := Parse("s.yaml", []byte(networkStressPlan+"    users: 10\n    network: {latency: [0, 50ms, 100ms, 200ms, 400ms]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := p.Protocol("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, unit, values := tests.Stress.Network.Condition()
+	if name != ConditionLatency || unit != "ms added each way" || len(values) != 5 || values[4] != 400 {
+		t.Fatalf("%s %s %v", name, unit, values)
+	}
+	base := &Network{Latency: Duration(time.Second), Jitter: Duration(20 * time.Millisecond), Loss: 0.01}
+	if n := tests.Stress.Network.At(base, 1); n.Latency.D() != 50*time.Millisecond || n.Jitter.D() != 20*time.Millisecond || n.Loss != 0.01 {
+		t.Fatalf("step 1 under the plan's network: %+v", n)
+	}
+	if n := tests.Stress.Network.At(base, 0); n.Latency != 0 || n.Jitter != 0 {
+		t.Fatalf("step 0 adds no latency, and so no jitter: %+v", n)
+	}
+	for _, c := range []struct{ why, block, want string }{
+		{"no fixed load", "    network: {latency: [0, 50ms]}\n", "tests.stress: the network variant steps a condition at a fixed load: set users or rate"},
+		{"no steps", "    users: 1\n", "tests.stress.network: required by the network variant"},
+		{"two conditions", "    users: 1\n    network: {latency: [0], loss: [1%]}\n", "tests.stress.network: step exactly one condition (latency, bandwidth or loss), got 2"},
+		{"a step too long", "    users: 1\n    network: {latency: [0, 2m]}\n", "tests.stress.network.latency[1]: must be from 0 to 1m0s, got 2m0s"},
+		{"an unshaped bandwidth step", "    users: 1\n    network: {bandwidth: [100Mbit/s, 0]}\n", "tests.stress.network.bandwidth[1]: must be a rate from 8kbit/s"},
+		{"loss over 100%", "    users: 1\n    network: {loss: [0, 150%]}\n", "tests.stress.network.loss[1]: must be from 0 to 100%"},
+	} {
+		p, err := Parse("s.yaml", []byte(networkStressPlan+c.block))
+		if err == nil {
+			_, err = p.Protocol("")
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.why, err, c.want)
+		}
+	}
+	doc := strings.Replace(networkStressPlan, "variant: network", "variant: users", 1) + "    network: {latency: [0]}\n"
+	p, err = Parse("s.yaml", []byte(doc))
+	if err == nil {
+		_, err = p.Protocol("")
+	}
+	if err == nil || !strings.Contains(err.Error(), "tests.stress.network: steps the network variant") {
+		t.Errorf("network steps on the users variant: %v", err)
+	}
+}

@@ -75,7 +75,7 @@ func (b *BaselineSpec) LevelRampUp(i int) Duration {
 
 // StressSpec is the stress-to-breaking-point phase.
 type StressSpec struct {
-	Variant   string   `yaml:"variant" json:"variant,omitempty"` // rate|users|payload|database
+	Variant   string   `yaml:"variant" json:"variant,omitempty"` // rate|users|payload|database|network
 	Start     float64  `yaml:"start" json:"start,omitempty"`
 	Step      float64  `yaml:"step" json:"step,omitempty"`
 	Factor    float64  `yaml:"factor" json:"factor,omitempty"` // multiply instead of add
@@ -108,6 +108,8 @@ type StressSpec struct {
 	Users int     `yaml:"users" json:"users,omitempty"`
 	Rate  float64 `yaml:"rate" json:"rate,omitempty"`
 	Skip  bool    `yaml:"skip" json:"skip,omitempty"`
+	// Network is what the network variant steps (see NetworkSteps).
+	Network *NetworkSteps `yaml:"network" json:"network,omitempty"`
 }
 
 // RecoverySpec is the recovery measurement after stress.

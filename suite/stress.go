@@ -247,6 +247,8 @@ func (pr *protocol) stressLoad(level float64, dur time.Duration) (plan.LoadSpec,
 			dbs[name] = &c
 		}
 		return constant(), nil, dbs
+	case plan.VariantNetwork:
+		return pr.networkLoad(constant(), level), nil, nil
 	}
 	return plan.LoadSpec{Model: "open", Rate: level, Duration: plan.Duration(dur), GracefulStop: gs}, nil, nil
 }
@@ -267,6 +269,9 @@ func offered(l plan.LoadSpec, run *result.Run) float64 {
 
 func (pr *protocol) runStress(ctx context.Context) error {
 	s := pr.tests.Stress
+	if s.Variant == plan.VariantNetwork {
+		return pr.runNetworkStress(ctx)
+	}
 	st := &stressState{unit: pr.stressUnit(), warm: wholeSeconds(s.Warmup.D()), hold: max(1, wholeSeconds(s.Hold.D()))}
 	pr.stress = st
 	limits := pr.stressLimits()
