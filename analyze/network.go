@@ -115,14 +115,21 @@ func NetworkOutcome(condition, unit string, steps []NetworkStep, limits StressLi
 				continue
 			}
 			added := ls.Latency.Mean - first.Run.Scenarios[fi].Latency.Mean
-			var reqs int64
+			// Requests per iteration: per iteration that made its most
+			// made request (iterations cut short at the end of a step
+			// count their requests but not themselves).
+			var reqs, most int64
 			for _, st := range last.Run.Steps {
 				if st.Scenario == ls.Name {
 					reqs += st.Requests
+					most = max(most, st.Requests)
 				}
 			}
+			if most == 0 {
+				continue
+			}
 			out.Chattiness = append(out.Chattiness, result.ScenarioRoundTrips{Scenario: ls.Name,
-				RequestsPerIteration: round2(float64(reqs) / float64(ls.Iterations)),
+				RequestsPerIteration: round2(float64(reqs) / float64(most)),
 				RoundTrips:           round2(max(0, added) / rtt), AddedMS: round2(added)})
 		}
 		slices.SortStableFunc(out.Chattiness, func(a, b result.ScenarioRoundTrips) int { return cmp.Compare(b.RoundTrips, a.RoundTrips) })

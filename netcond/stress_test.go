@@ -99,7 +99,7 @@ func TestNetworkStressFindsTheChattyScenario(t *testing.T) {
 	if err := report.Console(&out, run); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"stress (network: latency, ms added each way)", ns.Summary, "checkout: 4."} {
+	for _, want := range []string{"stress (network: latency, ms added each way)", ns.Summary, "checkout: 4 requests per iteration"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the console report lacks %q:\n%s", want, out.String())
 		}

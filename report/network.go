@@ -28,7 +28,7 @@ func consoleNetworkStress(ew *errWriter, s *result.Stress) {
 	}
 	tw.Flush()
 	for _, c := range ns.Chattiness {
-		ew.printf("  %s: %s round trips per iteration (%s requests), +%s ms per iteration\n", c.Scenario, protoNum(c.RoundTrips), protoNum(c.RequestsPerIteration), protoNum(c.AddedMS))
+		ew.printf("  %s: %s requests per iteration, %s sequential round trips (+%s ms per iteration)\n", c.Scenario, protoNum(c.RequestsPerIteration), protoNum(c.RoundTrips), protoNum(c.AddedMS))
 	}
 	for _, x := range ns.Sensitive {
 		ew.printf("  %s / %s: +%s ms", x.Scenario, x.Step, protoNum(x.AddedMS))
