@@ -114,22 +114,23 @@ func NetworkOutcome(condition, unit string, steps []NetworkStep, limits StressLi
 			if fi < 0 || ls.Iterations == 0 {
 				continue
 			}
-			added := ls.Latency.Mean - first.Run.Scenarios[fi].Latency.Mean
-			// Requests per iteration: per iteration that made its most
-			// made request (iterations cut short at the end of a step
-			// count their requests but not themselves).
-			var reqs, most int64
-			for _, st := range last.Run.Steps {
+			fsc := first.Run.Scenarios[fi]
+			added := ls.Latency.Mean - fsc.Latency.Mean
+			// Requests per iteration from the first step, the least
+			// shaped: it ran the most iterations, so the few cut short at
+			// its end (their requests counted, not themselves) weigh
+			// least.
+			var reqs int64
+			for _, st := range first.Run.Steps {
 				if st.Scenario == ls.Name {
 					reqs += st.Requests
-					most = max(most, st.Requests)
 				}
 			}
-			if most == 0 {
+			if fsc.Iterations == 0 {
 				continue
 			}
 			out.Chattiness = append(out.Chattiness, result.ScenarioRoundTrips{Scenario: ls.Name,
-				RequestsPerIteration: round2(float64(reqs) / float64(most)),
+				RequestsPerIteration: round2(float64(reqs) / float64(fsc.Iterations)),
 				RoundTrips:           round2(max(0, added) / rtt), AddedMS: round2(added)})
 		}
 		slices.SortStableFunc(out.Chattiness, func(a, b result.ScenarioRoundTrips) int { return cmp.Compare(b.RoundTrips, a.RoundTrips) })

@@ -79,7 +79,7 @@ func TestNetworkStressFindsTheChattyScenario(t *testing.T) {
 	// A busy host adds its own delay to every request alike: the ratio
 	// of the two scenarios is held tighter than either.
 	c, b := ns.Chattiness[0], ns.Chattiness[1]
-	if c.RoundTrips < 3.5 || c.RoundTrips > 5 || c.RequestsPerIteration != 4 {
+	if c.RoundTrips < 3.5 || c.RoundTrips > 5 || c.RequestsPerIteration < 3.9 || c.RequestsPerIteration > 4.1 {
 		t.Errorf("checkout: %v round trips, %v requests per iteration; want 4 and 4", c.RoundTrips, c.RequestsPerIteration)
 	}
 	if b.RoundTrips < 0.85 || b.RoundTrips > 1.25 {
