@@ -181,3 +181,56 @@ load:
 		t.Fatalf("%d of %d requests failed: the target did not see Host %s", r.Summary.Errors, r.Summary.Requests, host)
 	}
 }
+
+// Stalled connections pass nothing: their requests end at the timeout,
+// as many as the share says (a binomial count, within 4 σ); resets
+// reset_after into a connection's life end a response that takes
+// longer, and only those.
+func TestStallsAndResets(t *testing.T) {
+	srv := target(t, 0)
+	const n = 400
+	r := run(t, srv, `
+name: stall
+target: {base_url: URL, keep_alive: false, timeout: 300ms}
+scenarios:
+  - name: s
+    steps: [{name: small, path: /small}]
+load:
+  vus: 8
+  iterations: 400
+  network: {stall: 10%}
+`)
+	mean, sd := n*0.1, math.Sqrt(n*0.1*0.9)
+	var timeouts int64
+	for _, e := range r.Errors {
+		if e.Kind == "timeout" {
+			timeouts += e.Count
+		}
+	}
+	t.Logf("%d timeouts, %d errors of %d requests (expected %.0f ± %.1f)", timeouts, r.Summary.Errors, n, mean, sd)
+	if math.Abs(float64(timeouts)-mean) > 4*sd || timeouts != r.Summary.Errors {
+		t.Fatalf("%d timeouts (%d errors) with 10%% of %d connections stalled: want %.0f ± %.0f (4σ), every error a timeout", timeouts, r.Summary.Errors, n, mean, 4*sd)
+	}
+
+	// A reset connection holds its response back reset_after, then is
+	// reset: a quarter of the requests fail, each no sooner than that.
+	r = run(t, srv, `
+name: resets
+target: {base_url: URL, keep_alive: false, timeout: 5s}
+scenarios:
+  - name: s
+    steps: [{name: small, path: /small}]
+load:
+  vus: 8
+  iterations: 200
+  network: {resets: 25%, reset_after: 100ms}
+`)
+	mean, sd = 200*0.25, math.Sqrt(200*0.25*0.75)
+	t.Logf("%d errors of 200 (expected %.0f ± %.1f), %+v; max latency %.1f ms", r.Summary.Errors, mean, sd, r.Errors, r.Summary.Latency.Max)
+	if math.Abs(float64(r.Summary.Errors)-mean) > 4*sd {
+		t.Fatalf("%d errors with 25%% of 200 connections reset: want %.0f ± %.0f (4σ)", r.Summary.Errors, mean, 4*sd)
+	}
+	if r.Summary.Latency.Max < 100 {
+		t.Fatalf("the slowest request took %.1f ms: a reset comes 100 ms after the response starts", r.Summary.Latency.Max)
+	}
+}

@@ -136,8 +136,9 @@ func toxics(n *plan.Network) ([]toxic, *plan.Network) {
 		applied.Up, applied.Down = nil, nil
 	}
 	// A lost connection is reset as its request arrives; a stalled one
-	// passes no request at all; a reset one is reset reset_after into
-	// its life, whatever it is doing then.
+	// passes no request at all; a reset one holds its response back and
+	// is reset reset_after after it starts (toxiproxy's reset_peer drops
+	// the data it waits on).
 	if n.Loss > 0 {
 		out = append(out, toxic{Name: "loss", Type: "reset_peer", Stream: "upstream", Toxicity: float32(n.Loss),
 			Attributes: map[string]any{"timeout": 0}})

@@ -28,8 +28,8 @@ import (
 //	    loss: 1%             # connections reset as they send their first bytes
 //	    stall: 0.5%          # connections that stop passing data
 //	    slow_close: 200ms    # a close reaches the other side this late
-//	    resets: 2%           # connections reset reset_after into their life
-//	    reset_after: 2s
+//	    resets: 2%           # connections whose response is held, then reset
+//	    reset_after: 2s      #   this much later
 //
 // The proxy is a TCP proxy: loss is of connections, not of packets.
 
@@ -62,8 +62,9 @@ type Network struct {
 	Stall Share `yaml:"stall" json:"stall,omitempty"`
 	// SlowClose delays each close by this long.
 	SlowClose Duration `yaml:"slow_close" json:"slow_close,omitempty"`
-	// Resets is the share of connections reset ResetAfter after their
-	// first bytes (DefaultResetAfter when not set).
+	// Resets is the share of connections whose response is held back
+	// and that are reset ResetAfter later (DefaultResetAfter when not
+	// set): a peer that goes silent, then drops the connection.
 	Resets     Share    `yaml:"resets" json:"resets,omitempty"`
 	ResetAfter Duration `yaml:"reset_after" json:"reset_after,omitempty"`
 }
@@ -135,7 +136,7 @@ func (n *Network) String() string {
 		parts = append(parts, "stall "+n.Stall.String()+" of connections")
 	}
 	if n.Resets > 0 {
-		parts = append(parts, fmt.Sprintf("resets %s of connections after %s", n.Resets, n.ResetDelay()))
+		parts = append(parts, fmt.Sprintf("resets %s of connections %s into the response", n.Resets, n.ResetDelay()))
 	}
 	if n.SlowClose > 0 {
 		parts = append(parts, "slow close "+n.SlowClose.D().String())

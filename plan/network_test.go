@@ -92,7 +92,7 @@ func TestNetworkDecodes(t *testing.T) {
 	}
 	p.Load.Network.Down = &NetworkWay{Bandwidth: 1_000_000, Latency: Duration(80 * time.Millisecond)}
 	got := p.Load.Network.String()
-	for _, part := range []string{"latency 50ms up ±5ms", "latency 80ms down ±5ms", "10Mbit/s per connection up", "1Mbit/s per connection down", "loss 2% of connections", "stall 0.5% of connections", "resets 1% of connections after 2s", "slow close 200ms"} {
+	for _, part := range []string{"latency 50ms up ±5ms", "latency 80ms down ±5ms", "10Mbit/s per connection up", "1Mbit/s per connection down", "loss 2% of connections", "stall 0.5% of connections", "resets 1% of connections 2s into the response", "slow close 200ms"} {
 		if !strings.Contains(got, part) {
 			t.Errorf("%q lacks %q", got, part)
 		}
