@@ -162,50 +162,50 @@ func Loopback(host string) bool {
 }
 
 // network checks a network block at path.
-func (c *checker) network(path string, n *Network) {
-	if u, err := url.Parse(c.p.Target.BaseURL); err == nil && u.Host != "" && !Loopback(u.Hostname()) {
-		c.add(path, "shapes loopback targets only (127.0.0.0/8, ::1, localhost), and target.base_url is on %s: run the target on this machine, or leave network out", u.Hostname())
+func (c *checker) network(path string, n *Network) { c.p.checkNetwork(path, n, c.add) }
+
+// checkNetwork checks a network block at path.
+func (p *Plan) checkNetwork(path string, n *Network, add addFunc) {
+	if u, err := url.Parse(p.Target.BaseURL); err == nil && u.Host != "" && !Loopback(u.Hostname()) {
+		add(path, "shapes loopback targets only (127.0.0.0/8, ::1, localhost), and target.base_url is on %s: run the target on this machine, or leave network out", u.Hostname())
 	}
-	c.networkWay(path, NetworkWay{Latency: n.Latency, Jitter: n.Jitter, Bandwidth: n.Bandwidth})
+	checkNetworkWay(add, path, NetworkWay{Latency: n.Latency, Jitter: n.Jitter, Bandwidth: n.Bandwidth})
+	// A way is checked as it applies: its own settings over the block's.
 	if n.Up != nil {
-		c.networkWay(fieldPath(path, "up"), *n.Up)
+		checkNetworkWay(add, fieldPath(path, "up"), n.Way(n.Up))
 	}
 	if n.Down != nil {
-		c.networkWay(fieldPath(path, "down"), *n.Down)
+		checkNetworkWay(add, fieldPath(path, "down"), n.Way(n.Down))
 	}
 	for _, s := range []struct {
 		name string
 		v    Share
 	}{{"loss", n.Loss}, {"stall", n.Stall}, {"resets", n.Resets}} {
-		c.share(fieldPath(path, s.name), s.v)
+		checkShare(add, fieldPath(path, s.name), s.v)
 	}
 	if n.Loss+n.Stall+n.Resets > 1 {
-		c.add(path, "loss, stall and resets add up to %s of connections: at most 100%%", n.Loss+n.Stall+n.Resets)
+		add(path, "loss, stall and resets add up to %s of connections: at most 100%%", n.Loss+n.Stall+n.Resets)
 	}
-	c.latency(fieldPath(path, "slow_close"), n.SlowClose)
+	checkLatency(add, fieldPath(path, "slow_close"), n.SlowClose)
 	if n.ResetAfter < 0 || n.ResetAfter.D() > MaxResetAfter {
-		c.add(fieldPath(path, "reset_after"), "must be from 0 to %s, got %s", MaxResetAfter, n.ResetAfter.D())
+		add(fieldPath(path, "reset_after"), "must be from 0 to %s, got %s", MaxResetAfter, n.ResetAfter.D())
 	}
 	if n.ResetAfter > 0 && n.Resets == 0 {
-		c.add(fieldPath(path, "reset_after"), "applies to resets: set resets (the share of connections reset)")
+		add(fieldPath(path, "reset_after"), "applies to resets: set resets (the share of connections reset)")
 	}
 }
 
-func (c *checker) networkWay(path string, w NetworkWay) {
-	c.latency(fieldPath(path, "latency"), w.Latency)
-	c.latency(fieldPath(path, "jitter"), w.Jitter)
+func checkNetworkWay(add addFunc, path string, w NetworkWay) {
+	checkLatency(add, fieldPath(path, "latency"), w.Latency)
+	checkLatency(add, fieldPath(path, "jitter"), w.Jitter)
 	if w.Jitter > 0 && w.Jitter > w.Latency {
-		c.add(fieldPath(path, "jitter"), "must not exceed the latency (%s), got %s: a delay cannot be negative", w.Latency.D(), w.Jitter.D())
+		add(fieldPath(path, "jitter"), "must not exceed the latency (%s), got %s: a delay cannot be negative", w.Latency.D(), w.Jitter.D())
 	}
-	c.bandwidth(fieldPath(path, "bandwidth"), w.Bandwidth)
+	checkBandwidth(add, fieldPath(path, "bandwidth"), w.Bandwidth)
 }
 
 // addFunc reports one problem at path.
 type addFunc func(path, format string, args ...any)
-
-func (c *checker) latency(path string, d Duration)  { checkLatency(c.add, path, d) }
-func (c *checker) bandwidth(path string, b Bitrate) { checkBandwidth(c.add, path, b) }
-func (c *checker) share(path string, s Share)       { checkShare(c.add, path, s) }
 
 // checkLatency checks an added delay: 0 to MaxNetworkLatency.
 func checkLatency(add addFunc, path string, d Duration) {

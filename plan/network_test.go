@@ -247,3 +247,42 @@ func TestNetworkStressSteps(t *testing.T) {
 		t.Errorf("network steps on the users variant: %v", err)
 	}
 }
+
+// A protocol phase takes network conditions of its own, checked at its
+// path; one way's jitter is checked against the latency that applies.
+func TestPhaseNetwork(t *testing.T) {
+	doc := `name: phases
+target: {base_url: http://127.0.0.1:8080}
+scenarios: [{name: s, steps: [{path: /}]}]
+load: {vus: 1, duration: 1s, network: {latency: 20ms, up: {jitter: 10ms}}}
+tests:
+  load:
+    - {name: mobile, users: 5, duration: 1m, network: {latency: 80ms, bandwidth: 2Mbit/s}}
+    - {name: broken, users: 5, duration: 1m, network: {loss: 200%}}
+`
+	p, err := Parse("p.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Protocol("")
+	if err == nil || !strings.Contains(err.Error(), "tests.load[1].network.loss: must be from 0 to 100%") {
+		t.Fatalf("got %v", err)
+	}
+	p, err = Parse("p.yaml", []byte(strings.Replace(doc, "loss: 200%", "loss: 2%", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := p.Protocol("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mobile *PhaseSpec
+	for _, l := range tests.Load {
+		if l.Name == "mobile" {
+			mobile = l
+		}
+	}
+	if mobile == nil || mobile.Network == nil || mobile.Network.Latency.D() != 80*time.Millisecond {
+		t.Fatalf("mobile phase %+v", mobile)
+	}
+}

@@ -326,6 +326,9 @@ func (m merger) phase(b, u *PhaseSpec, path string) {
 	}
 	m.dur(&b.Duration, u.Duration, path+".duration")
 	m.dur(&b.RampUp, u.RampUp, path+".ramp_up")
+	if u.Network != nil {
+		b.Network = u.Network
+	}
 	b.Skip = u.Skip
 }
 
@@ -356,6 +359,9 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 		}
 		if s.Duration <= 0 {
 			add(path+".duration", "must be > 0")
+		}
+		if s.Network != nil {
+			p.checkNetwork(path+".network", s.Network, add)
 		}
 	}
 	nonNeg("tests.cool_down", float64(t.CoolDown))

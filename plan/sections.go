@@ -47,6 +47,9 @@ type PhaseSpec struct {
 	Duration Duration `yaml:"duration" json:"duration,omitempty"`
 	RampUp   Duration `yaml:"ramp_up" json:"ramp_up,omitempty"`
 	Skip     bool     `yaml:"skip" json:"skip,omitempty"`
+	// Network is the phase's own network conditions, instead of the
+	// plan's load.network (see Network).
+	Network *Network `yaml:"network" json:"network,omitempty"`
 }
 
 // BaselineSpec is the baseline phase: a list of user levels.
