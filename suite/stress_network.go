@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
@@ -62,24 +61,10 @@ func (pr *protocol) runNetworkStress(ctx context.Context) error {
 		}
 		st.steps = append(st.steps, run)
 		st.lastEnded = run.EndedAt
-		held, herr := analyze.Held(run.Series, st.warm, st.warm+hold)
-		pt := analyze.NewStressPoint(v, offered(l, run), held)
-		pt.TS = offset(pr.t0, run.StartedAt)
-		pt.Dropped, pt.Saturated = run.Summary.Dropped, run.Generator.Saturated
-		delivered := l.Model == "open" && pt.Offered > 0 && float64(held.Requests)+1 >= analyze.DeliveredShare*pt.Offered*held.DurationS
-		limit, why := limits.Judge(analyze.StressStep{Point: pt, Held: held, Service: run.Summary.Service, Saturated: run.Generator.Saturated, Delivered: delivered}, first)
-		switch {
-		case ctx.Err() != nil:
-			err = ctx.Err() // an interrupted step is not judged
-		case run.Aborted:
-			limit, why = analyze.LimitLatency, run.AbortReason
-			if strings.Contains(run.AbortReason, "error") {
-				limit = analyze.LimitErrors
-			}
-		case herr != nil && limit == "":
-			limit, why = analyze.LimitErrors, herr.Error()
-		}
-		if err != nil {
+		var pt result.StressPoint
+		var held result.Summary
+		var limit, why string
+		if pt, held, limit, why, err = pr.judgeStep(ctx, limits, l, run, v, st.warm, hold, first, nil); err != nil {
 			break
 		}
 		pt.OK, pt.Limit = limit == "", limit
