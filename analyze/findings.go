@@ -30,6 +30,7 @@ const (
 	KindDiskThroughput      = "disk_throughput"
 	KindNetworkBound        = "network_bound"
 	KindNetworkLatency      = "network_latency"
+	KindNetworkSensitivity  = "network_sensitivity"
 	KindConnectionErrors    = "connection_errors"
 	KindLatencyKnee         = "latency_knee"
 	KindThroughputShortfall = "throughput_shortfall"
@@ -72,6 +73,7 @@ func rules() []rule {
 		{KindNetworkBound, ruleNetworkBound},
 		{KindNetworkLatency, ruleNetwork},
 		{KindLargeResponses, ruleLargeResponses},
+		{KindNetworkSensitivity, ruleNetworkSensitivity},
 		{KindConnectionErrors, ruleConnErrors},
 		{KindLatencyKnee, ruleKnee},
 		{KindThroughputShortfall, ruleThroughput},

@@ -425,6 +425,15 @@ func adviceFor(f *result.Finding) []advice {
 				"put the client near the server, or terminate TLS closer to the client",
 			},
 		}}
+	case KindNetworkSensitivity:
+		return []advice{{
+			title: "Make %s less sensitive to the network", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"batch the requests an iteration makes one after another into one, or send independent ones in parallel",
+				"keep connections alive and resume TLS sessions, so a request costs one round trip, not two or three",
+				"compress, page or cache the biggest responses: on a narrow link their bytes are the latency",
+			},
+		}}
 	case KindConnectionErrors:
 		return []advice{{
 			title: "Raise the limits on connections", effort: LevelLow, impact: LevelHigh,

@@ -447,6 +447,18 @@ func ruleCases() []ruleCase {
 		}, nil, false, false, ""},
 		{"no soak", KindSoakDegradation, func(r *result.Run) { r.Soak = nil }, nil, false, true, ""},
 
+		{"a scenario of 4 sequential round trips under stepped latency", KindNetworkSensitivity, func(r *result.Run) {
+			r.Stress = &result.Stress{Variant: "network", Network: &result.NetworkStress{Condition: "latency", BrokeAt: 200,
+				Steps:      []result.NetworkStep{{Value: 0, OK: true, RPS: 50}, {Value: 200, RPS: 20, Limit: LimitLatency}},
+				Chattiness: []result.ScenarioRoundTrips{{Scenario: "checkout", RequestsPerIteration: 4, RoundTrips: 4, AddedMS: 1600}}}}
+		}, nil, true, false, "checkout makes 4 sequential round trips"},
+		{"one round trip per iteration is not chatty", KindNetworkSensitivity, func(r *result.Run) {
+			r.Stress = &result.Stress{Variant: "network", Network: &result.NetworkStress{Condition: "latency",
+				Steps:      []result.NetworkStep{{Value: 0, OK: true, RPS: 50}, {Value: 200, OK: true, RPS: 20}},
+				Chattiness: []result.ScenarioRoundTrips{{Scenario: "home", RequestsPerIteration: 1, RoundTrips: 1, AddedMS: 400}}}}
+		}, nil, false, false, ""},
+		{"no network stress", KindNetworkSensitivity, func(r *result.Run) {}, nil, false, false, ""},
+
 		{"benchmark varies by 30%", KindBenchVariance, func(r *result.Run) { r.Benchmarks[0].StddevS = 0.0006 }, nil, true, false, "Encode"},
 		{"benchmark varies by 5%", KindBenchVariance, func(r *result.Run) {}, nil, false, false, ""},
 		{"no benchmarks", KindBenchVariance, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},

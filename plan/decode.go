@@ -360,6 +360,12 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string) {
 			v.SetInt(int64(b))
 		}
 		return
+	case reflect.TypeFor[Bitrate]():
+		d.bitrate(n, v, path)
+		return
+	case reflect.TypeFor[Share]():
+		d.share(n, v, path)
+		return
 	case reflect.TypeFor[CookieMode]():
 		d.cookieMode(n, v, path)
 		return

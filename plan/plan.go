@@ -168,6 +168,9 @@ type LoadSpec struct {
 	GracefulStop Duration `yaml:"graceful_stop" json:"graceful_stop,omitempty"`
 	Iterations   int64    `yaml:"iterations" json:"iterations,omitempty"` // stop after this many (0: by time)
 	Seed         int64    `yaml:"seed" json:"seed,omitempty"`
+	// Network puts a shaping proxy between the generator and the
+	// target (see Network).
+	Network *Network `yaml:"network" json:"network,omitempty"`
 }
 
 // Stage ramps to Users (closed) or Rate (open) over RampUp, then holds for

@@ -226,6 +226,7 @@ func (p *Plan) Protocol(profile string) (*Tests, error) {
 		m.float(&s.Efficiency, u.Efficiency, path+".efficiency")
 		m.int(&s.Users, u.Users, path+".users")
 		m.float(&s.Rate, u.Rate, path+".rate")
+		s.Network = u.Network
 		s.Skip = u.Skip
 	}
 	if u := user.Recovery; u != nil {
@@ -325,6 +326,9 @@ func (m merger) phase(b, u *PhaseSpec, path string) {
 	}
 	m.dur(&b.Duration, u.Duration, path+".duration")
 	m.dur(&b.RampUp, u.RampUp, path+".ramp_up")
+	if u.Network != nil {
+		b.Network = u.Network
+	}
 	b.Skip = u.Skip
 }
 
@@ -355,6 +359,9 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 		}
 		if s.Duration <= 0 {
 			add(path+".duration", "must be > 0")
+		}
+		if s.Network != nil {
+			p.checkNetwork(path+".network", s.Network, add)
 		}
 	}
 	nonNeg("tests.cool_down", float64(t.CoolDown))
@@ -392,9 +399,10 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 	}
 	if s := t.Stress; !s.Skip {
 		path := "tests.stress"
-		if !slices.Contains([]string{VariantRate, VariantUsers, VariantPayload, VariantDatabase}, s.Variant) {
-			add(path+".variant", "unknown variant %q (use rate, users, payload or database)", s.Variant)
+		if !slices.Contains([]string{VariantRate, VariantUsers, VariantPayload, VariantDatabase, VariantNetwork}, s.Variant) {
+			add(path+".variant", "unknown variant %q (use rate, users, payload, database or network)", s.Variant)
 		}
+		p.checkNetworkStress(path, s, add)
 		nonNeg(path+".start", s.Start)
 		nonNeg(path+".step", s.Step)
 		nonNeg(path+".factor", s.Factor)

@@ -47,6 +47,9 @@ type PhaseSpec struct {
 	Duration Duration `yaml:"duration" json:"duration,omitempty"`
 	RampUp   Duration `yaml:"ramp_up" json:"ramp_up,omitempty"`
 	Skip     bool     `yaml:"skip" json:"skip,omitempty"`
+	// Network is the phase's own network conditions, instead of the
+	// plan's load.network (see Network).
+	Network *Network `yaml:"network" json:"network,omitempty"`
 }
 
 // BaselineSpec is the baseline phase: a list of user levels.
@@ -75,7 +78,7 @@ func (b *BaselineSpec) LevelRampUp(i int) Duration {
 
 // StressSpec is the stress-to-breaking-point phase.
 type StressSpec struct {
-	Variant   string   `yaml:"variant" json:"variant,omitempty"` // rate|users|payload|database
+	Variant   string   `yaml:"variant" json:"variant,omitempty"` // rate|users|payload|database|network
 	Start     float64  `yaml:"start" json:"start,omitempty"`
 	Step      float64  `yaml:"step" json:"step,omitempty"`
 	Factor    float64  `yaml:"factor" json:"factor,omitempty"` // multiply instead of add
@@ -108,6 +111,8 @@ type StressSpec struct {
 	Users int     `yaml:"users" json:"users,omitempty"`
 	Rate  float64 `yaml:"rate" json:"rate,omitempty"`
 	Skip  bool    `yaml:"skip" json:"skip,omitempty"`
+	// Network is what the network variant steps (see NetworkSteps).
+	Network *NetworkSteps `yaml:"network" json:"network,omitempty"`
 }
 
 // RecoverySpec is the recovery measurement after stress.

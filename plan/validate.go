@@ -440,6 +440,9 @@ func (c *checker) loadSpec(path string, l *LoadSpec, needLength bool) {
 		}
 	}
 	c.oneOf(fieldPath(path, "arrivals"), "arrivals", l.Arrivals, "constant", "poisson")
+	if l.Network != nil {
+		c.network(fieldPath(path, "network"), l.Network)
+	}
 }
 
 func (c *checker) stages(path string, l *LoadSpec) {
@@ -621,7 +624,7 @@ func (c *checker) tests() {
 	}
 	c.oneOf("tests.profile", "profile", t.Profile, "standard", "quick")
 	if t.Stress != nil {
-		c.oneOf("tests.stress.variant", "variant", t.Stress.Variant, "rate", "users", "payload", "database")
+		c.oneOf("tests.stress.variant", "variant", t.Stress.Variant, "rate", "users", "payload", "database", VariantNetwork)
 	}
 	c.p.checkPool(t.Pool, c.add)
 }

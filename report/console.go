@@ -32,6 +32,9 @@ func Console(w io.Writer, r *result.Run) error {
 		seg = " · segment " + r.Segment
 	}
 	ew.printf("\n%s · %s model · %.1f s · up to %d VUs%s%s\n", title, r.Model, s.DurationS, s.MaxVUs, seg, state)
+	if n := r.NetworkText(); n != "" {
+		ew.printf("  network conditions: %s (through a shaping proxy: compare only with runs under the same conditions)\n", n)
+	}
 	ew.printf("  requests %d · %.1f/s · errors %d (%.2f%%) · iterations %d", s.Requests, s.RPS, s.Errors, 100*s.ErrorRate, s.Iterations)
 	if s.TargetRPS > 0 {
 		ew.printf(" · asked %.1f/s", s.TargetRPS*iterPerReqFactor(r))

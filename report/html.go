@@ -136,6 +136,7 @@ func facts(r *result.Run) [][2]string {
 	add("run", r.ID)
 	add("kind", r.Kind)
 	add("target", redact.String(r.Target))
+	add("network", r.NetworkText())
 	if r.Model != "" {
 		add("model", r.Model)
 	}

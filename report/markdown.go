@@ -49,6 +49,9 @@ func Markdown(w io.Writer, r *result.Run) error {
 	if r.Summary.MaxVUs > 0 {
 		meta = append(meta, fmt.Sprintf("up to %d VUs", r.Summary.MaxVUs))
 	}
+	if n := r.NetworkText(); n != "" {
+		meta = append(meta, "network conditions: "+mdCell(n))
+	}
 	if r.Git != nil && r.Git.Commit != "" {
 		c := r.Git.Commit
 		if len(c) > 12 {

@@ -84,6 +84,10 @@ func consoleStress(ew *errWriter, s *result.Stress) {
 	if s == nil || len(s.Curve) == 0 {
 		return
 	}
+	if s.Network != nil {
+		consoleNetworkStress(ew, s)
+		return
+	}
 	unit := s.Unit
 	ew.printf("\nstress (%s)\n", s.Variant)
 	if s.Limit == "none" {

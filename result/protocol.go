@@ -62,6 +62,9 @@ type Stress struct {
 	Knee         float64  `json:"knee,omitempty"`
 	RecoveryLoad float64  `json:"recovery_load,omitempty"`
 	Warnings     []string `json:"warnings,omitempty"`
+	// Network is the network variant's outcome (its curve's loads are
+	// the stepped condition's values).
+	Network *NetworkStress `json:"network,omitempty"`
 }
 
 // ClosedCapacity is the most throughput users achieve as they double,

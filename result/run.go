@@ -51,6 +51,9 @@ type Run struct {
 	Agents []Agent `json:"agents,omitempty"`
 	// Loads are the named loads of a plan with `loads:`, in plan order.
 	Loads []LoadResult `json:"loads,omitempty"`
+	// Network is the network conditions the run was shaped by, one a
+	// shaped load; none over the plain network.
+	Network []Network `json:"network,omitempty"`
 
 	// Sections filled by the watch, the protocol, benchmarks and analysis.
 	System          *System          `json:"system,omitempty"`

@@ -21,6 +21,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/load"
+	"github.com/stampede-perf/stampede/netcond"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
 	sqlstep "github.com/stampede-perf/stampede/proto/sql"
@@ -114,11 +115,21 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if p.Loads != nil {
 		return runLoads(ctx, p, o)
 	}
-	test, layout, err := proto.Compile(p, proto.Options{Getenv: o.Getenv})
+	q, px, err := netcond.Shape(p)
+	if err != nil {
+		return nil, err
+	}
+	if px != nil {
+		defer px.Close()
+	}
+	test, layout, err := proto.Compile(q, proto.Options{Getenv: o.Getenv})
 	if err != nil {
 		return nil, errors.Join(ErrCompile, err)
 	}
 	run := newRun(p)
+	if px != nil {
+		run.Network = []result.Network{px.Applied}
+	}
 	aborts := abortThresholds(p.Thresholds)
 	eo := engineOptions(p.Load, o)
 	eo.OnWindow = func(w result.Window, snap *result.Run) string {

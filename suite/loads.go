@@ -11,6 +11,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/netcond"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
 	"github.com/stampede-perf/stampede/result"
@@ -50,8 +51,19 @@ type loadPart struct {
 func runLoads(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, error) {
 	parts := make([]*loadPart, len(p.Loads))
 	longest, peakAt, longestD := 0, time.Duration(0), time.Duration(-1)
+	var shaped []result.Network
 	for i, nl := range p.Loads {
-		test, layout, err := proto.Compile(p.Only(nl), proto.Options{Getenv: o.Getenv})
+		lp, px, err := netcond.Shape(p.Only(nl))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", nl.Path(), err)
+		}
+		if px != nil {
+			defer px.Close()
+			n := px.Applied
+			n.Load = nl.Name
+			shaped = append(shaped, n)
+		}
+		test, layout, err := proto.Compile(lp, proto.Options{Getenv: o.Getenv})
 		if err != nil {
 			// The load's own plan numbers its scenarios anew: the whole
 			// plan's compile places the problems where they are written.
@@ -112,6 +124,7 @@ func runLoads(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, er
 		return nil, err
 	}
 	run := newRun(p)
+	run.Network = shaped
 	run.Model, run.Segment, run.StartedAt, run.EndedAt = m.Model, m.Segment, m.StartedAt, m.EndedAt
 	run.Aborted, run.AbortReason, run.Warnings = m.Aborted, m.AbortReason, unique(m.Warnings)
 	run.Summary, run.Steps, run.Scenarios, run.Errors, run.Series, run.Generator = m.Summary, m.Steps, m.Scenarios, m.Errors, m.Series, m.Generator

@@ -17,7 +17,7 @@ const MaxErrorRate = 0.01
 // spec turns a phase of the protocol into a load block: users (closed
 // model) or rate (open), ramped over RampUp, held for Duration.
 func spec(s plan.PhaseSpec) plan.LoadSpec {
-	l := plan.LoadSpec{Duration: s.Duration, RampUp: s.RampUp}
+	l := plan.LoadSpec{Duration: s.Duration, RampUp: s.RampUp, Network: s.Network}
 	if s.Rate > 0 {
 		l.Model, l.Rate = "open", s.Rate
 	} else {

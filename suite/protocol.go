@@ -49,6 +49,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/bench"
 	"github.com/stampede-perf/stampede/internal/redact"
+	"github.com/stampede-perf/stampede/netcond"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
 )
@@ -528,6 +529,9 @@ func (pr *protocol) loadPlan(l plan.LoadSpec, vars map[string]string, dbs map[st
 	q.Load = l
 	q.Load.Arrivals = cmp.Or(l.Arrivals, pr.p.Load.Arrivals)
 	q.Load.Seed = pr.p.Load.Seed
+	if q.Load.Network == nil { // the plan's conditions hold in every phase
+		q.Load.Network = pr.p.Load.Network
+	}
 	if q.Load.GracefulStop == 0 {
 		q.Load.GracefulStop = pr.gracefulStop()
 	}
@@ -661,6 +665,9 @@ func (pr *protocol) assemble(ctx context.Context) *result.Run {
 	p := pr.p
 	run := &result.Run{Version: result.Version, Kind: "test", Plan: p.Name, PlanHash: Hash(p), Target: redact.String(p.Target.BaseURL),
 		StartedAt: pr.t0, EndedAt: pr.now(), Analysis: p.Analysis}
+	if p.Load.Network.Shapes() {
+		run.Network = []result.Network{netcond.Conditions(p.Load.Network)}
+	}
 	var loads []*result.Run
 	var names []string
 	for _, rec := range pr.recs {

@@ -247,8 +247,42 @@ func (pr *protocol) stressLoad(level float64, dur time.Duration) (plan.LoadSpec,
 			dbs[name] = &c
 		}
 		return constant(), nil, dbs
+	case plan.VariantNetwork:
+		return pr.networkLoad(constant(), level), nil, nil
 	}
 	return plan.LoadSpec{Model: "open", Rate: level, Duration: plan.Duration(dur), GracefulStop: gs}, nil, nil
+}
+
+// judgeStep judges the run of one stress step at level, of load l: its
+// point on the curve (adjust, when set, corrects it before it is
+// judged), the windows held after warm seconds for hold seconds, and the
+// limit that broke ("" when the step held) and why. An interrupted step
+// is not judged: err is the context's error.
+func (pr *protocol) judgeStep(ctx context.Context, limits analyze.StressLimits, l plan.LoadSpec, run *result.Run, level, warm, hold float64,
+	first *result.StressPoint, adjust func(*result.StressPoint)) (pt result.StressPoint, held result.Summary, limit, why string, err error) {
+	held, herr := analyze.Held(run.Series, warm, warm+hold)
+	pt = analyze.NewStressPoint(level, offered(l, run), held)
+	if adjust != nil {
+		adjust(&pt)
+	}
+	pt.TS = offset(pr.t0, run.StartedAt)
+	pt.Dropped, pt.Saturated = run.Summary.Dropped, run.Generator.Saturated
+	// Delivered: the held windows saw the offered requests, give or
+	// take DeliveredShare and one request at a window's edge.
+	delivered := l.Model == "open" && pt.Offered > 0 && float64(held.Requests)+1 >= analyze.DeliveredShare*pt.Offered*held.DurationS
+	limit, why = limits.Judge(analyze.StressStep{Point: pt, Held: held, Service: run.Summary.Service, Saturated: run.Generator.Saturated, Delivered: delivered}, first)
+	switch {
+	case ctx.Err() != nil:
+		return pt, held, "", "", ctx.Err()
+	case run.Aborted:
+		limit, why = analyze.LimitLatency, run.AbortReason
+		if strings.Contains(run.AbortReason, "error") {
+			limit = analyze.LimitErrors
+		}
+	case herr != nil && limit == "":
+		limit, why = analyze.LimitErrors, herr.Error()
+	}
+	return pt, held, limit, why, nil
 }
 
 // offered is what a step asked of the target in the unit its efficiency
@@ -267,6 +301,9 @@ func offered(l plan.LoadSpec, run *result.Run) float64 {
 
 func (pr *protocol) runStress(ctx context.Context) error {
 	s := pr.tests.Stress
+	if s.Variant == plan.VariantNetwork {
+		return pr.runNetworkStress(ctx)
+	}
 	st := &stressState{unit: pr.stressUnit(), warm: wholeSeconds(s.Warmup.D()), hold: max(1, wholeSeconds(s.Hold.D()))}
 	pr.stress = st
 	limits := pr.stressLimits()
@@ -304,29 +341,16 @@ func (pr *protocol) runStress(ctx context.Context) error {
 			st.requests += run.Summary.Requests
 			st.iterations += run.Summary.Iterations
 		}
-		held, herr := analyze.Held(run.Series, st.warm, st.warm+hold)
-		pt := analyze.NewStressPoint(level, offered(l, run), held)
-		if s.Variant == plan.VariantPayload {
-			// Fewer, bigger requests are not less throughput: count the
-			// payload moved (requests/s × its multiple) against the load.
-			pt.Efficiency *= level
-		}
-		pt.TS, pt.Probe = offset(pr.t0, run.StartedAt), probe
-		pt.Dropped, pt.Saturated = run.Summary.Dropped, run.Generator.Saturated
-		// Delivered: the held windows saw the offered requests, give or
-		// take DeliveredShare and one request at a window's edge.
-		delivered := l.Model == "open" && pt.Offered > 0 && float64(held.Requests)+1 >= analyze.DeliveredShare*pt.Offered*held.DurationS
-		limit, why := limits.Judge(analyze.StressStep{Point: pt, Held: held, Service: run.Summary.Service, Saturated: run.Generator.Saturated, Delivered: delivered}, first)
-		switch {
-		case ctx.Err() != nil:
-			return false, "", ctx.Err() // an interrupted step is not judged
-		case run.Aborted:
-			limit, why = analyze.LimitLatency, run.AbortReason
-			if strings.Contains(run.AbortReason, "error") {
-				limit = analyze.LimitErrors
+		pt, held, limit, why, err := pr.judgeStep(ctx, limits, l, run, level, st.warm, hold, first, func(pt *result.StressPoint) {
+			if s.Variant == plan.VariantPayload {
+				// Fewer, bigger requests are not less throughput: count the
+				// payload moved (requests/s × its multiple) against the load.
+				pt.Efficiency *= level
 			}
-		case herr != nil && limit == "":
-			limit, why = analyze.LimitErrors, herr.Error()
+			pt.Probe = probe
+		})
+		if err != nil {
+			return false, "", err
 		}
 		pt.OK, pt.Limit = limit == "", limit
 		if limit == analyze.LimitGenerator && !retried[level] {

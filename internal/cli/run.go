@@ -708,6 +708,9 @@ func printLoadSpec(w io.Writer, head string, l plan.LoadSpec) {
 	if l.Iterations > 0 {
 		fmt.Fprintf(w, "  until %d iterations\n", l.Iterations)
 	}
+	if l.Network.Shapes() {
+		fmt.Fprintf(w, "  network conditions %s, through a shaping proxy on loopback\n", l.Network)
+	}
 	if total > 0 {
 		fmt.Fprintf(w, "  %v in all, graceful stop %v", total, l.GracefulStop.D())
 		if l.Model == "open" {
