@@ -143,7 +143,7 @@ type ScalabilitySpec struct {
 type InstancesSpec struct {
 	Command  string   `yaml:"command" json:"command"`
 	Count    []int    `yaml:"count" json:"count"`
-	Balancer string   `yaml:"balancer" json:"balancer,omitempty"` // nginx (default)
+	Balancer string   `yaml:"balancer" json:"balancer,omitempty"` // nginx (default) or haproxy
 	Ready    Duration `yaml:"ready" json:"ready,omitempty"`       // how long an instance may take to listen (default 10s)
 }
 
