@@ -226,6 +226,7 @@ func (p *Plan) Protocol(profile string) (*Tests, error) {
 		m.float(&s.Efficiency, u.Efficiency, path+".efficiency")
 		m.int(&s.Users, u.Users, path+".users")
 		m.float(&s.Rate, u.Rate, path+".rate")
+		m.mergeResourceStress(s, u, path)
 		s.Skip = u.Skip
 	}
 	if u := user.Recovery; u != nil {
@@ -392,9 +393,10 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 	}
 	if s := t.Stress; !s.Skip {
 		path := "tests.stress"
-		if !slices.Contains([]string{VariantRate, VariantUsers, VariantPayload, VariantDatabase}, s.Variant) {
-			add(path+".variant", "unknown variant %q (use rate, users, payload or database)", s.Variant)
+		if !slices.Contains(Variants, s.Variant) {
+			add(path+".variant", "unknown variant %q (use %s)", s.Variant, strings.Join(Variants, ", "))
 		}
+		p.checkResourceStress(s, add)
 		nonNeg(path+".start", s.Start)
 		nonNeg(path+".step", s.Step)
 		nonNeg(path+".factor", s.Factor)

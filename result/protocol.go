@@ -62,6 +62,9 @@ type Stress struct {
 	Knee         float64  `json:"knee,omitempty"`
 	RecoveryLoad float64  `json:"recovery_load,omitempty"`
 	Warnings     []string `json:"warnings,omitempty"`
+	// Resource is what the cpu and memory variants found of the resource
+	// they stepped towards.
+	Resource *ResourceLimit `json:"resource,omitempty"`
 }
 
 // ClosedCapacity is the most throughput users achieve as they double,
@@ -100,6 +103,12 @@ type StressPoint struct {
 	Probe      bool    `json:"probe,omitempty"`   // a bisection probe
 	Dropped    int64   `json:"dropped,omitempty"` // open model: iterations no VU could start
 	Saturated  bool    `json:"generator_saturated,omitempty"`
+	// What the watched process used over the judged windows (the cpu and
+	// memory variants): cores (one core = 1), peak RSS, and the share of
+	// the time the garbage collector took.
+	CPUCores float64 `json:"cpu_cores,omitempty"`
+	RSSMB    float64 `json:"rss_mb,omitempty"`
+	GCPct    float64 `json:"gc_percent,omitempty"`
 }
 
 // Soak is the outcome of the endurance phase.

@@ -537,6 +537,7 @@ func (pr *protocol) loadPlan(l plan.LoadSpec, vars map[string]string, dbs map[st
 	if dbs != nil {
 		q.Databases = dbs
 	}
+	pr.stressScenarios(&q)
 	q.ApplyDefaults()
 	return &q
 }
