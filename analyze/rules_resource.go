@@ -33,8 +33,13 @@ func ruleCPULimit(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		return nil, nil
 	}
 	src := "stress curve"
+	ratio := ratioOver(r.Cores, CPUSaturation*r.Capacity)
+	if r.Saturated == "host" {
+		ratio = ratioOver(r.HostCPU, 100*CPUSaturation)
+	}
 	ev1 := []result.Evidence{
 		{Metric: "cpu_cores", Value: r.Cores, Unit: "cores", Source: src, Threshold: round4(CPUSaturation * r.Capacity), Note: fmt.Sprintf("mean over the judged windows of the first saturated step, of %s cores (%s)", fnum(r.Capacity), r.CapacitySource)},
+		{Metric: "host_cpu_percent", Value: r.HostCPU, Unit: "%", Source: src, Threshold: 100 * CPUSaturation, Note: "the machine's CPU, all cores"},
 		{Metric: "saturation_rps", Value: r.RPS, Unit: "requests/s", Source: src},
 		{Metric: "saturation_load", Value: r.Load, Unit: ev.run.Stress.Unit, Source: src},
 	}
@@ -47,7 +52,7 @@ func ruleCPULimit(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		Subject:    "cpu",
 		Detail:     "Past this rate requests queue for the CPU: throughput stays where it is and latency grows with every request added. More cores, or less CPU per request (a CPU profile of the stress phase shows where it goes), move the limit.",
 		Evidence:   ev1,
-		Confidence: confidence(ratioOver(r.Cores, CPUSaturation*r.Capacity)*1.2, len(ev.run.Stress.Curve)),
+		Confidence: confidence(ratio*1.2, len(ev.run.Stress.Curve)),
 	}}, nil
 }
 

@@ -27,6 +27,12 @@ const LimitMemory = "memory"
 // accounting, and no more throughput comes from more load.
 const CPUSaturation = 0.9
 
+// HostFlattening is the efficiency (achieved ÷ offered) below which a
+// step on a machine whose CPU is all busy counts as CPU-bound: the
+// throughput stopped following the load. A busy machine alone says
+// nothing of the service.
+const HostFlattening = 0.95
+
 // Causes of a memory limit.
 const (
 	MemoryRSS    = "rss"
@@ -37,6 +43,7 @@ const (
 // Use is what the watched process used over a step's held windows.
 type Use struct {
 	Cores  float64 // mean CPU, one core = 1
+	Host   float64 // mean host CPU, percent of all cores
 	RSSMB  float64 // peak RSS
 	GCPct  float64 // mean share of the time in GC pauses
 	Gone   bool    // the process was gone during the step
@@ -51,18 +58,20 @@ func ProcessUse(sys *result.System, from, to float64) Use {
 	if sys == nil {
 		return u
 	}
-	var cpu, gc float64
+	var cpu, host, gc float64
 	for _, p := range sys.Timeline {
 		if p.TS < from-1e-9 || p.TS >= to-1e-9 {
 			continue
 		}
 		u.Points++
 		cpu += p.CPUPercent
+		host += p.HostCPU
 		gc += p.GCPausePct
 		u.RSSMB = max(u.RSSMB, p.RSSMB)
 	}
 	if u.Points > 0 {
 		u.Cores = round4(cpu / float64(u.Points) / 100)
+		u.Host = round4(host / float64(u.Points))
 		u.GCPct = round4(gc / float64(u.Points))
 	}
 	u.RSSMB = round4(u.RSSMB)
@@ -103,9 +112,13 @@ func byLoad(curve []result.StressPoint) []result.StressPoint {
 }
 
 // CPULimit names the cpu variant's limit on the stress outcome s (its
-// curve carrying each step's cores): the first load whose cores reached
-// CPUSaturation of capacity, and where the ramp broke. Without a break
-// or a saturated step it says how far the CPU got.
+// curve carrying each step's cores and host CPU): the first load whose
+// cores reached CPUSaturation of capacity — or at which the machine's
+// CPU did (CPUSaturation of all its cores busy: the service shares them
+// with other work and cannot get more) while throughput stopped
+// following the load (efficiency under HostFlattening) — and where the
+// ramp broke.
+// Without a break or a saturated step it says how far the CPU got.
 func CPULimit(s *result.Stress, capacity float64, source string) *result.ResourceLimit {
 	r := &result.ResourceLimit{Resource: "cpu", Capacity: capacity, CapacitySource: source}
 	if s.Limit != LimitNone {
@@ -117,9 +130,18 @@ func CPULimit(s *result.Stress, capacity float64, source string) *result.Resourc
 		if pt.CPUCores > top.CPUCores {
 			top = pt
 		}
-		if !r.Reached && capacity > 0 && pt.CPUCores >= CPUSaturation*capacity {
-			r.Reached, r.Load, r.RPS, r.Cores = true, pt.Load, pt.RPS, pt.CPUCores
+		if r.Reached || pt.CPUCores <= 0 {
+			continue
 		}
+		switch {
+		case capacity > 0 && pt.CPUCores >= CPUSaturation*capacity:
+			r.Saturated = "service"
+		case pt.HostCPU >= 100*CPUSaturation && pt.Efficiency > 0 && pt.Efficiency < HostFlattening:
+			r.Saturated = "host"
+		default:
+			continue
+		}
+		r.Reached, r.Load, r.RPS, r.Cores, r.HostCPU = true, pt.Load, pt.RPS, pt.CPUCores, pt.HostCPU
 	}
 	unit := s.Unit
 	breaks := ""
@@ -127,10 +149,12 @@ func CPULimit(s *result.Stress, capacity float64, source string) *result.Resourc
 		breaks = fmt.Sprintf("; %s breaks at %s %s", limitNoun(r.BreakWhat), fnum(r.Breaks), unit)
 	}
 	switch {
-	case r.Reached:
+	case r.Saturated == "service":
 		r.Text = fmt.Sprintf("the service saturates %.2g of %s cores at %.0f requests/s (%s %s)%s", r.Cores, fnum(capacity), r.RPS, fnum(r.Load), unit, breaks)
+	case r.Saturated == "host":
+		r.Text = fmt.Sprintf("the machine's CPU saturates (%.0f%% busy) at %.0f requests/s (%s %s), the service using %.2g of its %s cores: other work on the machine takes the rest%s", r.HostCPU, r.RPS, fnum(r.Load), unit, r.Cores, fnum(capacity), breaks)
 	case top.CPUCores > 0:
-		r.Load, r.RPS, r.Cores = top.Load, top.RPS, top.CPUCores
+		r.Load, r.RPS, r.Cores, r.HostCPU = top.Load, top.RPS, top.CPUCores, top.HostCPU
 		r.Text = fmt.Sprintf("the CPU did not saturate: at most %.2g of %s cores (%.0f%%), at %.0f requests/s (%s %s)%s — the limit is elsewhere", r.Cores, fnum(capacity), 100*r.Cores/capacity, r.RPS, fnum(r.Load), unit, breaks)
 	default:
 		r.Text = "the watch recorded no CPU for the service's process: the CPU limit is unknown"

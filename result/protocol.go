@@ -104,9 +104,10 @@ type StressPoint struct {
 	Dropped    int64   `json:"dropped,omitempty"` // open model: iterations no VU could start
 	Saturated  bool    `json:"generator_saturated,omitempty"`
 	// What the watched process used over the judged windows (the cpu and
-	// memory variants): cores (one core = 1), peak RSS, and the share of
-	// the time the garbage collector took.
+	// memory variants): cores (one core = 1), the machine's CPU, peak
+	// RSS, and the share of the time the garbage collector took.
 	CPUCores float64 `json:"cpu_cores,omitempty"`
+	HostCPU  float64 `json:"host_cpu_percent,omitempty"` // the machine's, all cores
 	RSSMB    float64 `json:"rss_mb,omitempty"`
 	GCPct    float64 `json:"gc_percent,omitempty"`
 }

@@ -14,10 +14,14 @@ type ResourceLimit struct {
 	RPS     float64 `json:"rps"`
 	// CPU: the cores the service used at Load and the cores it has
 	// (CapacitySource: "plan" for tests.stress.cores, "host" for the
-	// machine's).
+	// machine's), the machine's CPU there, and whose CPU saturated:
+	// "service" (its cores) or "host" (the machine's, shared with other
+	// work, before the service had its cores).
 	Cores          float64 `json:"cores,omitempty"`
 	Capacity       float64 `json:"capacity,omitempty"`
 	CapacitySource string  `json:"capacity_source,omitempty"`
+	HostCPU        float64 `json:"host_cpu_percent,omitempty"`
+	Saturated      string  `json:"saturated,omitempty"`
 	// Memory: what broke (rss, gc, killed), the peak RSS and GC share at
 	// Load, and the limits in force.
 	Cause     string  `json:"cause,omitempty"`

@@ -57,7 +57,7 @@ func (pr *protocol) memoryLimits() analyze.MemoryLimits {
 // returns the memory limit's cause and why ("" when memory held).
 func (pr *protocol) resourceStep(run *result.Run, from, to float64, pt *result.StressPoint) (cause, why string) {
 	use := analyze.ProcessUse(run.System, from, to)
-	pt.CPUCores, pt.RSSMB, pt.GCPct = use.Cores, use.RSSMB, use.GCPct
+	pt.CPUCores, pt.HostCPU, pt.RSSMB, pt.GCPct = use.Cores, use.Host, use.RSSMB, use.GCPct
 	if pr.tests.Stress.Variant != plan.VariantMemory {
 		return "", ""
 	}
