@@ -178,19 +178,7 @@ type PoolSpec struct {
 	// meets.
 	Users int     `yaml:"users" json:"users,omitempty"`
 	Rate  float64 `yaml:"rate" json:"rate,omitempty"`
-	// Scenarios are the CPU-heavy scenarios the cpu variant steps (all
-	// when empty); Cores the cores the service may use (0: the
-	// machine's). See VariantCPU.
-	Scenarios []string `yaml:"scenarios" json:"scenarios,omitempty"`
-	Cores     float64  `yaml:"cores" json:"cores,omitempty"`
-	// Variable is the plan variable the memory variant steps (default
-	// payload); MemoryMB the RSS that breaks a step (0: none), GCPercent
-	// the share of time in GC that does (default DefaultGCPercent). See
-	// VariantMemory.
-	Variable  string  `yaml:"variable" json:"variable,omitempty"`
-	MemoryMB  float64 `yaml:"memory_mb" json:"memory_mb,omitempty"`
-	GCPercent float64 `yaml:"gc_percent" json:"gc_percent,omitempty"`
-	Skip      bool    `yaml:"skip" json:"skip,omitempty"`
+	Skip  bool    `yaml:"skip" json:"skip,omitempty"`
 }
 
 // Database is one database declared under `databases:`.
