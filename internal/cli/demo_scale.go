@@ -80,7 +80,8 @@ func lookPath(name string) bool {
 	return err == nil
 }
 
-// shellQuote quotes s for sh: in single quotes, each ' written '\''.
+// shellQuote quotes s for sh: in single quotes, each quote inside
+// closed, escaped and reopened.
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@", r))
