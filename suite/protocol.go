@@ -171,6 +171,10 @@ type protocol struct {
 
 	baseTop *result.Run // the baseline's top level, for the stress start
 	stress  *stressState
+	// the analysis settings, with the measured device ceilings (set
+	// before the first phase)
+	cfg  map[string]float64
+	ceil *result.Ceilings
 
 	mu        sync.Mutex // guards the fields below
 	warnings  []string
@@ -218,6 +222,7 @@ func Test(ctx context.Context, p *plan.Plan, o Options) (*result.Run, error) {
 	}
 
 	pr.t0 = pr.now()
+	pr.measureCeilings(ctx)
 	var benchOut []result.Benchmark
 	var benchErr error
 	benchDone := make(chan struct{})
@@ -312,7 +317,7 @@ func Test(ctx context.Context, p *plan.Plan, o Options) (*result.Run, error) {
 		run.Verdict = analyze.VerdictFail
 	}
 	if !pr.o.DeferConclusions {
-		run.SetConclusion(analyze.Judge(run, p.Analysis)) // settles the verdict with the findings'
+		run.SetConclusion(analyze.Judge(run, run.Analysis)) // settles the verdict with the findings'
 	}
 	return run, runErr
 }
@@ -661,7 +666,7 @@ func cloneVars(m map[string]string) map[string]string {
 func (pr *protocol) assemble(ctx context.Context) *result.Run {
 	p := pr.p
 	run := &result.Run{Version: result.Version, Kind: "test", Plan: p.Name, PlanHash: Hash(p), Target: redact.String(p.Target.BaseURL),
-		StartedAt: pr.t0, EndedAt: pr.now(), Analysis: p.Analysis}
+		StartedAt: pr.t0, EndedAt: pr.now(), Analysis: pr.cfg, Ceilings: pr.ceil}
 	var loads []*result.Run
 	var names []string
 	for _, rec := range pr.recs {

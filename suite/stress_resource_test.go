@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/devprobe"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
 )
@@ -84,6 +85,7 @@ scenarios:
     steps: [{ path: "/no-such-path" }]
 load: { vus: 1, duration: 1s }
 system: { process: { pid: %d }, interval: 500ms }
+analysis: { disk_mbps: 500 }
 tests:
   cool_down: 1s
   stress: { variant: cpu, scenarios: [search], cores: 1, start: 100, factor: 2, max: 3200, hold: 3s, warmup: 1s, p99: 1s, bisect: 1 }
@@ -142,6 +144,10 @@ tests:
 	if !hasFinding(run, analyze.KindCPULimit) {
 		t.Errorf("no cpu_limit finding in %v", run.Findings)
 	}
+	// The plan states the disk's ceiling: nothing is measured.
+	if c := run.Ceilings; c == nil || c.DiskSource != "plan" || c.DiskMBps != 500 || c.DiskBytes != 0 || run.Analysis["disk_mbps"] != 500 {
+		t.Errorf("ceilings %+v, analysis %v", c, run.Analysis)
+	}
 }
 
 // TestStressMemoryVariant steps the working set of the demo shop's sales
@@ -199,6 +205,16 @@ tests:
 	}
 	if !hasFinding(run, analyze.KindMemoryLimit) {
 		t.Errorf("no memory_limit finding in %v", run.Findings)
+	}
+	// The plan does not state the disk's ceiling: it was measured, within
+	// the probe's bounds, and the findings were judged with it.
+	c := run.Ceilings
+	if c == nil || c.DiskSource != "measured" || c.DiskBytes <= 0 || c.DiskBytes > devprobe.MaxBytes || c.DiskSeconds <= 0 {
+		t.Fatalf("ceilings %+v", c)
+	}
+	t.Logf("disk: %.1f MB/s (%d bytes in %.3f s in %s)", c.DiskMBps, c.DiskBytes, c.DiskSeconds, c.DiskDir)
+	if want := float64(c.DiskBytes) / c.DiskSeconds / 1e6; abs(c.DiskMBps-want) > 0.01*want || run.Analysis["disk_mbps"] != c.DiskMBps {
+		t.Errorf("disk %.3f MB/s, bytes/seconds %.3f, analysis %v", c.DiskMBps, want, run.Analysis)
 	}
 }
 
