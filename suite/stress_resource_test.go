@@ -153,7 +153,9 @@ tests:
 // TestStressMemoryVariant steps the working set of the demo shop's sales
 // report (1 KiB a row, built whole in memory) under four users until the
 // shop's RSS passes a 200 MB limit: every step that held stayed under it,
-// the one named passed it, and a memory_limit finding says so.
+// the one named passed it, and a memory_limit finding says so. Bigger
+// reports are slower, and slower still on a busy machine: the latency
+// and throughput limits are set wide so that memory is what breaks.
 func TestStressMemoryVariant(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the demo shop and loads it for about 30 s")
@@ -170,7 +172,7 @@ load: { vus: 1, duration: 1s }
 system: { process: { pid: %d }, interval: 500ms }
 tests:
   cool_down: 1s
-  stress: { variant: memory, variable: rows, users: 4, memory_mb: 200, start: 1, factor: 2, max: 64, hold: 3s, warmup: 1s, p99: 5s, bisect: 1 }
+  stress: { variant: memory, variable: rows, users: 4, memory_mb: 200, start: 1, factor: 2, max: 64, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1 }
 `, svc.url, svc.pid)))
 	if err != nil {
 		t.Fatal(err)
