@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -53,7 +54,20 @@ func newFleet(spec *plan.InstancesSpec, baseURL string, log io.Writer) (*fleet, 
 	if err != nil {
 		return nil, err
 	}
-	return &fleet{spec: spec, bal: bal, addr: addr, dir: dir, log: log}, nil
+	return &fleet{spec: spec, bal: bal, addr: addr, dir: dir, log: &lockedWriter{w: log}}, nil
+}
+
+// lockedWriter serializes the writes of the fleet's processes, whose
+// output goroutines would otherwise write to one log at once.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // scaleTo runs n instances behind the balancer.
