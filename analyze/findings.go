@@ -68,6 +68,8 @@ func rules() []rule {
 		{KindSlowDatabase, ruleDatabase},
 		{KindCPUSaturation, ruleCPU},
 		{KindMemoryPressure, ruleMemory},
+		{KindCPULimit, ruleCPULimit},
+		{KindMemoryLimit, ruleMemoryLimit},
 		{KindDiskBound, ruleDiskBound},
 		{KindDiskThroughput, ruleDiskThroughput},
 		{KindNetworkBound, ruleNetworkBound},

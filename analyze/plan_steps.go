@@ -31,7 +31,8 @@ func verifyPhase(kind, unit string) string {
 	case KindBenchVariance, KindBenchMemory, KindBenchSlowOp:
 		return "bench"
 	case KindCPUHotspot, KindLockContention, KindGCPressure, KindCPUSaturation, KindLatencyKnee,
-		KindThroughputShortfall, KindDiskBound, KindDiskThroughput, KindNetworkBound, KindMemoryPressure:
+		KindThroughputShortfall, KindDiskBound, KindDiskThroughput, KindNetworkBound, KindMemoryPressure,
+		KindCPULimit, KindMemoryLimit:
 		return "stress"
 	}
 	return "load"

@@ -512,6 +512,24 @@ func adviceFor(f *result.Finding) []advice {
 				"preallocate, reuse buffers, avoid copies and conversions",
 			},
 		}}
+	case KindCPULimit:
+		return []advice{{
+			title: "Raise the CPU limit of %s", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"profile the CPU-heavy requests at the saturating rate (system: { pprof: … }) and cut the hottest own function's work",
+				"give the service more cores (GOMAXPROCS, the container's CPU quota) or more instances behind a balancer",
+				"admit no more than the saturating rate (a rate limit or a bounded queue) so that latency stays bounded past it",
+			},
+		}}
+	case KindMemoryLimit:
+		return []advice{{
+			title: "Bound the working set of %s", effort: LevelMedium, impact: LevelHigh,
+			techniques: []string{
+				"cap the size a request may ask for, and answer 413 or 400 above it",
+				"stream or page the result instead of building it whole in memory",
+				"set a memory limit the runtime knows (GOMEMLIMIT) below the container's, and more memory if the size is needed",
+			},
+		}}
 	case KindBenchSlowOp:
 		return []advice{{
 			title: "Profile %s", effort: LevelMedium, impact: LevelMedium,

@@ -31,6 +31,7 @@
 //	GET  /api/cart              (auth) → {cart_id, items: [{product_id, name, quantity, price_cents}], total_cents}
 //	POST /api/checkout          (auth) → 201 {order_id, total_cents, status}, Location: /api/orders/{id}
 //	GET  /api/orders/{id}       (auth, owner only; others get 404) → {id, user_id, total_cents, status, created_at, items}
+//	GET  /api/reports/sales     ?rows=1000(≤262144) → {rows, total_cents, top_cents, checksum}: built whole in memory, 1 KiB a row (the memory stress variant's working set)
 //	GET  /healthz               → {status: "ok"}
 //	GET  /ws/stock              WebSocket (subprotocol stock.v1): {"subscribe": id} → {type: "stock", product_id, stock, seq} now and every 200 ms; {"ping": x} → {type: "pong", ping: x}
 //	GET  /metrics               Prometheus text format

@@ -67,6 +67,7 @@ func (s *Shop) routes() http.Handler {
 		{"/api/cart", []endpoint{{http.MethodGet, s.authed(s.getCart)}}},
 		{"/api/checkout", []endpoint{{http.MethodPost, s.authed(s.checkout)}}},
 		{"/api/orders/{id}", []endpoint{{http.MethodGet, s.authed(s.getOrder)}}},
+		{"/api/reports/sales", []endpoint{{http.MethodGet, s.salesReport}}},
 	}
 	for _, a := range api {
 		var allow []string

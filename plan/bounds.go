@@ -213,7 +213,7 @@ func (c *checker) testsBounds() {
 			limit = MaxVUs
 		case "database":
 			limit = MaxPool
-		case "payload":
+		case "payload", "memory":
 			limit = MaxRequestBody
 		}
 		for _, f := range []struct {

@@ -10,6 +10,12 @@ import (
 
 var portPlaceholder = regexp.MustCompile(`\{\{\s*port\s*\}\}`)
 
+// The load balancers stampede can put in front of instances.
+const (
+	BalancerNginx   = "nginx"
+	BalancerHAProxy = "haproxy"
+)
+
 // DefaultInstanceReady is how long an instance may take to listen on
 // its port unless tests.scalability.instances.ready says otherwise.
 const DefaultInstanceReady = 10 * time.Second
@@ -38,11 +44,9 @@ func (p *Plan) checkInstances(s *ScalabilitySpec, add func(path, format string, 
 		}
 	}
 	switch in.Balancer {
-	case "", "nginx":
-	case "haproxy":
-		add(path+".balancer", "haproxy is not supported yet: use nginx")
+	case "", BalancerNginx, BalancerHAProxy:
 	default:
-		add(path+".balancer", "unknown balancer %q: use nginx", in.Balancer)
+		add(path+".balancer", "unknown balancer %q: use nginx or haproxy", in.Balancer)
 	}
 	if in.Ready < 0 || in.Ready > MaxWait {
 		add(path+".ready", "must be between 0s and %v", time.Duration(MaxWait))

@@ -16,7 +16,8 @@ func TestInstancesValidation(t *testing.T) {
 		{"no port placeholder", "http://127.0.0.1:8088", `{ command: "./srv", count: [1, 2] }`, []string{"instances.command: required, with {{ port }}"}},
 		{"counts out of order and out of bounds", "http://127.0.0.1:8088", `{ command: "x {{ port }}", count: [2, 2, 100] }`,
 			[]string{"count[1]: counts must increase, got 2 after 2", "count[2]: must be between 1 and 64, got 100"}},
-		{"haproxy", "http://127.0.0.1:8088", `{ command: "x {{ port }}", count: [1], balancer: haproxy }`, []string{"haproxy is not supported yet: use nginx"}},
+		{"valid: haproxy", "http://127.0.0.1:8088", `{ command: "x {{ port }}", count: [1, 2, 4, 8], balancer: haproxy }`, nil},
+		{"an unknown balancer", "http://127.0.0.1:8088", `{ command: "x {{ port }}", count: [1], balancer: traefik }`, []string{`instances.balancer: unknown balancer "traefik": use nginx or haproxy`}},
 		{"a target the balancer cannot listen on", "http://example.com", `{ command: "x {{ port }}", count: [1] }`, []string{"target.base_url: scaling instances puts the balancer on the target"}},
 	}
 	for _, c := range cases {

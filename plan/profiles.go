@@ -227,6 +227,7 @@ func (p *Plan) Protocol(profile string) (*Tests, error) {
 		m.int(&s.Users, u.Users, path+".users")
 		m.float(&s.Rate, u.Rate, path+".rate")
 		s.Network = u.Network
+		m.mergeResourceStress(s, u, path)
 		s.Skip = u.Skip
 	}
 	if u := user.Recovery; u != nil {
@@ -399,10 +400,11 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 	}
 	if s := t.Stress; !s.Skip {
 		path := "tests.stress"
-		if !slices.Contains([]string{VariantRate, VariantUsers, VariantPayload, VariantDatabase, VariantNetwork}, s.Variant) {
-			add(path+".variant", "unknown variant %q (use rate, users, payload, database or network)", s.Variant)
+		if !slices.Contains(Variants, s.Variant) {
+			add(path+".variant", "unknown variant %q (use %s)", s.Variant, strings.Join(Variants, ", "))
 		}
 		p.checkNetworkStress(path, s, add)
+		p.checkResourceStress(s, add)
 		nonNeg(path+".start", s.Start)
 		nonNeg(path+".step", s.Step)
 		nonNeg(path+".factor", s.Factor)

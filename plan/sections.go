@@ -78,7 +78,7 @@ func (b *BaselineSpec) LevelRampUp(i int) Duration {
 
 // StressSpec is the stress-to-breaking-point phase.
 type StressSpec struct {
-	Variant   string   `yaml:"variant" json:"variant,omitempty"` // rate|users|payload|database|network
+	Variant   string   `yaml:"variant" json:"variant,omitempty"` // rate|users|payload|database|cpu|memory|network
 	Start     float64  `yaml:"start" json:"start,omitempty"`
 	Step      float64  `yaml:"step" json:"step,omitempty"`
 	Factor    float64  `yaml:"factor" json:"factor,omitempty"` // multiply instead of add
@@ -110,7 +110,19 @@ type StressSpec struct {
 	// variants, whose steps change the request size or the pool instead.
 	Users int     `yaml:"users" json:"users,omitempty"`
 	Rate  float64 `yaml:"rate" json:"rate,omitempty"`
-	Skip  bool    `yaml:"skip" json:"skip,omitempty"`
+	// Scenarios are the CPU-heavy scenarios the cpu variant steps (all
+	// when empty); Cores the cores the service may use (0: the
+	// machine's). See VariantCPU.
+	Scenarios []string `yaml:"scenarios" json:"scenarios,omitempty"`
+	Cores     float64  `yaml:"cores" json:"cores,omitempty"`
+	// Variable is the plan variable the memory variant steps (default
+	// payload); MemoryMB the RSS that breaks a step (0: none), GCPercent
+	// the share of time in GC that does (default DefaultGCPercent). See
+	// VariantMemory.
+	Variable  string  `yaml:"variable" json:"variable,omitempty"`
+	MemoryMB  float64 `yaml:"memory_mb" json:"memory_mb,omitempty"`
+	GCPercent float64 `yaml:"gc_percent" json:"gc_percent,omitempty"`
+	Skip      bool    `yaml:"skip" json:"skip,omitempty"`
 	// Network is what the network variant steps (see NetworkSteps).
 	Network *NetworkSteps `yaml:"network" json:"network,omitempty"`
 }
@@ -148,7 +160,7 @@ type ScalabilitySpec struct {
 type InstancesSpec struct {
 	Command  string   `yaml:"command" json:"command"`
 	Count    []int    `yaml:"count" json:"count"`
-	Balancer string   `yaml:"balancer" json:"balancer,omitempty"` // nginx (default)
+	Balancer string   `yaml:"balancer" json:"balancer,omitempty"` // nginx (default) or haproxy
 	Ready    Duration `yaml:"ready" json:"ready,omitempty"`       // how long an instance may take to listen (default 10s)
 }
 

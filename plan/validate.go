@@ -624,7 +624,7 @@ func (c *checker) tests() {
 	}
 	c.oneOf("tests.profile", "profile", t.Profile, "standard", "quick")
 	if t.Stress != nil {
-		c.oneOf("tests.stress.variant", "variant", t.Stress.Variant, "rate", "users", "payload", "database", VariantNetwork)
+		c.oneOf("tests.stress.variant", "variant", t.Stress.Variant, Variants...)
 	}
 	c.p.checkPool(t.Pool, c.add)
 }

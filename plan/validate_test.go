@@ -288,13 +288,13 @@ scenarios:
   process: {}
   prometheus: localhost:9090
   pprof: http://localhost:6060/debug/pprof
-tests: {profile: thorough, stress: {variant: cpu}}
+tests: {profile: thorough, stress: {variant: disk}}
 `,
 			want: []string{
 				"t.yaml:8:12: system.process: set one of pid, name or pid_file",
 				`t.yaml:9:15: system.prometheus.url: must be an absolute http:// or https:// URL, got "localhost:9090"`,
 				`t.yaml:11:18: tests.profile: unknown profile "thorough" (use standard or quick)`,
-				`t.yaml:11:46: tests.stress.variant: unknown variant "cpu" (use rate, users, payload, database or network)`,
+				`t.yaml:11:46: tests.stress.variant: unknown variant "disk" (use rate, users, payload, database, cpu, memory or network)`,
 			},
 		},
 	})

@@ -110,6 +110,9 @@ func consoleStress(ew *errWriter, s *result.Stress) {
 	if c := s.Closed; c != nil {
 		ew.printf("  closed model: %.1f requests/s at %d users (%.2f× the open model's)\n", c.MaxThroughputRPS, c.Users, c.Ratio)
 	}
+	if r := s.Resource; r != nil {
+		ew.printf("  %s limit: %s\n", r.Resource, r.Text)
+	}
 	if s.System != "" {
 		ew.printf("  the system at the break: %s\n", s.System)
 	}

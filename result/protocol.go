@@ -65,6 +65,9 @@ type Stress struct {
 	// Network is the network variant's outcome (its curve's loads are
 	// the stepped condition's values).
 	Network *NetworkStress `json:"network,omitempty"`
+	// Resource is what the cpu and memory variants found of the resource
+	// they stepped towards.
+	Resource *ResourceLimit `json:"resource,omitempty"`
 }
 
 // ClosedCapacity is the most throughput users achieve as they double,
@@ -103,6 +106,13 @@ type StressPoint struct {
 	Probe      bool    `json:"probe,omitempty"`   // a bisection probe
 	Dropped    int64   `json:"dropped,omitempty"` // open model: iterations no VU could start
 	Saturated  bool    `json:"generator_saturated,omitempty"`
+	// What the watched process used over the judged windows (the cpu and
+	// memory variants): cores (one core = 1), the machine's CPU, peak
+	// RSS, and the share of the time the garbage collector took.
+	CPUCores float64 `json:"cpu_cores,omitempty"`
+	HostCPU  float64 `json:"host_cpu_percent,omitempty"` // the machine's, all cores
+	RSSMB    float64 `json:"rss_mb,omitempty"`
+	GCPct    float64 `json:"gc_percent,omitempty"`
 }
 
 // Soak is the outcome of the endurance phase.

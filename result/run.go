@@ -34,8 +34,10 @@ type Run struct {
 	// Analysis is the plan's `analysis:` thresholds the findings used, so
 	// a report made later concludes the same way.
 	Analysis map[string]float64 `json:"analysis,omitempty"`
-	Host     *Host              `json:"host,omitempty"`
-	Git      *Git               `json:"git,omitempty"`
+	// Ceilings are the device ceilings in Analysis with their sources.
+	Ceilings *Ceilings `json:"ceilings,omitempty"`
+	Host     *Host     `json:"host,omitempty"`
+	Git      *Git      `json:"git,omitempty"`
 
 	Summary    Summary           `json:"summary"`
 	Steps      []StepResult      `json:"steps"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,11 +23,24 @@ import (
 // serve, so every one takes its share — and the efficiency and
 // linearity must match their textbook formulas on the measured figures.
 func TestScalabilityInstancesBehindNginx(t *testing.T) {
+	testInstancesBehind(t, "nginx", "STAMPEDE_REQUIRE_NGINX", "nginx-light")
+}
+
+// TestScalabilityInstancesBehindHAProxy is the same scaling behind an
+// haproxy in master-worker mode, reloaded by SIGUSR2 between counts.
+func TestScalabilityInstancesBehindHAProxy(t *testing.T) {
+	testInstancesBehind(t, "haproxy", "STAMPEDE_REQUIRE_HAPROXY", "haproxy")
+}
+
+func testInstancesBehind(t *testing.T, balancer, require, pkg string) {
 	if testing.Short() {
 		t.Skip("builds a server and loads it for about 10 s")
 	}
-	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Skip("no nginx on the PATH (Debian: apt-get install nginx-light)")
+	if _, err := exec.LookPath(balancer); err != nil {
+		if os.Getenv(require) != "" {
+			t.Fatalf("%s is set but %s is not on the PATH", require, balancer)
+		}
+		t.Skipf("no %s on the PATH (Debian: apt-get install %s)", balancer, pkg)
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "serialserver")
@@ -43,11 +57,11 @@ scenarios:
 load: { vus: 1, duration: 1s }
 tests:
   scalability:
-    instances: { command: "%s -addr 127.0.0.1:{{ port }} -hold 20ms", count: [1, 2, 4] }
+    instances: { command: "%s -addr 127.0.0.1:{{ port }} -hold 20ms", count: [1, 2, 4], balancer: %s }
     users_per_unit: 6
     duration: 3s
     stabilize: 1ms
-`, addr, bin)))
+`, addr, bin, balancer)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,8 +90,8 @@ func (pr *protocol) baseline(ctx context.Context, name string, s plan.PhaseSpec,
 			return
 		}
 		b := *rec.loads[0]
-		b.Warnings = slices.Clone(b.Warnings)             // the load's own stay as they are
-		b.SetConclusion(analyze.Judge(&b, pr.p.Analysis)) // the baseline is a Run of its own in the history
+		b.Warnings = slices.Clone(b.Warnings)      // the load's own stay as they are
+		b.SetConclusion(analyze.Judge(&b, pr.cfg)) // the baseline is a Run of its own in the history
 		b.Phases = []result.Phase{{Name: rec.ph.Name, Kind: rec.ph.Kind, StartS: 0, Summary: b.Summary,
 			Thresholds: b.Thresholds, Pass: rec.ph.Pass, Note: rec.ph.Note, Users: rec.ph.Users}}
 		if err := pr.o.OnBaseline(context.WithoutCancel(ctx), &b); err != nil {

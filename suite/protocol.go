@@ -172,6 +172,10 @@ type protocol struct {
 
 	baseTop *result.Run // the baseline's top level, for the stress start
 	stress  *stressState
+	// the analysis settings, with the measured device ceilings (set
+	// before the first phase)
+	cfg  map[string]float64
+	ceil *result.Ceilings
 
 	mu        sync.Mutex // guards the fields below
 	warnings  []string
@@ -219,6 +223,7 @@ func Test(ctx context.Context, p *plan.Plan, o Options) (*result.Run, error) {
 	}
 
 	pr.t0 = pr.now()
+	pr.measureCeilings(ctx)
 	var benchOut []result.Benchmark
 	var benchErr error
 	benchDone := make(chan struct{})
@@ -313,7 +318,7 @@ func Test(ctx context.Context, p *plan.Plan, o Options) (*result.Run, error) {
 		run.Verdict = analyze.VerdictFail
 	}
 	if !pr.o.DeferConclusions {
-		run.SetConclusion(analyze.Judge(run, p.Analysis)) // settles the verdict with the findings'
+		run.SetConclusion(analyze.Judge(run, run.Analysis)) // settles the verdict with the findings'
 	}
 	return run, runErr
 }
@@ -541,6 +546,7 @@ func (pr *protocol) loadPlan(l plan.LoadSpec, vars map[string]string, dbs map[st
 	if dbs != nil {
 		q.Databases = dbs
 	}
+	pr.stressScenarios(&q)
 	q.ApplyDefaults()
 	return &q
 }
@@ -664,7 +670,7 @@ func cloneVars(m map[string]string) map[string]string {
 func (pr *protocol) assemble(ctx context.Context) *result.Run {
 	p := pr.p
 	run := &result.Run{Version: result.Version, Kind: "test", Plan: p.Name, PlanHash: Hash(p), Target: redact.String(p.Target.BaseURL),
-		StartedAt: pr.t0, EndedAt: pr.now(), Analysis: p.Analysis}
+		StartedAt: pr.t0, EndedAt: pr.now(), Analysis: pr.cfg, Ceilings: pr.ceil}
 	if p.Load.Network.Shapes() {
 		run.Network = []result.Network{netcond.Conditions(p.Load.Network)}
 	}

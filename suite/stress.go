@@ -88,6 +88,10 @@ type stressState struct {
 	idle      float64 // ms: p50 of one user at rest, before the phase
 	// requests and iterations of the steps: requests per iteration
 	requests, iterations int64
+	// the memory variant: what broke each level that broke on memory,
+	// and whether the process is gone
+	cause  map[float64]string
+	killed bool
 }
 
 func (pr *protocol) stressUnit() string {
@@ -98,8 +102,12 @@ func (pr *protocol) stressUnit() string {
 		return "× payload"
 	case plan.VariantDatabase:
 		return "connections"
+	case plan.VariantMemory:
+		return pr.memoryUnit()
 	}
-	for _, sc := range pr.p.Scenarios {
+	q := *pr.p
+	pr.stressScenarios(&q) // the cpu variant's scenarios
+	for _, sc := range q.Scenarios {
 		if len(sc.Steps) != 1 {
 			return UnitIterations
 		}
@@ -115,7 +123,10 @@ const (
 )
 
 // integral variants step whole numbers (users, multiples, connections).
-func (pr *protocol) integral() bool { return pr.tests.Stress.Variant != plan.VariantRate }
+func (pr *protocol) integral() bool {
+	v := pr.tests.Stress.Variant
+	return v != plan.VariantRate && v != plan.VariantCPU
+}
 
 // stressStart is the first level: tests.stress.start, else half of what
 // the baseline's top level reached (its throughput for the rate variant,
@@ -126,7 +137,7 @@ func (pr *protocol) stressStart() float64 {
 		return s.Start
 	}
 	switch s.Variant {
-	case plan.VariantRate:
+	case plan.VariantRate, plan.VariantCPU:
 		if b := pr.baseTop; b != nil && b.Summary.DurationS > 0 && b.Summary.Iterations > 0 {
 			return max(1, roundNice(float64(b.Summary.Iterations)/b.Summary.DurationS/2))
 		}
@@ -238,6 +249,10 @@ func (pr *protocol) stressLoad(level float64, dur time.Duration) (plan.LoadSpec,
 		vars := cloneVars(pr.p.Variables)
 		vars[plan.PayloadVariable] = strings.Repeat(pr.p.Variables[plan.PayloadVariable], int(level))
 		return constant(), vars, nil
+	case plan.VariantMemory:
+		vars, name := cloneVars(pr.p.Variables), s.StressVariable()
+		vars[name] = plan.ScaleVariable(pr.p.Variables[name], level)
+		return constant(), vars, nil
 	case plan.VariantDatabase:
 		dbs := make(map[string]*plan.Database, len(pr.p.Databases))
 		for name, db := range pr.p.Databases {
@@ -342,7 +357,7 @@ func (pr *protocol) runStress(ctx context.Context) error {
 			st.iterations += run.Summary.Iterations
 		}
 		pt, held, limit, why, err := pr.judgeStep(ctx, limits, l, run, level, st.warm, hold, first, func(pt *result.StressPoint) {
-			if s.Variant == plan.VariantPayload {
+			if s.Variant == plan.VariantPayload || s.Variant == plan.VariantMemory {
 				// Fewer, bigger requests are not less throughput: count the
 				// payload moved (requests/s × its multiple) against the load.
 				pt.Efficiency *= level
@@ -351,6 +366,13 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		})
 		if err != nil {
 			return false, "", err
+		}
+		if pr.resourceVariant() {
+			// Memory that gave out is the cause of whatever else broke.
+			if cause, mwhy := pr.resourceStep(run, st.warm, st.warm+hold, &pt); cause != "" {
+				limit, why = analyze.LimitMemory, mwhy
+				st.causeAt(level, cause)
+			}
 		}
 		pt.OK, pt.Limit = limit == "", limit
 		if limit == analyze.LimitGenerator && !retried[level] {
@@ -402,7 +424,7 @@ func (pr *protocol) runStress(ctx context.Context) error {
 	}
 	st.rampEnded = true
 	overloaded := bad > 0 // the target's state: the last step broke it
-	if hi := bad; bad > 0 && badLimit != analyze.LimitGenerator {
+	if hi := bad; bad > 0 && badLimit != analyze.LimitGenerator && !st.killed {
 		// Bisect until the bracket is within the precision, the probes
 		// run out, or the budget does; every probe starts on a drained
 		// target.
@@ -454,7 +476,7 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		}
 		overloaded = false // the closed search ends at a bounded queue, not in overload
 	}
-	if bad > 0 && badLimit != analyze.LimitGenerator && !overloaded && pr.recoveryPlanned() {
+	if bad > 0 && badLimit != analyze.LimitGenerator && !overloaded && !st.killed && pr.recoveryPlanned() {
 		// Recovery is measured from the state the stress phase is about:
 		// the overload of the ramp's first broken level.
 		if _, _, err := step(bad, true); err != nil {
@@ -594,6 +616,14 @@ func (pr *protocol) closedSearch(ctx context.Context, overloaded bool, errorRate
 	return nil
 }
 
+func (st *stressState) causeAt(level float64, cause string) {
+	if st.cause == nil {
+		st.cause = map[float64]string{}
+	}
+	st.cause[level] = cause
+	st.killed = st.killed || cause == analyze.MemoryKilled
+}
+
 func (st *stressState) whyAt(level float64, why string) {
 	if st.why == nil {
 		st.why = map[float64]string{}
@@ -633,11 +663,12 @@ func (pr *protocol) finishStress(err error, warnings []string) error {
 		rpi = float64(st.requests) / float64(st.iterations)
 	}
 	errorRate := pr.stressLimits().ErrorRate
+	causes := maps.Clone(st.cause)
 	pr.record(ph, steps, func(rec *phaseRec) {
 		out := analyze.StressOutcome(curve, st.unit, why)
 		out.Variant = s.Variant
 		out.Warnings = append(out.Warnings, warnings...)
-		if s.Variant == plan.VariantRate && rpi > 0 {
+		if (s.Variant == plan.VariantRate || s.Variant == plan.VariantCPU) && rpi > 0 {
 			out.RequestsPerIteration = round3(rpi)
 			out.BreakingPointRPS = out.BreakingPoint * rpi
 		}
@@ -676,6 +707,9 @@ func (pr *protocol) finishStress(err error, warnings []string) error {
 		default:
 			rec.ph.Note = fmt.Sprintf("breaks at %s (%s: %s); last good %s; max sustained %.1f requests/s",
 				pr.levelText(out.BreakingPoint, rpi), out.Limit, out.Why, pr.levelText(out.LastGood, rpi), out.MaxThroughputRPS)
+		}
+		if out.Resource = pr.resourceLimit(out, causes); out.Resource != nil {
+			rec.ph.Note += "; " + out.Resource.Text
 		}
 		if c := out.Closed; c != nil {
 			rec.ph.Note += fmt.Sprintf("; closed model: %.1f requests/s at %d users (%.2f× the open model's)", c.MaxThroughputRPS, c.Users, c.Ratio)
@@ -751,7 +785,7 @@ func (pr *protocol) runRecovery(ctx context.Context) error {
 		ph.Note = fmt.Sprintf("did not recover within %s at %s %s (p99 back under %.1fms for %d windows in a row)",
 			r.Limit.D(), num(st.refLevel), st.unit, ref.P99*(1+r.Tolerance), r.Windows)
 	}
-	if st.refLevel > 0 && pr.tests.Stress.Variant == plan.VariantRate {
+	if v := pr.tests.Stress.Variant; st.refLevel > 0 && (v == plan.VariantRate || v == plan.VariantCPU) {
 		ph.Rate = st.refLevel
 	} else if pr.tests.Stress.Variant == plan.VariantUsers {
 		ph.Users = int(st.refLevel)

@@ -46,6 +46,7 @@ shop, and print the summary.
   stampede demo --dashboard              and watch it live at http://127.0.0.1:8088/
   stampede demo --duration 10s           one load of the example plan instead, this long
   stampede demo --fault leak,hotspot     with planted faults for the watch to find
+  stampede demo --only scalability       1, 2 and 4 shops behind nginx (or haproxy)
   stampede demo serve --addr 127.0.0.1:8080   only the shop, until interrupted`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -62,6 +63,9 @@ shop, and print the summary.
 			}
 			outs.dashboard = dash
 			ctx := c.Context()
+			if demoScaleOnly(tf.only) {
+				return runDemoScale(c, e, fl, tf, outs, quiet, &rf)
+			}
 			shop, err := startShopProcess(ctx, e, fl)
 			if err != nil {
 				return fmt.Errorf("cannot start the demo shop: %w", err)
@@ -121,6 +125,32 @@ shop, and print the summary.
 	rf.register(c.Flags())
 	c.AddCommand(newDemoServeCmd(e))
 	return c
+}
+
+// runDemoScale runs the demo's horizontal scaling (see demoScalePlan).
+func runDemoScale(c *cobra.Command, e *env, faults []string, tf testFlags, outs outputs, quiet bool, rf *recordFlags) error {
+	if len(faults) > 0 || c.Flags().Changed("duration") || c.Flags().Changed("vus") {
+		return invalidf("--only scalability scales the shop as it is: --fault, --duration and --vus do not apply")
+	}
+	exe, env, err := e.self()
+	if err != nil {
+		return err
+	}
+	p, cleanup, err := demoPlan("http://127.0.0.1:1")
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	balancer, err := demoScalePlan(p, exe, env)
+	if err != nil {
+		return err
+	}
+	p.ApplyDefaults()
+	if err := p.Validate(); err != nil {
+		return invalid(err)
+	}
+	fmt.Fprintf(e.stderr, "demo: %v shops behind %s on %s\n", DemoScaleCounts, balancer, p.Target.BaseURL)
+	return runTest(c.Context(), e, p, tf, outs, quiet, rf)
 }
 
 // shopProcess is the demo shop running in a child process, so that the

@@ -1,0 +1,232 @@
+package suite
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/devprobe"
+	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/result"
+)
+
+// service is a real service in a child process of the test, on a loopback
+// port, watched by its pid.
+type service struct {
+	url string
+	pid int
+}
+
+// startService builds pkg, runs it with args and env, and waits for the
+// line that starts with prefix and ends with its URL; the process is
+// stopped when the test ends.
+func startService(t *testing.T, pkg, prefix string, env []string, args ...string) service {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(cmd.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(cmd) })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+				found <- strings.Fields(u)[0]
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return service{url: u, pid: cmd.Process.Pid}
+	case <-time.After(time.Minute):
+		t.Fatalf("%s did not say where it listens within a minute", pkg)
+	}
+	return service{}
+}
+
+// TestStressCPUVariant steps the CPU-heavy scenario of a real service —
+// the zoo's cpu-own, a brute-force search of 2 ms of CPU a request, held
+// to one core (GOMAXPROCS=1, tests.stress.cores: 1) — until its CPU
+// saturates. The plan's other scenario asks for a path the service does
+// not have: were it sent, its errors would break the first step. The
+// cores at each step must be the mean of the watch's process CPU over
+// the step's judged windows, the limit named where the cores first
+// reach 90% of the one core, with a cpu_limit finding.
+func TestStressCPUVariant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the zoo and loads it for about 30 s")
+	}
+	svc := startService(t, "../internal/zoo/cmd/zoo", "zoo listening on ", []string{"GOMAXPROCS=1"}, "--service", "cpu-own")
+	p, err := plan.Parse("cpu.yaml", []byte(fmt.Sprintf(`
+name: cpu
+target: { base_url: "%s", timeout: 5s }
+scenarios:
+  - name: search
+    steps: [{ path: "/search?q=queues" }]
+  - name: missing
+    steps: [{ path: "/no-such-path" }]
+load: { vus: 1, duration: 1s }
+system: { process: { pid: %d }, interval: 500ms }
+analysis: { disk_mbps: 500 }
+tests:
+  cool_down: 1s
+  stress: { variant: cpu, scenarios: [search], cores: 1, start: 100, factor: 2, max: 3200, hold: 3s, warmup: 1s, p99: 1s, bisect: 1 }
+`, svc.url, svc.pid)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var points []result.SystemPoint
+	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}, OnSystem: func(pt result.SystemPoint) { points = append(points, pt) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := run.Stress
+	if st == nil || st.Resource == nil || len(st.Curve) < 2 {
+		t.Fatalf("stress %+v", st)
+	}
+	r := st.Resource
+	for _, pt := range st.Curve {
+		t.Logf("%s %s: %.0f requests/s, p99 %.1f ms, errors %.3f, %.2f cores, host %.0f%%, %s", num(pt.Load), st.Unit, pt.RPS, pt.P99, pt.ErrorRate, pt.CPUCores, pt.HostCPU, pt.Limit)
+		if pt.ErrorRate > 0 && pt.OK {
+			t.Errorf("%s: errors %.3f on a step that held: the missing scenario was sent", num(pt.Load), pt.ErrorRate)
+		}
+		// The reference: the mean process CPU of the watch's samples in
+		// the step's judged windows, on the test's clock.
+		var sum float64
+		var n int
+		for _, sp := range points {
+			if sp.TS >= pt.TS+1-1e-6 && sp.TS < pt.TS+1+3-1e-6 && pt.TS > 0 {
+				sum, n = sum+sp.CPUPercent, n+1
+			}
+		}
+		if n > 0 && abs(sum/float64(n)/100-pt.CPUCores) > 0.02 {
+			t.Errorf("%s: %.3f cores, the samples' mean is %.3f", num(pt.Load), pt.CPUCores, sum/float64(n)/100)
+		}
+	}
+	t.Logf("%s", r.Text)
+	if r.Resource != "cpu" || r.Capacity != 1 || r.CapacitySource != "plan" {
+		t.Errorf("resource %+v", r)
+	}
+	// Overloaded, a one-core service takes its core, or — on a machine
+	// busy with other work — the machine's CPU is all taken first.
+	switch {
+	case r.Saturated == "service" && r.Cores >= analyze.CPUSaturation && strings.Contains(r.Text, fmt.Sprintf("saturates %.2g of 1 cores", r.Cores)):
+	case r.Saturated == "host" && r.HostCPU >= 100*analyze.CPUSaturation && strings.Contains(r.Text, fmt.Sprintf("the machine's CPU saturates (%.0f%% busy)", r.HostCPU)):
+	default:
+		t.Fatalf("the CPU did not saturate: %+v", r)
+	}
+	for _, pt := range st.Curve {
+		if pt.Load < r.Load && (pt.CPUCores >= analyze.CPUSaturation || pt.HostCPU >= 100*analyze.CPUSaturation && pt.Efficiency < analyze.HostFlattening) {
+			t.Errorf("%s already used %.2f cores (host %.0f%%), before the named %s", num(pt.Load), pt.CPUCores, pt.HostCPU, num(r.Load))
+		}
+	}
+	if !strings.Contains(run.Phases[0].Note, r.Text) {
+		t.Errorf("text %q, note %q", r.Text, run.Phases[0].Note)
+	}
+	if !hasFinding(run, analyze.KindCPULimit) {
+		t.Errorf("no cpu_limit finding in %v", run.Findings)
+	}
+	// The plan states the disk's ceiling: nothing is measured.
+	if c := run.Ceilings; c == nil || c.DiskSource != "plan" || c.DiskMBps != 500 || c.DiskBytes != 0 || run.Analysis["disk_mbps"] != 500 {
+		t.Errorf("ceilings %+v, analysis %v", c, run.Analysis)
+	}
+}
+
+// TestStressMemoryVariant steps the working set of the demo shop's sales
+// report (1 KiB a row, built whole in memory) under four users until the
+// shop's RSS passes a 200 MB limit: every step that held stayed under it,
+// the one named passed it, and a memory_limit finding says so. Bigger
+// reports are slower, and slower still on a busy machine: the latency
+// and throughput limits are set wide so that memory is what breaks.
+func TestStressMemoryVariant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the demo shop and loads it for about 30 s")
+	}
+	svc := startService(t, "./testdata/shopserver", "listening on ", nil)
+	p, err := plan.Parse("memory.yaml", []byte(fmt.Sprintf(`
+name: memory
+target: { base_url: "%s", timeout: 10s }
+variables: { rows: "2048" }
+scenarios:
+  - name: report
+    steps: [{ path: "/api/reports/sales?rows={{ rows }}" }]
+load: { vus: 1, duration: 1s }
+system: { process: { pid: %d }, interval: 500ms }
+tests:
+  cool_down: 1s
+  stress: { variant: memory, variable: rows, users: 4, memory_mb: 200, start: 1, factor: 2, max: 64, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1 }
+`, svc.url, svc.pid)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := run.Stress
+	if st == nil || st.Resource == nil || len(st.Curve) < 2 {
+		t.Fatalf("stress %+v", st)
+	}
+	r := st.Resource
+	for _, pt := range st.Curve {
+		t.Logf("%s %s: %.1f requests/s, p99 %.1f ms, RSS %.0f MB, GC %.1f%%, %s", num(pt.Load), st.Unit, pt.RPS, pt.P99, pt.RSSMB, pt.GCPct, pt.Limit)
+		if pt.RSSMB <= 0 {
+			t.Errorf("%s: no RSS recorded", num(pt.Load))
+		}
+		if pt.OK && pt.RSSMB > 200 {
+			t.Errorf("%s held with RSS %.0f MB over the 200 MB limit", num(pt.Load), pt.RSSMB)
+		}
+		if pt.Limit == analyze.LimitMemory && pt.RSSMB <= 200 {
+			t.Errorf("%s broke on memory with RSS %.0f MB", num(pt.Load), pt.RSSMB)
+		}
+	}
+	t.Logf("%s", r.Text)
+	if st.Unit != "× rows" || !r.Reached || r.Cause != analyze.MemoryRSS || r.RSSMB <= 200 || st.Limit != analyze.LimitMemory || st.BreakingPoint != r.Load {
+		t.Fatalf("limit %s at %v, resource %+v", st.Limit, st.BreakingPoint, r)
+	}
+	if want := fmt.Sprintf("rows = %d", 2048*int(r.Load)); !strings.Contains(r.Text, want) || !strings.Contains(r.Text, "200 MB memory limit") {
+		t.Errorf("text %q does not say %q and the limit", r.Text, want)
+	}
+	if !hasFinding(run, analyze.KindMemoryLimit) {
+		t.Errorf("no memory_limit finding in %v", run.Findings)
+	}
+	// The plan does not state the disk's ceiling: it was measured, within
+	// the probe's bounds, and the findings were judged with it.
+	c := run.Ceilings
+	if c == nil || c.DiskSource != "measured" || c.DiskBytes <= 0 || c.DiskBytes > devprobe.MaxBytes || c.DiskSeconds <= 0 {
+		t.Fatalf("ceilings %+v", c)
+	}
+	t.Logf("disk: %.1f MB/s (%d bytes in %.3f s in %s)", c.DiskMBps, c.DiskBytes, c.DiskSeconds, c.DiskDir)
+	if want := float64(c.DiskBytes) / c.DiskSeconds / 1e6; abs(c.DiskMBps-want) > 0.01*want || run.Analysis["disk_mbps"] != c.DiskMBps {
+		t.Errorf("disk %.3f MB/s, bytes/seconds %.3f, analysis %v", c.DiskMBps, want, run.Analysis)
+	}
+}
+
+func hasFinding(run *result.Run, kind string) bool {
+	for _, f := range run.Findings {
+		if f.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func abs(v float64) float64 { return max(v, -v) }
