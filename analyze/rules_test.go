@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -805,18 +804,6 @@ func TestShortFunc(t *testing.T) {
 		if got := shortFunc(in); got != want {
 			t.Errorf("shortFunc(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestUSLThroughput(t *testing.T) {
-	u := result.USL{Sigma: 0.1, Kappa: 0.01, Lambda: 100}
-	// The peak of the USL is at sqrt((1-σ)/κ).
-	peak := math.Sqrt((1 - u.Sigma) / u.Kappa)
-	if USLThroughput(u, peak) < USLThroughput(u, peak-1) || USLThroughput(u, peak) < USLThroughput(u, peak+1) {
-		t.Error("throughput is not highest at the peak")
-	}
-	if got := USLThroughput(u, 1); math.Abs(got-100) > 1e-9 {
-		t.Errorf("X(1) = %v, want λ", got)
 	}
 }
 

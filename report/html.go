@@ -14,6 +14,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // The page and its style sheet are embedded so a report is one file that
@@ -349,7 +350,7 @@ func (v *htmlView) charts(r *result.Run) {
 			fx, fy, lx, ly := make([]float64, steps+1), make([]float64, steps+1), make([]float64, steps+1), make([]float64, steps+1)
 			for i := range steps + 1 {
 				nn := 1 + (top-1)*float64(i)/steps
-				fx[i], fy[i] = nn, analyze.USLThroughput(*u, nn)
+				fx[i], fy[i] = nn, stats.USL(*u).Throughput(nn)
 				lx[i], ly[i] = nn, u.Lambda*nn
 			}
 			c.series = append(c.series,

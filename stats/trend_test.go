@@ -1,4 +1,4 @@
-package analyze
+package stats
 
 import (
 	"math"
@@ -151,6 +151,12 @@ func refSign(v float64) float64 {
 	return 0
 }
 
+// trendTest is TrendTest at the 99 % level, unpacked.
+func trendTest(xs, ys []float64) (slope, lo, hi, p float64) {
+	t := TrendTest(xs, ys, 0.99)
+	return t.Slope, t.Lo, t.Hi, t.P
+}
+
 func closeTo(a, b float64) bool {
 	if a == b || (math.IsNaN(a) && math.IsNaN(b)) {
 		return true
@@ -163,7 +169,7 @@ func closeTo(a, b float64) bool {
 // 4/3 2 3, so the median is (3/4 + 1)/2; S = 8 − 2 = 6 with variance
 // 5·4·15/18, z = 5/√(50/3) and p = erfc(z/√2) ≈ 0.2207.
 func TestTrendTestHandWorked(t *testing.T) {
-	slope, lo, hi, p := TrendTest([]float64{1, 2, 3, 4, 5}, []float64{1, 3, 2, 5, 4})
+	slope, lo, hi, p := trendTest([]float64{1, 2, 3, 4, 5}, []float64{1, 3, 2, 5, 4})
 	if slope != 0.875 {
 		t.Errorf("slope = %v, want 0.875", slope)
 	}
@@ -251,7 +257,7 @@ func TestTrendTestAgainstReference(t *testing.T) {
 			if allEqual(xs) {
 				continue
 			}
-			slope, lo, hi, p := TrendTest(xs, ys)
+			slope, lo, hi, p := trendTest(xs, ys)
 			ws, wlo, whi, wp, _ := refTrend(xs, ys, 0.99)
 			if !closeTo(slope, ws) || !closeTo(lo, wlo) || !closeTo(hi, whi) || !closeTo(p, wp) {
 				t.Errorf("%s, n=%d: got slope %v [%v, %v] p %v; reference %v [%v, %v] p %v",
@@ -322,7 +328,7 @@ func TestTrendTestEdges(t *testing.T) {
 		{"all x equal: no slope exists", []float64{2, 2, 2}, []float64{1, 2, 3}, 0, true},
 	}
 	for _, tt := range tests {
-		slope, lo, hi, p := TrendTest(tt.xs, tt.ys)
+		slope, lo, hi, p := trendTest(tt.xs, tt.ys)
 		if tt.wantNaN {
 			if !math.IsNaN(slope) || !math.IsNaN(p) {
 				t.Errorf("%s: got %v %v %v %v, want NaN", tt.name, slope, lo, hi, p)
@@ -347,7 +353,7 @@ func TestTrendTestHourOfSeconds(t *testing.T) {
 		ys[i] = 100 + 0.001*float64(i) + 3*math.Sin(float64(i)/9) + r.NormFloat64()
 	}
 	start := time.Now()
-	slope, lo, hi, p := TrendTest(xs, ys)
+	slope, lo, hi, p := trendTest(xs, ys)
 	took := time.Since(start)
 	if took > 2*time.Second {
 		t.Errorf("TrendTest on %d points took %v", n, took)
@@ -357,7 +363,7 @@ func TestTrendTestHourOfSeconds(t *testing.T) {
 	}
 	m := 1500
 	ws, wlo, whi, wp, _ := refTrend(xs[:m], ys[:m], 0.99)
-	gs, glo, ghi, gp := TrendTest(xs[:m], ys[:m])
+	gs, glo, ghi, gp := trendTest(xs[:m], ys[:m])
 	if !closeTo(gs, ws) || !closeTo(glo, wlo) || !closeTo(ghi, whi) || !closeTo(gp, wp) {
 		t.Errorf("n=%d: got %v [%v, %v] p %v; reference %v [%v, %v] p %v", m, gs, glo, ghi, gp, ws, wlo, whi, wp)
 	}
@@ -371,6 +377,6 @@ func BenchmarkTrendTest3600(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		TrendTest(xs, ys)
+		trendTest(xs, ys)
 	}
 }
