@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/stats"
@@ -77,8 +76,9 @@ type thresholdRow struct {
 }
 
 type planGroup struct {
-	Key, Label, Help string
-	Recs             []result.Recommendation
+	Key         result.PlanBucket
+	Label, Help string
+	Recs        []result.Recommendation
 }
 
 func newHTMLView(r *result.Run) *htmlView {
@@ -110,9 +110,9 @@ func newHTMLView(r *result.Run) *htmlView {
 	}
 	v.Thresholds = append(v.Thresholds, loadThresholds(r)...)
 	for _, g := range []planGroup{
-		{Key: analyze.PlanQuickWins, Label: "Quick wins", Help: "little effort for a clear gain: do these first"},
-		{Key: analyze.PlanHighPriority, Label: "High priority", Help: "severe problems worth real work now"},
-		{Key: analyze.PlanLongTerm, Label: "Long term", Help: "larger changes to schedule"},
+		{Key: result.PlanQuickWins, Label: "Quick wins", Help: "little effort for a clear gain: do these first"},
+		{Key: result.PlanHighPriority, Label: "High priority", Help: "severe problems worth real work now"},
+		{Key: result.PlanLongTerm, Label: "Long term", Help: "larger changes to schedule"},
 	} {
 		for _, rc := range r.Recommendations {
 			if rc.Plan == g.Key {
