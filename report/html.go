@@ -138,7 +138,7 @@ func facts(r *result.Run) [][2]string {
 	add("kind", r.Kind)
 	add("target", redact.String(r.Target))
 	if r.Model != "" {
-		add("model", r.Model)
+		add("model", string(r.Model))
 	}
 	if !r.StartedAt.IsZero() {
 		add("started", r.StartedAt.UTC().Format(time.DateTime+" MST"))
@@ -398,7 +398,7 @@ func htmlFuncs() template.FuncMap {
 			}
 			return strings.ToUpper(s[:1]) + s[1:]
 		},
-		"kind":     func(k string) string { return strings.ReplaceAll(k, "_", " ") },
+		"kind":     func(k result.FindingKind) string { return strings.ReplaceAll(string(k), "_", " ") },
 		"callpath": htmlCallPath,
 		"short":    shortName,
 		"sec2ms":   func(s float64) float64 { return 1000 * s },

@@ -40,7 +40,7 @@ func Markdown(w io.Writer, r *result.Run) error {
 		meta = append(meta, "run `"+r.ID+"`")
 	}
 	if r.Model != "" {
-		meta = append(meta, r.Model+" model")
+		meta = append(meta, string(r.Model)+" model")
 	}
 	if r.Summary.DurationS > 0 {
 		meta = append(meta, numText(r.Summary.DurationS)+" s")

@@ -7,7 +7,7 @@ package result
 // behind every percentile shown.
 type LoadResult struct {
 	Name      string   `json:"name"`
-	Model     string   `json:"model"` // "closed" or "open"
+	Model     Model    `json:"model"` // closed or open
 	Scenarios []string `json:"scenarios"`
 	// StartS is when the load started, in seconds from the run's start;
 	// DurationS how long it ran from there.
