@@ -14,7 +14,9 @@ import (
 // and say, with the numbers behind it, where a database run spent its
 // time waiting: for a pooled connection, for connection slots, for
 // locks, for the disk. Slow statements themselves are the slow_database
-// rule's; DescribeStatement phrases one for reports.
+// rule's; DescribeStatement phrases one for reports. Their kinds are
+// result.KindDB….
+
 // Thresholds of the database findings.
 const (
 	// DBPoolWaitShare: a step waiting this share of its mean latency for

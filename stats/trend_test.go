@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -141,15 +142,7 @@ func refVarS(xs, ys []float64) float64 {
 	return v
 }
 
-func refSign(v float64) float64 {
-	switch {
-	case v > 0:
-		return 1
-	case v < 0:
-		return -1
-	}
-	return 0
-}
+func refSign(v float64) float64 { return float64(cmp.Compare(v, 0)) }
 
 // trendTest is TrendTest at the 99 % level, unpacked.
 func trendTest(xs, ys []float64) (slope, lo, hi, p float64) {
