@@ -12,9 +12,9 @@
 // which the callers state as warnings rather than hide. Numbers are plain
 // []float64 in and plain values out: the package knows nothing of runs,
 // windows or findings, so analyze keeps the rules and this package only
-// the arithmetic. Inputs are never modified, NaN and infinite points are
-// left out rather than poisoning a result, and too little data gives NaN
-// or an error, never a panic.
+// the arithmetic. Inputs are never modified; the trend test, the fit and
+// the knee leave NaN and infinite points out rather than let them poison
+// a result; too little data gives NaN, false or an error, never a panic.
 //
 // Each function documents the paper or book it follows, and each is
 // tested against a slow, obviously right reference (every pairwise slope

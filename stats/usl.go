@@ -49,8 +49,8 @@ func (u USL) Throughput(n float64) float64 {
 var ErrUSLPoints = errors.New("the USL needs throughput at 2 or more different N")
 
 // FitUSL fits the Universal Scalability Law (Gunther 2007, "Guerrilla
-// Capacity Planning", ch. 4–6) to throughputs xs measured at
-// concurrencies ns, as described above. Points with a non-finite or non-positive N, or a
+// Capacity Planning") to throughputs xs measured at concurrencies ns, as
+// described above. Points with a non-finite or non-positive N, or a
 // non-finite or negative X, are left out. Warnings say why the fit may be
 // weak; err is set (and the fit nil) only when it cannot be made.
 func FitUSL(ns, xs []float64) (fit *USL, warnings []error, err error) {
