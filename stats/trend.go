@@ -50,7 +50,7 @@ func NaNTrend(n int) Trend {
 // The slopes are never all held in memory: order statistics are selected
 // by counting the pairs below a candidate slope (an inversion count,
 // O(n log n)), so an hour of one-second points (6.5 million slopes) takes
-// tens of milliseconds and a few hundred kilobytes. The Mann–Kendall
+// tens of milliseconds and about two megabytes. The Mann–Kendall
 // statistic is counted the same way (Knight 1966).
 func TrendTest(xs, ys []float64, level float64) Trend {
 	pts := make([]trendPoint, 0, min(len(xs), len(ys)))
