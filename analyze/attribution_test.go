@@ -217,11 +217,11 @@ func TestOwnCodePopulation(t *testing.T) {
 			for j := range r.Findings {
 				f := &r.Findings[j]
 				switch f.Kind {
-				case KindCPUHotspot:
+				case result.KindCPUHotspot:
 					if hot == nil {
 						hot = f
 					}
-				case KindGCPressure:
+				case result.KindGCPressure:
 					gc = f
 				}
 				if isMachinery(f.Subject) {
@@ -344,7 +344,7 @@ func TestContentionPopulation(t *testing.T) {
 			Conclude(r, nil)
 			var lock *result.Finding
 			for j := range r.Findings {
-				if f := &r.Findings[j]; f.Kind == KindLockContention && f.Subject != subjectSerial {
+				if f := &r.Findings[j]; f.Kind == result.KindLockContention && f.Subject != subjectSerial {
 					lock = f
 				}
 			}
@@ -446,7 +446,7 @@ func TestGCFindingMerges(t *testing.T) {
 	Conclude(r, nil)
 	var gcs []result.Finding
 	for _, f := range r.Findings {
-		if f.Kind == KindGCPressure {
+		if f.Kind == result.KindGCPressure {
 			gcs = append(gcs, f)
 		}
 	}
@@ -456,7 +456,7 @@ func TestGCFindingMerges(t *testing.T) {
 	}
 	r.System.GC.PausePct, r.System.Alloc.CPUPct = 1, 20
 	Conclude(r, nil)
-	if slices.ContainsFunc(r.Findings, func(f result.Finding) bool { return f.Kind == KindGCPressure }) {
+	if slices.ContainsFunc(r.Findings, func(f result.Finding) bool { return f.Kind == result.KindGCPressure }) {
 		t.Error("GC pressure below both thresholds")
 	}
 }
@@ -548,7 +548,7 @@ func TestRuntimeLocksAreNoFinding(t *testing.T) {
 		}
 		Conclude(r, nil)
 		for _, f := range r.Findings {
-			if f.Kind == KindLockContention && f.Subject != subjectSerial {
+			if f.Kind == result.KindLockContention && f.Subject != subjectSerial {
 				t.Errorf("module %v: %s (%s)", mod, f.Title, f.Subject)
 			}
 		}

@@ -3,12 +3,10 @@ package analyze
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
-	"github.com/aclements/go-moremath/stats"
-
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // CompareOptions tune Compare. Zero values take the defaults.
@@ -400,17 +398,17 @@ func compareMetric(b, h *scope, m metric) *pendingRow {
 		return p
 	}
 	bs, hs := b.samples[m.name], h.samples[m.name]
-	u, pv, err := mannWhitney(bs, hs)
+	ut, err := stats.MannWhitney(bs, hs)
 	if err != nil {
 		// Every window equal on both sides: no evidence of a difference.
 		p.row.Verdict = VerdictSame
 		return p
 	}
 	p.tested = true
-	p.row.PValue = pv
-	// u counts base windows above new ones: below half of all pairs, the
+	p.row.PValue = ut.P
+	// U counts base windows above new ones: below half of all pairs, the
 	// new windows tend to be higher.
-	p.direction = sign(float64(len(bs)*len(hs))/2 - u)
+	p.direction = sign(float64(len(bs)*len(hs))/2 - ut.U)
 	return p
 }
 
@@ -423,7 +421,11 @@ func judge(rows []*pendingRow, opts CompareOptions) int {
 			tested = append(tested, p)
 		}
 	}
-	adj := holm(tested)
+	ps := make([]float64, len(tested))
+	for i, p := range tested {
+		ps[i] = p.row.PValue
+	}
+	adj := stats.Holm(ps)
 	for i, p := range tested {
 		r := &p.row
 		r.PAdjusted = adj[i]
@@ -454,24 +456,6 @@ func judge(rows []*pendingRow, opts CompareOptions) int {
 	return len(tested)
 }
 
-// holm returns Holm–Bonferroni adjusted p-values, in the order of rows.
-func holm(rows []*pendingRow) []float64 {
-	m := len(rows)
-	order := make([]int, m)
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return rows[order[a]].row.PValue < rows[order[b]].row.PValue })
-	adj := make([]float64, m)
-	running := 0.0
-	for k, i := range order {
-		v := math.Min(1, float64(m-k)*rows[i].row.PValue)
-		running = math.Max(running, v) // adjusted p-values never decrease
-		adj[i] = running
-	}
-	return adj
-}
-
 // powerWarning says when the runs are too short for any tested row to
 // reach significance after the adjustment.
 func powerWarning(rows []*pendingRow, alpha float64) string {
@@ -491,30 +475,12 @@ func powerWarning(rows []*pendingRow, alpha float64) string {
 	if m == 0 {
 		return ""
 	}
-	// The smallest two-sided p-value the exact U test can give.
-	minP := 2 / binomial(n1+n2, n1)
-	if minP*float64(m) <= alpha {
+	// The smallest two-sided p-value the exact U test can give, once
+	// adjusted for m tests.
+	if stats.MinUTestP(n1, n2)*float64(m) <= alpha {
 		return ""
 	}
 	return fmt.Sprintf("with %d and %d windows no difference can be significant across %d compared metrics: run longer for a verdict", n1, n2, m)
-}
-
-func binomial(n, k int) float64 {
-	r := 1.0
-	for i := 1; i <= k; i++ {
-		r = r * float64(n-k+i) / float64(i)
-	}
-	return r
-}
-
-// mannWhitney is the two-sided Mann–Whitney U test of x against y. u
-// counts the pairs (x_i, y_j) with x_i > y_j, ties counting one half.
-func mannWhitney(x, y []float64) (u, p float64, err error) {
-	res, err := stats.MannWhitneyUTest(x, y, stats.LocationDiffers)
-	if err != nil {
-		return 0, 1, err
-	}
-	return res.U, math.Min(1, res.P), nil
 }
 
 func sign(x float64) float64 {

@@ -45,7 +45,7 @@ func Judge(run *result.Run, cfg map[string]float64) result.Conclusion {
 	}
 	ev := &evaluation{run: run, cfg: settingsFrom(cfg)}
 	rs := rules()
-	rank := map[string]int{}
+	rank := map[result.FindingKind]int{}
 	for i, r := range rs {
 		rank[r.kind] = i
 		fs, ne := r.check(ev)
@@ -95,7 +95,7 @@ func severityRank(s result.Severity) int { return s.Rank() }
 // order and subject.
 func sortFindings(fs []result.Finding, rank func(*result.Finding) int) {
 	slices.SortStableFunc(fs, func(a, b result.Finding) int {
-		ag, bg := a.Kind == KindGeneratorSaturated, b.Kind == KindGeneratorSaturated
+		ag, bg := a.Kind == result.KindGeneratorSaturated, b.Kind == result.KindGeneratorSaturated
 		if ag != bg {
 			if ag {
 				return -1
@@ -120,7 +120,7 @@ type Setting struct {
 	Key     string
 	Default float64
 	Unit    string
-	Rule    string // the kind of finding it tunes
+	Rule    result.FindingKind // the kind of finding it tunes
 	Help    string
 }
 
@@ -128,37 +128,37 @@ type Setting struct {
 // the order of the rules that read them.
 func Settings() []Setting {
 	return []Setting{
-		{"cpu_percent", 80, "%", KindCPUSaturation, "sustained CPU of the target (its process's share of the machine's cores, else the host's)"},
-		{"memory_percent", 85, "%", KindMemoryPressure, "peak memory in use on the host"},
-		{"db_response_ms", 500, "ms", KindSlowDatabase, "mean time of a database statement or SQL step"},
-		{"network_ms", 100, "ms", KindNetworkLatency, "mean connect + TLS time per request"},
-		{"error_rate", 0.01, "ratio", KindErrorRate, "share of failed requests"},
-		{"mean_response_ms", 1000, "ms", KindSlowResponse, "mean response time"},
-		{"throughput_ratio", 0.95, "ratio", KindThroughputShortfall, "least share of the open model's target rate that must be delivered"},
-		{"bench_cv", 0.2, "ratio", KindBenchVariance, "coefficient of variation (stddev/mean) of a benchmark"},
-		{"bench_bytes_per_op", 1 << 20, "B", KindBenchMemory, "memory allocated per benchmark operation"},
-		{"bench_op_ms", 100, "ms", KindBenchSlowOp, "mean time of one benchmark operation (or command run)"},
-		{"hotspot_share", 0.30, "ratio", KindCPUHotspot, "one function's cumulative share of the CPU profile"},
-		{"contention_share", 0.30, "ratio", KindLockContention, "one function's share of the mutex or block profile's delay"},
-		{"contention_wait_ratio", 0.1, "s/s", KindLockContention, "least time spent waiting on that function's locks per second of run"},
-		{"usl_sigma", 0.05, "", KindLockContention, "USL contention (serial fraction) σ"},
-		{"usl_kappa", 0, "", KindCoherency, "USL coherency κ"},
-		{"usl_min_r2", 0.8, "", KindCoherency, "least R² of a USL fit that is judged"},
-		{"leak_slope_mb_per_h", 60, "MB/h", KindMemoryLeak, "least heap growth of a suspected leak"},
-		{"goroutine_leak_per_min", goroutineLeakPerMin, "/min", KindGoroutineLeak, "least steady growth of the goroutine count that is a leak"},
-		{"gc_pause_percent", 5, "%", KindGCPressure, "share of time the Go runtime spends paused for GC"},
-		{"gc_cpu_share", gcCPUShare, "ratio", KindGCPressure, "share of CPU samples in allocation and garbage-collection work"},
-		{"cpu_profile_coverage", minProfileCoverage, "ratio", KindCPUHotspot, "least share of the target's CPU time its CPU profile must have sampled for the profile's shares to carry a medium or high CPU hotspot or GC pressure finding"},
-		{"conn_error_rate", 0.001, "ratio", KindConnectionErrors, "share of requests failing to connect (refused, reset, timeout)"},
-		{"knee_latency_factor", 2, "×", KindLatencyKnee, "p99 at the highest load over p99 at the knee"},
-		{"knee_error_rate", 0.01, "ratio", KindLatencyKnee, "error rate from which a load level counts as failing"},
-		{"wait_share", waitShare, "ratio", KindSlowDependency, "share of the request goroutines' time waiting on other services (and, for disk_io, in file system calls)"},
-		{"io_wait_percent", 20, "%", KindDiskBound, "sustained share of the host's CPU time waiting for disk I/O (median of the samples)"},
-		{"receive_share", 0.5, "ratio", KindLargeResponses, "share of time to first byte + receive spent receiving a step's responses"},
-		{"response_kib", 64, "KiB", KindLargeResponses, "least mean response size of a step whose transfer is judged"},
-		{"disk_mbps", 0, "MB/s", KindDiskThroughput, "the disk's measured throughput ceiling (read + write); 0: unknown, not judged"},
-		{"net_mbps", 0, "Mbit/s", KindNetworkBound, "the network link's capacity in each direction; 0: unknown, not judged"},
-		{"bw_share", 0.8, "ratio", KindDiskThroughput, "sustained share of the disk's or the link's ceiling (median of the samples) that is a finding; high from 95%"},
+		{"cpu_percent", 80, "%", result.KindCPUSaturation, "sustained CPU of the target (its process's share of the machine's cores, else the host's)"},
+		{"memory_percent", 85, "%", result.KindMemoryPressure, "peak memory in use on the host"},
+		{"db_response_ms", 500, "ms", result.KindSlowDatabase, "mean time of a database statement or SQL step"},
+		{"network_ms", 100, "ms", result.KindNetworkLatency, "mean connect + TLS time per request"},
+		{"error_rate", 0.01, "ratio", result.KindErrorRate, "share of failed requests"},
+		{"mean_response_ms", 1000, "ms", result.KindSlowResponse, "mean response time"},
+		{"throughput_ratio", 0.95, "ratio", result.KindThroughputShortfall, "least share of the open model's target rate that must be delivered"},
+		{"bench_cv", 0.2, "ratio", result.KindBenchVariance, "coefficient of variation (stddev/mean) of a benchmark"},
+		{"bench_bytes_per_op", 1 << 20, "B", result.KindBenchMemory, "memory allocated per benchmark operation"},
+		{"bench_op_ms", 100, "ms", result.KindBenchSlowOp, "mean time of one benchmark operation (or command run)"},
+		{"hotspot_share", 0.30, "ratio", result.KindCPUHotspot, "one function's cumulative share of the CPU profile"},
+		{"contention_share", 0.30, "ratio", result.KindLockContention, "one function's share of the mutex or block profile's delay"},
+		{"contention_wait_ratio", 0.1, "s/s", result.KindLockContention, "least time spent waiting on that function's locks per second of run"},
+		{"usl_sigma", 0.05, "", result.KindLockContention, "USL contention (serial fraction) σ"},
+		{"usl_kappa", 0, "", result.KindCoherency, "USL coherency κ"},
+		{"usl_min_r2", 0.8, "", result.KindCoherency, "least R² of a USL fit that is judged"},
+		{"leak_slope_mb_per_h", 60, "MB/h", result.KindMemoryLeak, "least heap growth of a suspected leak"},
+		{"goroutine_leak_per_min", goroutineLeakPerMin, "/min", result.KindGoroutineLeak, "least steady growth of the goroutine count that is a leak"},
+		{"gc_pause_percent", 5, "%", result.KindGCPressure, "share of time the Go runtime spends paused for GC"},
+		{"gc_cpu_share", gcCPUShare, "ratio", result.KindGCPressure, "share of CPU samples in allocation and garbage-collection work"},
+		{"cpu_profile_coverage", minProfileCoverage, "ratio", result.KindCPUHotspot, "least share of the target's CPU time its CPU profile must have sampled for the profile's shares to carry a medium or high CPU hotspot or GC pressure finding"},
+		{"conn_error_rate", 0.001, "ratio", result.KindConnectionErrors, "share of requests failing to connect (refused, reset, timeout)"},
+		{"knee_latency_factor", 2, "×", result.KindLatencyKnee, "p99 at the highest load over p99 at the knee"},
+		{"knee_error_rate", 0.01, "ratio", result.KindLatencyKnee, "error rate from which a load level counts as failing"},
+		{"wait_share", waitShare, "ratio", result.KindSlowDependency, "share of the request goroutines' time waiting on other services (and, for disk_io, in file system calls)"},
+		{"io_wait_percent", 20, "%", result.KindDiskBound, "sustained share of the host's CPU time waiting for disk I/O (median of the samples)"},
+		{"receive_share", 0.5, "ratio", result.KindLargeResponses, "share of time to first byte + receive spent receiving a step's responses"},
+		{"response_kib", 64, "KiB", result.KindLargeResponses, "least mean response size of a step whose transfer is judged"},
+		{"disk_mbps", 0, "MB/s", result.KindDiskThroughput, "the disk's measured throughput ceiling (read + write); 0: unknown, not judged"},
+		{"net_mbps", 0, "Mbit/s", result.KindNetworkBound, "the network link's capacity in each direction; 0: unknown, not judged"},
+		{"bw_share", 0.8, "ratio", result.KindDiskThroughput, "sustained share of the disk's or the link's ceiling (median of the samples) that is a finding; high from 95%"},
 	}
 }
 

@@ -14,14 +14,8 @@ import (
 // and say, with the numbers behind it, where a database run spent its
 // time waiting: for a pooled connection, for connection slots, for
 // locks, for the disk. Slow statements themselves are the slow_database
-// rule's; DescribeStatement phrases one for reports.
-const (
-	KindDBPoolWait    = "db_pool_wait"
-	KindDBConnections = "db_connection_limit"
-	KindDBLocks       = "db_lock_waits"
-	KindDBCache       = "db_cache_misses"
-	KindDBConflicts   = "db_conflicts"
-)
+// rule's; DescribeStatement phrases one for reports. Their kinds are
+// result.KindDB….
 
 // Thresholds of the database findings.
 const (
@@ -108,7 +102,7 @@ func poolWaitFinding(st *result.StepResult) (result.Finding, bool) {
 		title += fmt.Sprintf(", and %s requests found no connection in time", dbCount(exhausted))
 	}
 	return result.Finding{
-		Kind: KindDBPoolWait, Severity: sev, Title: title, Subject: label,
+		Kind: result.KindDBPoolWait, Severity: sev, Title: title, Subject: label,
 		Detail: "More VUs want a connection than the pool holds: a larger pool (up to what the database serves well; see the pool scaling phase) or fewer concurrent users would cut the wait.",
 		Evidence: []result.Evidence{
 			{Metric: "pool_wait_mean", Value: st.Phases.PoolWait, Unit: "ms", Source: "step " + label},
@@ -137,7 +131,7 @@ func connectionsFinding(db *result.Database, refused int64) (result.Finding, boo
 		title += fmt.Sprintf("; %s requests were refused a connection", dbCount(refused))
 	}
 	return result.Finding{
-		Kind: KindDBConnections, Severity: sev, Title: title, Subject: "max_connections",
+		Kind: result.KindDBConnections, Severity: sev, Title: title, Subject: "max_connections",
 		Detail: "The pools of every client together nearly exhaust the server's connection slots; each backend also costs memory. Smaller pools, a pooler such as PgBouncer, or a higher max_connections would leave headroom.",
 		Evidence: []result.Evidence{
 			{Metric: "peak_connections", Value: float64(db.PeakConnections), Source: "pg_stat_activity"},
@@ -169,7 +163,7 @@ func lockFinding(db *result.Database) (result.Finding, bool) {
 		sev = SeverityHigh
 	}
 	return result.Finding{
-		Kind: KindDBLocks, Severity: sev, Subject: "locks",
+		Kind: result.KindDBLocks, Severity: sev, Subject: "locks",
 		Title:  fmt.Sprintf("Lock requests waited in %.0f%% of the database samples (up to %d at once)", 100*share, peak),
 		Detail: "Transactions queue for row or table locks that others hold: shorter transactions, a consistent lock order, or less contention on hot rows would help.",
 		Evidence: []result.Evidence{
@@ -190,7 +184,7 @@ func cacheFinding(db *result.Database) (result.Finding, bool) {
 		sev = SeverityHigh
 	}
 	return result.Finding{
-		Kind: KindDBCache, Severity: sev, Subject: "shared_buffers",
+		Kind: result.KindDBCache, Severity: sev, Subject: "shared_buffers",
 		Title:  fmt.Sprintf("Buffer cache hit ratio %.1f%%: %.1f%% of block reads went to storage", 100*r, 100*(1-r)),
 		Detail: "The working set does not fit in shared_buffers (or a query scans more than it needs): an index for the scanning query, or more memory for the cache.",
 		Evidence: []result.Evidence{
@@ -226,7 +220,7 @@ func conflictFinding(db *result.Database, errs map[string]int64) (result.Finding
 		sev = SeverityHigh
 	}
 	return result.Finding{
-		Kind: KindDBConflicts, Severity: sev, Subject: "transactions",
+		Kind: result.KindDBConflicts, Severity: sev, Subject: "transactions",
 		Title:  "Transactions failed on each other: " + strings.Join(parts, ", "),
 		Detail: "Concurrent transactions touch the same rows in different orders or under strict isolation; the application must retry them, and each retry is load. Lock rows in one order and keep transactions short.",
 		Evidence: []result.Evidence{

@@ -34,28 +34,28 @@ func TestDatabaseFindings(t *testing.T) {
 	for _, tc := range []struct {
 		why  string
 		run  result.Run
-		want map[string]string // kind → severity
+		want map[result.FindingKind]string // kind → severity
 	}{
 		{"nothing database-related", result.Run{Steps: []result.StepResult{{Kind: "http", Requests: 100}}}, nil},
 		{"a healthy SQL step", result.Run{Steps: []result.StepResult{sqlStep(0.1, 2)}}, nil},
 		{"waiting 60% for the pool", result.Run{Steps: []result.StepResult{sqlStep(6, 10)}},
-			map[string]string{KindDBPoolWait: "medium"}},
+			map[result.FindingKind]string{result.KindDBPoolWait: "medium"}},
 		{"pool exhausted is high even with a short mean wait", result.Run{Steps: []result.StepResult{sqlStep(1, 10, result.ErrorCount{Kind: "pool_exhausted", Count: 3})}},
-			map[string]string{KindDBPoolWait: "high"}},
+			map[result.FindingKind]string{result.KindDBPoolWait: "high"}},
 		{"an HTTP step's wait does not count", result.Run{Steps: []result.StepResult{{Kind: "http", Requests: 500, Latency: result.Latency{Mean: 10}, Phases: result.Timing{PoolWait: 9}}}}, nil},
 		{"connections near the limit, locks most of the time, cold cache", result.Run{System: &result.System{Database: &result.Database{
 			MaxConnections: 100, PeakConnections: 95, CacheHitRatio: 0.85, Timeline: points(0, 2, 3, 1)}}},
-			map[string]string{KindDBConnections: "medium", KindDBLocks: "high", KindDBCache: "high"}},
+			map[result.FindingKind]string{result.KindDBConnections: "medium", result.KindDBLocks: "high", result.KindDBCache: "high"}},
 		{"refused connections, rare locks, warm cache", result.Run{
 			Errors: []result.ErrorCount{{Kind: "connection_refused", Count: 7}},
 			System: &result.System{Database: &result.Database{MaxConnections: 100, PeakConnections: 40, CacheHitRatio: 0.999, Timeline: points(0, 0, 0, 0, 1)}}},
-			map[string]string{KindDBConnections: "high"}},
+			map[result.FindingKind]string{result.KindDBConnections: "high"}},
 		{"serialization failures only", result.Run{Errors: []result.ErrorCount{{Kind: "serialization_failure", Count: 4}}},
-			map[string]string{KindDBConflicts: "medium"}},
+			map[result.FindingKind]string{result.KindDBConflicts: "medium"}},
 		{"deadlocks seen by the server", result.Run{System: &result.System{Database: &result.Database{Deadlocks: 2, CacheHitRatio: 1}}},
-			map[string]string{KindDBConflicts: "high"}},
+			map[result.FindingKind]string{result.KindDBConflicts: "high"}},
 	} {
-		got := map[string]string{}
+		got := map[result.FindingKind]string{}
 		for _, f := range DatabaseFindings(&tc.run) {
 			got[f.Kind] = string(f.Severity)
 			if f.Title == "" || len(f.Evidence) == 0 || f.Confidence <= 0 || f.Confidence > 1 {

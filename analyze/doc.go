@@ -6,8 +6,10 @@
 // code, stress limits, recovery, the USL fit, the knee) are functions of
 // this package that the parts running a test call as the data arrives
 // (suite, record for the comparison); their results are stored in the
-// Run. The
-// conclusions — findings, recommendations, the rules that could not be
+// Run. The arithmetic underneath (the Mann–Whitney U test and Holm's
+// adjustment, Mann–Kendall and Theil–Sen, the USL fit, Kneedle) is
+// package stats, which knows nothing of runs: this package chooses what
+// to test and what the numbers mean. The conclusions — findings, recommendations, the rules that could not be
 // evaluated, and the verdict settled with the findings — are then drawn
 // from the whole Run by one pure function, Judge, called once where every
 // input is known (after the comparison with a base: see package record);

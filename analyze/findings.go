@@ -9,44 +9,11 @@ import (
 	"github.com/stampede-perf/stampede/result"
 )
 
-// Kinds of finding, one per rule.
-const (
-	KindGeneratorSaturated  = "generator_saturated"
-	KindRegression          = "regression"
-	KindCPUHotspot          = "cpu_hotspot"
-	KindLockContention      = "lock_contention"
-	KindMemoryLeak          = "memory_leak"
-	KindGoroutineLeak       = "goroutine_leak"
-	KindCoherency           = "coherency"
-	KindScalingEfficiency   = "scaling_efficiency"
-	KindGCPressure          = "gc_pressure"
-	KindSlowDatabase        = "slow_database"
-	KindCPUSaturation       = "cpu_saturation"
-	KindMemoryPressure      = "memory_pressure"
-	KindDiskBound           = "disk_bound"
-	KindSlowDependency      = "slow_dependency"
-	KindDiskIO              = "disk_io"
-	KindLargeResponses      = "large_responses"
-	KindDiskThroughput      = "disk_throughput"
-	KindNetworkBound        = "network_bound"
-	KindNetworkLatency      = "network_latency"
-	KindNetworkSensitivity  = "network_sensitivity"
-	KindConnectionErrors    = "connection_errors"
-	KindLatencyKnee         = "latency_knee"
-	KindThroughputShortfall = "throughput_shortfall"
-	KindErrorRate           = "error_rate"
-	KindSlowResponse        = "slow_response"
-	KindSoakDegradation     = "soak_degradation"
-	KindBenchVariance       = "bench_variance"
-	KindBenchMemory         = "bench_memory"
-	KindBenchSlowOp         = "bench_slow_op"
-)
-
 // rule is one check of a Run: it draws findings from the part of the Run
 // it reads, or says (NotEvaluated) that the part is missing and what the
 // plan should add. Conclude fills the findings' Kind.
 type rule struct {
-	kind  string
+	kind  result.FindingKind
 	check func(ev *evaluation) ([]result.Finding, *result.NotEvaluated)
 }
 
@@ -54,37 +21,37 @@ type rule struct {
 // first, then causes before the symptoms they produce.
 func rules() []rule {
 	return []rule{
-		{KindGeneratorSaturated, ruleGenerator},
-		{KindRegression, ruleRegression},
-		{KindCPUHotspot, ruleHotspot},
-		{KindLockContention, ruleContention},
-		{KindMemoryLeak, ruleLeak},
-		{KindGoroutineLeak, ruleGoroutineLeak},
-		{KindCoherency, ruleCoherency},
-		{KindScalingEfficiency, ruleScalingEfficiency},
-		{KindGCPressure, ruleGC},
-		{KindSlowDependency, ruleDependency},
-		{KindDiskIO, ruleDiskIO},
-		{KindSlowDatabase, ruleDatabase},
-		{KindCPUSaturation, ruleCPU},
-		{KindMemoryPressure, ruleMemory},
-		{KindCPULimit, ruleCPULimit},
-		{KindMemoryLimit, ruleMemoryLimit},
-		{KindDiskBound, ruleDiskBound},
-		{KindDiskThroughput, ruleDiskThroughput},
-		{KindNetworkBound, ruleNetworkBound},
-		{KindNetworkLatency, ruleNetwork},
-		{KindLargeResponses, ruleLargeResponses},
-		{KindNetworkSensitivity, ruleNetworkSensitivity},
-		{KindConnectionErrors, ruleConnErrors},
-		{KindLatencyKnee, ruleKnee},
-		{KindThroughputShortfall, ruleThroughput},
-		{KindErrorRate, ruleErrorRate},
-		{KindSlowResponse, ruleMeanResponse},
-		{KindSoakDegradation, ruleSoak},
-		{KindBenchVariance, ruleBenchVariance},
-		{KindBenchMemory, ruleBenchMemory},
-		{KindBenchSlowOp, ruleBenchSlowOp},
+		{result.KindGeneratorSaturated, ruleGenerator},
+		{result.KindRegression, ruleRegression},
+		{result.KindCPUHotspot, ruleHotspot},
+		{result.KindLockContention, ruleContention},
+		{result.KindMemoryLeak, ruleLeak},
+		{result.KindGoroutineLeak, ruleGoroutineLeak},
+		{result.KindCoherency, ruleCoherency},
+		{result.KindScalingEfficiency, ruleScalingEfficiency},
+		{result.KindGCPressure, ruleGC},
+		{result.KindSlowDependency, ruleDependency},
+		{result.KindDiskIO, ruleDiskIO},
+		{result.KindSlowDatabase, ruleDatabase},
+		{result.KindCPUSaturation, ruleCPU},
+		{result.KindMemoryPressure, ruleMemory},
+		{result.KindCPULimit, ruleCPULimit},
+		{result.KindMemoryLimit, ruleMemoryLimit},
+		{result.KindDiskBound, ruleDiskBound},
+		{result.KindDiskThroughput, ruleDiskThroughput},
+		{result.KindNetworkBound, ruleNetworkBound},
+		{result.KindNetworkLatency, ruleNetwork},
+		{result.KindLargeResponses, ruleLargeResponses},
+		{result.KindNetworkSensitivity, ruleNetworkSensitivity},
+		{result.KindConnectionErrors, ruleConnErrors},
+		{result.KindLatencyKnee, ruleKnee},
+		{result.KindThroughputShortfall, ruleThroughput},
+		{result.KindErrorRate, ruleErrorRate},
+		{result.KindSlowResponse, ruleMeanResponse},
+		{result.KindSoakDegradation, ruleSoak},
+		{result.KindBenchVariance, ruleBenchVariance},
+		{result.KindBenchMemory, ruleBenchMemory},
+		{result.KindBenchSlowOp, ruleBenchSlowOp},
 	}
 }
 

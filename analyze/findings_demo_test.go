@@ -145,16 +145,19 @@ system:
 		result.WriteFile(os.Getenv("STAMPEDE_KEEP_DEMO_RUN"), run)
 	}
 	for _, problem := range plantedFirst(run.Findings, []planted{
-		{analyze.KindCPUHotspot, "scoreProducts"},
-		{analyze.KindMemoryLeak, "rememberRequest"},
-		{analyze.KindLockContention, "auditTrail"},
+		{result.KindCPUHotspot, "scoreProducts"},
+		{result.KindMemoryLeak, "rememberRequest"},
+		{result.KindLockContention, "auditTrail"},
 	}) {
 		t.Error(problem)
 	}
 }
 
 // planted is a fault and the function that should be named for it.
-type planted struct{ kind, function string }
+type planted struct {
+	kind     result.FindingKind
+	function string
+}
 
 // plantedFirst checks the ranking of findings against the planted faults:
 // the first finding of each planted kind with medium or high severity
@@ -162,7 +165,7 @@ type planted struct{ kind, function string }
 // about a cause (hotspot, lock, leak, GC, database) in a function that
 // was not planted ranks above the last of them. It returns every problem.
 func plantedFirst(findings []result.Finding, want []planted) []string {
-	causes := []string{analyze.KindCPUHotspot, analyze.KindLockContention, analyze.KindMemoryLeak, analyze.KindGCPressure, analyze.KindSlowDatabase}
+	causes := []result.FindingKind{result.KindCPUHotspot, result.KindLockContention, result.KindMemoryLeak, result.KindGCPressure, result.KindSlowDatabase}
 	severe := func(f result.Finding) bool {
 		return f.Severity == analyze.SeverityHigh || f.Severity == analyze.SeverityMedium
 	}

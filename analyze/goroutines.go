@@ -8,6 +8,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // connectionFrames are the frames of goroutines that exist per open
@@ -48,7 +49,8 @@ func goroutineTrend(timeline []result.SystemPoint, steadyFrom float64, start, en
 	if len(xs) < 5 {
 		return nil
 	}
-	slope, _, _, p := TrendTest(xs, ys)
+	tr := stats.TrendTest(xs, ys, 0.99)
+	slope, p := tr.Slope, tr.P
 	g := &result.GoroutineTrend{Start: ys[0], End: ys[len(ys)-1], PerMin: 60 * slope, PValue: p, Points: len(xs), FromS: xs[0], WindowS: xs[len(xs)-1] - xs[0]}
 	g.TopGrowth = goroutineGrowth(start, end, oc, profileTop)
 	g.Profiled = start != nil && end != nil

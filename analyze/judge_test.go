@@ -76,8 +76,8 @@ func TestSetConclusion(t *testing.T) {
 	c := Judge(r, map[string]float64{"cpu_percnt": 50})
 	r.SetConclusion(c)
 	r.SetConclusion(c)
-	kinds := func(fs []result.Finding) []string {
-		var out []string
+	kinds := func(fs []result.Finding) []result.FindingKind {
+		var out []result.FindingKind
 		for _, f := range fs {
 			out = append(out, f.Kind)
 		}

@@ -19,20 +19,20 @@ import (
 
 // verifyPhase is the protocol phase that measures a kind of finding
 // (for a test run; a load run is verified by the same load).
-func verifyPhase(kind, unit string) string {
+func verifyPhase(kind result.FindingKind, unit string) string {
 	switch kind {
-	case KindMemoryLeak, KindGoroutineLeak, KindSoakDegradation:
+	case result.KindMemoryLeak, result.KindGoroutineLeak, result.KindSoakDegradation:
 		return "soak"
-	case KindScalingEfficiency, KindCoherency:
+	case result.KindScalingEfficiency, result.KindCoherency:
 		if unit == "pool" {
 			return "pool"
 		}
 		return "scalability"
-	case KindBenchVariance, KindBenchMemory, KindBenchSlowOp:
+	case result.KindBenchVariance, result.KindBenchMemory, result.KindBenchSlowOp:
 		return "bench"
-	case KindCPUHotspot, KindLockContention, KindGCPressure, KindCPUSaturation, KindLatencyKnee,
-		KindThroughputShortfall, KindDiskBound, KindDiskThroughput, KindNetworkBound, KindMemoryPressure,
-		KindCPULimit, KindMemoryLimit:
+	case result.KindCPUHotspot, result.KindLockContention, result.KindGCPressure, result.KindCPUSaturation, result.KindLatencyKnee,
+		result.KindThroughputShortfall, result.KindDiskBound, result.KindDiskThroughput, result.KindNetworkBound, result.KindMemoryPressure,
+		result.KindCPULimit, result.KindMemoryLimit:
 		return "stress"
 	}
 	return "load"
@@ -41,13 +41,13 @@ func verifyPhase(kind, unit string) string {
 // riskOf is what a change of this kind may break: code on every
 // request's path (locks, caches, concurrency) is riskier than a setting
 // or an index.
-func riskOf(kind, effort string) string {
+func riskOf(kind result.FindingKind, effort string) string {
 	switch kind {
-	case KindCoherency, KindDiskIO, KindDiskBound:
+	case result.KindCoherency, result.KindDiskIO, result.KindDiskBound:
 		return LevelHigh // shared state across nodes, durability of writes: subtle failures
-	case KindLockContention, KindMemoryLeak, KindGoroutineLeak:
+	case result.KindLockContention, result.KindMemoryLeak, result.KindGoroutineLeak:
 		return LevelMedium // concurrency on the request path
-	case KindGeneratorSaturated, KindBenchVariance, KindLargeResponses, KindNetworkLatency:
+	case result.KindGeneratorSaturated, result.KindBenchVariance, result.KindLargeResponses, result.KindNetworkLatency:
 		return LevelLow // the test, or what is sent: little to break
 	}
 	if effort == "" {
@@ -58,7 +58,7 @@ func riskOf(kind, effort string) string {
 
 // verifyCommand is the command that measures the gain of a change the
 // run's findings ask for.
-func verifyCommand(run *result.Run, kind string) string {
+func verifyCommand(run *result.Run, kind result.FindingKind) string {
 	if run == nil {
 		return ""
 	}

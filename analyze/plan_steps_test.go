@@ -12,6 +12,7 @@ import (
 
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/suite"
 )
 
@@ -55,7 +56,7 @@ func TestImplementationPlanOfARealRun(t *testing.T) {
 	}
 	var found bool
 	for _, rc := range run.Recommendations {
-		if rc.Finding != analyze.KindErrorRate {
+		if rc.Finding != result.KindErrorRate {
 			continue
 		}
 		found = true
@@ -71,7 +72,7 @@ func TestImplementationPlanOfARealRun(t *testing.T) {
 			!strings.HasPrefix(rc.Steps[1], "Change: "+rc.Techniques[0]) || !strings.HasPrefix(rc.Steps[len(rc.Steps)-1], "Verify: "+wantVerify) {
 			t.Errorf("plan: risk %q, steps %q", rc.Risk, rc.Steps)
 		}
-		if rc.Plan != analyze.PlanQuickWins && rc.Plan != analyze.PlanHighPriority && rc.Plan != analyze.PlanLongTerm {
+		if rc.Plan != result.PlanQuickWins && rc.Plan != result.PlanHighPriority && rc.Plan != result.PlanLongTerm {
 			t.Errorf("plan group %q", rc.Plan)
 		}
 	}

@@ -9,13 +9,6 @@ import (
 	"github.com/stampede-perf/stampede/result"
 )
 
-// Plans group recommendations by when to act on them.
-const (
-	PlanQuickWins    = "quick_wins"    // little effort for a clear gain: do these first
-	PlanHighPriority = "high_priority" // severe problems worth real work now
-	PlanLongTerm     = "long_term"     // larger changes to schedule
-)
-
 // Effort and impact levels of a recommendation.
 const (
 	LevelLow    = "low"
@@ -28,8 +21,8 @@ const (
 type advice struct {
 	title      string
 	effort     string
-	impact     string // "" is the finding's severity
-	plan       string // "" is chosen from effort and priority
+	impact     string            // "" is the finding's severity
+	plan       result.PlanBucket // "" is chosen from effort and priority
 	techniques []string
 }
 
@@ -74,11 +67,11 @@ func Recommend(findings []result.Finding, run *result.Run) []result.Recommendati
 			if r.Plan == "" {
 				switch {
 				case r.Effort == LevelLow:
-					r.Plan = PlanQuickWins
+					r.Plan = result.PlanQuickWins
 				case r.Priority == LevelHigh:
-					r.Plan = PlanHighPriority
+					r.Plan = result.PlanHighPriority
 				default:
-					r.Plan = PlanLongTerm
+					r.Plan = result.PlanLongTerm
 				}
 			}
 			out = append(out, r)
@@ -88,11 +81,11 @@ func Recommend(findings []result.Finding, run *result.Run) []result.Recommendati
 	return out
 }
 
-func planRank(p string) int {
+func planRank(p result.PlanBucket) int {
 	switch p {
-	case PlanQuickWins:
+	case result.PlanQuickWins:
 		return 0
-	case PlanHighPriority:
+	case result.PlanHighPriority:
 		return 1
 	}
 	return 2
@@ -155,14 +148,14 @@ func first(f *result.Finding, metric string) (float64, bool) {
 // estimate says what fixing the finding may gain, in its own numbers.
 func estimate(f *result.Finding) string {
 	switch f.Kind {
-	case KindCPUHotspot:
+	case result.KindCPUHotspot:
 		if v, ok := first(f, "cum_pct"); ok {
 			// Halving the function's work cuts the service time by half its
 			// share; queueing (M/M/1: R = S/(1−ρ)) only magnifies that under
 			// load, so this is the least gain on a busy target.
 			return fmt.Sprintf("up to %.0f%% of the CPU time under load, if %s's work is avoided; p95 −%.0f%% or more if it is halved (service time −%.0f%%, more under queueing)", v, f.Subject, v/2, v/2)
 		}
-	case KindLockContention:
+	case result.KindLockContention:
 		for _, e := range f.Evidence {
 			if strings.HasSuffix(e.Metric, "_wait_per_s") {
 				return fmt.Sprintf("about %s goroutines that wait on average could be serving requests", num(e.Value))
@@ -171,40 +164,40 @@ func estimate(f *result.Finding) string {
 		if v, ok := first(f, "usl_sigma"); ok {
 			return fmt.Sprintf("the speed-up limit of %s× rises as the serial share falls", num(1/v))
 		}
-	case KindMemoryLeak:
+	case result.KindMemoryLeak:
 		if v, ok := first(f, "growth_mb_per_min"); ok {
 			return fmt.Sprintf("%s MB/min less growth (%s MB per hour of uptime)", num(v), num(60*v))
 		}
-	case KindErrorRate:
+	case result.KindErrorRate:
 		if v, ok := first(f, "error_rate"); ok {
 			return fmt.Sprintf("%s of requests stop failing", percent(v))
 		}
-	case KindThroughputShortfall:
+	case result.KindThroughputShortfall:
 		if v, ok := first(f, "delivered_ratio"); ok {
 			return fmt.Sprintf("the missing %s of the target rate", percent(1-v))
 		}
-	case KindSlowResponse, KindSlowDatabase:
+	case result.KindSlowResponse, result.KindSlowDatabase:
 		if v, ok := first(f, "latency_mean"); ok {
 			return fmt.Sprintf("%s ms mean response to bring down", num(v))
 		}
 		if v, ok := first(f, "mean_ms"); ok {
 			return fmt.Sprintf("%s ms per call to bring down", num(v))
 		}
-	case KindGoroutineLeak:
+	case result.KindGoroutineLeak:
 		if v, ok := first(f, "growth_per_min"); ok {
 			return fmt.Sprintf("%s goroutines a minute fewer (and the memory their stacks and what they hold take)", num(v))
 		}
-	case KindSlowDependency, KindDiskIO:
+	case result.KindSlowDependency, result.KindDiskIO:
 		if v, ok := first(f, "wait_ms_per_request"); ok {
 			return fmt.Sprintf("up to %s ms per request", num(v))
 		}
-	case KindGCPressure:
+	case result.KindGCPressure:
 		if v, ok := first(f, "gc_pause_pct"); ok {
 			return fmt.Sprintf("up to %s%% of the time back from GC pauses", num(v))
 		}
-	case KindRegression:
+	case result.KindRegression:
 		return "back to the baseline's numbers"
-	case KindLatencyKnee:
+	case result.KindLatencyKnee:
 		if v, ok := first(f, "knee_load"); ok {
 			return fmt.Sprintf("more headroom above today's knee at %s", num(v))
 		}
@@ -215,25 +208,25 @@ func estimate(f *result.Finding) string {
 // adviceFor is what a finding's kind calls for.
 func adviceFor(f *result.Finding) []advice {
 	switch f.Kind {
-	case KindGeneratorSaturated:
+	case result.KindGeneratorSaturated:
 		return []advice{{
-			title: "Give the load generator more room, then run again", effort: LevelLow, impact: LevelHigh, plan: PlanHighPriority,
+			title: "Give the load generator more room, then run again", effort: LevelLow, impact: LevelHigh, plan: result.PlanHighPriority,
 			techniques: []string{
 				"run stampede on a machine of its own, not beside the system under test",
 				"spread the load over processes or machines with --segment k/n and merge the parts",
 				"give it more cores (GOMAXPROCS) or lower the per-request work (fewer checks and extractions)",
 			},
 		}}
-	case KindRegression:
+	case result.KindRegression:
 		return []advice{{
-			title: "Find the change that made %s worse", effort: LevelMedium, impact: LevelHigh, plan: PlanHighPriority,
+			title: "Find the change that made %s worse", effort: LevelMedium, impact: LevelHigh, plan: result.PlanHighPriority,
 			techniques: []string{
 				"diff the commits between the baseline run and this one (their git commits are in the runs)",
 				"compare CPU and heap profiles of both runs (go tool pprof -diff_base)",
 				"bisect: run the plan on commits between the two",
 			},
 		}}
-	case KindCPUHotspot:
+	case result.KindCPUHotspot:
 		return []advice{
 			{
 				title: "Cache or precompute what %s computes", effort: LevelLow, impact: LevelHigh,
@@ -252,7 +245,7 @@ func adviceFor(f *result.Finding) []advice {
 				},
 			},
 		}
-	case KindLockContention:
+	case result.KindLockContention:
 		if f.Subject == subjectSerial {
 			return []advice{{
 				title: "Find the part of the work that runs one at a time", effort: LevelMedium, impact: LevelHigh,
@@ -281,7 +274,7 @@ func adviceFor(f *result.Finding) []advice {
 				},
 			},
 		}
-	case KindCoherency:
+	case result.KindCoherency:
 		return []advice{{
 			title: "Reduce the state every worker must agree on", effort: LevelHigh, impact: LevelHigh,
 			techniques: []string{
@@ -290,7 +283,7 @@ func adviceFor(f *result.Finding) []advice {
 				"run no more workers than the fitted peak concurrency until the cost is gone",
 			},
 		}}
-	case KindScalingEfficiency:
+	case result.KindScalingEfficiency:
 		return []advice{{
 			title: "Find what stops %s from scaling", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -299,7 +292,7 @@ func adviceFor(f *result.Finding) []advice {
 				"watch the shared resource (system: postgres, process) at both configurations and compare",
 			},
 		}}
-	case KindGoroutineLeak:
+	case result.KindGoroutineLeak:
 		return []advice{{
 			title: "End the goroutines %s starts", effort: LevelLow, impact: LevelHigh,
 			techniques: []string{
@@ -308,7 +301,7 @@ func adviceFor(f *result.Finding) []advice {
 				"count them in a test: runtime.NumGoroutine before and after, or go.uber.org/goleak",
 			},
 		}}
-	case KindSlowDependency:
+	case result.KindSlowDependency:
 		return []advice{{
 			title: "Shorten the wait on what %s calls", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -318,7 +311,7 @@ func adviceFor(f *result.Finding) []advice {
 				"share one client and raise its connection pool (MaxIdleConnsPerHost) to the concurrency",
 			},
 		}}
-	case KindDiskIO:
+	case result.KindDiskIO:
 		return []advice{{
 			title: "Take the disk off %s's request path", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -327,7 +320,7 @@ func adviceFor(f *result.Finding) []advice {
 				"keep files open and buffered; cache what is read on every request",
 			},
 		}}
-	case KindDiskBound:
+	case result.KindDiskBound:
 		return []advice{{
 			title: "Take the disk off the request path", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -336,7 +329,7 @@ func adviceFor(f *result.Finding) []advice {
 				"cache what is read on every request; give the database more memory for its pages",
 			},
 		}}
-	case KindDiskThroughput:
+	case result.KindDiskThroughput:
 		return []advice{{
 			title: "Move fewer bytes through the disk", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -345,7 +338,7 @@ func adviceFor(f *result.Finding) []advice {
 				"put the data on a faster volume, or spread it over several",
 			},
 		}}
-	case KindNetworkBound:
+	case result.KindNetworkBound:
 		return []advice{{
 			title: "Send fewer bytes over the link", effort: LevelLow, impact: LevelHigh,
 			techniques: []string{
@@ -354,7 +347,7 @@ func adviceFor(f *result.Finding) []advice {
 				"serve static and cacheable content from a CDN, or give the host a faster link",
 			},
 		}}
-	case KindLargeResponses:
+	case result.KindLargeResponses:
 		return []advice{{
 			title: "Send less with %s", effort: LevelLow, impact: LevelMedium,
 			techniques: []string{
@@ -363,7 +356,7 @@ func adviceFor(f *result.Finding) []advice {
 				"let clients cache it (ETag, Cache-Control) or serve it from a CDN",
 			},
 		}}
-	case KindMemoryLeak:
+	case result.KindMemoryLeak:
 		return []advice{{
 			title: "Bound what %s keeps", effort: LevelLow, impact: LevelHigh,
 			techniques: []string{
@@ -372,7 +365,7 @@ func adviceFor(f *result.Finding) []advice {
 				"release references when a request, session or subscription ends (delete from maps, stop tickers)",
 			},
 		}}
-	case KindGCPressure:
+	case result.KindGCPressure:
 		return []advice{
 			{
 				title: "Tune the garbage collector", effort: LevelLow, impact: LevelMedium,
@@ -388,7 +381,7 @@ func adviceFor(f *result.Finding) []advice {
 				},
 			},
 		}
-	case KindSlowDatabase:
+	case result.KindSlowDatabase:
 		return []advice{{
 			title: "Speed up %s", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -398,7 +391,7 @@ func adviceFor(f *result.Finding) []advice {
 				"cache results that change rarely; size the connection pool to the database's cores",
 			},
 		}}
-	case KindCPUSaturation:
+	case result.KindCPUSaturation:
 		return []advice{{
 			title: "Lower the CPU cost per request, or add CPU", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -407,7 +400,7 @@ func adviceFor(f *result.Finding) []advice {
 				"cache responses that repeat",
 			},
 		}}
-	case KindMemoryPressure:
+	case result.KindMemoryPressure:
 		return []advice{{
 			title: "Reduce memory in use or add memory", effort: LevelMedium, impact: LevelMedium,
 			techniques: []string{
@@ -416,7 +409,7 @@ func adviceFor(f *result.Finding) []advice {
 				"move other processes off the host, or add memory",
 			},
 		}}
-	case KindNetworkLatency:
+	case result.KindNetworkLatency:
 		return []advice{{
 			title: "Reuse connections", effort: LevelLow, impact: LevelMedium,
 			techniques: []string{
@@ -425,7 +418,7 @@ func adviceFor(f *result.Finding) []advice {
 				"put the client near the server, or terminate TLS closer to the client",
 			},
 		}}
-	case KindNetworkSensitivity:
+	case result.KindNetworkSensitivity:
 		return []advice{{
 			title: "Make %s less sensitive to the network", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -434,7 +427,7 @@ func adviceFor(f *result.Finding) []advice {
 				"compress, page or cache the biggest responses: on a narrow link their bytes are the latency",
 			},
 		}}
-	case KindConnectionErrors:
+	case result.KindConnectionErrors:
 		return []advice{{
 			title: "Raise the limits on connections", effort: LevelLow, impact: LevelHigh,
 			techniques: []string{
@@ -444,7 +437,7 @@ func adviceFor(f *result.Finding) []advice {
 				"check client and server timeouts: a timeout shorter than the slowest response breaks connections",
 			},
 		}}
-	case KindLatencyKnee:
+	case result.KindLatencyKnee:
 		return []advice{
 			{
 				title: "Keep the load below the knee", effort: LevelLow, impact: LevelMedium,
@@ -461,7 +454,7 @@ func adviceFor(f *result.Finding) []advice {
 				},
 			},
 		}
-	case KindThroughputShortfall:
+	case result.KindThroughputShortfall:
 		return []advice{{
 			title: "Deliver the target rate", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -469,7 +462,7 @@ func adviceFor(f *result.Finding) []advice {
 				"otherwise the system cannot take this rate: find its bottleneck (see the other findings)",
 			},
 		}}
-	case KindErrorRate:
+	case result.KindErrorRate:
 		return []advice{{
 			title: "Fix the most frequent errors", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -478,7 +471,7 @@ func adviceFor(f *result.Finding) []advice {
 				"for check failures compare the response with what the plan expects",
 			},
 		}}
-	case KindSlowResponse:
+	case result.KindSlowResponse:
 		return []advice{{
 			title: "Bring the mean response time of %s down", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -487,7 +480,7 @@ func adviceFor(f *result.Finding) []advice {
 				"profile the target (" + addPprof + ")",
 			},
 		}}
-	case KindSoakDegradation:
+	case result.KindSoakDegradation:
 		return []advice{{
 			title: "Find what accumulates over time", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -495,7 +488,7 @@ func adviceFor(f *result.Finding) []advice {
 				"check for tables, queues, caches or log files that only grow",
 			},
 		}}
-	case KindBenchVariance:
+	case result.KindBenchVariance:
 		return []advice{{
 			title: "Make %s steadier before comparing it", effort: LevelLow, impact: LevelLow,
 			techniques: []string{
@@ -504,7 +497,7 @@ func adviceFor(f *result.Finding) []advice {
 				"check whether its cost depends on state it builds up",
 			},
 		}}
-	case KindBenchMemory:
+	case result.KindBenchMemory:
 		return []advice{{
 			title: "Reduce allocations in %s", effort: LevelMedium, impact: LevelMedium,
 			techniques: []string{
@@ -512,7 +505,7 @@ func adviceFor(f *result.Finding) []advice {
 				"preallocate, reuse buffers, avoid copies and conversions",
 			},
 		}}
-	case KindCPULimit:
+	case result.KindCPULimit:
 		return []advice{{
 			title: "Raise the CPU limit of %s", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -521,7 +514,7 @@ func adviceFor(f *result.Finding) []advice {
 				"admit no more than the saturating rate (a rate limit or a bounded queue) so that latency stays bounded past it",
 			},
 		}}
-	case KindMemoryLimit:
+	case result.KindMemoryLimit:
 		return []advice{{
 			title: "Bound the working set of %s", effort: LevelMedium, impact: LevelHigh,
 			techniques: []string{
@@ -530,7 +523,7 @@ func adviceFor(f *result.Finding) []advice {
 				"set a memory limit the runtime knows (GOMEMLIMIT) below the container's, and more memory if the size is needed",
 			},
 		}}
-	case KindBenchSlowOp:
+	case result.KindBenchSlowOp:
 		return []advice{{
 			title: "Profile %s", effort: LevelMedium, impact: LevelMedium,
 			techniques: []string{

@@ -67,10 +67,10 @@ func TestBandwidthPopulations(t *testing.T) {
 			for _, f := range run.Findings {
 				high := f.Severity == SeverityHigh
 				switch f.Kind {
-				case KindDiskThroughput:
+				case result.KindDiskThroughput:
 					diskFired++
 					diskHigh += b2i(high)
-				case KindNetworkBound:
+				case result.KindNetworkBound:
 					netFired++
 					netHigh += b2i(high)
 				}
@@ -78,15 +78,15 @@ func TestBandwidthPopulations(t *testing.T) {
 			silent := &result.Run{Version: 1, System: &result.System{Timeline: pts}}
 			Conclude(silent, nil)
 			for _, f := range silent.Findings {
-				if f.Kind == KindDiskThroughput || f.Kind == KindNetworkBound {
+				if f.Kind == result.KindDiskThroughput || f.Kind == result.KindNetworkBound {
 					t.Fatalf("%s: %s without a ceiling: %s", p.name, f.Kind, f.Title)
 				}
 			}
 		}
 		for _, c := range []struct {
-			rule        string
+			rule        result.FindingKind
 			fired, high int
-		}{{KindDiskThroughput, diskFired, diskHigh}, {KindNetworkBound, netFired, netHigh}} {
+		}{{result.KindDiskThroughput, diskFired, diskHigh}, {result.KindNetworkBound, netFired, netHigh}} {
 			t.Logf("%-45s %s: fired %3d, high %3d of %d", p.name, c.rule, c.fired, c.high, trials)
 			if p.fires && c.fired < trials*95/100 {
 				t.Errorf("%s: %s fired %d of %d times", p.name, c.rule, c.fired, trials)

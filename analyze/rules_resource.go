@@ -11,11 +11,6 @@ import (
 // judged on. A variant that did not reach its resource draws none (the
 // resource's text in the stress section says how far it got), and a run
 // of another variant is not missing anything: one variant runs at a time.
-const (
-	KindCPULimit    = "cpu_limit"
-	KindMemoryLimit = "memory_limit"
-)
-
 func resourceOf(run *result.Run, resource string) *result.ResourceLimit {
 	if st := run.Stress; st != nil && st.Resource != nil && st.Resource.Resource == resource {
 		return st.Resource

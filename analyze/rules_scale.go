@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // level is one load level of a run and how the system behaved at it.
@@ -212,12 +213,6 @@ func ruleKnee(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	return []result.Finding{f}, nil
 }
 
-// USLThroughput is the throughput the Universal Scalability Law fit u
-// predicts at concurrency n: λn / (1 + σ(n−1) + κn(n−1)).
-func USLThroughput(u result.USL, n float64) float64 {
-	return u.Lambda * n / (1 + u.Sigma*(n-1) + u.Kappa*n*(n-1))
-}
-
 // uslFit returns the scalability phase's USL fit when it is good enough
 // to judge (R² at least usl_min_r2), else why not.
 func uslFit(ev *evaluation) (*result.USL, *result.NotEvaluated) {
@@ -269,7 +264,7 @@ func ruleCoherency(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	}
 	if !u.Unbounded && u.PeakConcurrency > 0 {
 		f.Evidence = append(f.Evidence, result.Evidence{Metric: "peak_concurrency", Value: u.PeakConcurrency, Source: "scalability (USL fit)",
-			Note: fmt.Sprintf("predicted peak throughput %s/s", num(USLThroughput(*u, u.PeakConcurrency)))})
+			Note: fmt.Sprintf("predicted peak throughput %s/s", num(stats.USL(*u).Throughput(u.PeakConcurrency)))})
 		f.Title = fmt.Sprintf("Coherency cost: throughput peaks near N = %s and falls beyond it (USL κ = %.3g)", num(u.PeakConcurrency), u.Kappa)
 		if u.PeakConcurrency <= topN {
 			f.Severity = SeverityHigh

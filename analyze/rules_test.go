@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -108,7 +107,7 @@ func noErrs(int) int64 { return 0 }
 
 type ruleCase struct {
 	why    string
-	kind   string
+	kind   result.FindingKind
 	change func(r *result.Run)
 	cfg    map[string]float64
 	fires  bool   // a finding of kind is expected
@@ -118,254 +117,254 @@ type ruleCase struct {
 
 func ruleCases() []ruleCase {
 	return []ruleCase{
-		{"generator saturated", KindGeneratorSaturated, func(r *result.Run) {
+		{"generator saturated", result.KindGeneratorSaturated, func(r *result.Run) {
 			r.Generator.Saturated, r.Generator.CPUPercent, r.Generator.Reason = true, 195, "the generator used all the CPU it had"
 		}, nil, true, false, "not trustworthy"},
-		{"generator busy but keeping up", KindGeneratorSaturated, func(r *result.Run) { r.Generator.CPUPercent = 150 }, nil, false, false, ""},
-		{"the generator stopped the stress phase", KindGeneratorSaturated, func(r *result.Run) {
+		{"generator busy but keeping up", result.KindGeneratorSaturated, func(r *result.Run) { r.Generator.CPUPercent = 150 }, nil, false, false, ""},
+		{"the generator stopped the stress phase", result.KindGeneratorSaturated, func(r *result.Run) {
 			r.Generator.Saturated = true
 			r.Stress = &result.Stress{BreakingPoint: 224, Unit: "rps", Limit: "generator"}
 		}, nil, true, false, "stress phase stopped at its limit, 224 rps"},
 
-		{"p99 regressed against the baseline", KindRegression, func(r *result.Run) {
+		{"p99 regressed against the baseline", result.KindRegression, func(r *result.Run) {
 			r.Comparison.Rows = append(r.Comparison.Rows, result.ComparisonRow{Name: "browse/search", Metric: "p99", Unit: "ms", Old: 200, New: 300, DeltaPct: 50, PAdjusted: 0.001, Significant: true, Regression: true, Verdict: "worse"})
 			r.Comparison.Regression = true
 		}, nil, true, false, "browse/search"},
-		{"a better row is no regression", KindRegression, func(r *result.Run) {
+		{"a better row is no regression", result.KindRegression, func(r *result.Run) {
 			r.Comparison.Rows = append(r.Comparison.Rows, result.ComparisonRow{Name: "overall", Metric: "rps", Old: 100, New: 130, DeltaPct: 30, PAdjusted: 0.001, Significant: true, Verdict: "better"})
 		}, nil, false, false, ""},
-		{"no comparison", KindRegression, func(r *result.Run) { r.Comparison = nil }, nil, false, true, ""},
+		{"no comparison", result.KindRegression, func(r *result.Run) { r.Comparison = nil }, nil, false, true, ""},
 
-		{"one function dominates the CPU profile", KindCPUHotspot, func(r *result.Run) {
+		{"one function dominates the CPU profile", result.KindCPUHotspot, func(r *result.Run) {
 			r.System.Hotspots = append(r.System.Hotspots,
 				result.Hotspot{Function: "(*Shop).listProducts", Package: "example.com/shop", FlatPct: 1, CumPct: 66},
 				result.Hotspot{Function: "scoreProducts", Package: "example.com/shop", FlatPct: 12, CumPct: 62},
 				result.Hotspot{Function: "block", Package: "crypto/sha256", FlatPct: 40, CumPct: 40},
 				result.Hotspot{Function: "(*conn).serve", Package: "net/http", FlatPct: 0.5, CumPct: 95})
 		}, nil, true, false, "scoreProducts"},
-		{"shares spread below the threshold", KindCPUHotspot, func(r *result.Run) {
+		{"shares spread below the threshold", result.KindCPUHotspot, func(r *result.Run) {
 			r.System.Hotspots = append(r.System.Hotspots, result.Hotspot{Function: "render", Package: "example.com/shop", FlatPct: 20, CumPct: 29})
 		}, nil, false, false, ""},
-		{"a threshold of 25% catches a 29% function", KindCPUHotspot, func(r *result.Run) {
+		{"a threshold of 25% catches a 29% function", result.KindCPUHotspot, func(r *result.Run) {
 			r.System.Hotspots = append(r.System.Hotspots, result.Hotspot{Function: "render", Package: "example.com/shop", FlatPct: 20, CumPct: 29})
 		}, map[string]float64{"hotspot_share": 0.25}, true, false, "render"},
-		{"only plumbing passes the threshold", KindCPUHotspot, func(r *result.Run) {
+		{"only plumbing passes the threshold", result.KindCPUHotspot, func(r *result.Run) {
 			r.System.Hotspots = []result.Hotspot{{Function: "goexit", Package: "runtime", CumPct: 100}, {Function: "(*conn).serve", Package: "net/http", CumPct: 96}}
 		}, nil, false, false, ""},
-		{"a middleware that hands every request on is no hotspot", KindCPUHotspot, func(r *result.Run) {
+		{"a middleware that hands every request on is no hotspot", result.KindCPUHotspot, func(r *result.Run) {
 			r.System.Hotspots = append(r.System.Hotspots,
 				result.Hotspot{Function: "(*Shop).instrument.func1", Package: "example.com/shop", FlatPct: 0.5, CumPct: 49, TopCallee: "net/http.(*ServeMux).ServeHTTP", TopCalleePct: 48},
 				result.Hotspot{Function: "(*Shop).listProducts", Package: "example.com/shop", FlatPct: 1, CumPct: 15, TopCallee: "database/sql.(*DB).QueryContext", TopCalleePct: 9})
 		}, nil, false, false, ""},
-		{"a dispatcher spreading its time thinly is no hotspot", KindCPUHotspot, func(r *result.Run) {
+		{"a dispatcher spreading its time thinly is no hotspot", result.KindCPUHotspot, func(r *result.Run) {
 			r.System.Hotspots = append(r.System.Hotspots,
 				result.Hotspot{Function: "route", Package: "example.com/shop", FlatPct: 1, CumPct: 60, TopCallee: "example.com/shop.cart", TopCalleePct: 14})
 		}, nil, false, false, ""},
-		{"the work below a wrapper is the hotspot", KindCPUHotspot, func(r *result.Run) {
+		{"the work below a wrapper is the hotspot", result.KindCPUHotspot, func(r *result.Run) {
 			r.System.Hotspots = append(r.System.Hotspots,
 				result.Hotspot{Function: "(*Shop).instrument.func1", Package: "example.com/shop", FlatPct: 0.5, CumPct: 70, TopCallee: "net/http.(*ServeMux).ServeHTTP", TopCalleePct: 69},
 				result.Hotspot{Function: "(*Shop).listProducts", Package: "example.com/shop", FlatPct: 1, CumPct: 50, TopCallee: "example.com/shop.scoreProducts", TopCalleePct: 48},
 				result.Hotspot{Function: "scoreProducts", Package: "example.com/shop", FlatPct: 6, CumPct: 48, TopCallee: "crypto/sha256.Sum256", TopCalleePct: 30})
 		}, nil, true, false, "scoreProducts"},
-		{"no CPU profile", KindCPUHotspot, func(r *result.Run) { r.System.Hotspots = nil }, nil, false, true, ""},
+		{"no CPU profile", result.KindCPUHotspot, func(r *result.Run) { r.System.Hotspots = nil }, nil, false, true, ""},
 
-		{"one lock holds most of the waiting", KindLockContention, func(r *result.Run) {
+		{"one lock holds most of the waiting", result.KindLockContention, func(r *result.Run) {
 			r.System.Contention = []result.Contention{{Function: "github.com/stampede-perf/stampede/demo.(*Shop).auditTrail", Kind: "mutex", DelayPct: 85, DelayS: 90}}
 		}, nil, true, false, "auditTrail"},
-		{"a dominant lock with little waiting in all", KindLockContention, func(r *result.Run) {}, nil, false, false, ""},
-		{"a dominant lock whose waiting is 2.5% of request time", KindLockContention, func(r *result.Run) {
+		{"a dominant lock with little waiting in all", result.KindLockContention, func(r *result.Run) {}, nil, false, false, ""},
+		{"a dominant lock whose waiting is 2.5% of request time", result.KindLockContention, func(r *result.Run) {
 			r.Summary.Requests, r.Summary.DurationS, r.Summary.Latency.Mean = 2000, 17, 1.7
 			r.System.Contention = []result.Contention{{Function: "example.com/shop.(*Shop).audit", Kind: "mutex", DelayPct: 99.9, DelayS: 0.086}}
 		}, nil, true, false, "not yet a bottleneck"},
-		{"a block profile alone is not lock contention", KindLockContention, func(r *result.Run) {
+		{"a block profile alone is not lock contention", result.KindLockContention, func(r *result.Run) {
 			r.System.Contention = []result.Contention{{Function: "example.com/shop.(*Worker).wait", Kind: "block", DelayPct: 85, DelayS: 500}}
 		}, nil, false, false, ""},
-		{"USL serial fraction high", KindLockContention, func(r *result.Run) {
+		{"USL serial fraction high", result.KindLockContention, func(r *result.Run) {
 			r.System.Contention = nil
 			r.Scalability.USL = &result.USL{Sigma: 0.3, Lambda: 100, Unbounded: true, R2: 0.97}
 		}, nil, true, false, "σ"},
-		{"no lock profiles and no USL", KindLockContention, func(r *result.Run) { r.System.Contention, r.Scalability = nil, nil }, nil, false, true, ""},
+		{"no lock profiles and no USL", result.KindLockContention, func(r *result.Run) { r.System.Contention, r.Scalability = nil, nil }, nil, false, true, ""},
 
-		{"heap grows with the leak flagged", KindMemoryLeak, func(r *result.Run) {
+		{"heap grows with the leak flagged", result.KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap = &result.Heap{StartMB: 20, EndMB: 80, GrowthMBPerMin: 6, GrowthCILow: 5, GrowthCIHigh: 7, PValue: 1e-6, Confidence: 0.99, Points: 60, WindowS: 600, Source: "heap_inuse", LeakSuspected: true,
 				TopGrowth: []result.HeapGrowth{{Function: "github.com/stampede-perf/stampede/demo.(*Shop).rememberRequest", MB: 55}}}
 		}, nil, true, false, "rememberRequest"},
-		{"heap grows but the trend is not a leak", KindMemoryLeak, func(r *result.Run) {
+		{"heap grows but the trend is not a leak", result.KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap.GrowthMBPerMin, r.System.Heap.PValue = 3, 0.2
 		}, nil, false, false, ""},
-		{"a leak slower than the plan's threshold", KindMemoryLeak, func(r *result.Run) {
+		{"a leak slower than the plan's threshold", result.KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap = &result.Heap{StartMB: 20, EndMB: 40, GrowthMBPerMin: 2, PValue: 1e-4, Points: 60, WindowS: 600, Source: "heap_inuse", LeakSuspected: true}
 		}, map[string]float64{"leak_slope_mb_per_h": 600}, false, false, ""},
-		{"the live heap leaks over many cycles", KindMemoryLeak, func(r *result.Run) {
+		{"the live heap leaks over many cycles", result.KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap = &result.Heap{StartMB: 20, EndMB: 80, GrowthMBPerMin: 6, PValue: 1e-6, Points: 600, WindowS: 600, Source: result.HeapSourceLive,
 				LeakSuspected: true, Verdict: result.HeapLeakSuspected, GCCycles: 300, Half1MBPerMin: 6, Half2MBPerMin: 6}
 		}, nil, true, false, "the live heap grows 6 MB/min"},
-		{"heap in use grew without completed GC cycles", KindMemoryLeak, func(r *result.Run) {
+		{"heap in use grew without completed GC cycles", result.KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap = &result.Heap{StartMB: 1.2, EndMB: 3.9, GrowthMBPerMin: 8.6, PValue: 1e-9, Points: 20, WindowS: 19, Source: result.HeapSourceInuse,
 				Verdict: result.HeapInconclusive, VerdictReason: "too few completed GC cycles (0 of 5 needed): run longer or at a higher rate"}
 		}, nil, true, false, "not enough to tell a leak: too few completed GC cycles (0 of 5 needed)"},
-		{"a flat heap too short to judge", KindMemoryLeak, func(r *result.Run) {
+		{"a flat heap too short to judge", result.KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap = &result.Heap{StartMB: 3, EndMB: 3, Points: 20, WindowS: 19, PValue: 1, Source: result.HeapSourceGoal,
 				Verdict: result.HeapInconclusive, VerdictReason: "too few completed GC cycles (1 of 5 needed): run longer or at a higher rate"}
 		}, nil, false, true, ""},
-		{"a cache that filled, then stopped", KindMemoryLeak, func(r *result.Run) {
+		{"a cache that filled, then stopped", result.KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap = &result.Heap{StartMB: 20, EndMB: 60, GrowthMBPerMin: 20, PValue: 1e-6, Points: 120, WindowS: 120, Source: result.HeapSourceLive,
 				Verdict: result.HeapNoLeak, GCCycles: 60, Half1MBPerMin: 40, Half2MBPerMin: 0}
 		}, nil, false, false, ""},
-		{"heap profiles without a timeline", KindMemoryLeak, func(r *result.Run) {
+		{"heap profiles without a timeline", result.KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap, r.Soak = &result.Heap{TopGrowth: []result.HeapGrowth{{Function: "main.keep", MB: 30}}}, nil
 		}, nil, false, true, ""},
-		{"no heap analysis", KindMemoryLeak, func(r *result.Run) { r.System.Heap = nil; r.Soak = nil }, nil, false, true, ""},
-		{"the soak's memory degrades", KindMemoryLeak, func(r *result.Run) {
+		{"no heap analysis", result.KindMemoryLeak, func(r *result.Run) { r.System.Heap = nil; r.Soak = nil }, nil, false, true, ""},
+		{"the soak's memory degrades", result.KindMemoryLeak, func(r *result.Run) {
 			r.System.Heap = &result.Heap{Points: 5, WindowS: 4, TopGrowth: []result.HeapGrowth{{Function: "example.com/shop.(*Shop).remember", MB: 40}}}
 			r.Soak = &result.Soak{Trend: "degrading", Metric: "memory_mb", SlopePerHour: 4700, PValue: 1e-14,
 				Details: []result.Trend{{Metric: "p95_ms", Trend: "stable", PValue: 0.4}, {Metric: "memory_mb", Trend: "degrading", Unit: "MB", SlopePerHour: 4700, PValue: 1e-14, Start: 169, Points: 30}}}
 		}, nil, true, false, "in shop.(*Shop).remember: memory grows 78.3 MB/min through the soak"},
-		{"the soak's memory degrades slower than the threshold", KindMemoryLeak, func(r *result.Run) {
+		{"the soak's memory degrades slower than the threshold", result.KindMemoryLeak, func(r *result.Run) {
 			r.Soak = &result.Soak{Trend: "degrading", Metric: "memory_mb", SlopePerHour: 30, PValue: 1e-3}
 		}, nil, false, false, ""},
 
-		{"throughput peaks inside the tested range", KindCoherency, func(r *result.Run) {
+		{"throughput peaks inside the tested range", result.KindCoherency, func(r *result.Run) {
 			r.Scalability.USL = &result.USL{Sigma: 0.02, Kappa: 0.01, Lambda: 100, PeakConcurrency: 9.8, R2: 0.95}
 			r.Scalability.Configs = append(r.Scalability.Configs, result.ScaleConfig{N: 16, RPS: 600})
 		}, nil, true, false, "peaks near"},
-		{"no coherency cost", KindCoherency, func(r *result.Run) {}, nil, false, false, ""},
-		{"a poor USL fit is not judged", KindCoherency, func(r *result.Run) {
+		{"no coherency cost", result.KindCoherency, func(r *result.Run) {}, nil, false, false, ""},
+		{"a poor USL fit is not judged", result.KindCoherency, func(r *result.Run) {
 			r.Scalability.USL = &result.USL{Kappa: 0.05, Lambda: 100, PeakConcurrency: 4, R2: 0.4}
 		}, nil, false, true, ""},
 
-		{"more connections bring no throughput", KindScalingEfficiency, func(r *result.Run) {
+		{"more connections bring no throughput", result.KindScalingEfficiency, func(r *result.Run) {
 			r.Scalability = Scalability([]result.ScaleConfig{{Name: "pool=10", N: 10, RPS: 1000}, {Name: "pool=50", N: 50, RPS: 950}, {Name: "pool=100", N: 100, RPS: 940}})
 			r.Scalability.Unit = "pool"
 		}, nil, true, false, "from pool=10 to pool=50"},
-		{"throughput grows with the units", KindScalingEfficiency, func(r *result.Run) {}, nil, false, false, ""},
-		{"no configurations", KindScalingEfficiency, func(r *result.Run) { r.Scalability = nil }, nil, false, true, ""},
+		{"throughput grows with the units", result.KindScalingEfficiency, func(r *result.Run) {}, nil, false, false, ""},
+		{"no configurations", result.KindScalingEfficiency, func(r *result.Run) { r.Scalability = nil }, nil, false, true, ""},
 
-		{"the host waits for the disk the target writes", KindDiskBound, func(r *result.Run) {
+		{"the host waits for the disk the target writes", result.KindDiskBound, func(r *result.Run) {
 			r.System.Timeline = ioTimeline(30, 45, 256<<10)
 		}, nil, true, false, "waits for its disks"},
-		{"the host barely waits for its disks", KindDiskBound, func(r *result.Run) { r.System.Timeline = ioTimeline(30, 3, 50<<20) }, nil, false, false, ""},
-		{"no host samples", KindDiskBound, func(r *result.Run) { r.System.Timeline = nil }, nil, false, true, ""},
+		{"the host barely waits for its disks", result.KindDiskBound, func(r *result.Run) { r.System.Timeline = ioTimeline(30, 3, 50<<20) }, nil, false, false, ""},
+		{"no host samples", result.KindDiskBound, func(r *result.Run) { r.System.Timeline = nil }, nil, false, true, ""},
 
-		{"the target reads and writes its disk at its ceiling", KindDiskThroughput, func(r *result.Run) {
+		{"the target reads and writes its disk at its ceiling", result.KindDiskThroughput, func(r *result.Run) {
 			r.System.Timeline = bwTimeline(30, 90e6, 0)
 		}, map[string]float64{"disk_mbps": 100}, true, false, "at 90% of the disk's 100 MB/s"},
-		{"no disk ceiling given", KindDiskThroughput, func(r *result.Run) { r.System.Timeline = bwTimeline(30, 90e6, 0) }, nil, false, false, ""},
-		{"no disk traffic sampled", KindDiskThroughput, func(r *result.Run) { r.System.Timeline = nil }, map[string]float64{"disk_mbps": 100}, false, true, ""},
+		{"no disk ceiling given", result.KindDiskThroughput, func(r *result.Run) { r.System.Timeline = bwTimeline(30, 90e6, 0) }, nil, false, false, ""},
+		{"no disk traffic sampled", result.KindDiskThroughput, func(r *result.Run) { r.System.Timeline = nil }, map[string]float64{"disk_mbps": 100}, false, true, ""},
 
-		{"the link is nearly full", KindNetworkBound, func(r *result.Run) {
+		{"the link is nearly full", result.KindNetworkBound, func(r *result.Run) {
 			r.System.Timeline = bwTimeline(30, 0, 118e6)
 		}, map[string]float64{"net_mbps": 1000}, true, false, "at 94% of its 1000 Mbit/s"},
-		{"the link has room", KindNetworkBound, func(r *result.Run) { r.System.Timeline = bwTimeline(30, 0, 30e6) }, map[string]float64{"net_mbps": 1000}, false, false, ""},
-		{"no network samples", KindNetworkBound, func(r *result.Run) { r.System.Timeline = nil }, map[string]float64{"net_mbps": 1000}, false, true, ""},
+		{"the link has room", result.KindNetworkBound, func(r *result.Run) { r.System.Timeline = bwTimeline(30, 0, 30e6) }, map[string]float64{"net_mbps": 1000}, false, false, ""},
+		{"no network samples", result.KindNetworkBound, func(r *result.Run) { r.System.Timeline = nil }, map[string]float64{"net_mbps": 1000}, false, true, ""},
 
-		{"goroutines pile up in one place", KindGoroutineLeak, func(r *result.Run) {
+		{"goroutines pile up in one place", result.KindGoroutineLeak, func(r *result.Run) {
 			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 650, PerMin: 600, PValue: 1e-9, Points: 60, WindowS: 59, Profiled: true,
 				TopGrowth: []result.GoroutineGrowth{{Function: "example.com/shop.(*Hub).wait", Own: true, Via: "sync.(*Cond).Wait", Added: 580}}}
 		}, nil, true, false, "580 of them in shop.(*Hub).wait waiting in sync.(*Cond).Wait"},
-		{"goroutines grow with the connections", KindGoroutineLeak, func(r *result.Run) {
+		{"goroutines grow with the connections", result.KindGoroutineLeak, func(r *result.Run) {
 			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 650, PerMin: 600, PValue: 1e-9, Points: 60, WindowS: 59, Profiled: true,
 				TopGrowth: []result.GoroutineGrowth{{Function: "example.com/shop.tick", Own: true, Via: "time.Sleep", Added: 3}}}
 		}, nil, false, false, ""},
-		{"goroutines grow, no profiles to name them", KindGoroutineLeak, func(r *result.Run) {
+		{"goroutines grow, no profiles to name them", result.KindGoroutineLeak, func(r *result.Run) {
 			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 650, PerMin: 600, PValue: 1e-9, Points: 60, WindowS: 59}
 		}, nil, true, false, "600 more goroutines in 59 s"},
-		{"goroutines grow with the requests in flight (a queue)", KindGoroutineLeak, func(r *result.Run) {
+		{"goroutines grow with the requests in flight (a queue)", result.KindGoroutineLeak, func(r *result.Run) {
 			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 650, PerMin: 600, PValue: 1e-9, Points: 60, WindowS: 59}
 			for i := range r.Series {
 				r.Series[i].VUs = 10 + 10*i
 			}
 		}, nil, false, false, ""},
-		{"a count that wanders", KindGoroutineLeak, func(r *result.Run) {
+		{"a count that wanders", result.KindGoroutineLeak, func(r *result.Run) {
 			r.System.Goroutines = &result.GoroutineTrend{Start: 50, End: 90, PerMin: 40, PValue: 0.2, Points: 60, WindowS: 59}
 		}, nil, false, false, ""},
-		{"no goroutine count", KindGoroutineLeak, func(r *result.Run) { r.System.Goroutines = nil }, nil, false, true, ""},
+		{"no goroutine count", result.KindGoroutineLeak, func(r *result.Run) { r.System.Goroutines = nil }, nil, false, true, ""},
 
-		{"requests wait on an HTTP dependency", KindSlowDependency, func(r *result.Run) {
+		{"requests wait on an HTTP dependency", result.KindSlowDependency, func(r *result.Run) {
 			r.System.Waits = waits(200, result.WaitState{State: WaitDependency, Pct: 55, Sites: []result.WaitSite{
 				{Function: "example.com/shop.(*Quotes).fetchPrices", Own: true, Via: "net/http.(*Client).do", Detail: "http", Pct: 50}}},
 				result.WaitState{State: WaitCPU, Pct: 45})
 		}, nil, true, false, "shop.(*Quotes).fetchPrices spends 50% of request time in outgoing HTTP calls"},
-		{"requests queue for the client's connections", KindSlowDependency, func(r *result.Run) {
+		{"requests queue for the client's connections", result.KindSlowDependency, func(r *result.Run) {
 			r.System.Waits = waits(200, result.WaitState{State: WaitDependency, Pct: 80, Sites: []result.WaitSite{
 				{Function: "example.com/shop.fetch", Own: true, Via: "net/http.(*Transport).getConn", Detail: "connection pool", Pct: 80}}},
 				result.WaitState{State: WaitCPU, Pct: 20})
 		}, nil, true, false, "waiting for a connection from the HTTP client's pool"},
-		{"dependencies take a fifth of request time", KindSlowDependency, func(r *result.Run) {
+		{"dependencies take a fifth of request time", result.KindSlowDependency, func(r *result.Run) {
 			r.System.Waits = waits(200, result.WaitState{State: WaitNetwork, Pct: 20, Sites: []result.WaitSite{{Function: "example.com/shop.get", Own: true, Pct: 20}}},
 				result.WaitState{State: WaitCPU, Pct: 80})
 		}, nil, false, false, ""},
-		{"too few goroutines seen serving requests", KindSlowDependency, func(r *result.Run) {
+		{"too few goroutines seen serving requests", result.KindSlowDependency, func(r *result.Run) {
 			r.System.Waits.Observations = 5
 		}, nil, false, true, ""},
-		{"no goroutine snapshots", KindSlowDependency, func(r *result.Run) { r.System.Waits = nil }, nil, false, true, ""},
-		{"each request fsyncs a file", KindDiskIO, func(r *result.Run) {
+		{"no goroutine snapshots", result.KindSlowDependency, func(r *result.Run) { r.System.Waits = nil }, nil, false, true, ""},
+		{"each request fsyncs a file", result.KindDiskIO, func(r *result.Run) {
 			r.System.Waits = waits(200, result.WaitState{State: WaitDisk, Pct: 65, Sites: []result.WaitSite{
 				{Function: "example.com/shop.persistEvent", Own: true, Via: "os.(*File).Sync", Detail: "fsync", Pct: 60}}},
 				result.WaitState{State: WaitCPU, Pct: 35})
 		}, nil, true, false, "shop.persistEvent spends 60% of request time flushing files to disk"},
-		{"requests barely touch files", KindDiskIO, func(r *result.Run) {
+		{"requests barely touch files", result.KindDiskIO, func(r *result.Run) {
 			r.System.Waits = waits(200, result.WaitState{State: WaitDisk, Pct: 5, Sites: []result.WaitSite{{Function: "example.com/shop.log", Own: true, Pct: 5}}},
 				result.WaitState{State: WaitCPU, Pct: 95})
 		}, nil, false, false, ""},
-		{"no snapshots for disk waits", KindDiskIO, func(r *result.Run) { r.System.Waits = nil }, nil, false, true, ""},
+		{"no snapshots for disk waits", result.KindDiskIO, func(r *result.Run) { r.System.Waits = nil }, nil, false, true, ""},
 
-		{"large responses dominate a step", KindLargeResponses, func(r *result.Run) {
+		{"large responses dominate a step", result.KindLargeResponses, func(r *result.Run) {
 			s := &r.Steps[1]
 			s.BytesIn, s.Phases.TTFB, s.Phases.Receive, s.Latency.Mean = s.Requests*512<<10, 10, 40, 50
 		}, nil, true, false, "browse/search"},
-		{"small responses", KindLargeResponses, func(r *result.Run) { r.Steps[1].BytesIn = r.Steps[1].Requests * 2048 }, nil, false, false, ""},
-		{"SQL steps only", KindLargeResponses, func(r *result.Run) {
+		{"small responses", result.KindLargeResponses, func(r *result.Run) { r.Steps[1].BytesIn = r.Steps[1].Requests * 2048 }, nil, false, false, ""},
+		{"SQL steps only", result.KindLargeResponses, func(r *result.Run) {
 			for i := range r.Steps {
 				r.Steps[i].Kind = "sql"
 			}
 		}, nil, false, true, ""},
 
-		{"GC pauses take 12% of the time", KindGCPressure, func(r *result.Run) { r.System.GC = &result.GC{CyclesPerS: 40, PausePct: 12} }, nil, true, false, "GC pressure"},
-		{"GC pauses at 4%", KindGCPressure, func(r *result.Run) { r.System.GC.PausePct = 4 }, nil, false, false, ""},
-		{"no GC metrics", KindGCPressure, func(r *result.Run) { r.System.GC = nil }, nil, false, true, ""},
+		{"GC pauses take 12% of the time", result.KindGCPressure, func(r *result.Run) { r.System.GC = &result.GC{CyclesPerS: 40, PausePct: 12} }, nil, true, false, "GC pressure"},
+		{"GC pauses at 4%", result.KindGCPressure, func(r *result.Run) { r.System.GC.PausePct = 4 }, nil, false, false, ""},
+		{"no GC metrics", result.KindGCPressure, func(r *result.Run) { r.System.GC = nil }, nil, false, true, ""},
 
-		{"a statement takes 800 ms", KindSlowDatabase, func(r *result.Run) {
+		{"a statement takes 800 ms", result.KindSlowDatabase, func(r *result.Run) {
 			r.System.Database.SlowStatements = append(r.System.Database.SlowStatements, result.SlowStatement{Query: "SELECT * FROM orders\n  WHERE user_id = $1", Calls: 300, MeanMS: 800, SharePct: 35})
 		}, nil, true, false, "SELECT * FROM orders WHERE"},
-		{"a SQL step takes 700 ms", KindSlowDatabase, func(r *result.Run) {
+		{"a SQL step takes 700 ms", result.KindSlowDatabase, func(r *result.Run) {
 			r.System.Database = nil
 			r.Steps = append(r.Steps, result.StepResult{Scenario: "report", Step: "totals", Kind: "sql", Requests: 100, Latency: result.Latency{Mean: 700, P99: 1500}})
 		}, nil, true, false, "report/totals"},
-		{"statements at 450 ms", KindSlowDatabase, func(r *result.Run) { r.System.Database.SlowStatements[0].MeanMS = 450 }, nil, false, false, ""},
-		{"no database data", KindSlowDatabase, func(r *result.Run) { r.System.Database = nil }, nil, false, true, ""},
+		{"statements at 450 ms", result.KindSlowDatabase, func(r *result.Run) { r.System.Database.SlowStatements[0].MeanMS = 450 }, nil, false, false, ""},
+		{"no database data", result.KindSlowDatabase, func(r *result.Run) { r.System.Database = nil }, nil, false, true, ""},
 
-		{"process at 1.8 cores of 2", KindCPUSaturation, func(r *result.Run) {
+		{"process at 1.8 cores of 2", result.KindCPUSaturation, func(r *result.Run) {
 			for i := range r.System.Timeline {
 				r.System.Timeline[i].CPUPercent = 180
 			}
 		}, nil, true, false, "90%"},
-		{"host CPU high without a process", KindCPUSaturation, func(r *result.Run) {
+		{"host CPU high without a process", result.KindCPUSaturation, func(r *result.Run) {
 			for i := range r.System.Timeline {
 				r.System.Timeline[i].CPUPercent, r.System.Timeline[i].HostCPU = 0, 97
 			}
 		}, nil, true, false, "97%"},
-		{"a few busy seconds only", KindCPUSaturation, func(r *result.Run) {
+		{"a few busy seconds only", result.KindCPUSaturation, func(r *result.Run) {
 			for i := range 10 {
 				r.System.Timeline[i].CPUPercent = 200
 			}
 		}, nil, false, false, ""},
-		{"no watch", KindCPUSaturation, func(r *result.Run) { r.System = nil }, nil, false, true, ""},
+		{"no watch", result.KindCPUSaturation, func(r *result.Run) { r.System = nil }, nil, false, true, ""},
 
-		{"host memory peaks at 93%", KindMemoryPressure, func(r *result.Run) { r.System.Timeline[30].HostMemPct = 93 }, nil, true, false, "93%"},
-		{"host memory at 80%", KindMemoryPressure, func(r *result.Run) { r.System.Timeline[30].HostMemPct = 80 }, nil, false, false, ""},
-		{"no host memory samples", KindMemoryPressure, func(r *result.Run) { r.System.Timeline = nil }, nil, false, true, ""},
+		{"host memory peaks at 93%", result.KindMemoryPressure, func(r *result.Run) { r.System.Timeline[30].HostMemPct = 93 }, nil, true, false, "93%"},
+		{"host memory at 80%", result.KindMemoryPressure, func(r *result.Run) { r.System.Timeline[30].HostMemPct = 80 }, nil, false, false, ""},
+		{"no host memory samples", result.KindMemoryPressure, func(r *result.Run) { r.System.Timeline = nil }, nil, false, true, ""},
 
-		{"slow TLS handshakes", KindNetworkLatency, func(r *result.Run) { r.Summary.Phases.Connect, r.Summary.Phases.TLS = 40, 90 }, nil, true, false, "130"},
-		{"one step connects slowly", KindNetworkLatency, func(r *result.Run) { r.Steps[1].Phases.Connect = 150 }, nil, true, false, "150"},
-		{"connections at 60 ms", KindNetworkLatency, func(r *result.Run) { r.Summary.Phases.Connect = 60 }, nil, false, false, ""},
-		{"only SQL steps", KindNetworkLatency, func(r *result.Run) {
+		{"slow TLS handshakes", result.KindNetworkLatency, func(r *result.Run) { r.Summary.Phases.Connect, r.Summary.Phases.TLS = 40, 90 }, nil, true, false, "130"},
+		{"one step connects slowly", result.KindNetworkLatency, func(r *result.Run) { r.Steps[1].Phases.Connect = 150 }, nil, true, false, "150"},
+		{"connections at 60 ms", result.KindNetworkLatency, func(r *result.Run) { r.Summary.Phases.Connect = 60 }, nil, false, false, ""},
+		{"only SQL steps", result.KindNetworkLatency, func(r *result.Run) {
 			for i := range r.Steps {
 				r.Steps[i].Kind = "sql"
 			}
 		}, nil, false, true, ""},
 
-		{"refused connections rise with users", KindConnectionErrors, func(r *result.Run) {
+		{"refused connections rise with users", result.KindConnectionErrors, func(r *result.Run) {
 			ramp(r, flat, func(v int) int64 {
 				if v >= 35 {
 					return int64(v - 30)
@@ -373,34 +372,34 @@ func ruleCases() []ruleCase {
 				return 0
 			}, "connection_refused")
 		}, nil, true, false, "rise with load"},
-		{"connection timeouts at a constant load", KindConnectionErrors, func(r *result.Run) {
+		{"connection timeouts at a constant load", result.KindConnectionErrors, func(r *result.Run) {
 			for i := range r.Series {
 				r.Series[i].Errors, r.Series[i].ErrKinds = 2, map[string]int64{"timeout": 2}
 			}
 			r.Errors, r.Summary.Errors = []result.ErrorCount{{Kind: "timeout", Count: 120}}, 120
 		}, nil, true, false, "failed to connect"},
-		{"connection resets as frequent at every level of a ramp", KindConnectionErrors, func(r *result.Run) {
+		{"connection resets as frequent at every level of a ramp", result.KindConnectionErrors, func(r *result.Run) {
 			ramp(r, flat, func(int) int64 { return 3 }, "connection_reset")
 		}, nil, true, false, "at every load level"},
-		{"HTTP 500s are not connection errors", KindConnectionErrors, func(r *result.Run) {
+		{"HTTP 500s are not connection errors", result.KindConnectionErrors, func(r *result.Run) {
 			ramp(r, flat, func(v int) int64 { return int64(v) }, "http_5xx")
 		}, nil, false, false, ""},
-		{"no requests", KindConnectionErrors, func(r *result.Run) { r.Summary.Requests, r.Series, r.Steps = 0, nil, nil }, nil, false, true, ""},
+		{"no requests", result.KindConnectionErrors, func(r *result.Run) { r.Summary.Requests, r.Series, r.Steps = 0, nil, nil }, nil, false, true, ""},
 
-		{"p99 turns up at 30 users without errors", KindLatencyKnee, func(r *result.Run) { ramp(r, hockey, noErrs, "") }, nil, true, false, "beyond 30 users"},
-		{"the stress curve bends before errors", KindLatencyKnee, func(r *result.Run) {
+		{"p99 turns up at 30 users without errors", result.KindLatencyKnee, func(r *result.Run) { ramp(r, hockey, noErrs, "") }, nil, true, false, "beyond 30 users"},
+		{"the stress curve bends before errors", result.KindLatencyKnee, func(r *result.Run) {
 			r.Stress = &result.Stress{Unit: "rps", Curve: []result.StressPoint{
 				{Load: 100, P99: 50}, {Load: 200, P99: 52}, {Load: 300, P99: 55}, {Load: 400, P99: 60}, {Load: 500, P99: 180}, {Load: 600, P99: 900}, {Load: 700, P99: 3000, ErrorRate: 0.2},
 			}}
 		}, nil, true, false, "beyond 500 rps"},
-		{"the generator's steps of the stress curve are left out", KindLatencyKnee, func(r *result.Run) {
+		{"the generator's steps of the stress curve are left out", result.KindLatencyKnee, func(r *result.Run) {
 			r.Stress = &result.Stress{Unit: "rps", Limit: "generator", BreakingPoint: 224, Curve: []result.StressPoint{
 				{Load: 28, P99: 5.1, OK: true}, {Load: 56, P99: 5.0, OK: true}, {Load: 84, P99: 5.5, OK: true}, {Load: 112, P99: 7.1, OK: true}, {Load: 224, P99: 42.8},
 			}}
 		}, nil, false, false, ""},
-		{"latency grows in proportion", KindLatencyKnee, func(r *result.Run) { ramp(r, func(v int) float64 { return 10 * float64(v) }, noErrs, "") }, nil, false, false, ""},
-		{"flat latency under a ramp", KindLatencyKnee, func(r *result.Run) { ramp(r, flat, noErrs, "") }, nil, false, false, ""},
-		{"errors come before the latency rises", KindLatencyKnee, func(r *result.Run) {
+		{"latency grows in proportion", result.KindLatencyKnee, func(r *result.Run) { ramp(r, func(v int) float64 { return 10 * float64(v) }, noErrs, "") }, nil, false, false, ""},
+		{"flat latency under a ramp", result.KindLatencyKnee, func(r *result.Run) { ramp(r, flat, noErrs, "") }, nil, false, false, ""},
+		{"errors come before the latency rises", result.KindLatencyKnee, func(r *result.Run) {
 			ramp(r, hockey, func(v int) int64 {
 				if v >= 15 {
 					return 20
@@ -408,90 +407,90 @@ func ruleCases() []ruleCase {
 				return 0
 			}, "http_5xx")
 		}, nil, false, false, ""},
-		{"one load level", KindLatencyKnee, func(r *result.Run) {}, nil, false, true, ""},
+		{"one load level", result.KindLatencyKnee, func(r *result.Run) {}, nil, false, true, ""},
 
-		{"open model delivers 70% of the asked rate", KindThroughputShortfall, func(r *result.Run) {
+		{"open model delivers 70% of the asked rate", result.KindThroughputShortfall, func(r *result.Run) {
 			r.Model, r.Summary.TargetRPS, r.Summary.Iterations, r.Summary.Dropped = "open", 100, 4200, 1800
 		}, nil, true, false, "70%"},
-		{"open model delivers 98%", KindThroughputShortfall, func(r *result.Run) {
+		{"open model delivers 98%", result.KindThroughputShortfall, func(r *result.Run) {
 			r.Model, r.Summary.TargetRPS, r.Summary.Iterations = "open", 100, 5880
 		}, nil, false, false, ""},
-		{"closed model has no target", KindThroughputShortfall, func(r *result.Run) {}, nil, false, true, ""},
+		{"closed model has no target", result.KindThroughputShortfall, func(r *result.Run) {}, nil, false, true, ""},
 
-		{"5% of requests fail", KindErrorRate, func(r *result.Run) {
+		{"5% of requests fail", result.KindErrorRate, func(r *result.Run) {
 			r.Summary.Errors, r.Errors = 600, []result.ErrorCount{{Kind: "http_5xx", Status: 503, Count: 600, Example: "503 Service Unavailable"}}
 		}, nil, true, false, "5.0% of requests failed"},
-		{"0.5% of requests fail", KindErrorRate, func(r *result.Run) { r.Summary.Errors = 60 }, nil, false, false, ""},
-		{"errors only in the stress phase", KindErrorRate, func(r *result.Run) {
+		{"0.5% of requests fail", result.KindErrorRate, func(r *result.Run) { r.Summary.Errors = 60 }, nil, false, false, ""},
+		{"errors only in the stress phase", result.KindErrorRate, func(r *result.Run) {
 			r.Phases = []result.Phase{
 				{Name: "load", Kind: "load", Summary: result.Summary{Requests: 10000, Errors: 10}},
 				{Name: "stress", Kind: "stress", Summary: result.Summary{Requests: 5000, Errors: 2500}},
 			}
 		}, nil, false, false, ""},
-		{"errors in a load phase", KindErrorRate, func(r *result.Run) {
+		{"errors in a load phase", result.KindErrorRate, func(r *result.Run) {
 			r.Phases = []result.Phase{{Name: "peak", Kind: "load", Summary: result.Summary{Requests: 10000, Errors: 300}}}
 		}, nil, true, false, "3.0%"},
 
-		{"mean response 1.5 s", KindSlowResponse, func(r *result.Run) { r.Summary.Latency.Mean = 1500 }, nil, true, false, "1500"},
-		{"one step is slow", KindSlowResponse, func(r *result.Run) { r.Steps[1].Latency.Mean = 2500 }, nil, true, false, "browse/search"},
-		{"mean 900 ms", KindSlowResponse, func(r *result.Run) { r.Summary.Latency.Mean = 900 }, nil, false, false, ""},
-		{"the plan allows 2 s", KindSlowResponse, func(r *result.Run) { r.Summary.Latency.Mean = 1500 }, map[string]float64{"mean_response_ms": 2000}, false, false, ""},
+		{"mean response 1.5 s", result.KindSlowResponse, func(r *result.Run) { r.Summary.Latency.Mean = 1500 }, nil, true, false, "1500"},
+		{"one step is slow", result.KindSlowResponse, func(r *result.Run) { r.Steps[1].Latency.Mean = 2500 }, nil, true, false, "browse/search"},
+		{"mean 900 ms", result.KindSlowResponse, func(r *result.Run) { r.Summary.Latency.Mean = 900 }, nil, false, false, ""},
+		{"the plan allows 2 s", result.KindSlowResponse, func(r *result.Run) { r.Summary.Latency.Mean = 1500 }, map[string]float64{"mean_response_ms": 2000}, false, false, ""},
 
-		{"soak degrading", KindSoakDegradation, func(r *result.Run) {
+		{"soak degrading", result.KindSoakDegradation, func(r *result.Run) {
 			r.Soak = &result.Soak{Trend: "degrading", Metric: "p99", SlopePerHour: 40, PValue: 0.001}
 		}, nil, true, false, "p99"},
-		{"soak stable", KindSoakDegradation, func(r *result.Run) {}, nil, false, false, ""},
-		{"soak memory degrading is the leak rule's", KindSoakDegradation, func(r *result.Run) {
+		{"soak stable", result.KindSoakDegradation, func(r *result.Run) {}, nil, false, false, ""},
+		{"soak memory degrading is the leak rule's", result.KindSoakDegradation, func(r *result.Run) {
 			r.Soak = &result.Soak{Trend: "degrading", Metric: "memory_mb", SlopePerHour: 4700, PValue: 1e-14,
 				Details: []result.Trend{{Metric: "memory_mb", Trend: "degrading", SlopePerHour: 4700, PValue: 1e-14}}}
 		}, nil, false, false, ""},
-		{"no soak", KindSoakDegradation, func(r *result.Run) { r.Soak = nil }, nil, false, true, ""},
+		{"no soak", result.KindSoakDegradation, func(r *result.Run) { r.Soak = nil }, nil, false, true, ""},
 
-		{"a scenario of 4 sequential round trips under stepped latency", KindNetworkSensitivity, func(r *result.Run) {
+		{"a scenario of 4 sequential round trips under stepped latency", result.KindNetworkSensitivity, func(r *result.Run) {
 			r.Stress = &result.Stress{Variant: "network", Network: &result.NetworkStress{Condition: "latency", BrokeAt: 200,
 				Steps:      []result.NetworkStep{{Value: 0, OK: true, RPS: 50}, {Value: 200, RPS: 20, Limit: LimitLatency}},
 				Chattiness: []result.ScenarioRoundTrips{{Scenario: "checkout", RequestsPerIteration: 4, RoundTrips: 4, AddedMS: 1600}}}}
 		}, nil, true, false, "checkout makes 4 sequential round trips"},
-		{"one round trip per iteration is not chatty", KindNetworkSensitivity, func(r *result.Run) {
+		{"one round trip per iteration is not chatty", result.KindNetworkSensitivity, func(r *result.Run) {
 			r.Stress = &result.Stress{Variant: "network", Network: &result.NetworkStress{Condition: "latency",
 				Steps:      []result.NetworkStep{{Value: 0, OK: true, RPS: 50}, {Value: 200, OK: true, RPS: 20}},
 				Chattiness: []result.ScenarioRoundTrips{{Scenario: "home", RequestsPerIteration: 1, RoundTrips: 1, AddedMS: 400}}}}
 		}, nil, false, false, ""},
-		{"no network stress", KindNetworkSensitivity, func(r *result.Run) {}, nil, false, false, ""},
-		{"the cpu variant saturated 1.9 of 2 cores", KindCPULimit, func(r *result.Run) {
+		{"no network stress", result.KindNetworkSensitivity, func(r *result.Run) {}, nil, false, false, ""},
+		{"the cpu variant saturated 1.9 of 2 cores", result.KindCPULimit, func(r *result.Run) {
 			r.Stress = &result.Stress{Unit: "requests/s", Limit: "latency", BreakingPoint: 430, Variant: "cpu"}
 			r.Stress.Curve = []result.StressPoint{{Load: 200, RPS: 200, OK: true, CPUCores: 0.9}, {Load: 410, RPS: 405, OK: true, CPUCores: 1.9}, {Load: 430, RPS: 408, Limit: "latency", CPUCores: 1.95}}
 			r.Stress.Resource = CPULimit(r.Stress, 2, "plan")
 		}, nil, true, false, "saturates 1.9 of 2 cores at 405 requests/s (410 requests/s); latency breaks at 430"},
-		{"the cpu variant broke with the CPU half used", KindCPULimit, func(r *result.Run) {
+		{"the cpu variant broke with the CPU half used", result.KindCPULimit, func(r *result.Run) {
 			r.Stress = &result.Stress{Unit: "requests/s", Limit: "latency", BreakingPoint: 430, Variant: "cpu"}
 			r.Stress.Curve = []result.StressPoint{{Load: 200, RPS: 200, OK: true, CPUCores: 0.5}, {Load: 430, RPS: 300, Limit: "latency", CPUCores: 1}}
 			r.Stress.Resource = CPULimit(r.Stress, 2, "plan")
 		}, nil, false, false, ""},
-		{"no cpu variant", KindCPULimit, func(r *result.Run) {}, nil, false, false, ""},
-		{"the memory variant passed the RSS limit", KindMemoryLimit, func(r *result.Run) {
+		{"no cpu variant", result.KindCPULimit, func(r *result.Run) {}, nil, false, false, ""},
+		{"the memory variant passed the RSS limit", result.KindMemoryLimit, func(r *result.Run) {
 			r.Stress = &result.Stress{Unit: "× rows", Limit: LimitMemory, BreakingPoint: 8, Variant: "memory"}
 			r.Stress.Curve = []result.StressPoint{{Load: 4, RPS: 50, OK: true, RSSMB: 120}, {Load: 8, RPS: 40, Limit: LimitMemory, RSSMB: 260}}
 			r.Stress.Resource = MemoryLimit(r.Stress, MemoryLimits{RSSMB: 200, GCPct: 25}, "rows", func(m float64) string { return fmt.Sprint(1000 * m) }, map[float64]string{8: MemoryRSS})
 		}, nil, true, false, "passes its 200 MB memory limit at 8 × rows (rows = 8000): RSS 260 MB"},
-		{"the memory variant held", KindMemoryLimit, func(r *result.Run) {
+		{"the memory variant held", result.KindMemoryLimit, func(r *result.Run) {
 			r.Stress = &result.Stress{Unit: "× rows", Limit: LimitNone, Variant: "memory"}
 			r.Stress.Curve = []result.StressPoint{{Load: 4, RPS: 50, OK: true, RSSMB: 120}}
 			r.Stress.Resource = MemoryLimit(r.Stress, MemoryLimits{RSSMB: 200, GCPct: 25}, "rows", func(m float64) string { return fmt.Sprint(1000 * m) }, nil)
 		}, nil, false, false, ""},
-		{"no memory variant", KindMemoryLimit, func(r *result.Run) {}, nil, false, false, ""},
+		{"no memory variant", result.KindMemoryLimit, func(r *result.Run) {}, nil, false, false, ""},
 
-		{"benchmark varies by 30%", KindBenchVariance, func(r *result.Run) { r.Benchmarks[0].StddevS = 0.0006 }, nil, true, false, "Encode"},
-		{"benchmark varies by 5%", KindBenchVariance, func(r *result.Run) {}, nil, false, false, ""},
-		{"no benchmarks", KindBenchVariance, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},
+		{"benchmark varies by 30%", result.KindBenchVariance, func(r *result.Run) { r.Benchmarks[0].StddevS = 0.0006 }, nil, true, false, "Encode"},
+		{"benchmark varies by 5%", result.KindBenchVariance, func(r *result.Run) {}, nil, false, false, ""},
+		{"no benchmarks", result.KindBenchVariance, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},
 
-		{"benchmark allocates 3 MiB per op", KindBenchMemory, func(r *result.Run) { r.Benchmarks[0].BytesOp = 3 << 20 }, nil, true, false, "3 MiB per operation"},
-		{"benchmark allocates 4 KiB per op", KindBenchMemory, func(r *result.Run) {}, nil, false, false, ""},
-		{"no benchmarks for memory", KindBenchMemory, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},
+		{"benchmark allocates 3 MiB per op", result.KindBenchMemory, func(r *result.Run) { r.Benchmarks[0].BytesOp = 3 << 20 }, nil, true, false, "3 MiB per operation"},
+		{"benchmark allocates 4 KiB per op", result.KindBenchMemory, func(r *result.Run) {}, nil, false, false, ""},
+		{"no benchmarks for memory", result.KindBenchMemory, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},
 
-		{"an operation takes 250 ms", KindBenchSlowOp, func(r *result.Run) { r.Benchmarks[0].MeanS = 0.25 }, nil, true, false, "250 ms"},
-		{"an operation takes 2 ms", KindBenchSlowOp, func(r *result.Run) {}, nil, false, false, ""},
-		{"no benchmarks for time", KindBenchSlowOp, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},
+		{"an operation takes 250 ms", result.KindBenchSlowOp, func(r *result.Run) { r.Benchmarks[0].MeanS = 0.25 }, nil, true, false, "250 ms"},
+		{"an operation takes 2 ms", result.KindBenchSlowOp, func(r *result.Run) {}, nil, false, false, ""},
+		{"no benchmarks for time", result.KindBenchSlowOp, func(r *result.Run) { r.Benchmarks = nil }, nil, false, true, ""},
 	}
 }
 
@@ -524,7 +523,7 @@ func TestRules(t *testing.T) {
 // TestEveryRuleIsTested: each rule has data that triggers it and data
 // that must not.
 func TestEveryRuleIsTested(t *testing.T) {
-	fires, quiet := map[string]bool{}, map[string]bool{}
+	fires, quiet := map[result.FindingKind]bool{}, map[result.FindingKind]bool{}
 	for _, tc := range ruleCases() {
 		if tc.fires {
 			fires[tc.kind] = true
@@ -546,11 +545,11 @@ func TestCleanRunHasNoFindings(t *testing.T) {
 		t.Errorf("findings on a clean run:\n%s", dump(r.Findings))
 	}
 	// The clean run has no ramp and no target rate: those two rules say so.
-	var rules []string
+	var rules []result.FindingKind
 	for _, n := range r.NotEvaluated {
 		rules = append(rules, n.Rule)
 	}
-	if want := []string{KindLatencyKnee, KindThroughputShortfall}; !slices.Equal(rules, want) {
+	if want := []result.FindingKind{result.KindLatencyKnee, result.KindThroughputShortfall}; !slices.Equal(rules, want) {
 		t.Errorf("not evaluated %v, want %v", rules, want)
 	}
 }
@@ -563,21 +562,21 @@ func TestBareRunSaysWhatIsMissing(t *testing.T) {
 	if len(r.Findings) != 0 {
 		t.Errorf("findings on a bare run:\n%s", dump(r.Findings))
 	}
-	seen := map[string]bool{}
+	seen := map[result.FindingKind]bool{}
 	for _, n := range r.NotEvaluated {
 		if n.Reason == "" || n.Add == "" {
 			t.Errorf("%s: reason %q, add %q", n.Rule, n.Reason, n.Add)
 		}
 		seen[n.Rule] = true
 	}
-	for _, k := range []string{KindRegression, KindCPUHotspot, KindLockContention, KindMemoryLeak, KindCoherency, KindGCPressure,
-		KindSlowDatabase, KindCPUSaturation, KindMemoryPressure, KindLatencyKnee, KindThroughputShortfall, KindSoakDegradation,
-		KindBenchVariance, KindBenchMemory, KindBenchSlowOp} {
+	for _, k := range []result.FindingKind{result.KindRegression, result.KindCPUHotspot, result.KindLockContention, result.KindMemoryLeak, result.KindCoherency, result.KindGCPressure,
+		result.KindSlowDatabase, result.KindCPUSaturation, result.KindMemoryPressure, result.KindLatencyKnee, result.KindThroughputShortfall, result.KindSoakDegradation,
+		result.KindBenchVariance, result.KindBenchMemory, result.KindBenchSlowOp} {
 		if !seen[k] {
 			t.Errorf("%s is neither evaluated nor listed as not evaluated", k)
 		}
 	}
-	for _, k := range []string{KindGeneratorSaturated, KindErrorRate, KindSlowResponse, KindNetworkLatency, KindConnectionErrors} {
+	for _, k := range []result.FindingKind{result.KindGeneratorSaturated, result.KindErrorRate, result.KindSlowResponse, result.KindNetworkLatency, result.KindConnectionErrors} {
 		if seen[k] {
 			t.Errorf("%s has its data in a bare run but was not evaluated", k)
 		}
@@ -645,7 +644,7 @@ func TestGeneratorFindingComesFirst(t *testing.T) {
 	r.Generator.Saturated = true
 	r.Summary.Errors, r.Errors = 3000, []result.ErrorCount{{Kind: "timeout", Count: 3000}}
 	Conclude(r, nil)
-	if r.Findings[0].Kind != KindGeneratorSaturated {
+	if r.Findings[0].Kind != result.KindGeneratorSaturated {
 		t.Fatalf("first finding is %s", r.Findings[0].Kind)
 	}
 	for i := 1; i < len(r.Findings); i++ {
@@ -654,7 +653,7 @@ func TestGeneratorFindingComesFirst(t *testing.T) {
 			t.Errorf("%s (%s) before %s (%s)", a.Kind, a.Severity, b.Kind, b.Severity)
 		}
 	}
-	if r.Recommendations[0].Plan != PlanQuickWins && r.Recommendations[0].Finding != KindGeneratorSaturated {
+	if r.Recommendations[0].Plan != result.PlanQuickWins && r.Recommendations[0].Finding != result.KindGeneratorSaturated {
 		t.Errorf("recommendations not ordered by plan: %+v", r.Recommendations[0])
 	}
 }
@@ -669,7 +668,7 @@ func TestFindingsAreExplained(t *testing.T) {
 		Conclude(r, tc.cfg)
 		subjects := map[string]bool{}
 		for _, f := range r.Findings {
-			subjects[f.Kind+"\x00"+f.Subject] = true
+			subjects[string(f.Kind)+"\x00"+f.Subject] = true
 			if f.Title == "" || f.Subject == "" || f.Detail == "" || len(f.Evidence) == 0 {
 				t.Errorf("%s: %s finding incomplete: %+v", tc.why, f.Kind, f)
 			}
@@ -689,14 +688,14 @@ func TestFindingsAreExplained(t *testing.T) {
 			}
 		}
 		for _, rc := range r.Recommendations {
-			if !subjects[rc.Finding+"\x00"+rc.Subject] {
+			if !subjects[string(rc.Finding)+"\x00"+rc.Subject] {
 				t.Errorf("%s: advice without a finding: %+v", tc.why, rc)
 			}
 			if rc.Because == "" || len(rc.Techniques) == 0 || rc.Title == "" || strings.Contains(rc.Title, "%!") {
 				t.Errorf("%s: recommendation incomplete: %+v", tc.why, rc)
 			}
 			switch rc.Plan {
-			case PlanQuickWins, PlanHighPriority, PlanLongTerm:
+			case result.PlanQuickWins, result.PlanHighPriority, result.PlanLongTerm:
 			default:
 				t.Errorf("%s: plan %q", tc.why, rc.Plan)
 			}
@@ -756,7 +755,7 @@ func TestCheckSettings(t *testing.T) {
 	}
 }
 
-func ruleRank(kind string) int {
+func ruleRank(kind result.FindingKind) int {
 	return slices.IndexFunc(rules(), func(r rule) bool { return r.kind == kind })
 }
 
@@ -807,7 +806,7 @@ func TestHotspotLead(t *testing.T) {
 	Conclude(r, nil)
 	var f *result.Finding
 	for i := range r.Findings {
-		if r.Findings[i].Kind == KindCPUHotspot {
+		if r.Findings[i].Kind == result.KindCPUHotspot {
 			f = &r.Findings[i]
 		}
 	}
@@ -839,18 +838,6 @@ func TestShortFunc(t *testing.T) {
 		if got := shortFunc(in); got != want {
 			t.Errorf("shortFunc(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestUSLThroughput(t *testing.T) {
-	u := result.USL{Sigma: 0.1, Kappa: 0.01, Lambda: 100}
-	// The peak of the USL is at sqrt((1-σ)/κ).
-	peak := math.Sqrt((1 - u.Sigma) / u.Kappa)
-	if USLThroughput(u, peak) < USLThroughput(u, peak-1) || USLThroughput(u, peak) < USLThroughput(u, peak+1) {
-		t.Error("throughput is not highest at the peak")
-	}
-	if got := USLThroughput(u, 1); math.Abs(got-100) > 1e-9 {
-		t.Errorf("X(1) = %v, want λ", got)
 	}
 }
 

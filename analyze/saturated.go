@@ -10,13 +10,13 @@ import (
 // the generator measured it: a saturated generator adds its own delay to
 // every latency and may fall short of the rate by itself, so these
 // findings cannot stand above low beside its finding.
-var generatorTimed = []string{KindLatencyKnee, KindSlowResponse, KindThroughputShortfall, KindRegression, KindSoakDegradation, KindNetworkLatency}
+var generatorTimed = []result.FindingKind{result.KindLatencyKnee, result.KindSlowResponse, result.KindThroughputShortfall, result.KindRegression, result.KindSoakDegradation, result.KindNetworkLatency}
 
 // discountSaturated lowers the findings of generatorTimed kinds to low
 // when the generator was saturated, saying why; the findings drawn from
 // the target's own profiles and metrics keep their severity.
 func discountSaturated(fs []result.Finding) {
-	if !slices.ContainsFunc(fs, func(f result.Finding) bool { return f.Kind == KindGeneratorSaturated }) {
+	if !slices.ContainsFunc(fs, func(f result.Finding) bool { return f.Kind == result.KindGeneratorSaturated }) {
 		return
 	}
 	for i := range fs {

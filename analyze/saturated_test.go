@@ -12,11 +12,11 @@ import (
 // why; findings from the target's profiles keep their severity.
 func TestSaturatedGeneratorDiscountsItsMeasurements(t *testing.T) {
 	fs := []result.Finding{
-		{Kind: KindGeneratorSaturated, Severity: SeverityHigh},
-		{Kind: KindLatencyKnee, Severity: SeverityHigh, Confidence: 0.9},
-		{Kind: KindSlowResponse, Severity: SeverityMedium},
-		{Kind: KindCPUHotspot, Severity: SeverityHigh},
-		{Kind: KindErrorRate, Severity: SeverityHigh},
+		{Kind: result.KindGeneratorSaturated, Severity: SeverityHigh},
+		{Kind: result.KindLatencyKnee, Severity: SeverityHigh, Confidence: 0.9},
+		{Kind: result.KindSlowResponse, Severity: SeverityMedium},
+		{Kind: result.KindCPUHotspot, Severity: SeverityHigh},
+		{Kind: result.KindErrorRate, Severity: SeverityHigh},
 	}
 	discountSaturated(fs)
 	want := []result.Severity{SeverityHigh, SeverityLow, SeverityLow, SeverityHigh, SeverityHigh}
@@ -29,7 +29,7 @@ func TestSaturatedGeneratorDiscountsItsMeasurements(t *testing.T) {
 		t.Errorf("detail %q, confidence %v (want half of 0.9)", fs[1].Detail, fs[1].Confidence)
 	}
 	// Without the generator's finding nothing changes.
-	fs = []result.Finding{{Kind: KindLatencyKnee, Severity: SeverityHigh}}
+	fs = []result.Finding{{Kind: result.KindLatencyKnee, Severity: SeverityHigh}}
 	discountSaturated(fs)
 	if fs[0].Severity != SeverityHigh {
 		t.Errorf("discounted without a saturated generator: %+v", fs[0])

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // Scalability judges throughput measured at several configurations of N
@@ -22,7 +23,7 @@ import (
 //     LinearMinR2 and throughput rises with N (r > 0). Linearity says
 //     nothing of proportion — a line that gains little per unit is as
 //     straight as one that doubles — efficiency says that.
-//   - the Universal Scalability Law fit (FitUSL) with its peak N*.
+//   - the Universal Scalability Law fit (stats.FitUSL) with its peak N*.
 //   - drops: every step from one configuration to the next (in order of
 //     N) where efficiency fell by more than 20% of its previous value.
 
@@ -104,17 +105,18 @@ func Scalability(configs []result.ScaleConfig) *result.Scalability {
 		out.LinearityR, out.LinearityR2 = r, r*r
 		out.Linear = r > 0 && r*r > LinearMinR2
 	}
-	fit, warns, err := FitUSL(ns, xs)
+	fit, warns, err := stats.FitUSL(ns, xs)
 	for _, w := range warns {
 		out.Warnings = append(out.Warnings, w.Error())
 	}
 	if err != nil {
 		out.Warnings = append(out.Warnings, "no USL fit: "+err.Error())
 	} else {
-		out.USL = fit
-		if math.IsNaN(fit.R2) {
-			fit.R2 = 0
+		u := result.USL(*fit)
+		if math.IsNaN(u.R2) {
+			u.R2 = 0
 		}
+		out.USL = &u
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // A soak holds a steady load for long enough that slow trends show:
@@ -16,7 +17,7 @@ import (
 // whole one-second windows; each bucket's p95 comes from its merged
 // histograms and its error rate from its counts. Memory is taken from
 // the watch's timeline, heap in use when the target reports it, else
-// RSS. Each series gets TrendTest (Mann–Kendall with the Hamed–Rao
+// RSS. Each series gets stats.TrendTest (Mann–Kendall with the Hamed–Rao
 // correction for autocorrelation, Theil–Sen slope and its 99% interval).
 //
 // A metric is degrading when the whole 99% interval of its slope lies
@@ -151,12 +152,13 @@ func soakTrend(metric, unit string, xs, ys []float64, hours float64, rule SoakRu
 	if len(ys) < rule.MinPoints {
 		return t
 	}
-	slope, lo, hi, p := TrendTest(xs, ys)
-	if !uslFinite(slope) {
+	tr := stats.TrendTest(xs, ys, 0.99)
+	slope, lo, hi, p := tr.Slope, tr.Lo, tr.Hi, tr.P
+	if !stats.Finite(slope) {
 		return t
 	}
 	t.SlopePerHour, t.CILow, t.CIHigh = slope, zeroNaN(lo), zeroNaN(hi)
-	if uslFinite(p) {
+	if stats.Finite(p) {
 		t.PValue = p
 	}
 	t.Trend = TrendStable
@@ -165,14 +167,14 @@ func soakTrend(metric, unit string, xs, ys []float64, hours float64, rule SoakRu
 	if absolute {
 		matters = change >= rule.MinErrorChange
 	}
-	if uslFinite(lo) && lo > 0 && matters {
+	if stats.Finite(lo) && lo > 0 && matters {
 		t.Trend = TrendDegrading
 	}
 	return t
 }
 
 func zeroNaN(v float64) float64 {
-	if !uslFinite(v) {
+	if !stats.Finite(v) {
 		return 0
 	}
 	return v

@@ -11,6 +11,7 @@ import (
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // Stress steps are judged on their held windows only: a step's first
@@ -221,7 +222,7 @@ func StressOutcome(curve []result.StressPoint, unit string, why map[float64]stri
 	for i, pt := range sorted {
 		xs[i], ys[i] = pt.Load, pt.RPS
 	}
-	if k, ok := Knee(xs, ys); ok {
+	if k, ok := stats.Knee(xs, ys); ok {
 		s.Knee = xs[k]
 	}
 	return s

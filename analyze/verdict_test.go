@@ -53,12 +53,12 @@ func TestSettleVerdict(t *testing.T) {
 	// Conclude settles it too: the generator finding and the verdict agree.
 	r := &result.Run{Kind: "load", Verdict: VerdictPass, Generator: saturated, Summary: result.Summary{DurationS: 10}}
 	Conclude(r, nil)
-	if r.Verdict != VerdictInconclusive || len(r.Findings) == 0 || r.Findings[0].Kind != KindGeneratorSaturated {
+	if r.Verdict != VerdictInconclusive || len(r.Findings) == 0 || r.Findings[0].Kind != result.KindGeneratorSaturated {
 		t.Errorf("concluded: verdict %q, findings %+v", r.Verdict, r.Findings)
 	}
 	r = &result.Run{Kind: "load", Verdict: VerdictPass, Generator: saturated, Summary: result.Summary{DurationS: 0.004}}
 	Conclude(r, nil)
-	if r.Verdict != VerdictPass || slices.ContainsFunc(r.Findings, func(f result.Finding) bool { return f.Kind == KindGeneratorSaturated }) {
+	if r.Verdict != VerdictPass || slices.ContainsFunc(r.Findings, func(f result.Finding) bool { return f.Kind == result.KindGeneratorSaturated }) {
 		t.Errorf("a 4 ms load: verdict %q, findings %+v", r.Verdict, r.Findings)
 	}
 }

@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
-	"github.com/aclements/go-moremath/stats"
-	"golang.org/x/perf/benchmath"
+	moremath "github.com/aclements/go-moremath/stats"
+
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // Alpha is the significance level of every test in this package.
@@ -233,7 +235,7 @@ func fiellerT(nNum, nDen int, va, vb, r, conf float64) float64 {
 	if den == 0 || math.IsNaN(df) || math.IsInf(df, 0) {
 		df = float64(nNum + nDen - 2)
 	}
-	return stats.InvCDF(stats.TDist{V: df})(1 - (1-conf)/2)
+	return moremath.InvCDF(moremath.TDist{V: df})(1 - (1-conf)/2)
 }
 
 // UTest is the outcome of a two-sided Mann–Whitney U test.
@@ -244,18 +246,34 @@ type UTest struct {
 	Warnings    []string
 }
 
-// MannWhitney runs benchstat's test (benchmath.AssumeNothing.Compare): a
-// two-sided Mann–Whitney U test, exact for small samples without ties, at
-// significance level Alpha. a and b are not modified.
+// MannWhitney is benchstat's test at significance level Alpha: the
+// two-sided Mann–Whitney U test of stats.MannWhitney (exact for small
+// samples), with benchstat's warning when the samples are too small for
+// any difference to be significant. a and b are not modified.
 func MannWhitney(a, b []float64) UTest {
-	th := benchmath.DefaultThresholds
-	th.CompareAlpha = Alpha
-	sa := benchmath.NewSample(slices.Clone(a), &th)
-	sb := benchmath.NewSample(slices.Clone(b), &th)
-	c := benchmath.AssumeNothing.Compare(sa, sb)
-	u := UTest{P: c.P, N1: c.N1, N2: c.N2, Significant: !(c.P > c.Alpha)}
-	for _, w := range c.Warnings {
-		u.Warnings = append(u.Warnings, w.Error())
+	res, err := stats.MannWhitney(a, b)
+	u := UTest{P: res.P, N1: res.N1, N2: res.N2, Significant: res.P <= Alpha}
+	if err != nil {
+		// Nothing to test: reported as no significant difference.
+		u.Significant = false
+		u.Warnings = append(u.Warnings, err.Error())
+		return u
+	}
+	if !u.Significant {
+		if op, n := uTestSamples(Alpha); u.N1 < n && u.N2 < n {
+			u.Warnings = append(u.Warnings, fmt.Sprintf("need %s %d samples to detect a difference at alpha level %v", op, n, Alpha))
+		}
 	}
 	return u
+}
+
+// uTestSamples is the fewest values a side for which the U test can reach
+// significance at alpha, as benchstat counts them (up to 9 a side).
+func uTestSamples(alpha float64) (op string, n int) {
+	for n := 1; n <= 9; n++ {
+		if stats.MinUTestP(n, n) <= alpha {
+			return ">=", n
+		}
+	}
+	return ">", 9
 }

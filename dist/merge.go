@@ -111,7 +111,7 @@ type Live struct {
 
 // NewLive starts the merged run of a test with these steps and scenarios
 // (names only: their counts fill in as windows arrive).
-func NewLive(plan, model string, steps []result.StepResult, scenarios []result.ScenarioResult) *Live {
+func NewLive(plan string, model result.Model, steps []result.StepResult, scenarios []result.ScenarioResult) *Live {
 	l := &Live{total: metrics.NewHist()}
 	l.run = result.Run{Version: result.Version, Kind: "load", Plan: plan, Model: model}
 	for _, st := range steps {

@@ -41,11 +41,11 @@ import (
 
 // Options configures one run of a Test.
 type Options struct {
-	Model    string // "closed" or "open"
+	Model    result.Model
 	Levels   []Level
-	Arrivals string // "constant" or "poisson" (open model)
-	MaxVUs   int    // open model ceiling (whole test, before segmenting)
-	PreVUs   int    // open model VUs started at once (whole test)
+	Arrivals result.Arrivals // open model; "" is constant
+	MaxVUs   int             // open model ceiling (whole test, before segmenting)
+	PreVUs   int             // open model VUs started at once (whole test)
 	// GracefulStop is how long in-flight iterations may finish after the
 	// profile ends before they are interrupted.
 	GracefulStop time.Duration
@@ -118,7 +118,7 @@ func New(t *Test, o Options) *Engine {
 		o.Segment = Whole
 	}
 	if o.Arrivals == "" {
-		o.Arrivals = "constant"
+		o.Arrivals = result.ArrivalsConstant
 	}
 	first := 0
 	for i := range t.Scenarios {
@@ -202,7 +202,7 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 
 	done := make(chan struct{})
 	go func() {
-		if e.opt.Model == "open" {
+		if e.opt.Model == result.ModelOpen {
 			e.runOpen(stop, hard, profile)
 		} else {
 			e.runClosed(stop, hard, profile)
@@ -231,7 +231,7 @@ func (e *Engine) Run(ctx context.Context, layout metrics.Layout, run *result.Run
 	run.Summary.Dropped = e.dropped.Load()
 	run.Summary.Interrupted = e.interrupted.Load()
 	run.Summary.MaxVUs = int(e.peak.Load())
-	if e.opt.Model == "open" {
+	if e.opt.Model == result.ModelOpen {
 		run.Summary.TargetRPS = profile.Area(profile.Duration()) / profile.Duration().Seconds() / float64(e.opt.Segment.N)
 	}
 	e.finished.Store(true)
@@ -283,7 +283,7 @@ func (e *Engine) admit(p Profile, run *result.Run) error {
 		lim = &l
 	}
 	seg := e.opt.Segment
-	if e.opt.Model != "open" {
+	if e.opt.Model != result.ModelOpen {
 		return CheckCapacity(seg.Share(int(math.Min(math.Ceil(p.Peak()), math.MaxInt32))), *lim)
 	}
 	// The open model's pool (pre-allocated VUs included) is a ceiling, not
@@ -395,7 +395,7 @@ const minCPUJudged = time.Second
 // limit, and why: it used all its CPU (over minCPUJudged, or with its
 // schedule slipping), or, in the open model, more than 1% of 100 or more
 // iterations started over lateWake late although a VU was waiting.
-func saturation(model string, cpuPct float64, procs int, wall time.Duration, startLagP99 float64, onTime, lateWakes int64) (bool, string) {
+func saturation(model result.Model, cpuPct float64, procs int, wall time.Duration, startLagP99 float64, onTime, lateWakes int64) (bool, string) {
 	switch {
 	case cpuPct > 90*float64(procs) && (wall >= minCPUJudged || startLagP99 > 10):
 		return true, "the generator used all the CPU it had: results measure the generator, not the target"

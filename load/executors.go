@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/metrics"
+	"github.com/stampede-perf/stampede/result"
 )
 
 // controlTick is how often the closed-model controller re-reads the
@@ -230,7 +231,7 @@ func (s *schedule) due(el time.Duration) int64 {
 // up to MaxVUs when every VU is busy.
 func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 	seg := e.opt.Segment
-	sch := &schedule{p: p, seg: seg, end: p.Duration(), pois: e.opt.Arrivals == "poisson"}
+	sch := &schedule{p: p, seg: seg, end: p.Duration(), pois: e.opt.Arrivals == result.ArrivalsPoisson}
 	if sch.pois {
 		sch.rng = newExpSource(e.opt.Seed)
 	}

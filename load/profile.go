@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/stampede-perf/stampede/plan"
 )
 
 // Profile is a piecewise-linear load level over time: users for the closed
@@ -206,35 +204,3 @@ func (g Segment) Global(local int64) int64 {
 
 // IterationsCap bounds a run given only an iteration count.
 const IterationsCap = 24 * time.Hour
-
-// LevelsFromPlan turns a plan's load block into levels of users (closed)
-// or rate (open).
-func LevelsFromPlan(l plan.LoadSpec) []Level {
-	open := l.Model == "open"
-	if len(l.Stages) > 0 {
-		out := make([]Level, 0, len(l.Stages))
-		for _, s := range l.Stages {
-			v := 0.0
-			if open && s.Rate != nil {
-				v = *s.Rate
-			} else if !open && s.Users != nil {
-				v = float64(*s.Users)
-			}
-			out = append(out, Level{Target: v, Ramp: s.RampUp.D(), Hold: s.Duration.D()})
-		}
-		return out
-	}
-	v := float64(l.VUs)
-	if open {
-		v = l.Rate
-	}
-	hold := l.Duration.D()
-	if hold == 0 && l.Iterations > 0 {
-		hold = IterationsCap // run until the iterations are done
-	}
-	out := []Level{{Target: v, Ramp: l.RampUp.D(), Hold: hold}}
-	if l.RampDown > 0 {
-		out = append(out, Level{Target: 0, Ramp: l.RampDown.D()})
-	}
-	return out
-}

@@ -4,12 +4,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stampede-perf/stampede/result"
 )
 
 func TestSaturation(t *testing.T) {
 	for _, c := range []struct {
 		why          string
-		model        string
+		model        result.Model
 		cpu          float64
 		wall         time.Duration
 		lag          float64

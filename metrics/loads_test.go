@@ -12,7 +12,7 @@ func loadRun(t *testing.T, model, scen string, vals []int64, cpu, rss float64, v
 	t.Helper()
 	h := encodeValues(t, vals)
 	n := int64(len(vals))
-	return &result.Run{Model: model,
+	return &result.Run{Model: result.Model(model),
 		Summary:   result.Summary{Requests: n, Iterations: n, DurationS: 1, Hist: h, MaxVUs: vus},
 		Steps:     []result.StepResult{{Scenario: scen, Step: "get", Requests: n, Hist: h}},
 		Scenarios: []result.ScenarioResult{{Name: scen, Iterations: n, Hist: h}},

@@ -12,6 +12,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/report"
+	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/suite"
 )
 
@@ -90,7 +91,7 @@ func TestNetworkStressFindsTheChattyScenario(t *testing.T) {
 	}
 	var found bool
 	for _, f := range run.Findings {
-		if f.Kind == analyze.KindNetworkSensitivity && f.Subject == "checkout" {
+		if f.Kind == result.KindNetworkSensitivity && f.Subject == "checkout" {
 			found = true
 			t.Logf("finding: %s", f.Title)
 		}

@@ -142,7 +142,7 @@ func TestRecordingComparesBeforeConcluding(t *testing.T) {
 	if !out.Regressed || head.Comparison == nil || !head.Comparison.Regression {
 		t.Fatalf("outcome %+v, comparison %+v", out, head.Comparison)
 	}
-	if !slices.ContainsFunc(head.Findings, func(f result.Finding) bool { return f.Kind == analyze.KindRegression }) {
+	if !slices.ContainsFunc(head.Findings, func(f result.Finding) bool { return f.Kind == result.KindRegression }) {
 		t.Errorf("no regression finding among %d findings: the conclusion was drawn before the comparison", len(head.Findings))
 	}
 	if head.ID != "" {

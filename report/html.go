@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // The page and its style sheet are embedded so a report is one file that
@@ -76,8 +76,9 @@ type thresholdRow struct {
 }
 
 type planGroup struct {
-	Key, Label, Help string
-	Recs             []result.Recommendation
+	Key         result.PlanBucket
+	Label, Help string
+	Recs        []result.Recommendation
 }
 
 func newHTMLView(r *result.Run) *htmlView {
@@ -109,9 +110,9 @@ func newHTMLView(r *result.Run) *htmlView {
 	}
 	v.Thresholds = append(v.Thresholds, loadThresholds(r)...)
 	for _, g := range []planGroup{
-		{Key: analyze.PlanQuickWins, Label: "Quick wins", Help: "little effort for a clear gain: do these first"},
-		{Key: analyze.PlanHighPriority, Label: "High priority", Help: "severe problems worth real work now"},
-		{Key: analyze.PlanLongTerm, Label: "Long term", Help: "larger changes to schedule"},
+		{Key: result.PlanQuickWins, Label: "Quick wins", Help: "little effort for a clear gain: do these first"},
+		{Key: result.PlanHighPriority, Label: "High priority", Help: "severe problems worth real work now"},
+		{Key: result.PlanLongTerm, Label: "Long term", Help: "larger changes to schedule"},
 	} {
 		for _, rc := range r.Recommendations {
 			if rc.Plan == g.Key {
@@ -138,7 +139,7 @@ func facts(r *result.Run) [][2]string {
 	add("target", redact.String(r.Target))
 	add("network", r.NetworkText())
 	if r.Model != "" {
-		add("model", r.Model)
+		add("model", string(r.Model))
 	}
 	if !r.StartedAt.IsZero() {
 		add("started", r.StartedAt.UTC().Format(time.DateTime+" MST"))
@@ -350,7 +351,7 @@ func (v *htmlView) charts(r *result.Run) {
 			fx, fy, lx, ly := make([]float64, steps+1), make([]float64, steps+1), make([]float64, steps+1), make([]float64, steps+1)
 			for i := range steps + 1 {
 				nn := 1 + (top-1)*float64(i)/steps
-				fx[i], fy[i] = nn, analyze.USLThroughput(*u, nn)
+				fx[i], fy[i] = nn, stats.USL(*u).Throughput(nn)
 				lx[i], ly[i] = nn, u.Lambda*nn
 			}
 			c.series = append(c.series,
@@ -399,7 +400,7 @@ func htmlFuncs() template.FuncMap {
 			}
 			return strings.ToUpper(s[:1]) + s[1:]
 		},
-		"kind":     func(k string) string { return strings.ReplaceAll(k, "_", " ") },
+		"kind":     func(k result.FindingKind) string { return strings.ReplaceAll(string(k), "_", " ") },
 		"callpath": htmlCallPath,
 		"short":    shortName,
 		"sec2ms":   func(s float64) float64 { return 1000 * s },

@@ -119,7 +119,7 @@ func junitDoc(r *result.Run) junitSuites {
 	newSuite := func(id int, suiteName string) junitSuite {
 		return junitSuite{Name: suiteName, Time: dur, Timestamp: ts, Hostname: host, ID: id, Package: pkg}
 	}
-	runProps := []junitProperty{{"run", r.ID}, {"kind", r.Kind}, {"verdict", string(r.Verdict)}, {"model", r.Model}, {"target", redact.String(r.Target)}}
+	runProps := []junitProperty{{"run", r.ID}, {"kind", r.Kind}, {"verdict", string(r.Verdict)}, {"model", string(r.Model)}, {"target", redact.String(r.Target)}}
 
 	run := newSuite(0, "run")
 	run.Properties = nonEmpty(runProps)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -41,7 +40,7 @@ func Markdown(w io.Writer, r *result.Run) error {
 		meta = append(meta, "run `"+r.ID+"`")
 	}
 	if r.Model != "" {
-		meta = append(meta, r.Model+" model")
+		meta = append(meta, string(r.Model)+" model")
 	}
 	if r.Summary.DurationS > 0 {
 		meta = append(meta, numText(r.Summary.DurationS)+" s")
@@ -157,8 +156,11 @@ func Markdown(w io.Writer, r *result.Run) error {
 
 	if len(r.Recommendations) > 0 {
 		ew.printf("<details><summary>Recommendations (%d)</summary>\n\n", len(r.Recommendations))
-		for _, g := range []struct{ key, label string }{
-			{analyze.PlanQuickWins, "Quick wins"}, {analyze.PlanHighPriority, "High priority"}, {analyze.PlanLongTerm, "Long term"},
+		for _, g := range []struct {
+			key   result.PlanBucket
+			label string
+		}{
+			{result.PlanQuickWins, "Quick wins"}, {result.PlanHighPriority, "High priority"}, {result.PlanLongTerm, "Long term"},
 		} {
 			first := true
 			for _, rc := range r.Recommendations {
@@ -186,7 +188,7 @@ func Markdown(w io.Writer, r *result.Run) error {
 	if len(r.NotEvaluated) > 0 {
 		ew.printf("<details><summary>Not evaluated (%d)</summary>\n\n", len(r.NotEvaluated))
 		for _, n := range r.NotEvaluated {
-			ew.printf("- %s: %s; add `%s`\n", strings.ReplaceAll(n.Rule, "_", " "), mdCell(n.Reason), mdCode(n.Add))
+			ew.printf("- %s: %s; add `%s`\n", strings.ReplaceAll(string(n.Rule), "_", " "), mdCell(n.Reason), mdCode(n.Add))
 		}
 		ew.printf("\n</details>\n")
 	}
@@ -212,9 +214,9 @@ func mdThresholds(ew *errWriter, ths []thresholdRow) {
 
 func severityMark(s result.Severity) string {
 	switch s {
-	case analyze.SeverityHigh:
+	case result.SeverityHigh:
 		return "🔴 high"
-	case analyze.SeverityMedium:
+	case result.SeverityMedium:
 		return "🟠 medium"
 	}
 	return "🔵 low"

@@ -7,15 +7,59 @@ import "slices"
 // a step, a benchmark), so two findings of one kind can be told apart and
 // a Recommendation can point at one of them.
 type Finding struct {
-	Kind       string     `json:"kind"`
-	Severity   Severity   `json:"severity"`
-	Title      string     `json:"title"`
-	Evidence   []Evidence `json:"evidence"`
-	Confidence float64    `json:"confidence"` // 0..1
-	Subject    string     `json:"subject,omitempty"`
+	Kind       FindingKind `json:"kind"`
+	Severity   Severity    `json:"severity"`
+	Title      string      `json:"title"`
+	Evidence   []Evidence  `json:"evidence"`
+	Confidence float64     `json:"confidence"` // 0..1
+	Subject    string      `json:"subject,omitempty"`
 	// Detail explains in a sentence or two what the evidence means.
 	Detail string `json:"detail,omitempty"`
 }
+
+// FindingKind names the rule that drew a finding; a rule that could not
+// be evaluated is named by the kind it would have drawn.
+type FindingKind string
+
+// Kinds of finding, one per rule of the analysis.
+const (
+	KindGeneratorSaturated  FindingKind = "generator_saturated"
+	KindRegression          FindingKind = "regression"
+	KindCPUHotspot          FindingKind = "cpu_hotspot"
+	KindLockContention      FindingKind = "lock_contention"
+	KindMemoryLeak          FindingKind = "memory_leak"
+	KindGoroutineLeak       FindingKind = "goroutine_leak"
+	KindCoherency           FindingKind = "coherency"
+	KindScalingEfficiency   FindingKind = "scaling_efficiency"
+	KindGCPressure          FindingKind = "gc_pressure"
+	KindSlowDatabase        FindingKind = "slow_database"
+	KindCPUSaturation       FindingKind = "cpu_saturation"
+	KindMemoryPressure      FindingKind = "memory_pressure"
+	KindDiskBound           FindingKind = "disk_bound"
+	KindSlowDependency      FindingKind = "slow_dependency"
+	KindDiskIO              FindingKind = "disk_io"
+	KindLargeResponses      FindingKind = "large_responses"
+	KindDiskThroughput      FindingKind = "disk_throughput"
+	KindNetworkBound        FindingKind = "network_bound"
+	KindNetworkLatency      FindingKind = "network_latency"
+	KindConnectionErrors    FindingKind = "connection_errors"
+	KindNetworkSensitivity  FindingKind = "network_sensitivity"
+	KindCPULimit            FindingKind = "cpu_limit"
+	KindMemoryLimit         FindingKind = "memory_limit"
+	KindLatencyKnee         FindingKind = "latency_knee"
+	KindThroughputShortfall FindingKind = "throughput_shortfall"
+	KindErrorRate           FindingKind = "error_rate"
+	KindSlowResponse        FindingKind = "slow_response"
+	KindSoakDegradation     FindingKind = "soak_degradation"
+	KindBenchVariance       FindingKind = "bench_variance"
+	KindBenchMemory         FindingKind = "bench_memory"
+	KindBenchSlowOp         FindingKind = "bench_slow_op"
+	KindDBPoolWait          FindingKind = "db_pool_wait"
+	KindDBConnections       FindingKind = "db_connection_limit"
+	KindDBLocks             FindingKind = "db_lock_waits"
+	KindDBCache             FindingKind = "db_cache_misses"
+	KindDBConflicts         FindingKind = "db_conflicts"
+)
 
 // Severity is how much a finding matters: high, medium or low.
 type Severity string
@@ -52,13 +96,13 @@ type Evidence struct {
 
 // Recommendation is advice that follows from one or more findings.
 type Recommendation struct {
-	Finding    string   `json:"finding"` // kind of the finding it answers
-	Title      string   `json:"title"`
-	Priority   string   `json:"priority"` // high, medium, low
-	Effort     string   `json:"effort"`
-	Impact     string   `json:"impact"`
-	Techniques []string `json:"techniques"`
-	Plan       string   `json:"plan"` // quick_wins, high_priority, long_term
+	Finding    FindingKind `json:"finding"` // kind of the finding it answers
+	Title      string      `json:"title"`
+	Priority   string      `json:"priority"` // high, medium, low
+	Effort     string      `json:"effort"`
+	Impact     string      `json:"impact"`
+	Techniques []string    `json:"techniques"`
+	Plan       PlanBucket  `json:"plan"`
 	// Subject is the Subject of the finding it answers.
 	Subject string `json:"subject,omitempty"`
 	// Because quotes the evidence that triggered it.
@@ -75,11 +119,21 @@ type Recommendation struct {
 	Verify string `json:"verify,omitempty"`
 }
 
+// PlanBucket groups recommendations by when to act on them.
+type PlanBucket string
+
+// Plan buckets of a Recommendation.
+const (
+	PlanQuickWins    PlanBucket = "quick_wins"    // little effort for a clear gain: do these first
+	PlanHighPriority PlanBucket = "high_priority" // severe problems worth real work now
+	PlanLongTerm     PlanBucket = "long_term"     // larger changes to schedule
+)
+
 // NotEvaluated names a rule that could not be evaluated and what to add.
 type NotEvaluated struct {
-	Rule   string `json:"rule"`
-	Reason string `json:"reason"`
-	Add    string `json:"add"`
+	Rule   FindingKind `json:"rule"`
+	Reason string      `json:"reason"`
+	Add    string      `json:"add"`
 }
 
 // Comparison is a run compared with its baseline.

@@ -7,7 +7,7 @@ package result
 // behind every percentile shown.
 type LoadResult struct {
 	Name      string   `json:"name"`
-	Model     string   `json:"model"` // "closed" or "open"
+	Model     Model    `json:"model"` // closed or open
 	Scenarios []string `json:"scenarios"`
 	// Tags are the plan's tags of the load.
 	Tags map[string]string `json:"tags,omitempty"`

@@ -14,6 +14,30 @@ import "time"
 // Version is the current version of the Run document.
 const Version = 1
 
+// Model is how a load offers work.
+type Model string
+
+// Models of a load.
+const (
+	// ModelClosed: a number of users, each starting its next iteration
+	// when the last one ends, so the system's speed sets the rate.
+	ModelClosed Model = "closed"
+	// ModelOpen: iterations started on a schedule of arrivals, whatever
+	// the system's speed; a late one is measured from its intended start.
+	ModelOpen Model = "open"
+	// ModelMixed is a Run's model when its loads are of both models.
+	ModelMixed Model = "mixed"
+)
+
+// Arrivals is how an open model spaces the starts of its iterations.
+type Arrivals string
+
+// Arrivals of an open model.
+const (
+	ArrivalsConstant Arrivals = "constant" // evenly spaced at the rate
+	ArrivalsPoisson  Arrivals = "poisson"  // exponential gaps of the rate's mean
+)
+
 // Run is the outcome of one run: a load test, a protocol (`stampede test`),
 // or a benchmark session. A partial run (interrupted or recovered after a
 // crash) is still a valid Run with Aborted set.
@@ -24,7 +48,7 @@ type Run struct {
 	Plan        string            `json:"plan,omitempty"`
 	PlanHash    string            `json:"plan_hash,omitempty"`
 	Target      string            `json:"target,omitempty"`
-	Model       string            `json:"model,omitempty"` // "closed" or "open"; "mixed" for loads of both
+	Model       Model             `json:"model,omitempty"`
 	Segment     string            `json:"segment,omitempty"`
 	StartedAt   time.Time         `json:"started_at"`
 	EndedAt     time.Time         `json:"ended_at"`

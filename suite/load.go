@@ -24,7 +24,6 @@ import (
 	"github.com/stampede-perf/stampede/netcond"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
-	sqlstep "github.com/stampede-perf/stampede/proto/sql"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/watch"
 	"github.com/stampede-perf/stampede/watch/postgres"
@@ -188,13 +187,47 @@ func abortReason(snap *result.Run, aborts []*plan.Threshold) string {
 	return ""
 }
 
+// Levels turns a plan's load block into the engine's levels: users
+// (closed model) or iterations per second (open), each reached over its
+// ramp and held for its duration. A load bounded only by an iteration
+// count holds for load.IterationsCap, and stops when the count is done.
+func Levels(l plan.LoadSpec) []load.Level {
+	open := l.Model == string(result.ModelOpen)
+	if len(l.Stages) > 0 {
+		out := make([]load.Level, 0, len(l.Stages))
+		for _, s := range l.Stages {
+			v := 0.0
+			if open && s.Rate != nil {
+				v = *s.Rate
+			} else if !open && s.Users != nil {
+				v = float64(*s.Users)
+			}
+			out = append(out, load.Level{Target: v, Ramp: s.RampUp.D(), Hold: s.Duration.D()})
+		}
+		return out
+	}
+	v := float64(l.VUs)
+	if open {
+		v = l.Rate
+	}
+	hold := l.Duration.D()
+	if hold == 0 && l.Iterations > 0 {
+		hold = load.IterationsCap // run until the iterations are done
+	}
+	out := []load.Level{{Target: v, Ramp: l.RampUp.D(), Hold: hold}}
+	if l.RampDown > 0 {
+		out = append(out, load.Level{Target: 0, Ramp: l.RampDown.D()})
+	}
+	return out
+}
+
 // engineOptions are the engine's options for load block l (OnWindow and
 // Start are the caller's).
 func engineOptions(l plan.LoadSpec, o LoadOptions) load.Options {
 	eo := load.Options{
-		Model:        l.Model,
-		Levels:       load.LevelsFromPlan(l),
-		Arrivals:     l.Arrivals,
+		Model:        result.Model(l.Model),
+		Levels:       Levels(l),
+		Arrivals:     result.Arrivals(l.Arrivals),
 		MaxVUs:       l.MaxVUs,
 		PreVUs:       l.PreVUs,
 		GracefulStop: l.GracefulStop.D(),
@@ -353,7 +386,7 @@ func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOption
 	}
 	var pg *postgres.Watcher
 	if sys.Postgres != "" {
-		dsn, err := sqlstep.ExpandDSN(sys.Postgres, o.Getenv)
+		dsn, err := plan.ExpandDSN(sys.Postgres, o.Getenv)
 		if err == nil {
 			pg, err = postgres.Start(ctx, dsn, postgres.Options{Start: eo.Start, Interval: sys.Interval.D(), Now: o.Now})
 		}

@@ -206,7 +206,7 @@ func loadResults(parts []*loadPart, runs []*result.Run) []result.LoadResult {
 	out := make([]result.LoadResult, len(parts))
 	for i, pt := range parts {
 		start := pt.nl.Start.D().Seconds()
-		out[i] = result.LoadResult{Name: pt.nl.Name, Model: pt.nl.Model, Scenarios: pt.nl.Scenarios, Tags: pt.nl.Tags,
+		out[i] = result.LoadResult{Name: pt.nl.Name, Model: result.Model(pt.nl.Model), Scenarios: pt.nl.Scenarios, Tags: pt.nl.Tags,
 			StartS: start, TargetRPS: pt.targetRPS}
 		if r := runs[i]; r != nil {
 			s := r.Summary
@@ -245,7 +245,7 @@ type arrival struct {
 type combiner struct {
 	o      LoadOptions
 	parts  []*loadPart
-	model  string
+	model  result.Model
 	aborts []*plan.Threshold   // the run's
 	own    [][]*plan.Threshold // each load's
 
@@ -272,9 +272,9 @@ func newCombiner(p *plan.Plan, parts []*loadPart, o LoadOptions) *combiner {
 		c.own = append(c.own, abortThresholds(pt.nl.Thresholds))
 		switch {
 		case i == 0:
-			c.model = pt.nl.Model
-		case pt.nl.Model != c.model:
-			c.model = metrics.ModelMixed
+			c.model = result.Model(pt.nl.Model)
+		case result.Model(pt.nl.Model) != c.model:
+			c.model = result.ModelMixed
 		}
 	}
 	return c

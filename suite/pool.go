@@ -12,7 +12,6 @@ import (
 
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/plan"
-	sqlstep "github.com/stampede-perf/stampede/proto/sql"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/watch/postgres"
 )
@@ -98,7 +97,7 @@ func measurePools(ctx context.Context, p *plan.Plan, db string, sizes []int, per
 		watched, pgDSN := poolSplitWatch(q)
 		var pg *postgres.Watcher
 		if pgDSN != "" {
-			dsn, err := sqlstep.ExpandDSN(pgDSN, o.Getenv)
+			dsn, err := plan.ExpandDSN(pgDSN, o.Getenv)
 			if err == nil {
 				pg, err = postgres.Start(ctx, dsn, postgres.Options{Now: o.Now})
 			}

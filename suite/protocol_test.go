@@ -267,7 +267,7 @@ func TestProtocolRejectsBadSettings(t *testing.T) {
 
 func TestCombineMovesWindowsOntoOneClock(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	mk := func(start time.Duration, model string, lat ...float64) *result.Run {
+	mk := func(start time.Duration, model result.Model, lat ...float64) *result.Run {
 		h := metrics.NewHist()
 		var ws []result.Window
 		for i, v := range lat {

@@ -141,7 +141,7 @@ tests:
 	if !strings.Contains(run.Phases[0].Note, r.Text) {
 		t.Errorf("text %q, note %q", r.Text, run.Phases[0].Note)
 	}
-	if !hasFinding(run, analyze.KindCPULimit) {
+	if !hasFinding(run, result.KindCPULimit) {
 		t.Errorf("no cpu_limit finding in %v", run.Findings)
 	}
 	// The plan states the disk's ceiling: nothing is measured.
@@ -205,7 +205,7 @@ tests:
 	if want := fmt.Sprintf("rows = %d", 2048*int(r.Load)); !strings.Contains(r.Text, want) || !strings.Contains(r.Text, "200 MB memory limit") {
 		t.Errorf("text %q does not say %q and the limit", r.Text, want)
 	}
-	if !hasFinding(run, analyze.KindMemoryLimit) {
+	if !hasFinding(run, result.KindMemoryLimit) {
 		t.Errorf("no memory_limit finding in %v", run.Findings)
 	}
 	// The plan does not state the disk's ceiling: it was measured, within
@@ -220,7 +220,7 @@ tests:
 	}
 }
 
-func hasFinding(run *result.Run, kind string) bool {
+func hasFinding(run *result.Run, kind result.FindingKind) bool {
 	for _, f := range run.Findings {
 		if f.Kind == kind {
 			return true

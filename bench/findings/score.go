@@ -70,7 +70,7 @@ type Judged struct {
 }
 
 func brief(f result.Finding) Brief {
-	return Brief{Kind: f.Kind, Severity: string(f.Severity), Confidence: f.Confidence, Subject: f.Subject, Title: f.Title}
+	return Brief{Kind: string(f.Kind), Severity: string(f.Severity), Confidence: f.Confidence, Subject: f.Subject, Title: f.Title}
 }
 
 // atLeastMedium reports a finding of medium or high severity.
@@ -108,7 +108,7 @@ func Score(service string, run int, t zoo.Truth, findings []result.Finding) Outc
 			}
 			continue
 		}
-		if !slices.Contains(t.Kinds, f.Kind) {
+		if !slices.Contains(t.Kinds, string(f.Kind)) {
 			if severe {
 				o.Other = append(o.Other, brief(f))
 			}

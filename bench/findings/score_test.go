@@ -9,7 +9,7 @@ import (
 )
 
 func finding(kind, sev string, conf float64, subject string) result.Finding {
-	return result.Finding{Kind: kind, Severity: result.Severity(sev), Confidence: conf, Subject: subject, Title: kind + " in " + subject}
+	return result.Finding{Kind: result.FindingKind(kind), Severity: result.Severity(sev), Confidence: conf, Subject: subject, Title: kind + " in " + subject}
 }
 
 func TestScore(t *testing.T) {

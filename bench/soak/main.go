@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 func main() {
@@ -138,7 +138,8 @@ func judge(ts, rss []float64, tol float64) int {
 		return 1
 	}
 	e, l := mean(early), mean(late)
-	slope, _, _, p := analyze.TrendTest(xs, ys)
+	tr := stats.TrendTest(xs, ys, 0.99)
+	slope, p := tr.Slope, tr.P
 	growth := (l - e) / e
 	trendGrowth := slope * (xs[len(xs)-1] - xs[0]) / e
 	fmt.Printf("soak: resident memory %.1f MB after the warm-up, %.1f MB in the last quarter (%+.1f%%); trend %+.3f MB/min (p=%.2g, %+.1f%% over the run)\n",

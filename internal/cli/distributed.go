@@ -230,7 +230,7 @@ func runDistributed(ctx context.Context, e *env, p *plan.Plan, planFile string, 
 			steps = append(steps, result.StepResult{Scenario: sc.Name, Step: st.Name, Kind: st.Kind})
 		}
 	}
-	liveRun := dist.NewLive(p.Name, p.Load.Model, steps, scens)
+	liveRun := dist.NewLive(p.Name, result.Model(p.Load.Model), steps, scens)
 	live, err := startLive(ctx, e, outs, metaOf(p, "load"))
 	if err != nil {
 		lis.Close()
@@ -362,7 +362,7 @@ func partialRun(p *plan.Plan, pt dist.Part, steps []result.StepResult) (*result.
 	if err != nil && sp.HistErr != nil {
 		return nil, fmt.Errorf("agent %s: %v", pt.Segment, err)
 	}
-	r := &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: suite.Hash(p), Model: p.Load.Model,
+	r := &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: suite.Hash(p), Model: result.Model(p.Load.Model),
 		Segment: pt.Segment, Aborted: true, AbortReason: "agent lost: " + pt.Reason, Summary: sp.Summary, Series: pt.Windows}
 	for _, st := range sp.Steps {
 		for len(r.Steps) <= st.Index && len(r.Steps) < len(steps) {

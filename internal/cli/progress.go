@@ -7,6 +7,7 @@ import (
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/suite"
 )
 
 // progress is the live one-line status on a terminal's stderr.
@@ -18,11 +19,11 @@ type progress struct {
 }
 
 func newProgress(e *env, p *plan.Plan, quiet bool) *progress {
-	total := load.NewProfile(load.LevelsFromPlan(p.Load)).Duration()
+	total := load.NewProfile(suite.Levels(p.Load)).Duration()
 	if p.Loads != nil {
 		total = 0
 		for _, l := range p.Loads {
-			total = max(total, l.Start.D()+load.NewProfile(load.LevelsFromPlan(l.LoadSpec)).Duration())
+			total = max(total, l.Start.D()+load.NewProfile(suite.Levels(l.LoadSpec)).Duration())
 		}
 	}
 	return &progress{e: e, on: e.interactive && !quiet, total: total}

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/store"
 )
@@ -137,10 +136,10 @@ func TestRunComparesBeforeConcluding(t *testing.T) {
 	if run.Comparison == nil || !run.Comparison.Regression {
 		t.Fatalf("comparison %+v", run.Comparison)
 	}
-	if !slices.ContainsFunc(run.Findings, func(f result.Finding) bool { return f.Kind == analyze.KindRegression }) {
+	if !slices.ContainsFunc(run.Findings, func(f result.Finding) bool { return f.Kind == result.KindRegression }) {
 		t.Errorf("the regression is not among the findings %v: the run was concluded before it was compared", run.Findings)
 	}
-	if slices.ContainsFunc(run.NotEvaluated, func(n result.NotEvaluated) bool { return n.Rule == analyze.KindRegression }) {
+	if slices.ContainsFunc(run.NotEvaluated, func(n result.NotEvaluated) bool { return n.Rule == result.KindRegression }) {
 		t.Error("the regression rule says the run was not compared")
 	}
 }

@@ -106,8 +106,8 @@ func TestReportFormats(t *testing.T) {
 	if len(got.Findings) < 3 || len(got.Recommendations) == 0 || len(got.NotEvaluated) == 0 {
 		t.Fatalf("the old run got %d findings, %d recommendations, %d not evaluated", len(got.Findings), len(got.Recommendations), len(got.NotEvaluated))
 	}
-	for _, kind := range []string{analyze.KindMemoryLeak, analyze.KindCPUHotspot, analyze.KindLockContention} {
-		if !strings.Contains(kindsOf(got.Findings[:3]), kind) {
+	for _, kind := range []result.FindingKind{result.KindMemoryLeak, result.KindCPUHotspot, result.KindLockContention} {
+		if !strings.Contains(kindsOf(got.Findings[:3]), string(kind)) {
 			t.Errorf("%s is not among the top three findings: %s", kind, kindsOf(got.Findings))
 		}
 	}
@@ -116,7 +116,7 @@ func TestReportFormats(t *testing.T) {
 func kindsOf(fs []result.Finding) string {
 	var k []string
 	for _, f := range fs {
-		k = append(k, f.Kind)
+		k = append(k, string(f.Kind))
 	}
 	return strings.Join(k, " ")
 }
@@ -131,7 +131,7 @@ func TestReportAnalysisSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(kindsOf(r.Findings), analyze.KindCPUHotspot) {
+	if strings.Contains(kindsOf(r.Findings), string(result.KindCPUHotspot)) {
 		t.Error("--analysis hotspot_share=0.9 did not raise the threshold")
 	}
 
@@ -142,7 +142,7 @@ func TestReportAnalysisSettings(t *testing.T) {
 		t.Fatalf("--plan: exit %d: %s", res.code, res.stderr)
 	}
 	r, _ = result.Decode(strings.NewReader(res.stdout))
-	if r == nil || strings.Contains(kindsOf(r.Findings), analyze.KindMemoryLeak) {
+	if r == nil || strings.Contains(kindsOf(r.Findings), string(result.KindMemoryLeak)) {
 		t.Error("the plan's analysis block was not used")
 	}
 }

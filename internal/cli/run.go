@@ -663,7 +663,7 @@ func printDryRun(e *env, p *plan.Plan, seg load.Segment, defaultSLO bool) error 
 // sends nothing or needs more VUs than this host holds.
 func admitDry(p *plan.Plan, test *load.Test, seg load.Segment, e *env) error {
 	admit := func(l plan.LoadSpec, t *load.Test) error {
-		return load.New(t, load.Options{Model: l.Model, Levels: load.LevelsFromPlan(l), MaxVUs: l.MaxVUs, PreVUs: l.PreVUs,
+		return load.New(t, load.Options{Model: result.Model(l.Model), Levels: suite.Levels(l), MaxVUs: l.MaxVUs, PreVUs: l.PreVUs,
 			Iterations: l.Iterations, Segment: seg}).Admit()
 	}
 	if p.Loads == nil {
@@ -691,7 +691,7 @@ func printLoadSpec(w io.Writer, head string, l plan.LoadSpec) {
 		fmt.Fprintf(w, "%s closed model\n", head)
 	}
 	var total time.Duration
-	for i, lv := range load.LevelsFromPlan(l) {
+	for i, lv := range suite.Levels(l) {
 		if l.Iterations > 0 && lv.Hold == load.IterationsCap {
 			lv.Hold = 0
 		}

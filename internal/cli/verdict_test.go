@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/result"
 )
 
 // TestSaturatedGeneratorIsInconclusive: a run whose generator could not
@@ -70,7 +71,7 @@ func TestSaturatedGeneratorIsInconclusive(t *testing.T) {
 		t.Errorf("the JUnit report does not fail the inconclusive run (%v):\n%s", err, b)
 	}
 	// The threshold held, the finding and the verdict agree.
-	if len(r.Thresholds) != 1 || !r.Thresholds[0].Pass || len(r.Findings) == 0 || r.Findings[0].Kind != analyze.KindGeneratorSaturated {
+	if len(r.Thresholds) != 1 || !r.Thresholds[0].Pass || len(r.Findings) == 0 || r.Findings[0].Kind != result.KindGeneratorSaturated {
 		t.Errorf("thresholds %+v, findings %d", r.Thresholds, len(r.Findings))
 	}
 }

@@ -89,13 +89,13 @@ var causeKinds = []string{"cpu_hotspot", "lock_contention", "memory_leak", "goro
 // first: it points at the same code). "" when right.
 func checkFault(run *result.Run, t zoo.Truth) string {
 	for _, f := range run.Findings {
-		if !severe(f) || !slices.Contains(causeKinds, f.Kind) {
+		if !severe(f) || !slices.Contains(causeKinds, string(f.Kind)) {
 			continue
 		}
 		if !strings.Contains(f.Subject, t.Function) && !strings.Contains(f.Title, t.Function) {
 			return fmt.Sprintf("a cause elsewhere ranks first: %s %q (subject %q), not %s naming %s", f.Kind, f.Title, f.Subject, t.Kinds[0], t.Function)
 		}
-		if slices.Contains(t.Kinds, f.Kind) {
+		if slices.Contains(t.Kinds, string(f.Kind)) {
 			return ""
 		}
 	}
@@ -113,7 +113,7 @@ func checkHealthy(run *result.Run, pending string) (problem, pendingProblem stri
 			continue
 		}
 		line := fmt.Sprintf("%s %s: %s", f.Severity, f.Kind, f.Title)
-		if f.Kind == pending {
+		if string(f.Kind) == pending {
 			held = append(held, line)
 		} else {
 			bad = append(bad, line)

@@ -23,7 +23,7 @@ import (
 )
 
 // Finding kinds the ground truth names. They are the analysis's rule
-// names (analyze.Kind…) where a rule exists; the others name what a rule
+// names (result.Kind…) where a rule exists; the others name what a rule
 // would have to find, and no finding has them yet.
 const (
 	KindCPUHotspot     = "cpu_hotspot"

@@ -142,7 +142,7 @@ func (d *Databases) declare(name string, def *plan.Database) error {
 	if db.driver == "" {
 		db.driver = Postgres
 	}
-	dsn, err := ExpandDSN(def.DSN, d.opts.Getenv)
+	dsn, err := plan.ExpandDSN(def.DSN, d.opts.Getenv)
 	if err != nil {
 		return err
 	}

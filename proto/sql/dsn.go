@@ -2,7 +2,6 @@ package sql
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -15,53 +14,6 @@ const (
 	MySQL    = "mysql"
 	SQLite   = "sqlite"
 )
-
-// ExpandDSN replaces every ${NAME} in a DSN by getenv(NAME). A variable
-// that is unset or empty is an error naming it, never the DSN: a DSN
-// usually carries a password, and this package prints none.
-func ExpandDSN(dsn string, getenv func(string) string) (string, error) {
-	if !strings.Contains(dsn, "${") {
-		return dsn, nil
-	}
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(dsn, "${")
-		if i < 0 {
-			b.WriteString(dsn)
-			return b.String(), nil
-		}
-		j := strings.IndexByte(dsn[i:], '}')
-		if j < 0 {
-			return "", errors.New("unterminated ${ in the DSN")
-		}
-		name := dsn[i+2 : i+j]
-		if !envName(name) {
-			return "", fmt.Errorf("${%s} in the DSN is not an environment variable name", name)
-		}
-		v := getenv(name)
-		if v == "" {
-			return "", fmt.Errorf("the DSN reads ${%s}, which is not set", name)
-		}
-		b.WriteString(dsn[:i])
-		b.WriteString(v)
-		dsn = dsn[i+j+1:]
-	}
-}
-
-func envName(s string) bool {
-	if s == "" || isDigit(s[0]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !(s[i] == '_' || isDigit(s[i]) || s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
 
 // DriverFor guesses the driver of a DSN from its form: postgres:// and
 // postgresql:// URLs and "host=… dbname=…" keyword strings are

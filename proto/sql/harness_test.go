@@ -11,6 +11,7 @@ import (
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/suite"
 	"github.com/stampede-perf/stampede/tmpl"
 )
 
@@ -44,7 +45,7 @@ func run(t *testing.T, p *plan.Plan, e env) *result.Run {
 	t.Helper()
 	test, layout := compile(t, p, e)
 	eng := load.New(test, load.Options{
-		Model: p.Load.Model, Levels: load.LevelsFromPlan(p.Load), Iterations: p.Load.Iterations,
+		Model: result.Model(p.Load.Model), Levels: suite.Levels(p.Load), Iterations: p.Load.Iterations,
 		MaxVUs: p.Load.MaxVUs, PreVUs: p.Load.PreVUs, GracefulStop: 30 * time.Second, Seed: 1,
 	})
 	r := &result.Run{}

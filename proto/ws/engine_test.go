@@ -10,6 +10,7 @@ import (
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/proto"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/suite"
 )
 
 // Both load models run a WebSocket conversation per iteration through the
@@ -64,7 +65,7 @@ func runEngine(t *testing.T, doc string) *result.Run {
 		t.Fatal(err)
 	}
 	eng := load.New(test, load.Options{
-		Model: p.Load.Model, Levels: load.LevelsFromPlan(p.Load), Iterations: p.Load.Iterations,
+		Model: result.Model(p.Load.Model), Levels: suite.Levels(p.Load), Iterations: p.Load.Iterations,
 		MaxVUs: p.Load.MaxVUs, PreVUs: p.Load.PreVUs, GracefulStop: 10 * time.Second, Seed: 1,
 	})
 	r := &result.Run{}

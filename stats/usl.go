@@ -1,11 +1,9 @@
-package analyze
+package stats
 
 import (
 	"errors"
 	"fmt"
 	"math"
-
-	"github.com/stampede-perf/stampede/result"
 )
 
 // The Universal Scalability Law (Gunther) models the throughput of N
@@ -30,18 +28,36 @@ import (
 // warning, so that a first two-configuration experiment still gives λ
 // and σ.
 
+// USL is a fit of the Universal Scalability Law. Its fields are those of
+// result.USL, in the same order, so that one converts to the other.
+type USL struct {
+	Sigma           float64 // σ, the serialized share of the work, in [0, 1]
+	Kappa           float64 // κ, the crosstalk between units, ≥ 0
+	Lambda          float64 // λ, the throughput of one unit
+	PeakConcurrency float64 // N* = √((1−σ)/κ); 0 with Unbounded
+	Unbounded       bool    // κ = 0: throughput approaches λ/σ and never falls
+	R2              float64 // 1 − SSres/SStot of the fit
+}
+
+// Throughput is the throughput the fit predicts at concurrency n:
+// λn / (1 + σ(n−1) + κn(n−1)).
+func (u USL) Throughput(n float64) float64 {
+	return u.Lambda * n / (1 + u.Sigma*(n-1) + u.Kappa*n*(n-1))
+}
+
 // ErrUSLPoints is returned when fewer than two distinct N remain to fit.
 var ErrUSLPoints = errors.New("the USL needs throughput at 2 or more different N")
 
-// FitUSL fits the Universal Scalability Law to throughputs xs measured at
-// concurrencies ns. Points with a non-finite or non-positive N, or a
+// FitUSL fits the Universal Scalability Law (Gunther 2007, "Guerrilla
+// Capacity Planning") to throughputs xs measured at concurrencies ns, as
+// described above. Points with a non-finite or non-positive N, or a
 // non-finite or negative X, are left out. Warnings say why the fit may be
 // weak; err is set (and the fit nil) only when it cannot be made.
-func FitUSL(ns, xs []float64) (fit *result.USL, warnings []error, err error) {
+func FitUSL(ns, xs []float64) (fit *USL, warnings []error, err error) {
 	var n, x []float64
 	distinct := map[float64]bool{}
 	for i := range min(len(ns), len(xs)) {
-		if uslFinite(ns[i]) && ns[i] > 0 && uslFinite(xs[i]) && xs[i] >= 0 {
+		if Finite(ns[i]) && ns[i] > 0 && Finite(xs[i]) && xs[i] >= 0 {
 			n, x = append(n, ns[i]), append(x, xs[i])
 			distinct[ns[i]] = true
 		}
@@ -78,8 +94,8 @@ func FitUSL(ns, xs []float64) (fit *result.USL, warnings []error, err error) {
 	}
 	best = uslPolish(n, x, best, fixKappa)
 
-	u := &result.USL{Lambda: best.lambda, Sigma: best.sigma, Kappa: best.kappa}
-	u.R2 = uslR2(x, func(i int) float64 { return USLThroughput(*u, n[i]) })
+	u := &USL{Lambda: best.lambda, Sigma: best.sigma, Kappa: best.kappa}
+	u.R2 = uslR2(x, func(i int) float64 { return u.Throughput(n[i]) })
 	switch {
 	case u.Kappa > 0 && u.Sigma < 1:
 		u.PeakConcurrency = math.Sqrt((1 - u.Sigma) / u.Kappa)
@@ -194,7 +210,7 @@ func solve3(m [3][3]float64, b [3]float64) ([3]float64, bool) {
 				piv = r
 			}
 		}
-		if m[piv][c] == 0 || !uslFinite(m[piv][c]) {
+		if m[piv][c] == 0 || !Finite(m[piv][c]) {
 			return [3]float64{}, false
 		}
 		m[c], m[piv] = m[piv], m[c]
@@ -214,14 +230,14 @@ func solve3(m [3][3]float64, b [3]float64) ([3]float64, bool) {
 			s -= m[r][k] * out[k]
 		}
 		out[r] = s / m[r][r]
-		if !uslFinite(out[r]) {
+		if !Finite(out[r]) {
 			return out, false
 		}
 	}
 	return out, true
 }
 
-// rSquared is 1 − SSres/SStot of the predictions pred(i) for ys, 0 when ys
+// uslR2 is 1 − SSres/SStot of the predictions pred(i) for ys, 0 when ys
 // do not vary.
 func uslR2(ys []float64, pred func(i int) float64) float64 {
 	if len(ys) == 0 {
@@ -243,8 +259,6 @@ func uslR2(ys []float64, pred func(i int) float64) float64 {
 	}
 	return 1 - res/tot
 }
-
-func uslFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 func uslAllZero(xs []float64) bool {
 	for _, x := range xs {

@@ -1,4 +1,4 @@
-package analyze
+package stats
 
 import (
 	"cmp"
@@ -7,11 +7,11 @@ import (
 
 // Knee finds the knee of a curve that rises and then flattens, such as
 // throughput against offered load, by Kneedle (Satopää, Albrecht, Irwin
-// and Raghavan, 2011): both axes are scaled to [0, 1], the difference
-// curve d = y − x is taken (the height of each point above the diagonal
-// from the first point to the last), and a local maximum of d is a knee
-// once d falls below it by the sensitivity S = 1 times the mean spacing of
-// x before rising to a new maximum. The points are taken in x order. It
+// and Raghavan 2011, "Finding a 'Kneedle' in a Haystack"): both axes are
+// scaled to [0, 1], the difference curve d = y − x is taken (the height
+// of each point above the diagonal from the first point to the last), and
+// a local maximum of d is a knee once d falls below it by the sensitivity
+// S = 1 times the mean spacing of x before rising to a new maximum. The points are taken in x order. It
 // returns the index (into xs) of the first knee, and false when the curve
 // has none (a straight line, a curve that keeps bending upwards, fewer than
 // three points).
@@ -22,7 +22,7 @@ func Knee(xs, ys []float64) (int, bool) {
 	}
 	var pts []pt
 	for i := range min(len(xs), len(ys)) {
-		if uslFinite(xs[i]) && uslFinite(ys[i]) {
+		if Finite(xs[i]) && Finite(ys[i]) {
 			pts = append(pts, pt{xs[i], ys[i], i})
 		}
 	}

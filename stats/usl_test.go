@@ -1,12 +1,10 @@
-package analyze
+package stats
 
 import (
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
-
-	"github.com/stampede-perf/stampede/result"
 )
 
 // uslBruteForce is the slow, obviously right fit: a dense grid over σ and
@@ -41,11 +39,11 @@ func uslBruteForce(ns, xs []float64, sigmaMax float64) (best uslParams) {
 	return best
 }
 
-func uslData(ns []float64, u result.USL, noise float64, seed uint64) []float64 {
+func uslData(ns []float64, u USL, noise float64, seed uint64) []float64 {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	xs := make([]float64, len(ns))
 	for i, n := range ns {
-		xs[i] = USLThroughput(u, n) * (1 + noise*(2*rng.Float64()-1))
+		xs[i] = u.Throughput(n) * (1 + noise*(2*rng.Float64()-1))
 	}
 	return xs
 }
@@ -54,14 +52,14 @@ func TestFitUSLRecoversKnownParameters(t *testing.T) {
 	ns := []float64{1, 2, 4, 8, 16, 24, 32, 48, 64}
 	cases := []struct {
 		name string
-		u    result.USL
+		u    USL
 	}{
-		{"contention and crosstalk, peak inside the range", result.USL{Lambda: 1000, Sigma: 0.05, Kappa: 0.002}},
-		{"mild: peak beyond the range", result.USL{Lambda: 250, Sigma: 0.02, Kappa: 0.0001}},
-		{"crosstalk only", result.USL{Lambda: 90, Sigma: 0, Kappa: 0.0005}},
-		{"contention only (Amdahl), no peak", result.USL{Lambda: 1200, Sigma: 0.1, Kappa: 0}},
-		{"heavy contention", result.USL{Lambda: 50, Sigma: 0.6, Kappa: 0.01}},
-		{"perfectly linear", result.USL{Lambda: 333, Sigma: 0, Kappa: 0}},
+		{"contention and crosstalk, peak inside the range", USL{Lambda: 1000, Sigma: 0.05, Kappa: 0.002}},
+		{"mild: peak beyond the range", USL{Lambda: 250, Sigma: 0.02, Kappa: 0.0001}},
+		{"crosstalk only", USL{Lambda: 90, Sigma: 0, Kappa: 0.0005}},
+		{"contention only (Amdahl), no peak", USL{Lambda: 1200, Sigma: 0.1, Kappa: 0}},
+		{"heavy contention", USL{Lambda: 50, Sigma: 0.6, Kappa: 0.01}},
+		{"perfectly linear", USL{Lambda: 333, Sigma: 0, Kappa: 0}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -100,7 +98,7 @@ func TestFitUSLRecoversKnownParameters(t *testing.T) {
 
 func TestFitUSLNoisyAgainstBruteForce(t *testing.T) {
 	ns := []float64{1, 2, 3, 4, 6, 8, 12, 16, 24, 32}
-	truth := result.USL{Lambda: 800, Sigma: 0.04, Kappa: 0.001}
+	truth := USL{Lambda: 800, Sigma: 0.04, Kappa: 0.001}
 	for seed := uint64(1); seed <= 6; seed++ {
 		xs := uslData(ns, truth, 0.03, seed)
 		fit, _, err := FitUSL(ns, xs)
@@ -138,7 +136,7 @@ func TestFitUSLConstraints(t *testing.T) {
 }
 
 func TestFitUSLFewPoints(t *testing.T) {
-	u := result.USL{Lambda: 100, Sigma: 0.1, Kappa: 0.01}
+	u := USL{Lambda: 100, Sigma: 0.1, Kappa: 0.01}
 	cases := []struct {
 		name    string
 		ns      []float64
@@ -174,5 +172,17 @@ func TestFitUSLFewPoints(t *testing.T) {
 				t.Errorf("two points: κ = %v, want 0", fit.Kappa)
 			}
 		})
+	}
+}
+
+func TestUSLThroughputPeaks(t *testing.T) {
+	u := USL{Sigma: 0.1, Kappa: 0.01, Lambda: 100}
+	// The peak of the USL is at sqrt((1-σ)/κ).
+	peak := math.Sqrt((1 - u.Sigma) / u.Kappa)
+	if u.Throughput(peak) < u.Throughput(peak-1) || u.Throughput(peak) < u.Throughput(peak+1) {
+		t.Error("throughput is not highest at the peak")
+	}
+	if got := u.Throughput(1); math.Abs(got-100) > 1e-9 {
+		t.Errorf("X(1) = %v, want λ", got)
 	}
 }
