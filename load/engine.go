@@ -44,8 +44,18 @@ type Options struct {
 	Model    result.Model
 	Levels   []Level
 	Arrivals result.Arrivals // open model; "" is constant
-	MaxVUs   int             // open model ceiling (whole test, before segmenting)
-	PreVUs   int             // open model VUs started at once (whole test)
+	// Dither places each constant arrival at a random point of its own
+	// slot (between the arrivals before and after it at the exact rate)
+	// instead of at the slot's start: the rate and the order stay exact,
+	// but the arrivals no longer keep one phase against other periodic
+	// things. A CPU profile of the target is one: Linux samples it at its
+	// scheduler tick (4 ms at 250 Hz), and arrivals at a round rate (250/s
+	// is one a tick) then land on the same phase of every request, so the
+	// profile sees the same few microseconds of each and credits one step
+	// with the CPU of all. Set when the target's CPU is profiled.
+	Dither bool
+	MaxVUs int // open model ceiling (whole test, before segmenting)
+	PreVUs int // open model VUs started at once (whole test)
 	// GracefulStop is how long in-flight iterations may finish after the
 	// profile ends before they are interrupted.
 	GracefulStop time.Duration

@@ -148,6 +148,7 @@ type schedule struct {
 	next   atomic.Int64 // next local index to claim (constant arrivals)
 	mu     sync.Mutex   // guards the Poisson state
 	pois   bool
+	dither uint64 // constant arrivals: the seed of each slot's offset; 0 none
 	rng    interface{ ExpFloat64() float64 }
 	sum    float64 // Poisson: cumulative arrivals of the global sequence
 	gidx   int64   // Poisson: next global index
@@ -188,11 +189,32 @@ func (s *schedule) peek() (time.Duration, bool) {
 }
 
 func (s *schedule) at(m int64) (time.Duration, bool) {
-	t, ok := s.p.Invert(float64(s.seg.Global(m)))
+	g := s.seg.Global(m)
+	x := float64(g)
+	if s.dither != 0 {
+		// A point of the slot [g, g+1) of the cumulative arrivals, the
+		// same for a given seed and global index on every segment; the
+		// last slot is cut at the schedule's end, so that dithering
+		// loses no iteration.
+		slot := min(1, s.p.Area(s.end)-x)
+		if slot > 0 {
+			x += slot * unitOf(s.dither, uint64(g))
+		}
+	}
+	t, ok := s.p.Invert(x)
 	if !ok || t >= s.end {
 		return 0, false
 	}
 	return t, true
+}
+
+// unitOf is a number in [0, 1) drawn from seed and i (SplitMix64).
+func unitOf(seed, i uint64) float64 {
+	z := seed + (i+1)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11) / (1 << 53)
 }
 
 // planned is how many of the segment's iterations fall before the end.
@@ -232,6 +254,9 @@ func (s *schedule) due(el time.Duration) int64 {
 func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 	seg := e.opt.Segment
 	sch := &schedule{p: p, seg: seg, end: p.Duration(), pois: e.opt.Arrivals == result.ArrivalsPoisson}
+	if e.opt.Dither && !sch.pois {
+		sch.dither = e.opt.Seed | 1 // never 0, which means none
+	}
 	if sch.pois {
 		sch.rng = newExpSource(e.opt.Seed)
 	}

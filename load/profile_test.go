@@ -2,6 +2,7 @@ package load
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -101,5 +102,54 @@ func TestParseSegment(t *testing.T) {
 		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
 			t.Errorf("ParseSegment(%q) = %v, %v", tc.in, got, err)
 		}
+	}
+}
+
+// TestDitheredSchedule: dithered constant arrivals keep the count, the
+// order and each arrival within its own slot, and spread over the phase
+// of a 4 ms scheduler tick that, at 250 per second, they would otherwise
+// all share.
+func TestDitheredSchedule(t *testing.T) {
+	const rate = 250
+	p := NewProfile([]Level{{Target: rate, Hold: 10 * time.Second}})
+	plain := &schedule{p: p, seg: Segment{K: 0, N: 1}, end: p.Duration()}
+	dith := &schedule{p: p, seg: Segment{K: 0, N: 1}, end: p.Duration(), dither: 12345}
+	if plain.planned() != dith.planned() {
+		t.Fatalf("planned %d dithered, %d exact", dith.planned(), plain.planned())
+	}
+	slot := time.Second / rate
+	tick := 4 * time.Millisecond
+	var bins, exactBins [4]int
+	var prev time.Duration = -1
+	n := 0
+	for {
+		at, ok := dith.claim()
+		exact, eok := plain.claim()
+		if ok != eok {
+			t.Fatalf("iteration %d: dithered ok %v, exact ok %v", n, ok, eok)
+		}
+		if !ok {
+			break
+		}
+		if at < exact || at >= exact+slot || at <= prev {
+			t.Fatalf("iteration %d at %v: outside its slot [%v, %v) or not after %v", n, at, exact, exact+slot, prev)
+		}
+		prev = at
+		bins[(at%tick)*4/tick]++
+		exactBins[(exact%tick)*4/tick]++
+		n++
+	}
+	if n != rate*10 {
+		t.Fatalf("%d iterations, want %d", n, rate*10)
+	}
+	for i, c := range bins {
+		// Uniform phases put n/4 in each quarter of the tick; 5 sd of a
+		// binomial is about 4% of n at this n.
+		if d := float64(c) - float64(n)/4; math.Abs(d) > 5*math.Sqrt(float64(n)*0.25*0.75) {
+			t.Errorf("quarter %d of the tick holds %d of %d dithered arrivals", i, c, n)
+		}
+	}
+	if slices.Max(exactBins[:]) != n {
+		t.Errorf("exact arrivals at 250/s should all share one phase of a 4 ms tick: %v", exactBins)
 	}
 }

@@ -131,6 +131,7 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	}
 	aborts := abortThresholds(p.Thresholds)
 	eo := engineOptions(p.Load, o)
+	eo.Dither = profilesCPU(p)
 	eo.OnWindow = func(w result.Window, snap *result.Run) string {
 		if o.OnWindow != nil {
 			o.OnWindow(w, snap)
@@ -243,6 +244,12 @@ func engineOptions(l plan.LoadSpec, o LoadOptions) load.Options {
 		eo.GracefulStop = 30 * time.Second
 	}
 	return eo
+}
+
+// profilesCPU reports whether a run of p takes CPU profiles of its
+// target: its constant arrivals are then dithered (see load.Options).
+func profilesCPU(p *plan.Plan) bool {
+	return p.System != nil && p.System.Pprof != ""
 }
 
 // watching is the watch of the system under test beside one run.

@@ -73,6 +73,7 @@ func runLoads(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, er
 			return nil, errors.Join(ErrCompile, err)
 		}
 		pt := &loadPart{nl: nl, test: test, layout: layout, eo: engineOptions(nl.LoadSpec, o), run: &result.Run{}}
+		pt.eo.Dither = profilesCPU(p)
 		if nl.Model == "open" {
 			prof := load.NewProfile(pt.eo.Levels)
 			if d := prof.Duration(); d > 0 {
