@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -31,7 +32,7 @@ func ExpandDSN(dsn string, getenv func(string) string) (string, error) {
 		}
 		name := dsn[i+2 : i+j]
 		if !envName(name) {
-			return "", fmt.Errorf("${%s} in the DSN is not an environment variable name", name)
+			return "", fmt.Errorf("%s in the DSN is not an environment variable name", strconv.Quote("${"+name+"}"))
 		}
 		v := getenv(name)
 		if v == "" {
