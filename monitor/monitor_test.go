@@ -15,26 +15,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-perf/stampede/demo"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/store"
 )
 
-// target is a loopback HTTP service that can be made slow, taken down
-// (its port refuses connections) and brought back on the same port.
+// target is the demo shop on loopback, which can be made slow (every
+// answer held back), taken down (its port refuses connections) and
+// brought back on the same port.
 type target struct {
 	t     *testing.T
 	addr  string
+	shop  http.Handler
 	mu    sync.Mutex // guards delay and srv
 	delay time.Duration
 	srv   *http.Server
 }
 
 func newTarget(t *testing.T) *target {
+	shop, err := demo.New(context.Background(), demo.Options{Products: 20, Users: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shop.Close() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := &target{t: t, addr: ln.Addr().String()}
+	tg := &target{t: t, addr: ln.Addr().String(), shop: shop.Handler()}
 	tg.serve(ln)
 	t.Cleanup(func() { tg.down() })
 	return tg
@@ -46,7 +54,7 @@ func (tg *target) serve(ln net.Listener) {
 		delay := tg.delay
 		tg.mu.Unlock()
 		time.Sleep(delay)
-		w.Write([]byte("ok"))
+		tg.shop.ServeHTTP(w, r)
 	})}
 	tg.mu.Lock()
 	tg.srv = srv
@@ -118,7 +126,7 @@ scenarios:
     steps:
       - name: home
         method: GET
-        path: /
+        path: /api/products?limit=5
 `
 
 const monitorPlan = `name: monitored service` + planHead + `monitor:
@@ -133,7 +141,7 @@ const monitorPlan = `name: monitored service` + planHead + `monitor:
     - command: "cat >> '%FILE%'; echo >> '%FILE%'"
 `
 
-// The monitor every 2 s against a service made slow, then healthy, then
+// The monitor every 2 s against the demo shop made slow, then healthy, then
 // down, then healthy, with the monitor itself restarted in the middle
 // of the outage: exactly one alert per incident and one recovery, to
 // every destination; every check in the history; the counters on
@@ -329,7 +337,7 @@ const regressionPlan = `name: regressing service` + planHead + `monitor:
     - webhook: "http://%HOOK%/json"
 `
 
-// A service that slows from about a millisecond to 40 ms an answer, well
+// The demo shop slowed from about a millisecond to 40 ms an answer, well
 // within its SLO, against the baseline of its own earlier checks: the
 // regression opens an incident (alerted once, its reason naming the
 // regressed metric), which is reminded once it has lasted past remind,
