@@ -148,7 +148,8 @@ type schedule struct {
 	next   atomic.Int64 // next local index to claim (constant arrivals)
 	mu     sync.Mutex   // guards the Poisson state
 	pois   bool
-	dither uint64 // constant arrivals: the seed of each slot's offset; 0 none
+	dither uint64  // constant arrivals: the seed of each slot's offset; 0 none
+	area   float64 // with dither: the arrivals of the whole schedule, p.Area(end)
 	rng    interface{ ExpFloat64() float64 }
 	sum    float64 // Poisson: cumulative arrivals of the global sequence
 	gidx   int64   // Poisson: next global index
@@ -196,7 +197,7 @@ func (s *schedule) at(m int64) (time.Duration, bool) {
 		// same for a given seed and global index on every segment; the
 		// last slot is cut at the schedule's end, so that dithering
 		// loses no iteration.
-		slot := min(1, s.p.Area(s.end)-x)
+		slot := min(1, s.area-x)
 		if slot > 0 {
 			x += slot * unitOf(s.dither, uint64(g))
 		}
@@ -256,6 +257,7 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 	sch := &schedule{p: p, seg: seg, end: p.Duration(), pois: e.opt.Arrivals == result.ArrivalsPoisson}
 	if e.opt.Dither && !sch.pois {
 		sch.dither = e.opt.Seed | 1 // never 0, which means none
+		sch.area = p.Area(sch.end)
 	}
 	if sch.pois {
 		sch.rng = newExpSource(e.opt.Seed)

@@ -113,7 +113,7 @@ func TestDitheredSchedule(t *testing.T) {
 	const rate = 250
 	p := NewProfile([]Level{{Target: rate, Hold: 10 * time.Second}})
 	plain := &schedule{p: p, seg: Segment{K: 0, N: 1}, end: p.Duration()}
-	dith := &schedule{p: p, seg: Segment{K: 0, N: 1}, end: p.Duration(), dither: 12345}
+	dith := &schedule{p: p, seg: Segment{K: 0, N: 1}, end: p.Duration(), dither: 12345, area: p.Area(p.Duration())}
 	if plain.planned() != dith.planned() {
 		t.Fatalf("planned %d dithered, %d exact", dith.planned(), plain.planned())
 	}
