@@ -324,11 +324,6 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 			s.xs[i] = clock(s.xs[i])
 		}
 	}
-	defer func() {
-		if perSecond > 0 && h.GrowthMBPerMin != 0 {
-			h.GrowthKBPerRequest = round2(1024 * h.GrowthMBPerMin / 60 / perSecond)
-		}
-	}()
 	h.WindowS = s.xs[len(s.xs)-1] - s.xs[0]
 	end := math.Nextafter(s.xs[len(s.xs)-1], math.Inf(1))
 	if s.cycles != nil {
@@ -340,6 +335,9 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 	verdict := func(v, format string, args ...any) *result.Heap {
 		h.Verdict, h.VerdictReason = v, fmt.Sprintf(format, args...)
 		h.LeakSuspected = v == result.HeapLeakSuspected
+		if perSecond > 0 && h.GrowthMBPerMin != 0 {
+			h.GrowthKBPerRequest = round2(1024 * h.GrowthMBPerMin / 60 / perSecond)
+		}
 		return h
 	}
 	// The growth of the window and of each half, wherever they can be
