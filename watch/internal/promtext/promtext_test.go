@@ -163,10 +163,12 @@ func TestFormatOf(t *testing.T) {
 // fuzz test's round trip.
 func encode(samples []Sample) string {
 	var b strings.Builder
-	family := ""
+	family, typ := "", Untyped
 	for i, s := range samples {
-		if i == 0 || s.Family != family {
-			family = s.Family
+		// A family whose type a later # TYPE line changed (the parser
+		// takes the last one) needs its own line again.
+		if i == 0 || s.Family != family || s.Type != typ {
+			family, typ = s.Family, s.Type
 			b.WriteString("# TYPE " + quoteName(s.Family, true) + " " + s.Type.String() + "\n")
 		}
 		b.WriteString("{" + quoteValue(s.Name))
