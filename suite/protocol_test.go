@@ -29,6 +29,11 @@ func TestProtocolEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs about 40 s of real load")
 	}
+	// Most of its minute is spent waiting on a 40 requests/s server, as
+	// is TestStressFindsTheConstructedLimit's on a 33 requests/s one: the
+	// two run side by side (and only they: t.Parallel tests wait for the
+	// package's others to end).
+	t.Parallel()
 	// A serial server with a 25 ms hold (40 requests/s) gives the stress
 	// phase somewhere to break far below what the generator drives even
 	// under the race detector on a busy two-core machine: the outcome is

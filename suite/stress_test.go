@@ -92,6 +92,9 @@ func TestStressFindsTheConstructedLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs about 50 s of real load")
 	}
+	// Beside TestProtocolEndToEnd, which also mostly waits on a slow
+	// server (see there).
+	t.Parallel()
 	const workers, service = 2, 60 * time.Millisecond
 	capacity := float64(workers) / service.Seconds() // 33.3 requests/s
 	const slow, degrade = 200 * time.Millisecond, 2 * time.Second

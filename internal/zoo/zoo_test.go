@@ -93,6 +93,9 @@ func TestServicesServe(t *testing.T) {
 	}
 	for _, name := range zoo.Names() {
 		t.Run(name, func(t *testing.T) {
+			// Each waits on its child's start, most of a second under the
+			// race detector: all start at once.
+			t.Parallel()
 			p := startService(t, name)
 			metrics := get(t, p.URL+"/metrics")
 			for _, series := range []string{"go_gc_heap_live_bytes", "go_gc_cycles_total_gc_cycles_total", "go_memstats_heap_inuse_bytes", "process_cpu_seconds_total", "go_goroutines"} {
