@@ -16,6 +16,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/demo"
 	"github.com/stampede-perf/stampede/examples"
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/internal/zoo"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
@@ -71,11 +72,9 @@ func TestDemoFaultsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads the demo shop for 15 s; skipped with -short")
 	}
-	if raceEnabled {
-		// The race detector slows the generator in this process many times
-		// over; it can no longer keep the shop busy.
-		t.Skip("the load is not representative under the race detector")
-	}
+	// The race detector slows the generator in this process many times
+	// over; it can no longer keep the shop busy.
+	racedetect.Skip(t, "the load is not representative under the race detector")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), demoShopEnv+"="+strings.Join([]string{demo.FaultLeak, demo.FaultHotspot, demo.FaultLock}, ","))
 	shop, err := zoo.Start(context.Background(), "demo shop", cmd)

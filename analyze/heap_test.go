@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -190,19 +191,17 @@ func fastShortLeak(gcTime bool) func(r *rand.Rand) ([]result.SystemPoint, int) {
 // statisticsOnly skips t under the race detector: t runs single-goroutine
 // statistics over generated populations, where the detector has nothing
 // to watch and runs tens of times slower (minutes of CI); the plain pass
-// of .ci/run runs it, this package having race-tagged test files.
+// of .ci/run runs it.
 func statisticsOnly(t *testing.T) {
 	t.Helper()
-	if heapRace {
-		t.Skip("single-goroutine statistics: nothing for the race detector to watch; run without -race")
-	}
+	racedetect.Skip(t, "single-goroutine statistics: nothing for the race detector to watch")
 }
 
 // popSize is how many timelines of a population are drawn: a fifth of n
 // with -short or under the race detector, which slows the trend tests
 // many times over.
 func popSize(n int) int {
-	if testing.Short() || heapRace {
+	if testing.Short() || racedetect.Enabled {
 		return n / 5
 	}
 	return n

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/metrics"
 )
 
@@ -21,9 +22,7 @@ func (nopStep) Do(_ context.Context, _ *VU, s *metrics.Sample) (time.Time, time.
 // An iteration allocates nothing of its own: its samples go from the VU to
 // its ring by copy.
 func TestIterationAllocatesNothing(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector changes allocation counts")
-	}
+	racedetect.Skip(t, "the race detector changes allocation counts")
 	vu := NewTestVU(1, nil, nil)
 	vu.ring = metrics.NewRing(1 << 14) // room for every sample: nothing drains it
 	vu.test = &Test{Scenarios: []Scenario{{Name: "s", Weight: 1, Steps: []Step{nopStep{}, nopStep{}}, Think: make([]Think, 2)}}}

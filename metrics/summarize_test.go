@@ -1,13 +1,13 @@
 package metrics
 
 import (
-	"github.com/stampede-perf/stampede/internal/racedetect"
 	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/result"
 )
 

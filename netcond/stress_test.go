@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/report"
 	"github.com/stampede-perf/stampede/result"
@@ -23,9 +24,7 @@ import (
 // The server answers at once: every millisecond of difference between
 // the steps is the network's.
 func TestNetworkStressFindsTheChattyScenario(t *testing.T) {
-	if raceSlack > 1 {
-		t.Skip("timing: the race detector's late timers blur the round trips; the plain pass runs it")
-	}
+	racedetect.Skip(t, "timing: the race detector's late timers blur the round trips")
 	body := bytes.Repeat([]byte("x"), 64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
 	t.Cleanup(srv.Close)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/plan"
 )
 
@@ -167,9 +168,7 @@ func TestCompileCheckErrors(t *testing.T) {
 }
 
 func TestCheckNoAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector changes allocation counts")
-	}
+	racedetect.Skip(t, "the race detector changes allocation counts")
 	c, err := CompileCheck(&plan.Check{
 		Status:       []int{200, 201},
 		BodyContains: "paid",

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/stampede-perf/stampede/internal/racedetect"
 )
 
 // fixedClock is 2023-11-14T22:13:20.123Z.
@@ -389,9 +391,7 @@ func TestZeroState(t *testing.T) {
 }
 
 func TestNoAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector changes allocation counts")
-	}
+	racedetect.Skip(t, "the race detector changes allocation counts")
 	c := newTestCompiler(t)
 	tp, err := c.Compile(`{"email":"{{ users.email }}","order":"{{ order_id }}","base":"{{ base }}","vu":{{ vu }},"n":{{ random_int(1, 100) }},"id":"{{ uuid }}","s":"{{ random_string(8) }}","t":{{ timestamp }}}`)
 	if err != nil {

@@ -3,6 +3,8 @@ package tmpl
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stampede-perf/stampede/internal/racedetect"
 )
 
 // Values expanded into a URL are percent-encoded for where they land; the
@@ -62,9 +64,7 @@ func TestAppendURLMissingVariable(t *testing.T) {
 }
 
 func TestAppendURLDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
+	racedetect.Skip(t, "the race detector allocates")
 	tp, err := NewCompiler(nil, nil, nil).Compile("/items/{{ id }}?q={{ q }}&n={{ vu }}")
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/watch"
@@ -210,9 +211,10 @@ func profilesOf(sys *result.System) map[string]string {
 // the top of the heap growth; the others never, and the target that
 // completes no cycle is inconclusive for that reason.
 func TestLeakVerdicts(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("runs the target sixteen times, about 15 s; skipped with -short and under the race detector")
+	if testing.Short() {
+		t.Skip("runs the target sixteen times, about 15 s; skipped with -short")
 	}
+	racedetect.Skip(t, "sixteen runs of a real target: run once, without the detector's slowdown")
 	type variant struct {
 		name    string
 		args    []string

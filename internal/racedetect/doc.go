@@ -1,10 +1,11 @@
 // Package racedetect tells whether the binary was built with the race
-// detector, for tests that measure timing and drive less load under its
-// slowdown while still running there.
+// detector, for the tests that must behave differently under it.
 //
-// A package whose tests only adapt their load this way says so through
-// this package rather than test files built with or without the race
-// tag: .ci/run runs a second pass, without the detector, over every
-// package that has such files, which a package that runs the same tests
-// either way does not need.
+// Three kinds: a test that only drives less load under the detector's
+// slowdown reads Enabled and runs in the race pass alone; a test whose
+// timing bounds the detector would break widens them by Loose; a test
+// that it cannot run truthfully at all (allocation counts, CPU profiles,
+// single-goroutine statistics tens of times slower) calls Skip. .ci/run
+// then runs every test that calls Loose or Skip once more without the
+// detector, and nothing else twice.
 package racedetect

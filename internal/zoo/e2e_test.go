@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/internal/zoo"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
@@ -148,11 +149,9 @@ func TestFindingsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads nine services for about 125 s; skipped with -short")
 	}
-	if raceEnabled {
-		// The generator runs in this process; slowed many times over by
-		// the race detector it can no longer hold the plans' rates.
-		t.Skip("the generator cannot hold the plans' rates under the race detector")
-	}
+	// The generator runs in this process; slowed many times over by the
+	// race detector it can no longer hold the plans' rates.
+	racedetect.Skip(t, "the generator cannot hold the plans' rates under the race detector")
 	cases := []struct {
 		service string
 		// hold is how long the load holds after its ramp-up: the leak

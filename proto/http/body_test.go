@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/tmpl"
@@ -143,9 +144,7 @@ func TestMaxBodyDefaultAndBound(t *testing.T) {
 
 // A request whose body is discarded allocates nothing either.
 func TestStreamedRequestDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
+	racedetect.Skip(t, "the race detector allocates")
 	base := cannedServer(t)
 	h := newHarness(t, Config{Timeout: time.Second, KeepAlive: true, Buffers: NewBuffers(0)})
 	st := compile(t, base, &plan.Step{Path: "/x/{{ vu }}", Check: &plan.Check{Status: []int{200}}})

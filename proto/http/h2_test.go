@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/plan"
 )
@@ -193,9 +194,7 @@ func childH2C(t testing.TB) string {
 // count (the client's own: the server runs in a child process) is stated
 // in the README and must not grow unnoticed.
 func TestHTTP2Allocations(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
+	racedetect.Skip(t, "the race detector allocates")
 	target := plan.Target{BaseURL: childH2C(t), HTTP: 2}
 	cfg := withTarget(t, target, Config{KeepAlive: true, HTTP2: true})
 	h := newHarness(t, cfg)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/plan"
@@ -345,9 +346,7 @@ func cannedServer(t testing.TB) string {
 
 // The per-request path allocates nothing once the VU is warm.
 func TestRequestDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
+	racedetect.Skip(t, "the race detector allocates")
 	base := cannedServer(t)
 	h := newHarness(t, Config{Timeout: time.Second, KeepAlive: true, Buffers: NewBuffers(0)})
 	st := compile(t, base, &plan.Step{Path: "/x/{{ vu }}", Query: map[string]string{"q": "{{ iteration }}"},

@@ -1,5 +1,0 @@
-//go:build !race
-
-package tmpl
-
-const raceEnabled = false
