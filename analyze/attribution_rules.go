@@ -66,9 +66,12 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	}
 	limit := 100 * ev.cfg["hotspot_share"]
 	note := profileNote(sys, "cpu")
-	samples := profileSamples(sys.Hotspots)
+	samples, count := profileSamples(sys.Hotspots), "at least %d samples"
+	if sys.CPUSamples > 0 {
+		samples, count = sys.CPUSamples, "%d samples"
+	}
 	if samples > 0 {
-		note = strings.TrimPrefix(note+fmt.Sprintf("; at least %d samples", samples), "; ")
+		note = strings.TrimPrefix(note+"; "+fmt.Sprintf(count, samples), "; ")
 	}
 	var named []result.Hotspot
 	for _, h := range sys.Hotspots {
@@ -146,6 +149,7 @@ func ruleHotspot(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		}
 		capOnHeadroom(ev, &f)
 		lowerOnThinProfile(ev, &f)
+		lowerOnFewSamples(ev, &f, share, limit)
 		out = append(out, f)
 	}
 	return out, nil
@@ -267,6 +271,7 @@ func libraryHotspot(ev *evaluation, limit float64, note string, samples int) []r
 		limit, h.CumPct, name, f.Subject)
 	capOnHeadroom(ev, &f)
 	lowerOnThinProfile(ev, &f)
+	lowerOnFewSamples(ev, &f, h.CumPct, limit)
 	return []result.Finding{f}
 }
 
@@ -296,9 +301,12 @@ func legacyHotspot(ev *evaluation) []result.Finding {
 		break
 	}
 	note := profileNote(sys, "cpu")
-	samples := profileSamples(sys.Hotspots)
+	samples, count := profileSamples(sys.Hotspots), "at least %d samples"
+	if sys.CPUSamples > 0 {
+		samples, count = sys.CPUSamples, "%d samples"
+	}
 	if samples > 0 {
-		note = strings.TrimPrefix(note+fmt.Sprintf("; at least %d samples", samples), "; ")
+		note = strings.TrimPrefix(note+"; "+fmt.Sprintf(count, samples), "; ")
 	}
 	var out []result.Finding
 	for _, h := range named {
@@ -645,6 +653,7 @@ func ruleGC(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	f.Detail += idleNote
 	if byCPU && !byPause {
 		lowerOnThinProfile(ev, &f)
+		lowerOnFewSamples(ev, &f, a.CPUPct, cpuLimit)
 	}
 	if a != nil {
 		for i, s := range a.Sites {

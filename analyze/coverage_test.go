@@ -122,3 +122,69 @@ func TestIdleMarkIsNotGCPressure(t *testing.T) {
 		t.Errorf("idle mark %.2f%%, GC work %.2f%%, GC CPU %.2f%%; want 30, 10, 10", a.IdleMarkPct, a.GCWorkPct, a.CPUPct)
 	}
 }
+
+// TestShareLowerBound checks the bound against what it promises, computed
+// the slow way: for a true share p exactly at a rule's threshold, the
+// chance (summed over every count of the binomial law) that the samples
+// give a share whose bound still passes p — a false "established" — is
+// at most 5% (5.5 with rounding), from 20 samples to 5,000. And the bound
+// closes on the share as the samples grow.
+func TestShareLowerBound(t *testing.T) {
+	statisticsOnly(t)
+	for _, p := range []float64{0.05, 0.15, 0.25, 0.3, 0.45} {
+		for _, n := range []int{20, 37, 60, 100, 250, 1000, 5000} {
+			// log of the binomial pmf, summed over the counts whose bound
+			// passes p.
+			var falseRate float64
+			for k := 0; k <= n; k++ {
+				if shareLowerBound(100*float64(k)/float64(n), n) < 100*p {
+					continue
+				}
+				lg := lgamma(n+1) - lgamma(k+1) - lgamma(n-k+1) + float64(k)*math.Log(p) + float64(n-k)*math.Log1p(-p)
+				falseRate += math.Exp(lg)
+			}
+			if falseRate > 0.055 {
+				t.Errorf("share %.0f%%, %d samples: the bound passes the true share %.1f%% of the time, want at most 5%%", 100*p, n, 100*falseRate)
+			}
+		}
+	}
+	if lo := shareLowerBound(25, 60); lo > 17 || lo < 15 {
+		t.Errorf("a quarter of 60 samples: bound %.1f%%, want about 16%%", lo)
+	}
+	if lo := shareLowerBound(25, 100000); math.Abs(lo-25) > 0.3 {
+		t.Errorf("a quarter of 100,000 samples: bound %.2f%%, want about 25%%", lo)
+	}
+	if lo := shareLowerBound(25, 0); lo != 25 {
+		t.Errorf("unknown count: bound %.2f%%, want the share itself", lo)
+	}
+}
+
+func lgamma(n int) float64 { v, _ := math.Lgamma(float64(n)); return v }
+
+// TestFewSamplesLowerShares: the same shares as a well-sampled profile's,
+// from a profile of 60 samples, are notes; from 3,000, they stand.
+func TestFewSamplesLowerShares(t *testing.T) {
+	for _, tt := range []struct {
+		samples int
+		wantLow bool
+	}{{60, true}, {3000, false}, {0, false}} {
+		r := cleanRun()
+		r.System.Module = svcModule
+		r.System.Process.CPUPercent.Mean = 40
+		r.System.CPUSamples = tt.samples
+		r.System.Hotspots = []result.Hotspot{{Function: "renderReceipt", Package: svc + "/shop", Own: true, FlatPct: 36, CumPct: 36, RequestPct: 36}}
+		r.System.Alloc = &result.AllocPressure{CPUPct: 30, MallocPct: 5, GCWorkPct: 25}
+		cfg := map[string]float64{"hotspot_share": 0.3, "gc_pause_percent": 5}
+		hs, _ := ruleHotspot(&evaluation{run: r, cfg: cfg})
+		gcs, _ := ruleGC(&evaluation{run: r, cfg: cfg})
+		for _, fs := range [][]result.Finding{hs, gcs} {
+			if len(fs) != 1 {
+				t.Fatalf("%d samples: findings %+v", tt.samples, fs)
+			}
+			f := fs[0]
+			if (f.Severity == SeverityLow) != tt.wantLow || strings.Contains(f.Detail, "95% bound") != tt.wantLow {
+				t.Errorf("%d samples: %s %s — %s", tt.samples, f.Severity, f.Title, f.Detail)
+			}
+		}
+	}
+}

@@ -197,8 +197,9 @@ func Analyze(sys *result.System, steadyFrom float64, series []result.Window) {
 		sys.Module = &result.Module{Source: "file names"}
 	}
 	oc := newOwnCode(sys.Module)
-	sys.Hotspots, sys.Alloc, sys.RequestCPUPct, sys.CPUProfileCoverage = nil, nil, 0, 0
+	sys.Hotspots, sys.Alloc, sys.RequestCPUPct, sys.CPUProfileCoverage, sys.CPUSamples = nil, nil, 0, 0, 0
 	if cpu != nil {
+		sys.CPUSamples = sampleCount(cpu)
 		st := readStacks(cpu, oc)
 		sys.Hotspots = st.hotspots(profileTop)
 		sys.Alloc = st.allocCPU()

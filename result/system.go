@@ -38,6 +38,10 @@ type System struct {
 	// and the profile's shares lean towards its longer-running work. Zero
 	// when unknown (no process samples over the profile's span).
 	CPUProfileCoverage float64 `json:"cpu_profile_coverage,omitempty"`
+	// CPUSamples is how many samples the CPU profile holds: the shares
+	// of Hotspots and Alloc are fractions of them, as firm as their
+	// number allows (a quarter of 60 samples could be a sixth).
+	CPUSamples int `json:"cpu_samples,omitempty"`
 }
 
 // Waits is where the goroutines serving requests spent their time, from

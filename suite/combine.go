@@ -157,7 +157,7 @@ func combineSystems(systems []*result.System, offsets []float64, pick int) *resu
 		p := systems[pick]
 		out.Hotspots, out.Contention, out.Heap, out.GC, out.Database = p.Hotspots, p.Contention, p.Heap, p.GC, p.Database
 		out.Module, out.Alloc, out.Waits, out.Goroutines, out.RequestCPUPct = p.Module, p.Alloc, p.Waits, p.Goroutines, p.RequestCPUPct
-		out.CPUProfileCoverage = p.CPUProfileCoverage
+		out.CPUProfileCoverage, out.CPUSamples = p.CPUProfileCoverage, p.CPUSamples
 	}
 	return out
 }
