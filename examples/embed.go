@@ -4,7 +4,8 @@ package examples
 
 import "embed"
 
-// FS holds shop.yaml and users.csv.
+// FS holds every example plan (NAME.yaml, run by stampede demo
+// --example NAME) and the data they read (users.csv).
 //
-//go:embed shop.yaml users.csv
+//go:embed *.yaml users.csv
 var FS embed.FS

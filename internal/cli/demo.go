@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,7 +31,7 @@ func newDemoCmd(e *env) *cobra.Command {
 	var quiet bool
 	var rf recordFlags
 	var tf testFlags
-	var dash string
+	var dash, example string
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Start the built-in shop on a free loopback port and run the test protocol against it",
@@ -47,6 +48,10 @@ shop, and print the summary.
   stampede demo --duration 10s           one load of the example plan instead, this long
   stampede demo --fault leak,hotspot     with planted faults for the watch to find
   stampede demo --only scalability       1, 2 and 4 shops behind nginx (or haproxy)
+  stampede demo --example websocket      one load of another example plan: websocket
+                                         (live stock), grpc (the catalogue over gRPC),
+                                         network (through a slow network), shop-loads
+                                         (browsers and API side by side)
   stampede demo serve --addr 127.0.0.1:8080   only the shop, until interrupted`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -63,7 +68,13 @@ shop, and print the summary.
 			}
 			outs.dashboard = dash
 			ctx := c.Context()
+			if !slices.Contains(demoExamples(), example) {
+				return invalidf("--example %s: no such example plan (have %s)", example, strings.Join(demoExamples(), ", "))
+			}
 			if demoScaleOnly(tf.only) {
+				if example != demoShopExample {
+					return invalidf("--only scalability scales the shop with its own plan: --example does not apply")
+				}
 				return runDemoScale(c, e, fl, tf, outs, quiet, &rf)
 			}
 			shop, err := startShopProcess(ctx, e, fl)
@@ -71,31 +82,43 @@ shop, and print the summary.
 				return fmt.Errorf("cannot start the demo shop: %w", err)
 			}
 			defer shop.stop()
-			p, cleanup, err := demoPlan(shop.url)
+			p, cleanup, err := demoPlan(example, shop)
 			if err != nil {
 				return err
 			}
 			defer cleanup()
-			single := c.Flags().Changed("duration") || c.Flags().Changed("vus")
-			if single && (len(tf.only) > 0 || c.Flags().Changed("profile")) {
+			// Every example but the shop's own is one load, as
+			// `stampede run` would run it, unless phases are asked for.
+			single := c.Flags().Changed("duration") || c.Flags().Changed("vus") ||
+				(example != demoShopExample && len(tf.only) == 0 && !c.Flags().Changed("profile"))
+			if (c.Flags().Changed("duration") || c.Flags().Changed("vus")) && (len(tf.only) > 0 || c.Flags().Changed("profile")) {
 				return invalidf("--duration and --vus run one load; --only and --profile choose phases of the protocol: use one or the other")
 			}
-			if c.Flags().Changed("duration") {
-				p.Load.Stages = nil
-				p.Load.VUs = 20
-				p.Load.Duration = plan.Duration(duration)
-				p.Load.RampUp = 0
-			}
-			if c.Flags().Changed("vus") {
-				if p.Load.Duration == 0 && len(p.Load.Stages) > 0 {
-					var total plan.Duration
-					for _, s := range p.Load.Stages {
-						total += s.RampUp + s.Duration
-					}
-					p.Load.Duration = total
+			loads := []*plan.LoadSpec{&p.Load}
+			if len(p.Loads) > 0 {
+				loads = loads[:0]
+				for _, l := range p.Loads {
+					loads = append(loads, &l.LoadSpec)
 				}
-				p.Load.Stages = nil
-				p.Load.VUs = vus
+			}
+			for _, l := range loads {
+				if c.Flags().Changed("vus") && demoOpen(l) {
+					return invalidf("--vus sets the virtual users of a closed load; the %s example's load is open (a rate): use --duration alone", example)
+				}
+				if c.Flags().Changed("duration") {
+					demoHold(l, plan.Duration(duration))
+				}
+				if c.Flags().Changed("vus") {
+					if l.Duration == 0 && len(l.Stages) > 0 {
+						var total plan.Duration
+						for _, s := range l.Stages {
+							total += s.RampUp + s.Duration
+						}
+						l.Duration = total
+					}
+					l.Stages = nil
+					l.VUs = vus
+				}
 			}
 			// Watch the shop as a user would watch their service.
 			p.System = &plan.System{
@@ -122,6 +145,7 @@ shop, and print the summary.
 	c.Flags().StringArrayVar(&reportSpecs, "report", nil, "write a report: FORMAT=FILE (html, md, junit, json)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no live progress line")
 	addDashboardFlag(c.Flags(), &dash)
+	c.Flags().StringVar(&example, "example", demoShopExample, "the example plan to run against the shop: "+strings.Join(demoExamples(), ", ")+" (all but shop run one load, as stampede run does)")
 	rf.register(c.Flags())
 	c.AddCommand(newDemoServeCmd(e))
 	return c
@@ -136,7 +160,7 @@ func runDemoScale(c *cobra.Command, e *env, faults []string, tf testFlags, outs 
 	if err != nil {
 		return err
 	}
-	p, cleanup, err := demoPlan("http://127.0.0.1:1")
+	p, cleanup, err := demoPlan(demoShopExample, &shopProcess{url: "http://127.0.0.1:1"})
 	if err != nil {
 		return err
 	}
@@ -157,6 +181,7 @@ func runDemoScale(c *cobra.Command, e *env, faults []string, tf testFlags, outs 
 // watch sees it apart from the generator, as it would a real service.
 type shopProcess struct {
 	url  string
+	grpc string // host:port of its gRPC catalogue
 	pid  int
 	stop func()
 }
@@ -166,7 +191,7 @@ func startShopProcess(ctx context.Context, e *env, faults []string) (*shopProces
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "demo", "serve", "--addr", "127.0.0.1:0", "--fault", strings.Join(faults, ","))
+	cmd := exec.Command(exe, "demo", "serve", "--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--fault", strings.Join(faults, ","))
 	cmd.Env = append(os.Environ(), extraEnv...)
 	logs := &tail.Buffer{Max: 4096} // shown only if the shop fails to start
 	cmd.Stderr = logs
@@ -188,7 +213,7 @@ func startShopProcess(ctx context.Context, e *env, faults []string) (*shopProces
 			<-done
 		}
 	}
-	lines := make(chan string, 1)
+	lines := make(chan string, 2)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -200,12 +225,19 @@ func startShopProcess(ctx context.Context, e *env, faults []string) (*shopProces
 	}()
 	timeout := time.NewTimer(30 * time.Second)
 	defer timeout.Stop()
+	shop := &shopProcess{pid: cmd.Process.Pid, stop: stop}
 	for {
 		select {
 		case l := <-lines:
+			// The HTTP address comes first, then the gRPC one.
 			if u, ok := strings.CutPrefix(l, "demo shop listening on "); ok {
-				u, _, _ = strings.Cut(u, " ")
-				return &shopProcess{url: u, pid: cmd.Process.Pid, stop: stop}, nil
+				shop.url, _, _ = strings.Cut(u, " ")
+			}
+			if a, ok := strings.CutPrefix(l, "demo shop gRPC catalogue on grpc://"); ok {
+				shop.grpc, _, _ = strings.Cut(a, " ")
+			}
+			if shop.url != "" && shop.grpc != "" {
+				return shop, nil
 			}
 		case <-timeout.C:
 			stop()
@@ -224,9 +256,47 @@ func faultList(f []string) string {
 	return fmt.Sprint(f)
 }
 
-// demoPlan writes the embedded example plan and its data to a temporary
-// directory, loads it and points it at url.
-func demoPlan(url string) (*plan.Plan, func(), error) {
+// demoOpen reports whether l is an open load: a rate, or stages of rates.
+func demoOpen(l *plan.LoadSpec) bool {
+	return l.Rate > 0 || l.Model == "open" || (len(l.Stages) > 0 && l.Stages[len(l.Stages)-1].Rate != nil)
+}
+
+// demoHold makes l one level held for d (--duration): an open load at the
+// rate it ends on, a closed one at 20 virtual users.
+func demoHold(l *plan.LoadSpec, d plan.Duration) {
+	if demoOpen(l) {
+		if n := len(l.Stages); n > 0 && l.Stages[n-1].Rate != nil {
+			l.Rate = *l.Stages[n-1].Rate
+		}
+	} else {
+		l.VUs = 20
+	}
+	l.Stages = nil
+	l.Duration = d
+	l.RampUp, l.RampDown = 0, 0
+}
+
+// demoShopExample is the example plan stampede demo runs by default: the
+// standard e-commerce plan and its protocol.
+const demoShopExample = "shop"
+
+// demoExamples names the embedded example plans (examples/NAME.yaml).
+func demoExamples() []string {
+	var names []string
+	entries, _ := fs.ReadDir(examples.FS, ".")
+	for _, d := range entries {
+		if n, ok := strings.CutSuffix(d.Name(), ".yaml"); ok {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// demoPlan writes the embedded example plans and their data to a
+// temporary directory, loads the one named and points it at the shop:
+// its base URL, and the gRPC steps written for the shop's default
+// address at its gRPC catalogue.
+func demoPlan(name string, shop *shopProcess) (*plan.Plan, func(), error) {
 	dir, err := os.MkdirTemp("", "stampede-demo-")
 	if err != nil {
 		return nil, nil, err
@@ -246,12 +316,19 @@ func demoPlan(url string) (*plan.Plan, func(), error) {
 		cleanup()
 		return nil, nil, err
 	}
-	p, err := plan.Load(filepath.Join(dir, "shop.yaml"))
+	p, err := plan.Load(filepath.Join(dir, name+".yaml"))
 	if err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("the embedded example plan is invalid: %w", err)
 	}
-	p.Target.BaseURL = url
+	p.Target.BaseURL = shop.url
+	for _, sc := range p.Scenarios {
+		for _, st := range sc.Steps {
+			if st.GRPC != nil && shop.grpc != "" && strings.HasPrefix(st.GRPC.URL, "grpc://127.0.0.1:") {
+				st.GRPC.URL = "grpc://" + shop.grpc
+			}
+		}
+	}
 	return p, cleanup, nil
 }
 

@@ -80,3 +80,41 @@ func TestDemoServeSaysWhatItBinds(t *testing.T) {
 		t.Errorf("a loopback shop got a warning: %s", res.stderr)
 	}
 }
+
+// TestDemoExamples runs the WebSocket and gRPC example plans against the
+// demo shop, as `stampede demo --example NAME` does: the gRPC steps reach
+// the shop's catalogue on the port it picked, the WebSocket steps its
+// live stock, with every step's messages counted and no error.
+func TestDemoExamples(t *testing.T) {
+	for _, tt := range []struct {
+		example, kind string
+	}{{"grpc", "grpc"}, {"websocket", "ws"}} {
+		t.Run(tt.example, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "run.json")
+			res := runCLI(t, context.Background(), "demo", "--example", tt.example, "--duration", "2s", "--no-store", "-q", "--out", "json="+out)
+			// A threshold may fail on a busy machine (exit 1); what is
+			// checked is that the steps ran against the shop.
+			if res.code != ExitOK && res.code != ExitFailed {
+				t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+			}
+			r, _ := readRun(t, out)
+			if r.Summary.Requests < 10 || r.Summary.Errors != 0 {
+				t.Fatalf("requests %d errors %d: %+v", r.Summary.Requests, r.Summary.Errors, r.Errors)
+			}
+			var in int64
+			for _, s := range r.Steps {
+				in += s.MessagesIn
+				if s.Kind != tt.kind || s.Requests == 0 {
+					t.Errorf("step %s/%s: kind %q, %d requests", s.Scenario, s.Step, s.Kind, s.Requests)
+				}
+			}
+			if in == 0 {
+				t.Errorf("no message received: %+v", r.Steps)
+			}
+		})
+	}
+	res := runCLI(t, context.Background(), "demo", "--example", "nope", "--no-store")
+	if res.code != ExitInvalid || !strings.Contains(res.stderr, "no such example plan (have grpc, ") || !strings.Contains(res.stderr, "websocket)") {
+		t.Errorf("an unknown example: exit %d\n%s", res.code, res.stderr)
+	}
+}
