@@ -284,6 +284,18 @@ func parseJSON(path string, data []byte) (cols, cells []string, err error) {
 		return &FeederError{File: path, Msg: "cannot read", Err: err}
 	}
 	const want = "(the file must be a JSON array of objects: [{\"id\": 1}, …])"
+	// Every row holds a cell for every column, keys it lacks included: a
+	// table of objects whose keys mostly differ grows as rows × columns,
+	// quadratically in the file's size. No more cells than the file has
+	// bytes keeps it in proportion (a value with its key takes at least
+	// four bytes, so a table whose objects share their keys never comes
+	// near).
+	sparse := func(rows, cols int) error {
+		if rows*cols <= len(data) {
+			return nil
+		}
+		return fail(dec.InputOffset(), "%d objects with %d different keys between them make a table of more cells than the file has bytes (give the objects the same keys, or split the file)", rows, cols)
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, nil, syntax(err)
@@ -301,6 +313,9 @@ func parseJSON(path string, data []byte) (cols, cells []string, err error) {
 		if tok != json.Delim('{') {
 			return nil, nil, fail(dec.InputOffset(), "element %d is %s, want an object %s", len(rows)+1, describe(tok), want)
 		}
+		if err := sparse(len(rows)+1, len(cols)); err != nil {
+			return nil, nil, err
+		}
 		row := make([]string, len(cols))
 		set := make([]bool, len(cols))
 		for dec.More() {
@@ -315,6 +330,9 @@ func parseJSON(path string, data []byte) (cols, cells []string, err error) {
 			}
 			i, ok := index[key]
 			if !ok {
+				if err := sparse(len(rows)+1, len(cols)+1); err != nil {
+					return nil, nil, err
+				}
 				i = len(cols)
 				index[key] = i
 				cols = append(cols, key)
