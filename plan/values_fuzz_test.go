@@ -20,9 +20,7 @@ func FuzzParseDuration(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := ParseDuration(s)
 		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("%q: the error is not one line: %q", s, err)
-			}
+			oneLine(t, s, err)
 			return
 		}
 		if d < 0 {
@@ -47,9 +45,7 @@ func FuzzParseThreshold(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		metric, op, v, err := ParseThreshold(s)
 		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("%q: the error is not one line: %q", s, err)
-			}
+			oneLine(t, s, err)
 			return
 		}
 		name, kind, ok := thresholdMetric(metric)
@@ -89,9 +85,7 @@ func FuzzParsePercent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := ParsePercent(s)
 		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("%q: the error is not one line: %q", s, err)
-			}
+			oneLine(t, s, err)
 			return
 		}
 		if !(v >= 0 && v <= 100) {
@@ -103,4 +97,12 @@ func FuzzParsePercent(f *testing.F) {
 			t.Fatalf("%q → %v → %q → %v, %v", s, v, text, back, err)
 		}
 	})
+}
+
+// oneLine fails t when the error of input s spans lines.
+func oneLine(t *testing.T, s string, err error) {
+	t.Helper()
+	if strings.Contains(err.Error(), "\n") {
+		t.Fatalf("%q: the error is not one line: %q", s, err)
+	}
 }
