@@ -91,10 +91,11 @@ func (e *FeederError) Unwrap() error { return e.Err }
 // columns) or JSON (.json; an array of flat objects, whose keys are the
 // columns in order of first appearance; a row without a key reads "" there;
 // non-string values read as their JSON text, such as 42, true, null or
-// {"a":1}). mode is sequential (or ""), random or unique. path is used as
-// given: resolving it against the plan's directory is the caller's job.
-// Errors are *FeederError naming the file and, where there is one, the
-// line.
+// {"a":1}; a table of more cells than the file has bytes, from objects
+// whose keys mostly differ, is refused). mode is sequential (or ""),
+// random or unique. path is used as given: resolving it against the
+// plan's directory is the caller's job. Errors are *FeederError naming
+// the file and, where there is one, the line.
 func LoadFeeder(path, mode string) (*Feeder, error) {
 	m, err := parseMode(mode)
 	if err != nil {
