@@ -17,7 +17,14 @@
 package metrics
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"sync"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -45,10 +52,14 @@ func RecordUS(h *hdr.Histogram, v int64) {
 	_ = h.RecordValue(v) // cannot fail inside the range
 }
 
-// Decode parses an encoded histogram; "" is an empty histogram.
+// Decode parses an encoded histogram; "" is an empty histogram. Only the
+// shared geometry or a narrower one is accepted (see checkGeometry).
 func Decode(s string) (*hdr.Histogram, error) {
 	if s == "" {
 		return NewHist(), nil
+	}
+	if err := checkGeometry(s); err != nil {
+		return nil, fmt.Errorf("cannot decode histogram: %w", err)
 	}
 	h, err := hdr.Decode([]byte(s))
 	if err != nil {
@@ -93,3 +104,56 @@ func Percentiles(h *hdr.Histogram) result.Latency {
 }
 
 func ms(us int64) float64 { return float64(us) / 1000 }
+
+// A histogram's header names its geometry, and the decoder allocates and
+// walks a counter for every bucket of it: a few dozen characters that name
+// 1 to 2⁶³ at five digits cost 50 MB and, merged, a walk of six million
+// counters. Every histogram stampede writes has the shared geometry, so
+// checkGeometry reads the header first (the first 40 bytes of the
+// compressed payload) and refuses a wider one: more significant digits or a
+// higher highest value. What it cannot read it leaves to the decoder to
+// report.
+func checkGeometry(s string) error {
+	// The first 8 bytes are the cookie and the compressed length.
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(raw) < 8 {
+		return nil
+	}
+	zr := headReaders.Get().(*headReader)
+	defer headReaders.Put(zr)
+	var head [v2HeaderSize]byte
+	if err := zr.read(raw[8:], head[:]); err != nil {
+		return nil
+	}
+	sig := int32(binary.BigEndian.Uint32(head[12:]))
+	highest := int64(binary.BigEndian.Uint64(head[24:]))
+	if sig > SigFigs || highest > HighestUS {
+		return fmt.Errorf("its geometry (%d significant digits up to %d µs) is wider than stampede's (%d digits up to %d µs)", sig, highest, SigFigs, HighestUS)
+	}
+	return nil
+}
+
+// headReader reads the start of a zlib stream with a reused decompressor.
+type headReader struct {
+	src bytes.Reader
+	z   io.ReadCloser
+}
+
+var headReaders = sync.Pool{New: func() any { return &headReader{} }}
+
+func (r *headReader) read(compressed, into []byte) error {
+	r.src.Reset(compressed)
+	if r.z == nil {
+		z, err := zlib.NewReader(&r.src)
+		if err != nil {
+			return err
+		}
+		r.z = z
+	} else if err := r.z.(zlib.Resetter).Reset(&r.src, nil); err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(r.z, into); err != nil {
+		return errors.Join(err, r.z.Close())
+	}
+	return nil
+}

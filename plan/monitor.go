@@ -82,7 +82,8 @@ func ParsePercent(s string) (float64, error) {
 		return 0, nil
 	}
 	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v < 0 || v > 10000 {
+	// NaN fails every comparison: the gate would never fire.
+	if err != nil || !(v >= 0 && v <= 10000) {
 		return 0, fmt.Errorf("%q is not a percentage from 0%% to 10000%% (write it like \"20%%\")", s)
 	}
 	return v / 100, nil

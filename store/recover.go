@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -153,13 +154,16 @@ func loadWindows(ctx context.Context, q querier, id string) ([]result.Window, er
 // Begin record (skel) plus the windows as its series, folded by
 // metrics.Summarize into the summary, the steps' counts and percentiles
 // and the errors by kind. What cannot be read (a corrupt histogram, a
-// step index out of range) becomes a warning. It does not mark the run
+// step index out of range, a window that starts before the run or later
+// than a time can say) becomes a warning. It does not mark the run
 // aborted; the caller decides.
 func buildPartial(skel *result.Run, ws []result.Window) *result.Run {
 	r := *skel
+	ws, dropped := inRun(ws)
 	r.Series = ws
 	r.Steps = append([]result.StepResult(nil), skel.Steps...)
 	sp, err := metrics.Summarize(ws)
+	r.Warnings = append(r.Warnings, dropped...)
 	r.Warnings = append(r.Warnings, warnings(err)...)
 	sum := sp.Summary
 	// A recovered run lasted from its start to the end of its last
@@ -194,6 +198,36 @@ func buildPartial(skel *result.Run, ws []result.Window) *result.Run {
 		r.EndedAt = r.StartedAt.Add(time.Duration(sum.DurationS * float64(time.Second)))
 	}
 	return &r
+}
+
+// maxWindowS is the latest start of a window that a run's end, its start
+// plus the last window's end, can be computed from: a time.Duration holds
+// some 292 years.
+var maxWindowS = math.Floor(time.Duration(math.MaxInt64).Seconds()) - 1
+
+// inRun returns the windows that start within a run, and a warning for
+// each run of windows left out: one starting before the run or too late
+// for the run's end to be a time is corrupt, and would make the run end
+// before it began or its document fail to encode.
+func inRun(ws []result.Window) ([]result.Window, []string) {
+	var bad []string
+	kept := ws[:0:0]
+	for _, w := range ws {
+		if w.TS >= 0 && w.TS <= maxWindowS {
+			kept = append(kept, w)
+			continue
+		}
+		if len(bad) < 3 {
+			bad = append(bad, fmt.Sprintf("stored window at %gs lies outside the run: left out", w.TS))
+		}
+	}
+	if len(kept) == len(ws) {
+		return ws, nil
+	}
+	if n := len(ws) - len(kept); n > len(bad) {
+		bad = append(bad, fmt.Sprintf("%d stored windows lie outside the run in all: left out", n))
+	}
+	return kept, bad
 }
 
 // warnings lists the problems of a joined error, one line each.

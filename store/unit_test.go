@@ -156,6 +156,17 @@ func TestBuildPartial(t *testing.T) {
 			t.Fatalf("want counts kept and a warning, got %+v %v", r.Summary, r.Warnings)
 		}
 	})
+	t.Run("windows outside the run", func(t *testing.T) {
+		early, late := syntheticWindow(0), syntheticWindow(1)
+		early.TS, late.TS = -5, 1e300
+		r := buildPartial(skel, []result.Window{early, syntheticWindow(1), late})
+		if len(r.Series) != 1 || r.Summary.Requests != late.Requests || !r.EndedAt.Equal(skel.StartedAt.Add(2*time.Second)) {
+			t.Fatalf("want the one window inside the run, got %d windows, %d requests, ended at %v", len(r.Series), r.Summary.Requests, r.EndedAt)
+		}
+		if len(r.Warnings) != 2 || !strings.Contains(r.Warnings[0], "at -5s lies outside the run") || !strings.Contains(r.Warnings[1], "at 1e+300s") {
+			t.Fatalf("warnings %q", r.Warnings)
+		}
+	})
 	t.Run("step unknown to Begin", func(t *testing.T) {
 		r := buildPartial(&result.Run{Version: 1, Kind: "load"}, []result.Window{syntheticWindow(0)})
 		if len(r.Steps) != 2 || r.Steps[1].Step != "step 1" || r.Steps[1].Requests != 20 {

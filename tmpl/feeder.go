@@ -91,10 +91,11 @@ func (e *FeederError) Unwrap() error { return e.Err }
 // columns) or JSON (.json; an array of flat objects, whose keys are the
 // columns in order of first appearance; a row without a key reads "" there;
 // non-string values read as their JSON text, such as 42, true, null or
-// {"a":1}). mode is sequential (or ""), random or unique. path is used as
-// given: resolving it against the plan's directory is the caller's job.
-// Errors are *FeederError naming the file and, where there is one, the
-// line.
+// {"a":1}; a table of more cells than the file has bytes, from objects
+// whose keys mostly differ, is refused). mode is sequential (or ""),
+// random or unique. path is used as given: resolving it against the
+// plan's directory is the caller's job. Errors are *FeederError naming
+// the file and, where there is one, the line.
 func LoadFeeder(path, mode string) (*Feeder, error) {
 	m, err := parseMode(mode)
 	if err != nil {
@@ -284,6 +285,18 @@ func parseJSON(path string, data []byte) (cols, cells []string, err error) {
 		return &FeederError{File: path, Msg: "cannot read", Err: err}
 	}
 	const want = "(the file must be a JSON array of objects: [{\"id\": 1}, …])"
+	// Every row holds a cell for every column, keys it lacks included: a
+	// table of objects whose keys mostly differ grows as rows × columns,
+	// quadratically in the file's size. No more cells than the file has
+	// bytes keeps it in proportion (a value with its key takes at least
+	// four bytes, so a table whose objects share their keys never comes
+	// near).
+	sparse := func(rows, cols int) error {
+		if rows*cols <= len(data) {
+			return nil
+		}
+		return fail(dec.InputOffset(), "%d objects with %d different keys between them make a table of more cells than the file has bytes (give the objects the same keys, or split the file)", rows, cols)
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, nil, syntax(err)
@@ -301,6 +314,9 @@ func parseJSON(path string, data []byte) (cols, cells []string, err error) {
 		if tok != json.Delim('{') {
 			return nil, nil, fail(dec.InputOffset(), "element %d is %s, want an object %s", len(rows)+1, describe(tok), want)
 		}
+		if err := sparse(len(rows)+1, len(cols)); err != nil {
+			return nil, nil, err
+		}
 		row := make([]string, len(cols))
 		set := make([]bool, len(cols))
 		for dec.More() {
@@ -315,6 +331,9 @@ func parseJSON(path string, data []byte) (cols, cells []string, err error) {
 			}
 			i, ok := index[key]
 			if !ok {
+				if err := sparse(len(rows)+1, len(cols)+1); err != nil {
+					return nil, nil, err
+				}
 				i = len(cols)
 				index[key] = i
 				cols = append(cols, key)

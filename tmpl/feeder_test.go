@@ -2,6 +2,7 @@ package tmpl
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -136,6 +137,8 @@ func TestLoadFeederErrors(t *testing.T) {
 			"nokeys.json: the objects have no keys (each key is a column)"},
 		{"JSON duplicate key", "dupkey.json", `[{"id": 1, "id": 2}]`, "",
 			`dupkey.json:1: key "id" appears twice in element 1 (keep one)`},
+		{"JSON objects with different keys make at most a cell per byte", "sparse.json", disjointKeys(20), "",
+			"sparse.json:17: 16 objects with 15 different keys between them make a table of more cells than the file has bytes (give the objects the same keys, or split the file)"},
 		{"JSON data after the array", "after.json", "[{\"id\": 1}]\n[]", "",
 			"after.json:2: found an array after the array (the file holds one array)"},
 		{"unsupported extension", "users.txt", "id\n1\n", "",
@@ -164,6 +167,21 @@ func TestLoadFeederErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// disjointKeys is a JSON array of n objects, one a line, each with a key
+// of its own.
+func disjointKeys(n int) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n{\"k%d\": 1}", i)
+	}
+	b.WriteString("\n]")
+	return b.String()
 }
 
 func TestLoadFeederMissingFile(t *testing.T) {

@@ -12,7 +12,9 @@
 //     machine stampede runs on (loopback excluded);
 //   - prometheus: a scrape of a /metrics endpoint in the classic text or
 //     OpenMetrics text format, keeping the series the plan names plus the
-//     standard go_* and process_* families, counters turned into rates;
+//     standard go_* and process_* families, counters turned into rates
+//     (a NaN or infinite value, such as a summary's quantile before its
+//     first observation, is no reading and is left out);
 //     the garbage collector's collections per second and share of time
 //     paused come from go_gc_duration_seconds, or from the runtime/metrics
 //     names client_golang's Go collector gives (go_gc_cycles_total_gc_cycles_total,

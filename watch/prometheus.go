@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"path"
 	"strings"
@@ -136,8 +137,13 @@ func (s *promSampler) read(body []byte, format promtext.Format, now time.Time, p
 		if kind == dropSeries {
 			continue
 		}
-		key := seriesKey(smp.Name, smp.Labels)
 		v := smp.Value
+		// NaN (a summary's quantile before its first observation) and the
+		// infinities are no reading, and a Run document cannot carry them.
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		key := seriesKey(smp.Name, smp.Labels)
 		if len(smp.Labels) == 0 {
 			std.setRaw(smp.Name, v)
 		}
@@ -151,6 +157,9 @@ func (s *promSampler) read(body []byte, format promtext.Format, now time.Time, p
 				old = 0
 			}
 			v = (v - old) / dt
+			if math.IsInf(v, 0) { // a jump past what a float holds
+				continue
+			}
 		}
 		metrics[key] = v
 		if len(smp.Labels) == 0 {
@@ -311,38 +320,53 @@ func (g *stdGo) liveBytes() (float64, bool) {
 
 // cycles is the count of GC cycles the process completed.
 func (g *stdGo) cycles() (int64, bool) {
+	var v float64
 	switch {
 	case g.hasCyclesTotal:
-		return int64(g.cyclesTotal), true
+		v = g.cyclesTotal
 	case g.hasGCCount:
-		return int64(g.gcCount), true
+		v = g.gcCount
+	default:
+		return 0, false
 	}
-	return 0, false
+	// A count an int64 cannot hold is no count (the conversion would
+	// make it negative).
+	if !(v >= 0 && v < math.MaxInt64) {
+		return 0, false
+	}
+	return int64(v), true
 }
 
 func (g *stdGo) apply(pt *result.SystemPoint) {
+	// Each figure is set only when it is finite: one derived from finite
+	// series can still overflow (a rate of 10³⁰⁷ as a percentage).
+	set := func(dst *float64, v float64) {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			*dst = v
+		}
+	}
 	if live, ok := g.liveBytes(); ok {
-		pt.HeapLiveMB = live / mb
+		set(&pt.HeapLiveMB, live/mb)
 	}
 	if g.has[0] {
-		pt.HeapMB = g.heap / mb
+		set(&pt.HeapMB, g.heap/mb)
 	}
 	if g.has[1] {
-		pt.Goroutines = g.goroutines
+		set(&pt.Goroutines, g.goroutines)
 	}
 	switch {
 	case g.has[2]:
-		pt.GCPerS = g.gcPerS
+		set(&pt.GCPerS, g.gcPerS)
 	case g.hasCyclesPerS:
-		pt.GCPerS = g.cyclesPerS
+		set(&pt.GCPerS, g.cyclesPerS)
 	}
 	switch {
 	case g.has[3]:
-		pt.GCPausePct = 100 * g.gcPause
+		set(&pt.GCPausePct, 100*g.gcPause)
 	case g.hasPauseCPUPerS && g.hasProcs && g.gomaxprocs > 0:
-		pt.GCPausePct = 100 * g.pauseCPUPerS / g.gomaxprocs
+		set(&pt.GCPausePct, 100*g.pauseCPUPerS/g.gomaxprocs)
 	case g.hasPausePerS:
-		pt.GCPausePct = 100 * g.pausePerS
+		set(&pt.GCPausePct, 100*g.pausePerS)
 	}
 }
 

@@ -15,8 +15,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
@@ -94,6 +97,17 @@ func isShellName(s string) bool {
 type word struct {
 	s         string
 	line, col uint
+}
+
+// shown is a flag as typed, or quoted where it holds a character that
+// cannot be printed as it is (a line break would split the error).
+func shown(flag string) string {
+	for _, r := range flag {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(flag)
+		}
+	}
+	return flag
 }
 
 func (w word) errorf(format string, a ...any) error {
@@ -323,7 +337,7 @@ func (r *request) parse(words []word) error {
 				if base, neg := strings.CutPrefix(name, "no-"); neg && flags[base].kind == noValue && flags[base].apply != nil && !hasVal {
 					continue
 				}
-				return w.errorf("unknown flag --%s (stampede reads the flags that shape a request: -X, -H, -d, --data-raw, --data-binary, --data-urlencode, --json, -u, -b, -A, -e, -G, -I, -k, --url, --compressed, -m)", name)
+				return w.errorf("unknown flag %s (stampede reads the flags that shape a request: -X, -H, -d, --data-raw, --data-binary, --data-urlencode, --json, -u, -b, -A, -e, -G, -I, -k, --url, --compressed, -m)", shown("--"+name))
 			}
 			if def.kind == takesValue && !hasVal {
 				if i+1 >= len(words) {
@@ -343,7 +357,8 @@ func (r *request) parse(words []word) error {
 			for j := 1; j < len(s); j++ {
 				name, ok := short[s[j]]
 				if !ok {
-					return w.errorf("unknown flag -%c in %q (stampede reads -X, -H, -d, -u, -b, -A, -e, -G, -I, -k, -m and ignores output flags)", s[j], s)
+					_, size := utf8.DecodeRuneInString(s[j:])
+					return w.errorf("unknown flag %s in %q (stampede reads -X, -H, -d, -u, -b, -A, -e, -G, -I, -k, -m and ignores output flags)", shown("-"+s[j:j+size]), s)
 				}
 				def := flags[name]
 				if def.kind == noValue {
