@@ -152,11 +152,14 @@ func (s *Store) Get(ctx context.Context, id string) (*result.Run, error) {
 			r.ID = id
 			return nil
 		}
-		ws, err := loadWindows(ctx, q, id)
+		ws, unreadable, err := loadWindows(ctx, q, id)
 		if err != nil {
 			return err
 		}
 		r = buildPartial(skel, ws)
+		if unreadable > 0 {
+			r.Warnings = append(r.Warnings, unreadableWindows(unreadable))
+		}
 		r.Warnings = append(r.Warnings, "run still in progress: this is what its first windows show")
 		return nil
 	})

@@ -43,21 +43,29 @@ FROM runs WHERE state = $1 ORDER BY started_us`, StateRunning)
 	if err := rs.Err(); err != nil {
 		return nil, err
 	}
+	// One run that cannot be recovered (its stored document unreadable)
+	// must not keep every later one running: each is tried, and the
+	// failures are returned together.
 	var ids []string
+	var errs []error
 	for _, c := range cands {
+		if err := ctx.Err(); err != nil {
+			return ids, errors.Join(append(errs, err)...)
+		}
 		reason, gone := s.writerGone(c.host, int(c.pid), c.start, c.hb)
 		if !gone {
 			continue
 		}
 		ok, err := s.recoverOne(ctx, c.id, reason)
 		if err != nil {
-			return ids, fmt.Errorf("run %s: %w", c.id, err)
+			errs = append(errs, fmt.Errorf("run %s: %w", c.id, err))
+			continue
 		}
 		if ok {
 			ids = append(ids, c.id)
 		}
 	}
-	return ids, nil
+	return ids, errors.Join(errs...)
 }
 
 // writerGone decides whether the writer of a running run has stopped, and
@@ -95,11 +103,14 @@ func (s *Store) recoverOne(ctx context.Context, id, reason string) (bool, error)
 		if state != StateRunning {
 			return nil // another process closed it first
 		}
-		ws, err := loadWindows(ctx, q, id)
+		ws, unreadable, err := loadWindows(ctx, q, id)
 		if err != nil {
 			return err
 		}
 		r := buildPartial(skel, ws)
+		if unreadable > 0 {
+			r.Warnings = append(r.Warnings, unreadableWindows(unreadable))
+		}
 		r.Aborted = true
 		r.AbortReason = "recovered: " + reason
 		r.Warnings = append(r.Warnings, fmt.Sprintf("run recovered after %s: its summary was rebuilt from %d stored one-second windows", reason, len(ws)))
@@ -128,26 +139,34 @@ func loadDoc(ctx context.Context, q querier, id string) (*result.Run, string, er
 	return r, state, nil
 }
 
-// loadWindows reads a running run's stored windows in the order appended.
-func loadWindows(ctx context.Context, q querier, id string) ([]result.Window, error) {
+// unreadableWindows is the warning of a Run rebuilt without n of its
+// stored windows.
+func unreadableWindows(n int) string {
+	return fmt.Sprintf("%d stored windows could not be read (not a window's JSON) and were left out", n)
+}
+
+// loadWindows reads a running run's stored windows in the order appended,
+// and counts those it cannot read: a window torn or corrupted on disk
+// loses that second, not the run.
+func loadWindows(ctx context.Context, q querier, id string) (ws []result.Window, unreadable int, err error) {
 	rs, err := q.query(ctx, `SELECT doc FROM run_windows WHERE run_id = $1 ORDER BY seq`, id)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rs.Close()
-	var ws []result.Window
 	for rs.Next() {
 		var d string
 		if err := rs.Scan(&d); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		var w result.Window
 		if err := json.Unmarshal([]byte(d), &w); err != nil {
-			return nil, fmt.Errorf("stored window of run %s: %w", id, err)
+			unreadable++
+			continue
 		}
 		ws = append(ws, w)
 	}
-	return ws, rs.Err()
+	return ws, unreadable, rs.Err()
 }
 
 // buildPartial makes the Run that a run's stored windows support: the

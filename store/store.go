@@ -70,6 +70,7 @@ type Store struct {
 	staleAfter time.Duration
 	hostname   string
 	recovered  []string // set once by Open
+	recoverErr error    // set once by Open
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database: a
@@ -145,12 +146,9 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot open run history %s: %w", s.location, err)
 	}
 	if !opts.NoRecover {
-		ids, err := s.Recover(ctx)
-		if err != nil {
-			s.db.close()
-			return nil, fmt.Errorf("cannot recover unfinished runs in %s: %w", s.location, err)
-		}
-		s.recovered = ids
+		// A run that cannot be recovered stays as it is, said by
+		// RecoverErr: the history stays usable for every other run.
+		s.recovered, s.recoverErr = s.Recover(ctx)
 	}
 	return s, nil
 }
@@ -233,6 +231,10 @@ func (s *Store) Location() string { return s.location }
 
 // Recovered lists the runs that Open found abandoned and closed as aborted.
 func (s *Store) Recovered() []string { return append([]string(nil), s.recovered...) }
+
+// RecoverErr is why Open could not recover some unfinished runs (each
+// named), nil when it recovered them all or did not try.
+func (s *Store) RecoverErr() error { return s.recoverErr }
 
 // SchemaVersion is the schema version of the open database.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ func TestBackends(t *testing.T) {
 		{"recover stale remote writer", "a writer on another host is gone once its heartbeat is stale", testRecoverStale},
 		{"live writer left alone", "Open must not abort a run whose writer still runs", testLiveWriterKept},
 		{"recover killed writer", "a SIGKILLed writer's run comes back as an aborted Run with its windows", testRecoverKilled},
+		{"recover past corruption", "an unreadable window loses its second and an unreadable run only itself", testRecoverCorrupt},
 		{"concurrent opens", "many processes opening a new store at once migrate it once", testConcurrentOpens},
 		{"concurrent goroutine writers", "two stores in one process writing at once lose nothing", testConcurrentGoroutines},
 		{"concurrent process writers", "two processes writing at once lose nothing", testConcurrentProcesses},
@@ -450,6 +452,51 @@ func testRecoverStale(t *testing.T, b backend) {
 	// Recovering again finds nothing.
 	if ids, err := s.Recover(ctx); err != nil || len(ids) != 0 {
 		t.Errorf("second Recover = %v, %v", ids, err)
+	}
+}
+
+// testRecoverCorrupt: of two runs whose writers are gone, the first has
+// an unreadable document and the second one unreadable window of three
+// (JSON of another shape: PostgreSQL's json columns refuse torn text).
+// Recovery names the first in its error and still recovers the second,
+// from its two good windows, saying one was left out.
+func testRecoverCorrupt(t *testing.T, b backend) {
+	ctx := context.Background()
+	dsn := b.newDSN(t)
+	t0 := time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)
+	w := openT(t, dsn, Options{Now: func() time.Time { return t0 }})
+	var ids []string
+	for i, plan := range []string{"torn document", "torn window"} {
+		id, err := w.Begin(ctx, Meta{Plan: plan, Kind: "load", StartedAt: t0.Add(time.Duration(i) * time.Second), Steps: testSteps,
+			WriterHost: "build-agent-7", WriterPID: 4242})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AppendWindows(ctx, id, []result.Window{syntheticWindow(0), syntheticWindow(1), syntheticWindow(2)}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, err := w.db.exec(ctx, `UPDATE runs SET doc = $1 WHERE id = $2`, `[]`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.exec(ctx, `UPDATE run_windows SET doc = $1 WHERE run_id = $2 AND seq = (SELECT MIN(seq) FROM run_windows WHERE run_id = $2)`, `[1]`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	s := openT(t, dsn, Options{Now: func() time.Time { return t0.Add(DefaultStaleAfter + time.Minute) }, NoRecover: true})
+	got, err := s.Recover(ctx)
+	if err == nil || !strings.Contains(err.Error(), ids[0]) {
+		t.Errorf("Recover error %v, want one naming run %s", err, ids[0])
+	}
+	if fmt.Sprint(got) != fmt.Sprint(ids[1:]) {
+		t.Fatalf("recovered %v, want %v: a run that cannot be read must not hold up the next", got, ids[1:])
+	}
+	r, err := s.Get(ctx, ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Series) != 2 || r.Summary.Requests != 120 || !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "1 stored windows could not be read") }) {
+		t.Errorf("recovered run: %d windows, %d requests, warnings %q", len(r.Series), r.Summary.Requests, r.Warnings)
 	}
 }
 

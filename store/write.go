@@ -165,11 +165,14 @@ func (s *Store) Finish(ctx context.Context, id string, run *result.Run) error {
 		r.ID = id
 		fillFrom(&r, skel)
 		if len(r.Series) == 0 {
-			ws, err := loadWindows(ctx, q, id)
+			ws, unreadable, err := loadWindows(ctx, q, id)
 			if err != nil {
 				return err
 			}
 			r.Series = ws
+			if unreadable > 0 {
+				r.Warnings = append(r.Warnings, unreadableWindows(unreadable))
+			}
 		}
 		return s.update(ctx, q, &r, StateFinished, "")
 	})

@@ -61,6 +61,9 @@ func openStoreAt(ctx context.Context, e *env, dsn string) (*store.Store, error) 
 	if ids := s.Recovered(); len(ids) > 0 {
 		fmt.Fprintf(e.stderr, "stampede: recovered %d unfinished run(s) as aborted: %s\n", len(ids), strings.Join(ids, ", "))
 	}
+	if err := s.RecoverErr(); err != nil {
+		fmt.Fprintf(e.stderr, "stampede: warning: some unfinished runs could not be recovered and stay as they are: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+	}
 	return s, nil
 }
 
