@@ -17,8 +17,9 @@ const (
 )
 
 // Recommend turns findings into recommendations: each finding maps to
-// the advice its kind calls for in the catalogue (catalogue.go), aimed at its subject and quoting the
-// evidence that triggered it (there is no advice without a finding).
+// the advice its kind calls for in the catalogue (catalogue.go), aimed
+// at its subject and quoting the evidence that triggered it (there is no
+// advice without a finding).
 // Priority follows the finding's severity; effort and impact are
 // estimates for the kind of change. Each goes to a plan: a stated one,
 // else quick_wins when the effort is low, high_priority when the
