@@ -18,37 +18,25 @@ import (
 // protocol's would mix loads.
 
 // verifyPhase is the protocol phase that measures a kind of finding
-// (for a test run; a load run is verified by the same load).
+// (for a test run; a load run is verified by the same load): its
+// catalogue entry's.
 func verifyPhase(kind result.FindingKind, unit string) string {
-	switch kind {
-	case result.KindMemoryLeak, result.KindGoroutineLeak, result.KindSoakDegradation:
-		return "soak"
-	case result.KindScalingEfficiency, result.KindCoherency:
-		if unit == "pool" {
-			return "pool"
-		}
-		return "scalability"
-	case result.KindBenchVariance, result.KindBenchMemory, result.KindBenchSlowOp:
-		return "bench"
-	case result.KindCPUHotspot, result.KindLockContention, result.KindGCPressure, result.KindCPUSaturation, result.KindLatencyKnee,
-		result.KindThroughputShortfall, result.KindDiskBound, result.KindDiskThroughput, result.KindNetworkBound, result.KindMemoryPressure,
-		result.KindCPULimit, result.KindMemoryLimit:
-		return "stress"
+	switch p := catalogue[kind].phase; {
+	case p == "scalability" && unit == "pool":
+		return "pool"
+	case p != "":
+		return p
 	}
 	return "load"
 }
 
-// riskOf is what a change of this kind may break: code on every
-// request's path (locks, caches, concurrency) is riskier than a setting
-// or an index.
+// riskOf is what a change of this kind may break: its catalogue entry
+// says so where the change is riskier or safer than its effort (code on
+// every request's path — locks, caches, concurrency — is riskier than a
+// setting or an index).
 func riskOf(kind result.FindingKind, effort string) string {
-	switch kind {
-	case result.KindCoherency, result.KindDiskIO, result.KindDiskBound:
-		return LevelHigh // shared state across nodes, durability of writes: subtle failures
-	case result.KindLockContention, result.KindMemoryLeak, result.KindGoroutineLeak:
-		return LevelMedium // concurrency on the request path
-	case result.KindGeneratorSaturated, result.KindBenchVariance, result.KindLargeResponses, result.KindNetworkLatency:
-		return LevelLow // the test, or what is sent: little to break
+	if r := catalogue[kind].risk; r != "" {
+		return r
 	}
 	if effort == "" {
 		return LevelMedium

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/stampede-perf/stampede/report/render"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -303,7 +304,7 @@ func (s *Session) WriteMarkdown(w io.Writer) error {
 			}
 		}
 		fmt.Fprintf(&b, "| `%s` | %s ± %s | %s | %s | %s | %s | %s | %.1f | %d | %s |\n",
-			strings.ReplaceAll(r.Command.Label(), "|", `\|`), num(st.Mean), num(st.Stddev), num(st.Median), num(st.Min), num(st.Max),
+			render.MarkdownCode(r.Command.Label()), num(st.Mean), num(st.Stddev), num(st.Median), num(st.Min), num(st.Max),
 			num(Describe(r.User).Mean), num(Describe(r.System).Mean), float64(r.MaxRSS)/1e6, st.N, rel)
 	}
 	_, err := io.WriteString(w, b.String())

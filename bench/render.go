@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/perf/benchunit"
+
+	"github.com/stampede-perf/stampede/report/render"
 )
 
 // footnotes numbers the warnings of one table, each distinct message once.
@@ -293,10 +295,10 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		prev = t.Config
 		var fn footnotes
 		tc := c.cells(t, &fn)
-		b.WriteString("| " + mdEscape(t.Unit))
+		b.WriteString("| " + render.Markdown(t.Unit))
 		align := "|:--"
 		for j, label := range c.Cols {
-			b.WriteString(" | " + mdEscape(label))
+			b.WriteString(" | " + render.Markdown(label))
 			align += "|--:"
 			if j > 0 {
 				b.WriteString(" | vs base | p")
@@ -305,7 +307,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString(" |\n" + align + "|\n")
 		for i, name := range tc.name {
-			cell := func(s string) string { return mdEscape(strings.TrimSpace(s)) }
+			cell := func(s string) string { return render.Markdown(strings.TrimSpace(s)) }
 			if name == "geomean" && i == len(tc.name)-1 && t.Geomean != nil {
 				b.WriteString("| **geomean**")
 			} else {
@@ -333,12 +335,10 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		if len(fn.msgs) > 0 {
 			b.WriteString("\n")
 			for i, m := range fn.msgs {
-				fmt.Fprintf(&b, "%s %s  \n", superscript(i+1), mdEscape(m))
+				fmt.Fprintf(&b, "%s %s  \n", superscript(i+1), render.Markdown(m))
 			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -9,8 +9,8 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/stampede-perf/stampede/report/render"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -63,7 +63,7 @@ func Console(w io.Writer, r *result.Run) error {
 		}
 	}
 	pad := func(s string) string { return s + strings.Repeat(" ", width-len([]rune(s))) }
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := render.Table(ew, render.Right)
 	fmt.Fprintf(tw, "%s\trequests\trps\terr%%\tmin\tmean\tp50\tp90\tp95\tp99\tp99.9\tmax\t\n", pad("latency ms"))
 	row := func(name string, req, errs int64, rps float64, l result.Latency) {
 		rate := 0.0
@@ -90,7 +90,7 @@ func Console(w io.Writer, r *result.Run) error {
 	consoleAgents(ew, r)
 	if len(r.Errors) > 0 {
 		ew.printf("\nerrors\n")
-		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		tw = render.Table(ew, render.Left)
 		for _, e := range r.Errors {
 			kind := e.Kind
 			if e.Status != 0 {
@@ -221,7 +221,7 @@ func consoleAgents(ew *errWriter, r *result.Run) {
 		return
 	}
 	ew.printf("\nagents\n")
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := render.Table(ew, render.Right)
 	fmt.Fprintf(tw, "  part\thost\trequests\trps\tp99 ms\tstart lag p99\tcpu %%\tclock ms\t\t\n")
 	for _, a := range r.Agents {
 		note := ""

@@ -131,7 +131,7 @@ func TestHTMLInChromium(t *testing.T) {
 	b := startBrowser(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(page, render(t, HTML, richRun()), 0o644); err != nil {
+	if err := os.WriteFile(page, renderRun(t, HTML, richRun()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	pc := b.open(t, page)

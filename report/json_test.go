@@ -6,6 +6,6 @@ import "testing"
 // section, concluded, is byte for byte the golden file (refreshed only
 // with -update, for an intended change of the document).
 func TestJSONGolden(t *testing.T) {
-	golden(t, "rich.golden.json", render(t, JSON, richRun()))
-	golden(t, "bare.golden.json", render(t, JSON, bareRun()))
+	golden(t, "rich.golden.json", renderRun(t, JSON, richRun()))
+	golden(t, "bare.golden.json", renderRun(t, JSON, bareRun()))
 }

@@ -5,8 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/stampede-perf/stampede/report/render"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -40,7 +40,7 @@ func consoleLoads(ew *errWriter, r *result.Run) {
 		return
 	}
 	ew.printf("\nloads\n")
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := render.Table(ew, render.Right)
 	tagged := loadsTagged(r)
 	tagHead := ""
 	if tagged {
@@ -81,10 +81,10 @@ func mdLoads(ew *errWriter, r *result.Run) {
 	}
 	ew.printf("\n")
 	for _, l := range r.Loads {
-		ew.printf("| %s | %s | %s | %d | %s/s | %s | %s ms | %s ms | %s ms | %d | %d |", mdCell(l.Name), l.Model, loadStart(l),
+		ew.printf("| %s | %s | %s | %d | %s/s | %s | %s ms | %s ms | %s ms | %d | %d |", render.Markdown(l.Name), l.Model, loadStart(l),
 			l.Requests, numText(l.RPS), pctText(l.ErrorRate), f(l.Latency.P50), f(l.Latency.P95), f(l.Latency.P99), l.MaxVUs, l.Dropped)
 		if tagged {
-			ew.printf(" %s |", mdCell(tagsText(l.Tags)))
+			ew.printf(" %s |", render.Markdown(tagsText(l.Tags)))
 		}
 		ew.printf("\n")
 	}

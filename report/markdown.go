@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/stampede-perf/stampede/report/render"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -34,7 +35,7 @@ func Markdown(w io.Writer, r *result.Run) error {
 	case "inconclusive":
 		verdict = "⚠️ INCONCLUSIVE"
 	}
-	ew.printf("## %s · %s\n\n", verdict, mdCell(title))
+	ew.printf("## %s · %s\n\n", verdict, render.Markdown(title))
 	var meta []string
 	if r.ID != "" {
 		meta = append(meta, "run `"+r.ID+"`")
@@ -49,7 +50,7 @@ func Markdown(w io.Writer, r *result.Run) error {
 		meta = append(meta, fmt.Sprintf("up to %d VUs", r.Summary.MaxVUs))
 	}
 	if n := r.NetworkText(); n != "" {
-		meta = append(meta, "network conditions: "+mdCell(n))
+		meta = append(meta, "network conditions: "+render.Markdown(n))
 	}
 	if r.Git != nil && r.Git.Commit != "" {
 		c := r.Git.Commit
@@ -62,10 +63,10 @@ func Markdown(w io.Writer, r *result.Run) error {
 		ew.printf("%s\n\n", strings.Join(meta, " · "))
 	}
 	if r.Generator.Saturated {
-		ew.printf("> [!CAUTION]\n> **Not trustworthy:** the load generator was saturated (%s). The numbers measure the generator, not the system.\n\n", mdCell(orText(r.Generator.Reason, "no reason recorded")))
+		ew.printf("> [!CAUTION]\n> **Not trustworthy:** the load generator was saturated (%s). The numbers measure the generator, not the system.\n\n", render.Markdown(orText(r.Generator.Reason, "no reason recorded")))
 	}
 	if r.Aborted {
-		ew.printf("> [!WARNING]\n> **Aborted:** %s. The results cover the part that ran.\n\n", mdCell(orText(r.AbortReason, "stopped early")))
+		ew.printf("> [!WARNING]\n> **Aborted:** %s. The results cover the part that ran.\n\n", render.Markdown(orText(r.AbortReason, "stopped early")))
 	}
 	s := r.Summary
 	ew.printf("| requests | throughput | errors | p50 | p95 | p99 |\n|---:|---:|---:|---:|---:|---:|\n")
@@ -122,7 +123,7 @@ func Markdown(w io.Writer, r *result.Run) error {
 				e := f.Evidence[0]
 				ev = e.Metric + " " + evidenceText(e.Value, e.Unit) + " (" + e.Source + ")"
 			}
-			ew.printf("| %s | %s | %s | %.0f%% |\n", severityMark(f.Severity), mdCell(f.Title), mdCell(ev), 100*f.Confidence)
+			ew.printf("| %s | %s | %s | %.0f%% |\n", severityMark(f.Severity), render.Markdown(f.Title), render.Markdown(ev), 100*f.Confidence)
 		}
 		ew.printf("\n")
 	} else {
@@ -144,11 +145,11 @@ func Markdown(w io.Writer, r *result.Run) error {
 			}
 		}
 		if len(rows) == 0 {
-			ew.printf("**Baseline** `%s`: no regression.\n\n", mdCode(c.Base))
+			ew.printf("**Baseline** `%s`: no regression.\n\n", render.MarkdownCode(c.Base))
 		} else {
-			ew.printf("**Regressions against** `%s`\n\n| name | metric | old | new | change | p |\n|---|---|---:|---:|---:|---:|\n", mdCode(c.Base))
+			ew.printf("**Regressions against** `%s`\n\n| name | metric | old | new | change | p |\n|---|---|---:|---:|---:|---:|\n", render.MarkdownCode(c.Base))
 			for _, row := range rows {
-				ew.printf("| %s | %s | %s | %s | %+.1f%% | %s |\n", mdCell(row.Name), mdCell(row.Metric), numText(row.Old), numText(row.New), row.DeltaPct, numText(row.PAdjusted))
+				ew.printf("| %s | %s | %s | %s | %+.1f%% | %s |\n", render.Markdown(row.Name), render.Markdown(row.Metric), numText(row.Old), numText(row.New), row.DeltaPct, numText(row.PAdjusted))
 			}
 			ew.printf("\n")
 		}
@@ -171,9 +172,9 @@ func Markdown(w io.Writer, r *result.Run) error {
 					ew.printf("**%s**\n\n", g.label)
 					first = false
 				}
-				ew.printf("- **%s** (priority %s, effort %s, impact %s%s): %s\n", mdCell(rc.Title), rc.Priority, rc.Effort, rc.Impact, riskText(rc.Risk), mdCell(strings.Join(rc.Techniques, "; ")))
+				ew.printf("- **%s** (priority %s, effort %s, impact %s%s): %s\n", render.Markdown(rc.Title), rc.Priority, rc.Effort, rc.Impact, riskText(rc.Risk), render.Markdown(strings.Join(rc.Techniques, "; ")))
 				if rc.Estimate != "" {
-					ew.printf("  - expected: %s\n", mdCell(rc.Estimate))
+					ew.printf("  - expected: %s\n", render.Markdown(rc.Estimate))
 				}
 				if rc.Verify != "" {
 					ew.printf("  - verify: `%s`\n", strings.ReplaceAll(rc.Verify, "`", "'"))
@@ -188,7 +189,7 @@ func Markdown(w io.Writer, r *result.Run) error {
 	if len(r.NotEvaluated) > 0 {
 		ew.printf("<details><summary>Not evaluated (%d)</summary>\n\n", len(r.NotEvaluated))
 		for _, n := range r.NotEvaluated {
-			ew.printf("- %s: %s; add `%s`\n", strings.ReplaceAll(string(n.Rule), "_", " "), mdCell(n.Reason), mdCode(n.Add))
+			ew.printf("- %s: %s; add `%s`\n", strings.ReplaceAll(string(n.Rule), "_", " "), render.Markdown(n.Reason), render.MarkdownCode(n.Add))
 		}
 		ew.printf("\n</details>\n")
 	}
@@ -207,7 +208,7 @@ func mdThresholds(ew *errWriter, ths []thresholdRow) {
 		if t.Phase != "" {
 			scope += " (" + t.Phase + ")"
 		}
-		ew.printf("| %s | `%s` | %s | %s |\n", mark, mdCode(t.Expr), mdCell(scope), mdCell(value(t.Value, t.Unit)))
+		ew.printf("| %s | `%s` | %s | %s |\n", mark, render.MarkdownCode(t.Expr), render.Markdown(scope), render.Markdown(value(t.Value, t.Unit)))
 	}
 	ew.printf("\n")
 }
@@ -220,20 +221,6 @@ func severityMark(s result.Severity) string {
 		return "🟠 medium"
 	}
 	return "🔵 low"
-}
-
-// mdCell makes s safe inside a Markdown table cell: one line, no pipe,
-// no HTML.
-func mdCell(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
-}
-
-// mdCode makes s safe inside `code` in a table cell.
-func mdCode(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.NewReplacer("`", "'", "|", `\|`).Replace(s)
 }
 
 // riskText is ", risk R" when a recommendation states its risk.

@@ -2,8 +2,8 @@ package report
 
 import (
 	"fmt"
-	"text/tabwriter"
 
+	"github.com/stampede-perf/stampede/report/render"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -17,7 +17,7 @@ func consoleNetworkStress(ew *errWriter, s *result.Stress) {
 	if s.Recovered {
 		ew.printf("  recovery: %.0f s after the conditions returned to the first step's\n", s.RecoveryS)
 	}
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := render.Table(ew, render.Right)
 	fmt.Fprintf(tw, "  %s\trps\tp50\tp95\tp99\terr%%\t\t\n", ns.Condition)
 	for _, st := range ns.Steps {
 		mark := "✓"

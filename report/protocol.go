@@ -3,8 +3,8 @@ package report
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/stampede-perf/stampede/report/render"
 	"github.com/stampede-perf/stampede/result"
 )
 
@@ -17,7 +17,7 @@ func consoleProtocol(ew *errWriter, r *result.Run) {
 		return
 	}
 	ew.printf("\nphases\n")
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	tw := render.Table(ew, render.Left)
 	fmt.Fprintf(tw, "  phase\tload\ttime\trequests\trps\terr%%\tp50\tp95\tp99\tnote\n")
 	var failed, unmeasured []string
 	passed, judged := 0, 0
@@ -122,7 +122,7 @@ func consoleStress(ew *errWriter, s *result.Stress) {
 	case s.RecoveryLoad > 0:
 		ew.printf("  recovery: not within the limit (at %s %s)\n", protoNum(s.RecoveryLoad), unit)
 	}
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := render.Table(ew, render.Right)
 	fmt.Fprintf(tw, "  load\tachieved rps\tp50\tp99\terr%%\tefficiency\t\t\n") // verdict, probe
 	for _, pt := range s.Curve {
 		mark := "✓"
@@ -168,7 +168,7 @@ func consoleScalability(ew *errWriter, s *result.Scalability) {
 		unit = "N"
 	}
 	ew.printf("\nscalability (%s)\n", unit)
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := render.Table(ew, render.Right)
 	fmt.Fprintf(tw, "  %s\trps\tp99\terr%%\tefficiency\t\n", unit)
 	for i, c := range s.Configs {
 		eff := 0.0

@@ -56,7 +56,7 @@ func protocolRun() *result.Run {
 }
 
 func TestConsoleProtocolGolden(t *testing.T) {
-	golden(t, "protocol.golden.txt", render(t, Console, protocolRun()))
+	golden(t, "protocol.golden.txt", renderRun(t, Console, protocolRun()))
 }
 
 func TestConsoleProtocolSections(t *testing.T) {

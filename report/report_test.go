@@ -34,7 +34,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-func render(t *testing.T, f func(io.Writer, *result.Run) error, r *result.Run) []byte {
+func renderRun(t *testing.T, f func(io.Writer, *result.Run) error, r *result.Run) []byte {
 	t.Helper()
 	var b stdbytes.Buffer
 	if err := f(&b, r); err != nil {
@@ -44,12 +44,12 @@ func render(t *testing.T, f func(io.Writer, *result.Run) error, r *result.Run) [
 }
 
 func TestMarkdownGolden(t *testing.T) {
-	golden(t, "rich.golden.md", render(t, Markdown, richRun()))
-	golden(t, "bare.golden.md", render(t, Markdown, bareRun()))
+	golden(t, "rich.golden.md", renderRun(t, Markdown, richRun()))
+	golden(t, "bare.golden.md", renderRun(t, Markdown, bareRun()))
 }
 
 func TestMarkdownTablesStayTables(t *testing.T) {
-	md := string(render(t, Markdown, richRun()))
+	md := string(renderRun(t, Markdown, richRun()))
 	// A table row has as many cells as its header: the pipe in an error
 	// example or a title must not add one.
 	var cols int
@@ -80,7 +80,7 @@ func TestMarkdownFoldsManyThresholds(t *testing.T) {
 	for i := range 10 {
 		r.Phases[1].Thresholds = append(r.Phases[1].Thresholds, result.ThresholdResult{Expr: "p99 < 1s", Scope: "step" + strconv.Itoa(i), Pass: true, Value: 300, Unit: "ms"})
 	}
-	md := string(render(t, Markdown, r))
+	md := string(renderRun(t, Markdown, r))
 	shown, folded, ok := strings.Cut(md, "<details><summary>All thresholds (14)</summary>")
 	if !ok {
 		t.Fatalf("the thresholds are not folded:\n%s", md)
@@ -95,8 +95,8 @@ func TestMarkdownFoldsManyThresholds(t *testing.T) {
 }
 
 func TestJUnitGolden(t *testing.T) {
-	golden(t, "rich.golden.xml", render(t, JUnit, richRun()))
-	golden(t, "bare.golden.xml", render(t, JUnit, bareRun()))
+	golden(t, "rich.golden.xml", renderRun(t, JUnit, richRun()))
+	golden(t, "bare.golden.xml", renderRun(t, JUnit, bareRun()))
 }
 
 // The JUnit schema's required structure, read independently of the
@@ -200,7 +200,7 @@ func checkJUnit(t *testing.T, doc []byte) map[string][]string {
 
 func TestJUnitSchema(t *testing.T) {
 	r := richRun()
-	failed := checkJUnit(t, render(t, JUnit, r))
+	failed := checkJUnit(t, renderRun(t, JUnit, r))
 	// The failures are exactly the failed gates: one threshold and one
 	// regression row; findings fail nothing.
 	if got := failed["thresholds"]; len(got) != 1 || got[0] != "error_rate < 1% [overall]" {
@@ -215,16 +215,16 @@ func TestJUnitSchema(t *testing.T) {
 	if len(failed["findings"]) != 0 || len(failed["run"]) != 0 {
 		t.Errorf("failures outside the gates: %v", failed)
 	}
-	doc := string(render(t, JUnit, r))
+	doc := string(renderRun(t, JUnit, r))
 	if !strings.Contains(doc, `name="findings.high" value="`) || !strings.Contains(doc, "scoreProducts") {
 		t.Error("the findings are not listed")
 	}
 
 	r.Aborted, r.AbortReason = true, "interrupted"
-	if got := checkJUnit(t, render(t, JUnit, r))["run"]; len(got) != 1 {
+	if got := checkJUnit(t, renderRun(t, JUnit, r))["run"]; len(got) != 1 {
 		t.Errorf("an aborted run fails %v, want the run's completion", got)
 	}
-	checkJUnit(t, render(t, JUnit, bareRun()))
+	checkJUnit(t, renderRun(t, JUnit, bareRun()))
 }
 
 // Every gate that makes the command exit 1 is a failure in the JUnit
@@ -255,11 +255,11 @@ func TestJUnitFailsEveryFailedGate(t *testing.T) {
 		{"a fail verdict that nothing else explains", func(r *result.Run) { r.Verdict = analyze.VerdictFail }, "run"},
 	} {
 		r := pass()
-		if failed := checkJUnit(t, render(t, JUnit, r)); len(failed) != 0 {
+		if failed := checkJUnit(t, renderRun(t, JUnit, r)); len(failed) != 0 {
 			t.Fatalf("a passing run has failures: %v", failed)
 		}
 		c.apply(r)
-		failed := checkJUnit(t, render(t, JUnit, r))
+		failed := checkJUnit(t, renderRun(t, JUnit, r))
 		if len(failed[c.suite]) != 1 {
 			t.Errorf("%s: failures %v, want one in suite %s", c.gate, failed, c.suite)
 		}
@@ -272,7 +272,7 @@ var htmlURL = regexp.MustCompile(`(?i)(?:src|href|action|xlink:href)\s*=\s*"([^"
 
 func TestHTMLIsSelfContained(t *testing.T) {
 	for _, r := range []*result.Run{richRun(), bareRun()} {
-		page := string(render(t, HTML, r))
+		page := string(renderRun(t, HTML, r))
 		for _, m := range htmlURL.FindAllStringSubmatch(page, -1) {
 			u := m[1] + m[2]
 			if !strings.HasPrefix(u, "data:") {
@@ -294,7 +294,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 }
 
 func TestHTMLSections(t *testing.T) {
-	page := string(render(t, HTML, richRun()))
+	page := string(renderRun(t, HTML, richRun()))
 	// Verdict and SLA come first, then findings and recommendations.
 	order := []string{`id="verdict"`, `class="sla"`, `id="findings"`, `id="recommendations"`, `id="latency"`, `id="throughput"`,
 		`id="errors"`, `id="system"`, `id="stress"`, `id="scalability"`, `id="profiles"`, `id="comparison"`, `id="benchmarks"`}
@@ -343,7 +343,7 @@ func TestHTMLSections(t *testing.T) {
 }
 
 func TestHTMLSaysWhatIsMissing(t *testing.T) {
-	page := string(render(t, HTML, bareRun()))
+	page := string(renderRun(t, HTML, bareRun()))
 	for _, want := range []string{"No thresholds", "No per-second series", "was not watched", "No stress phase", "No scalability phase", "No profiles", "Not compared with a baseline", "Not evaluated"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the bare page does not say %q", want)
@@ -357,7 +357,7 @@ func TestHTMLSaysWhatIsMissing(t *testing.T) {
 func TestHTMLUntrusted(t *testing.T) {
 	r := richRun()
 	r.Generator.Saturated, r.Generator.Reason = true, "the generator used all the CPU it had"
-	page := string(render(t, HTML, r))
+	page := string(renderRun(t, HTML, r))
 	banner := strings.Index(page, "This run is not trustworthy")
 	if banner < 0 || banner > strings.Index(page, `class="sla"`) {
 		t.Error("the untrusted banner is not before the SLA table")

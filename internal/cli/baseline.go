@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stampede-perf/stampede/report/render"
 	"github.com/stampede-perf/stampede/store"
 )
 
@@ -123,7 +123,7 @@ func showOneBaseline(ctx context.Context, e *env, s *store.Store, plan string) e
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := render.Table(e.stdout, render.Left)
 	fmt.Fprintf(tw, "plan\t%s\n", dashIfEmpty(r.Plan))
 	fmt.Fprintf(tw, "run\t%s\n", r.ID)
 	fmt.Fprintf(tw, "started\t%s\n", r.StartedAt.In(e.now().Location()).Format("2006-01-02 15:04:05"))
@@ -151,7 +151,7 @@ func showBaselines(ctx context.Context, e *env, s *store.Store) error {
 		fmt.Fprintf(e.stdout, "no baselines in %s (set one with: stampede baseline set RUN)\n", s.Location())
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := render.Table(e.stdout, render.Left)
 	fmt.Fprintln(tw, "PLAN\tRUN\tWHEN\tRPS\tP95\tP99\tERRORS")
 	for _, r := range es {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%s\t%s\t%s\n", dashIfEmpty(r.Plan), r.ID,

@@ -10,12 +10,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/internal/outfile"
+	"github.com/stampede-perf/stampede/report/render"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/store"
 )
@@ -332,7 +332,7 @@ func writeCompareText(w io.Writer, base, head *result.Run, c *result.Comparison,
 	if len(c.Rows) == 0 {
 		fmt.Fprintln(w, "nothing to compare: the runs have no steps, windows or benchmarks in common")
 	} else {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		tw := render.Table(w, render.Left)
 		fmt.Fprintln(tw, "STEP\tMETRIC\tOLD\tNEW\tDELTA\tP\tN\tVERDICT")
 		last := ""
 		for i := range c.Rows {
@@ -361,18 +361,18 @@ func writeCompareText(w io.Writer, base, head *result.Run, c *result.Comparison,
 }
 
 func writeCompareMarkdown(w io.Writer, base, head *result.Run, c *result.Comparison, e *env) error {
-	fmt.Fprintf(w, "**base:** %s  \n**new:** %s\n\n", mdEscape(describeRun(base, e)), mdEscape(describeRun(head, e)))
+	fmt.Fprintf(w, "**base:** %s  \n**new:** %s\n\n", render.Markdown(describeRun(base, e)), render.Markdown(describeRun(head, e)))
 	if len(c.Rows) > 0 {
 		fmt.Fprintln(w, "| step | metric | old | new | delta | p | n | verdict |")
 		fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|---|")
 		for i := range c.Rows {
 			r := &c.Rows[i]
-			v := string(r.Verdict)
+			v := render.Markdown(string(r.Verdict))
 			if r.Verdict == analyze.VerdictWorse {
-				v = "**worse**"
+				v = "**" + v + "**"
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(r.Name), metricLabel(r.Metric),
-				valueText(r.Unit, r.Old), valueText(r.Unit, r.New), deltaText(r), pText(r), nText(r), mdEscape(v))
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", render.Markdown(r.Name), metricLabel(r.Metric),
+				valueText(r.Unit, r.Old), valueText(r.Unit, r.New), deltaText(r), pText(r), nText(r), v)
 		}
 		fmt.Fprintf(w, "\n%s\n", compareFootnote(c))
 	}
@@ -380,20 +380,11 @@ func writeCompareMarkdown(w io.Writer, base, head *result.Run, c *result.Compari
 		fmt.Fprintln(w, "\n**Warnings**")
 		fmt.Fprintln(w)
 		for _, x := range c.Warnings {
-			fmt.Fprintf(w, "- %s\n", mdEscape(x))
+			fmt.Fprintf(w, "- %s\n", render.Markdown(x))
 		}
 	}
-	_, err := fmt.Fprintf(w, "\n%s\n", mdEscape(conclusion(c)))
+	_, err := fmt.Fprintf(w, "\n%s\n", render.Markdown(conclusion(c)))
 	return err
-}
-
-var mdEscaper = strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "`", "\\`")
-
-func mdEscape(s string) string {
-	if strings.HasPrefix(s, "**") && strings.HasSuffix(s, "**") {
-		return s // already formatted here
-	}
-	return mdEscaper.Replace(s)
 }
 
 // conclusion is the closing line: the regressions, or that there are none.

@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-perf/stampede/plan"
+	"github.com/stampede-perf/stampede/report/render"
 	"github.com/stampede-perf/stampede/store"
 )
 
@@ -100,7 +100,7 @@ func printHistory(ctx context.Context, e *env, s *store.Store, f store.Filter) e
 	}
 	color := colorOK(e, e.stdout)
 	loc := e.now().Location()
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := render.Table(e.stdout, render.Left)
 	fmt.Fprintln(tw, "ID\tWHEN\tPLAN\tKIND\tRPS\tP95\tP99\tERRORS\tVERDICT")
 	for i := range es {
 		r := &es[i]

@@ -22,6 +22,9 @@
 // nothing is started; each test still gets a database of its own, so the
 // role in the URL needs CREATEDB.
 //
+// Launch starts the same throwaway cluster for a program that is not a
+// test (the comparison with pgbench in bench/peers), and Close removes it.
+//
 // A test that asks for PostgreSQL is skipped, with a message saying so, only
 // when no PostgreSQL binaries exist at all; any other problem fails it.
 // With STAMPEDE_REQUIRE_POSTGRES set, missing binaries fail it too, so a CI
@@ -240,6 +243,49 @@ func runAs() (*syscall.Credential, error) {
 }
 
 func startCluster(tb testing.TB, bin string, cfg config) (*Server, error) {
+	c, err := launch(bin, cfg)
+	if err != nil {
+		return nil, err
+	}
+	tb.Cleanup(c.Close)
+	return &Server{URL: c.URL}, nil
+}
+
+// Cluster is a throwaway PostgreSQL started by Launch.
+type Cluster struct {
+	// URL connects to the maintenance database as the superuser.
+	URL  string
+	dir  string
+	stop func()
+}
+
+// Launch starts a throwaway cluster for a program that is not a test (the
+// comparison with pgbench): the cluster Start makes, found and started
+// the same way, from binDir ("" looks where Start looks). Close stops it
+// and deletes its directory.
+func Launch(binDir string, opts ...Option) (*Cluster, error) {
+	if binDir == "" {
+		binDir = os.Getenv(EnvBinDir)
+	}
+	bin, err := findBinDir(binDir)
+	if err != nil {
+		return nil, err
+	}
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return launch(bin, cfg)
+}
+
+// Close asks for PostgreSQL's fast shutdown, waits for it and deletes the
+// cluster's directory.
+func (c *Cluster) Close() {
+	c.stop()
+	os.RemoveAll(c.dir)
+}
+
+func launch(bin string, cfg config) (c *Cluster, err error) {
 	cred, err := runAs()
 	if err != nil {
 		return nil, err
@@ -248,7 +294,11 @@ func startCluster(tb testing.TB, bin string, cfg config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tb.Cleanup(func() { os.RemoveAll(base) })
+	defer func() {
+		if err != nil {
+			os.RemoveAll(base)
+		}
+	}()
 	if cred != nil {
 		if err := os.Chown(base, int(cred.Uid), int(cred.Gid)); err != nil {
 			return nil, err
@@ -270,9 +320,9 @@ func startCluster(tb testing.TB, bin string, cfg config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = startServer(tb, bin, base, data, port, cred, cfg)
+		stop, err := startServer(bin, base, data, port, cred, cfg)
 		if err == nil {
-			return &Server{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)}, nil
+			return &Cluster{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), dir: base, stop: stop}, nil
 		}
 		lastErr = err
 		if !errors.Is(err, errPortTaken) {
@@ -313,8 +363,9 @@ func freePort() (int, error) {
 }
 
 // startServer runs postgres in the foreground of a child process and
-// returns once it logged that it accepts connections.
-func startServer(tb testing.TB, bin, base, data string, port int, cred *syscall.Credential, cfg config) error {
+// returns once it logged that it accepts connections, with the function
+// that stops it.
+func startServer(bin, base, data string, port int, cred *syscall.Credential, cfg config) (func(), error) {
 	args := []string{"-D", data,
 		"-p", strconv.Itoa(port), "-h", "127.0.0.1", "-k", "",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
@@ -328,10 +379,10 @@ func startServer(tb testing.TB, bin, base, data string, port int, cred *syscall.
 	prepare(cmd, base, cred)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
 	// Read the log until the server is ready or gives up; keep what it
 	// said for the error message.
@@ -350,9 +401,9 @@ func startServer(tb testing.TB, bin, base, data string, port int, cred *syscall.
 		// The log ended: the server exited.
 		waitErr := cmd.Wait()
 		if strings.Contains(logBuf.String(), "already in use") {
-			return fmt.Errorf("%w: %d", errPortTaken, port)
+			return nil, fmt.Errorf("%w: %d", errPortTaken, port)
 		}
-		return fmt.Errorf("postgres exited (%v):\n%s", waitErr, logBuf.String())
+		return nil, fmt.Errorf("postgres exited (%v):\n%s", waitErr, logBuf.String())
 	}
 	// Keep draining the log so the server never blocks on a full pipe.
 	drained := make(chan struct{})
@@ -360,7 +411,7 @@ func startServer(tb testing.TB, bin, base, data string, port int, cred *syscall.
 		io.Copy(io.Discard, stderr)
 		close(drained)
 	}()
-	tb.Cleanup(func() {
+	return func() {
 		// SIGINT is PostgreSQL's "fast shutdown".
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
@@ -371,8 +422,7 @@ func startServer(tb testing.TB, bin, base, data string, port int, cred *syscall.
 			_ = cmd.Process.Kill()
 			<-done
 		}
-	})
-	return nil
+	}, nil
 }
 
 // prepare sets the working directory, environment and account of a

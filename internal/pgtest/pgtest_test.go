@@ -53,3 +53,38 @@ func TestOptions(t *testing.T) {
 		t.Errorf("max_connections %s, shared_preload_libraries %q; want 23 and pg_stat_statements (later settings win)", maxConns, preload)
 	}
 }
+
+// TestLaunchAndClose: a cluster launched outside a test's cleanup takes
+// its settings, serves, and after Close neither runs nor leaves its
+// directory behind.
+func TestLaunchAndClose(t *testing.T) {
+	if _, err := findBinDir(os.Getenv(EnvBinDir)); err != nil {
+		t.Skip("no PostgreSQL binaries: ", err)
+	}
+	c, err := Launch("", WithSetting("max_connections", "31"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.URL)
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	var maxConns string
+	err = conn.QueryRow(ctx, "SELECT current_setting('max_connections')").Scan(&maxConns)
+	conn.Close(ctx)
+	c.Close()
+	if err != nil || maxConns != "31" {
+		t.Fatalf("max_connections %q (%v), want 31", maxConns, err)
+	}
+	if _, err := os.Stat(c.dir); !os.IsNotExist(err) {
+		t.Errorf("the cluster's directory %s is still there (%v)", c.dir, err)
+	}
+	if err := Ping(ctx, c.URL); err == nil {
+		t.Errorf("the cluster still answers at %s after Close", c.URL)
+	}
+	if _, err := Launch(t.TempDir()); err == nil {
+		t.Error("Launch from a directory without initdb succeeded")
+	}
+}

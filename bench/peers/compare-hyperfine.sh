@@ -7,8 +7,8 @@
 # starting a process (the per-run overhead), not a disagreement about the
 # command.
 #
-# Usage: bench/compare-hyperfine.sh            (builds ./cmd/stampede)
-#        STAMPEDE=/path/to/stampede RUNS=50 TOL=5 bench/compare-hyperfine.sh
+# Usage: bench/peers/compare-hyperfine.sh            (builds ./cmd/stampede)
+#        STAMPEDE=/path/to/stampede RUNS=50 TOL=5 bench/peers/compare-hyperfine.sh
 #
 # Both tools get the same warm-up and the same number of runs. They take
 # turns in ROUNDS rounds (stampede first in odd rounds, hyperfine first in
@@ -23,7 +23,7 @@ warmup=${WARMUP:-3}
 tol=${TOL:-5}
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
+root=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 

@@ -4,7 +4,7 @@
 // quarter's mean within -tolerance of the mean just after the warm-up,
 // and no significant upward trend of more than that over the run). It is
 // the generator's own soak, not the target's; run it through
-// bench/soak.sh. The load is bounded (-duration, -rate, loopback only)
+// bench/peers/soak.sh. The load is bounded (-duration, -rate, loopback only)
 // and stops by itself.
 package main
 
@@ -41,7 +41,7 @@ func run(ctx context.Context) int {
 	flag.Parse()
 	switch {
 	case *stampede == "" || *target == "":
-		fmt.Fprintln(os.Stderr, "soak: -stampede and -target are required (bench/soak.sh builds them)")
+		fmt.Fprintln(os.Stderr, "soak: -stampede and -target are required (bench/peers/soak.sh builds them)")
 		return 2
 	case *duration < time.Minute || *duration > 24*time.Hour:
 		fmt.Fprintln(os.Stderr, "soak: -duration must be between 1m and 24h")

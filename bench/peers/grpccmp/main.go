@@ -11,7 +11,7 @@
 // after -duration.
 //
 //	go build -o /tmp/stampede ./cmd/stampede
-//	go run ./bench/grpccmp -stampede /tmp/stampede -duration 5s -conns 10 -rounds 3
+//	go run ./bench/peers/grpccmp -stampede /tmp/stampede -duration 5s -conns 10 -rounds 3
 package main
 
 import (

@@ -1,8 +1,8 @@
 // Command h2target is the loopback system under test for the HTTP/2
-// generator benchmark (bench/h2.sh): a net/http server that speaks h2c
+// generator benchmark (bench/peers/h2.sh): a net/http server that speaks h2c
 // with prior knowledge on one address and h2 over TLS (a self-signed
 // certificate made at start) on another, with the same small answer as
-// bench/target. It prints the two URLs on its first line.
+// bench/peers/target. It prints the two URLs on its first line.
 package main
 
 import (

@@ -1,7 +1,7 @@
 // Command loadcmp runs stampede, wrk and hey against the same loopback
 // target, the generator pinned to one core and the target to the other,
 // and prints requests/s, the generator's CPU time per request, p50/p99
-// and peak RSS side by side, as ratios to wrk. See bench/README.md.
+// and peak RSS side by side, as ratios to wrk. See bench/peers/README.md.
 //
 // Every load is bounded: a fixed duration against 127.0.0.1 only.
 package main
@@ -46,7 +46,7 @@ func (m measure) cpuPerReqUS() float64 {
 
 func main() {
 	stampede := flag.String("stampede", "stampede", "stampede binary")
-	target := flag.String("target", "", "target server binary (bench/target)")
+	target := flag.String("target", "", "target server binary (bench/peers/target)")
 	dur := flag.Duration("duration", 10*time.Second, "length of each load")
 	conns := flag.Int("conns", 50, "connections / VUs")
 	rounds := flag.Int("rounds", 3, "rounds (median is reported)")
@@ -61,7 +61,7 @@ func main() {
 	dashboardCost := flag.Bool("dashboard-cost", false, "instead: stampede's requests/s with and without the live dashboard, its event stream read as a browser would")
 	flag.Parse()
 	if *target == "" {
-		fail("give -target (build it with: go build -o /tmp/target ./bench/target)")
+		fail("give -target (build it with: go build -o /tmp/target ./bench/peers/target)")
 	}
 	if *outDir == "" {
 		d, err := os.MkdirTemp("", "loadcmp-")

@@ -5,7 +5,7 @@
 // is exactly the coordinator's. Every load is loopback, bounded by the
 // plan's duration, and stops by itself.
 //
-//	go run ./bench/agentcost -stampede BIN -target BIN [-agents 1,4,16] [-duration 20s] [-rate 20]
+//	go run ./bench/peers/agentcost -stampede BIN -target BIN [-agents 1,4,16] [-duration 20s] [-rate 20]
 package main
 
 import (
@@ -26,7 +26,7 @@ import (
 
 func main() {
 	bin := flag.String("stampede", "", "the stampede binary")
-	target := flag.String("target", "", "the bench/target binary")
+	target := flag.String("target", "", "the bench/peers/target binary")
 	counts := flag.String("agents", "1,4,16", "agent counts to measure")
 	duration := flag.Duration("duration", 20*time.Second, "each test's length")
 	rate := flag.Float64("rate", 20, "iterations per second per agent")

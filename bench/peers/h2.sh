@@ -7,10 +7,10 @@
 # nghttp2-client), taskset, two CPUs. Every load is bounded and
 # loopback-only.
 #
-#   bench/h2.sh                        # h2c and h2 over TLS, 3 rounds of 10 s at 50 connections
-#   ROUNDS=1 DURATION=5 CONNS=10 bench/h2.sh
+#   bench/peers/h2.sh                        # h2c and h2 over TLS, 3 rounds of 10 s at 50 connections
+#   ROUNDS=1 DURATION=5 CONNS=10 bench/peers/h2.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 rounds=${ROUNDS:-3}
 duration=${DURATION:-10}   # seconds
 conns=${CONNS:-50}
@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 command -v h2load >/dev/null || { echo "h2.sh: h2load is missing: apt-get install -y nghttp2-client" >&2; exit 2; }
 go build -o "$bin/stampede" ./cmd/stampede
-go build -o "$bin/h2target" ./bench/h2target
+go build -o "$bin/h2target" ./bench/peers/h2target
 mkfifo "$bin/urls"
 taskset -c 1 "$bin/h2target" > "$bin/urls" &
 target_pid=$!

@@ -7,14 +7,14 @@
 # pgbench. Needs PostgreSQL's server binaries and pgbench (apt-get install
 # -y postgresql postgresql-contrib). Every load is bounded and loopback-only.
 #
-#   bench/pgbench.sh                          # 3 rounds of 10 s at 8 clients
-#   CLIENTS=16 DURATION=30s ROUNDS=1 bench/pgbench.sh
-#   bench/pgbench.sh -mode simple             # pgbench -M simple instead
+#   bench/peers/pgbench.sh                          # 3 rounds of 10 s at 8 clients
+#   CLIENTS=16 DURATION=30s ROUNDS=1 bench/peers/pgbench.sh
+#   bench/peers/pgbench.sh -mode simple             # pgbench -M simple instead
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/stampede" ./cmd/stampede
-go build -o "$bin/pgbench-cmp" ./bench/pgbench
+go build -o "$bin/pgbench-cmp" ./bench/peers/pgbench
 "$bin/pgbench-cmp" -stampede "$bin/stampede" -pgbench "${PGBENCH:-pgbench}" \
   -clients "${CLIENTS:-8}" -duration "${DURATION:-10s}" -rounds "${ROUNDS:-3}" "$@"

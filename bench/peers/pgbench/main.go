@@ -13,29 +13,26 @@
 // itself (it is run with -n so it does not do it twice). pgbench uses
 // prepared statements (-M prepared), as stampede does by default for
 // PostgreSQL. Every load is bounded and loopback-only; the cluster is
-// deleted at the end.
+// deleted at the end (internal/pgtest starts it, as for the tests).
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/stampede-perf/stampede/internal/pgtest"
 )
 
 // measure is one run of one tool.
@@ -49,44 +46,36 @@ type measure struct {
 func main() {
 	stampede := flag.String("stampede", "stampede", "stampede binary")
 	pgbench := flag.String("pgbench", "pgbench", "pgbench binary")
-	binDir := flag.String("pg-bin", "", "directory of initdb and postgres (default: the newest /usr/lib/postgresql/*/bin)")
+	binDir := flag.String("pg-bin", "", "directory of initdb and postgres (default: $STAMPEDE_PG_BINDIR, the newest /usr/lib/postgresql/*/bin, pg_config's)")
 	clients := flag.Int("clients", 8, "clients (pgbench -c) and VUs (stampede --vus, pool size)")
 	jobs := flag.Int("jobs", 2, "pgbench threads (-j)")
 	dur := flag.Duration("duration", 10*time.Second, "length of each run")
 	rounds := flag.Int("rounds", 3, "rounds of each tool, alternating (the median is reported)")
 	mode := flag.String("mode", "prepared", "pgbench query mode (-M): prepared, extended or simple")
 	minRatio := flag.Float64("min-ratio", 0.8, "fail when stampede's rate is below this share of pgbench's")
-	keep := flag.Bool("keep", false, "keep the cluster directory and raw outputs")
+	keep := flag.Bool("keep", false, "keep the plan and stampede's raw outputs")
 	flag.Parse()
 
-	if *binDir == "" {
-		dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-		slices.SortFunc(dirs, func(a, b string) int { return major(b) - major(a) })
-		if len(dirs) == 0 {
-			fail("no PostgreSQL server binaries: install postgresql or give -pg-bin")
-		}
-		*binDir = dirs[0]
-	}
 	dir, err := os.MkdirTemp("", "stampede-pgbench-")
 	check(err)
-	c, err := startCluster(*binDir, dir)
+	c, err := pgtest.Launch(*binDir, pgtest.WithSetting("max_connections", "200"), pgtest.WithSetting("shared_buffers", "128MB"))
 	if err != nil {
 		os.RemoveAll(dir)
-		fail(err.Error())
+		fail(err.Error() + " (install postgresql or give -pg-bin)")
 	}
 	defer func() {
-		c.stop()
+		c.Close()
 		if *keep {
 			fmt.Printf("kept %s\n", dir)
 		} else {
 			os.RemoveAll(dir)
 		}
 	}()
-	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
-	fmt.Printf("PostgreSQL %s on 127.0.0.1:%d (fsync off: the client is what is measured)\n", filepath.Base(filepath.Dir(*binDir)), c.port)
+	dsn := c.URL
+	fmt.Printf("PostgreSQL at %s (fsync off: the client is what is measured)\n", dsn)
 	out, err := exec.Command(*pgbench, "-i", "-s", "1", "-q", dsn).CombinedOutput()
 	if err != nil {
-		c.stop()
+		c.Close()
 		fail(fmt.Sprintf("pgbench -i: %v\n%s", err, out))
 	}
 	planFile := filepath.Join(dir, "tpcb.yaml")
@@ -113,7 +102,7 @@ func main() {
 	fmt.Printf("%-10s %12.0f %14.3f %16.2f %8d\n", "stampede", s.tps, s.latMS, s.cpuS, s.failed)
 	fmt.Printf("stampede / pgbench: %.2f (minimum %.2f)\n", ratio, *minRatio)
 	if ratio < *minRatio {
-		c.stop()
+		c.Close()
 		if !*keep {
 			os.RemoveAll(dir)
 		}
@@ -246,81 +235,6 @@ func median(ms []measure) measure {
 		return 0
 	})
 	return s[len(s)/2]
-}
-
-// cluster is a throwaway PostgreSQL.
-type cluster struct {
-	cmd  *exec.Cmd
-	port int
-}
-
-// startCluster runs initdb into dir and starts postgres on a free
-// loopback port, as the postgres user when run as root (PostgreSQL
-// refuses root), and returns once the server logs that it is ready.
-func startCluster(bin, dir string) (*cluster, error) {
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("running as root and no postgres user to run PostgreSQL as")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return nil, err
-		}
-	}
-	data := filepath.Join(dir, "data")
-	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-	initdb.Dir = dir
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if out, err := initdb.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-h", "127.0.0.1", "-k", "",
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=200", "-c", "shared_buffers=128MB", "-c", "logging_collector=off")
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	var log strings.Builder
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		log.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "ready to accept connections") {
-			go io.Copy(io.Discard, stderr)
-			return &cluster{cmd: cmd, port: port}, nil
-		}
-	}
-	cmd.Wait()
-	return nil, fmt.Errorf("postgres did not start:\n%s", log.String())
-}
-
-// stop asks for PostgreSQL's fast shutdown and waits for it.
-func (c *cluster) stop() {
-	if c.cmd.ProcessState != nil {
-		return
-	}
-	c.cmd.Process.Signal(os.Interrupt)
-	c.cmd.Wait()
-}
-
-func major(binDir string) int {
-	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
-	return n
 }
 
 func check(err error) {
