@@ -251,3 +251,24 @@ func TestHTTP2Bodies(t *testing.T) {
 		t.Fatalf("a body nothing reads: kind %v, %d bytes in; want none and ≥ 64 KiB", s.Kind, s.BytesIn)
 	}
 }
+
+// A request whose header fields are those of the request before reuses
+// them; one whose fields differ (another step, a value that changed)
+// sends its own.
+func TestHTTP2HeadersFollowEachRequest(t *testing.T) {
+	srv, _ := h2cServer(t, nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		fmt.Fprintf(w, "a=%q b=%q", r.Header.Values("X-A"), r.Header.Values("X-B"))
+	}))
+	target := plan.Target{BaseURL: srv.URL, HTTP: 2}
+	cfg := withTarget(t, target, Config{KeepAlive: true, HTTP2: true})
+	h := newHarness(t, cfg)
+	a := compileT(t, target, &plan.Step{Path: "/", Headers: map[string]string{"X-A": "1"},
+		Check: &plan.Check{BodyContains: `a=["1"] b=[]`}}, cfg)
+	b := compileT(t, target, &plan.Step{Path: "/", Headers: map[string]string{"X-B": "2"},
+		Check: &plan.Check{BodyContains: `a=[] b=["2"]`}}, cfg)
+	for i, s := range h.run(a, a, b, b, a) {
+		if s.Kind != metrics.KindNone {
+			t.Fatalf("request %d: kind %v (it sent the headers of another step)", i, s.Kind)
+		}
+	}
+}
