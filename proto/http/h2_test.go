@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,6 +224,7 @@ func BenchmarkH2Request(b *testing.B) {
 	st := compileT(b, target, &plan.Step{Path: "/x/{{ vu }}", Headers: map[string]string{"Accept": "text/plain"}}, cfg)
 	var s metrics.Sample
 	b.ReportAllocs()
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		s = metrics.Sample{}
 		st.Do(context.Background(), h.vu, &s)
@@ -230,6 +232,18 @@ func BenchmarkH2Request(b *testing.B) {
 			b.Fatal(s.Kind)
 		}
 	}
+	// The client's CPU (user + system, this process: the server is a
+	// child), which unlike ns/op does not count the time waiting for it.
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// processCPU is the user + system time this process has used.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 const maxH2Allocs = 40
