@@ -119,6 +119,41 @@ func scrape(url string, f expfmt.Format) (map[string]*dto.MetricFamily, error) {
 	}
 }
 
+// openSinks opens the three live outputs with labels: a CSV file at
+// csvPath, a loopback Prometheus endpoint and an OTLP exporter to
+// collector every interval.
+func openSinks(t *testing.T, csvPath, collector string, labels output.Labels, interval time.Duration) (*csv.Sink, *prometheus.Sink, *otlp.Sink) {
+	t.Helper()
+	cs, err := csv.New(csvPath, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := prometheus.New("127.0.0.1:0", labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ot, err := otlp.New(context.Background(), collector, otlp.Options{Interval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs, ps, ot
+}
+
+// readCSV reads a CSV file with the standard decoder.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := encsv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
 func label(m *dto.Metric, name string) string {
 	for _, l := range m.GetLabel() {
 		if l.GetName() == name {
@@ -151,20 +186,9 @@ func TestLiveOutputsMatchTheRun(t *testing.T) {
 	defer collector.Close()
 
 	csvPath := filepath.Join(t.TempDir(), "live.csv")
-	cs, err := csv.New(csvPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := prometheus.New("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, ps, ot := openSinks(t, csvPath, collector.URL, nil, 500*time.Millisecond)
 	if !ps.IsLoopback() {
 		t.Fatalf("%s: not loopback", ps.Addr())
-	}
-	ot, err := otlp.New(context.Background(), collector.URL, otlp.Options{Interval: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
 	}
 	pr := &probe{url: ps.URL(), second: make(chan struct{})}
 	fan := output.NewFan(pr, cs, ps, ot)
@@ -391,15 +415,7 @@ func kv(attrs []*commonv1.KeyValue, key string) string {
 
 func checkCSV(t *testing.T, path string, run *result.Run, inWindows map[string]int64) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := encsv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, path)
 	head := csv.Header(nil)
 	if len(rows) == 0 || len(rows[0]) != len(head) {
 		t.Fatalf("header %v, want %v", rows[:min(1, len(rows))], head)
@@ -462,18 +478,7 @@ loads:
 	collector := httptest.NewServer(rc)
 	defer collector.Close()
 	csvPath := filepath.Join(t.TempDir(), "tags.csv")
-	cs, err := csv.New(csvPath, labels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := prometheus.New("127.0.0.1:0", labels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ot, err := otlp.New(context.Background(), collector.URL, otlp.Options{Interval: time.Hour}) // exports once, at Close
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, ps, ot := openSinks(t, csvPath, collector.URL, labels, time.Hour) // OTLP exports once, at Close
 	pr := &probe{url: ps.URL(), second: make(chan struct{})}
 	fan := output.NewFan(pr, cs, ps, ot)
 	run, err := suite.RunLoad(context.Background(), p, suite.LoadOptions{OnWindow: fan.Window})
@@ -538,15 +543,7 @@ loads:
 		}
 	})
 	t.Run("csv", func(t *testing.T) {
-		f, err := os.Open(csvPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		rows, err := encsv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rows := readCSV(t, csvPath)
 		head := rows[0]
 		if got, wantHead := head[len(head)-3:], []string{"load", "tag_team", "tag_tier"}; !slices.Equal(got, wantHead) {
 			t.Fatalf("the last columns are %v, want %v", got, wantHead)

@@ -56,15 +56,7 @@ func TestRunWritesCSVLive(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	run, _ := readRun(t, jsonPath)
-	f, err := os.Open(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := encsv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, csvPath)
 	if len(rows) != 1+len(run.Series) {
 		t.Fatalf("%d rows for %d windows of one step", len(rows)-1, len(run.Series))
 	}
@@ -107,15 +99,7 @@ loads:
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	f, err := os.Open(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := encsv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, csvPath)
 	head := rows[0]
 	if got := strings.Join(head[len(head)-3:], ","); got != "load,tag_team,tag_tier" {
 		t.Fatalf("the last columns are %s, want load,tag_team,tag_tier", got)
@@ -132,4 +116,19 @@ loads:
 	if len(seen) != 2 {
 		t.Errorf("rows of %v, want both scenarios", seen)
 	}
+}
+
+// readCSV reads a CSV file with the standard decoder.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := encsv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
