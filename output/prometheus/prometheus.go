@@ -14,9 +14,10 @@
 //	stampede_generator_cpu_percent                       gauge, of one core, the running load's mean
 //	stampede_generator_saturated                         gauge, 1 when the generator is the limit
 //
-// In a plan with `loads:`, every step series also carries the labels of the plan's loads
-// (output.Labels): load, the load's name, and each tag of `loads.NAME.tags`,
-// empty (absent, to Prometheus) where a load does not set it.
+// In a plan with `loads:`, every step series also carries the labels of
+// the plan's loads (output.Labels): load, the load's name, and each tag
+// of `loads.NAME.tags`, empty (absent, to Prometheus) where a load does
+// not set it.
 //
 // The latency histogram is the run's own: each step's HDR histogram of
 // its closed windows, converted once a window (output.ExponentialOf) into
