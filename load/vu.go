@@ -310,6 +310,13 @@ func (vu *VU) interrupt() {
 	}
 }
 
+// Hop records a redirect the step being run followed: the status that
+// asked for it, where it led, and its exchange's time (see
+// metrics.Collector.Hop).
+func (vu *VU) Hop(status int, to string, d time.Duration, failed bool) {
+	vu.col.Hop(int(vu.step), status, to, d, failed)
+}
+
 // WantExample reports whether kind still lacks an example message, so a
 // caller builds the message only when it will be kept.
 func (vu *VU) WantExample(kind metrics.ErrKind) bool { return vu.col.WantExample(int(vu.step), kind) }

@@ -70,6 +70,8 @@ type Collector struct {
 	// examples holds one example message per step and kind; the last
 	// set is for messages from outside any known step.
 	examples []exampleSet
+	// hops are the steps' followed redirects (hops.go).
+	hops hopTable
 
 	// Owned by the collector goroutine (and by Finish after Run).
 	steps    []*stepAgg
@@ -543,6 +545,7 @@ func (c *Collector) fill(r *result.Run, durS float64) {
 		}
 		if sr.Redirects = st.redirects; st.redirects > 0 {
 			sr.RedirectMS = float64(st.redirectUS) / float64(st.redirects) / 1000
+			sr.Hops = c.hopResults(i, durS)
 		}
 		if durS > 0 {
 			sr.RPS = float64(st.requests) / durS

@@ -166,6 +166,7 @@ func mergeSteps(runs []*result.Run, durationS float64) ([]result.StepResult, map
 		index  = map[stepKey]int{}
 		hists  [][]string
 		phases []result.Timing // request-weighted sums
+		hops   [][][]result.HopResult
 	)
 	for _, r := range runs {
 		for _, st := range r.Steps {
@@ -177,6 +178,7 @@ func mergeSteps(runs []*result.Run, durationS float64) ([]result.StepResult, map
 				out = append(out, result.StepResult{Scenario: st.Scenario, Step: st.Step, Kind: st.Kind})
 				hists = append(hists, nil)
 				phases = append(phases, result.Timing{})
+				hops = append(hops, nil)
 			}
 			m := &out[i]
 			m.Requests += st.Requests
@@ -190,6 +192,9 @@ func mergeSteps(runs []*result.Run, durationS float64) ([]result.StepResult, map
 			m.RedirectMS += st.RedirectMS * float64(st.Redirects) // a sum until the loop below
 			m.Errs = addErrors(m.Errs, st.Errs)
 			hists[i] = append(hists[i], st.Hist)
+			if len(st.Hops) > 0 {
+				hops[i] = append(hops[i], st.Hops)
+			}
 			addTiming(&phases[i], st.Phases, float64(st.Requests))
 		}
 	}
@@ -202,6 +207,9 @@ func mergeSteps(runs []*result.Run, durationS float64) ([]result.StepResult, map
 		m.Phases = meanTiming(phases[i], float64(m.Requests))
 		if m.Redirects > 0 {
 			m.RedirectMS /= float64(m.Redirects)
+		}
+		if m.Hops, err = mergeHops(hops[i], durationS); err != nil {
+			return nil, nil, err
 		}
 		if durationS > 0 {
 			m.RPS = float64(m.Requests) / durationS

@@ -42,14 +42,14 @@ func BenchmarkSinkWindow(b *testing.B) {
 	u := window(20_000)
 	open := map[string]func() output.Sink{
 		"csv": func() output.Sink {
-			s, err := csv.New(filepath.Join(b.TempDir(), "b.csv"))
+			s, err := csv.New(filepath.Join(b.TempDir(), "b.csv"), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			return s
 		},
 		"prometheus": func() output.Sink {
-			s, err := prometheus.New("127.0.0.1:0")
+			s, err := prometheus.New("127.0.0.1:0", nil)
 			if err != nil {
 				b.Fatal(err)
 			}

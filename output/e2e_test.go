@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -117,6 +119,41 @@ func scrape(url string, f expfmt.Format) (map[string]*dto.MetricFamily, error) {
 	}
 }
 
+// openSinks opens the three live outputs with labels: a CSV file at
+// csvPath, a loopback Prometheus endpoint and an OTLP exporter to
+// collector every interval.
+func openSinks(t *testing.T, csvPath, collector string, labels output.Labels, interval time.Duration) (*csv.Sink, *prometheus.Sink, *otlp.Sink) {
+	t.Helper()
+	cs, err := csv.New(csvPath, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := prometheus.New("127.0.0.1:0", labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ot, err := otlp.New(context.Background(), collector, otlp.Options{Interval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs, ps, ot
+}
+
+// readCSV reads a CSV file with the standard decoder.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := encsv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
 func label(m *dto.Metric, name string) string {
 	for _, l := range m.GetLabel() {
 		if l.GetName() == name {
@@ -149,20 +186,9 @@ func TestLiveOutputsMatchTheRun(t *testing.T) {
 	defer collector.Close()
 
 	csvPath := filepath.Join(t.TempDir(), "live.csv")
-	cs, err := csv.New(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := prometheus.New("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, ps, ot := openSinks(t, csvPath, collector.URL, nil, 500*time.Millisecond)
 	if !ps.IsLoopback() {
 		t.Fatalf("%s: not loopback", ps.Addr())
-	}
-	ot, err := otlp.New(context.Background(), collector.URL, otlp.Options{Interval: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
 	}
 	pr := &probe{url: ps.URL(), second: make(chan struct{})}
 	fan := output.NewFan(pr, cs, ps, ot)
@@ -389,16 +415,8 @@ func kv(attrs []*commonv1.KeyValue, key string) string {
 
 func checkCSV(t *testing.T, path string, run *result.Run, inWindows map[string]int64) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := encsv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := csv.Header()
+	rows := readCSV(t, path)
+	head := csv.Header(nil)
 	if len(rows) == 0 || len(rows[0]) != len(head) {
 		t.Fatalf("header %v, want %v", rows[:min(1, len(rows))], head)
 	}
@@ -431,4 +449,118 @@ func checkCSV(t *testing.T, path string, run *result.Run, inWindows map[string]i
 			t.Errorf("csv: step %s has %d requests, the run's windows %d", step, got[step], n)
 		}
 	}
+}
+
+// TestLiveOutputsCarryLoadTags runs a plan of two loads with tags and
+// reads each live output back: every step's series carry its load's name
+// and tags (a tag a load does not set is absent, or an empty CSV cell).
+func TestLiveOutputsCarryLoadTags(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer target.Close()
+	p, err := plan.Parse("tags.yaml", []byte(`name: tags
+target: {base_url: "`+target.URL+`"}
+scenarios:
+  - {name: browse, steps: [{name: home, path: /}]}
+  - {name: orders, steps: [{name: list, path: /orders}]}
+loads:
+  browsers: {vus: 2, duration: 2s, scenarios: [browse], tags: {team: web, tier: gold}}
+  api: {rate: 50, duration: 2s, scenarios: [orders], tags: {team: api}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := output.NewLabels(true, p.Loads[0].Tags, p.Loads[1].Tags)
+	want := map[string]map[string]string{ // by scenario: the labels of its steps
+		"browse": {"load": "browsers", "team": "web", "tier": "gold"},
+		"orders": {"load": "api", "team": "api", "tier": ""},
+	}
+	rc := &receiver{}
+	collector := httptest.NewServer(rc)
+	defer collector.Close()
+	csvPath := filepath.Join(t.TempDir(), "tags.csv")
+	cs, ps, ot := openSinks(t, csvPath, collector.URL, labels, time.Hour) // OTLP exports once, at Close
+	pr := &probe{url: ps.URL(), second: make(chan struct{})}
+	fan := output.NewFan(pr, cs, ps, ot)
+	run, err := suite.RunLoad(context.Background(), p, suite.LoadOptions{OnWindow: fan.Window})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fan.Close(run); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range run.Steps {
+		if st.Requests == 0 {
+			t.Fatalf("step %s/%s sent nothing", st.Scenario, st.Step)
+		}
+	}
+
+	t.Run("prometheus", func(t *testing.T) {
+		if pr.err != nil {
+			t.Fatal(pr.err)
+		}
+		for _, name := range []string{prometheus.Requests, prometheus.Duration} {
+			seen := map[string]bool{}
+			for _, m := range pr.final[name].GetMetric() {
+				sc := label(m, "scenario")
+				seen[sc] = true
+				for k, v := range want[sc] {
+					if got := label(m, k); got != v {
+						t.Errorf("%s{scenario=%q}: %s=%q, want %q", name, sc, k, got, v)
+					}
+				}
+			}
+			if len(seen) != len(want) {
+				t.Errorf("%s has series of %v, want both scenarios", name, seen)
+			}
+		}
+	})
+	t.Run("otlp", func(t *testing.T) {
+		reqs := rc.all()
+		if len(reqs) == 0 {
+			t.Fatal("nothing exported")
+		}
+		seen := 0
+		for _, rm := range reqs[len(reqs)-1].GetResourceMetrics() {
+			for _, sm := range rm.GetScopeMetrics() {
+				for _, m := range sm.GetMetrics() {
+					if m.GetName() != otlp.Requests {
+						continue
+					}
+					for _, dp := range m.GetSum().GetDataPoints() {
+						seen++
+						sc := kv(dp.GetAttributes(), "scenario")
+						for k, v := range want[sc] {
+							if got := kv(dp.GetAttributes(), k); got != v {
+								t.Errorf("%s{scenario=%q}: %s=%q, want %q", otlp.Requests, sc, k, got, v)
+							}
+						}
+					}
+				}
+			}
+		}
+		if seen != len(want) {
+			t.Errorf("%d data points of %s, want one per scenario", seen, otlp.Requests)
+		}
+	})
+	t.Run("csv", func(t *testing.T) {
+		rows := readCSV(t, csvPath)
+		head := rows[0]
+		if got, wantHead := head[len(head)-3:], []string{"load", "tag_team", "tag_tier"}; !slices.Equal(got, wantHead) {
+			t.Fatalf("the last columns are %v, want %v", got, wantHead)
+		}
+		col := map[string]int{}
+		for i, h := range head {
+			col[strings.TrimPrefix(h, "tag_")] = i
+		}
+		if len(rows) < 3 {
+			t.Fatalf("%d rows", len(rows))
+		}
+		for _, r := range rows[1:] {
+			for k, v := range want[r[col["scenario"]]] {
+				if r[col[k]] != v {
+					t.Errorf("row %v: %s=%q, want %q", r, k, r[col[k]], v)
+				}
+			}
+		}
+	})
 }

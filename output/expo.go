@@ -94,33 +94,41 @@ func index(v float64, scale int32) int32 { // scale ≥ 0
 	return int32(math.Ceil(math.Log2(v)*float64(int64(1)<<scale))) - 1
 }
 
-// Latencies holds each step's last conversion, in the order the steps
-// were first seen: what a sink hands its exporter. Set is called from the
-// Fan's goroutine, Each from a scrape's or an export's; both lock.
+// Latencies holds each step's last conversion and the values of its
+// labels (Update.Values), in the order the steps were first seen: what a
+// sink hands its exporter. Set is called from the Fan's goroutine, Each
+// from a scrape's or an export's; both lock.
 type Latencies struct {
 	mu    sync.Mutex // guards hists and order
-	hists map[StepName]Exponential
+	hists map[StepName]labelled
 	order []StepName
 }
 
-// Set keeps e as name's histogram.
-func (l *Latencies) Set(name StepName, e Exponential) {
+type labelled struct {
+	values []string
+	e      Exponential
+}
+
+// Set keeps e as name's histogram, with the values of its labels.
+func (l *Latencies) Set(name StepName, values []string, e Exponential) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.hists == nil {
-		l.hists = map[StepName]Exponential{}
+		l.hists = map[StepName]labelled{}
 	}
 	if _, ok := l.hists[name]; !ok {
 		l.order = append(l.order, name)
 	}
-	l.hists[name] = e
+	l.hists[name] = labelled{values, e}
 }
 
-// Each calls fn with every step's histogram, holding the lock.
-func (l *Latencies) Each(fn func(StepName, Exponential)) {
+// Each calls fn with every step's histogram and label values, holding
+// the lock.
+func (l *Latencies) Each(fn func(name StepName, values []string, e Exponential)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, name := range l.order {
-		fn(name, l.hists[name])
+		h := l.hists[name]
+		fn(name, h.values, h.e)
 	}
 }

@@ -31,11 +31,18 @@
 // the step OtherStep), at most MaxKinds error kinds (the rest count as
 // "other"), so a sink's label sets number at most MaxSteps × MaxKinds;
 // the Fan holds one histogram (about 200 KB) per step label.
+//
+// In a plan with `loads:`, each step's series also carry the labels of
+// its load (Labels): the load's name and its tags, which the Fan reads
+// from the snapshot's loads. A scenario runs in one load, so they add
+// labels but no series; their names are fixed before the run (the plan
+// allows 16 tags a load), as a Prometheus family and a CSV header need.
 package output
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -111,6 +118,9 @@ type Update struct {
 	// Generator is what the generator saw of itself in the running load
 	// so far: CPU and saturation.
 	Generator result.Generator
+	// Tags are the tags of each load of the plan (`loads.NAME.tags`), by
+	// the load's name; empty for a run of one load.
+	Tags map[string]map[string]string
 }
 
 // StepLatency is one step's latency histogram.
@@ -119,9 +129,54 @@ type StepLatency struct {
 	Hist *hdr.Histogram
 }
 
-// StepName labels one step.
+// StepName labels one step: its scenario, name and kind, and the load
+// that runs it ("" in a run of one load).
 type StepName struct {
-	Scenario, Step, Kind string
+	Scenario, Step, Kind, Load string
+}
+
+// Labels are the names of the labels a plan's loads add to each step's
+// series, after scenario and step: "load", the load's name, then every
+// tag name some load sets, sorted. A run of one load (no `loads:`) adds
+// none. Sinks whose label names are fixed before the first window (the
+// Prometheus families, the CSV header) take them from the plan; a tag a
+// load does not set has the value "".
+type Labels []string
+
+// LabelLoad is the label naming a step's load.
+const LabelLoad = "load"
+
+// NewLabels returns the labels of a plan's loads, given each load's tags;
+// none when the plan has no `loads:` block (loads false).
+func NewLabels(loads bool, tags ...map[string]string) Labels {
+	if !loads {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, t := range tags {
+		for k := range t {
+			names[k] = true
+		}
+	}
+	return append(Labels{LabelLoad}, slices.Sorted(maps.Keys(names))...)
+}
+
+// Values are the values of the labels l for step st: its load's name
+// and that load's tags, "" where it sets none.
+func (u *Update) Values(l Labels, st StepName) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]string, len(l))
+	tags := u.Tags[st.Load]
+	for i, k := range l {
+		if k == LabelLoad {
+			out[i] = st.Load
+		} else {
+			out[i] = tags[k]
+		}
+	}
+	return out
 }
 
 // StepCount is a count for one step (and error kind).
@@ -161,6 +216,7 @@ type frame struct {
 	dropped   int64
 	startLag  result.Latency
 	generator result.Generator
+	tags      map[string]map[string]string
 }
 
 type stepTotal struct {
@@ -192,9 +248,21 @@ func (f *Fan) Window(w result.Window, run *result.Run) {
 		fr.dropped = run.Summary.Dropped
 		fr.startLag = run.Summary.StartLag
 		fr.generator = run.Generator
+		// A scenario runs in one load: the load's name and tags label
+		// its steps.
+		loadOf := map[string]string{}
+		if len(run.Loads) > 0 {
+			fr.tags = make(map[string]map[string]string, len(run.Loads))
+			for _, l := range run.Loads {
+				fr.tags[l.Name] = maps.Clone(l.Tags)
+				for _, sc := range l.Scenarios {
+					loadOf[sc] = l.Name
+				}
+			}
+		}
 		fr.steps = make([]stepTotal, len(run.Steps))
 		for i, st := range run.Steps {
-			fr.steps[i] = stepTotal{name: StepName{st.Scenario, st.Step, st.Kind}, requests: st.Requests,
+			fr.steps[i] = stepTotal{name: StepName{st.Scenario, st.Step, st.Kind, loadOf[st.Scenario]}, requests: st.Requests,
 				errs: append([]result.ErrorCount(nil), st.Errs...)}
 		}
 	}
@@ -240,7 +308,7 @@ func (f *Fan) update(fr frame) *Update {
 		}
 	}
 	u := &Update{Time: f.t0.Add(time.Duration(w.TS * float64(time.Second))), TS: w.TS, Phase: w.Phase,
-		VUs: w.VUs, Window: w, StartLag: fr.startLag, Generator: fr.generator}
+		VUs: w.VUs, Window: w, StartLag: fr.startLag, Generator: fr.generator, Tags: fr.tags}
 	if !fr.started.IsZero() && !fr.started.Equal(f.load) {
 		// A new load: its counts start again from zero.
 		f.load = fr.started

@@ -179,12 +179,30 @@ type StepResult struct {
 	// Redirects are the redirects the step's requests followed (each an
 	// exchange of its own within the step's time); RedirectMS the mean
 	// time of one, from its request to its answer.
-	Redirects  int64        `json:"redirects,omitempty"`
-	RedirectMS float64      `json:"redirect_ms,omitempty"`
-	Latency    Latency      `json:"latency_ms"`
-	Phases     Timing       `json:"timing_ms"`
-	Errs       []ErrorCount `json:"errors_by_kind,omitempty"`
-	Hist       string       `json:"hist,omitempty"`
+	Redirects  int64   `json:"redirects,omitempty"`
+	RedirectMS float64 `json:"redirect_ms,omitempty"`
+	// Hops are the redirects followed, one entry per status and
+	// destination, most followed first.
+	Hops    []HopResult  `json:"hops,omitempty"`
+	Latency Latency      `json:"latency_ms"`
+	Phases  Timing       `json:"timing_ms"`
+	Errs    []ErrorCount `json:"errors_by_kind,omitempty"`
+	Hist    string       `json:"hist,omitempty"`
+}
+
+// HopResult is one redirect a step followed: the status that asked for
+// it and where it led (a path, or a URL without its query on another
+// origin; metrics.OtherHop for the destinations past the step's first
+// 16), how often, and the time of its own exchange, from its request to
+// its answer.
+type HopResult struct {
+	Status   int     `json:"status"`
+	To       string  `json:"to"`
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	RPS      float64 `json:"rps"`
+	Latency  Latency `json:"latency_ms"`
+	Hist     string  `json:"hist,omitempty"`
 }
 
 // ScenarioResult counts the iterations of one scenario.

@@ -231,7 +231,7 @@ func runDistributed(ctx context.Context, e *env, p *plan.Plan, planFile string, 
 		}
 	}
 	liveRun := dist.NewLive(p.Name, result.Model(p.Load.Model), steps, scens)
-	live, err := startLive(ctx, e, outs, metaOf(p, "load"))
+	live, err := startLive(ctx, e, outs, metaOf(p, "load"), liveLabels(p))
 	if err != nil {
 		lis.Close()
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/stampede-perf/stampede/output/csv"
 	"github.com/stampede-perf/stampede/output/otlp"
 	"github.com/stampede-perf/stampede/output/prometheus"
+	"github.com/stampede-perf/stampede/plan"
 )
 
 // checkLive checks a live output's target before anything runs.
@@ -33,8 +34,9 @@ func checkLive(kind, target string) (output.Spec, error) {
 // startLive opens the live outputs (creates the CSV files, binds the
 // Prometheus endpoints, starts the dashboard) and fans the run's windows
 // out to them; nil when there are none. A target that cannot be opened is
-// invalid input, and nothing is left open.
-func startLive(ctx context.Context, e *env, outs outputs, m dashboardMeta) (*liveRun, error) {
+// invalid input, and nothing is left open. The step series carry the
+// labels of the plan's loads (liveLabels).
+func startLive(ctx context.Context, e *env, outs outputs, m dashboardMeta, labels output.Labels) (*liveRun, error) {
 	if len(outs.live) == 0 && outs.dashboard == "" {
 		return nil, nil
 	}
@@ -44,10 +46,10 @@ func startLive(ctx context.Context, e *env, outs outputs, m dashboardMeta) (*liv
 		var err error
 		switch sp.Kind {
 		case "csv":
-			s, err = csv.New(sp.Target)
+			s, err = csv.New(sp.Target, labels)
 		case "prometheus":
 			var ps *prometheus.Sink
-			if ps, err = prometheus.New(sp.Target); err == nil {
+			if ps, err = prometheus.New(sp.Target, labels); err == nil {
 				fmt.Fprintf(e.stderr, "prometheus: serving %s while the run goes\n", ps.URL())
 				s = ps
 			}
@@ -76,6 +78,16 @@ func startLive(ctx context.Context, e *env, outs outputs, m dashboardMeta) (*liv
 	}
 	lr.fan = output.NewFan(sinks...)
 	return lr, nil
+}
+
+// liveLabels are the labels plan p's loads add to the live outputs'
+// step series: the load's name and its tags (none without `loads:`).
+func liveLabels(p *plan.Plan) output.Labels {
+	tags := make([]map[string]string, len(p.Loads))
+	for i, l := range p.Loads {
+		tags[i] = l.Tags
+	}
+	return output.NewLabels(len(p.Loads) > 0, tags...)
 }
 
 // liveFinished adds what went wrong in the live outputs to the command's

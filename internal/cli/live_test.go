@@ -56,15 +56,7 @@ func TestRunWritesCSVLive(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	run, _ := readRun(t, jsonPath)
-	f, err := os.Open(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := encsv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, csvPath)
 	if len(rows) != 1+len(run.Series) {
 		t.Fatalf("%d rows for %d windows of one step", len(rows)-1, len(run.Series))
 	}
@@ -83,4 +75,60 @@ func TestRunWritesCSVLive(t *testing.T) {
 	if sum != inWindows {
 		t.Fatalf("the CSV counts %d requests, the run's windows %d", sum, inWindows)
 	}
+}
+
+// A plan with `loads:` labels the live CSV's rows with each step's load
+// and that load's tags, in the columns the plan's tags name.
+func TestRunLiveCSVCarriesLoadTags(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(hello))
+	defer srv.Close()
+	dir := t.TempDir()
+	planPath, csvPath := filepath.Join(dir, "loads.yaml"), filepath.Join(dir, "live.csv")
+	if err := os.WriteFile(planPath, []byte(`name: tagged
+target: {base_url: "`+srv.URL+`"}
+scenarios:
+  - {name: browse, steps: [{name: home, path: /}]}
+  - {name: api, steps: [{name: ping, path: /}]}
+loads:
+  people: {vus: 1, duration: 2s, scenarios: [browse], tags: {team: web}}
+  robots: {rate: 20, duration: 2s, scenarios: [api], tags: {team: core, tier: "1"}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, context.Background(), "run", planPath, "--no-store", "-q", "--out", "csv="+csvPath)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	rows := readCSV(t, csvPath)
+	head := rows[0]
+	if got := strings.Join(head[len(head)-3:], ","); got != "load,tag_team,tag_tier" {
+		t.Fatalf("the last columns are %s, want load,tag_team,tag_tier", got)
+	}
+	want := map[string]string{"browse": "people,web,", "api": "robots,core,1"}
+	seen := map[string]bool{}
+	for _, row := range rows[1:] {
+		sc := row[3]
+		seen[sc] = true
+		if got := strings.Join(row[len(row)-3:], ","); got != want[sc] {
+			t.Errorf("scenario %s: %s, want %s", sc, got, want[sc])
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("rows of %v, want both scenarios", seen)
+	}
+}
+
+// readCSV reads a CSV file with the standard decoder.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := encsv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

@@ -501,7 +501,7 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 			return invalidf("cannot create %s for the profiles: %v", dir, err)
 		}
 	}
-	live, err := startLive(ctx, e, outs, metaOf(p, "load"))
+	live, err := startLive(ctx, e, outs, metaOf(p, "load"), liveLabels(p))
 	if err != nil {
 		return err
 	}

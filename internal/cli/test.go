@@ -125,7 +125,7 @@ func runTest(ctx context.Context, e *env, p *plan.Plan, tf testFlags, outs outpu
 		}
 	}
 	shellNotice(e, p)
-	live, err := startLive(ctx, e, outs, metaOf(p, "test"))
+	live, err := startLive(ctx, e, outs, metaOf(p, "test"), liveLabels(p))
 	if err != nil {
 		return err
 	}

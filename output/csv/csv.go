@@ -8,6 +8,11 @@
 //
 //	timestamp,t_s,phase,scenario,name,kind,vus,requests,errors,rps,p50_ms,p95_ms,p99_ms
 //
+// In a plan with `loads:` the labels of its loads (output.Labels) follow
+// as more columns: load, the load's name, and tag_NAME for each tag name
+// a load sets (the prefix keeps a tag called, say, name apart from the
+// step's column), empty where a load does not set it.
+//
 // Every step of the running load has a row in every window, zero when it
 // sent nothing; the steps past output.MaxSteps share one row. The file is
 // bounded: past MaxBytes no more rows are written, and Close says from
@@ -32,8 +37,18 @@ import (
 // Header is the first row of the file.
 var header = []string{"timestamp", "t_s", "phase", "scenario", "name", "kind", "vus", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms"}
 
-// Header returns the column names, in order.
-func Header() []string { return append([]string(nil), header...) }
+// Header returns the column names, in order, for the labels of a plan's
+// loads (nil for a run of one load).
+func Header(labels output.Labels) []string {
+	h := append([]string(nil), header...)
+	for _, l := range labels {
+		if l != output.LabelLoad {
+			l = "tag_" + l
+		}
+		h = append(h, l)
+	}
+	return h
+}
 
 // MaxBytes is the largest file the output writes (1 GiB: a day of
 // windows of a 100-step plan).
@@ -50,13 +65,16 @@ type Sink struct {
 	full float64 // t_s of the first window left out; -1 while none was
 	err  error
 	row  []string
+	// labels are the loads' labels, in the columns after the fixed ones.
+	labels output.Labels
 }
 
-// New creates (or truncates) path and writes the header. A path that is
-// standard output is refused: the summary is printed there.
-func New(path string) (*Sink, error) { return newSink(path, MaxBytes) }
+// New creates (or truncates) path and writes the header, with a column
+// per label of the plan's loads. A path that is standard output is
+// refused: the summary is printed there.
+func New(path string, labels output.Labels) (*Sink, error) { return newSink(path, MaxBytes, labels) }
 
-func newSink(path string, max int64) (*Sink, error) {
+func newSink(path string, max int64, labels output.Labels) (*Sink, error) {
 	if outfile.IsStdout(path) {
 		return nil, fmt.Errorf("csv=%s: write the CSV to a file; standard output holds the summary", path)
 	}
@@ -67,9 +85,10 @@ func newSink(path string, max int64) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	s := &Sink{path: path, f: f, max: max, full: -1, row: make([]string, len(header))}
+	h := Header(labels)
+	s := &Sink{path: path, f: f, max: max, full: -1, row: make([]string, len(h)), labels: labels}
 	s.w = csv.NewWriter(&s.buf)
-	if err := s.w.Write(header); err != nil {
+	if err := s.w.Write(h); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -130,6 +149,7 @@ func (s *Sink) Update(u *output.Update) error {
 		s.row[7], s.row[8] = strconv.FormatInt(r.req, 10), strconv.FormatInt(r.errs, 10)
 		s.row[9] = num(float64(r.req) / length)
 		s.row[10], s.row[11], s.row[12] = num(r.p50), num(r.p95), num(r.p99)
+		copy(s.row[len(header):], u.Values(s.labels, st))
 		if err := s.w.Write(s.row); err != nil {
 			return s.fail(err)
 		}

@@ -27,7 +27,7 @@ func update(ts float64) *output.Update {
 // Close says from which window on rows are missing.
 func TestBound(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.csv")
-	s, err := newSink(path, 600)
+	s, err := newSink(path, 600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestBound(t *testing.T) {
 // Standard output and a missing directory are refused before the run.
 func TestRefused(t *testing.T) {
 	for _, p := range []string{"-", filepath.Join(t.TempDir(), "no", "such", "dir.csv")} {
-		if _, err := New(p); err == nil {
+		if _, err := New(p, nil); err == nil {
 			t.Errorf("%s: accepted", p)
 		}
 	}

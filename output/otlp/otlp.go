@@ -14,6 +14,10 @@
 //	stampede.generator.cpu                            gauge (% of one core)
 //	stampede.generator.saturated                      gauge, 1 when the generator is the limit
 //
+// In a plan with `loads:`, every step's data points also carry the
+// attribute load, the load's name, and one per tag of its
+// `loads.NAME.tags`.
+//
 // The SDK aggregates the counters and gauges; a periodic reader exports
 // every Interval and once more at Close, so the collector ends with the
 // run's final numbers. The latency histogram is the run's own: each
@@ -30,7 +34,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -98,7 +104,7 @@ type Sink struct {
 	vus, phase, sat         metric.Int64Gauge
 	lag, cpu                metric.Float64Gauge
 
-	steps     map[output.StepName]metric.MeasurementOption
+	steps     map[output.StepName]stepAttrs
 	lastPhase string
 }
 
@@ -119,7 +125,7 @@ func New(ctx context.Context, rawURL string, o Options) (*Sink, error) {
 		return nil, fmt.Errorf("otlp=%s: %w", rawURL, err)
 	}
 	ce := &countingExporter{Exporter: exp}
-	s := &Sink{url: u, exp: ce, steps: map[output.StepName]metric.MeasurementOption{},
+	s := &Sink{url: u, exp: ce, steps: map[output.StepName]stepAttrs{},
 		duration: &latency{start: time.Now()}}
 	s.provider = sdkmetric.NewMeterProvider(
 		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(ce, sdkmetric.WithInterval(o.Interval), sdkmetric.WithProducer(s.duration))),
@@ -155,29 +161,49 @@ func New(ctx context.Context, rawURL string, o Options) (*Sink, error) {
 	return s, nil
 }
 
-// stepAttrs is the precomputed attribute option of a step.
-func (s *Sink) stepAttrs(st output.StepName) metric.MeasurementOption {
-	if o, ok := s.steps[st]; ok {
-		return o
+// stepAttrs are a step's attributes: scenario, step and, in a plan with
+// `loads:`, load and the load's tags; pairs holds them as key, value,
+// key, value… for the latency producer.
+type stepAttrs struct {
+	kvs   []attribute.KeyValue
+	opt   metric.MeasurementOption
+	pairs []string
+}
+
+// attrsOf returns the attributes of step st, made at its first window.
+func (s *Sink) attrsOf(u *output.Update, st output.StepName) stepAttrs {
+	if a, ok := s.steps[st]; ok {
+		return a
 	}
-	o := metric.WithAttributeSet(attribute.NewSet(attribute.String("scenario", st.Scenario), attribute.String("step", st.Step)))
-	s.steps[st] = o
-	return o
+	pairs := []string{"scenario", st.Scenario, "step", st.Step}
+	if st.Load != "" {
+		pairs = append(pairs, output.LabelLoad, st.Load)
+		tags := u.Tags[st.Load]
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
+			pairs = append(pairs, k, tags[k])
+		}
+	}
+	a := stepAttrs{pairs: pairs}
+	for i := 0; i < len(pairs); i += 2 {
+		a.kvs = append(a.kvs, attribute.String(pairs[i], pairs[i+1]))
+	}
+	a.opt = metric.WithAttributeSet(attribute.NewSet(a.kvs...))
+	s.steps[st] = a
+	return a
 }
 
 // Update records one window.
 func (s *Sink) Update(u *output.Update) error {
 	ctx := context.Background()
 	for _, c := range u.NewRequests {
-		s.requests.Add(ctx, c.Count, s.stepAttrs(u.StepOf(c.Step)))
+		s.requests.Add(ctx, c.Count, s.attrsOf(u, u.StepOf(c.Step)).opt)
 	}
 	for _, c := range u.NewErrors {
-		st := u.StepOf(c.Step)
-		s.errs.Add(ctx, c.Count, metric.WithAttributes(attribute.String("scenario", st.Scenario),
-			attribute.String("step", st.Step), attribute.String("kind", c.Kind)))
+		kvs := s.attrsOf(u, u.StepOf(c.Step)).kvs
+		s.errs.Add(ctx, c.Count, metric.WithAttributes(append(slices.Clip(kvs), attribute.String("kind", c.Kind))...))
 	}
 	for _, l := range u.Latency {
-		s.duration.Set(l.Name, output.ExponentialOf(l.Hist, nil))
+		s.duration.Set(l.Name, s.attrsOf(u, l.Name).pairs, output.ExponentialOf(l.Hist, nil))
 	}
 	s.vus.Record(ctx, int64(u.VUs))
 	l := u.StartLag
@@ -217,9 +243,13 @@ var _ sdkmetric.Producer = (*latency)(nil)
 func (l *latency) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	now := time.Now()
 	h := metricdata.ExponentialHistogram[float64]{Temporality: metricdata.CumulativeTemporality}
-	l.Each(func(name output.StepName, e output.Exponential) {
+	l.Each(func(_ output.StepName, pairs []string, e output.Exponential) {
+		kvs := make([]attribute.KeyValue, 0, len(pairs)/2)
+		for i := 0; i+1 < len(pairs); i += 2 {
+			kvs = append(kvs, attribute.String(pairs[i], pairs[i+1]))
+		}
 		h.DataPoints = append(h.DataPoints, metricdata.ExponentialHistogramDataPoint[float64]{
-			Attributes: attribute.NewSet(attribute.String("scenario", name.Scenario), attribute.String("step", name.Step)),
+			Attributes: attribute.NewSet(kvs...),
 			StartTime:  l.start, Time: now,
 			Count: e.Count, Sum: e.Sum, Scale: e.Scale,
 			Min: metricdata.NewExtrema(e.Min), Max: metricdata.NewExtrema(e.Max),

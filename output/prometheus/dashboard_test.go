@@ -27,7 +27,7 @@ const dashboard = "../../deploy/grafana/stampede.json"
 // _count.
 func exported(t *testing.T) map[string]bool {
 	t.Helper()
-	s, err := New("127.0.0.1:0")
+	s, err := New("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,11 @@
 //	stampede_generator_cpu_percent                       gauge, of one core, the running load's mean
 //	stampede_generator_saturated                         gauge, 1 when the generator is the limit
 //
+// In a plan with `loads:`, every step series also carries the labels of
+// the plan's loads (output.Labels): load, the load's name, and each tag
+// of `loads.NAME.tags`, empty (absent, to Prometheus) where a load does
+// not set it.
+//
 // The latency histogram is the run's own: each step's HDR histogram of
 // its closed windows, converted once a window (output.ExponentialOf) into
 // native buckets (schema 3, a bucket about 9% wider than the one before)
@@ -33,6 +38,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +93,8 @@ type Sink struct {
 	lag, phase     *prometheus.GaugeVec
 	dropped        prometheus.Counter
 	lastPhase      string
+	labels         output.Labels // the loads' labels, after scenario and step
+	values         []string      // scratch: one series' label values
 }
 
 var _ output.Sink = (*Sink)(nil)
@@ -108,8 +116,9 @@ func ParseAddr(addr string) (string, error) {
 }
 
 // New listens on addr (see ParseAddr) and serves the endpoint until
-// Close.
-func New(addr string) (*Sink, error) {
+// Close. The step series carry the labels of the plan's loads after
+// scenario and step (nil for a run of one load).
+func New(addr string, labels output.Labels) (*Sink, error) {
 	a, err := ParseAddr(addr)
 	if err != nil {
 		return nil, err
@@ -118,15 +127,16 @@ func New(addr string) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus=%s: %w", addr, err)
 	}
-	s := &Sink{ln: ln, served: make(chan struct{})}
+	s := &Sink{ln: ln, served: make(chan struct{}), labels: labels}
 	reg := prometheus.NewRegistry()
+	step := append([]string{"scenario", "step"}, labels...)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: Requests,
-		Help: "Requests sent, by step."}, []string{"scenario", "step"})
+		Help: "Requests sent, by step."}, step)
 	s.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: Errors,
-		Help: "Failed requests, by step and error kind."}, []string{"scenario", "step", "kind"})
+		Help: "Failed requests, by step and error kind."}, append(slices.Clip(step), "kind"))
 	s.duration = &latency{
 		desc: prometheus.NewDesc(Duration, "Request latency (from the intended start in the open model), by step.",
-			[]string{"scenario", "step"}, nil),
+			step, nil),
 		bounds: Buckets(), start: time.Now()}
 	s.vus = prometheus.NewGauge(prometheus.GaugeOpts{Name: VUs, Help: "Virtual users running."})
 	s.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: StartLag,
@@ -164,15 +174,13 @@ func (s *Sink) URL() string { return "http://" + s.Addr() + Path }
 // Update adds one window.
 func (s *Sink) Update(u *output.Update) error {
 	for _, c := range u.NewRequests {
-		st := u.StepOf(c.Step)
-		s.requests.WithLabelValues(st.Scenario, st.Step).Add(float64(c.Count))
+		s.requests.WithLabelValues(s.stepValues(u, u.StepOf(c.Step))...).Add(float64(c.Count))
 	}
 	for _, c := range u.NewErrors {
-		st := u.StepOf(c.Step)
-		s.errs.WithLabelValues(st.Scenario, st.Step, c.Kind).Add(float64(c.Count))
+		s.errs.WithLabelValues(append(s.stepValues(u, u.StepOf(c.Step)), c.Kind)...).Add(float64(c.Count))
 	}
 	for _, l := range u.Latency {
-		s.duration.Set(l.Name, output.ExponentialOf(l.Hist, s.duration.bounds))
+		s.duration.Set(l.Name, slices.Clone(s.stepValues(u, l.Name)), output.ExponentialOf(l.Hist, s.duration.bounds))
 	}
 	s.vus.Set(float64(u.VUs))
 	l := u.StartLag
@@ -201,6 +209,13 @@ func (s *Sink) Update(u *output.Update) error {
 	return nil
 }
 
+// stepValues are the values of a step series' labels: scenario, step and
+// the loads' labels. The slice is reused by the next call.
+func (s *Sink) stepValues(u *output.Update, st output.StepName) []string {
+	s.values = append(append(s.values[:0], st.Scenario, st.Step), u.Values(s.labels, st)...)
+	return s.values
+}
+
 // latency is the collector of the latency histograms: each step's last
 // conversion, exported as a native histogram with classic buckets.
 type latency struct {
@@ -213,7 +228,7 @@ type latency struct {
 func (l *latency) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
 
 func (l *latency) Collect(ch chan<- prometheus.Metric) {
-	l.Each(func(name output.StepName, e output.Exponential) {
+	l.Each(func(_ output.StepName, values []string, e output.Exponential) {
 		pos := make(map[int]int64, len(e.Counts))
 		for i, c := range e.Counts {
 			if c > 0 {
@@ -221,7 +236,7 @@ func (l *latency) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		m, err := prometheus.NewConstNativeHistogram(l.desc, e.Count, e.Sum, pos, nil, 0, e.Scale,
-			prometheus.DefNativeHistogramZeroThreshold, l.start, name.Scenario, name.Step)
+			prometheus.DefNativeHistogramZeroThreshold, l.start, values...)
 		if err != nil {
 			ch <- prometheus.NewInvalidMetric(l.desc, err)
 			return

@@ -32,7 +32,7 @@ func TestParseAddr(t *testing.T) {
 
 // A port alone serves loopback only.
 func TestLoopbackByDefault(t *testing.T) {
-	s, err := New(":0")
+	s, err := New(":0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestLoopbackByDefault(t *testing.T) {
 	}
 	// The port is taken: a second endpoint on it is refused at once.
 	_, port, _ := net.SplitHostPort(s.Addr())
-	if _, err := New(":" + port); err == nil {
+	if _, err := New(":"+port, nil); err == nil {
 		t.Fatal("a second endpoint on a taken port was accepted")
 	}
 }

@@ -45,6 +45,10 @@ type h2Client struct {
 	url                 *url.URL
 	origin, uri, method string
 	header              nethttp.Header
+	// sig is the last request's header fields, name and value each
+	// followed by a 0 byte: when the next request's are the same (most
+	// steps send the same headers each time) header is reused untouched.
+	sig, next []byte
 
 	in, out atomic.Int64 // bytes over the VU's connections
 }
@@ -233,6 +237,35 @@ func (h *h2Client) request(d *dest, uri []byte, req *fasthttp.Request) (*nethttp
 	if m := req.Header.Method(); h.method != string(m) {
 		h.method = string(m)
 	}
+	h.next = h.next[:0]
+	for k, v := range req.Header.All() {
+		if skipH2Header(k) {
+			continue
+		}
+		h.next = append(append(append(append(h.next, k...), 0), v...), 0)
+	}
+	if h.header == nil || !bytes.Equal(h.sig, h.next) {
+		h.sig, h.next = h.next, h.sig
+		h.fillHeader(req)
+	}
+	hreq := &h.hreq
+	*hreq = nethttp.Request{Method: h.method, URL: h.url, Host: d.host, Header: h.header, Proto: "HTTP/2.0", ProtoMajor: 2}
+	return hreq, nil
+}
+
+// skipH2Header reports a header field HTTP/2 carries otherwise (Host as
+// :authority, the body's length in frames) or forbids (Connection,
+// Transfer-Encoding).
+func skipH2Header(k []byte) bool {
+	switch string(k) {
+	case "Host", "Connection", "Content-Length", "Transfer-Encoding":
+		return true
+	}
+	return false
+}
+
+// fillHeader sets h.header to req's header fields, reusing its slices.
+func (h *h2Client) fillHeader(req *fasthttp.Request) {
 	if h.header == nil {
 		h.header = nethttp.Header{}
 	}
@@ -240,8 +273,7 @@ func (h *h2Client) request(d *dest, uri []byte, req *fasthttp.Request) (*nethttp
 		h.header[k] = vs[:0]
 	}
 	for k, v := range req.Header.All() {
-		switch string(k) {
-		case "Host", "Connection", "Content-Length", "Transfer-Encoding":
+		if skipH2Header(k) {
 			continue
 		}
 		vs, ok := h.header[string(k)]
@@ -260,21 +292,34 @@ func (h *h2Client) request(d *dest, uri []byte, req *fasthttp.Request) (*nethttp
 			delete(h.header, k)
 		}
 	}
-	hreq := &h.hreq
-	*hreq = nethttp.Request{Method: h.method, URL: h.url, Host: d.host, Header: h.header, Proto: "HTTP/2.0", ProtoMajor: 2}
-	return hreq, nil
 }
 
 // readH2 copies an HTTP/2 response into c.resp, keeping the body only
 // when a check or an extractor reads it, and returns the body's size.
+// Only the header fields something reads are copied: all of them for a
+// step with extractors (which may read any), else Set-Cookie for the jar
+// and a redirect's Location.
 func (c *Client) readH2(st *Step, hresp *nethttp.Response) (int64, error) {
 	defer hresp.Body.Close()
 	resp := &c.resp
 	resp.Reset()
 	resp.SetStatusCode(hresp.StatusCode)
-	for k, vs := range hresp.Header {
-		for _, v := range vs {
-			resp.Header.Add(k, v)
+	if len(st.extract) > 0 {
+		for k, vs := range hresp.Header {
+			for _, v := range vs {
+				resp.Header.Add(k, v)
+			}
+		}
+	} else {
+		if c.cfg.Cookies != plan.CookiesOff {
+			for _, v := range hresp.Header["Set-Cookie"] {
+				resp.Header.Add("Set-Cookie", v)
+			}
+		}
+		if isRedirect(hresp.StatusCode) {
+			if v := hresp.Header["Location"]; len(v) > 0 {
+				resp.Header.Set("Location", v[0])
+			}
 		}
 	}
 	if !st.keepBody {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,6 +224,7 @@ func BenchmarkH2Request(b *testing.B) {
 	st := compileT(b, target, &plan.Step{Path: "/x/{{ vu }}", Headers: map[string]string{"Accept": "text/plain"}}, cfg)
 	var s metrics.Sample
 	b.ReportAllocs()
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		s = metrics.Sample{}
 		st.Do(context.Background(), h.vu, &s)
@@ -230,6 +232,18 @@ func BenchmarkH2Request(b *testing.B) {
 			b.Fatal(s.Kind)
 		}
 	}
+	// The client's CPU (user + system, this process: the server is a
+	// child), which unlike ns/op does not count the time waiting for it.
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// processCPU is the user + system time this process has used.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 const maxH2Allocs = 40
@@ -249,5 +263,26 @@ func TestHTTP2Bodies(t *testing.T) {
 	discarded := compileT(t, target, &plan.Step{Path: "/"}, cfg)
 	if s := h.run(discarded)[0]; s.Kind != metrics.KindNone || s.BytesIn < 64<<10 {
 		t.Fatalf("a body nothing reads: kind %v, %d bytes in; want none and ≥ 64 KiB", s.Kind, s.BytesIn)
+	}
+}
+
+// A request whose header fields are those of the request before reuses
+// them; one whose fields differ (another step, a value that changed)
+// sends its own.
+func TestHTTP2HeadersFollowEachRequest(t *testing.T) {
+	srv, _ := h2cServer(t, nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		fmt.Fprintf(w, "a=%q b=%q", r.Header.Values("X-A"), r.Header.Values("X-B"))
+	}))
+	target := plan.Target{BaseURL: srv.URL, HTTP: 2}
+	cfg := withTarget(t, target, Config{KeepAlive: true, HTTP2: true})
+	h := newHarness(t, cfg)
+	a := compileT(t, target, &plan.Step{Path: "/", Headers: map[string]string{"X-A": "1"},
+		Check: &plan.Check{BodyContains: `a=["1"] b=[]`}}, cfg)
+	b := compileT(t, target, &plan.Step{Path: "/", Headers: map[string]string{"X-B": "2"},
+		Check: &plan.Check{BodyContains: `a=[] b=["2"]`}}, cfg)
+	for i, s := range h.run(a, a, b, b, a) {
+		if s.Kind != metrics.KindNone {
+			t.Fatalf("request %d: kind %v (it sent the headers of another step)", i, s.Kind)
+		}
 	}
 }

@@ -714,9 +714,19 @@ func (st *Step) prepare(c *Client, vu *load.VU, state *tmpl.State, s *metrics.Sa
 // exchanged is what a step's exchanges gave: their phases, where the last
 // one went, and the error that ended them.
 type exchanged struct {
-	t   hops
-	d   *dest
-	err error
+	t    hops
+	d    *dest
+	err  error
+	hops []hop // the redirects followed, in order
+}
+
+// hop is one followed redirect: the status that asked for it, where it
+// led, and its exchange.
+type hop struct {
+	status int
+	to     string
+	d      time.Duration
+	failed bool
 }
 
 // exchange sends the request prepared in c and follows its redirects,
@@ -727,14 +737,16 @@ func (st *Step) exchange(c *Client, iter int64, deadline time.Time) exchanged {
 	t := &x.t
 	req := &c.req
 	x.d = &st.dest
-	for hop := 0; ; hop++ {
+	status := 0 // the redirect being followed
+	for n := 0; ; n++ {
 		t.n++
 		start := time.Now()
-		x.err = c.send(x.d, st, req, deadline, hop)
+		x.err = c.send(x.d, st, req, deadline, n)
 		end := time.Now()
 		t.add(&c.trace, end)
-		if hop > 0 {
+		if n > 0 {
 			t.redirects += end.Sub(start)
+			x.hops = append(x.hops, hop{status: status, to: hopTo(x.d, &st.dest, c.buf), d: end.Sub(start), failed: x.err != nil})
 		}
 		if x.err != nil {
 			break
@@ -742,9 +754,10 @@ func (st *Step) exchange(c *Client, iter int64, deadline time.Time) exchanged {
 		if st.cfg.Cookies != plan.CookiesOff {
 			c.cookies.store(&c.resp, x.d.origin, c.buf, iter)
 		}
-		if hop >= st.redirects || !isRedirect(c.resp.StatusCode()) {
+		if n >= st.redirects || !isRedirect(c.resp.StatusCode()) {
 			break
 		}
+		status = c.resp.StatusCode()
 		next, ok, ferr := c.follow(x.d, req)
 		if ferr != nil {
 			x.err = ferr
@@ -766,6 +779,9 @@ func (st *Step) finish(c *Client, vu *load.VU, state *tmpl.State, s *metrics.Sam
 	s.TTFBUS, s.RecvUS = metrics.Micros(t.ttfb), metrics.Micros(t.recv)
 	s.BytesIn, s.BytesOut = metrics.Clamp32(t.in), metrics.Clamp32(t.out)
 	s.Redirects, s.RedirectUS = uint8(min(t.n-1, 255)), metrics.Micros(t.redirects)
+	for _, h := range x.hops {
+		vu.Hop(h.status, h.to, h.d, h.failed)
+	}
 	if err := x.err; err != nil {
 		s.Kind = Classify(err)
 		if vu.WantExample(s.Kind) {

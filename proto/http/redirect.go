@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"time"
@@ -71,6 +72,19 @@ func (c *Client) follow(d *dest, req *fasthttp.Request) (*dest, bool, error) {
 	}
 	c.buf = append(c.buf[:0], u.RequestURI()...)
 	return next, true, nil
+}
+
+// hopTo names where a redirect led: the request's path, without its
+// query (which may hold a token per request), prefixed by the origin when
+// it left the step's own.
+func hopTo(d, own *dest, uri []byte) string {
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if d.origin != own.origin {
+		return d.origin + string(uri)
+	}
+	return string(uri)
 }
 
 // resolveRedirect resolves a Location header against the request's URL.
