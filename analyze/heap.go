@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/stats"
 )
 
 // LeakRule says when heap growth over the steady part of a run is reported
@@ -342,7 +343,7 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 	}
 	// The growth of the window and of each half, wherever they can be
 	// measured, verdict or not.
-	t, h1, h2 := nanTrend(len(xs)), nanTrend(0), nanTrend(0)
+	t, h1, h2 := stats.NaNTrend(len(xs)), stats.NaNTrend(0), stats.NaNTrend(0)
 	mid := s.xs[0] + h.WindowS/2
 	x1, y1 := s.observations(s.xs[0], mid)
 	x2, y2 := s.observations(mid, end)
@@ -355,7 +356,7 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 	if len(xs) >= 3 && h.WindowS > 0 {
 		t = r.fillGrowth(h, xs, ys)
 		h1, h2 = halfTrend(x1, y1, r.Alpha), halfTrend(x2, y2, r.Alpha)
-		h.Half1MBPerMin, h.Half2MBPerMin = zeroNaN(60*h1.slope), zeroNaN(60*h2.slope)
+		h.Half1MBPerMin, h.Half2MBPerMin = zeroNaN(60*h1.Slope), zeroNaN(60*h2.Slope)
 	}
 	if len(s.xs) < r.MinPoints || h.WindowS <= 0 {
 		return verdict(result.HeapInconclusive, "window too short: %s over %s s (%d needed)",
@@ -372,7 +373,7 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 		return verdict(result.HeapInconclusive, "window too short: %s of the %s (3 needed)", plural(len(xs), "observation", "observations"), sourceName(s.source))
 	}
 
-	significant := t.slope > 0 && (t.p < r.Alpha || t.lo > 0)
+	significant := t.Slope > 0 && (t.P < r.Alpha || t.Lo > 0)
 	// material: at least factor times the rate floor and fraction times
 	// the fraction floor.
 	material := func(slope, factor, fraction float64) bool {
@@ -385,10 +386,10 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 		return verdict(result.HeapInconclusive, "only RSS available, over %s s (%s s needed): expose the Go runtime metrics (Prometheus) or run longer",
 			num(h.WindowS), num(r.RSSMinWindowS))
 	}
-	if !significant || !material(t.slope, 1, 1) {
+	if !significant || !material(t.Slope, 1, 1) {
 		// No leak only when a material leak is ruled out: the interval's
 		// upper end would not have been one.
-		if trendFinite(t.hi) && !material(t.hi, 1, 1) {
+		if stats.Finite(t.Hi) && !material(t.Hi, 1, 1) {
 			return verdict(result.HeapNoLeak, "no material growth of the %s%s: %s MB/min (%.0f%% interval %s to %s)",
 				name, overCycles(h.GCCycles, goHeap), rate, 100*(1-r.Alpha), num(h.GrowthCILow), num(h.GrowthCIHigh))
 		}
@@ -405,7 +406,7 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 	if len(x1) < 3 || len(x2) < 3 {
 		return verdict(result.HeapInconclusive, "window too short: too few points in each half to tell growth that goes on from a warm-up")
 	}
-	floor := func(half trendResult) bool { return 60*half.slope > r.MinMBPerMin }
+	floor := func(half stats.Trend) bool { return 60*half.Slope > r.MinMBPerMin }
 	switch {
 	case !floor(h1) && !floor(h2):
 		return verdict(result.HeapInconclusive, "the %s grew %s MB/min over the window but less than %s MB/min in each half (%s, then %s): run longer",
@@ -413,8 +414,8 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 	case !floor(h1):
 		return verdict(result.HeapInconclusive, "growth only in the second half (%s, then %s MB/min): it began during the run; run longer to tell",
 			num(h.Half1MBPerMin), num(h.Half2MBPerMin))
-	case !floor(h2) || h2.slope < r.HalfRatio*h1.slope:
-		stopped := trendFinite(h2.hi) && !material(h2.hi, 1, 1) && (!goHeap || c2 >= r.MinGCCycles)
+	case !floor(h2) || h2.Slope < r.HalfRatio*h1.Slope:
+		stopped := stats.Finite(h2.Hi) && !material(h2.Hi, 1, 1) && (!goHeap || c2 >= r.MinGCCycles)
 		if stopped && !floor(h2) {
 			return verdict(result.HeapNoLeak, "the %s grew in the first half only (%s MB/min), then stopped (%s MB/min over %s): a warm-up or a cache filling up",
 				name, num(h.Half1MBPerMin), num(h.Half2MBPerMin), plural(max(c2, len(x2)), unit(goHeap, "GC cycle", "point"), unit(goHeap, "GC cycles", "points")))
@@ -428,16 +429,16 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 	q := s.xs[0] + 0.75*h.WindowS
 	before, _ := s.observations(s.xs[0], q)
 	x4, y4 := xs[max(0, len(before)-1):], ys[max(0, len(before)-1):]
-	if q4 := halfTrend(x4, y4, r.Alpha); len(x4) >= 2 && !(q4.slope >= lastQuarterRatio*t.slope) {
+	if q4 := halfTrend(x4, y4, r.Alpha); len(x4) >= 2 && !(q4.Slope >= lastQuarterRatio*t.Slope) {
 		return verdict(result.HeapInconclusive, "growth slowing towards the end of the window (%s MB/min over its last quarter, %s over the window) — a warm-up or cache filling; run longer to tell",
-			num(60*zeroNaN(q4.slope)), rate)
+			num(60*zeroNaN(q4.Slope)), rate)
 	}
 	strict := s.source == result.HeapSourceInuse || rss
 	if strict && !(halfSignificant(h1, r.Alpha) && halfSignificant(h2, r.Alpha)) {
 		return verdict(result.HeapInconclusive, "the %s grew %s MB/min, but not significantly in each half on its own (p %.2g, then %.2g): run longer, or expose the live heap (go_gc_heap_live_bytes)",
-			name, rate, h1.p, h2.p)
+			name, rate, h1.P, h2.P)
 	}
-	if rss && !material(t.slope, r.RSSFactor, r.RSSFactor) {
+	if rss && !material(t.Slope, r.RSSFactor, r.RSSFactor) {
 		return verdict(result.HeapInconclusive, "only RSS available: it grew %s MB/min in both halves, less than RSS alone needs (%s MB/min and %.0f%% of its start) to tell a leak from memory the runtime keeps; expose the Go runtime metrics",
 			rate, num(r.RSSFactor*r.MinMBPerMin), 100*r.RSSFactor*r.MinFraction)
 	}
@@ -446,15 +447,15 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 }
 
 // fillGrowth sets h's growth from the trend of xs, ys and returns it.
-func (r LeakRule) fillGrowth(h *result.Heap, xs, ys []float64) trendResult {
-	t := trendAt(xs, ys, 1-r.Alpha)
-	if !trendFinite(t.slope) {
+func (r LeakRule) fillGrowth(h *result.Heap, xs, ys []float64) stats.Trend {
+	t := stats.TrendTest(xs, ys, 1-r.Alpha)
+	if !stats.Finite(t.Slope) {
 		return t
 	}
-	h.GrowthMBPerMin = 60 * t.slope
-	h.GrowthCILow, h.GrowthCIHigh = 60*zeroNaN(t.lo), 60*zeroNaN(t.hi)
-	if trendFinite(t.p) {
-		h.PValue = t.p
+	h.GrowthMBPerMin = 60 * t.Slope
+	h.GrowthCILow, h.GrowthCIHigh = 60*zeroNaN(t.Lo), 60*zeroNaN(t.Hi)
+	if stats.Finite(t.P) {
+		h.PValue = t.P
 	}
 	return t
 }
@@ -464,18 +465,18 @@ func (r LeakRule) fillGrowth(h *result.Heap, xs, ys []float64) trendResult {
 // whole window's.
 const lastQuarterRatio = 0.75
 
-func halfTrend(xs, ys []float64, alpha float64) trendResult {
+func halfTrend(xs, ys []float64, alpha float64) stats.Trend {
 	if len(xs) < 2 {
-		return nanTrend(len(xs))
+		return stats.NaNTrend(len(xs))
 	}
-	return trendAt(xs, ys, 1-alpha)
+	return stats.TrendTest(xs, ys, 1-alpha)
 }
 
 // halfSignificant reports growth in one half of the window that is
 // significant on its own. Each half has half the points, so the level is
 // five times the window's.
-func halfSignificant(t trendResult, alpha float64) bool {
-	return t.slope > 0 && (t.p < 5*alpha || t.lo > 0)
+func halfSignificant(t stats.Trend, alpha float64) bool {
+	return t.Slope > 0 && (t.P < 5*alpha || t.Lo > 0)
 }
 
 func sourceName(src string) string {
