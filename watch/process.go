@@ -42,6 +42,7 @@ type processSampler struct {
 	noIO    bool // /proc/<pid>/io was unreadable once; not tried again
 	noFDs   bool
 	summary processSummary
+	limits  *limitsReader // nil when /proc did not say
 }
 
 // procCounters are the cumulative counters rates are taken from.
@@ -105,7 +106,14 @@ func newProcessSampler(fsys procfs.FS, ref *plan.ProcessRef, ts func(time.Time) 
 	if gone(st) {
 		return nil, fmt.Errorf("%w: pid %d has exited", ErrNoProcess, pid)
 	}
-	return &processSampler{fs: fsys, pid: pid, name: st.Comm, start: st.Starttime, ts: ts}, nil
+	s := &processSampler{fs: fsys, pid: pid, name: st.Comm, start: st.Starttime, ts: ts}
+	if l, err := readLimits(fsys, pid); err == nil {
+		s.limits = l
+		if l.limits.OOMSource == "" {
+			warn.add("process-oom", fmt.Sprintf("process %d: its cgroup's OOM kill counter is unreadable: an exit will not be told from an OOM kill", pid))
+		}
+	}
+	return s, nil
 }
 
 func findByName(fsys procfs.FS, name string) ([]int, error) {
@@ -169,6 +177,7 @@ func (s *processSampler) sample(_ context.Context, now time.Time, pt *result.Sys
 	if err != nil || gone(st) || st.Starttime != s.start {
 		s.exited = true
 		s.exitTS = s.ts(now)
+		s.limits.oom() // now, before a supervisor's restart can move the cgroup
 		return warnf("process-exit", "process %d exited at %.1f s; later points have no process data", s.pid, s.exitTS)
 	}
 	c := procCounters{user: float64(st.UTime) / userHZ, system: float64(st.STime) / userHZ}
@@ -240,6 +249,13 @@ func (m *processSummary) add(pt *result.SystemPoint) {
 
 func (s *processSampler) stats() *result.ProcessStats {
 	ps := &result.ProcessStats{PID: int32(s.pid), Name: s.name, Exited: s.exited, ExitedAtS: s.exitTS}
+	if s.limits != nil {
+		if !s.exited {
+			s.limits.oom()
+		}
+		l := s.limits.limits
+		ps.Limits = &l
+	}
 	if m := s.summary; m.n > 0 {
 		n := float64(m.n)
 		ps.CPUPercent = result.Stat{Mean: m.cpuSum / n, Max: m.cpuMax}
