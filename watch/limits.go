@@ -161,7 +161,7 @@ func memoryLimit(version int, dir string) float64 {
 		name = "memory.limit_in_bytes"
 	}
 	v, err := strconv.ParseFloat(readLine(filepath.Join(dir, name)), 64) // "max" fails: none
-	if err != nil || v <= 0 || v >= math.MaxInt64/2 {                   // v1 writes "no limit" as the largest page-aligned int64
+	if err != nil || v <= 0 || v >= math.MaxInt64/2 {                    // v1 writes "no limit" as the largest page-aligned int64
 		return 0
 	}
 	return v
