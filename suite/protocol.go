@@ -176,6 +176,11 @@ type protocol struct {
 	// before the first phase)
 	cfg  map[string]float64
 	ceil *result.Ceilings
+	// what the resource variants read of the watched process at their
+	// last step: its limits (the CPU capacity) and use (its cgroup's
+	// memory limit and OOM kills)
+	procLimits *result.ProcessLimits
+	lastUse    analyze.Use
 
 	mu        sync.Mutex // guards the fields below
 	warnings  []string

@@ -57,6 +57,11 @@ func (pr *protocol) memoryLimits() analyze.MemoryLimits {
 // returns the memory limit's cause and why ("" when memory held).
 func (pr *protocol) resourceStep(run *result.Run, from, to float64, pt *result.StressPoint) (cause, why string) {
 	use := analyze.ProcessUse(run.System, from, to)
+	pr.lastUse = use
+	if sys := run.System; sys != nil && sys.Process != nil && sys.Process.Limits != nil && sys.Process.Limits.CPUCores > 0 {
+		l := *sys.Process.Limits
+		pr.procLimits = &l
+	}
 	pt.CPUCores, pt.HostCPU, pt.RSSMB, pt.GCPct = use.Cores, use.Host, use.RSSMB, use.GCPct
 	if pr.tests.Stress.Variant != plan.VariantMemory {
 		return "", ""
@@ -65,10 +70,16 @@ func (pr *protocol) resourceStep(run *result.Run, from, to float64, pt *result.S
 }
 
 // cpuCapacity is the cores the service has: tests.stress.cores, else
-// the machine's (the watch reads a local process).
+// what the watch read of its process (the least of the machine's CPUs,
+// its affinity, its cgroup's quota and its GOMAXPROCS: see
+// result.ProcessLimits), else this machine's (the watch reads a local
+// process).
 func (pr *protocol) cpuCapacity() (float64, string) {
 	if c := pr.tests.Stress.Cores; c > 0 {
 		return c, "plan"
+	}
+	if l := pr.procLimits; l != nil && l.CPUCores > 0 {
+		return l.CPUCores, l.CPUSource
 	}
 	return float64(runtime.NumCPU()), "host"
 }
@@ -83,7 +94,7 @@ func (pr *protocol) resourceLimit(out *result.Stress, causes map[float64]string)
 	case plan.VariantMemory:
 		name := s.StressVariable()
 		base := pr.p.Variables[name]
-		return analyze.MemoryLimit(out, pr.memoryLimits(), name, func(m float64) string { return plan.ScaleVariable(base, m) }, causes)
+		return analyze.MemoryLimit(out, pr.memoryLimits(), name, func(m float64) string { return plan.ScaleVariable(base, m) }, causes, pr.lastUse)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,16 +25,20 @@ type service struct {
 	pid int
 }
 
-// startService builds pkg, runs it with args and env, and waits for the
+// startService builds pkg, runs it with args and env — through wrap (a
+// command that execs it, such as taskset) when given — and waits for the
 // line that starts with prefix and ends with its URL; the process is
 // stopped when the test ends.
-func startService(t *testing.T, pkg, prefix string, env []string, args ...string) service {
+func startService(t *testing.T, pkg, prefix string, env, wrap []string, args ...string) service {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", pkg, err, out)
 	}
 	cmd := exec.Command(bin, args...)
+	if len(wrap) > 0 {
+		cmd = exec.Command(wrap[0], append(append(wrap[1:len(wrap):len(wrap)], bin), args...)...)
+	}
 	cmd.Env = append(cmd.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
@@ -63,9 +68,10 @@ func startService(t *testing.T, pkg, prefix string, env []string, args ...string
 }
 
 // TestStressCPUVariant steps the CPU-heavy scenario of a real service —
-// the zoo's cpu-own, a brute-force search of 2 ms of CPU a request, held
-// to one core (GOMAXPROCS=1, tests.stress.cores: 1) — until its CPU
-// saturates. The plan's other scenario asks for a path the service does
+// the zoo's cpu-own, a brute-force search of 2 ms of CPU a request,
+// pinned to CPU 0 by taskset — until its CPU saturates. The plan does not
+// say how many cores the service has: the watch reads it from the
+// process's affinity mask. The plan's other scenario asks for a path the service does
 // not have: were it sent, its errors would break the first step. The
 // cores at each step must be the mean of the watch's process CPU over
 // the step's judged windows, the limit named where the cores first
@@ -74,7 +80,11 @@ func TestStressCPUVariant(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the zoo and loads it for about 30 s")
 	}
-	svc := startService(t, "../internal/zoo/cmd/zoo", "zoo listening on ", []string{"GOMAXPROCS=1"}, "--service", "cpu-own")
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		t.Skip("taskset (util-linux) is not installed")
+	}
+	svc := startService(t, "../internal/zoo/cmd/zoo", "zoo listening on ", nil, []string{taskset, "-c", "0"}, "--service", "cpu-own")
 	p, err := plan.Parse("cpu.yaml", []byte(fmt.Sprintf(`
 name: cpu
 target: { base_url: "%s", timeout: 5s }
@@ -88,7 +98,7 @@ system: { process: { pid: %d }, interval: 500ms }
 analysis: { disk_mbps: 500 }
 tests:
   cool_down: 1s
-  stress: { variant: cpu, scenarios: [search], cores: 1, start: 100, factor: 2, max: 3200, hold: 3s, warmup: 1s, p99: 1s, bisect: 1 }
+  stress: { variant: cpu, scenarios: [search], start: 100, factor: 2, max: 3200, hold: 3s, warmup: 1s, p99: 1s, bisect: 1 }
 `, svc.url, svc.pid)))
 	if err != nil {
 		t.Fatal(err)
@@ -122,13 +132,20 @@ tests:
 		}
 	}
 	t.Logf("%s", r.Text)
-	if r.Resource != "cpu" || r.Capacity != 1 || r.CapacitySource != "plan" {
-		t.Errorf("resource %+v", r)
+	wantSource := "affinity"
+	if runtime.NumCPU() == 1 {
+		wantSource = "host" // pinned to the one CPU there is
+	}
+	if r.Resource != "cpu" || r.Capacity != 1 || r.CapacitySource != wantSource {
+		t.Errorf("resource %+v, want 1 core from %s", r, wantSource)
+	}
+	if l := run.System; l == nil || l.Process == nil || l.Process.Limits == nil || l.Process.Limits.AffinityCPUs != 1 {
+		t.Errorf("the run's system.process does not record the one CPU of the affinity mask: %+v", l)
 	}
 	// Overloaded, a one-core service takes its core, or — on a machine
 	// busy with other work — the machine's CPU is all taken first.
 	switch {
-	case r.Saturated == "service" && r.Cores >= analyze.CPUSaturation && strings.Contains(r.Text, fmt.Sprintf("saturates %.2g of 1 cores", r.Cores)):
+	case r.Saturated == "service" && r.Cores >= analyze.CPUSaturation && strings.Contains(r.Text, fmt.Sprintf("saturates %.2g of 1 cores (%s)", r.Cores, analyze.CapacityWords(wantSource))):
 	case r.Saturated == "host" && r.HostCPU >= 100*analyze.CPUSaturation && strings.Contains(r.Text, fmt.Sprintf("the machine's CPU saturates (%.0f%% busy)", r.HostCPU)):
 	default:
 		t.Fatalf("the CPU did not saturate: %+v", r)
@@ -160,7 +177,7 @@ func TestStressMemoryVariant(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the demo shop and loads it for about 30 s")
 	}
-	svc := startService(t, "./testdata/shopserver", "listening on ", nil)
+	svc := startService(t, "./testdata/shopserver", "listening on ", nil, nil)
 	p, err := plan.Parse("memory.yaml", []byte(fmt.Sprintf(`
 name: memory
 target: { base_url: "%s", timeout: 10s }
