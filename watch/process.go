@@ -68,32 +68,9 @@ var _ sampler = (*processSampler)(nil)
 // else by name (the lowest pid whose command name or executable base name
 // matches; several matches are a warning).
 func newProcessSampler(fsys procfs.FS, ref *plan.ProcessRef, ts func(time.Time) float64, warn *warnings) (*processSampler, error) {
-	pid := int(ref.PID)
-	switch {
-	case pid > 0:
-	case ref.PIDFile != "":
-		b, err := os.ReadFile(ref.PIDFile)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read pid file: %w", err)
-		}
-		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 {
-			return nil, fmt.Errorf("pid file %s holds %q, not a process id", ref.PIDFile, strings.TrimSpace(string(b)))
-		}
-	case ref.Name != "":
-		pids, err := findByName(fsys, ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		if len(pids) == 0 {
-			return nil, fmt.Errorf("%w named %q", ErrNoProcess, ref.Name)
-		}
-		if len(pids) > 1 {
-			warn.add("process-name", fmt.Sprintf("process name %q matches %d processes (%s); watching %d, the oldest pid", ref.Name, len(pids), joinPIDs(pids, 5), pids[0]))
-		}
-		pid = pids[0]
-	default:
-		return nil, errors.New("process: give a pid, a pid_file or a name")
+	pid, err := findPID(fsys, ref, warn)
+	if err != nil {
+		return nil, err
 	}
 	p, err := fsys.Proc(pid)
 	if err != nil {
@@ -114,6 +91,60 @@ func newProcessSampler(fsys procfs.FS, ref *plan.ProcessRef, ts func(time.Time) 
 		}
 	}
 	return s, nil
+}
+
+// findPID is the pid ref names: by pid, else by pid file, else by name
+// (the lowest pid whose command name or executable base name matches;
+// several matches are a warning).
+func findPID(fsys procfs.FS, ref *plan.ProcessRef, warn *warnings) (int, error) {
+	pid := int(ref.PID)
+	switch {
+	case pid > 0:
+	case ref.PIDFile != "":
+		b, err := os.ReadFile(ref.PIDFile)
+		if err != nil {
+			return 0, fmt.Errorf("cannot read pid file: %w", err)
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			return 0, fmt.Errorf("pid file %s holds %q, not a process id", ref.PIDFile, strings.TrimSpace(string(b)))
+		}
+	case ref.Name != "":
+		pids, err := findByName(fsys, ref.Name)
+		if err != nil {
+			return 0, err
+		}
+		if len(pids) == 0 {
+			return 0, fmt.Errorf("%w named %q", ErrNoProcess, ref.Name)
+		}
+		if len(pids) > 1 {
+			warn.add("process-name", fmt.Sprintf("process name %q matches %d processes (%s); watching %d, the oldest pid", ref.Name, len(pids), joinPIDs(pids, 5), pids[0]))
+		}
+		pid = pids[0]
+	default:
+		return 0, errors.New("process: give a pid, a pid_file or a name")
+	}
+	return pid, nil
+}
+
+// ProcessDir is the working directory of the process ref names, as the
+// watch would find it (by pid, pid file or name): where a service keeps
+// the files it names relatively, on the device its disk I/O most likely
+// goes to.
+func ProcessDir(ref *plan.ProcessRef) (string, error) {
+	fsys, err := procfs.NewFS(procfs.DefaultMountPoint)
+	if err != nil {
+		return "", err
+	}
+	pid, err := findPID(fsys, ref, &warnings{logf: func(string, ...any) {}})
+	if err != nil {
+		return "", err
+	}
+	p, err := fsys.Proc(pid)
+	if err != nil {
+		return "", fmt.Errorf("%w: pid %d", ErrNoProcess, pid)
+	}
+	return p.Cwd()
 }
 
 func findByName(fsys procfs.FS, name string) ([]int, error) {
