@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/cgrouptest"
 	"github.com/stampede-perf/stampede/internal/devprobe"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
@@ -234,6 +235,70 @@ tests:
 	t.Logf("disk: %.1f MB/s (%d bytes in %.3f s in %s)", c.DiskMBps, c.DiskBytes, c.DiskSeconds, c.DiskDir)
 	if want := float64(c.DiskBytes) / c.DiskSeconds / 1e6; abs(c.DiskMBps-want) > 0.01*want || run.Analysis["disk_mbps"] != c.DiskMBps {
 		t.Errorf("disk %.3f MB/s, bytes/seconds %.3f, analysis %v", c.DiskMBps, want, run.Analysis)
+	}
+}
+
+// TestStressMemoryVariantOOMKill runs the memory variant on the demo
+// shop in a cgroup whose memory limit (160 MB) is under what its bigger
+// reports need, with no RSS limit in the plan: the kernel's OOM killer
+// ends the shop, and the outcome says so from the cgroup's oom_kill
+// counter — not inferred from the process being gone — and names the
+// cgroup's limit.
+func TestStressMemoryVariantOOMKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the demo shop and loads it until it is killed")
+	}
+	const limitMB = 160
+	g := cgrouptest.New(t, "memory")
+	g.MemoryLimit(limitMB << 20)
+	svc := startService(t, "./testdata/shopserver", "listening on ", nil, nil)
+	g.Join(svc.pid)
+	p, err := plan.Parse("oom.yaml", []byte(fmt.Sprintf(`
+name: oom
+target: { base_url: "%s", timeout: 10s }
+variables: { rows: "2048" }
+scenarios:
+  - name: report
+    steps: [{ path: "/api/reports/sales?rows={{ rows }}" }]
+load: { vus: 1, duration: 1s }
+system: { process: { pid: %d }, interval: 500ms }
+analysis: { disk_mbps: 500 }
+tests:
+  cool_down: 1s
+  stress: { variant: memory, variable: rows, users: 4, start: 1, factor: 2, max: 256, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1 }
+`, svc.url, svc.pid)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := run.Stress
+	if st == nil || st.Resource == nil {
+		t.Fatalf("stress %+v", st)
+	}
+	r := st.Resource
+	for _, pt := range st.Curve {
+		t.Logf("%s %s: %.1f requests/s, RSS %.0f MB, %s", num(pt.Load), st.Unit, pt.RPS, pt.RSSMB, pt.Limit)
+	}
+	t.Logf("%s", r.Text)
+	wantSrc := map[int]string{1: "memory.oom_control", 2: "memory.events"}[g.Version]
+	if !r.Reached || r.Cause != analyze.MemoryKilled || r.OOMKills < 1 || r.OOMSource != wantSrc || r.CgroupMB != limitMB {
+		t.Fatalf("resource %+v: want an OOM kill counted in %s under the %d MB limit", r, wantSrc, limitMB)
+	}
+	if !strings.Contains(r.Text, "OOM killer killed the service") || !strings.Contains(r.Text, fmt.Sprintf("memory limit: %d MB", limitMB)) {
+		t.Errorf("text %q", r.Text)
+	}
+	if l := run.System; l == nil || l.Process == nil || l.Process.Limits == nil || l.Process.Limits.MemoryMB != limitMB {
+		t.Errorf("system.process does not record the cgroup's limit: %+v", l)
+	}
+	found := false
+	for _, f := range run.Findings {
+		found = found || f.Kind == result.KindMemoryLimit && f.Severity == analyze.SeverityHigh
+	}
+	if !found {
+		t.Errorf("no high memory_limit finding in %v", run.Findings)
 	}
 }
 

@@ -1,18 +1,15 @@
 package watch_test
 
 import (
-	"bufio"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/stampede-perf/stampede/internal/cgrouptest"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/watch"
@@ -64,78 +61,12 @@ func TestLimitsAffinityAndGOMAXPROCS(t *testing.T) {
 	}
 }
 
-// testCgroup makes a cgroup of the controller's hierarchy for this test
-// and removes it at the end; it skips the test where no hierarchy of the
-// controller is writable. It returns the directory and the cgroup
-// version.
-func testCgroup(t *testing.T, controller string) (string, int) {
-	t.Helper()
-	f, err := os.Open("/proc/self/mounts")
-	if err != nil {
-		t.Skip("no /proc/self/mounts")
-	}
-	defer f.Close()
-	var root string
-	version := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() && root == "" {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 4 {
-			continue
-		}
-		switch fields[2] {
-		case "cgroup":
-			if slices.Contains(strings.Split(fields[3], ","), controller) {
-				root, version = fields[1], 1
-			}
-		case "cgroup2":
-			b, _ := os.ReadFile(filepath.Join(fields[1], "cgroup.subtree_control"))
-			if slices.Contains(strings.Fields(string(b)), controller) {
-				root, version = fields[1], 2
-			}
-		}
-	}
-	if root == "" {
-		t.Skipf("no cgroup hierarchy with the %s controller enabled", controller)
-	}
-	dir := filepath.Join(root, fmt.Sprintf("stampede-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-")))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("cannot make a cgroup: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := os.Remove(dir); err != nil {
-			t.Errorf("cannot remove the test cgroup: %v", err)
-		}
-	})
-	return dir, version
-}
-
-// join moves the child's process into the cgroup dir.
-func join(t *testing.T, dir string, pid int) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-		t.Skipf("cannot move a process into the test cgroup: %v", err)
-	}
-}
-
-func write(t *testing.T, dir, name, value string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0); err != nil {
-		t.Skipf("cannot set %s: %v", name, err)
-	}
-}
-
 // A child in a cgroup whose CPU quota is half a core may use half a core.
 func TestLimitsCgroupCPUQuota(t *testing.T) {
-	dir, version := testCgroup(t, "cpu")
-	if version == 2 {
-		write(t, dir, "cpu.max", "50000 100000")
-	} else {
-		write(t, dir, "cpu.cfs_period_us", "100000")
-		write(t, dir, "cpu.cfs_quota_us", "50000")
-	}
+	g := cgrouptest.New(t, "cpu")
+	g.CPUQuota(0.5)
 	c := startChild(t)
-	join(t, dir, c.pid)
+	g.Join(c.pid)
 	t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() }) // out of the cgroup before it is removed
 	l := limitsOf(t, c)
 	if l.CgroupCPU != 0.5 || l.CPUCores != 0.5 || l.CPUSource != watch.CPUFromCgroup {
@@ -147,19 +78,11 @@ func TestLimitsCgroupCPUQuota(t *testing.T) {
 // kernel's OOM killer: the watch sees it gone and the cgroup's oom_kill
 // counter rise, and its parent sees SIGKILL.
 func TestOOMKillSeen(t *testing.T) {
-	dir, version := testCgroup(t, "memory")
+	g := cgrouptest.New(t, "memory")
 	const limit = 48 << 20
-	if version == 2 {
-		write(t, dir, "memory.max", strconv.Itoa(limit))
-		write(t, dir, "memory.swap.max", "0")
-	} else {
-		write(t, dir, "memory.limit_in_bytes", strconv.Itoa(limit))
-		if _, err := os.Stat(filepath.Join(dir, "memory.memsw.limit_in_bytes")); err == nil {
-			write(t, dir, "memory.memsw.limit_in_bytes", strconv.Itoa(limit))
-		}
-	}
+	g.MemoryLimit(limit)
 	c := startChild(t, "-leak", strconv.Itoa(4<<20)) // 4 MiB kept by every request
-	join(t, dir, c.pid)
+	g.Join(c.pid)
 	t.Cleanup(func() { c.cmd.Process.Kill(); c.cmd.Wait() })
 	spec := &plan.System{Process: &plan.ProcessRef{PID: int32(c.pid)}}
 	dead := false
@@ -189,7 +112,7 @@ func TestOOMKillSeen(t *testing.T) {
 	if l == nil || !sys.Process.Exited {
 		t.Fatalf("process %+v: want it exited, with limits", sys.Process)
 	}
-	wantSrc := map[int]string{1: "memory.oom_control", 2: "memory.events"}[version]
+	wantSrc := map[int]string{1: "memory.oom_control", 2: "memory.events"}[g.Version]
 	if l.OOMKills < 1 || l.OOMSource != wantSrc || l.MemoryMB != limit>>20 {
 		t.Errorf("limits %+v: want at least one OOM kill from %s and a %d MB limit", l, wantSrc, limit>>20)
 	}
