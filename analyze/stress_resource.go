@@ -59,7 +59,8 @@ type Use struct {
 
 // ProcessUse reads sys's timeline between from and to (seconds of the
 // step's own clock): the process's mean cores, peak RSS, mean GC share,
-// and whether the process was gone by to.
+// whether the process was gone by the end of the step's watch, and its
+// cgroup's memory limit and OOM kills.
 func ProcessUse(sys *result.System, from, to float64) Use {
 	var u Use
 	if sys == nil {
@@ -82,7 +83,9 @@ func ProcessUse(sys *result.System, from, to float64) Use {
 		u.GCPct = round4(gc / float64(u.Points))
 	}
 	u.RSSMB = round4(u.RSSMB)
-	if p := sys.Process; p != nil && p.Exited && (p.ExitedAtS == 0 || p.ExitedAtS < to) {
+	// The watch of a step covers that step alone: a process gone after its
+	// held windows (while the step's last requests drained) died under it.
+	if p := sys.Process; p != nil && p.Exited {
 		u.Gone = true
 	}
 	if p := sys.Process; p != nil && p.Limits != nil {

@@ -621,7 +621,7 @@ func (st *stressState) causeAt(level float64, cause string) {
 		st.cause = map[float64]string{}
 	}
 	st.cause[level] = cause
-	st.killed = st.killed || cause == analyze.MemoryKilled
+	st.killed = st.killed || cause == analyze.MemoryKilled || cause == analyze.MemoryExited
 }
 
 func (st *stressState) whyAt(level float64, why string) {

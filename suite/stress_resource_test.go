@@ -179,22 +179,7 @@ func TestStressMemoryVariant(t *testing.T) {
 		t.Skip("builds the demo shop and loads it for about 30 s")
 	}
 	svc := startService(t, "./testdata/shopserver", "listening on ", nil, nil)
-	p, err := plan.Parse("memory.yaml", []byte(fmt.Sprintf(`
-name: memory
-target: { base_url: "%s", timeout: 10s }
-variables: { rows: "2048" }
-scenarios:
-  - name: report
-    steps: [{ path: "/api/reports/sales?rows={{ rows }}" }]
-load: { vus: 1, duration: 1s }
-system: { process: { pid: %d }, interval: 500ms }
-tests:
-  cool_down: 1s
-  stress: { variant: memory, variable: rows, users: 4, memory_mb: 200, start: 1, factor: 2, max: 64, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1 }
-`, svc.url, svc.pid)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := reportPlan(t, svc, "", "memory_mb: 200, max: 64")
 	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}})
 	if err != nil {
 		t.Fatal(err)
@@ -253,23 +238,7 @@ func TestStressMemoryVariantOOMKill(t *testing.T) {
 	g.MemoryLimit(limitMB << 20)
 	svc := startService(t, "./testdata/shopserver", "listening on ", nil, nil)
 	g.Join(svc.pid)
-	p, err := plan.Parse("oom.yaml", []byte(fmt.Sprintf(`
-name: oom
-target: { base_url: "%s", timeout: 10s }
-variables: { rows: "2048" }
-scenarios:
-  - name: report
-    steps: [{ path: "/api/reports/sales?rows={{ rows }}" }]
-load: { vus: 1, duration: 1s }
-system: { process: { pid: %d }, interval: 500ms }
-analysis: { disk_mbps: 500 }
-tests:
-  cool_down: 1s
-  stress: { variant: memory, variable: rows, users: 4, start: 1, factor: 2, max: 256, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1 }
-`, svc.url, svc.pid)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := reportPlan(t, svc, "analysis: { disk_mbps: 500 }", "max: 256")
 	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}})
 	if err != nil {
 		t.Fatal(err)
@@ -300,6 +269,30 @@ tests:
 	if !found {
 		t.Errorf("no high memory_limit finding in %v", run.Findings)
 	}
+}
+
+// reportPlan is the memory variant's plan on the demo shop's sales report
+// (1 KiB a row), with more plan lines and more stress settings.
+func reportPlan(t *testing.T, svc service, more, stress string) *plan.Plan {
+	t.Helper()
+	p, err := plan.Parse("memory.yaml", []byte(fmt.Sprintf(`
+name: memory
+target: { base_url: "%s", timeout: 10s }
+variables: { rows: "2048" }
+scenarios:
+  - name: report
+    steps: [{ path: "/api/reports/sales?rows={{ rows }}" }]
+load: { vus: 1, duration: 1s }
+system: { process: { pid: %d }, interval: 500ms }
+%s
+tests:
+  cool_down: 1s
+  stress: { variant: memory, variable: rows, users: 4, start: 1, factor: 2, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1, %s }
+`, svc.url, svc.pid, more, stress)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func hasFinding(run *result.Run, kind result.FindingKind) bool {

@@ -1,6 +1,7 @@
 package watch_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stampede-perf/stampede/internal/cgrouptest"
 	"github.com/stampede-perf/stampede/plan"
@@ -166,5 +168,26 @@ func TestOwnAllocationFailureIsNoOOMKill(t *testing.T) {
 	}
 	if l.OOMKills != 0 {
 		t.Errorf("limits %+v: want no OOM kill counted", l)
+	}
+}
+
+// A process that dies after the last sample is seen gone when the watch
+// stops: the next watch of it would find nothing to watch.
+func TestGoneAfterTheLastSample(t *testing.T) {
+	c := startChild(t)
+	clk := &clock{now: t0}
+	ctx := context.Background()
+	w, err := watch.Start(ctx, &plan.System{Process: &plan.ProcessRef{PID: int32(c.pid)}}, watch.Options{Start: t0, Now: clk.Now, Manual: true, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.set(t0.Add(time.Second))
+	w.SampleAt(ctx, t0.Add(time.Second))
+	c.cmd.Process.Kill()
+	c.cmd.Wait()
+	clk.set(t0.Add(1500 * time.Millisecond))
+	sys := w.Stop(ctx)
+	if p := sys.Process; p == nil || !p.Exited || p.ExitedAtS != 1.5 {
+		t.Errorf("process %+v: want it seen gone at 1.5 s, when the watch stopped", p)
 	}
 }

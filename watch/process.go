@@ -278,6 +278,23 @@ func (m *processSummary) add(pt *result.SystemPoint) {
 	m.fdMax = max(m.fdMax, float64(pt.FDs))
 }
 
+// checkGone marks the process exited when it is gone at now: the end of
+// the watch, which may come after the last sample.
+func (s *processSampler) checkGone(now time.Time) {
+	if s.exited {
+		return
+	}
+	p, err := s.fs.Proc(s.pid)
+	var st procfs.ProcStat
+	if err == nil {
+		st, err = p.Stat()
+	}
+	if (err != nil && isGone(err)) || (err == nil && (gone(st) || st.Starttime != s.start)) {
+		s.exited, s.exitTS = true, s.ts(now)
+		s.limits.oom()
+	}
+}
+
 func (s *processSampler) stats() *result.ProcessStats {
 	ps := &result.ProcessStats{PID: int32(s.pid), Name: s.name, Exited: s.exited, ExitedAtS: s.exitTS}
 	if s.limits != nil {

@@ -392,6 +392,7 @@ func (w *Watcher) Stop(ctx context.Context) *result.System {
 
 	sys := &result.System{IntervalS: w.interval.Seconds(), Timeline: w.points}
 	if w.proc != nil {
+		w.proc.checkGone(w.opts.Now())
 		sys.Process = w.proc.stats()
 		if l := sys.Process.Limits; l != nil && w.prom != nil && w.prom.gomaxprocs > 0 {
 			l.GOMAXPROCS = w.prom.gomaxprocs
