@@ -235,6 +235,14 @@ func MemoryLimit(s *result.Stress, limits MemoryLimits, variable string, value f
 	if !r.Reached {
 		r.Load, r.RPS, r.RSSMB, r.GCPct = top.Load, top.RPS, top.RSSMB, top.GCPct
 	}
+	if r.RSSMB == 0 && (r.Cause == MemoryKilled || r.Cause == MemoryExited) {
+		// Gone before its step's first sample: the most it held before.
+		for _, pt := range sorted {
+			if pt.Load < r.Load {
+				r.RSSMB = max(r.RSSMB, pt.RSSMB)
+			}
+		}
+	}
 	r.Value = value(r.Load)
 	if len(r.Value) > 64 {
 		r.Value = r.Value[:61] + "…"

@@ -136,6 +136,8 @@ type ProcessLimits struct {
 	// neither was readable (then an exit is not told from an OOM kill).
 	OOMKills  int64  `json:"oom_kills,omitempty"`
 	OOMSource string `json:"oom_source,omitempty"`
+	// OOMCountStart is the counter itself when the watch started.
+	OOMCountStart int64 `json:"oom_kill_count_start,omitempty"`
 }
 
 // SettleCPU sets CPUCores and CPUSource to the least of the known CPU

@@ -414,7 +414,7 @@ func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOption
 		w, err = watch.Start(ctx, sys, watch.Options{Start: eo.Start, Duration: prof.Duration(), Now: o.Now,
 			Dir: o.ProfileDir, Logf: o.Logf, OnPoint: onPoint})
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot watch the system under test: %v (check system: in the plan, or the --watch-* flags)", err)
+			return nil, nil, fmt.Errorf("cannot watch the system under test: %w (check system: in the plan, or the --watch-* flags)", err)
 		}
 	}
 	var pg *postgres.Watcher

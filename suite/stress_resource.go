@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/watch"
 )
 
 // The cpu and memory stress variants (plan.VariantCPU, VariantMemory)
@@ -67,6 +69,30 @@ func (pr *protocol) resourceStep(run *result.Run, from, to float64, pt *result.S
 		return "", ""
 	}
 	return pr.memoryLimits().Judge(use)
+}
+
+// goneBetweenSteps handles a memory-variant step that could not start
+// because the service's process is gone (err from its watch): it died
+// after the previous step's watch ended, while it still built that
+// step's last answers. That step broke on its memory — killed by the OOM
+// killer when its cgroup counted a kill since that step's watch began,
+// else exited — and the search ends there. False for any other error.
+func (pr *protocol) goneBetweenSteps(st *stressState, err error) bool {
+	if pr.tests.Stress.Variant != plan.VariantMemory || !errors.Is(err, watch.ErrNoProcess) || len(st.curve) == 0 {
+		return false
+	}
+	use := pr.lastUse
+	use.Gone = true
+	if n, ok := watch.OOMKillsSince(pr.procLimits); ok {
+		use.OOMKills = n
+	}
+	cause, why := pr.memoryLimits().Judge(use)
+	last := &st.curve[len(st.curve)-1]
+	last.OK, last.Limit = false, analyze.LimitMemory
+	pr.lastUse.OOMKills = use.OOMKills
+	st.whyAt(last.Load, why+", after the step's load ended, while it still answered its last requests")
+	st.causeAt(last.Load, cause)
+	return true
 }
 
 // cpuCapacity is the cores the service has: tests.stress.cores, else

@@ -253,7 +253,7 @@ func TestStressMemoryVariantOOMKill(t *testing.T) {
 	}
 	t.Logf("%s", r.Text)
 	wantSrc := map[int]string{1: "memory.oom_control", 2: "memory.events"}[g.Version]
-	if !r.Reached || r.Cause != analyze.MemoryKilled || r.OOMKills < 1 || r.OOMSource != wantSrc || r.CgroupMB != limitMB {
+	if !r.Reached || r.Cause != analyze.MemoryKilled || r.OOMKills < 1 || r.OOMSource != wantSrc || r.CgroupMB != limitMB || r.RSSMB <= 0 {
 		t.Fatalf("resource %+v: want an OOM kill counted in %s under the %d MB limit", r, wantSrc, limitMB)
 	}
 	if !strings.Contains(r.Text, "OOM killer killed the service") || !strings.Contains(r.Text, fmt.Sprintf("memory limit: %d MB", limitMB)) {
@@ -261,6 +261,9 @@ func TestStressMemoryVariantOOMKill(t *testing.T) {
 	}
 	if l := run.System; l == nil || l.Process == nil || l.Process.Limits == nil || l.Process.Limits.MemoryMB != limitMB {
 		t.Errorf("system.process does not record the cgroup's limit: %+v", l)
+	}
+	if len(run.Phases) < 2 || run.Phases[1].Name != "recovery" || !run.Phases[1].Skipped {
+		t.Errorf("phases %+v: want recovery skipped, the process being gone", run.Phases)
 	}
 	found := false
 	for _, f := range run.Findings {

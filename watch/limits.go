@@ -236,12 +236,44 @@ func readLimits(fsys procfs.FS, pid int) (*limitsReader, error) {
 			l.Cgroup = fmt.Sprintf("v%d:%s", d.version, d.memPath)
 			l.MemoryMB = round3(memoryLimit(d.version, d.memory) / mb)
 			if n, src, err := oomKills(d.version, d.memory); err == nil {
-				r.oomStart, l.OOMSource = n, src
+				r.oomStart, l.OOMSource, l.OOMCountStart = n, src, n
 			}
 		}
 	}
 	l.SettleCPU()
 	return r, nil
+}
+
+// OOMKillsSince is how many OOM kills the cgroup of l (a watch's reading
+// of a process, which may be gone now) counted since that watch started;
+// false when it cannot be read.
+func OOMKillsSince(l *result.ProcessLimits) (int64, bool) {
+	if l == nil || l.OOMSource == "" || l.Cgroup == "" {
+		return 0, false
+	}
+	v, p, ok := strings.Cut(l.Cgroup, ":")
+	version := map[string]int{"v1": 1, "v2": 2}[v]
+	if !ok || version == 0 {
+		return 0, false
+	}
+	mounts, err := procfs.GetMounts()
+	if err != nil {
+		return 0, false
+	}
+	for _, m := range mounts {
+		if version == 1 && (m.FSType != "cgroup" || !hasOpt(m, "memory")) || version == 2 && m.FSType != "cgroup2" {
+			continue
+		}
+		rel := p
+		if m.Root != "/" && m.Root != "" {
+			rel = strings.TrimPrefix(p, m.Root)
+		}
+		n, _, err := oomKills(version, filepath.Join(m.MountPoint, filepath.FromSlash(path.Clean("/"+rel))))
+		if err == nil && n >= l.OOMCountStart {
+			return n - l.OOMCountStart, true
+		}
+	}
+	return 0, false
 }
 
 // oom updates the count of OOM kills since the start.
