@@ -118,6 +118,11 @@ func TestOOMKillSeen(t *testing.T) {
 	if l.OOMKills < 1 || l.OOMSource != wantSrc || l.MemoryMB != limit>>20 {
 		t.Errorf("limits %+v: want at least one OOM kill from %s and a %d MB limit", l, wantSrc, limit>>20)
 	}
+	// Read again later from the recorded limits alone, as a step that
+	// finds the process gone does.
+	if n, ok := watch.OOMKillsSince(l); !ok || n != l.OOMKills {
+		t.Errorf("OOMKillsSince = %d, %v; want %d from %s", n, ok, l.OOMKills, l.Cgroup)
+	}
 }
 
 // A child whose address space is capped (RLIMIT_AS, through prlimit)
