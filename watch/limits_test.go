@@ -21,7 +21,7 @@ import (
 func limitsOf(t *testing.T, c *child) *result.ProcessLimits {
 	t.Helper()
 	spec := &plan.System{Process: &plan.ProcessRef{PID: int32(c.pid)}, Prometheus: &plan.PrometheusSpec{URL: c.base + "/metrics"}}
-	sys, _ := manualRun(t, spec, 2, func(int) {})
+	sys, _ := manualRun(t, spec, 5, func(int) {}) // a scrape may time out on a busy machine: GOMAXPROCS needs one
 	if sys.Process == nil || sys.Process.Limits == nil {
 		t.Fatalf("no process limits recorded: %+v (warnings %q)", sys.Process, sys.Warnings)
 	}
