@@ -33,7 +33,7 @@ func ruleCPULimit(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		ratio = ratioOver(r.HostCPU, 100*CPUSaturation)
 	}
 	ev1 := []result.Evidence{
-		{Metric: "cpu_cores", Value: r.Cores, Unit: "cores", Source: src, Threshold: round4(CPUSaturation * r.Capacity), Note: fmt.Sprintf("mean over the judged windows of the first saturated step, of %s cores (%s)", fnum(r.Capacity), r.CapacitySource)},
+		{Metric: "cpu_cores", Value: r.Cores, Unit: "cores", Source: src, Threshold: round4(CPUSaturation * r.Capacity), Note: fmt.Sprintf("mean over the judged windows of the first saturated step, of %s cores (%s)", fnum(r.Capacity), CapacityWords(r.CapacitySource))},
 		{Metric: "host_cpu_percent", Value: r.HostCPU, Unit: "%", Source: src, Threshold: 100 * CPUSaturation, Note: "the machine's CPU, all cores"},
 		{Metric: "saturation_rps", Value: r.RPS, Unit: "requests/s", Source: src},
 		{Metric: "saturation_load", Value: r.Load, Unit: ev.run.Stress.Unit, Source: src},
@@ -69,8 +69,14 @@ func ruleMemoryLimit(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		{Metric: "rss_mb", Value: r.RSSMB, Unit: "MB", Source: src, Threshold: r.LimitMB},
 		{Metric: "gc_pct", Value: r.GCPct, Unit: "%", Source: src, Threshold: r.GCLimit},
 	}
+	if r.OOMSource != "" {
+		evidence = append(evidence, result.Evidence{Metric: "oom_kills", Value: float64(r.OOMKills), Source: r.OOMSource, Note: "the OOM kills its cgroup counted"})
+	}
+	if r.CgroupMB > 0 {
+		evidence = append(evidence, result.Evidence{Metric: "cgroup_memory_limit_mb", Value: r.CgroupMB, Unit: "MB", Source: "cgroup"})
+	}
 	switch r.Cause {
-	case MemoryKilled:
+	case MemoryKilled, MemoryExited:
 		sev = SeverityHigh
 		ratio = 2
 	case MemoryRSS:

@@ -461,7 +461,7 @@ func ruleCases() []ruleCase {
 			r.Stress = &result.Stress{Unit: "requests/s", Limit: "latency", BreakingPoint: 430, Variant: "cpu"}
 			r.Stress.Curve = []result.StressPoint{{Load: 200, RPS: 200, OK: true, CPUCores: 0.9}, {Load: 410, RPS: 405, OK: true, CPUCores: 1.9}, {Load: 430, RPS: 408, Limit: "latency", CPUCores: 1.95}}
 			r.Stress.Resource = CPULimit(r.Stress, 2, "plan")
-		}, nil, true, false, "saturates 1.9 of 2 cores at 405 requests/s (410 requests/s); latency breaks at 430"},
+		}, nil, true, false, "saturates 1.9 of 2 cores (tests.stress.cores) at 405 requests/s (410 requests/s); latency breaks at 430"},
 		{"the cpu variant broke with the CPU half used", result.KindCPULimit, func(r *result.Run) {
 			r.Stress = &result.Stress{Unit: "requests/s", Limit: "latency", BreakingPoint: 430, Variant: "cpu"}
 			r.Stress.Curve = []result.StressPoint{{Load: 200, RPS: 200, OK: true, CPUCores: 0.5}, {Load: 430, RPS: 300, Limit: "latency", CPUCores: 1}}
@@ -471,12 +471,12 @@ func ruleCases() []ruleCase {
 		{"the memory variant passed the RSS limit", result.KindMemoryLimit, func(r *result.Run) {
 			r.Stress = &result.Stress{Unit: "× rows", Limit: LimitMemory, BreakingPoint: 8, Variant: "memory"}
 			r.Stress.Curve = []result.StressPoint{{Load: 4, RPS: 50, OK: true, RSSMB: 120}, {Load: 8, RPS: 40, Limit: LimitMemory, RSSMB: 260}}
-			r.Stress.Resource = MemoryLimit(r.Stress, MemoryLimits{RSSMB: 200, GCPct: 25}, "rows", func(m float64) string { return fmt.Sprint(1000 * m) }, map[float64]string{8: MemoryRSS})
+			r.Stress.Resource = MemoryLimit(r.Stress, MemoryLimits{RSSMB: 200, GCPct: 25}, "rows", func(m float64) string { return fmt.Sprint(1000 * m) }, map[float64]string{8: MemoryRSS}, Use{})
 		}, nil, true, false, "passes its 200 MB memory limit at 8 × rows (rows = 8000): RSS 260 MB"},
 		{"the memory variant held", result.KindMemoryLimit, func(r *result.Run) {
 			r.Stress = &result.Stress{Unit: "× rows", Limit: LimitNone, Variant: "memory"}
 			r.Stress.Curve = []result.StressPoint{{Load: 4, RPS: 50, OK: true, RSSMB: 120}}
-			r.Stress.Resource = MemoryLimit(r.Stress, MemoryLimits{RSSMB: 200, GCPct: 25}, "rows", func(m float64) string { return fmt.Sprint(1000 * m) }, nil)
+			r.Stress.Resource = MemoryLimit(r.Stress, MemoryLimits{RSSMB: 200, GCPct: 25}, "rows", func(m float64) string { return fmt.Sprint(1000 * m) }, nil, Use{})
 		}, nil, false, false, ""},
 		{"no memory variant", result.KindMemoryLimit, func(r *result.Run) {}, nil, false, false, ""},
 

@@ -37,7 +37,8 @@ const HostFlattening = 0.95
 const (
 	MemoryRSS    = "rss"
 	MemoryGC     = "gc"
-	MemoryKilled = "killed"
+	MemoryKilled = "killed" // the OOM killer's, or gone where its cgroup's counter is unreadable
+	MemoryExited = "exited" // gone while its cgroup counted no OOM kill
 )
 
 // Use is what the watched process used over a step's held windows.
@@ -48,11 +49,18 @@ type Use struct {
 	GCPct  float64 // mean share of the time in GC pauses
 	Gone   bool    // the process was gone during the step
 	Points int     // samples in the held windows
+	// OOMKills is the OOM kills its cgroup counted during the step, from
+	// OOMSource (memory.events or memory.oom_control; empty: unreadable).
+	OOMKills  int64
+	OOMSource string
+	// LimitMB is its cgroup's memory limit (0: none known).
+	LimitMB float64
 }
 
 // ProcessUse reads sys's timeline between from and to (seconds of the
 // step's own clock): the process's mean cores, peak RSS, mean GC share,
-// and whether the process was gone by to.
+// whether the process was gone by the end of the step's watch, and its
+// cgroup's memory limit and OOM kills.
 func ProcessUse(sys *result.System, from, to float64) Use {
 	var u Use
 	if sys == nil {
@@ -75,8 +83,13 @@ func ProcessUse(sys *result.System, from, to float64) Use {
 		u.GCPct = round4(gc / float64(u.Points))
 	}
 	u.RSSMB = round4(u.RSSMB)
-	if p := sys.Process; p != nil && p.Exited && (p.ExitedAtS == 0 || p.ExitedAtS < to) {
+	// The watch of a step covers that step alone: a process gone after its
+	// held windows (while the step's last requests drained) died under it.
+	if p := sys.Process; p != nil && p.Exited {
 		u.Gone = true
+	}
+	if p := sys.Process; p != nil && p.Limits != nil {
+		u.OOMKills, u.OOMSource, u.LimitMB = p.Limits.OOMKills, p.Limits.OOMSource, p.Limits.MemoryMB
 	}
 	return u
 }
@@ -89,18 +102,52 @@ type MemoryLimits struct {
 }
 
 // MemoryJudge says whether a memory-variant step broke on its memory, and
-// why: the process gone (the OOM killer ends a process with SIGKILL),
-// RSS over the limit, or GC over its bound.
+// why: the process gone — killed by the OOM killer when its cgroup's
+// oom_kill counter rose, exited on its own when the counter stayed (an
+// allocation refused under a ulimit, a crash), unknown which when the
+// counter is unreadable (the kernel's log, where the OOM killer names its
+// victim, is not readable unprivileged) —, RSS over the limit, or GC over
+// its bound.
 func (l MemoryLimits) Judge(u Use) (cause, why string) {
 	switch {
+	case u.Gone && u.OOMKills > 0:
+		return MemoryKilled, fmt.Sprintf("the kernel's OOM killer killed the service's process: its cgroup's oom_kill counter (%s) rose by %d%s", u.OOMSource, u.OOMKills, cgroupLimitText(u.LimitMB))
+	case u.Gone && u.OOMSource != "":
+		return MemoryExited, fmt.Sprintf("the service's process exited during the step and its cgroup counted no OOM kill (%s): it failed on its own — an allocation refused under a ulimit such as RLIMIT_AS, a crash — or was stopped", u.OOMSource)
 	case u.Gone:
-		return MemoryKilled, "the service's process was gone during the step: out of memory (the kernel's OOM killer ends a process with SIGKILL; its log or the container's status says so) or a crash"
+		return MemoryKilled, "the service's process was gone during the step: out of memory (the kernel's OOM killer ends a process with SIGKILL) or a crash — its cgroup's OOM kill counter was unreadable, so which is not known"
 	case l.RSSMB > 0 && u.RSSMB > l.RSSMB:
 		return MemoryRSS, fmt.Sprintf("RSS %.0f MB > the %.0f MB limit (tests.stress.memory_mb)", u.RSSMB, l.RSSMB)
 	case l.GCPct > 0 && u.GCPct > l.GCPct:
 		return MemoryGC, fmt.Sprintf("GC thrash: the collector took %.1f%% of the time > %.0f%% (tests.stress.gc_percent)", u.GCPct, l.GCPct)
 	}
 	return "", ""
+}
+
+// cgroupLimitText names a cgroup memory limit, when known.
+func cgroupLimitText(mb float64) string {
+	if mb <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (its cgroup's memory limit: %.0f MB)", mb)
+}
+
+// CapacityWords says where a CPU capacity came from (ResourceLimit's
+// CapacitySource).
+func CapacityWords(source string) string {
+	switch source {
+	case "plan":
+		return "tests.stress.cores"
+	case "affinity":
+		return "its CPU affinity mask"
+	case "cgroup":
+		return "its cgroup's CPU quota"
+	case "gomaxprocs":
+		return "its GOMAXPROCS"
+	case "host":
+		return "the machine's CPUs"
+	}
+	return source
 }
 
 // byLoad is the curve in increasing load (a probe between two steps in
@@ -150,12 +197,12 @@ func CPULimit(s *result.Stress, capacity float64, source string) *result.Resourc
 	}
 	switch {
 	case r.Saturated == "service":
-		r.Text = fmt.Sprintf("the service saturates %.2g of %s cores at %.0f requests/s (%s %s)%s", r.Cores, fnum(capacity), r.RPS, fnum(r.Load), unit, breaks)
+		r.Text = fmt.Sprintf("the service saturates %.2g of %s cores (%s) at %.0f requests/s (%s %s)%s", r.Cores, fnum(capacity), CapacityWords(source), r.RPS, fnum(r.Load), unit, breaks)
 	case r.Saturated == "host":
 		r.Text = fmt.Sprintf("the machine's CPU saturates (%.0f%% busy) at %.0f requests/s (%s %s), the service using %.2g of its %s cores: other work on the machine takes the rest%s", r.HostCPU, r.RPS, fnum(r.Load), unit, r.Cores, fnum(capacity), breaks)
 	case top.CPUCores > 0:
 		r.Load, r.RPS, r.Cores, r.HostCPU = top.Load, top.RPS, top.CPUCores, top.HostCPU
-		r.Text = fmt.Sprintf("the CPU did not saturate: at most %.2g of %s cores (%.0f%%), at %.0f requests/s (%s %s)%s — the limit is elsewhere", r.Cores, fnum(capacity), 100*r.Cores/capacity, r.RPS, fnum(r.Load), unit, breaks)
+		r.Text = fmt.Sprintf("the CPU did not saturate: at most %.2g of %s cores (%s; %.0f%%), at %.0f requests/s (%s %s)%s — the limit is elsewhere", r.Cores, fnum(capacity), CapacityWords(source), 100*r.Cores/capacity, r.RPS, fnum(r.Load), unit, breaks)
 	default:
 		r.Text = "the watch recorded no CPU for the service's process: the CPU limit is unknown"
 	}
@@ -166,8 +213,12 @@ func CPULimit(s *result.Stress, capacity float64, source string) *result.Resourc
 // the first load that broke on memory (its step's Limit is LimitMemory,
 // cause from causes), or how much memory the last step used when none
 // did.
-func MemoryLimit(s *result.Stress, limits MemoryLimits, variable string, value func(float64) string, causes map[float64]string) *result.ResourceLimit {
-	r := &result.ResourceLimit{Resource: "memory", LimitMB: limits.RSSMB, GCLimit: limits.GCPct, Variable: variable}
+//
+// use is what the process used at the last step (its cgroup's memory
+// limit and OOM kills).
+func MemoryLimit(s *result.Stress, limits MemoryLimits, variable string, value func(float64) string, causes map[float64]string, use Use) *result.ResourceLimit {
+	r := &result.ResourceLimit{Resource: "memory", LimitMB: limits.RSSMB, GCLimit: limits.GCPct, Variable: variable,
+		CgroupMB: use.LimitMB, OOMKills: use.OOMKills, OOMSource: use.OOMSource}
 	if s.Limit != LimitNone {
 		r.Breaks, r.BreakWhat = s.BreakingPoint, s.Limit
 	}
@@ -184,6 +235,14 @@ func MemoryLimit(s *result.Stress, limits MemoryLimits, variable string, value f
 	if !r.Reached {
 		r.Load, r.RPS, r.RSSMB, r.GCPct = top.Load, top.RPS, top.RSSMB, top.GCPct
 	}
+	if r.RSSMB == 0 && (r.Cause == MemoryKilled || r.Cause == MemoryExited) {
+		// Gone before its step's first sample: the most it held before.
+		for _, pt := range sorted {
+			if pt.Load < r.Load {
+				r.RSSMB = max(r.RSSMB, pt.RSSMB)
+			}
+		}
+	}
 	r.Value = value(r.Load)
 	if len(r.Value) > 64 {
 		r.Value = r.Value[:61] + "…"
@@ -191,7 +250,13 @@ func MemoryLimit(s *result.Stress, limits MemoryLimits, variable string, value f
 	at := fmt.Sprintf("%s %s (%s = %s)", fnum(r.Load), s.Unit, variable, r.Value)
 	switch r.Cause {
 	case MemoryKilled:
-		r.Text = fmt.Sprintf("the service's process was gone at %s: out of memory (an OOM kill) or a crash; RSS was %.0f MB before", at, r.RSSMB)
+		if r.OOMKills > 0 {
+			r.Text = fmt.Sprintf("the kernel's OOM killer killed the service at %s%s; RSS was %.0f MB before", at, cgroupLimitText(r.CgroupMB), r.RSSMB)
+		} else {
+			r.Text = fmt.Sprintf("the service's process was gone at %s: out of memory (an OOM kill) or a crash; RSS was %.0f MB before", at, r.RSSMB)
+		}
+	case MemoryExited:
+		r.Text = fmt.Sprintf("the service's process exited at %s with no OOM kill counted in its cgroup: its own allocation failed (a ulimit) or it crashed; RSS was %.0f MB before", at, r.RSSMB)
 	case MemoryRSS:
 		r.Text = fmt.Sprintf("the service passes its %.0f MB memory limit at %s: RSS %.0f MB", r.LimitMB, at, r.RSSMB)
 	case MemoryGC:

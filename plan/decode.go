@@ -80,6 +80,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	resolveFeeders(p, file)
 	resolveFiles(p, file)
 	resolveProtoFiles(p, file)
+	resolveSystemDisk(p, file)
 	p.ApplyDefaults()
 
 	problems := d.problems

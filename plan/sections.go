@@ -10,6 +10,10 @@ type System struct {
 	Interval   Duration        `yaml:"interval" json:"interval,omitempty"`     // default 1s
 	Postgres   string          `yaml:"postgres" json:"postgres,omitempty"`     // DSN or ${ENV}
 	CPUProfile Duration        `yaml:"cpu_profile" json:"cpu_profile,omitempty"`
+	// Disk is a directory on the device that holds the service's files
+	// (its data, its logs): the disk's ceiling is probed there. Relative
+	// to the plan file; default the watched process's working directory.
+	Disk string `yaml:"disk" json:"disk,omitempty"`
 }
 
 // ProcessRef names the process to watch: by pid, name or pid file.

@@ -615,6 +615,7 @@ func (c *checker) system() {
 	}
 	c.nonNegativeDuration("system.interval", s.Interval)
 	c.nonNegativeDuration("system.cpu_profile", s.CPUProfile)
+	c.systemDisk(s.Disk)
 }
 
 func (c *checker) tests() {

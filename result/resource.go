@@ -13,8 +13,9 @@ type ResourceLimit struct {
 	Load    float64 `json:"load"`
 	RPS     float64 `json:"rps"`
 	// CPU: the cores the service used at Load and the cores it has
-	// (CapacitySource: "plan" for tests.stress.cores, "host" for the
-	// machine's), the machine's CPU there, and whose CPU saturated:
+	// (CapacitySource: "plan" for tests.stress.cores, else where the watch
+	// read it — "affinity", "cgroup", "gomaxprocs" or "host" for the
+	// machine's, see ProcessLimits), the machine's CPU there, and whose CPU saturated:
 	// "service" (its cores) or "host" (the machine's, shared with other
 	// work, before the service had its cores).
 	Cores          float64 `json:"cores,omitempty"`
@@ -24,11 +25,17 @@ type ResourceLimit struct {
 	Saturated      string  `json:"saturated,omitempty"`
 	// Memory: what broke (rss, gc, killed), the peak RSS and GC share at
 	// Load, and the limits in force.
-	Cause     string  `json:"cause,omitempty"`
-	RSSMB     float64 `json:"rss_mb,omitempty"`
-	GCPct     float64 `json:"gc_percent,omitempty"`
-	LimitMB   float64 `json:"limit_mb,omitempty"`
-	GCLimit   float64 `json:"gc_limit_percent,omitempty"`
+	Cause   string  `json:"cause,omitempty"`
+	RSSMB   float64 `json:"rss_mb,omitempty"`
+	GCPct   float64 `json:"gc_percent,omitempty"`
+	LimitMB float64 `json:"limit_mb,omitempty"`
+	GCLimit float64 `json:"gc_limit_percent,omitempty"`
+	// CgroupMB is the service's cgroup memory limit; OOMKills the OOM
+	// kills its cgroup counted, read from OOMSource (memory.events or
+	// memory.oom_control; empty when unreadable).
+	CgroupMB  float64 `json:"cgroup_memory_limit_mb,omitempty"`
+	OOMKills  int64   `json:"oom_kills,omitempty"`
+	OOMSource string  `json:"oom_source,omitempty"`
 	Variable  string  `json:"variable,omitempty"`  // the stepped variable
 	Value     string  `json:"value,omitempty"`     // its value at Load (up to 64 bytes)
 	Breaks    float64 `json:"breaks_at,omitempty"` // the breaking point, where a latency, error or throughput limit broke

@@ -101,6 +101,58 @@ type ProcessStats struct {
 	FDs        Stat    `json:"fds"`
 	Exited     bool    `json:"exited,omitempty"`
 	ExitedAtS  float64 `json:"exited_at_s,omitempty"` // when the watch saw it gone
+	// Limits are the resources the kernel lets it use, read from /proc
+	// and its cgroup when the watch started (nil where /proc has none).
+	Limits *ProcessLimits `json:"limits,omitempty"`
+}
+
+// ProcessLimits are what the watched process may use, each with where it
+// came from, so that a verdict on its CPU or memory is judged against its
+// own share of the machine rather than the machine.
+type ProcessLimits struct {
+	// CPUCores is the cores it may use: the least of the machine's CPUs
+	// (HostCPUs), its affinity mask (AffinityCPUs, Cpus_allowed_list of
+	// /proc/PID/status), its cgroup's CPU quota (CgroupCPU: cpu.max, or
+	// cpu.cfs_quota_us ÷ cpu.cfs_period_us in cgroup v1, the least along
+	// the path to the root; 0 when unlimited) and, for a Go program whose
+	// metrics the watch scrapes, GOMAXPROCS (go_sched_gomaxprocs_threads).
+	// CPUSource names the one that set it: host, affinity, cgroup or
+	// gomaxprocs.
+	CPUCores     float64 `json:"cpu_cores"`
+	CPUSource    string  `json:"cpu_source"`
+	HostCPUs     int     `json:"host_cpus"`
+	AffinityCPUs int     `json:"affinity_cpus,omitempty"`
+	CgroupCPU    float64 `json:"cgroup_cpu_cores,omitempty"`
+	GOMAXPROCS   int     `json:"gomaxprocs,omitempty"`
+	// Cgroup is the process's cgroup ("v2:/a/b", or "v1:/a/b" of the
+	// memory controller's hierarchy); MemoryMB its memory limit (memory.max,
+	// or memory.limit_in_bytes in v1; 0 when unlimited).
+	Cgroup   string  `json:"cgroup,omitempty"`
+	MemoryMB float64 `json:"memory_limit_mb,omitempty"`
+	// OOMKills is how many processes of the cgroup the kernel's OOM killer
+	// killed while the watch ran (the oom_kill counter of memory.events, or
+	// memory.oom_control in v1, at the end or when the process was gone,
+	// less at the start); OOMSource names the file read, empty when
+	// neither was readable (then an exit is not told from an OOM kill).
+	OOMKills  int64  `json:"oom_kills,omitempty"`
+	OOMSource string `json:"oom_source,omitempty"`
+	// OOMCountStart is the counter itself when the watch started.
+	OOMCountStart int64 `json:"oom_kill_count_start,omitempty"`
+}
+
+// SettleCPU sets CPUCores and CPUSource to the least of the known CPU
+// limits, the machine's CPUs first: a limit equal to a looser one's does
+// not take its name.
+func (l *ProcessLimits) SettleCPU() {
+	l.CPUCores, l.CPUSource = float64(l.HostCPUs), "host"
+	for _, c := range []struct {
+		v   float64
+		src string
+	}{{float64(l.AffinityCPUs), "affinity"}, {l.CgroupCPU, "cgroup"}, {float64(l.GOMAXPROCS), "gomaxprocs"}} {
+		if c.v > 0 && (l.CPUCores <= 0 || c.v < l.CPUCores) {
+			l.CPUCores, l.CPUSource = c.v, c.src
+		}
+	}
 }
 
 // Stat is a mean and a maximum.

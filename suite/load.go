@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/devprobe"
 	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/netcond"
@@ -68,6 +69,14 @@ type LoadOptions struct {
 	// the plan and starts the watchers, then waits for it (a
 	// coordinator's start barrier, so agents start together).
 	Start time.Time
+	// ProbeDisk measures the disk's ceiling before the load when the plan
+	// watches a process and states none (see deviceCeilings), once per
+	// device of Disks (a cache of its own when nil).
+	ProbeDisk bool
+	Disks     *devprobe.Cache
+
+	analysis map[string]float64 // the plan's, with measured ceilings
+	ceilings *result.Ceilings
 }
 
 // DefaultSLOExpr is the SLO of a run whose plan and flags set none
@@ -111,6 +120,19 @@ func Compile(p *plan.Plan, getenv func(string) string) error {
 // when ctx is cancelled (then Aborted is set) or an abort threshold
 // fired; err reports why it ended early.
 func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, error) {
+	ceil, cfg, warns := probedCeilings(ctx, p, o)
+	o.ProbeDisk = false
+	run, err := runLoad(ctx, p, o, ceil, cfg)
+	if run != nil {
+		run.Warnings = append(warns, run.Warnings...)
+	}
+	return run, err
+}
+
+// runLoad is RunLoad with the device ceilings measured, which the run
+// records and is judged with (analysis settings cfg).
+func runLoad(ctx context.Context, p *plan.Plan, o LoadOptions, ceil *result.Ceilings, cfg map[string]float64) (*result.Run, error) {
+	o.analysis, o.ceilings = cfg, ceil
 	if p.Loads != nil {
 		return runLoads(ctx, p, o)
 	}
@@ -125,7 +147,7 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 	if err != nil {
 		return nil, errors.Join(ErrCompile, err)
 	}
-	run := newRun(p)
+	run := newRun(p, o)
 	if px != nil {
 		run.Network = []result.Network{px.Applied}
 	}
@@ -158,9 +180,13 @@ func RunLoad(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, err
 }
 
 // newRun is the Run document of a load run of p, before it starts.
-func newRun(p *plan.Plan) *result.Run {
+func newRun(p *plan.Plan, o LoadOptions) *result.Run {
+	cfg := p.Analysis
+	if o.analysis != nil {
+		cfg = o.analysis
+	}
 	return &result.Run{Version: result.Version, Kind: "load", Plan: p.Name, PlanHash: Hash(p), Target: redact.String(p.Target.BaseURL),
-		Analysis: p.Analysis}
+		Analysis: cfg, Ceilings: o.ceilings}
 }
 
 // abortThresholds are the thresholds of ths that stop a run when they fail.
@@ -367,7 +393,7 @@ func conclude(run *result.Run, p *plan.Plan, o LoadOptions, runErr error) error 
 	}
 	FailLoads(run)
 	if !o.DeferConclusions {
-		run.SetConclusion(analyze.Judge(run, p.Analysis))
+		run.SetConclusion(analyze.Judge(run, run.Analysis))
 	}
 	return runErr
 }
@@ -388,7 +414,7 @@ func startWatch(ctx context.Context, p *plan.Plan, eo load.Options, o LoadOption
 		w, err = watch.Start(ctx, sys, watch.Options{Start: eo.Start, Duration: prof.Duration(), Now: o.Now,
 			Dir: o.ProfileDir, Logf: o.Logf, OnPoint: onPoint})
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot watch the system under test: %v (check system: in the plan, or the --watch-* flags)", err)
+			return nil, nil, fmt.Errorf("cannot watch the system under test: %w (check system: in the plan, or the --watch-* flags)", err)
 		}
 	}
 	var pg *postgres.Watcher

@@ -124,7 +124,7 @@ func runLoads(ctx context.Context, p *plan.Plan, o LoadOptions) (*result.Run, er
 		wt.stop(&result.Run{})
 		return nil, err
 	}
-	run := newRun(p)
+	run := newRun(p, o)
 	run.Network = shaped
 	run.Model, run.Segment, run.StartedAt, run.EndedAt = m.Model, m.Segment, m.StartedAt, m.EndedAt
 	run.Aborted, run.AbortReason, run.Warnings = m.Aborted, m.AbortReason, unique(m.Warnings)

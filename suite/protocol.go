@@ -48,6 +48,7 @@ import (
 
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/bench"
+	"github.com/stampede-perf/stampede/internal/devprobe"
 	"github.com/stampede-perf/stampede/internal/redact"
 	"github.com/stampede-perf/stampede/netcond"
 	"github.com/stampede-perf/stampede/plan"
@@ -174,8 +175,14 @@ type protocol struct {
 	stress  *stressState
 	// the analysis settings, with the measured device ceilings (set
 	// before the first phase)
-	cfg  map[string]float64
-	ceil *result.Ceilings
+	cfg   map[string]float64
+	ceil  *result.Ceilings
+	disks devprobe.Cache // the disk probes of the test, one per device
+	// what the resource variants read of the watched process at their
+	// last step: its limits (the CPU capacity) and use (its cgroup's
+	// memory limit and OOM kills)
+	procLimits *result.ProcessLimits
+	lastUse    analyze.Use
 
 	mu        sync.Mutex // guards the fields below
 	warnings  []string

@@ -348,6 +348,9 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		}
 		run, err := pr.load(ctx, l, detail, vars, dbs, nil)
 		if run == nil {
+			if pr.goneBetweenSteps(st, err) {
+				return false, analyze.LimitMemory, nil
+			}
 			return false, "", err
 		}
 		st.steps = append(st.steps, run)
@@ -621,7 +624,7 @@ func (st *stressState) causeAt(level float64, cause string) {
 		st.cause = map[float64]string{}
 	}
 	st.cause[level] = cause
-	st.killed = st.killed || cause == analyze.MemoryKilled
+	st.killed = st.killed || cause == analyze.MemoryKilled || cause == analyze.MemoryExited
 }
 
 func (st *stressState) whyAt(level float64, why string) {
@@ -744,6 +747,11 @@ func (pr *protocol) runRecovery(ctx context.Context) error {
 	ph := result.Phase{Name: "recovery", Kind: "recovery"}
 	if st == nil || st.refRun == nil {
 		ph.Skipped, ph.Note = true, "not measured: no stress step held its limits, so there is no normal to return to"
+		pr.record(ph, nil, nil)
+		return nil
+	}
+	if st.killed {
+		ph.Skipped, ph.Note = true, "not measured: the service's process is gone (the memory stress ended it), so there is nothing to recover"
 		pr.record(ph, nil, nil)
 		return nil
 	}

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/watch"
 )
 
 // The cpu and memory stress variants (plan.VariantCPU, VariantMemory)
@@ -57,6 +59,11 @@ func (pr *protocol) memoryLimits() analyze.MemoryLimits {
 // returns the memory limit's cause and why ("" when memory held).
 func (pr *protocol) resourceStep(run *result.Run, from, to float64, pt *result.StressPoint) (cause, why string) {
 	use := analyze.ProcessUse(run.System, from, to)
+	pr.lastUse = use
+	if sys := run.System; sys != nil && sys.Process != nil && sys.Process.Limits != nil && sys.Process.Limits.CPUCores > 0 {
+		l := *sys.Process.Limits
+		pr.procLimits = &l
+	}
 	pt.CPUCores, pt.HostCPU, pt.RSSMB, pt.GCPct = use.Cores, use.Host, use.RSSMB, use.GCPct
 	if pr.tests.Stress.Variant != plan.VariantMemory {
 		return "", ""
@@ -64,11 +71,41 @@ func (pr *protocol) resourceStep(run *result.Run, from, to float64, pt *result.S
 	return pr.memoryLimits().Judge(use)
 }
 
+// goneBetweenSteps handles a memory-variant step that could not start
+// because the service's process is gone (err from its watch): it died
+// after the previous step's watch ended, while it still built that
+// step's last answers. That step broke on its memory — killed by the OOM
+// killer when its cgroup counted a kill since that step's watch began,
+// else exited — and the search ends there. False for any other error.
+func (pr *protocol) goneBetweenSteps(st *stressState, err error) bool {
+	if pr.tests.Stress.Variant != plan.VariantMemory || !errors.Is(err, watch.ErrNoProcess) || len(st.curve) == 0 {
+		return false
+	}
+	use := pr.lastUse
+	use.Gone = true
+	if n, ok := watch.OOMKillsSince(pr.procLimits); ok {
+		use.OOMKills = n
+	}
+	cause, why := pr.memoryLimits().Judge(use)
+	last := &st.curve[len(st.curve)-1]
+	last.OK, last.Limit = false, analyze.LimitMemory
+	pr.lastUse.OOMKills = use.OOMKills
+	st.whyAt(last.Load, why+", after the step's load ended, while it still answered its last requests")
+	st.causeAt(last.Load, cause)
+	return true
+}
+
 // cpuCapacity is the cores the service has: tests.stress.cores, else
-// the machine's (the watch reads a local process).
+// what the watch read of its process (the least of the machine's CPUs,
+// its affinity, its cgroup's quota and its GOMAXPROCS: see
+// result.ProcessLimits), else this machine's (the watch reads a local
+// process).
 func (pr *protocol) cpuCapacity() (float64, string) {
 	if c := pr.tests.Stress.Cores; c > 0 {
 		return c, "plan"
+	}
+	if l := pr.procLimits; l != nil && l.CPUCores > 0 {
+		return l.CPUCores, l.CPUSource
 	}
 	return float64(runtime.NumCPU()), "host"
 }
@@ -83,7 +120,7 @@ func (pr *protocol) resourceLimit(out *result.Stress, causes map[float64]string)
 	case plan.VariantMemory:
 		name := s.StressVariable()
 		base := pr.p.Variables[name]
-		return analyze.MemoryLimit(out, pr.memoryLimits(), name, func(m float64) string { return plan.ScaleVariable(base, m) }, causes)
+		return analyze.MemoryLimit(out, pr.memoryLimits(), name, func(m float64) string { return plan.ScaleVariable(base, m) }, causes, pr.lastUse)
 	}
 	return nil
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stampede-perf/stampede/analyze"
+	"github.com/stampede-perf/stampede/internal/cgrouptest"
 	"github.com/stampede-perf/stampede/internal/devprobe"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
@@ -24,16 +26,20 @@ type service struct {
 	pid int
 }
 
-// startService builds pkg, runs it with args and env, and waits for the
+// startService builds pkg, runs it with args and env — through wrap (a
+// command that execs it, such as taskset) when given — and waits for the
 // line that starts with prefix and ends with its URL; the process is
 // stopped when the test ends.
-func startService(t *testing.T, pkg, prefix string, env []string, args ...string) service {
+func startService(t *testing.T, pkg, prefix string, env, wrap []string, args ...string) service {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", pkg, err, out)
 	}
 	cmd := exec.Command(bin, args...)
+	if len(wrap) > 0 {
+		cmd = exec.Command(wrap[0], append(append(wrap[1:len(wrap):len(wrap)], bin), args...)...)
+	}
 	cmd.Env = append(cmd.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
@@ -63,9 +69,10 @@ func startService(t *testing.T, pkg, prefix string, env []string, args ...string
 }
 
 // TestStressCPUVariant steps the CPU-heavy scenario of a real service —
-// the zoo's cpu-own, a brute-force search of 2 ms of CPU a request, held
-// to one core (GOMAXPROCS=1, tests.stress.cores: 1) — until its CPU
-// saturates. The plan's other scenario asks for a path the service does
+// the zoo's cpu-own, a brute-force search of 2 ms of CPU a request,
+// pinned to CPU 0 by taskset — until its CPU saturates. The plan does not
+// say how many cores the service has: the watch reads it from the
+// process's affinity mask. The plan's other scenario asks for a path the service does
 // not have: were it sent, its errors would break the first step. The
 // cores at each step must be the mean of the watch's process CPU over
 // the step's judged windows, the limit named where the cores first
@@ -74,7 +81,11 @@ func TestStressCPUVariant(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the zoo and loads it for about 30 s")
 	}
-	svc := startService(t, "../internal/zoo/cmd/zoo", "zoo listening on ", []string{"GOMAXPROCS=1"}, "--service", "cpu-own")
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		t.Skip("taskset (util-linux) is not installed")
+	}
+	svc := startService(t, "../internal/zoo/cmd/zoo", "zoo listening on ", nil, []string{taskset, "-c", "0"}, "--service", "cpu-own")
 	p, err := plan.Parse("cpu.yaml", []byte(fmt.Sprintf(`
 name: cpu
 target: { base_url: "%s", timeout: 5s }
@@ -88,7 +99,7 @@ system: { process: { pid: %d }, interval: 500ms }
 analysis: { disk_mbps: 500 }
 tests:
   cool_down: 1s
-  stress: { variant: cpu, scenarios: [search], cores: 1, start: 100, factor: 2, max: 3200, hold: 3s, warmup: 1s, p99: 1s, bisect: 1 }
+  stress: { variant: cpu, scenarios: [search], start: 100, factor: 2, max: 3200, hold: 3s, warmup: 1s, p99: 1s, bisect: 1 }
 `, svc.url, svc.pid)))
 	if err != nil {
 		t.Fatal(err)
@@ -122,13 +133,20 @@ tests:
 		}
 	}
 	t.Logf("%s", r.Text)
-	if r.Resource != "cpu" || r.Capacity != 1 || r.CapacitySource != "plan" {
-		t.Errorf("resource %+v", r)
+	wantSource := "affinity"
+	if runtime.NumCPU() == 1 {
+		wantSource = "host" // pinned to the one CPU there is
+	}
+	if r.Resource != "cpu" || r.Capacity != 1 || r.CapacitySource != wantSource {
+		t.Errorf("resource %+v, want 1 core from %s", r, wantSource)
+	}
+	if l := run.System; l == nil || l.Process == nil || l.Process.Limits == nil || l.Process.Limits.AffinityCPUs != 1 {
+		t.Errorf("the run's system.process does not record the one CPU of the affinity mask: %+v", l)
 	}
 	// Overloaded, a one-core service takes its core, or — on a machine
 	// busy with other work — the machine's CPU is all taken first.
 	switch {
-	case r.Saturated == "service" && r.Cores >= analyze.CPUSaturation && strings.Contains(r.Text, fmt.Sprintf("saturates %.2g of 1 cores", r.Cores)):
+	case r.Saturated == "service" && r.Cores >= analyze.CPUSaturation && strings.Contains(r.Text, fmt.Sprintf("saturates %.2g of 1 cores (%s)", r.Cores, analyze.CapacityWords(wantSource))):
 	case r.Saturated == "host" && r.HostCPU >= 100*analyze.CPUSaturation && strings.Contains(r.Text, fmt.Sprintf("the machine's CPU saturates (%.0f%% busy)", r.HostCPU)):
 	default:
 		t.Fatalf("the CPU did not saturate: %+v", r)
@@ -160,23 +178,8 @@ func TestStressMemoryVariant(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the demo shop and loads it for about 30 s")
 	}
-	svc := startService(t, "./testdata/shopserver", "listening on ", nil)
-	p, err := plan.Parse("memory.yaml", []byte(fmt.Sprintf(`
-name: memory
-target: { base_url: "%s", timeout: 10s }
-variables: { rows: "2048" }
-scenarios:
-  - name: report
-    steps: [{ path: "/api/reports/sales?rows={{ rows }}" }]
-load: { vus: 1, duration: 1s }
-system: { process: { pid: %d }, interval: 500ms }
-tests:
-  cool_down: 1s
-  stress: { variant: memory, variable: rows, users: 4, memory_mb: 200, start: 1, factor: 2, max: 64, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1 }
-`, svc.url, svc.pid)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := startService(t, "./testdata/shopserver", "listening on ", nil, nil)
+	p := reportPlan(t, svc, "", "memory_mb: 200, max: 64")
 	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}})
 	if err != nil {
 		t.Fatal(err)
@@ -218,6 +221,81 @@ tests:
 	if want := float64(c.DiskBytes) / c.DiskSeconds / 1e6; abs(c.DiskMBps-want) > 0.01*want || run.Analysis["disk_mbps"] != c.DiskMBps {
 		t.Errorf("disk %.3f MB/s, bytes/seconds %.3f, analysis %v", c.DiskMBps, want, run.Analysis)
 	}
+}
+
+// TestStressMemoryVariantOOMKill runs the memory variant on the demo
+// shop in a cgroup whose memory limit (160 MB) is under what its bigger
+// reports need, with no RSS limit in the plan: the kernel's OOM killer
+// ends the shop, and the outcome says so from the cgroup's oom_kill
+// counter — not inferred from the process being gone — and names the
+// cgroup's limit.
+func TestStressMemoryVariantOOMKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the demo shop and loads it until it is killed")
+	}
+	const limitMB = 160
+	g := cgrouptest.New(t, "memory")
+	g.MemoryLimit(limitMB << 20)
+	svc := startService(t, "./testdata/shopserver", "listening on ", nil, nil)
+	g.Join(svc.pid)
+	p := reportPlan(t, svc, "analysis: { disk_mbps: 500 }", "max: 256")
+	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := run.Stress
+	if st == nil || st.Resource == nil {
+		t.Fatalf("stress %+v", st)
+	}
+	r := st.Resource
+	for _, pt := range st.Curve {
+		t.Logf("%s %s: %.1f requests/s, RSS %.0f MB, %s", num(pt.Load), st.Unit, pt.RPS, pt.RSSMB, pt.Limit)
+	}
+	t.Logf("%s", r.Text)
+	wantSrc := map[int]string{1: "memory.oom_control", 2: "memory.events"}[g.Version]
+	if !r.Reached || r.Cause != analyze.MemoryKilled || r.OOMKills < 1 || r.OOMSource != wantSrc || r.CgroupMB != limitMB || r.RSSMB <= 0 {
+		t.Fatalf("resource %+v: want an OOM kill counted in %s under the %d MB limit", r, wantSrc, limitMB)
+	}
+	if !strings.Contains(r.Text, "OOM killer killed the service") || !strings.Contains(r.Text, fmt.Sprintf("memory limit: %d MB", limitMB)) {
+		t.Errorf("text %q", r.Text)
+	}
+	if l := run.System; l == nil || l.Process == nil || l.Process.Limits == nil || l.Process.Limits.MemoryMB != limitMB {
+		t.Errorf("system.process does not record the cgroup's limit: %+v", l)
+	}
+	if len(run.Phases) < 2 || run.Phases[1].Name != "recovery" || !run.Phases[1].Skipped {
+		t.Errorf("phases %+v: want recovery skipped, the process being gone", run.Phases)
+	}
+	found := false
+	for _, f := range run.Findings {
+		found = found || f.Kind == result.KindMemoryLimit && f.Severity == analyze.SeverityHigh
+	}
+	if !found {
+		t.Errorf("no high memory_limit finding in %v", run.Findings)
+	}
+}
+
+// reportPlan is the memory variant's plan on the demo shop's sales report
+// (1 KiB a row), with more plan lines and more stress settings.
+func reportPlan(t *testing.T, svc service, more, stress string) *plan.Plan {
+	t.Helper()
+	p, err := plan.Parse("memory.yaml", []byte(fmt.Sprintf(`
+name: memory
+target: { base_url: "%s", timeout: 10s }
+variables: { rows: "2048" }
+scenarios:
+  - name: report
+    steps: [{ path: "/api/reports/sales?rows={{ rows }}" }]
+load: { vus: 1, duration: 1s }
+system: { process: { pid: %d }, interval: 500ms }
+%s
+tests:
+  cool_down: 1s
+  stress: { variant: memory, variable: rows, users: 4, start: 1, factor: 2, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1, %s }
+`, svc.url, svc.pid, more, stress)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func hasFinding(run *result.Run, kind result.FindingKind) bool {

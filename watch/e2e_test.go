@@ -68,12 +68,20 @@ type child struct {
 
 func startChild(t *testing.T, args ...string) *child {
 	t.Helper()
-	cmd := exec.Command(leakyBin, args...)
+	return startCmd(t, exec.Command(leakyBin, args...))
+}
+
+// startCmd starts cmd, which runs the test target (through a wrapper that
+// execs it, such as taskset), and waits for it to listen.
+func startCmd(t *testing.T, cmd *exec.Cmd) *child {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,7 @@ type processSampler struct {
 	noIO    bool // /proc/<pid>/io was unreadable once; not tried again
 	noFDs   bool
 	summary processSummary
+	limits  *limitsReader // nil when /proc did not say
 }
 
 // procCounters are the cumulative counters rates are taken from.
@@ -67,32 +68,9 @@ var _ sampler = (*processSampler)(nil)
 // else by name (the lowest pid whose command name or executable base name
 // matches; several matches are a warning).
 func newProcessSampler(fsys procfs.FS, ref *plan.ProcessRef, ts func(time.Time) float64, warn *warnings) (*processSampler, error) {
-	pid := int(ref.PID)
-	switch {
-	case pid > 0:
-	case ref.PIDFile != "":
-		b, err := os.ReadFile(ref.PIDFile)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read pid file: %w", err)
-		}
-		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 {
-			return nil, fmt.Errorf("pid file %s holds %q, not a process id", ref.PIDFile, strings.TrimSpace(string(b)))
-		}
-	case ref.Name != "":
-		pids, err := findByName(fsys, ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		if len(pids) == 0 {
-			return nil, fmt.Errorf("%w named %q", ErrNoProcess, ref.Name)
-		}
-		if len(pids) > 1 {
-			warn.add("process-name", fmt.Sprintf("process name %q matches %d processes (%s); watching %d, the oldest pid", ref.Name, len(pids), joinPIDs(pids, 5), pids[0]))
-		}
-		pid = pids[0]
-	default:
-		return nil, errors.New("process: give a pid, a pid_file or a name")
+	pid, err := findPID(fsys, ref, warn)
+	if err != nil {
+		return nil, err
 	}
 	p, err := fsys.Proc(pid)
 	if err != nil {
@@ -105,7 +83,68 @@ func newProcessSampler(fsys procfs.FS, ref *plan.ProcessRef, ts func(time.Time) 
 	if gone(st) {
 		return nil, fmt.Errorf("%w: pid %d has exited", ErrNoProcess, pid)
 	}
-	return &processSampler{fs: fsys, pid: pid, name: st.Comm, start: st.Starttime, ts: ts}, nil
+	s := &processSampler{fs: fsys, pid: pid, name: st.Comm, start: st.Starttime, ts: ts}
+	if l, err := readLimits(fsys, pid); err == nil {
+		s.limits = l
+		if l.limits.OOMSource == "" {
+			warn.add("process-oom", fmt.Sprintf("process %d: its cgroup's OOM kill counter is unreadable: an exit will not be told from an OOM kill", pid))
+		}
+	}
+	return s, nil
+}
+
+// findPID is the pid ref names: by pid, else by pid file, else by name
+// (the lowest pid whose command name or executable base name matches;
+// several matches are a warning).
+func findPID(fsys procfs.FS, ref *plan.ProcessRef, warn *warnings) (int, error) {
+	pid := int(ref.PID)
+	switch {
+	case pid > 0:
+	case ref.PIDFile != "":
+		b, err := os.ReadFile(ref.PIDFile)
+		if err != nil {
+			return 0, fmt.Errorf("cannot read pid file: %w", err)
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			return 0, fmt.Errorf("pid file %s holds %q, not a process id", ref.PIDFile, strings.TrimSpace(string(b)))
+		}
+	case ref.Name != "":
+		pids, err := findByName(fsys, ref.Name)
+		if err != nil {
+			return 0, err
+		}
+		if len(pids) == 0 {
+			return 0, fmt.Errorf("%w named %q", ErrNoProcess, ref.Name)
+		}
+		if len(pids) > 1 {
+			warn.add("process-name", fmt.Sprintf("process name %q matches %d processes (%s); watching %d, the oldest pid", ref.Name, len(pids), joinPIDs(pids, 5), pids[0]))
+		}
+		pid = pids[0]
+	default:
+		return 0, errors.New("process: give a pid, a pid_file or a name")
+	}
+	return pid, nil
+}
+
+// ProcessDir is the working directory of the process ref names, as the
+// watch would find it (by pid, pid file or name): where a service keeps
+// the files it names relatively, on the device its disk I/O most likely
+// goes to.
+func ProcessDir(ref *plan.ProcessRef) (string, error) {
+	fsys, err := procfs.NewFS(procfs.DefaultMountPoint)
+	if err != nil {
+		return "", err
+	}
+	pid, err := findPID(fsys, ref, &warnings{logf: func(string, ...any) {}})
+	if err != nil {
+		return "", err
+	}
+	p, err := fsys.Proc(pid)
+	if err != nil {
+		return "", fmt.Errorf("%w: pid %d", ErrNoProcess, pid)
+	}
+	return p.Cwd()
 }
 
 func findByName(fsys procfs.FS, name string) ([]int, error) {
@@ -169,6 +208,7 @@ func (s *processSampler) sample(_ context.Context, now time.Time, pt *result.Sys
 	if err != nil || gone(st) || st.Starttime != s.start {
 		s.exited = true
 		s.exitTS = s.ts(now)
+		s.limits.oom() // now, before a supervisor's restart can move the cgroup
 		return warnf("process-exit", "process %d exited at %.1f s; later points have no process data", s.pid, s.exitTS)
 	}
 	c := procCounters{user: float64(st.UTime) / userHZ, system: float64(st.STime) / userHZ}
@@ -238,8 +278,32 @@ func (m *processSummary) add(pt *result.SystemPoint) {
 	m.fdMax = max(m.fdMax, float64(pt.FDs))
 }
 
+// checkGone marks the process exited when it is gone at now: the end of
+// the watch, which may come after the last sample.
+func (s *processSampler) checkGone(now time.Time) {
+	if s.exited {
+		return
+	}
+	p, err := s.fs.Proc(s.pid)
+	var st procfs.ProcStat
+	if err == nil {
+		st, err = p.Stat()
+	}
+	if (err != nil && isGone(err)) || (err == nil && (gone(st) || st.Starttime != s.start)) {
+		s.exited, s.exitTS = true, s.ts(now)
+		s.limits.oom()
+	}
+}
+
 func (s *processSampler) stats() *result.ProcessStats {
 	ps := &result.ProcessStats{PID: int32(s.pid), Name: s.name, Exited: s.exited, ExitedAtS: s.exitTS}
+	if s.limits != nil {
+		if !s.exited {
+			s.limits.oom()
+		}
+		l := s.limits.limits
+		ps.Limits = &l
+	}
 	if m := s.summary; m.n > 0 {
 		n := float64(m.n)
 		ps.CPUPercent = result.Stat{Mean: m.cpuSum / n, Max: m.cpuMax}

@@ -43,6 +43,8 @@ type promSampler struct {
 	// at least one cycle completed between two scrapes that differ.
 	lastGC     float64
 	lastGCSeen int64
+
+	gomaxprocs int // go_sched_gomaxprocs_threads at the last scrape that had it
 }
 
 var _ sampler = (*promSampler)(nil)
@@ -174,6 +176,9 @@ func (s *promSampler) read(body []byte, format promtext.Format, now time.Time, p
 		pt.Metrics = metrics
 	}
 	std.apply(pt)
+	if std.hasProcs && std.gomaxprocs >= 1 && std.gomaxprocs <= math.MaxInt32 {
+		s.gomaxprocs = int(std.gomaxprocs)
+	}
 	if c, ok := std.cycles(); ok {
 		pt.GCCycles = c
 	} else if std.hasLastGC && std.lastGC > 0 {

@@ -79,6 +79,7 @@ type Watcher struct {
 	ownsHTTP bool
 
 	proc     *processSampler // nil without a process
+	prom     *promSampler    // nil without a Prometheus endpoint
 	samplers []sampler       // in sampling order: process, host, prometheus, pprof
 	pprof    *pprofSource    // nil without a pprof URL
 
@@ -173,7 +174,8 @@ func Start(ctx context.Context, spec *plan.System, opts Options) (*Watcher, erro
 		w.warn.add("host", fmt.Sprintf("host not watched: %v", fsErr))
 	}
 	if promURL != "" {
-		w.samplers = append(w.samplers, newPromSampler(promURL, spec.Prometheus.Metrics, w.client, w.requestTimeout(), w.ts, &w.warn))
+		w.prom = newPromSampler(promURL, spec.Prometheus.Metrics, w.client, w.requestTimeout(), w.ts, &w.warn)
+		w.samplers = append(w.samplers, w.prom)
 	}
 	if pprofURL != "" {
 		w.pprof = &pprofSource{base: pprofURL, client: w.client}
@@ -390,7 +392,12 @@ func (w *Watcher) Stop(ctx context.Context) *result.System {
 
 	sys := &result.System{IntervalS: w.interval.Seconds(), Timeline: w.points}
 	if w.proc != nil {
+		w.proc.checkGone(w.opts.Now())
 		sys.Process = w.proc.stats()
+		if l := sys.Process.Limits; l != nil && w.prom != nil && w.prom.gomaxprocs > 0 {
+			l.GOMAXPROCS = w.prom.gomaxprocs
+			l.SettleCPU()
+		}
 	}
 	w.mu.Lock()
 	sys.Profiles = append([]result.Profile(nil), w.profiles...)

@@ -516,6 +516,9 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 		Getenv:     e.getenv,
 		ProfileDir: dir,
 		DefaultSLO: defaultSLO,
+		// The disk's ceiling, for the I/O rules, where the plan watches
+		// a process's disk I/O and states none.
+		ProbeDisk: true,
 		// The recording draws the conclusions, once, after comparing.
 		DeferConclusions: true,
 		OnWindow: func(w result.Window, snap *result.Run) {

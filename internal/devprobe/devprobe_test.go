@@ -49,3 +49,48 @@ func TestDiskWriteBounds(t *testing.T) {
 		t.Error("no error for a directory that does not exist")
 	}
 }
+
+// TestCache probes a device once: a second directory on it gets the
+// first probe, a directory on another device (a tmpfs, where there is
+// one) its own, and a file or a missing path an error.
+func TestCache(t *testing.T) {
+	var c Cache
+	base := t.TempDir()
+	a, b := base+"/a", base+"/b"
+	for _, d := range []string{a, b} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	first, err := c.DiskWrite(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.DiskWrite(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Cached || !second.Cached || second.Dir != a || second.MBps != first.MBps || second.Bytes != first.Bytes || first.Device == 0 || second.Device != first.Device {
+		t.Errorf("first %+v, second %+v: want the second from the first's probe", first, second)
+	}
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if dev, err := device("/dev/shm"); err == nil && dev != first.Device {
+			other, err := c.DiskWrite(ctx, "/dev/shm")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if other.Cached || other.Device != dev || other.Dir != "/dev/shm" {
+				t.Errorf("another device: %+v, want a probe of its own", other)
+			}
+		}
+	}
+	if err := os.WriteFile(base+"/f", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{base + "/f", base + "/missing"} {
+		if _, err := c.DiskWrite(ctx, bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

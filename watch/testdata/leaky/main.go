@@ -157,10 +157,11 @@ func (s *server) metrics(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "# TYPE go_gc_gogc_percent gauge\ngo_gc_gogc_percent %d\n", gogc())
 	fmt.Fprintf(w, "# TYPE go_gc_duration_seconds summary\ngo_gc_duration_seconds_sum %g\ngo_gc_duration_seconds_count %d\n", float64(m.PauseTotalNs)/1e9, m.NumGC)
 	if s.runtimeMetrics {
-		rm := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+		rm := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/gomaxprocs:threads"}}
 		metrics.Read(rm)
 		fmt.Fprintf(w, "# TYPE go_gc_heap_live_bytes gauge\ngo_gc_heap_live_bytes %d\n", rm[0].Value.Uint64())
 		fmt.Fprintf(w, "# TYPE go_gc_cycles_total_gc_cycles_total counter\ngo_gc_cycles_total_gc_cycles_total %d\n", rm[1].Value.Uint64())
+		fmt.Fprintf(w, "# TYPE go_sched_gomaxprocs_threads gauge\ngo_sched_gomaxprocs_threads %d\n", rm[2].Value.Uint64())
 	}
 	fmt.Fprintf(w, "# TYPE leaky_requests_total counter\nleaky_requests_total{code=\"200\"} %d\n", s.requests.Load())
 	fmt.Fprintf(w, "# TYPE unrelated_gauge gauge\nunrelated_gauge 1\n")

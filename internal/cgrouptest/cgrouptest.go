@@ -1,0 +1,124 @@
+// Package cgrouptest makes throwaway cgroups for tests: a directory of
+// the hierarchy that has the controller asked for (cgroup v1, one
+// hierarchy per controller, or the v2 unified one with the controller
+// enabled for its children), limits written into it, a child process
+// moved in, and the directory removed when the test ends. Where no such
+// hierarchy is writable (not root, no cgroup file system, a container
+// that mounts it read-only) the test is skipped, saying why.
+package cgrouptest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Group is a cgroup made for a test.
+type Group struct {
+	t       testing.TB
+	Dir     string
+	Version int // 1 or 2
+}
+
+// New makes a cgroup of controller's hierarchy ("cpu", "memory") and
+// removes it when the test ends (after the test's own cleanups that
+// were registered later, such as killing the processes in it).
+func New(t testing.TB, controller string) *Group {
+	t.Helper()
+	f, err := os.Open("/proc/self/mounts")
+	if err != nil {
+		t.Skip("no /proc/self/mounts")
+	}
+	defer f.Close()
+	var root string
+	version := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() && root == "" {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 4 {
+			continue
+		}
+		switch fields[2] {
+		case "cgroup":
+			if slices.Contains(strings.Split(fields[3], ","), controller) {
+				root, version = fields[1], 1
+			}
+		case "cgroup2":
+			b, _ := os.ReadFile(filepath.Join(fields[1], "cgroup.subtree_control"))
+			if slices.Contains(strings.Fields(string(b)), controller) {
+				root, version = fields[1], 2
+			}
+		}
+	}
+	if root == "" {
+		t.Skipf("no cgroup hierarchy with the %s controller enabled", controller)
+	}
+	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	dir := filepath.Join(root, fmt.Sprintf("stampede-test-%d-%s", os.Getpid(), name))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot make a cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("cannot remove the test cgroup %s: %v", dir, err)
+		}
+	})
+	return &Group{t: t, Dir: dir, Version: version}
+}
+
+// Set writes value into the group's file name, skipping the test when
+// the kernel refuses it.
+func (g *Group) Set(name, value string) {
+	g.t.Helper()
+	if err := os.WriteFile(filepath.Join(g.Dir, name), []byte(value), 0); err != nil {
+		g.t.Skipf("cannot set %s: %v", name, err)
+	}
+}
+
+// Has says whether the group has the file name (memory.memsw.* exists
+// only where swap accounting is on).
+func (g *Group) Has(name string) bool {
+	_, err := os.Stat(filepath.Join(g.Dir, name))
+	return err == nil
+}
+
+// CPUQuota limits the group to cores CPUs' worth of time per 100 ms.
+func (g *Group) CPUQuota(cores float64) {
+	g.t.Helper()
+	quota := strconv.Itoa(int(cores * 100000))
+	if g.Version == 2 {
+		g.Set("cpu.max", quota+" 100000")
+		return
+	}
+	g.Set("cpu.cfs_period_us", "100000")
+	g.Set("cpu.cfs_quota_us", quota)
+}
+
+// MemoryLimit limits the group's memory to bytes, swap included.
+func (g *Group) MemoryLimit(bytes int64) {
+	g.t.Helper()
+	n := strconv.FormatInt(bytes, 10)
+	if g.Version == 2 {
+		g.Set("memory.max", n)
+		if g.Has("memory.swap.max") {
+			g.Set("memory.swap.max", "0")
+		}
+		return
+	}
+	g.Set("memory.limit_in_bytes", n)
+	if g.Has("memory.memsw.limit_in_bytes") {
+		g.Set("memory.memsw.limit_in_bytes", n)
+	}
+}
+
+// Join moves process pid into the group. Kill the process before the
+// test ends: a cgroup with a process in it cannot be removed.
+func (g *Group) Join(pid int) {
+	g.t.Helper()
+	g.Set("cgroup.procs", strconv.Itoa(pid))
+}
