@@ -3,6 +3,7 @@ package suite
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -63,7 +64,7 @@ system: %s
 		c.DiskBytes <= 0 || c.DiskBytes > devprobe.MaxBytes || c.DiskSeconds <= 0 || c.DiskSeconds > 2*devprobe.MaxTime.Seconds() {
 		t.Fatalf("ceilings %+v, want a bounded probe in the process's cwd %s", c, cwd)
 	}
-	if want := float64(c.DiskBytes) / c.DiskSeconds / 1e6; abs(c.DiskMBps-want) > 0.01*want || r.Analysis["disk_mbps"] != c.DiskMBps {
+	if want := float64(c.DiskBytes) / c.DiskSeconds / 1e6; math.Abs(c.DiskMBps-want) > 0.01*want || r.Analysis["disk_mbps"] != c.DiskMBps {
 		t.Errorf("disk %.3f MB/s, bytes/seconds %.3f, analysis %v", c.DiskMBps, want, r.Analysis)
 	}
 	if left, _ := os.ReadDir(cwd); len(left) != 0 {

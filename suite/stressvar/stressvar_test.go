@@ -1,4 +1,9 @@
-package suite
+// Package stressvar_test holds the end-to-end tests of the cpu and memory
+// stress variants (suite/stress_resource.go): real services built and run
+// as child processes, stepped until their CPU or memory gives out. They
+// are a package of their own so that go test runs them beside the suite
+// package's tests instead of after them: together they take over a minute.
+package stressvar_test
 
 import (
 	"bufio"
@@ -7,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +23,7 @@ import (
 	"github.com/stampede-perf/stampede/internal/devprobe"
 	"github.com/stampede-perf/stampede/plan"
 	"github.com/stampede-perf/stampede/result"
+	"github.com/stampede-perf/stampede/suite"
 )
 
 // service is a real service in a child process of the test, on a loopback
@@ -49,7 +56,11 @@ func startService(t *testing.T, pkg, prefix string, env, wrap []string, args ...
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stop(cmd) })
+	t.Cleanup(func() {
+		// The service and anything it started: throwaway, killed outright.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -85,7 +96,7 @@ func TestStressCPUVariant(t *testing.T) {
 	if err != nil {
 		t.Skip("taskset (util-linux) is not installed")
 	}
-	svc := startService(t, "../internal/zoo/cmd/zoo", "zoo listening on ", nil, []string{taskset, "-c", "0"}, "--service", "cpu-own")
+	svc := startService(t, "../../internal/zoo/cmd/zoo", "zoo listening on ", nil, []string{taskset, "-c", "0"}, "--service", "cpu-own")
 	p, err := plan.Parse("cpu.yaml", []byte(fmt.Sprintf(`
 name: cpu
 target: { base_url: "%s", timeout: 5s }
@@ -105,7 +116,7 @@ tests:
 		t.Fatal(err)
 	}
 	var points []result.SystemPoint
-	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}, OnSystem: func(pt result.SystemPoint) { points = append(points, pt) }})
+	run, err := suite.Test(context.Background(), p, suite.Options{Only: []string{"stress"}, OnSystem: func(pt result.SystemPoint) { points = append(points, pt) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,9 +189,9 @@ func TestStressMemoryVariant(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the demo shop and loads it for about 30 s")
 	}
-	svc := startService(t, "./testdata/shopserver", "listening on ", nil, nil)
+	svc := startService(t, "../testdata/shopserver", "listening on ", nil, nil)
 	p := reportPlan(t, svc, "", "memory_mb: 200, max: 64")
-	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}})
+	run, err := suite.Test(context.Background(), p, suite.Options{Only: []string{"stress"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,10 +247,10 @@ func TestStressMemoryVariantOOMKill(t *testing.T) {
 	const limitMB = 160
 	g := cgrouptest.New(t, "memory")
 	g.MemoryLimit(limitMB << 20)
-	svc := startService(t, "./testdata/shopserver", "listening on ", nil, nil)
+	svc := startService(t, "../testdata/shopserver", "listening on ", nil, nil)
 	g.Join(svc.pid)
 	p := reportPlan(t, svc, "analysis: { disk_mbps: 500 }", "max: 256")
-	run, err := Test(context.Background(), p, Options{Only: []string{"stress"}})
+	run, err := suite.Test(context.Background(), p, suite.Options{Only: []string{"stress"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,3 +319,6 @@ func hasFinding(run *result.Run, kind result.FindingKind) bool {
 }
 
 func abs(v float64) float64 { return max(v, -v) }
+
+// num prints a step's load for the log.
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
