@@ -1,0 +1,85 @@
+package load
+
+import (
+	"math"
+	"time"
+)
+
+// poolGovernor holds the open model's VU pool to the VUs that help. The
+// supervisor adds a VU for every iteration that is due and that no VU has
+// taken; without a governor a target slower than the rate, or a generator
+// starved of CPU for a moment, turns every overdue iteration into one more
+// VU, up to max_vus, and the generator's memory with them. Two rules bound
+// the pool, on top of max_vus:
+//
+//   - Throughput: the pool may hold at most twice the VUs it held when the
+//     completed iterations per second last rose by a fifth or more. A
+//     target that serves no more with more VUs keeps the pool within
+//     twice the size at which its throughput stopped rising; a target
+//     that does serve more lets it double again, epoch after epoch.
+//   - Little's law: the pool never needs more than headroom × rate ×
+//     the mean iteration time of the last epoch, plus the floor.
+//
+// Before the first iteration completes nothing is known and only max_vus
+// bounds the pool (a 1 s endpoint at 10,000/s needs 10,000 VUs before
+// any answer). An epoch lasts at least minEpoch and at least twice the
+// mean iteration time, so VUs added in one have completed iterations in
+// it before it is judged. Iterations the held pool cannot start in time
+// start late (their lateness is latency) or, at the end, are dropped.
+type poolGovernor struct {
+	floor int // VUs allowed whatever the measures (the pre-allocated ones)
+
+	known      bool      // an iteration has completed
+	epochStart time.Time // when the current epoch began
+	epochDone  int64     // completions counted when it began
+	epochNanos int64     // their summed durations when it began
+	meanIter   float64   // mean iteration time of the last epoch, seconds
+
+	refN int     // pool size when throughput last rose by riseShare
+	refX float64 // that throughput, completions/s
+	held bool    // the last limit held the pool below what was due
+}
+
+const (
+	minEpoch  = 100 * time.Millisecond
+	riseShare = 1.2 // throughput must rise by a fifth to count as help
+	headroom  = 2   // Little's law margin
+)
+
+// limit is the most VUs the pool may hold now: done and nanos are the
+// completed iterations and their summed durations so far, active the VUs
+// now, rate the asked iterations/s now. It returns max (the ceiling) until
+// anything is known.
+func (g *poolGovernor) limit(now time.Time, done, nanos int64, active int, rate float64, ceiling int) int {
+	if !g.known {
+		if done == 0 {
+			return ceiling
+		}
+		g.known = true
+		g.epochStart, g.epochDone, g.epochNanos = now, done, nanos
+		g.refN = max(active, 1)
+		return g.bound(rate, ceiling)
+	}
+	span := now.Sub(g.epochStart)
+	n := done - g.epochDone
+	if span >= max(minEpoch, time.Duration(2*g.meanIter*float64(time.Second))) && n > 0 {
+		x := float64(n) / span.Seconds()
+		g.meanIter = float64(nanos-g.epochNanos) / float64(n) / 1e9
+		if x >= riseShare*g.refX {
+			g.refN, g.refX = max(active, 1), x
+		}
+		g.epochStart, g.epochDone, g.epochNanos = now, done, nanos
+	}
+	return g.bound(rate, ceiling)
+}
+
+func (g *poolGovernor) bound(rate float64, ceiling int) int {
+	m := max(g.floor, 2*g.refN)
+	if g.meanIter > 0 && rate > 0 {
+		little := float64(g.floor) + math.Ceil(headroom*rate*g.meanIter)
+		if little < float64(m) {
+			m = int(little)
+		}
+	}
+	return max(1, min(m, ceiling))
+}
