@@ -17,23 +17,31 @@ import (
 //     target that serves no more with more VUs keeps the pool within
 //     twice the size at which its throughput stopped rising; a target
 //     that does serve more lets it double again, epoch after epoch.
+//     Completions beyond the rate (a backlog drained) count as the rate.
 //   - Little's law: the pool never needs more than headroom × rate ×
-//     the mean iteration time of the last epoch, plus the floor.
+//     the iteration time, plus the floor. The iteration time is the least
+//     of the last epochs' means: a moment in which the generator itself
+//     had no CPU stretches every iteration in flight, and the VUs already
+//     there drain the backlog it leaves once it has the CPU again.
 //
-// Before the first iteration completes nothing is known and only max_vus
-// bounds the pool (a 1 s endpoint at 10,000/s needs 10,000 VUs before
-// any answer). An epoch lasts at least minEpoch and at least twice the
+// Before the first iteration completes nothing is known: the pool may
+// double every minEpoch (a 1 s endpoint at 10,000/s needs 10,000 VUs
+// before any answer, and has them 1.4 s in), but a generator that waits a
+// moment for the CPU at its start does not take that moment's backlog
+// for VUs. An epoch lasts at least minEpoch and at least twice the
 // mean iteration time, so VUs added in one have completed iterations in
 // it before it is judged. Iterations the held pool cannot start in time
 // start late (their lateness is latency) or, at the end, are dropped.
 type poolGovernor struct {
 	floor int // VUs allowed whatever the measures (the pre-allocated ones)
 
-	known      bool      // an iteration has completed
-	epochStart time.Time // when the current epoch began
-	epochDone  int64     // completions counted when it began
-	epochNanos int64     // their summed durations when it began
-	meanIter   float64   // mean iteration time of the last epoch, seconds
+	known      bool       // an iteration has completed
+	epochStart time.Time  // when the current epoch began
+	epochDone  int64      // completions counted when it began
+	epochNanos int64      // their summed durations when it began
+	means      [8]float64 // mean iteration time of the last epochs, seconds
+	nMeans     int        // epochs judged
+	meanIter   float64    // the least of means: the iteration time undelayed
 
 	refN int     // pool size when throughput last rose by riseShare
 	refX float64 // that throughput, completions/s
@@ -44,6 +52,7 @@ const (
 	minEpoch  = 100 * time.Millisecond
 	riseShare = 1.2 // throughput must rise by a fifth to count as help
 	headroom  = 2   // Little's law margin
+	firstPool = 8   // VUs allowed before anything answered, doubling every minEpoch
 )
 
 // limit is the most VUs the pool may hold now: done and nanos are the
@@ -53,7 +62,13 @@ const (
 func (g *poolGovernor) limit(now time.Time, done, nanos int64, active int, rate float64, ceiling int) int {
 	if !g.known {
 		if done == 0 {
-			return ceiling
+			// Nothing answered yet: the pool may double every minEpoch
+			// from firstPool.
+			if g.epochStart.IsZero() {
+				g.epochStart = now
+			}
+			k := min(int(now.Sub(g.epochStart)/minEpoch)+1, 30)
+			return min(ceiling, max(g.floor, firstPool)<<k)
 		}
 		g.known = true
 		g.epochStart, g.epochDone, g.epochNanos = now, done, nanos
@@ -64,9 +79,19 @@ func (g *poolGovernor) limit(now time.Time, done, nanos int64, active int, rate 
 	n := done - g.epochDone
 	if span >= max(minEpoch, time.Duration(2*g.meanIter*float64(time.Second))) && n > 0 {
 		x := float64(n) / span.Seconds()
-		g.meanIter = float64(nanos-g.epochNanos) / float64(n) / 1e9
+		g.means[g.nMeans%len(g.means)] = float64(nanos-g.epochNanos) / float64(n) / 1e9
+		g.nMeans++
+		g.meanIter = g.means[0]
+		for _, m := range g.means[1:min(g.nMeans, len(g.means))] {
+			g.meanIter = min(g.meanIter, m)
+		}
+		// Completions beyond the rate are a backlog drained, not what
+		// more VUs bought.
+		if rate > 0 {
+			x = min(x, rate)
+		}
 		if x >= riseShare*g.refX {
-			g.refN, g.refX = max(active, 1), x
+			g.refN, g.refX = max(active, g.refN), x
 		}
 		g.epochStart, g.epochDone, g.epochNanos = now, done, nanos
 	}
