@@ -24,7 +24,8 @@ import (
 //     had no CPU stretches every iteration in flight, and the VUs already
 //     there drain the backlog it leaves once it has the CPU again.
 //
-// Before the first iteration completes nothing is known: the pool may
+// Before the first iteration completes, and while none has completed for
+// a whole epoch (a stalled target), nothing is known: the pool may
 // double every minEpoch (a 1 s endpoint at 10,000/s needs 10,000 VUs
 // before any answer, and has them 1.4 s in), but a generator that waits a
 // moment for the CPU at its start does not take that moment's backlog
@@ -77,6 +78,14 @@ func (g *poolGovernor) limit(now time.Time, done, nanos int64, active int, rate 
 	}
 	span := now.Sub(g.epochStart)
 	n := done - g.epochDone
+	if n == 0 && span >= minEpoch {
+		// Nothing answered for a whole epoch: the target stalls, and
+		// nothing is known of what VUs buy. Grow as at the start, so that
+		// when it answers again the backlog finds VUs (the stall is then
+		// latency, not a queue in the generator).
+		k := min(int(span/minEpoch), 30)
+		return min(ceiling, max(g.floor, 2*g.refN)<<k)
+	}
 	if span >= max(minEpoch, time.Duration(2*g.meanIter*float64(time.Second))) && n > 0 {
 		x := float64(n) / span.Seconds()
 		g.means[g.nMeans%len(g.means)] = float64(nanos-g.epochNanos) / float64(n) / 1e9
