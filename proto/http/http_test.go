@@ -3,11 +3,13 @@ package http
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	nethttp "net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -380,5 +382,51 @@ func BenchmarkClientRequest(b *testing.B) {
 		if s.Kind != metrics.KindNone {
 			b.Fatal(s.Kind)
 		}
+	}
+}
+
+// VUs waiting on a slow server hold no read buffer: they borrow one only
+// once their response has begun, and give it back when it is read.
+func TestWaitingVUsHoldNoReadBuffer(t *testing.T) {
+	const vus = 50
+	arrived := make(chan struct{}, vus)
+	release := make(chan struct{})
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		arrived <- struct{}{}
+		<-release
+		io.WriteString(w, strings.Repeat("x", 3000)) // more than a VU's first read
+	}))
+	defer srv.Close()
+	free := sync.OnceFunc(func() { close(release) })
+	defer free() // before the server closes, on failure too
+	bufs := NewBuffers(0)
+	st := compile(t, srv.URL, &plan.Step{Path: "/", Check: &plan.Check{Status: []int{200}, BodyContains: "xxx"}})
+	var wg sync.WaitGroup
+	kinds := make([]metrics.ErrKind, vus)
+	for i := range vus {
+		h := newHarness(t, Config{Timeout: 10 * time.Second, KeepAlive: true, Buffers: bufs})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var s metrics.Sample
+			st.Do(context.Background(), h.vu, &s)
+			kinds[i] = s.Kind
+		}()
+	}
+	for range vus {
+		<-arrived
+	}
+	if n := bufs.lent.Load(); n != 0 {
+		t.Fatalf("%d VUs waiting for their response hold %d read buffers, want none", vus, n)
+	}
+	free()
+	wg.Wait()
+	for i, k := range kinds {
+		if k != metrics.KindNone {
+			t.Fatalf("VU %d: %v", i, k)
+		}
+	}
+	if n := bufs.lent.Load(); n != 0 {
+		t.Fatalf("%d read buffers still lent after every response was read", n)
 	}
 }
