@@ -638,7 +638,7 @@ func (tc *tconn) Read(p []byte) (int, error) {
 
 // dial connects h for HTTP/1.1; see connect.
 func (c *Client) dial(h *hostConn, deadline time.Time) error {
-	conn, err := c.connect(h, deadline, "http/1.1")
+	conn, err := c.connectAside(h, deadline)
 	if err != nil {
 		return err
 	}
@@ -650,6 +650,27 @@ func (c *Client) dial(h *hostConn, deadline time.Time) error {
 		return context.Canceled
 	}
 	return nil
+}
+
+// connectAside runs connect on a goroutine of its own. Resolving,
+// dialling and a TLS handshake need several times the stack that a
+// request on an open connection does; on the VU's goroutine they would
+// grow its stack for the rest of the run (a goroutine's stack shrinks
+// only by halves, at collections), and with thousands of VUs the stacks
+// are a large part of the generator's memory. A connection is made once
+// per keep-alive connection, so the extra goroutine costs little.
+func (c *Client) connectAside(h *hostConn, deadline time.Time) (net.Conn, error) {
+	type dialed struct {
+		conn net.Conn
+		err  error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		conn, err := c.connect(h, deadline, "http/1.1")
+		done <- dialed{conn, err}
+	}()
+	d := <-done
+	return d.conn, d.err
 }
 
 // connect dials h (through its proxy's tunnel when it has one), timing
