@@ -438,9 +438,7 @@ func TestWaitingVUsHoldNoReadBuffer(t *testing.T) {
 // Measured with its server's goroutine: about 8 KB a VU, 14 KB when the
 // VU dialled on its own goroutine.
 func TestDialLeavesTheVUStackSmall(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector grows stacks")
-	}
+	racedetect.Skip(t, "the race detector grows stacks")
 	waitingStack(t) // the runtime sizes new stacks from those it saw
 	if n := waitingStack(t); n > 11<<10 {
 		t.Fatalf("%d bytes of stack per VU waiting for its response (and its server's goroutine), want at most 11 KB", n)
