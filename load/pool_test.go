@@ -68,9 +68,12 @@ func TestOpenModelHoldsAPoolThatDoesNotHelp(t *testing.T) {
 }
 
 // The same against a real loopback server that answers one request at a
-// time in 5 ms. Real time: the VUs started before the first answer depend
-// on the machine, so the bound is four times those (see above), twice
-// more for one rise of throughput as connections warm up.
+// time in 5 ms, asked for 500/s. Without the governor every overdue
+// iteration became a VU: (500 − 200)/s over 1.5 s, some 450 to 550 of the
+// 1,000 allowed. Real time makes the held size depend on the machine (the
+// VUs started before the first answer, a stall read as a stalled target:
+// 64 to 102 measured on a loaded one); the exact bound is the fake-time
+// test's above, and this one asks for less than half the ungoverned pool.
 func TestOpenModelHoldsThePoolAgainstASlowServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
@@ -97,10 +100,9 @@ func TestOpenModelHoldsThePoolAgainstASlowServer(t *testing.T) {
 	if first == 0 {
 		t.Fatal("no answer")
 	}
-	before := 1 + int(float64(rate)*first.Seconds()+1)
-	if n := run.Summary.MaxVUs; n > 8*before {
-		t.Fatalf("the pool grew to %d VUs (of %d allowed) for a server that serves one at a time; want at most %d (8 × the %d VUs started before the first answer at %v)",
-			n, maxVUs, 8*before, before, first)
+	if n := run.Summary.MaxVUs; n > maxVUs/5 {
+		t.Fatalf("the pool grew to %d VUs (of %d allowed) for a server that serves one at a time (first answer at %v); want at most %d",
+			n, maxVUs, first, maxVUs/5)
 	}
 	if run.Summary.Dropped == 0 || !hasWarning(run.Warnings, "the rate asked was not kept") {
 		t.Fatalf("dropped %d, warnings %q: want iterations dropped and said so", run.Summary.Dropped, run.Warnings)
