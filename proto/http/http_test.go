@@ -391,16 +391,7 @@ func BenchmarkClientRequest(b *testing.B) {
 // once their response has begun, and give it back when it is read.
 func TestWaitingVUsHoldNoReadBuffer(t *testing.T) {
 	const vus = 50
-	arrived := make(chan struct{}, vus)
-	release := make(chan struct{})
-	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
-		arrived <- struct{}{}
-		<-release
-		io.WriteString(w, strings.Repeat("x", 3000)) // more than a VU's first read
-	}))
-	defer srv.Close()
-	free := sync.OnceFunc(func() { close(release) })
-	defer free() // before the server closes, on failure too
+	srv, arrived, free := holdingServer(t, vus, strings.Repeat("x", 3000)) // more than a VU's first read
 	bufs := NewBuffers(0)
 	st := compile(t, srv.URL, &plan.Step{Path: "/", Check: &plan.Check{Status: []int{200}, BodyContains: "xxx"}})
 	var wg sync.WaitGroup
@@ -449,15 +440,7 @@ func TestDialLeavesTheVUStackSmall(t *testing.T) {
 // response, each on a connection it dials itself.
 func waitingStack(t *testing.T) int64 {
 	const vus = 200
-	arrived := make(chan struct{}, vus)
-	release := make(chan struct{})
-	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
-		arrived <- struct{}{}
-		<-release
-	}))
-	defer srv.Close()
-	free := sync.OnceFunc(func() { close(release) })
-	defer free()
+	srv, arrived, free := holdingServer(t, vus, "")
 	bufs := NewBuffers(0)
 	wait := compile(t, srv.URL, &plan.Step{Path: "/"})
 	runtime.GC()
@@ -483,6 +466,23 @@ func waitingStack(t *testing.T) int64 {
 	free()
 	wg.Wait()
 	return perVU
+}
+
+// holdingServer answers body to each request once free is called; arrived
+// receives one value per request held. The server is released before it
+// closes at the end of the test, on failure too.
+func holdingServer(t *testing.T, n int, body string) (*httptest.Server, <-chan struct{}, func()) {
+	arrived := make(chan struct{}, n)
+	release := make(chan struct{})
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		arrived <- struct{}{}
+		<-release
+		io.WriteString(w, body)
+	}))
+	free := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(srv.Close)
+	t.Cleanup(free) // cleanups run last first: the handlers end before Close waits for them
+	return srv, arrived, free
 }
 
 func stackBytes() int64 {
