@@ -10,8 +10,13 @@
 //     coordinated omission). VUs claim iterations from one atomic counter;
 //     when every VU is busy, unclaimed iterations wait, late, for the next
 //     free VU (or a new one, up to max_vus) and their lateness is recorded
-//     as start lag. Iterations that no VU could start before the end are
-//     counted as dropped.
+//     as start lag. New VUs are added only while they help: the pool holds
+//     at most twice the VUs it held when completed iterations per second
+//     last rose by a fifth, and no more than Little's law asks for the
+//     rate (poolGovernor), so a target slower than the rate, or a
+//     generator short of CPU, does not turn every overdue iteration into a
+//     VU. Iterations that no VU could start before the end are counted as
+//     dropped, and the run says the rate was not kept.
 //   - Closed model: VU j runs while j < users(t); latency is service time.
 //   - Samples go into per-VU rings drained by one collector (see metrics):
 //     no lock and no channel per request.
@@ -114,6 +119,9 @@ type Engine struct {
 	finished    atomic.Bool  // the load is over; only the last windows close
 	onTime      atomic.Int64 // open model: iterations a VU was waiting for
 	lateWakes   atomic.Int64 // … of which the VU woke more than lateWake late
+	completed   atomic.Int64 // open model: iterations run to their end
+	iterNanos   atomic.Int64 // … and their summed durations
+	heldAt      atomic.Int64 // open model: largest pool the governor held iterations back at
 
 	abortMu     sync.Mutex // guards abortReason
 	abortReason string
@@ -392,6 +400,10 @@ func (e *Engine) selfWatch(run *result.Run, cpu, wall time.Duration) {
 	}
 	if g.Saturated {
 		run.Warnings = append(run.Warnings, "generator saturated: "+g.Reason)
+	}
+	if h := e.heldAt.Load(); h > 0 && run.Summary.Dropped > 0 {
+		run.Warnings = append(run.Warnings, fmt.Sprintf("the rate asked was not kept: more VUs brought no more completed iterations per second, so the pool was held at %d VUs (max_vus %d); %d iterations were dropped and the late ones are measured from their intended start",
+			h, e.maxVUs(), run.Summary.Dropped))
 	}
 }
 

@@ -251,7 +251,7 @@ func (s *schedule) due(el time.Duration) int64 {
 }
 
 // runOpen starts iterations at their intended times, growing the VU pool
-// up to MaxVUs when every VU is busy.
+// up to MaxVUs when every VU is busy, while more VUs help (poolGovernor).
 func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 	seg := e.opt.Segment
 	sch := &schedule{p: p, seg: seg, end: p.Duration(), pois: e.opt.Arrivals == result.ArrivalsPoisson}
@@ -284,7 +284,8 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		spawn()
 	}
 	// Supervisor: whenever iterations are due and no VU took them, add
-	// VUs (until MaxVUs).
+	// VUs (until MaxVUs, and only while they help: see poolGovernor).
+	gov := poolGovernor{floor: pre}
 	const slack = time.Millisecond
 	var timer *time.Timer
 	endAt := e.t0.Add(sch.end)
@@ -322,8 +323,15 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		} else {
 			short = sch.due(now.Sub(e.t0)-slack) - sch.next.Load() - pending.Load()
 		}
-		for ; short > 0 && int(e.active.Load()) < maxVUs && stop.Err() == nil; short-- {
+		lim := maxVUs
+		if short > 0 {
+			lim = gov.limit(now, e.completed.Load(), e.iterNanos.Load(), int(e.active.Load()), p.At(now.Sub(e.t0)), maxVUs)
+		}
+		for ; short > 0 && int(e.active.Load()) < lim && stop.Err() == nil; short-- {
 			spawn()
+		}
+		if short > 0 && lim < maxVUs && int64(lim) > e.heldAt.Load() {
+			e.heldAt.Store(int64(lim))
 		}
 		if short > 0 {
 			// At the ceiling: iterations wait for a free VU and are
@@ -427,8 +435,11 @@ func (e *Engine) openVU(vu *VU, sch *schedule, stop, hard context.Context, start
 		if n := started.Add(1); e.opt.Iterations > 0 && n == e.iterationShare() {
 			hitLimit() // the last counted iteration runs in the graceful stop
 		}
+		began := e.now()
 		if !vu.iterate(hard, &e.stopping, intended) {
 			return
 		}
+		e.iterNanos.Add(int64(e.now().Sub(began)))
+		e.completed.Add(1)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ import (
 	"github.com/stampede-perf/stampede/analyze"
 	"github.com/stampede-perf/stampede/internal/outfile"
 	"github.com/stampede-perf/stampede/internal/redact"
+	"github.com/stampede-perf/stampede/internal/selfmem"
 	"github.com/stampede-perf/stampede/load"
 	"github.com/stampede-perf/stampede/output"
 	"github.com/stampede-perf/stampede/plan"
@@ -511,6 +513,9 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 		return err
 	}
 	prog := newProgress(e, p, quiet)
+	// Once the load runs, what start-up touched of the binary and left
+	// on the heap is not needed: let it go (see selfmem).
+	var trim sync.Once
 	run, runErr := suite.RunLoad(ctx, p, suite.LoadOptions{
 		Segment:    seg,
 		Getenv:     e.getenv,
@@ -525,6 +530,7 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 			rec.window(w)
 			live.Window(w, snap)
 			prog.window(w, snap)
+			trim.Do(func() { go selfmem.Trim() })
 		},
 		OnSystem: func(_ time.Time, pt result.SystemPoint) { live.System(pt) },
 	})

@@ -297,11 +297,16 @@ type Client struct {
 	uri      []byte       // an absolute request URI, for proxies
 	scratch  []byte       // a form body, an Authorization value
 	mp       bytes.Buffer // a templated multipart body
-	trace    trace
-	cur      atomic.Pointer[tconn] // the connection in use, for Interrupt
-	stopped  atomic.Bool
-	peek     func(string) string
-	h2p      atomic.Pointer[h2Client] // c.h2, for Interrupt
+	// first holds the start of a response while the VU waits for it: a
+	// VU borrows a read buffer only once its response has begun, so
+	// thousands of VUs waiting on a slow server hold firstSize bytes
+	// each, not a whole read buffer.
+	first   *firstRead
+	trace   trace
+	cur     atomic.Pointer[tconn] // the connection in use, for Interrupt
+	stopped atomic.Bool
+	peek    func(string) string
+	h2p     atomic.Pointer[h2Client] // c.h2, for Interrupt
 
 	// A parallel group over HTTP/2 runs each of its steps but the first
 	// on a lane: a Client of its own for the request and response, whose
@@ -338,6 +343,7 @@ type hostConn struct {
 type Buffers struct {
 	readers, writers sync.Pool
 	writeSize        int
+	lent             atomic.Int64 // read buffers borrowed now
 }
 
 // NewBuffers returns buffers whose writers hold writeSize bytes (4096 when
@@ -350,6 +356,7 @@ func NewBuffers(writeSize int) *Buffers {
 }
 
 func (b *Buffers) reader(r io.Reader) *bufio.Reader {
+	b.lent.Add(1)
 	if v, ok := b.readers.Get().(*bufio.Reader); ok {
 		v.Reset(r)
 		return v
@@ -358,6 +365,7 @@ func (b *Buffers) reader(r io.Reader) *bufio.Reader {
 }
 
 func (b *Buffers) putReader(r *bufio.Reader) {
+	b.lent.Add(-1)
 	r.Reset(nil)
 	b.readers.Put(r)
 }
@@ -516,7 +524,10 @@ func (c *Client) exchange(h *hostConn, st *Step, req *fasthttp.Request, resp *fa
 		return err
 	}
 	if h.br == nil {
-		h.br = c.bufs.reader(h.conn)
+		if c.first == nil {
+			c.first = new(firstRead)
+		}
+		h.br = c.bufs.reader(c.first.wait(h.conn))
 	}
 	resp.Reset() // the body buffer goes back to fasthttp's pool
 	resp.SkipBody = req.Header.IsHead()
@@ -540,6 +551,43 @@ func (c *Client) exchange(h *hostConn, st *Step, req *fasthttp.Request, resp *fa
 		h.br = nil
 	}
 	return nil
+}
+
+// firstSize is the bytes of a response a VU reads before it borrows a
+// read buffer: a small response is whole in them, so waiting costs no
+// extra read.
+const firstSize = 512
+
+// firstRead is a reader that waits for a response's first bytes in a
+// small buffer of its own and then yields them, any error of that first
+// read, and the rest of the connection.
+type firstRead struct {
+	buf  [firstSize]byte
+	head []byte
+	err  error
+	conn io.Reader
+}
+
+// wait blocks until conn has sent something (or failed) and returns the
+// reader that gives it back, followed by the rest of conn.
+func (f *firstRead) wait(conn io.Reader) io.Reader {
+	n, err := conn.Read(f.buf[:])
+	f.head, f.err, f.conn = f.buf[:n], err, conn
+	return f
+}
+
+func (f *firstRead) Read(p []byte) (int, error) {
+	if len(f.head) > 0 {
+		n := copy(p, f.head)
+		f.head = f.head[n:]
+		return n, nil
+	}
+	if f.err != nil {
+		err := f.err
+		f.err = nil
+		return 0, err
+	}
+	return f.conn.Read(p)
 }
 
 func idempotent(req *fasthttp.Request) bool {
@@ -590,7 +638,7 @@ func (tc *tconn) Read(p []byte) (int, error) {
 
 // dial connects h for HTTP/1.1; see connect.
 func (c *Client) dial(h *hostConn, deadline time.Time) error {
-	conn, err := c.connect(h, deadline, "http/1.1")
+	conn, err := c.connectAside(h, deadline)
 	if err != nil {
 		return err
 	}
@@ -602,6 +650,27 @@ func (c *Client) dial(h *hostConn, deadline time.Time) error {
 		return context.Canceled
 	}
 	return nil
+}
+
+// connectAside runs connect on a goroutine of its own. Resolving,
+// dialling and a TLS handshake need several times the stack that a
+// request on an open connection does; on the VU's goroutine they would
+// grow its stack for the rest of the run (a goroutine's stack shrinks
+// only by halves, at collections), and with thousands of VUs the stacks
+// are a large part of the generator's memory. A connection is made once
+// per keep-alive connection, so the extra goroutine costs little.
+func (c *Client) connectAside(h *hostConn, deadline time.Time) (net.Conn, error) {
+	type dialed struct {
+		conn net.Conn
+		err  error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		conn, err := c.connect(h, deadline, "http/1.1")
+		done <- dialed{conn, err}
+	}()
+	d := <-done
+	return d.conn, d.err
 }
 
 // connect dials h (through its proxy's tunnel when it has one), timing

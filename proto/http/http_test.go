@@ -3,11 +3,15 @@ package http
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	nethttp "net/http"
 	"net/http/httptest"
+	"runtime"
+	rtmetrics "runtime/metrics"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -381,4 +385,108 @@ func BenchmarkClientRequest(b *testing.B) {
 			b.Fatal(s.Kind)
 		}
 	}
+}
+
+// VUs waiting on a slow server hold no read buffer: they borrow one only
+// once their response has begun, and give it back when it is read.
+func TestWaitingVUsHoldNoReadBuffer(t *testing.T) {
+	const vus = 50
+	srv, arrived, free := holdingServer(t, vus, strings.Repeat("x", 3000)) // more than a VU's first read
+	bufs := NewBuffers(0)
+	st := compile(t, srv.URL, &plan.Step{Path: "/", Check: &plan.Check{Status: []int{200}, BodyContains: "xxx"}})
+	var wg sync.WaitGroup
+	kinds := make([]metrics.ErrKind, vus)
+	for i := range vus {
+		h := newHarness(t, Config{Timeout: 10 * time.Second, KeepAlive: true, Buffers: bufs})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var s metrics.Sample
+			st.Do(context.Background(), h.vu, &s)
+			kinds[i] = s.Kind
+		}()
+	}
+	for range vus {
+		<-arrived
+	}
+	if n := bufs.lent.Load(); n != 0 {
+		t.Fatalf("%d VUs waiting for their response hold %d read buffers, want none", vus, n)
+	}
+	free()
+	wg.Wait()
+	for i, k := range kinds {
+		if k != metrics.KindNone {
+			t.Fatalf("VU %d: %v", i, k)
+		}
+	}
+	if n := bufs.lent.Load(); n != 0 {
+		t.Fatalf("%d read buffers still lent after every response was read", n)
+	}
+}
+
+// Dialling runs aside: a VU waiting on a slow server keeps the stack a
+// request needs, not the larger one that resolving and connecting grow.
+// Measured with its server's goroutine: about 8 KB a VU, 14 KB when the
+// VU dialled on its own goroutine.
+func TestDialLeavesTheVUStackSmall(t *testing.T) {
+	racedetect.Skip(t, "the race detector grows stacks")
+	waitingStack(t) // the runtime sizes new stacks from those it saw
+	if n := waitingStack(t); n > 11<<10 {
+		t.Fatalf("%d bytes of stack per VU waiting for its response (and its server's goroutine), want at most 11 KB", n)
+	}
+}
+
+// waitingStack is the goroutine stack per VU while 200 VUs wait for a
+// response, each on a connection it dials itself.
+func waitingStack(t *testing.T) int64 {
+	const vus = 200
+	srv, arrived, free := holdingServer(t, vus, "")
+	bufs := NewBuffers(0)
+	wait := compile(t, srv.URL, &plan.Step{Path: "/"})
+	runtime.GC()
+	before := stackBytes()
+	hs := make([]*harness, vus)
+	for i := range hs {
+		hs[i] = newHarness(t, Config{Timeout: 10 * time.Second, KeepAlive: true, Buffers: bufs})
+	}
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var s metrics.Sample
+			wait.Do(context.Background(), h.vu, &s)
+		}()
+	}
+	for range vus {
+		<-arrived
+	}
+	runtime.GC() // the dialling goroutines have ended: their stacks go
+	perVU := (stackBytes() - before) / vus
+	free()
+	wg.Wait()
+	return perVU
+}
+
+// holdingServer answers body to each request once free is called; arrived
+// receives one value per request held. The server is released before it
+// closes at the end of the test, on failure too.
+func holdingServer(t *testing.T, n int, body string) (*httptest.Server, <-chan struct{}, func()) {
+	arrived := make(chan struct{}, n)
+	release := make(chan struct{})
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		arrived <- struct{}{}
+		<-release
+		io.WriteString(w, body)
+	}))
+	free := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(srv.Close)
+	t.Cleanup(free) // cleanups run last first: the handlers end before Close waits for them
+	return srv, arrived, free
+}
+
+func stackBytes() int64 {
+	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}}
+	rtmetrics.Read(s)
+	return int64(s[0].Value.Uint64())
 }

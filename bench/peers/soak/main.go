@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stampede-perf/stampede/result"
 	"github.com/stampede-perf/stampede/stats"
 )
 
@@ -38,6 +40,7 @@ func run(ctx context.Context) int {
 	rate := flag.Int("rate", 2000, "iterations/s (at most 100000)")
 	every := flag.Duration("every", 10*time.Second, "how often resident memory is sampled")
 	tolerance := flag.Float64("tolerance", 0.05, "largest growth of resident memory allowed, as a share")
+	out := flag.String("out", "", "also keep the generator's Run document in this file (default: a temporary one)")
 	flag.Parse()
 	switch {
 	case *stampede == "" || *target == "":
@@ -69,8 +72,19 @@ func run(ctx context.Context) int {
 		fmt.Fprintln(os.Stderr, "soak: target:", err)
 		return 1
 	}
+	runJSON := *out
+	if runJSON == "" {
+		dir, err := os.MkdirTemp("", "soak")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "soak:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		runJSON = dir + "/run.json"
+	}
 	gen := exec.CommandContext(ctx, *stampede, "run", "--url", "http://"+addr+"/", "--rate", strconv.Itoa(*rate),
-		"--duration", duration.String(), "--max-vus", "500", "--no-store", "--no-default-slo", "-q")
+		"--duration", duration.String(), "--max-vus", "500", "--no-store", "--no-default-slo", "-q",
+		"--out", "json="+runJSON)
 	gen.Stdout, gen.Stderr = os.Stderr, os.Stderr
 	gen.WaitDelay = 10 * time.Second
 	if err := gen.Start(); err != nil {
@@ -108,7 +122,35 @@ loop:
 		fmt.Fprintln(os.Stderr, "soak: stampede:", genErr)
 		return 1
 	}
+	kept(runJSON, *rate, *duration)
 	return judge(ts, rss, *tolerance)
+}
+
+// kept prints whether the generator held the asked rate: requests/s
+// against the rate, dropped iterations, start lag and its own verdict on
+// saturation, from its Run document.
+func kept(path string, rate int, d time.Duration) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Println("soak: no Run document:", err)
+		return
+	}
+	var r result.Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		fmt.Println("soak: Run document:", err)
+		return
+	}
+	s, g := r.Summary, r.Generator
+	asked := float64(rate) * d.Seconds()
+	fmt.Printf("soak: %d requests (%.1f%% of %.0f asked), %.0f/s, %d dropped iterations, %d VUs at most, start lag p99 %.1f ms, errors %.2f%%, generator CPU %.0f%%, max RSS %.1f MB\n",
+		s.Requests, 100*float64(s.Requests)/asked, asked, s.RPS, s.Dropped, s.MaxVUs, s.StartLag.P99, 100*s.ErrorRate, g.CPUPercent, g.MaxRSSMB)
+	if g.Saturated {
+		fmt.Println("soak: the generator did not keep the rate:", g.Reason)
+	} else if s.Dropped > 0 {
+		fmt.Println("soak: the generator did not keep the rate: it dropped iterations")
+	} else {
+		fmt.Println("soak: the generator kept the rate")
+	}
 }
 
 // judge compares the last quarter's mean with the mean of the samples
@@ -137,6 +179,10 @@ func judge(ts, rss []float64, tol float64) int {
 		fmt.Println("soak: too few samples to judge")
 		return 1
 	}
+	if first, lo, hi, ok := afterMinute(ts, rss); ok {
+		fmt.Printf("soak: resident memory at the first minute %.1f MB; after it min %.1f, max %.1f, last %.1f MB (band %.1f%% of the first minute's)\n",
+			first, lo, hi, rss[len(rss)-1], 100*(hi-lo)/first)
+	}
 	e, l := mean(early), mean(late)
 	tr := stats.TrendTest(xs, ys, 0.99)
 	slope, p := tr.Slope, tr.P
@@ -150,6 +196,21 @@ func judge(ts, rss []float64, tol float64) int {
 	}
 	fmt.Printf("soak: PASS: flat within %.0f%%\n", 100*tol)
 	return 0
+}
+
+// afterMinute is the first sample at or past one minute, and the least
+// and greatest samples from it on.
+func afterMinute(ts, rss []float64) (first, lo, hi float64, ok bool) {
+	for i, t := range ts {
+		if t < 60 {
+			continue
+		}
+		if !ok {
+			first, lo, hi, ok = rss[i], rss[i], rss[i], true
+		}
+		lo, hi = min(lo, rss[i]), max(hi, rss[i])
+	}
+	return first, lo, hi, ok
 }
 
 func mean(v []float64) float64 {
