@@ -235,3 +235,43 @@ load:
 		t.Fatalf("the slowest request took %.1f ms: a reset comes 100 ms after the response starts", r.Summary.Latency.Max)
 	}
 }
+
+// A total bandwidth is one line for all the connections: four VUs each
+// fetching 100 kB at once over 1.6 Mbit/s (200 kB/s) together wait for
+// each other, so each response takes four times as long as it would
+// alone, 2 s ± 10% more than unshaped, where a per-connection limit of
+// the same rate gives each 0.5 s.
+func TestTotalBandwidthIsShared(t *testing.T) {
+	const size = 100_000
+	srv := target(t, size)
+	doc := `
+name: shared line
+target: {base_url: URL}
+scenarios:
+  - name: s
+    steps: [{name: body, path: /body}]
+load:
+  vus: 4
+  iterations: 8
+`
+	clean := run(t, srv, doc)
+	shared := run(t, srv, doc+"  network: {total_bandwidth: 1.6Mbit/s}\n")
+	apart := run(t, srv, doc+"  network: {bandwidth: 1.6Mbit/s}\n")
+	for _, r := range []*result.Run{clean, shared, apart} {
+		if r.Summary.Errors > 0 || r.Summary.Requests != 8 {
+			t.Fatalf("%s: %d requests, %d errors", r.NetworkText(), r.Summary.Requests, r.Summary.Errors)
+		}
+	}
+	tookShared := shared.Summary.Latency.Mean - clean.Summary.Latency.Mean
+	tookApart := apart.Summary.Latency.Mean - clean.Summary.Latency.Mean
+	t.Logf("100 kB × 4 at once: %.0f ms on a shared 1.6 Mbit/s, %.0f ms at 1.6 Mbit/s each (clean %.1f ms)", tookShared, tookApart, clean.Summary.Latency.Mean)
+	if tol := 0.10 * racedetect.Loose(3); math.Abs(tookShared/2000-1) > tol {
+		t.Errorf("on the shared line a response took %.0f ms more than unshaped: want 2000 ms ± %.0f%%", tookShared, 100*tol)
+	}
+	if tol := 0.10 * racedetect.Loose(3); math.Abs(tookApart/500-1) > tol {
+		t.Errorf("at the same rate per connection a response took %.0f ms more than unshaped: want 500 ms ± %.0f%%", tookApart, 100*tol)
+	}
+	if len(shared.Network) != 1 || shared.Network[0].TotalBandwidthBPS != 1_600_000 || !strings.Contains(shared.Network[0].Conditions, "shared by all connections") {
+		t.Errorf("the shared run records %+v", shared.Network)
+	}
+}

@@ -1,13 +1,15 @@
 // Package netcond runs a load under network conditions: a shaping TCP
 // proxy on a loopback port between the generator and the target, with a
 // plan's `network:` block (added latency and jitter each way, bandwidth
-// per connection, connections reset, stalled or closed slowly at a rate)
-// applied by Shopify's toxiproxy, embedded in the process.
+// per connection and shared by all of them, connections reset, stalled
+// or closed slowly at a rate) applied by Shopify's toxiproxy, embedded in
+// the process, with one toxic of our own for the shared line (shared.go).
 //
 // The design trades precision for honesty about what is shaped: it is a
 // TCP proxy, so latency is added per chunk of data read (a delay line:
 // data keeps flowing while earlier data waits), bandwidth is a per
-// connection limit applied in whole kB/s and delays in whole
+// connection limit applied in whole kB/s (the shared one in bytes/s,
+// cut into tenths of a second of the line) and delays in whole
 // milliseconds, and loss is loss of connections, never of packets. Every
 // connection draws independently whether it is lost, stalled or reset.
 // Only loopback targets are shaped: the proxy listens on 127.0.0.1 and a
@@ -100,7 +102,7 @@ func conditions(n *plan.Network, a *plan.Network) result.Network {
 	r := result.Network{Conditions: a.String(),
 		UpLatencyMS: msOf(up.Latency), DownLatencyMS: msOf(down.Latency),
 		UpJitterMS: msOf(up.Jitter), DownJitterMS: msOf(down.Jitter),
-		UpBandwidthBPS: int64(up.Bandwidth), DownBandwidthBPS: int64(down.Bandwidth),
+		UpBandwidthBPS: int64(up.Bandwidth), DownBandwidthBPS: int64(down.Bandwidth), TotalBandwidthBPS: int64(a.TotalBandwidth),
 		Loss: float64(n.Loss), Stall: float64(n.Stall), Resets: float64(n.Resets), SlowCloseMS: msOf(n.SlowClose)}
 	if n.Resets > 0 {
 		r.ResetAfterS = n.ResetDelay().Seconds()
@@ -134,6 +136,16 @@ func toxics(n *plan.Network) ([]toxic, *plan.Network) {
 	if up == down {
 		applied.Latency, applied.Jitter, applied.Bandwidth = up.Latency, up.Jitter, up.Bandwidth
 		applied.Up, applied.Down = nil, nil
+	}
+	// The shared line comes after each connection's own limits: data
+	// leaves its connection's limit, then waits for the line.
+	if n.TotalBandwidth > 0 {
+		bps := max(1, int64(math.Round(n.TotalBandwidth.BytesPerSecond())))
+		for _, s := range []string{"upstream", "downstream"} {
+			out = append(out, toxic{Name: "total_bandwidth_" + s, Type: sharedBandwidthType, Stream: s, Toxicity: 1,
+				Attributes: map[string]any{"rate": bps}})
+		}
+		applied.TotalBandwidth = plan.Bitrate(bps * 8)
 	}
 	// A lost connection is reset as its request arrives; a stalled one
 	// passes no request at all; a reset one holds its response back and

@@ -50,6 +50,9 @@ type Network struct {
 	Jitter  Duration `yaml:"jitter" json:"jitter,omitempty"`
 	// Bandwidth limits each connection, each way.
 	Bandwidth Bitrate `yaml:"bandwidth" json:"bandwidth,omitempty"`
+	// TotalBandwidth limits all the load's connections together, each
+	// way: one line they share, as an office's uplink or a mobile cell.
+	TotalBandwidth Bitrate `yaml:"total_bandwidth" json:"total_bandwidth,omitempty"`
 	// Up (generator → target) and Down (target → generator) override
 	// latency, jitter and bandwidth for one way.
 	Up   *NetworkWay `yaml:"up" json:"up,omitempty"`
@@ -100,7 +103,7 @@ func (n *Network) Shapes() bool {
 		return false
 	}
 	up, down := n.Way(n.Up), n.Way(n.Down)
-	return up != (NetworkWay{}) || down != (NetworkWay{}) || n.Loss > 0 || n.Stall > 0 || n.SlowClose > 0 || n.Resets > 0
+	return up != (NetworkWay{}) || down != (NetworkWay{}) || n.TotalBandwidth > 0 || n.Loss > 0 || n.Stall > 0 || n.SlowClose > 0 || n.Resets > 0
 }
 
 // String describes n in one line, as a run reports it: "latency 50ms
@@ -128,6 +131,9 @@ func (n *Network) String() string {
 	} else {
 		way(up, "up")
 		way(down, "down")
+	}
+	if n.TotalBandwidth > 0 {
+		parts = append(parts, n.TotalBandwidth.String()+" shared by all connections each way")
 	}
 	if n.Loss > 0 {
 		parts = append(parts, "loss "+n.Loss.String()+" of connections")
@@ -170,6 +176,7 @@ func (p *Plan) checkNetwork(path string, n *Network, add addFunc) {
 		add(path, "shapes loopback targets only (127.0.0.0/8, ::1, localhost), and target.base_url is on %s: run the target on this machine, or leave network out", u.Hostname())
 	}
 	checkNetworkWay(add, path, NetworkWay{Latency: n.Latency, Jitter: n.Jitter, Bandwidth: n.Bandwidth})
+	checkBandwidth(add, fieldPath(path, "total_bandwidth"), n.TotalBandwidth)
 	// A way is checked as it applies: its own settings over the block's.
 	if n.Up != nil {
 		checkNetworkWay(add, fieldPath(path, "up"), n.Way(n.Up))

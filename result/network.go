@@ -17,11 +17,13 @@ type Network struct {
 	DownJitterMS     float64 `json:"down_jitter_ms,omitempty"`
 	UpBandwidthBPS   int64   `json:"up_bandwidth_bps,omitempty"`
 	DownBandwidthBPS int64   `json:"down_bandwidth_bps,omitempty"`
-	Loss             float64 `json:"loss,omitempty"`
-	Stall            float64 `json:"stall,omitempty"`
-	Resets           float64 `json:"resets,omitempty"`
-	ResetAfterS      float64 `json:"reset_after_s,omitempty"`
-	SlowCloseMS      float64 `json:"slow_close_ms,omitempty"`
+	// TotalBandwidthBPS limits all the connections together, each way.
+	TotalBandwidthBPS int64   `json:"total_bandwidth_bps,omitempty"`
+	Loss              float64 `json:"loss,omitempty"`
+	Stall             float64 `json:"stall,omitempty"`
+	Resets            float64 `json:"resets,omitempty"`
+	ResetAfterS       float64 `json:"reset_after_s,omitempty"`
+	SlowCloseMS       float64 `json:"slow_close_ms,omitempty"`
 }
 
 // NetworkText is the one line a report prints of a run's conditions;

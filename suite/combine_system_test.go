@@ -26,6 +26,7 @@ func TestCombineSystemsKeepsEveryAnalysis(t *testing.T) {
 		RequestCPUPct: 50,
 
 		CPUProfileCoverage: 0.9,
+		CPUSamples:         740,
 	}
 	out := combineSystems([]*result.System{{IntervalS: 1}, picked}, []float64{0, 10}, 1)
 	combined := map[string]bool{"Process": true, "IntervalS": true, "Timeline": true, "Profiles": true, "Warnings": true}
