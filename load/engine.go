@@ -59,8 +59,15 @@ type Options struct {
 	// profile sees the same few microseconds of each and credits one step
 	// with the CPU of all. Set when the target's CPU is profiled.
 	Dither bool
-	MaxVUs int // open model ceiling (whole test, before segmenting)
-	PreVUs int // open model VUs started at once (whole test)
+	// FullPool lets the open model's pool grow to max_vus whenever
+	// iterations are due, past what the pool governor holds it to: the
+	// target then sees every arrival the VUs can carry and builds its own
+	// queue, as a stress step or a recovery must show. Without it a
+	// target slower than the rate meets at most the governed pool, and
+	// the rest of the backlog waits in the generator (late, never lost).
+	FullPool bool
+	MaxVUs   int // open model ceiling (whole test, before segmenting)
+	PreVUs   int // open model VUs started at once (whole test)
 	// GracefulStop is how long in-flight iterations may finish after the
 	// profile ends before they are interrupted.
 	GracefulStop time.Duration

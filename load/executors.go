@@ -324,7 +324,7 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 			short = sch.due(now.Sub(e.t0)-slack) - sch.next.Load() - pending.Load()
 		}
 		lim := maxVUs
-		if short > 0 {
+		if short > 0 && !e.opt.FullPool {
 			lim = gov.limit(now, e.completed.Load(), e.iterNanos.Load(), int(e.active.Load()), p.At(now.Sub(e.t0)), maxVUs)
 		}
 		for ; short > 0 && int(e.active.Load()) < lim && stop.Err() == nil; short-- {

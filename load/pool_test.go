@@ -107,6 +107,19 @@ func TestOpenModelHoldsThePoolAgainstASlowServer(t *testing.T) {
 	if run.Summary.Dropped == 0 || !hasWarning(run.Warnings, "the rate asked was not kept") {
 		t.Fatalf("dropped %d, warnings %q: want iterations dropped and said so", run.Summary.Dropped, run.Warnings)
 	}
+	// With FullPool, as the protocol's phases run, the server meets every
+	// arrival the VUs can carry: the pool grows past the governed bound.
+	full := &httpStep{client: client, url: srv.URL}
+	test, layout = oneStepTest(full)
+	e = New(test, Options{Model: "open", Levels: []Level{{Target: rate, Hold: 1500 * time.Millisecond}}, MaxVUs: maxVUs, PreVUs: 1, GracefulStop: 0, FullPool: true})
+	full.t0 = time.Now()
+	var fullRun result.Run
+	if err := e.Run(context.Background(), layout, &fullRun); err != nil {
+		t.Fatal(err)
+	}
+	if n := fullRun.Summary.MaxVUs; n <= maxVUs/5 {
+		t.Fatalf("with FullPool the pool grew to %d VUs only, no more than the governed bound %d", n, maxVUs/5)
+	}
 }
 
 // httpStep sends a GET and records when the first answer came.

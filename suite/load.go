@@ -33,7 +33,11 @@ import (
 // LoadOptions tune one load run.
 type LoadOptions struct {
 	Segment load.Segment
-	Getenv  func(string) string
+	// FullPool: the open model's pool grows to max_vus whenever
+	// iterations are due (see load.Options.FullPool); the protocol's
+	// phases set it, so the target meets the whole load they ask.
+	FullPool bool
+	Getenv   func(string) string
 	// OnWindow sees every closed one-second window and the run so far
 	// (progress display, incremental storage). Called from one goroutine.
 	OnWindow func(w result.Window, run *result.Run)
@@ -154,6 +158,7 @@ func runLoad(ctx context.Context, p *plan.Plan, o LoadOptions, ceil *result.Ceil
 	aborts := abortThresholds(p.Thresholds)
 	eo := engineOptions(p.Load, o)
 	eo.Dither = profilesCPU(p)
+	eo.FullPool = o.FullPool
 	eo.OnWindow = func(w result.Window, snap *result.Run) string {
 		if o.OnWindow != nil {
 			o.OnWindow(w, snap)

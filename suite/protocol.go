@@ -564,7 +564,10 @@ func (pr *protocol) loadPlan(l plan.LoadSpec, vars map[string]string, dbs map[st
 // for the progress windows, so it is called just before the load.
 func (pr *protocol) loadOptions(q *plan.Plan, phase, detail string, until func(result.Window) bool) (LoadOptions, error) {
 	pr.loads++
-	lo := LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now, OnWindow: pr.window(phase, detail), Logf: pr.o.Logf, DeferConclusions: true}
+	// The protocol measures the target under the loads it asks: a
+	// stress step above capacity and the recovery after it must put the
+	// whole backlog on the target, not hold it in the generator.
+	lo := LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now, OnWindow: pr.window(phase, detail), Logf: pr.o.Logf, DeferConclusions: true, FullPool: true}
 	if pr.o.ProfileDir != "" && q.System != nil {
 		lo.ProfileDir = filepath.Join(pr.o.ProfileDir, fmt.Sprintf("%02d-%s", pr.loads, pr.stages[pr.current].name))
 		if err := os.MkdirAll(lo.ProfileDir, 0o755); err != nil {
