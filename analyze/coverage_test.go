@@ -78,30 +78,44 @@ func TestProfileCoverage(t *testing.T) {
 	}
 }
 
-// TestThinProfileLowersShares: a hotspot or GC share from a profile that
-// sampled 40% of the process's CPU is a note, not a medium finding; from
-// one that sampled 90%, it stands.
-func TestThinProfileLowersShares(t *testing.T) {
+// TestProfileQualityLowersShares: a hotspot or GC share from a profile
+// that sampled 40% of the process's CPU, or that holds only 60 samples,
+// is a note, not a medium finding; from one that sampled 90%, or holds
+// 3,000 samples (or an unknown count), it stands. Each lowered finding
+// says which of the two lowered it.
+func TestProfileQualityLowersShares(t *testing.T) {
 	for _, tt := range []struct {
 		coverage float64
+		samples  int
+		share    float64 // the hotspot's
 		wantLow  bool
-	}{{0.4, true}, {0.9, false}, {0, false}} {
+		why      string // in the lowered finding's detail
+	}{
+		{coverage: 0.4, share: 38, wantLow: true, why: "sampled only"},
+		{coverage: 0.9, share: 38},
+		{share: 38},
+		{samples: 60, share: 36, wantLow: true, why: "95% bound"},
+		{samples: 3000, share: 36},
+	} {
 		r := cleanRun()
 		r.System.Module = svcModule
 		r.System.Process.CPUPercent.Mean = 40
 		r.System.CPUProfileCoverage = tt.coverage
-		r.System.Hotspots = []result.Hotspot{{Function: "renderReceipt", Package: svc + "/shop", Own: true, FlatPct: 38, CumPct: 38, RequestPct: 38}}
+		r.System.CPUSamples = tt.samples
+		r.System.Hotspots = []result.Hotspot{{Function: "renderReceipt", Package: svc + "/shop", Own: true, FlatPct: tt.share, CumPct: tt.share, RequestPct: tt.share}}
 		r.System.Alloc = &result.AllocPressure{CPUPct: 30, MallocPct: 5, GCWorkPct: 25}
 		cfg := map[string]float64{"hotspot_share": 0.3, "gc_pause_percent": 5}
 		hs, _ := ruleHotspot(&evaluation{run: r, cfg: cfg})
 		gcs, _ := ruleGC(&evaluation{run: r, cfg: cfg})
 		for _, fs := range [][]result.Finding{hs, gcs} {
 			if len(fs) != 1 {
-				t.Fatalf("coverage %g: findings %+v", tt.coverage, fs)
+				t.Fatalf("coverage %g, %d samples: findings %+v", tt.coverage, tt.samples, fs)
 			}
 			f := fs[0]
-			if (f.Severity == SeverityLow) != tt.wantLow || strings.Contains(f.Detail, "sampled only") != tt.wantLow {
-				t.Errorf("coverage %g: %s %s — %s", tt.coverage, f.Severity, f.Title, f.Detail)
+			for _, why := range []string{"sampled only", "95% bound"} {
+				if (f.Severity == SeverityLow) != tt.wantLow || strings.Contains(f.Detail, why) != (why == tt.why) {
+					t.Errorf("coverage %g, %d samples: %s %s — %s", tt.coverage, tt.samples, f.Severity, f.Title, f.Detail)
+				}
 			}
 		}
 	}
@@ -160,31 +174,3 @@ func TestShareLowerBound(t *testing.T) {
 }
 
 func lgamma(n int) float64 { v, _ := math.Lgamma(float64(n)); return v }
-
-// TestFewSamplesLowerShares: the same shares as a well-sampled profile's,
-// from a profile of 60 samples, are notes; from 3,000, they stand.
-func TestFewSamplesLowerShares(t *testing.T) {
-	for _, tt := range []struct {
-		samples int
-		wantLow bool
-	}{{60, true}, {3000, false}, {0, false}} {
-		r := cleanRun()
-		r.System.Module = svcModule
-		r.System.Process.CPUPercent.Mean = 40
-		r.System.CPUSamples = tt.samples
-		r.System.Hotspots = []result.Hotspot{{Function: "renderReceipt", Package: svc + "/shop", Own: true, FlatPct: 36, CumPct: 36, RequestPct: 36}}
-		r.System.Alloc = &result.AllocPressure{CPUPct: 30, MallocPct: 5, GCWorkPct: 25}
-		cfg := map[string]float64{"hotspot_share": 0.3, "gc_pause_percent": 5}
-		hs, _ := ruleHotspot(&evaluation{run: r, cfg: cfg})
-		gcs, _ := ruleGC(&evaluation{run: r, cfg: cfg})
-		for _, fs := range [][]result.Finding{hs, gcs} {
-			if len(fs) != 1 {
-				t.Fatalf("%d samples: findings %+v", tt.samples, fs)
-			}
-			f := fs[0]
-			if (f.Severity == SeverityLow) != tt.wantLow || strings.Contains(f.Detail, "95% bound") != tt.wantLow {
-				t.Errorf("%d samples: %s %s — %s", tt.samples, f.Severity, f.Title, f.Detail)
-			}
-		}
-	}
-}
