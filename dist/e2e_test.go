@@ -243,6 +243,7 @@ func readRun(t *testing.T, path string) *result.Run {
 // request of it, and its percentiles are exactly those of `stampede
 // merge` of the agents' own Runs.
 func TestExactMerge(t *testing.T) {
+	t.Parallel()
 	bin := binary(t, "")
 	dir := t.TempDir()
 	const rate, secs = 150, 4
@@ -299,6 +300,7 @@ func TestExactMerge(t *testing.T) {
 // TestAgentKilled: an agent killed with SIGKILL mid-run is reported
 // within the heartbeat and, as the plan says, the rest go on.
 func TestAgentKilled(t *testing.T) {
+	t.Parallel()
 	bin := binary(t, "")
 	dir := t.TempDir()
 	pl := placeFaultTest(t)
@@ -344,6 +346,7 @@ func TestAgentKilled(t *testing.T) {
 // TestThresholdStopsEveryone: an abort threshold failing on the merged
 // windows stops every agent within 2 s.
 func TestThresholdStopsEveryone(t *testing.T) {
+	t.Parallel()
 	bin := binary(t, "")
 	dir := t.TempDir()
 	pl := placeFaultTest(t)
@@ -376,6 +379,7 @@ func TestThresholdStopsEveryone(t *testing.T) {
 // TestCoordinatorKilled: agents whose coordinator disappears stop by
 // themselves within the heartbeat and leave their partial Runs.
 func TestCoordinatorKilled(t *testing.T) {
+	t.Parallel()
 	bin := binary(t, "")
 	dir := t.TempDir()
 	pl := placeFaultTest(t)
@@ -409,6 +413,7 @@ func TestCoordinatorKilled(t *testing.T) {
 // TestBadInput: each mistake is one line on each side, and nothing waits
 // past its deadline.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	bin := binary(t, "")
 	oneLine := func(t *testing.T, who, stderr string) {
 		t.Helper()
@@ -491,6 +496,7 @@ func TestBadInput(t *testing.T) {
 
 // TestLocal: --local starts the agents itself, through the same protocol.
 func TestLocal(t *testing.T) {
+	t.Parallel()
 	bin := binary(t, "")
 	dir := t.TempDir()
 	const rate, secs = 150, 4

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ type hosts struct {
 // this test creates, behind a bridge in a namespace of its own.
 const subnet = "10.77.%d.%d"
 
+// hostSets counts the sets of namespaces this process has made.
+var hostSets atomic.Int64
+
 func ipCmd(t *testing.T, args ...string) {
 	t.Helper()
 	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -50,9 +54,12 @@ func newHosts(t *testing.T, names ...string) *hosts {
 	if _, err := exec.LookPath("ip"); err != nil {
 		skip("the multi-host test needs ip (iproute2: apt-get install iproute2)")
 	}
+	// Names are the process's and the test's own: tests of one process
+	// run side by side, and so may two processes.
 	pid := os.Getpid() % 10000
-	h := &hosts{t: t, prefix: fmt.Sprintf("stp%d", pid), addr: map[string]string{}}
-	net := pid % 250
+	n := hostSets.Add(1)
+	h := &hosts{t: t, prefix: fmt.Sprintf("stp%d%c", pid, 'a'+rune(n%26)), addr: map[string]string{}}
+	net := (pid + int(n)) % 250
 	br := h.prefix + "br"
 	t.Cleanup(func() {
 		for _, n := range append(names, "br") {

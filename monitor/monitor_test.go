@@ -147,6 +147,7 @@ const monitorPlan = `name: monitored service` + planHead + `monitor:
 // every destination; every check in the history; the counters on
 // /metrics carried across the restart.
 func TestMonitorIncidents(t *testing.T) {
+	t.Parallel()
 	tg := newTarget(t)
 	hk := &hooks{}
 	hookSrv := httptest.NewServer(hk)
@@ -351,6 +352,7 @@ const regressionPlan = `name: regressing service` + planHead + `monitor:
 // monitor rightly calls a regression, and against 25 ms stays under
 // the plan's 20 %.
 func TestMonitorRegressionAndReminder(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs six checks 7 s apart; skipped with -short")
 	}

@@ -23,12 +23,14 @@ import (
 // serve, so every one takes its share — and the efficiency and
 // linearity must match their textbook formulas on the measured figures.
 func TestScalabilityInstancesBehindNginx(t *testing.T) {
+	t.Parallel()
 	testInstancesBehind(t, "nginx", "STAMPEDE_REQUIRE_NGINX", "nginx-light")
 }
 
 // TestScalabilityInstancesBehindHAProxy is the same scaling behind an
 // haproxy in master-worker mode, reloaded by SIGUSR2 between counts.
 func TestScalabilityInstancesBehindHAProxy(t *testing.T) {
+	t.Parallel()
 	testInstancesBehind(t, "haproxy", "STAMPEDE_REQUIRE_HAPROXY", "haproxy")
 }
 

@@ -20,6 +20,7 @@ import (
 // 1, then 2 cores (GOMAXPROCS, and taskset where it exists), the load
 // scales with the cores, and the revert command stops the server.
 func TestScalabilityAgainstLocalProcesses(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds a server and loads it for about 5 s")
 	}

@@ -104,6 +104,7 @@ type dashFinal struct {
 // real loopback server, its final state is the Run's, and its tabs work
 // from the keyboard.
 func TestDashboardInChromium(t *testing.T) {
+	t.Parallel()
 	b := chromium.Start(t, "the dashboard was not checked in a browser")
 	// The target answers only once the page is connected (the requests
 	// wait, under a long --timeout), so the run cannot end before the

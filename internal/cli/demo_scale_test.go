@@ -18,6 +18,7 @@ import (
 // linearity are their textbook formulas on the measured throughputs.
 // Afterwards nothing listens on the balancer's address.
 func TestDemoScalability(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts up to four shops and loads them for about 15 s")
 	}

@@ -16,6 +16,7 @@ import (
 // thresholds; --dry-run describes each load; flags that shape load: are
 // refused.
 func TestRunLoadsSegmentsAndMerge(t *testing.T) {
+	t.Parallel()
 	var a, b atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/b" {

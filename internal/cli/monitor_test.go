@@ -18,6 +18,7 @@ import (
 // recorded in the history, its state on /metrics, and an interrupt ends
 // it with exit 0.
 func TestMonitorCommand(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(hello))
 	defer srv.Close()
 	dir := t.TempDir()

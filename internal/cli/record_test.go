@@ -23,6 +23,7 @@ import (
 // not closed yet: every window that ended more than 1.5 s before the kill
 // is in the history, and the next stampede that opens it recovers them.
 func TestKilledRunKeepsItsClosedWindows(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a child stampede for several seconds")
 	}
@@ -105,6 +106,7 @@ load: { rate: 50, duration: 1m }
 // findings, and fails the gate. The base is a document made here whose
 // windows answered in a microsecond; the target takes 20 ms an answer.
 func TestRunComparesBeforeConcluding(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("loads a server for 8 s")
 	}

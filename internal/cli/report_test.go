@@ -208,6 +208,7 @@ func TestParseReports(t *testing.T) {
 // TestDemoWritesReports: the demo with its planted faults writes every
 // report format at the end of its run.
 func TestDemoWritesReports(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the demo shop for a few seconds")
 	}

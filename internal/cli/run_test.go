@@ -409,7 +409,12 @@ load: { vus: 1, duration: 1s }
 // SIGINT stops the run within 2 s; the summary and a valid partial JSON
 // marked aborted are still written; the exit code is 130.
 func TestSIGINTLeavesPartialResults(t *testing.T) {
+	var served atomic.Int64
+	busy := make(chan struct{}) // closed once the run has had answers
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) == 50 {
+			close(busy)
+		}
 		if r.URL.Query().Has("slow") {
 			select { // until the client goes away
 			case <-r.Context().Done():
@@ -436,7 +441,12 @@ load: { vus: 20, duration: 1m }
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // let some requests finish
+	select { // let some requests finish
+	case <-busy:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the run had no 50 answers in 30 s")
+	}
 	cmd.Process.Signal(syscall.SIGINT)
 	sent := time.Now()
 	err := cmd.Wait()

@@ -25,6 +25,7 @@ type trendPoint struct {
 // `stampede compare` prints, a run's report opens, and everything is
 // reachable from the keyboard.
 func TestServeInChromium(t *testing.T) {
+	t.Parallel()
 	b := chromium.Start(t, "the history browser was not checked in a browser")
 	srv := httptest.NewServer(http.HandlerFunc(hello))
 	defer srv.Close()

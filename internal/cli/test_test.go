@@ -39,6 +39,7 @@ func protocolPhases(r *result.Run) []string {
 }
 
 func TestTestCommandAdHoc(t *testing.T) {
+	t.Parallel()
 	srv := protocolServer(t, time.Millisecond)
 	dir := t.TempDir()
 	js, rep := filepath.Join(dir, "test.json"), filepath.Join(dir, "report.json")
@@ -71,6 +72,7 @@ func TestTestCommandAdHoc(t *testing.T) {
 }
 
 func TestTestCommandExitCodes(t *testing.T) {
+	t.Parallel()
 	srv := protocolServer(t, 3*time.Millisecond)
 	dir := t.TempDir()
 	strict := filepath.Join(dir, "strict.yaml")
@@ -142,6 +144,7 @@ func TestTestCommandInterrupted(t *testing.T) {
 }
 
 func TestDemoRunsTheQuickProtocol(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the whole protocol against the demo shop (about 30 s)")
 	}
