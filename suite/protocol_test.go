@@ -31,8 +31,9 @@ func TestProtocolEndToEnd(t *testing.T) {
 	}
 	// Most of its minute is spent waiting on a 40 requests/s server, as
 	// is TestStressFindsTheConstructedLimit's on a 33 requests/s one: the
-	// two run side by side (and only they: t.Parallel tests wait for the
-	// package's others to end).
+	// two run side by side with the package's other long waits (the
+	// scalability tests' instances), two at a time, after its serial
+	// tests have ended.
 	t.Parallel()
 	// A serial server with a 25 ms hold (40 requests/s) gives the stress
 	// phase somewhere to break far below what the generator drives even
