@@ -68,7 +68,7 @@ type Collector struct {
 	// new slice, so a copied header stays valid.
 	rings         []*Ring
 	retiredStalls uint64 // stalls of the rings let go
-	wake    chan struct{}
+	wake          chan struct{}
 
 	// examples holds one example message per step and kind; the last
 	// set is for messages from outside any known step.
