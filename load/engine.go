@@ -116,8 +116,13 @@ type Engine struct {
 	dropped  atomic.Int64
 
 	vusMu sync.Mutex // guards vus
-	vus   []*VU
+	vus   []*VU      // the VUs running; each knows its index (VU.slot)
 	wg    sync.WaitGroup
+	// poolCap is the open model's pool size the governor allows now: a VU
+	// that would wait for its next iteration leaves a pool larger than
+	// this. 0 while none is known (and with FullPool): no VU leaves.
+	poolCap atomic.Int64
+	retired atomic.Int64 // open model: VUs that left a pool larger than poolCap
 
 	cancelHard  context.CancelFunc
 	iters       atomic.Int64 // iterations claimed against Options.Iterations
@@ -352,6 +357,7 @@ func (e *Engine) newVU(j int64, ringSize int) *VU {
 	}
 	e.col.Register(vu.ring)
 	e.vusMu.Lock()
+	vu.slot = len(e.vus)
 	e.vus = append(e.vus, vu)
 	e.vusMu.Unlock()
 	n := e.active.Add(1)
@@ -364,10 +370,54 @@ func (e *Engine) newVU(j int64, ringSize int) *VU {
 	return vu
 }
 
+// vuDone ends vu: its connections are closed, its ring goes once drained,
+// and the engine forgets it, so a pool that shrinks gives its memory back.
 func (e *Engine) vuDone(vu *VU) {
 	vu.close()
-	e.active.Add(-1)
+	vu.ring.Retire()
+	e.vusMu.Lock()
+	last := len(e.vus) - 1
+	e.vus[vu.slot] = e.vus[last]
+	e.vus[vu.slot].slot = vu.slot
+	e.vus[last] = nil
+	e.vus = e.vus[:last]
+	e.vusMu.Unlock()
+	if !vu.left {
+		e.active.Add(-1)
+	}
 	e.wg.Done()
+}
+
+// leave reports whether an open-model VU that has finished an iteration
+// should leave the pool instead of waiting for its next one: the pool
+// holds more VUs than the governor allows now and no iteration is
+// overdue (a backlog is drained by every VU there is). Leaving takes the
+// VU off the active count at once, so that of many VUs deciding together
+// only the surplus leaves.
+func (e *Engine) leave(sch *schedule) bool {
+	limit := e.poolCap.Load()
+	if limit <= 0 {
+		return false
+	}
+	if sch.pois {
+		// Poisson arrivals cannot be peeked: leave only while other VUs
+		// are already waiting for theirs.
+		if e.waiting.Load() == 0 {
+			return false
+		}
+	} else if t, ok := sch.peek(); !ok || !e.now().Before(e.t0.Add(t)) {
+		return false // overdue, or the schedule is over
+	}
+	for {
+		n := e.active.Load()
+		if n <= limit {
+			return false
+		}
+		if e.active.CompareAndSwap(n, n-1) {
+			e.retired.Add(1)
+			return true
+		}
+	}
 }
 
 func (e *Engine) interruptAll() {

@@ -324,8 +324,17 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 			short = sch.due(now.Sub(e.t0)-slack) - sch.next.Load() - pending.Load()
 		}
 		lim := maxVUs
-		if short > 0 && !e.opt.FullPool {
+		if !e.opt.FullPool {
 			lim = gov.limit(now, e.completed.Load(), e.iterNanos.Load(), int(e.active.Load()), p.At(now.Sub(e.t0)), maxVUs)
+			// VUs beyond what the governor allows now leave when they
+			// would wait: a pool grown for a stall (the target's, or the
+			// generator's own while it had no CPU) does not keep its
+			// memory for the rest of a long run.
+			if gov.known && lim < maxVUs {
+				e.poolCap.Store(int64(max(lim, pre)))
+			} else {
+				e.poolCap.Store(0)
+			}
 		}
 		for ; short > 0 && int(e.active.Load()) < lim && stop.Err() == nil; short-- {
 			spawn()
@@ -406,6 +415,10 @@ func (e *Engine) openVU(vu *VU, sch *schedule, stop, hard context.Context, start
 		// last counted iteration has started (below), not now: other VUs
 		// may still be waiting for the intended starts of theirs.
 		if e.limit() {
+			return
+		}
+		if !first && e.leave(sch) {
+			vu.left = true
 			return
 		}
 		t, ok := sch.claim()

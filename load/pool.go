@@ -33,6 +33,13 @@ import (
 // mean iteration time, so VUs added in one have completed iterations in
 // it before it is judged. Iterations the held pool cannot start in time
 // start late (their lateness is latency) or, at the end, are dropped.
+//
+// The pool shrinks too: the supervisor publishes the limit (Engine.poolCap)
+// and a VU that has finished an iteration and would wait for its next one
+// leaves while the pool holds more than that (Engine.leave). A pool grown
+// for a stall — the target's, or the generator's own on a busy machine —
+// gives its VUs and their rings back once the iterations are on time again,
+// instead of keeping the largest pool of the run to its end.
 type poolGovernor struct {
 	floor int // VUs allowed whatever the measures (the pre-allocated ones)
 

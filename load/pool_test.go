@@ -152,3 +152,57 @@ func hasWarning(ws []string, part string) bool {
 	}
 	return false
 }
+
+// A target that stalls for 400 ms in the middle of a steady rate grows
+// the pool (every iteration due in the stall is a VU waiting on it); once
+// it answers again, the VUs beyond what the governor allows leave as
+// they would wait, so a long run keeps no memory for a moment's stall.
+// Nothing is lost: every iteration of the schedule runs.
+func TestOpenModelPoolShrinksAfterAStall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var t0 time.Time
+		st := &sleepStep{d: func(now time.Time) time.Duration {
+			if at := now.Sub(t0); at >= 500*time.Millisecond && at < 900*time.Millisecond {
+				return 900*time.Millisecond - at
+			}
+			return time.Millisecond
+		}}
+		test, layout := oneStepTest(st)
+		const rate = 400
+		e := New(test, Options{Model: "open", Levels: []Level{{Target: rate, Hold: 3 * time.Second}}, MaxVUs: 1000, PreVUs: 2, GracefulStop: time.Second})
+		t0 = time.Now()
+		var run result.Run
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		if got := run.Summary.Requests; got != 3*rate || run.Summary.Dropped != 0 {
+			t.Fatalf("requests %d, dropped %d: want all %d, none dropped", got, run.Summary.Dropped, 3*rate)
+		}
+		// The stall held 160 iterations, of which the governor lets the
+		// pool take some (it doubles while nothing answers); Little's law
+		// after it asks for 2 + 2 × 400/s × 1 ms ≈ 3.
+		for _, w := range run.Series {
+			t.Logf("t %v: %d VUs, %d requests", w.TS, w.VUs, w.Requests)
+		}
+		if run.Summary.MaxVUs < 20 {
+			t.Fatalf("the pool grew to %d VUs only in a 400 ms stall at %d/s", run.Summary.MaxVUs, rate)
+		}
+		var last result.Window
+		for _, w := range run.Series {
+			if w.TS == 2 {
+				last = w
+			}
+		}
+		if last.Requests == 0 || last.VUs > 5 {
+			t.Fatalf("the last second held %d VUs (%d requests); peak %d: want the pool back to a few", last.VUs, last.Requests, run.Summary.MaxVUs)
+		}
+		if n := e.retired.Load(); n < int64(run.Summary.MaxVUs)-5 {
+			t.Errorf("%d VUs left the pool of %d", n, run.Summary.MaxVUs)
+		}
+		e.vusMu.Lock()
+		defer e.vusMu.Unlock()
+		if len(e.vus) != 0 {
+			t.Errorf("%d VUs still known after the run", len(e.vus))
+		}
+	})
+}

@@ -97,6 +97,8 @@ type VU struct {
 	sample metrics.Sample
 	stop   atomic.Bool // closed model: finish the current iteration, then exit
 	active *atomic.Int64
+	slot   int  // index in Engine.vus (guarded by Engine.vusMu)
+	left   bool // open model: left a pool larger than the governor allows
 	// interrupted counts the run's iterations cut short (shared).
 	interrupted *atomic.Int64
 }

@@ -63,9 +63,12 @@ type Collector struct {
 	now  func() time.Time
 	tick time.Duration
 
-	ringsMu sync.Mutex // guards rings
-	rings   []*Ring    // append-only; a copied header stays valid
-	wake    chan struct{}
+	ringsMu sync.Mutex // guards rings and retiredStalls
+	// rings is append-only between retirements, which replace it with a
+	// new slice, so a copied header stays valid.
+	rings         []*Ring
+	retiredStalls uint64 // stalls of the rings let go
+	wake          chan struct{}
 
 	// examples holds one example message per step and kind; the last
 	// set is for messages from outside any known step.
@@ -175,6 +178,24 @@ func (c *Collector) Register(r *Ring) {
 	c.ringsMu.Unlock()
 }
 
+// dropRetired lets go of the retired rings, every one of which has been
+// drained after it was retired (a ring retired since is kept for the next
+// drain). The list is rebuilt, never changed in place, so that a copy of
+// the old one stays valid.
+func (c *Collector) dropRetired() {
+	c.ringsMu.Lock()
+	defer c.ringsMu.Unlock()
+	kept := make([]*Ring, 0, len(c.rings))
+	for _, r := range c.rings {
+		if r.retired.Load() && r.head.Load() == r.tail.Load() {
+			c.retiredStalls += r.stalls.Load()
+			continue
+		}
+		kept = append(kept, r)
+	}
+	c.rings = kept
+}
+
 // ringList is the rings registered so far. Elements below the returned
 // length never change, so the slice may be read without the lock.
 func (c *Collector) ringList() []*Ring {
@@ -200,7 +221,9 @@ func (c *Collector) Example(step int, kind ErrKind, msg string) {
 
 // Stalls is the number of pushes that waited for the collector.
 func (c *Collector) Stalls() uint64 {
-	var n uint64
+	c.ringsMu.Lock()
+	n := c.retiredStalls
+	c.ringsMu.Unlock()
 	for _, r := range c.ringList() {
 		n += r.stalls.Load()
 	}
@@ -240,8 +263,16 @@ func (c *Collector) drainAll() {
 			w.vus = vus
 		}
 	}
+	retired := 0
 	for _, r := range c.ringList() {
+		// A ring seen retired before its drain has had its last Push.
+		if r.retired.Load() {
+			retired++
+		}
 		r.drain(c.record)
+	}
+	if retired > 0 {
+		c.dropRetired()
 	}
 	if len(c.open) > 0 {
 		if w := c.open[len(c.open)-1]; vus > w.vus {

@@ -327,3 +327,42 @@ func TestWindowLatencyIsItsSamples(t *testing.T) {
 		}
 	}
 }
+
+// A retired ring is drained once more and then let go, with its samples
+// and its stalls kept; one retired after a drain waits for the next.
+func TestRetiredRingsAreDrainedThenDropped(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	c := NewCollector(Config{Layout: layout2(), Start: t0, Now: func() time.Time { return t0 }})
+	a, b := NewRing(8), NewRing(8)
+	c.Register(a)
+	c.Register(b)
+	drained := make(chan struct{})
+	for i := range 12 { // a's ring fills: the next pushes may wait for a drain (a stall)
+		if i == 8 {
+			go func() { c.drainAll(); close(drained) }()
+		}
+		a.Push(&Sample{EndNS: int64(i) * 1e6, LatencyUS: 100, ServiceUS: 100})
+	}
+	<-drained
+	b.Push(&Sample{EndNS: 1e6, LatencyUS: 100, ServiceUS: 100})
+	stalls := c.Stalls()
+	a.Retire()
+	c.drainAll()
+	if got := c.ringList(); len(got) != 1 || got[0] != b {
+		t.Fatalf("%d rings after a's retirement and a drain, want b alone", len(got))
+	}
+	if c.Stalls() != stalls {
+		t.Errorf("stalls %d after the retirement, %d before", c.Stalls(), stalls)
+	}
+	b.Push(&Sample{EndNS: 2e6, LatencyUS: 100, ServiceUS: 100})
+	b.Retire()
+	c.drainAll()
+	if n := len(c.ringList()); n != 0 {
+		t.Fatalf("%d rings left", n)
+	}
+	var run result.Run
+	c.Finish(&run, 1)
+	if run.Summary.Requests != 14 {
+		t.Errorf("%d requests recorded, want 14", run.Summary.Requests)
+	}
+}

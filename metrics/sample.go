@@ -58,7 +58,15 @@ type Ring struct {
 	stalls atomic.Uint64
 	// wake asks the collector to drain now (set by Register).
 	wake chan struct{}
+	// retired is set by the VU after its last Push: the collector drains
+	// the ring once more and lets it go.
+	retired atomic.Bool
 }
+
+// Retire tells the collector that the ring's VU has ended and will push
+// no more: once drained, the ring leaves the collector and its memory
+// with it. Only the owning VU may call it, after its last Push.
+func (r *Ring) Retire() { r.retired.Store(true) }
 
 // NewRing returns a ring with room for size samples (rounded up to a power
 // of two).
