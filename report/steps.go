@@ -1,8 +1,6 @@
 package report
 
 import (
-	"fmt"
-
 	"github.com/stampede-perf/stampede/report/render"
 
 	"github.com/stampede-perf/stampede/result"
@@ -18,7 +16,7 @@ import (
 type stepRow struct {
 	Step             result.StepResult // the step, or the step a hop is under
 	Hop              bool              // a redirect the step followed
-	Name             string            // "scenario / step", or the hop's hopLabel
+	Name             string            // "scenario / step", or the hop's Label
 	Requests, Errors int64
 	RPS              float64
 	Latency          result.Latency
@@ -30,15 +28,6 @@ func (s stepRow) ErrorRate() float64 {
 		return 0
 	}
 	return float64(s.Errors) / float64(s.Requests)
-}
-
-// hopLabel names a hop: its status and destination, or the entry the
-// destinations past a step's first share.
-func hopLabel(h result.HopResult) string {
-	if h.Status == 0 {
-		return h.To
-	}
-	return fmt.Sprintf("%d %s", h.Status, h.To)
 }
 
 // showSteps reports whether the per-step table has something the
@@ -53,7 +42,7 @@ func stepRows(r *result.Run) []stepRow {
 	for _, st := range r.Steps {
 		out = append(out, stepRow{Step: st, Name: st.Scenario + " / " + st.Step, Requests: st.Requests, Errors: st.Errors, RPS: st.RPS, Latency: st.Latency})
 		for _, h := range st.Hops {
-			out = append(out, stepRow{Step: st, Hop: true, Name: hopLabel(h), Requests: h.Requests, Errors: h.Errors, RPS: h.RPS, Latency: h.Latency})
+			out = append(out, stepRow{Step: st, Hop: true, Name: h.Label(), Requests: h.Requests, Errors: h.Errors, RPS: h.RPS, Latency: h.Latency})
 		}
 	}
 	return out
