@@ -32,6 +32,22 @@
 // "other"), so a sink's label sets number at most MaxSteps × MaxKinds;
 // the Fan holds one histogram (about 200 KB) per step label.
 //
+// Redirects: each hop a step followed (an entry of the step's `hops[]`:
+// the status that asked for it and where it led) has series of its own
+// beside the step's, labelled hop="302 /next" (HopName), never a label
+// on the step's own series: a hop is one more exchange inside a step
+// whose time the step's latency already holds, so the step's series
+// keep counting steps and adding them up never counts a step twice. The
+// Fan reads the hops from the snapshot (their counts and cumulative
+// histograms) and hands each window the increments (Update.Hops). The
+// collector keeps at most metrics.MaxHops entries a step, the last,
+// metrics.OtherHop, shared by the destinations past the first: so a
+// step has at most that many hop label sets, whatever its redirects
+// lead to (a token in a path makes every destination new). The hops of
+// the steps past MaxSteps share their OtherStep's OtherHop. Latency is
+// kept for the first MaxHopLatencies hop series of a run (the Fan holds
+// a histogram for each); the series past them count, without latency.
+//
 // In a plan with `loads:`, each step's series also carry the labels of
 // its load (Labels): the load's name and its tags, which the Fan reads
 // from the snapshot's loads. A scenario runs in one load, so they add
@@ -60,6 +76,8 @@ const (
 	// MaxKinds is how many error kinds get labels of their own; the
 	// collector knows fewer than this.
 	MaxKinds = 32
+	// MaxHopLatencies is how many hop series get latency histograms.
+	MaxHopLatencies = 64
 	// OtherStep is the step name shared by the steps past MaxSteps.
 	OtherStep = "(other steps)"
 	// OtherKind is the error kind shared by the kinds past MaxKinds.
@@ -111,6 +129,9 @@ type Update struct {
 	// update: requests per step, errors per step and kind.
 	NewRequests []StepCount
 	NewErrors   []StepCount
+	// Hops are the redirects followed since the previous update, one
+	// entry per hop series that counted some.
+	Hops []HopUpdate
 	// NewDropped is the open model's iterations newly counted as dropped.
 	NewDropped int64
 	// StartLag is the running load's start lag so far.
@@ -127,6 +148,28 @@ type Update struct {
 type StepLatency struct {
 	Name StepName
 	Hist *hdr.Histogram
+}
+
+// HopName labels one hop series: its step and the hop (a HopResult's
+// Label: "302 /next", or metrics.OtherHop).
+type HopName struct {
+	StepName
+	Hop string
+}
+
+// HopUpdate is what one hop series counted since the previous update.
+type HopUpdate struct {
+	Name HopName
+	Step int // index into Update.Steps
+	// NewRequests and NewErrors are the hops followed, and those that
+	// failed, since the previous update (the run so far, as the
+	// counters: they may lead the window by a second).
+	NewRequests, NewErrors int64
+	// Window is the latency (µs) of the hops NewRequests counts, and
+	// Latency of every hop of the series so far (across the loads of a
+	// test; it changes after Update returns): both nil for a series past
+	// MaxHopLatencies, Window nil when the histograms could not be read.
+	Window, Latency *hdr.Histogram
 }
 
 // StepName labels one step: its scenario, name and kind, and the load
@@ -202,6 +245,8 @@ type Fan struct {
 	lastDrop int64
 	kinds    map[string]bool // the error kinds with labels of their own
 	cum      map[StepName]*hdr.Histogram
+	hopLast  map[hopKey]hopTotal // each hop entry of the running load at the last frame
+	hopCum   map[HopName]*hdr.Histogram
 	errs     []error
 
 	mu   sync.Mutex // guards lost
@@ -223,13 +268,31 @@ type stepTotal struct {
 	name     StepName
 	requests int64
 	errs     []result.ErrorCount // the snapshot's own slice, copied
+	hops     []hopTotal
+}
+
+// hopTotal is a hop entry of the snapshot: its counts so far and its
+// cumulative histogram, encoded.
+type hopTotal struct {
+	status           int
+	to               string
+	requests, errors int64
+	hist             string
+}
+
+// hopKey is a hop entry of the running load: its step's index in the
+// snapshot, and the entry's status and destination.
+type hopKey struct {
+	step   int
+	status int
+	to     string
 }
 
 // NewFan starts a fan over sinks. It owns them from now on: Close closes
 // them.
 func NewFan(sinks ...Sink) *Fan {
 	f := &Fan{sinks: sinks, q: make(chan frame, queueLen), done: make(chan struct{}), kinds: map[string]bool{},
-		cum: map[StepName]*hdr.Histogram{}}
+		cum: map[StepName]*hdr.Histogram{}, hopLast: map[hopKey]hopTotal{}, hopCum: map[HopName]*hdr.Histogram{}}
 	go f.run()
 	return f
 }
@@ -264,6 +327,9 @@ func (f *Fan) Window(w result.Window, run *result.Run) {
 		for i, st := range run.Steps {
 			fr.steps[i] = stepTotal{name: StepName{st.Scenario, st.Step, st.Kind, loadOf[st.Scenario]}, requests: st.Requests,
 				errs: append([]result.ErrorCount(nil), st.Errs...)}
+			for _, h := range st.Hops {
+				fr.steps[i].hops = append(fr.steps[i].hops, hopTotal{h.Status, h.To, h.Requests, h.Errors, h.Hist})
+			}
 		}
 	}
 	select {
@@ -313,6 +379,7 @@ func (f *Fan) update(fr frame) *Update {
 		// A new load: its counts start again from zero.
 		f.load = fr.started
 		f.lastReq, f.lastErr, f.lastDrop = nil, nil, 0
+		clear(f.hopLast)
 	}
 	u.Steps = make([]StepName, 0, min(len(fr.steps), MaxSteps+1))
 	for i, st := range fr.steps {
@@ -349,6 +416,7 @@ func (f *Fan) update(fr frame) *Update {
 			}
 		}
 	}
+	f.hops(u, fr)
 	if d := fr.dropped - f.lastDrop; d > 0 {
 		u.NewDropped = d
 		f.lastDrop = fr.dropped
@@ -375,6 +443,83 @@ func (f *Fan) update(fr frame) *Update {
 		}
 	}
 	return u
+}
+
+// hops adds to u what each hop entry of the snapshot counted since the
+// previous frame, with the latency of those hops: the entry's cumulative
+// histogram less the one of the previous frame.
+func (f *Fan) hops(u *Update, fr frame) {
+	for i, st := range fr.steps {
+		idx := min(i, MaxSteps)
+		for _, h := range st.hops {
+			k := hopKey{i, h.status, h.to}
+			last := f.hopLast[k]
+			dr, de := h.requests-last.requests, h.errors-last.errors
+			if dr <= 0 && de <= 0 {
+				continue
+			}
+			name := HopName{u.StepOf(idx), result.HopResult{Status: h.status, To: h.to}.Label()}
+			if idx == MaxSteps {
+				name.Hop = metrics.OtherHop
+			}
+			cum := f.hopCum[name]
+			if cum == nil && len(f.hopCum) < MaxHopLatencies {
+				cum = metrics.NewHist()
+				f.hopCum[name] = cum
+			}
+			var win *hdr.Histogram
+			if cum != nil && dr > 0 {
+				if win = since(h.hist, last.hist); win != nil {
+					cum.Merge(win)
+				}
+			}
+			if cum == nil {
+				h.hist = "" // no latency kept: nothing to subtract next time
+			}
+			f.hopLast[k] = h
+			j := slices.IndexFunc(u.Hops, func(o HopUpdate) bool { return o.Name == name })
+			if j < 0 {
+				u.Hops = append(u.Hops, HopUpdate{Name: name, Step: idx, Latency: cum})
+				j = len(u.Hops) - 1
+			}
+			hu := &u.Hops[j]
+			hu.NewRequests += max(dr, 0)
+			hu.NewErrors += max(de, 0)
+			switch {
+			case win == nil:
+			case hu.Window == nil:
+				hu.Window = win
+			default: // hops of the steps past MaxSteps, folded
+				hu.Window.Merge(win)
+			}
+		}
+	}
+}
+
+// since is the histogram of what cur (encoded, cumulative) recorded
+// after prev (encoded, an earlier state of the same histogram; "" for
+// none): nil when either cannot be read.
+func since(cur, prev string) *hdr.Histogram {
+	c, err := metrics.Decode(cur)
+	if err != nil || prev == "" {
+		if err != nil {
+			return nil
+		}
+		return c
+	}
+	p, err := metrics.Decode(prev)
+	if err != nil {
+		return nil
+	}
+	cs, ps := c.Export(), p.Export()
+	if cs.LowestTrackableValue != ps.LowestTrackableValue || cs.HighestTrackableValue != ps.HighestTrackableValue ||
+		cs.SignificantFigures != ps.SignificantFigures || len(cs.Counts) != len(ps.Counts) {
+		return nil
+	}
+	for i, n := range ps.Counts {
+		cs.Counts[i] = max(cs.Counts[i]-n, 0)
+	}
+	return hdr.Import(cs)
 }
 
 // addCount adds n to the count of (step, kind), folding the steps past
