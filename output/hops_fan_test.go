@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/stampede-perf/stampede/metrics"
 	"github.com/stampede-perf/stampede/result"
 )
@@ -99,5 +101,41 @@ func TestFanHopBounds(t *testing.T) {
 	}
 	if other.Window != nil {
 		t.Errorf("a series past MaxHopLatencies has a window histogram")
+	}
+}
+
+// BenchmarkFanHops is the cost, once a window, of a step's 16 hop
+// entries (the most a step keeps) that each followed 1,000 redirects
+// more: reading their cumulative histograms, taking the window's from
+// them and adding it to the series' latency.
+func BenchmarkFanHops(b *testing.B) {
+	const hops = metrics.MaxHops
+	before, after := make([]hopTotal, hops), make([]hopTotal, hops)
+	for i := range hops {
+		h := metrics.NewHist()
+		for v := range int64(1000) {
+			metrics.RecordUS(h, 200+v*7)
+		}
+		before[i] = hopTotal{status: 302, to: fmt.Sprint("/to/", i), requests: 1000, hist: metrics.MustEncode(h)}
+		for v := range int64(1000) {
+			metrics.RecordUS(h, 300+v*11)
+		}
+		after[i] = hopTotal{status: 302, to: fmt.Sprint("/to/", i), requests: 2000, hist: metrics.MustEncode(h)}
+	}
+	for i := range before { // as the Fan keeps them: decoded
+		_, before[i].counts = since(before[i].hist, nil)
+	}
+	fr := frame{steps: []stepTotal{{name: StepName{Scenario: "s", Step: "get"}, hops: after}}}
+	f := &Fan{hopLast: map[hopKey]hopTotal{}, hopCum: map[HopName]*hdr.Histogram{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, h := range before {
+			f.hopLast[hopKey{0, h.status, h.to}] = h
+		}
+		u := &Update{Steps: []StepName{fr.steps[0].name}}
+		f.hops(u, fr)
+		if len(u.Hops) != hops || u.Hops[0].Window.TotalCount() != 1000 {
+			b.Fatalf("hops %d, window %d", len(u.Hops), u.Hops[0].Window.TotalCount())
+		}
 	}
 }

@@ -163,7 +163,8 @@ type HopUpdate struct {
 	Step int // index into Update.Steps
 	// NewRequests and NewErrors are the hops followed, and those that
 	// failed, since the previous update (the run so far, as the
-	// counters: they may lead the window by a second).
+	// counters: they may lead the window by the two seconds a window
+	// stays open for late samples).
 	NewRequests, NewErrors int64
 	// Window is the latency (µs) of the hops NewRequests counts, and
 	// Latency of every hop of the series so far (across the loads of a
@@ -278,6 +279,9 @@ type hopTotal struct {
 	to               string
 	requests, errors int64
 	hist             string
+	// counts are hist's decoded counts, kept at the last frame for the
+	// hops with latency (what the next frame's is taken from).
+	counts []int64
 }
 
 // hopKey is a hop entry of the running load: its step's index in the
@@ -328,7 +332,7 @@ func (f *Fan) Window(w result.Window, run *result.Run) {
 			fr.steps[i] = stepTotal{name: StepName{st.Scenario, st.Step, st.Kind, loadOf[st.Scenario]}, requests: st.Requests,
 				errs: append([]result.ErrorCount(nil), st.Errs...)}
 			for _, h := range st.Hops {
-				fr.steps[i].hops = append(fr.steps[i].hops, hopTotal{h.Status, h.To, h.Requests, h.Errors, h.Hist})
+				fr.steps[i].hops = append(fr.steps[i].hops, hopTotal{status: h.Status, to: h.To, requests: h.Requests, errors: h.Errors, hist: h.Hist})
 			}
 		}
 	}
@@ -468,14 +472,13 @@ func (f *Fan) hops(u *Update, fr frame) {
 				f.hopCum[name] = cum
 			}
 			var win *hdr.Histogram
+			h.counts = last.counts
 			if cum != nil && dr > 0 {
-				if win = since(h.hist, last.hist); win != nil {
+				if win, h.counts = since(h.hist, last.counts); win != nil {
 					cum.Merge(win)
 				}
 			}
-			if cum == nil {
-				h.hist = "" // no latency kept: nothing to subtract next time
-			}
+			h.hist = "" // kept decoded, in counts
 			f.hopLast[k] = h
 			j := slices.IndexFunc(u.Hops, func(o HopUpdate) bool { return o.Name == name })
 			if j < 0 {
@@ -497,29 +500,24 @@ func (f *Fan) hops(u *Update, fr frame) {
 }
 
 // since is the histogram of what cur (encoded, cumulative) recorded
-// after prev (encoded, an earlier state of the same histogram; "" for
-// none): nil when either cannot be read.
-func since(cur, prev string) *hdr.Histogram {
+// after the state whose counts are prev (nil for none), and cur's
+// counts, for the next call. A cur that cannot be read gives nil and
+// prev; prev of another geometry counts as none.
+func since(cur string, prev []int64) (*hdr.Histogram, []int64) {
 	c, err := metrics.Decode(cur)
-	if err != nil || prev == "" {
-		if err != nil {
-			return nil
-		}
-		return c
-	}
-	p, err := metrics.Decode(prev)
 	if err != nil {
-		return nil
+		return nil, prev
 	}
-	cs, ps := c.Export(), p.Export()
-	if cs.LowestTrackableValue != ps.LowestTrackableValue || cs.HighestTrackableValue != ps.HighestTrackableValue ||
-		cs.SignificantFigures != ps.SignificantFigures || len(cs.Counts) != len(ps.Counts) {
-		return nil
+	cs := c.Export() // a copy: kept for the next call
+	if len(prev) != len(cs.Counts) {
+		return c, cs.Counts
 	}
-	for i, n := range ps.Counts {
-		cs.Counts[i] = max(cs.Counts[i]-n, 0)
+	diff := &hdr.Snapshot{LowestTrackableValue: cs.LowestTrackableValue, HighestTrackableValue: cs.HighestTrackableValue,
+		SignificantFigures: cs.SignificantFigures, Counts: make([]int64, len(cs.Counts))}
+	for i, n := range cs.Counts {
+		diff.Counts[i] = max(n-prev[i], 0)
 	}
-	return hdr.Import(cs)
+	return hdr.Import(diff), cs.Counts
 }
 
 // addCount adds n to the count of (step, kind), folding the steps past

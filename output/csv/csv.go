@@ -12,7 +12,8 @@
 // its own right under the step's, in the windows where some were
 // followed: hop is the status that asked for it and where it led ("302
 // /next"), requests and errors count those hops (since the previous
-// window, as the live counters: a second ahead at most) and the
+// window, as the live counters: up to two seconds ahead of the step's
+// row, the time a window stays open for late samples) and the
 // percentiles are their own exchanges' (empty for the hops past
 // output.MaxHopLatencies, which carry no latency). A step has at most 16
 // hop rows a window (the collector's bound).
