@@ -139,6 +139,29 @@ func openSinks(t *testing.T, csvPath, collector string, labels output.Labels, in
 	return cs, ps, ot
 }
 
+// runLive runs p with the three live outputs (labelled with labels),
+// OTLP exporting once, at the end, to a receiver; it returns the Run, the
+// CSV file, the probe that scraped the Prometheus endpoint and the
+// receiver.
+func runLive(t *testing.T, p *plan.Plan, labels output.Labels) (*result.Run, string, *probe, *receiver) {
+	t.Helper()
+	rc := &receiver{}
+	collector := httptest.NewServer(rc)
+	t.Cleanup(collector.Close)
+	csvPath := filepath.Join(t.TempDir(), "live.csv")
+	cs, ps, ot := openSinks(t, csvPath, collector.URL, labels, time.Hour)
+	pr := &probe{url: ps.URL()}
+	fan := output.NewFan(pr, cs, ps, ot)
+	run, err := suite.RunLoad(context.Background(), p, suite.LoadOptions{OnWindow: fan.Window})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fan.Close(run); err != nil {
+		t.Fatal(err)
+	}
+	return run, csvPath, pr, rc
+}
+
 // readCSV reads a CSV file with the standard decoder.
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
@@ -468,20 +491,7 @@ loads:
 		"browse": {"load": "browsers", "team": "web", "tier": "gold"},
 		"orders": {"load": "api", "team": "api", "tier": ""},
 	}
-	rc := &receiver{}
-	collector := httptest.NewServer(rc)
-	defer collector.Close()
-	csvPath := filepath.Join(t.TempDir(), "tags.csv")
-	cs, ps, ot := openSinks(t, csvPath, collector.URL, labels, time.Hour) // OTLP exports once, at Close
-	pr := &probe{url: ps.URL()}
-	fan := output.NewFan(pr, cs, ps, ot)
-	run, err := suite.RunLoad(context.Background(), p, suite.LoadOptions{OnWindow: fan.Window})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fan.Close(run); err != nil {
-		t.Fatal(err)
-	}
+	run, csvPath, pr, rc := runLive(t, p, labels)
 	for _, st := range run.Steps {
 		if st.Requests == 0 {
 			t.Fatalf("step %s/%s sent nothing", st.Scenario, st.Step)

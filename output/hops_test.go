@@ -1,23 +1,18 @@
 package output_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stampede-perf/stampede/metrics"
-	"github.com/stampede-perf/stampede/output"
 	"github.com/stampede-perf/stampede/output/csv"
 	"github.com/stampede-perf/stampede/output/otlp"
 	"github.com/stampede-perf/stampede/output/prometheus"
 	"github.com/stampede-perf/stampede/plan"
-	"github.com/stampede-perf/stampede/suite"
 )
 
 // TestLiveOutputsCarryHops runs a real load whose steps follow redirects
@@ -43,10 +38,6 @@ func TestLiveOutputsCarryHops(t *testing.T) {
 	mux.HandleFunc("/d/", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("d")) })
 	target := httptest.NewServer(mux)
 	defer target.Close()
-	rc := &receiver{}
-	collector := httptest.NewServer(rc)
-	defer collector.Close()
-
 	p, err := plan.Parse("hops.yaml", []byte(`name: hops
 target: {base_url: "`+target.URL+`"}
 scenarios:
@@ -56,17 +47,7 @@ load: {rate: 100, duration: 2s}
 	if err != nil {
 		t.Fatal(err)
 	}
-	csvPath := filepath.Join(t.TempDir(), "hops.csv")
-	cs, ps, ot := openSinks(t, csvPath, collector.URL, nil, time.Hour) // OTLP exports once, at Close
-	pr := &probe{url: ps.URL()}
-	fan := output.NewFan(pr, cs, ps, ot)
-	run, err := suite.RunLoad(context.Background(), p, suite.LoadOptions{OnWindow: fan.Window})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fan.Close(run); err != nil {
-		t.Fatal(err)
-	}
+	run, csvPath, pr, rc := runLive(t, p, nil)
 
 	// What the run says: requests per step/hop series.
 	want := map[string]int64{}
