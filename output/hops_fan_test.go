@@ -2,8 +2,10 @@ package output
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -136,6 +138,26 @@ func BenchmarkFanHops(b *testing.B) {
 		f.hops(u, fr)
 		if len(u.Hops) != hops || u.Hops[0].Window.TotalCount() != 1000 {
 			b.Fatalf("hops %d, window %d", len(u.Hops), u.Hops[0].Window.TotalCount())
+		}
+	}
+}
+
+// A hop's label is bounded, cut at a character.
+func TestHopLabelBounded(t *testing.T) {
+	long := "/" + strings.Repeat("é", MaxHopLabel)
+	for _, tc := range []struct {
+		to   string
+		want string
+	}{
+		{"/next", "302 /next"},
+		{long, ""},
+	} {
+		got := hopLabel(302, tc.to)
+		if tc.want != "" && got != tc.want {
+			t.Errorf("hopLabel(302, %q) = %q, want %q", tc.to, got, tc.want)
+		}
+		if len(got) > MaxHopLabel || !utf8.ValidString(got) || (tc.want == "" && !strings.HasSuffix(got, "…")) {
+			t.Errorf("hopLabel(302, %d bytes) = %d bytes %q", len(tc.to), len(got), got)
 		}
 	}
 }

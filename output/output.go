@@ -62,6 +62,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -78,6 +79,9 @@ const (
 	MaxKinds = 32
 	// MaxHopLatencies is how many hop series get latency histograms.
 	MaxHopLatencies = 64
+	// MaxHopLabel is the longest hop label in bytes: a longer
+	// destination is cut (at a character) and ends with "…".
+	MaxHopLabel = 256
 	// OtherStep is the step name shared by the steps past MaxSteps.
 	OtherStep = "(other steps)"
 	// OtherKind is the error kind shared by the kinds past MaxKinds.
@@ -462,7 +466,7 @@ func (f *Fan) hops(u *Update, fr frame) {
 			if dr <= 0 && de <= 0 {
 				continue
 			}
-			name := HopName{u.StepOf(idx), result.HopResult{Status: h.status, To: h.to}.Label()}
+			name := HopName{u.StepOf(idx), hopLabel(h.status, h.to)}
 			if idx == MaxSteps {
 				name.Hop = metrics.OtherHop
 			}
@@ -497,6 +501,21 @@ func (f *Fan) hops(u *Update, fr frame) {
 			}
 		}
 	}
+}
+
+// hopLabel is a hop's label, at most MaxHopLabel bytes: where a redirect
+// leads is the target's to say, and a label is kept as long as the run.
+func hopLabel(status int, to string) string {
+	l := result.HopResult{Status: status, To: to}.Label()
+	if len(l) <= MaxHopLabel {
+		return l
+	}
+	const more = "…"
+	cut := MaxHopLabel - len(more)
+	for cut > 0 && !utf8.RuneStart(l[cut]) {
+		cut--
+	}
+	return l[:cut] + more
 }
 
 // since is the histogram of what cur (encoded, cumulative) recorded
