@@ -94,14 +94,15 @@ func index(v float64, scale int32) int32 { // scale ≥ 0
 	return int32(math.Ceil(math.Log2(v)*float64(int64(1)<<scale))) - 1
 }
 
-// Latencies holds each step's last conversion and the values of its
-// labels (Update.Values), in the order the steps were first seen: what a
-// sink hands its exporter. Set is called from the Fan's goroutine, Each
-// from a scrape's or an export's; both lock.
-type Latencies struct {
+// Latencies holds each series' last conversion and the values of its
+// labels (Update.Values), in the order the series were first seen: what
+// a sink hands its exporter. K names a series: a StepName for the steps'
+// latency, a HopName for the hops'. Set is called from the Fan's
+// goroutine, Each from a scrape's or an export's; both lock.
+type Latencies[K comparable] struct {
 	mu    sync.Mutex // guards hists and order
-	hists map[StepName]labelled
-	order []StepName
+	hists map[K]labelled
+	order []K
 }
 
 type labelled struct {
@@ -110,11 +111,11 @@ type labelled struct {
 }
 
 // Set keeps e as name's histogram, with the values of its labels.
-func (l *Latencies) Set(name StepName, values []string, e Exponential) {
+func (l *Latencies[K]) Set(name K, values []string, e Exponential) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.hists == nil {
-		l.hists = map[StepName]labelled{}
+		l.hists = map[K]labelled{}
 	}
 	if _, ok := l.hists[name]; !ok {
 		l.order = append(l.order, name)
@@ -122,9 +123,9 @@ func (l *Latencies) Set(name StepName, values []string, e Exponential) {
 	l.hists[name] = labelled{values, e}
 }
 
-// Each calls fn with every step's histogram and label values, holding
+// Each calls fn with every series' histogram and label values, holding
 // the lock.
-func (l *Latencies) Each(fn func(name StepName, values []string, e Exponential)) {
+func (l *Latencies[K]) Each(fn func(name K, values []string, e Exponential)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, name := range l.order {

@@ -32,6 +32,22 @@
 // "other"), so a sink's label sets number at most MaxSteps × MaxKinds;
 // the Fan holds one histogram (about 200 KB) per step label.
 //
+// Redirects: each hop a step followed (an entry of the step's `hops[]`:
+// the status that asked for it and where it led) has series of its own
+// beside the step's, labelled hop="302 /next" (HopName), never a label
+// on the step's own series: a hop is one more exchange inside a step
+// whose time the step's latency already holds, so the step's series
+// keep counting steps and adding them up never counts a step twice. The
+// Fan reads the hops from the snapshot (their counts and cumulative
+// histograms) and hands each window the increments (Update.Hops). The
+// collector keeps at most metrics.MaxHops entries a step, the last,
+// metrics.OtherHop, shared by the destinations past the first: so a
+// step has at most that many hop label sets, whatever its redirects
+// lead to (a token in a path makes every destination new). The hops of
+// the steps past MaxSteps share their OtherStep's OtherHop. Latency is
+// kept for the first MaxHopLatencies hop series of a run (the Fan holds
+// a histogram for each); the series past them count, without latency.
+//
 // In a plan with `loads:`, each step's series also carry the labels of
 // its load (Labels): the load's name and its tags, which the Fan reads
 // from the snapshot's loads. A scenario runs in one load, so they add
@@ -46,6 +62,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -60,6 +77,11 @@ const (
 	// MaxKinds is how many error kinds get labels of their own; the
 	// collector knows fewer than this.
 	MaxKinds = 32
+	// MaxHopLatencies is how many hop series get latency histograms.
+	MaxHopLatencies = 64
+	// MaxHopLabel is the longest hop label in bytes: a longer
+	// destination is cut (at a character) and ends with "…".
+	MaxHopLabel = 256
 	// OtherStep is the step name shared by the steps past MaxSteps.
 	OtherStep = "(other steps)"
 	// OtherKind is the error kind shared by the kinds past MaxKinds.
@@ -111,6 +133,9 @@ type Update struct {
 	// update: requests per step, errors per step and kind.
 	NewRequests []StepCount
 	NewErrors   []StepCount
+	// Hops are the redirects followed since the previous update, one
+	// entry per hop series that counted some.
+	Hops []HopUpdate
 	// NewDropped is the open model's iterations newly counted as dropped.
 	NewDropped int64
 	// StartLag is the running load's start lag so far.
@@ -127,6 +152,29 @@ type Update struct {
 type StepLatency struct {
 	Name StepName
 	Hist *hdr.Histogram
+}
+
+// HopName labels one hop series: its step and the hop (a HopResult's
+// Label: "302 /next", or metrics.OtherHop).
+type HopName struct {
+	StepName
+	Hop string
+}
+
+// HopUpdate is what one hop series counted since the previous update.
+type HopUpdate struct {
+	Name HopName
+	Step int // index into Update.Steps
+	// NewRequests and NewErrors are the hops followed, and those that
+	// failed, since the previous update (the run so far, as the
+	// counters: they may lead the window by the two seconds a window
+	// stays open for late samples).
+	NewRequests, NewErrors int64
+	// Window is the latency (µs) of the hops NewRequests counts, and
+	// Latency of every hop of the series so far (across the loads of a
+	// test; it changes after Update returns): both nil for a series past
+	// MaxHopLatencies, Window nil when the histograms could not be read.
+	Window, Latency *hdr.Histogram
 }
 
 // StepName labels one step: its scenario, name and kind, and the load
@@ -202,6 +250,8 @@ type Fan struct {
 	lastDrop int64
 	kinds    map[string]bool // the error kinds with labels of their own
 	cum      map[StepName]*hdr.Histogram
+	hopLast  map[hopKey]hopTotal // each hop entry of the running load at the last frame
+	hopCum   map[HopName]*hdr.Histogram
 	errs     []error
 
 	mu   sync.Mutex // guards lost
@@ -223,13 +273,34 @@ type stepTotal struct {
 	name     StepName
 	requests int64
 	errs     []result.ErrorCount // the snapshot's own slice, copied
+	hops     []hopTotal
+}
+
+// hopTotal is a hop entry of the snapshot: its counts so far and its
+// cumulative histogram, encoded.
+type hopTotal struct {
+	status           int
+	to               string
+	requests, errors int64
+	hist             string
+	// counts are hist's decoded counts, kept at the last frame for the
+	// hops with latency (what the next frame's is taken from).
+	counts []int64
+}
+
+// hopKey is a hop entry of the running load: its step's index in the
+// snapshot, and the entry's status and destination.
+type hopKey struct {
+	step   int
+	status int
+	to     string
 }
 
 // NewFan starts a fan over sinks. It owns them from now on: Close closes
 // them.
 func NewFan(sinks ...Sink) *Fan {
 	f := &Fan{sinks: sinks, q: make(chan frame, queueLen), done: make(chan struct{}), kinds: map[string]bool{},
-		cum: map[StepName]*hdr.Histogram{}}
+		cum: map[StepName]*hdr.Histogram{}, hopLast: map[hopKey]hopTotal{}, hopCum: map[HopName]*hdr.Histogram{}}
 	go f.run()
 	return f
 }
@@ -264,6 +335,9 @@ func (f *Fan) Window(w result.Window, run *result.Run) {
 		for i, st := range run.Steps {
 			fr.steps[i] = stepTotal{name: StepName{st.Scenario, st.Step, st.Kind, loadOf[st.Scenario]}, requests: st.Requests,
 				errs: append([]result.ErrorCount(nil), st.Errs...)}
+			for _, h := range st.Hops {
+				fr.steps[i].hops = append(fr.steps[i].hops, hopTotal{status: h.Status, to: h.To, requests: h.Requests, errors: h.Errors, hist: h.Hist})
+			}
 		}
 	}
 	select {
@@ -313,6 +387,7 @@ func (f *Fan) update(fr frame) *Update {
 		// A new load: its counts start again from zero.
 		f.load = fr.started
 		f.lastReq, f.lastErr, f.lastDrop = nil, nil, 0
+		clear(f.hopLast)
 	}
 	u.Steps = make([]StepName, 0, min(len(fr.steps), MaxSteps+1))
 	for i, st := range fr.steps {
@@ -349,6 +424,7 @@ func (f *Fan) update(fr frame) *Update {
 			}
 		}
 	}
+	f.hops(u, fr)
 	if d := fr.dropped - f.lastDrop; d > 0 {
 		u.NewDropped = d
 		f.lastDrop = fr.dropped
@@ -375,6 +451,92 @@ func (f *Fan) update(fr frame) *Update {
 		}
 	}
 	return u
+}
+
+// hops adds to u what each hop entry of the snapshot counted since the
+// previous frame, with the latency of those hops: the entry's cumulative
+// histogram less the one of the previous frame.
+func (f *Fan) hops(u *Update, fr frame) {
+	for i, st := range fr.steps {
+		idx := min(i, MaxSteps)
+		for _, h := range st.hops {
+			k := hopKey{i, h.status, h.to}
+			last := f.hopLast[k]
+			dr, de := h.requests-last.requests, h.errors-last.errors
+			if dr <= 0 && de <= 0 {
+				continue
+			}
+			name := HopName{u.StepOf(idx), hopLabel(h.status, h.to)}
+			if idx == MaxSteps {
+				name.Hop = metrics.OtherHop
+			}
+			cum := f.hopCum[name]
+			if cum == nil && len(f.hopCum) < MaxHopLatencies {
+				cum = metrics.NewHist()
+				f.hopCum[name] = cum
+			}
+			var win *hdr.Histogram
+			h.counts = last.counts
+			if cum != nil && dr > 0 {
+				if win, h.counts = since(h.hist, last.counts); win != nil {
+					cum.Merge(win)
+				}
+			}
+			h.hist = "" // kept decoded, in counts
+			f.hopLast[k] = h
+			j := slices.IndexFunc(u.Hops, func(o HopUpdate) bool { return o.Name == name })
+			if j < 0 {
+				u.Hops = append(u.Hops, HopUpdate{Name: name, Step: idx, Latency: cum})
+				j = len(u.Hops) - 1
+			}
+			hu := &u.Hops[j]
+			hu.NewRequests += max(dr, 0)
+			hu.NewErrors += max(de, 0)
+			switch {
+			case win == nil:
+			case hu.Window == nil:
+				hu.Window = win
+			default: // hops of the steps past MaxSteps, folded
+				hu.Window.Merge(win)
+			}
+		}
+	}
+}
+
+// hopLabel is a hop's label, at most MaxHopLabel bytes: where a redirect
+// leads is the target's to say, and a label is kept as long as the run.
+func hopLabel(status int, to string) string {
+	l := result.HopResult{Status: status, To: to}.Label()
+	if len(l) <= MaxHopLabel {
+		return l
+	}
+	const more = "…"
+	cut := MaxHopLabel - len(more)
+	for cut > 0 && !utf8.RuneStart(l[cut]) {
+		cut--
+	}
+	return l[:cut] + more
+}
+
+// since is the histogram of what cur (encoded, cumulative) recorded
+// after the state whose counts are prev (nil for none), and cur's
+// counts, for the next call. A cur that cannot be read gives nil and
+// prev; prev of another geometry counts as none.
+func since(cur string, prev []int64) (*hdr.Histogram, []int64) {
+	c, err := metrics.Decode(cur)
+	if err != nil {
+		return nil, prev
+	}
+	cs := c.Export() // a copy: kept for the next call
+	if len(prev) != len(cs.Counts) {
+		return c, cs.Counts
+	}
+	diff := &hdr.Snapshot{LowestTrackableValue: cs.LowestTrackableValue, HighestTrackableValue: cs.HighestTrackableValue,
+		SignificantFigures: cs.SignificantFigures, Counts: make([]int64, len(cs.Counts))}
+	for i, n := range cs.Counts {
+		diff.Counts[i] = max(n-prev[i], 0)
+	}
+	return hdr.Import(diff), cs.Counts
 }
 
 // addCount adds n to the count of (step, kind), folding the steps past

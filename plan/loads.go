@@ -253,7 +253,7 @@ func tagKey(k string) bool {
 // so that a load's tags can label its series beside them.
 func reservedTag(k string) bool {
 	switch k {
-	case "load", "scenario", "step", "kind", "phase", "quantile", "le":
+	case "load", "scenario", "step", "kind", "hop", "phase", "quantile", "le":
 		return true
 	}
 	return false

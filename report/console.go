@@ -14,15 +14,6 @@ import (
 	"github.com/stampede-perf/stampede/result"
 )
 
-// hopName is the row of a redirect a step followed, under the step's:
-// the status that asked for it and where it led.
-func hopName(h result.HopResult) string {
-	if h.Status == 0 { // the entry the destinations past a step's first share
-		return "  → " + h.To
-	}
-	return truncate(fmt.Sprintf("  → %d %s", h.Status, h.To), 48)
-}
-
 // Console writes the end-of-run summary: overall and per step, errors by
 // kind, thresholds and warnings.
 func Console(w io.Writer, r *result.Run) error {
@@ -61,12 +52,15 @@ func Console(w io.Writer, r *result.Run) error {
 		}
 	}
 	ew.printf("\n")
+	rows := stepRows(r)
 	names := []string{"overall", "latency ms"}
-	for _, st := range r.Steps {
-		names = append(names, truncate(st.Scenario+" / "+st.Step, 48))
-		for _, h := range st.Hops {
-			names = append(names, hopName(h))
+	for i, sr := range rows {
+		// A hop's row is indented under its step's, with an arrow.
+		if sr.Hop {
+			rows[i].Name = "  → " + sr.Name
 		}
+		rows[i].Name = truncate(rows[i].Name, 48)
+		names = append(names, rows[i].Name)
 	}
 	width := 0
 	for _, n := range names {
@@ -86,12 +80,9 @@ func Console(w io.Writer, r *result.Run) error {
 			f(l.Min), f(l.Mean), f(l.P50), f(l.P90), f(l.P95), f(l.P99), f(l.P999), f(l.Max))
 	}
 	row("overall", s.Requests, s.Errors, s.RPS, s.Latency)
-	if len(r.Steps) > 1 || (len(r.Steps) == 1 && (r.Steps[0].Scenario != "default" || len(r.Steps[0].Hops) > 0)) {
-		for _, st := range r.Steps {
-			row(truncate(st.Scenario+" / "+st.Step, 48), st.Requests, st.Errors, st.RPS, st.Latency)
-			for _, h := range st.Hops {
-				row(hopName(h), h.Requests, h.Errors, h.RPS, h.Latency)
-			}
+	if showSteps(r) {
+		for _, sr := range rows {
+			row(sr.Name, sr.Requests, sr.Errors, sr.RPS, sr.Latency)
 		}
 	}
 	tw.Flush()

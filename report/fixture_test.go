@@ -30,7 +30,12 @@ func richRun() *result.Run {
 		},
 		Steps: []result.StepResult{
 			{Scenario: "Browse Products", Step: "list products", Kind: "http", Requests: 12000, Errors: 10, RPS: 100, Latency: result.Latency{Mean: 45, P50: 30, P90: 90, P95: 140, P99: 480, P999: 950, Max: 2100}},
-			{Scenario: "Add to Cart", Step: "add to cart", Kind: "http", Requests: 12000, Errors: 300, RPS: 100, Latency: result.Latency{Mean: 31, P50: 15, P90: 70, P95: 100, P99: 300, P999: 700, Max: 1500}},
+			{Scenario: "Add to Cart", Step: "add to cart", Kind: "http", Requests: 12000, Errors: 300, RPS: 100, Latency: result.Latency{Mean: 31, P50: 15, P90: 70, P95: 100, P99: 300, P999: 700, Max: 1500},
+				Redirects: 12100, RedirectMS: 4.2, Hops: []result.HopResult{
+					{Status: 302, To: "/cart", Requests: 12000, Errors: 3, RPS: 100, Latency: result.Latency{Mean: 4.1, P50: 3.5, P90: 6, P95: 7.25, P99: 12.5, P999: 30, Max: 41}},
+					{Status: 307, To: "/cart/<b>|x*_y", Requests: 60, RPS: 0.5, Latency: result.Latency{Mean: 9, P50: 8, P90: 11, P95: 13, P99: 19, P999: 19, Max: 19}},
+					{Status: 0, To: "(other destinations)", Requests: 40, Errors: 1, RPS: 0.333, Latency: result.Latency{Mean: 12, P50: 10, P90: 20, P95: 22, P99: 30, P999: 30, Max: 30}},
+				}},
 		},
 		Errors: []result.ErrorCount{
 			{Scenario: "Add to Cart", Step: "add to cart", Kind: "timeout", Count: 240, Example: "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"},

@@ -62,6 +62,10 @@ type htmlView struct {
 
 	Thresholds []thresholdRow
 	Plans      []planGroup
+	// StepRows are the per-step table's rows: each step, then the
+	// redirects it followed.
+	StepRows []stepRow
+	Hops     bool // some step followed redirects
 
 	Latency, Throughput, Users, Errors template.HTML
 	CPU, Memory, Heap, IO              template.HTML
@@ -82,7 +86,8 @@ type planGroup struct {
 }
 
 func newHTMLView(r *result.Run) *htmlView {
-	v := &htmlView{Run: r, Title: r.Plan}
+	v := &htmlView{Run: r, Title: r.Plan, StepRows: stepRows(r)}
+	v.Hops = slices.ContainsFunc(v.StepRows, func(s stepRow) bool { return s.Hop })
 	if v.Title == "" {
 		v.Title = "stampede run"
 	}

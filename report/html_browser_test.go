@@ -178,6 +178,39 @@ func TestHTMLInChromium(t *testing.T) {
 		t.Errorf("page: %+v", info)
 	}
 
+	// The hops are laid out as rows of their own, each below the row
+	// of its step and above the next step's, with the destination as
+	// text (not markup).
+	var rows []struct {
+		Name    string
+		Hop     bool
+		Top     float64
+		Height  float64
+		Visible bool
+	}
+	b.eval(t, pc.session, `JSON.stringify([...document.querySelectorAll("table.steps tbody tr:not(.total)")].map(tr => {
+	  const box = tr.getBoundingClientRect(), cell = tr.cells[0], style = getComputedStyle(tr);
+	  return {name: cell.innerText.trim(), hop: tr.classList.contains("hop"), top: box.top + scrollY, height: box.height,
+	          visible: style.visibility === "visible" && style.display !== "none" && cell.getBoundingClientRect().width > 0};
+	}))`, &rows)
+	var laid []string
+	step, top := "", -1.0
+	for _, r := range rows {
+		if !r.Visible || r.Height < 10 || r.Top <= top {
+			t.Errorf("row %q is not laid out below the one before it: %+v", r.Name, r)
+		}
+		top = r.Top
+		if !r.Hop {
+			step = r.Name
+		}
+		laid = append(laid, step+" | "+r.Name)
+	}
+	wantRows := []string{"Browse Products / list products | Browse Products / list products", "Add to Cart / add to cart | Add to Cart / add to cart",
+		"Add to Cart / add to cart | → 302 /cart", "Add to Cart / add to cart | → 307 /cart/<b>|x*_y", "Add to Cart / add to cart | → (other destinations)"}
+	if strings.Join(laid, "\n") != strings.Join(wantRows, "\n") {
+		t.Errorf("step table rows (step | row):\n  %s", strings.Join(laid, "\n  "))
+	}
+
 	shot := screenshot(t, b, pc.session)
 	out := filepath.Join(dir, "report.png")
 	if *update {

@@ -72,6 +72,7 @@ func Markdown(w io.Writer, r *result.Run) error {
 	ew.printf("| requests | throughput | errors | p50 | p95 | p99 |\n|---:|---:|---:|---:|---:|---:|\n")
 	ew.printf("| %d | %s/s | %s | %s ms | %s ms | %s ms |\n\n", s.Requests, numText(s.RPS), pctText(s.ErrorRate), f(s.Latency.P50), f(s.Latency.P95), f(s.Latency.P99))
 	mdLoads(ew, r)
+	mdSteps(ew, r)
 
 	var ths []thresholdRow
 	for _, t := range r.Thresholds {

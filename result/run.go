@@ -9,7 +9,10 @@
 // merged exactly rather than by averaging percentiles.
 package result
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Version is the current version of the Run document.
 const Version = 1
@@ -203,6 +206,16 @@ type HopResult struct {
 	RPS      float64 `json:"rps"`
 	Latency  Latency `json:"latency_ms"`
 	Hist     string  `json:"hist,omitempty"`
+}
+
+// Label names a hop as the reports and the live outputs show it: the
+// status that asked for it and where it led ("302 /home"), or, for the
+// entry shared by the destinations past a step's first, that entry's To.
+func (h HopResult) Label() string {
+	if h.Status == 0 {
+		return h.To
+	}
+	return strconv.Itoa(h.Status) + " " + h.To
 }
 
 // ScenarioResult counts the iterations of one scenario.

@@ -6,7 +6,17 @@
 // (timestamp in Unix seconds, scenario, name for the step); the others
 // are stampede's window fields with their units in their names:
 //
-//	timestamp,t_s,phase,scenario,name,kind,vus,requests,errors,rps,p50_ms,p95_ms,p99_ms
+//	timestamp,t_s,phase,scenario,name,kind,vus,requests,errors,rps,p50_ms,p95_ms,p99_ms,hop
+//
+// hop is empty on a step's row. A redirect the step followed has rows of
+// its own right under the step's, in the windows where some were
+// followed: hop is the status that asked for it and where it led ("302
+// /next"), requests and errors count those hops (since the previous
+// window, as the live counters: up to two seconds ahead of the step's
+// row, the time a window stays open for late samples) and the
+// percentiles are their own exchanges' (empty for the hops past
+// output.MaxHopLatencies, which carry no latency). A step has at most 16
+// hop rows a window (the collector's bound).
 //
 // In a plan with `loads:` the labels of its loads (output.Labels) follow
 // as more columns: load, the load's name, and tag_NAME for each tag name
@@ -35,7 +45,7 @@ import (
 )
 
 // Header is the first row of the file.
-var header = []string{"timestamp", "t_s", "phase", "scenario", "name", "kind", "vus", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms"}
+var header = []string{"timestamp", "t_s", "phase", "scenario", "name", "kind", "vus", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms", "hop"}
 
 // Header returns the column names, in order, for the labels of a plan's
 // loads (nil for a run of one load).
@@ -149,9 +159,26 @@ func (s *Sink) Update(u *output.Update) error {
 		s.row[7], s.row[8] = strconv.FormatInt(r.req, 10), strconv.FormatInt(r.errs, 10)
 		s.row[9] = num(float64(r.req) / length)
 		s.row[10], s.row[11], s.row[12] = num(r.p50), num(r.p95), num(r.p99)
+		s.row[13] = ""
 		copy(s.row[len(header):], u.Values(s.labels, st))
 		if err := s.w.Write(s.row); err != nil {
 			return s.fail(err)
+		}
+		for _, h := range u.Hops {
+			if h.Step != i {
+				continue
+			}
+			s.row[7], s.row[8] = strconv.FormatInt(h.NewRequests, 10), strconv.FormatInt(h.NewErrors, 10)
+			s.row[9] = num(float64(h.NewRequests) / length)
+			s.row[10], s.row[11], s.row[12] = "", "", ""
+			if h.Window != nil && h.Window.TotalCount() > 0 {
+				l := metrics.Percentiles(h.Window)
+				s.row[10], s.row[11], s.row[12] = num(l.P50), num(l.P95), num(l.P99)
+			}
+			s.row[13] = h.Name.Hop
+			if err := s.w.Write(s.row); err != nil {
+				return s.fail(err)
+			}
 		}
 	}
 	s.w.Flush()

@@ -13,6 +13,15 @@
 //	stampede.phase{phase}                             gauge, 1 for the running phase, 0 for the ones before
 //	stampede.generator.cpu                            gauge (% of one core)
 //	stampede.generator.saturated                      gauge, 1 when the generator is the limit
+//	stampede.hop.requests{scenario,step,hop}          counter, redirects followed
+//	stampede.hop.errors{scenario,step,hop}            counter, redirects whose exchange failed
+//	stampede.hop.duration{scenario,step,hop}          histogram (s), each hop's own exchange
+//
+// A hop is a redirect a step followed; its attribute hop is the status
+// that asked for it and where it led ("302 /next"), at most 16 a step
+// (the collector's bound), with latency for the first
+// output.MaxHopLatencies of a run. They are metrics of their own, so the
+// request metrics still count steps.
 //
 // In a plan with `loads:`, every step's data points also carry the
 // attribute load, the load's name, and one per tag of its
@@ -63,7 +72,14 @@ const (
 	Phase     = "stampede.phase"
 	CPU       = "stampede.generator.cpu"
 	Saturated = "stampede.generator.saturated"
+
+	HopRequests = "stampede.hop.requests"
+	HopErrors   = "stampede.hop.errors"
+	HopDuration = "stampede.hop.duration"
 )
+
+// HopAttr is the attribute naming a hop: its status and destination.
+const HopAttr = "hop"
 
 // scopeName names the instrumentation scope of every metric.
 const scopeName = "github.com/stampede-perf/stampede/output/otlp"
@@ -100,6 +116,7 @@ type Sink struct {
 	exp      *countingExporter
 
 	requests, errs, dropped metric.Int64Counter
+	hopReqs, hopErrs        metric.Int64Counter
 	duration                *latency
 	vus, phase, sat         metric.Int64Gauge
 	lag, cpu                metric.Float64Gauge
@@ -154,6 +171,10 @@ func New(ctx context.Context, rawURL string, o Options) (*Sink, error) {
 	add(err)
 	s.sat, err = m.Int64Gauge(Saturated, metric.WithDescription("1 when the generator, not the target, is the limit of the running load."))
 	add(err)
+	s.hopReqs, err = m.Int64Counter(HopRequests, metric.WithUnit("{request}"), metric.WithDescription("Redirects followed, by step and hop (the status that asked for it and where it led)."))
+	add(err)
+	s.hopErrs, err = m.Int64Counter(HopErrors, metric.WithUnit("{request}"), metric.WithDescription("Redirects followed whose exchange failed, by step and hop."))
+	add(err)
 	if len(errs) > 0 {
 		_ = s.provider.Shutdown(ctx)
 		return nil, fmt.Errorf("otlp=%s: %v", rawURL, errs[0])
@@ -205,6 +226,19 @@ func (s *Sink) Update(u *output.Update) error {
 	for _, l := range u.Latency {
 		s.duration.Set(l.Name, s.attrsOf(u, l.Name).pairs, output.ExponentialOf(l.Hist, nil))
 	}
+	for _, h := range u.Hops {
+		a := s.attrsOf(u, h.Name.StepName)
+		opt := metric.WithAttributes(append(slices.Clip(a.kvs), attribute.String(HopAttr, h.Name.Hop))...)
+		if h.NewRequests > 0 {
+			s.hopReqs.Add(ctx, h.NewRequests, opt)
+		}
+		if h.NewErrors > 0 {
+			s.hopErrs.Add(ctx, h.NewErrors, opt)
+		}
+		if h.Latency != nil && h.Window != nil {
+			s.duration.hops.Set(h.Name, append(slices.Clip(a.pairs), HopAttr, h.Name.Hop), output.ExponentialOf(h.Latency, nil))
+		}
+	}
 	s.vus.Record(ctx, int64(u.VUs))
 	l := u.StartLag
 	for _, q := range []struct {
@@ -230,11 +264,12 @@ func (s *Sink) Update(u *output.Update) error {
 	return nil
 }
 
-// latency produces the latency histograms: each step's last conversion,
-// cumulative since the run started.
+// latency produces the latency histograms: each step's and each hop's
+// last conversion, cumulative since the run started.
 type latency struct {
 	start time.Time
-	output.Latencies
+	output.Latencies[output.StepName]
+	hops output.Latencies[output.HopName]
 }
 
 var _ sdkmetric.Producer = (*latency)(nil)
@@ -242,28 +277,43 @@ var _ sdkmetric.Producer = (*latency)(nil)
 // Produce is called by the reader at every collection.
 func (l *latency) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	now := time.Now()
-	h := metricdata.ExponentialHistogram[float64]{Temporality: metricdata.CumulativeTemporality}
+	steps := metricdata.ExponentialHistogram[float64]{Temporality: metricdata.CumulativeTemporality}
 	l.Each(func(_ output.StepName, pairs []string, e output.Exponential) {
-		kvs := make([]attribute.KeyValue, 0, len(pairs)/2)
-		for i := 0; i+1 < len(pairs); i += 2 {
-			kvs = append(kvs, attribute.String(pairs[i], pairs[i+1]))
-		}
-		h.DataPoints = append(h.DataPoints, metricdata.ExponentialHistogramDataPoint[float64]{
-			Attributes: attribute.NewSet(kvs...),
-			StartTime:  l.start, Time: now,
-			Count: e.Count, Sum: e.Sum, Scale: e.Scale,
-			Min: metricdata.NewExtrema(e.Min), Max: metricdata.NewExtrema(e.Max),
-			PositiveBucket: metricdata.ExponentialBucket{Offset: e.Offset, Counts: append([]uint64(nil), e.Counts...)},
-		})
+		steps.DataPoints = append(steps.DataPoints, l.point(now, pairs, e))
 	})
-	if len(h.DataPoints) == 0 {
+	hops := metricdata.ExponentialHistogram[float64]{Temporality: metricdata.CumulativeTemporality}
+	l.hops.Each(func(_ output.HopName, pairs []string, e output.Exponential) {
+		hops.DataPoints = append(hops.DataPoints, l.point(now, pairs, e))
+	})
+	var ms []metricdata.Metrics
+	if len(steps.DataPoints) > 0 {
+		ms = append(ms, metricdata.Metrics{Name: Duration, Unit: "s",
+			Description: "Request latency (from the intended start in the open model), by step.", Data: steps})
+	}
+	if len(hops.DataPoints) > 0 {
+		ms = append(ms, metricdata.Metrics{Name: HopDuration, Unit: "s",
+			Description: "Time of a followed redirect's own exchange, from its request to its answer, by step and hop.", Data: hops})
+	}
+	if len(ms) == 0 {
 		return nil, nil
 	}
-	return []metricdata.ScopeMetrics{{
-		Scope: instrumentation.Scope{Name: scopeName},
-		Metrics: []metricdata.Metrics{{Name: Duration, Unit: "s",
-			Description: "Request latency (from the intended start in the open model), by step.", Data: h}},
-	}}, nil
+	return []metricdata.ScopeMetrics{{Scope: instrumentation.Scope{Name: scopeName}, Metrics: ms}}, nil
+}
+
+// point is one histogram's data point, its attributes given as key,
+// value, key, value…
+func (l *latency) point(now time.Time, pairs []string, e output.Exponential) metricdata.ExponentialHistogramDataPoint[float64] {
+	kvs := make([]attribute.KeyValue, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		kvs = append(kvs, attribute.String(pairs[i], pairs[i+1]))
+	}
+	return metricdata.ExponentialHistogramDataPoint[float64]{
+		Attributes: attribute.NewSet(kvs...),
+		StartTime:  l.start, Time: now,
+		Count: e.Count, Sum: e.Sum, Scale: e.Scale,
+		Min: metricdata.NewExtrema(e.Min), Max: metricdata.NewExtrema(e.Max),
+		PositiveBucket: metricdata.ExponentialBucket{Offset: e.Offset, Counts: append([]uint64(nil), e.Counts...)},
+	}
 }
 
 // Close exports what is left and shuts the exporter down (10 s at most).

@@ -13,6 +13,17 @@
 //	stampede_phase{phase}                                gauge, 1 for the running phase
 //	stampede_generator_cpu_percent                       gauge, of one core, the running load's mean
 //	stampede_generator_saturated                         gauge, 1 when the generator is the limit
+//	stampede_hop_requests_total{scenario,step,hop}       counter, redirects followed
+//	stampede_hop_errors_total{scenario,step,hop}         counter, redirects whose exchange failed
+//	stampede_hop_duration_seconds{scenario,step,hop}     histogram: native and classic, each hop's own exchange
+//
+// A hop is a redirect a step followed; hop is its status and where it
+// led ("302 /next"). Hops are series of their own, not a label on the
+// request series: a hop is one more exchange inside a step, already in
+// the step's latency, so sums over stampede_requests_total still count
+// steps. A step has at most 16 hop label sets (the collector's bound:
+// the destinations past the first 15 share "(other destinations)"), and
+// the latency of at most output.MaxHopLatencies of them is exported.
 //
 // In a plan with `loads:`, every step series also carries the labels of
 // the plan's loads (output.Labels): load, the load's name, and each tag
@@ -63,12 +74,23 @@ const (
 	Phase     = "stampede_phase"
 	CPU       = "stampede_generator_cpu_percent"
 	Saturated = "stampede_generator_saturated"
+
+	HopRequests = "stampede_hop_requests_total"
+	HopErrors   = "stampede_hop_errors_total"
+	HopDuration = "stampede_hop_duration_seconds"
 )
 
 // Names lists every metric name the endpoint exports.
 func Names() []string {
-	return []string{Requests, Errors, Duration, VUs, StartLag, Dropped, Phase, CPU, Saturated}
+	return []string{Requests, Errors, Duration, VUs, StartLag, Dropped, Phase, CPU, Saturated, HopRequests, HopErrors, HopDuration}
 }
+
+// HopNames lists the metric names that carry hops: a run whose steps
+// follow no redirect exports none of them.
+func HopNames() []string { return []string{HopRequests, HopErrors, HopDuration} }
+
+// HopLabel is the label naming a hop: its status and destination.
+const HopLabel = "hop"
 
 // Buckets are the classic histogram's upper bounds, in seconds.
 func Buckets() []float64 {
@@ -87,14 +109,16 @@ type Sink struct {
 	// served is closed when Serve returned.
 	served chan struct{}
 
-	requests, errs *prometheus.CounterVec
-	duration       *latency
-	vus, cpu, sat  prometheus.Gauge
-	lag, phase     *prometheus.GaugeVec
-	dropped        prometheus.Counter
-	lastPhase      string
-	labels         output.Labels // the loads' labels, after scenario and step
-	values         []string      // scratch: one series' label values
+	requests, errs   *prometheus.CounterVec
+	duration         *latency[output.StepName]
+	hopReqs, hopErrs *prometheus.CounterVec
+	hopDuration      *latency[output.HopName]
+	vus, cpu, sat    prometheus.Gauge
+	lag, phase       *prometheus.GaugeVec
+	dropped          prometheus.Counter
+	lastPhase        string
+	labels           output.Labels // the loads' labels, after scenario and step
+	values           []string      // scratch: one series' label values
 }
 
 var _ output.Sink = (*Sink)(nil)
@@ -134,10 +158,18 @@ func New(addr string, labels output.Labels) (*Sink, error) {
 		Help: "Requests sent, by step."}, step)
 	s.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: Errors,
 		Help: "Failed requests, by step and error kind."}, append(slices.Clip(step), "kind"))
-	s.duration = &latency{
+	s.duration = &latency[output.StepName]{
 		desc: prometheus.NewDesc(Duration, "Request latency (from the intended start in the open model), by step.",
 			step, nil),
 		bounds: Buckets(), start: time.Now()}
+	hop := append(slices.Clip(step), HopLabel)
+	s.hopReqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: HopRequests,
+		Help: "Redirects followed, by step and hop (the status that asked for it and where it led)."}, hop)
+	s.hopErrs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: HopErrors,
+		Help: "Redirects followed whose exchange failed, by step and hop."}, hop)
+	s.hopDuration = &latency[output.HopName]{
+		desc:   prometheus.NewDesc(HopDuration, "Time of a followed redirect's own exchange, from its request to its answer, by step and hop.", hop, nil),
+		bounds: Buckets(), start: s.duration.start}
 	s.vus = prometheus.NewGauge(prometheus.GaugeOpts{Name: VUs, Help: "Virtual users running."})
 	s.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: StartLag,
 		Help: "Start lag of the running load's iterations so far: how late they started, by quantile."}, []string{"quantile"})
@@ -149,7 +181,7 @@ func New(addr string, labels output.Labels) (*Sink, error) {
 		Help: "The generator's CPU use during the running load, percent of one core."})
 	s.sat = prometheus.NewGauge(prometheus.GaugeOpts{Name: Saturated,
 		Help: "1 when the generator, not the target, is the limit of the running load."})
-	reg.MustRegister(s.requests, s.errs, s.duration, s.vus, s.lag, s.dropped, s.phase, s.cpu, s.sat)
+	reg.MustRegister(s.requests, s.errs, s.duration, s.vus, s.lag, s.dropped, s.phase, s.cpu, s.sat, s.hopReqs, s.hopErrs, s.hopDuration)
 
 	mux := http.NewServeMux()
 	mux.Handle(Path, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
@@ -181,6 +213,18 @@ func (s *Sink) Update(u *output.Update) error {
 	}
 	for _, l := range u.Latency {
 		s.duration.Set(l.Name, slices.Clone(s.stepValues(u, l.Name)), output.ExponentialOf(l.Hist, s.duration.bounds))
+	}
+	for _, h := range u.Hops {
+		values := append(s.stepValues(u, h.Name.StepName), h.Name.Hop)
+		if h.NewRequests > 0 {
+			s.hopReqs.WithLabelValues(values...).Add(float64(h.NewRequests))
+		}
+		if h.NewErrors > 0 {
+			s.hopErrs.WithLabelValues(values...).Add(float64(h.NewErrors))
+		}
+		if h.Latency != nil && h.Window != nil {
+			s.hopDuration.Set(h.Name, slices.Clone(values), output.ExponentialOf(h.Latency, s.hopDuration.bounds))
+		}
 	}
 	s.vus.Set(float64(u.VUs))
 	l := u.StartLag
@@ -216,19 +260,20 @@ func (s *Sink) stepValues(u *output.Update, st output.StepName) []string {
 	return s.values
 }
 
-// latency is the collector of the latency histograms: each step's last
-// conversion, exported as a native histogram with classic buckets.
-type latency struct {
+// latency is the collector of the latency histograms: each step's (or
+// hop's) last conversion, exported as a native histogram with classic
+// buckets.
+type latency[K comparable] struct {
 	desc   *prometheus.Desc
 	bounds []float64
 	start  time.Time // the histograms' created timestamp
-	output.Latencies
+	output.Latencies[K]
 }
 
-func (l *latency) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
+func (l *latency[K]) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
 
-func (l *latency) Collect(ch chan<- prometheus.Metric) {
-	l.Each(func(_ output.StepName, values []string, e output.Exponential) {
+func (l *latency[K]) Collect(ch chan<- prometheus.Metric) {
+	l.Each(func(_ K, values []string, e output.Exponential) {
 		pos := make(map[int]int64, len(e.Counts))
 		for i, c := range e.Counts {
 			if c > 0 {
