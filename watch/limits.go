@@ -173,12 +173,16 @@ func memoryLimit(version int, dir, root string) float64 {
 
 // oneMemoryLimit is one cgroup's memory limit in bytes (0: none).
 func oneMemoryLimit(version int, dir string) float64 {
-	name := "memory.max"
 	if version == 1 {
-		name = "memory.limit_in_bytes"
+		return bytesLimit(filepath.Join(dir, "memory.limit_in_bytes"))
 	}
-	v, err := strconv.ParseFloat(readLine(filepath.Join(dir, name)), 64) // "max" fails: none
-	if err != nil || v <= 0 || v >= math.MaxInt64/2 {                    // v1 writes "no limit" as the largest page-aligned int64
+	return bytesLimit(filepath.Join(dir, "memory.max"))
+}
+
+// bytesLimit is the limit in bytes in the file name (0: none).
+func bytesLimit(name string) float64 {
+	v, err := strconv.ParseFloat(readLine(name), 64)  // "max" fails: none
+	if err != nil || v <= 0 || v >= math.MaxInt64/2 { // v1 writes "no limit" as the largest page-aligned int64
 		return 0
 	}
 	return v
@@ -212,9 +216,17 @@ func oomKills(version int, dir string) (int64, string, error) {
 
 // limitHits reads how often a cgroup's memory use reached its limit and
 // the file it is in: the max counter of memory.events in v2,
-// memory.failcnt in v1.
+// memory.failcnt in v1. Where v1 accounts swap, the kernel charges the
+// memory-and-swap counter first, and a charge it refuses there is not
+// counted in memory.failcnt — nor, on the kernels tried (6.18), in
+// memory.memsw.failcnt: with a memory-and-swap limit no higher than the
+// memory limit (docker's --memory-swap equal to --memory) the hits are
+// not counted anywhere, and are reported unreadable.
 func limitHits(version int, dir string) (int64, string, error) {
 	if version == 1 {
+		if sw := bytesLimit(filepath.Join(dir, "memory.memsw.limit_in_bytes")); sw > 0 && sw <= oneMemoryLimit(1, dir) {
+			return 0, "", fmt.Errorf("the memory-and-swap limit is the memory limit: memory.failcnt does not count")
+		}
 		n, err := strconv.ParseInt(readLine(filepath.Join(dir, "memory.failcnt")), 10, 64)
 		return n, "memory.failcnt", err
 	}

@@ -113,3 +113,30 @@ func TestLimitsV2WithoutControllers(t *testing.T) {
 		t.Errorf("limits %+v: want none from a hierarchy without the controllers", l)
 	}
 }
+
+// Where v1's memory-and-swap limit is no higher than its memory limit,
+// the kernel refuses a charge at the former and counts it in neither
+// failcnt: the limit hits are unknown, not zero. A memory-and-swap limit
+// above the memory limit leaves memory.failcnt counting.
+func TestLimitHitsUnderAMemswLimit(t *testing.T) {
+	for _, c := range []struct {
+		memsw string
+		src   string
+	}{{"67108864\n", ""}, {"68157440\n", "memory.failcnt"}, {"9223372036854771712\n", "memory.failcnt"}} {
+		tr := cgrouptest.Fake(t, 1)
+		tr.Set("memory.limit_in_bytes", "67108864\n", false)
+		tr.Set("memory.memsw.limit_in_bytes", c.memsw, false)
+		tr.Set("memory.failcnt", "4\n", false)
+		fsys, err := procfs.NewFS(tr.Proc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := readLimits(fsys, cgrouptest.FakePID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := r.limits; l.MemoryMB != 64 || l.LimitHitsSource != c.src {
+			t.Errorf("memsw limit %q: limits %+v, want 64 MB and limit hits from %q", c.memsw, l, c.src)
+		}
+	}
+}

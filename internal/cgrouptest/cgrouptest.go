@@ -171,7 +171,11 @@ func (g *Group) CPUFirst() {
 	g.Set("cpu.shares", "262144")
 }
 
-// MemoryLimit limits the group's memory to bytes, swap included.
+// MemoryLimit limits the group's memory to bytes, swap included (in v1
+// the memory-and-swap limit is a mebibyte over it, so that the kernel
+// refuses charges at the memory limit and counts them in
+// memory.failcnt: at an equal limit it refuses at memory-and-swap and
+// counts them nowhere).
 func (g *Group) MemoryLimit(bytes int64) {
 	g.t.Helper()
 	n := strconv.FormatInt(bytes, 10)
@@ -184,7 +188,7 @@ func (g *Group) MemoryLimit(bytes int64) {
 	}
 	g.Set("memory.limit_in_bytes", n)
 	if g.Has("memory.memsw.limit_in_bytes") {
-		g.Set("memory.memsw.limit_in_bytes", n)
+		g.Set("memory.memsw.limit_in_bytes", strconv.FormatInt(bytes+1<<20, 10))
 	}
 }
 
