@@ -288,8 +288,14 @@ func cgroupDistance(r *result.ResourceLimit) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "; its cgroup's memory limit: %.0f MB", r.CgroupMB)
-	if r.RSSMB > 0 {
+	switch {
+	case r.RSSMB > 0 && r.CgroupHeadroomMB >= 0:
 		fmt.Fprintf(&b, ", %.0f MB (%.0f%%) above that RSS", r.CgroupHeadroomMB, 100*r.CgroupHeadroomMB/r.CgroupMB)
+	case r.RSSMB > 0:
+		// RSS counts the pages of files mapped in (the program's own
+		// binary among them) that were charged to the cgroup that first
+		// read them.
+		fmt.Fprintf(&b, ", that RSS %.0f MB over it (RSS counts mapped file pages charged to other cgroups)", -r.CgroupHeadroomMB)
 	}
 	if r.LimitHitsSource != "" {
 		fmt.Fprintf(&b, ", reached %d times in the last step (%s)", r.LimitHits, r.LimitHitsSource)

@@ -42,7 +42,13 @@ func TestMemoryJudgeTellsOOMKillFromExit(t *testing.T) {
 		if !r.Reached || r.Load != 4 || r.Cause != c.cause || r.OOMKills != u.OOMKills || r.OOMSource != u.OOMSource || r.CgroupMB != 48 || r.CgroupHeadroomMB != 1 || r.LimitHits != 7 {
 			t.Errorf("%s: limit %+v", c.name, r)
 		}
-		// 48 MB − 47 MB, a 48th of the limit.
+		// 48 MB − 47 MB, a 48th of the limit; over it, when RSS counted
+		// file pages charged elsewhere.
+		over := *r
+		over.RSSMB, over.CgroupHeadroomMB = 50, -2
+		if want := "; its cgroup's memory limit: 48 MB, that RSS 2 MB over it (RSS counts mapped file pages charged to other cgroups), reached 7 times in the last step (memory.failcnt)"; cgroupDistance(&over) != want {
+			t.Errorf("%s: over the limit: %q, want %q", c.name, cgroupDistance(&over), want)
+		}
 		if want := "its cgroup's memory limit: 48 MB, 1 MB (2%) above that RSS, reached 7 times in the last step (memory.failcnt)"; !strings.HasSuffix(r.Text, want) {
 			t.Errorf("%s: text %q does not end %q", c.name, r.Text, want)
 		}

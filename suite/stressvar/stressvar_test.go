@@ -279,10 +279,12 @@ func TestStressMemoryVariantOOMKill(t *testing.T) {
 	if r.LimitHitsSource == "" || r.LimitHits < 1 || r.LimitHits > hits {
 		t.Errorf("limit hits %d from %q: want at least one, at most the cgroup's %d", r.LimitHits, r.LimitHitsSource, hits)
 	}
-	if r.CgroupHeadroomMB != math.Round((limitMB-r.RSSMB)*1e4)/1e4 || r.CgroupHeadroomMB < 0 {
+	// RSS may pass the limit: it counts the shop's binary, whose pages
+	// were charged to the cgroup of the build that wrote them.
+	if r.CgroupHeadroomMB != math.Round((limitMB-r.RSSMB)*1e4)/1e4 {
 		t.Errorf("headroom %.4f MB, want %d − %.4f", r.CgroupHeadroomMB, limitMB, r.RSSMB)
 	}
-	if !strings.Contains(r.Text, "OOM killer killed the service") || !strings.Contains(r.Text, fmt.Sprintf("its cgroup's memory limit: %d MB, %.0f MB", limitMB, r.CgroupHeadroomMB)) {
+	if !strings.Contains(r.Text, "OOM killer killed the service") || !strings.Contains(r.Text, fmt.Sprintf("its cgroup's memory limit: %d MB, ", limitMB)) {
 		t.Errorf("text %q", r.Text)
 	}
 	if l := run.System; l == nil || l.Process == nil || l.Process.Limits == nil || l.Process.Limits.MemoryMB != limitMB {
