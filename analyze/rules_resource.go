@@ -73,7 +73,11 @@ func ruleMemoryLimit(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 		evidence = append(evidence, result.Evidence{Metric: "oom_kills", Value: float64(r.OOMKills), Source: r.OOMSource, Note: "the OOM kills its cgroup counted"})
 	}
 	if r.CgroupMB > 0 {
-		evidence = append(evidence, result.Evidence{Metric: "cgroup_memory_limit_mb", Value: r.CgroupMB, Unit: "MB", Source: "cgroup"})
+		evidence = append(evidence, result.Evidence{Metric: "cgroup_memory_limit_mb", Value: r.CgroupMB, Unit: "MB", Source: "cgroup"},
+			result.Evidence{Metric: "cgroup_headroom_mb", Value: r.CgroupHeadroomMB, Unit: "MB", Source: src, Note: "from the RSS up to the cgroup's memory limit"})
+	}
+	if r.LimitHitsSource != "" {
+		evidence = append(evidence, result.Evidence{Metric: "cgroup_limit_hits", Value: float64(r.LimitHits), Source: r.LimitHitsSource, Note: "how often the cgroup's use reached its limit in the last step"})
 	}
 	switch r.Cause {
 	case MemoryKilled, MemoryExited:

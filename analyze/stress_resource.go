@@ -53,8 +53,12 @@ type Use struct {
 	// OOMSource (memory.events or memory.oom_control; empty: unreadable).
 	OOMKills  int64
 	OOMSource string
-	// LimitMB is its cgroup's memory limit (0: none known).
-	LimitMB float64
+	// LimitMB is its cgroup's memory limit (0: none known); LimitHits how
+	// often its use reached that limit during the step, from
+	// LimitHitsSource (memory.events or memory.failcnt; empty: unreadable).
+	LimitMB         float64
+	LimitHits       int64
+	LimitHitsSource string
 }
 
 // ProcessUse reads sys's timeline between from and to (seconds of the
@@ -90,6 +94,7 @@ func ProcessUse(sys *result.System, from, to float64) Use {
 	}
 	if p := sys.Process; p != nil && p.Limits != nil {
 		u.OOMKills, u.OOMSource, u.LimitMB = p.Limits.OOMKills, p.Limits.OOMSource, p.Limits.MemoryMB
+		u.LimitHits, u.LimitHitsSource = p.Limits.LimitHits, p.Limits.LimitHitsSource
 	}
 	return u
 }
@@ -218,7 +223,7 @@ func CPULimit(s *result.Stress, capacity float64, source string) *result.Resourc
 // limit and OOM kills).
 func MemoryLimit(s *result.Stress, limits MemoryLimits, variable string, value func(float64) string, causes map[float64]string, use Use) *result.ResourceLimit {
 	r := &result.ResourceLimit{Resource: "memory", LimitMB: limits.RSSMB, GCLimit: limits.GCPct, Variable: variable,
-		CgroupMB: use.LimitMB, OOMKills: use.OOMKills, OOMSource: use.OOMSource}
+		CgroupMB: use.LimitMB, OOMKills: use.OOMKills, OOMSource: use.OOMSource, LimitHits: use.LimitHits, LimitHitsSource: use.LimitHitsSource}
 	if s.Limit != LimitNone {
 		r.Breaks, r.BreakWhat = s.BreakingPoint, s.Limit
 	}
@@ -243,6 +248,9 @@ func MemoryLimit(s *result.Stress, limits MemoryLimits, variable string, value f
 			}
 		}
 	}
+	if r.CgroupMB > 0 && r.RSSMB > 0 {
+		r.CgroupHeadroomMB = round4(r.CgroupMB - r.RSSMB)
+	}
 	r.Value = value(r.Load)
 	if len(r.Value) > 64 {
 		r.Value = r.Value[:61] + "…"
@@ -251,7 +259,7 @@ func MemoryLimit(s *result.Stress, limits MemoryLimits, variable string, value f
 	switch r.Cause {
 	case MemoryKilled:
 		if r.OOMKills > 0 {
-			r.Text = fmt.Sprintf("the kernel's OOM killer killed the service at %s%s; RSS was %.0f MB before", at, cgroupLimitText(r.CgroupMB), r.RSSMB)
+			r.Text = fmt.Sprintf("the kernel's OOM killer killed the service at %s; RSS was %.0f MB before", at, r.RSSMB)
 		} else {
 			r.Text = fmt.Sprintf("the service's process was gone at %s: out of memory (an OOM kill) or a crash; RSS was %.0f MB before", at, r.RSSMB)
 		}
@@ -267,7 +275,32 @@ func MemoryLimit(s *result.Stress, limits MemoryLimits, variable string, value f
 			r.Text += fmt.Sprintf("; %s breaks first, at %s %s", limitNoun(r.BreakWhat), fnum(r.Breaks), s.Unit)
 		}
 	}
+	r.Text += cgroupDistance(r)
 	return r
+}
+
+// cgroupDistance names the cgroup's memory limit of r, how far the RSS
+// was from it and how often the cgroup's use reached it ("" when the
+// cgroup has no limit).
+func cgroupDistance(r *result.ResourceLimit) string {
+	if r.CgroupMB <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "; its cgroup's memory limit: %.0f MB", r.CgroupMB)
+	switch {
+	case r.RSSMB > 0 && r.CgroupHeadroomMB >= 0:
+		fmt.Fprintf(&b, ", %.0f MB (%.0f%%) above that RSS", r.CgroupHeadroomMB, 100*r.CgroupHeadroomMB/r.CgroupMB)
+	case r.RSSMB > 0:
+		// RSS counts the pages of files mapped in (the program's own
+		// binary among them) that were charged to the cgroup that first
+		// read them.
+		fmt.Fprintf(&b, ", that RSS %.0f MB over it (RSS counts mapped file pages charged to other cgroups)", -r.CgroupHeadroomMB)
+	}
+	if r.LimitHitsSource != "" {
+		fmt.Fprintf(&b, ", reached %d times in the last step (%s)", r.LimitHits, r.LimitHitsSource)
+	}
+	return b.String()
 }
 
 func limitNoun(limit string) string {

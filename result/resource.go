@@ -33,13 +33,20 @@ type ResourceLimit struct {
 	// CgroupMB is the service's cgroup memory limit; OOMKills the OOM
 	// kills its cgroup counted, read from OOMSource (memory.events or
 	// memory.oom_control; empty when unreadable).
-	CgroupMB  float64 `json:"cgroup_memory_limit_mb,omitempty"`
-	OOMKills  int64   `json:"oom_kills,omitempty"`
-	OOMSource string  `json:"oom_source,omitempty"`
-	Variable  string  `json:"variable,omitempty"`  // the stepped variable
-	Value     string  `json:"value,omitempty"`     // its value at Load (up to 64 bytes)
-	Breaks    float64 `json:"breaks_at,omitempty"` // the breaking point, where a latency, error or throughput limit broke
-	BreakWhat string  `json:"breaks_limit,omitempty"`
+	// CgroupHeadroomMB is the distance from RSSMB up to CgroupMB (0 when
+	// either is unknown); LimitHits how often the cgroup's use reached its
+	// limit during the last step, from LimitHitsSource (memory.events or
+	// memory.failcnt).
+	CgroupMB         float64 `json:"cgroup_memory_limit_mb,omitempty"`
+	CgroupHeadroomMB float64 `json:"cgroup_headroom_mb,omitempty"`
+	OOMKills         int64   `json:"oom_kills,omitempty"`
+	OOMSource        string  `json:"oom_source,omitempty"`
+	LimitHits        int64   `json:"cgroup_limit_hits,omitempty"`
+	LimitHitsSource  string  `json:"cgroup_limit_hits_source,omitempty"`
+	Variable         string  `json:"variable,omitempty"`  // the stepped variable
+	Value            string  `json:"value,omitempty"`     // its value at Load (up to 64 bytes)
+	Breaks           float64 `json:"breaks_at,omitempty"` // the breaking point, where a latency, error or throughput limit broke
+	BreakWhat        string  `json:"breaks_limit,omitempty"`
 	// Text names the limit in one sentence: "the service saturates 1.9 of
 	// 2 cores at 410 requests/s; latency breaks at 430".
 	Text string `json:"text"`

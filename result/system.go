@@ -126,7 +126,8 @@ type ProcessLimits struct {
 	GOMAXPROCS   int     `json:"gomaxprocs,omitempty"`
 	// Cgroup is the process's cgroup ("v2:/a/b", or "v1:/a/b" of the
 	// memory controller's hierarchy); MemoryMB its memory limit (memory.max,
-	// or memory.limit_in_bytes in v1; 0 when unlimited).
+	// or memory.limit_in_bytes in v1, the least along the path to the root;
+	// 0 when unlimited).
 	Cgroup   string  `json:"cgroup,omitempty"`
 	MemoryMB float64 `json:"memory_limit_mb,omitempty"`
 	// OOMKills is how many processes of the cgroup the kernel's OOM killer
@@ -138,6 +139,13 @@ type ProcessLimits struct {
 	OOMSource string `json:"oom_source,omitempty"`
 	// OOMCountStart is the counter itself when the watch started.
 	OOMCountStart int64 `json:"oom_kill_count_start,omitempty"`
+	// LimitHits is how often the cgroup's memory use reached its limit
+	// while the watch ran — each time the kernel had to reclaim or, that
+	// failing, kill: the max counter of memory.events, or memory.failcnt
+	// in v1, at the end less at the start; LimitHitsSource names the file
+	// read, empty when neither was.
+	LimitHits       int64  `json:"memory_limit_hits,omitempty"`
+	LimitHitsSource string `json:"memory_limit_hits_source,omitempty"`
 }
 
 // SettleCPU sets CPUCores and CPUSource to the least of the known CPU

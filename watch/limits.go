@@ -19,7 +19,8 @@ import (
 // The limits of the watched process are read, not guessed: the kernel
 // says how many CPUs it may run on (its affinity mask), how much CPU time
 // its cgroup may use (the CFS quota over its period), how much memory its
-// cgroup may hold and how often the OOM killer killed in it. The process
+// cgroup may hold, how often its use reached that limit and how often
+// the OOM killer killed in it. The process
 // table and the mount table come through prometheus/procfs; the cgroup
 // files are one line or a few key-value lines each and are read here.
 // cgroup v2 (the unified hierarchy) and v1 (a hierarchy per controller)
@@ -154,14 +155,34 @@ func oneQuota(version int, dir string) float64 {
 	return quota / period
 }
 
-// memoryLimit is a cgroup's memory limit in bytes (0: none).
-func memoryLimit(version int, dir string) float64 {
-	name := "memory.max"
-	if version == 1 {
-		name = "memory.limit_in_bytes"
+// memoryLimit is the least memory limit, in bytes, of dir and its
+// ancestors up to root: 0 when none is set.
+func memoryLimit(version int, dir, root string) float64 {
+	least := 0.0
+	for range maxCgroupDepth {
+		if v := oneMemoryLimit(version, dir); v > 0 && (least == 0 || v < least) {
+			least = v
+		}
+		if dir == root || len(dir) <= len(root) {
+			break
+		}
+		dir = filepath.Dir(dir)
 	}
-	v, err := strconv.ParseFloat(readLine(filepath.Join(dir, name)), 64) // "max" fails: none
-	if err != nil || v <= 0 || v >= math.MaxInt64/2 {                    // v1 writes "no limit" as the largest page-aligned int64
+	return least
+}
+
+// oneMemoryLimit is one cgroup's memory limit in bytes (0: none).
+func oneMemoryLimit(version int, dir string) float64 {
+	if version == 1 {
+		return bytesLimit(filepath.Join(dir, "memory.limit_in_bytes"))
+	}
+	return bytesLimit(filepath.Join(dir, "memory.max"))
+}
+
+// bytesLimit is the limit in bytes in the file name (0: none).
+func bytesLimit(name string) float64 {
+	v, err := strconv.ParseFloat(readLine(name), 64)  // "max" fails: none
+	if err != nil || v <= 0 || v >= math.MaxInt64/2 { // v1 writes "no limit" as the largest page-aligned int64
 		return 0
 	}
 	return v
@@ -193,6 +214,35 @@ func oomKills(version int, dir string) (int64, string, error) {
 	return 0, "", fmt.Errorf("%s has no oom_kill line (a kernel before 4.13)", name)
 }
 
+// limitHits reads how often a cgroup's memory use reached its limit and
+// the file it is in: the max counter of memory.events in v2,
+// memory.failcnt in v1. Where v1 accounts swap, the kernel charges the
+// memory-and-swap counter first, and a charge it refuses there is not
+// counted in memory.failcnt — nor, on the kernels tried (6.18), in
+// memory.memsw.failcnt: with a memory-and-swap limit no higher than the
+// memory limit (docker's --memory-swap equal to --memory) the hits are
+// not counted anywhere, and are reported unreadable.
+func limitHits(version int, dir string) (int64, string, error) {
+	if version == 1 {
+		if sw := bytesLimit(filepath.Join(dir, "memory.memsw.limit_in_bytes")); sw > 0 && sw <= oneMemoryLimit(1, dir) {
+			return 0, "", fmt.Errorf("the memory-and-swap limit is the memory limit: memory.failcnt does not count")
+		}
+		n, err := strconv.ParseInt(readLine(filepath.Join(dir, "memory.failcnt")), 10, 64)
+		return n, "memory.failcnt", err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "memory.events"))
+	if err != nil {
+		return 0, "", err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "max "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n, "memory.events", err
+		}
+	}
+	return 0, "", fmt.Errorf("memory.events has no max line")
+}
+
 // readLine is a file's first line, trimmed; empty when unreadable.
 func readLine(name string) string {
 	b, err := os.ReadFile(name)
@@ -206,9 +256,10 @@ func readLine(name string) string {
 // limitsReader reads a process's limits once and its OOM kills again
 // later.
 type limitsReader struct {
-	dirs     cgroupDirs
-	oomStart int64
-	limits   result.ProcessLimits
+	dirs      cgroupDirs
+	oomStart  int64
+	hitsStart int64
+	limits    result.ProcessLimits
 }
 
 // readLimits reads what pid may use. What cannot be read is left out:
@@ -234,9 +285,12 @@ func readLimits(fsys procfs.FS, pid int) (*limitsReader, error) {
 		}
 		if d.memory != "" {
 			l.Cgroup = fmt.Sprintf("v%d:%s", d.version, d.memPath)
-			l.MemoryMB = round3(memoryLimit(d.version, d.memory) / mb)
+			l.MemoryMB = round3(memoryLimit(d.version, d.memory, d.memRoot) / mb)
 			if n, src, err := oomKills(d.version, d.memory); err == nil {
 				r.oomStart, l.OOMSource, l.OOMCountStart = n, src, n
+			}
+			if n, src, err := limitHits(d.version, d.memory); err == nil {
+				r.hitsStart, l.LimitHitsSource = n, src
 			}
 		}
 	}
@@ -248,6 +302,15 @@ func readLimits(fsys procfs.FS, pid int) (*limitsReader, error) {
 // of a process, which may be gone now) counted since that watch started;
 // false when it cannot be read.
 func OOMKillsSince(l *result.ProcessLimits) (int64, bool) {
+	fsys, err := procfs.NewFS(procfs.DefaultMountPoint)
+	if err != nil {
+		return 0, false
+	}
+	return oomKillsSince(fsys, l)
+}
+
+// oomKillsSince is OOMKillsSince with the mount table of fsys.
+func oomKillsSince(fsys procfs.FS, l *result.ProcessLimits) (int64, bool) {
 	if l == nil || l.OOMSource == "" || l.Cgroup == "" {
 		return 0, false
 	}
@@ -256,7 +319,7 @@ func OOMKillsSince(l *result.ProcessLimits) (int64, bool) {
 	if !ok || version == 0 {
 		return 0, false
 	}
-	mounts, err := procfs.GetMounts()
+	mounts, err := fsys.GetMounts()
 	if err != nil {
 		return 0, false
 	}
@@ -276,13 +339,20 @@ func OOMKillsSince(l *result.ProcessLimits) (int64, bool) {
 	return 0, false
 }
 
-// oom updates the count of OOM kills since the start.
+// oom updates the counts of OOM kills and of limit hits since the start.
 func (r *limitsReader) oom() {
-	if r == nil || r.limits.OOMSource == "" {
+	if r == nil {
 		return
 	}
-	if n, _, err := oomKills(r.dirs.version, r.dirs.memory); err == nil && n >= r.oomStart {
-		r.limits.OOMKills = n - r.oomStart
+	if r.limits.OOMSource != "" {
+		if n, _, err := oomKills(r.dirs.version, r.dirs.memory); err == nil && n >= r.oomStart {
+			r.limits.OOMKills = n - r.oomStart
+		}
+	}
+	if r.limits.LimitHitsSource != "" {
+		if n, _, err := limitHits(r.dirs.version, r.dirs.memory); err == nil && n >= r.hitsStart {
+			r.limits.LimitHits = n - r.hitsStart
+		}
 	}
 }
 

@@ -118,6 +118,11 @@ func TestOOMKillSeen(t *testing.T) {
 	if l.OOMKills < 1 || l.OOMSource != wantSrc || l.MemoryMB != limit>>20 {
 		t.Errorf("limits %+v: want at least one OOM kill from %s and a %d MB limit", l, wantSrc, limit>>20)
 	}
+	// The kernel reached the limit, reclaimed and, that failing, killed.
+	wantHits := map[int]string{1: "memory.failcnt", 2: "memory.events"}[g.Version]
+	if l.LimitHits < 1 || l.LimitHitsSource != wantHits {
+		t.Errorf("limits %+v: want the limit's hits counted from %s", l, wantHits)
+	}
 	// Read again later from the recorded limits alone, as a step that
 	// finds the process gone does.
 	if n, ok := watch.OOMKillsSince(l); !ok || n != l.OOMKills {

@@ -4,7 +4,14 @@
 // enabled for its children), limits written into it, a child process
 // moved in, and the directory removed when the test ends. Where no such
 // hierarchy is writable (not root, no cgroup file system, a container
-// that mounts it read-only) the test is skipped, saying why.
+// that mounts it read-only) the test is skipped, saying why — or fails,
+// when STAMPEDE_REQUIRE_CGROUP=1 says the machine has one (CI, as root).
+//
+// Fake builds the other kind of test's tree: a /proc and a cgroup file
+// system in a temporary directory, with the files the kernel writes in
+// the formats it writes them, for the version of cgroup this machine
+// does not have (a v2 hierarchy whose cpu and memory controllers are
+// held by v1 has no cpu.max or memory.max to read).
 package cgrouptest
 
 import (
@@ -18,6 +25,18 @@ import (
 	"testing"
 )
 
+// EnvRequire is the variable that turns New's skips into failures.
+const EnvRequire = "STAMPEDE_REQUIRE_CGROUP"
+
+// skip skips t saying why, or fails it when EnvRequire is 1.
+func skip(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(EnvRequire) == "1" {
+		t.Fatalf(format+" (and %s=1 requires a writable cgroup)", append(args, EnvRequire)...)
+	}
+	t.Skipf(format, args...)
+}
+
 // Group is a cgroup made for a test.
 type Group struct {
 	t       testing.TB
@@ -30,9 +49,12 @@ type Group struct {
 // were registered later, such as killing the processes in it).
 func New(t testing.TB, controller string) *Group {
 	t.Helper()
+	if os.Geteuid() != 0 {
+		skip(t, "making a cgroup needs root")
+	}
 	f, err := os.Open("/proc/self/mounts")
 	if err != nil {
-		t.Skip("no /proc/self/mounts")
+		skip(t, "no /proc/self/mounts")
 	}
 	defer f.Close()
 	var root string
@@ -56,12 +78,12 @@ func New(t testing.TB, controller string) *Group {
 		}
 	}
 	if root == "" {
-		t.Skipf("no cgroup hierarchy with the %s controller enabled", controller)
+		skip(t, "no cgroup hierarchy with the %s controller enabled", controller)
 	}
 	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 	dir := filepath.Join(root, fmt.Sprintf("stampede-test-%d-%s", os.Getpid(), name))
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("cannot make a cgroup: %v", err)
+		skip(t, "cannot make a cgroup: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := os.Remove(dir); err != nil {
@@ -76,8 +98,44 @@ func New(t testing.TB, controller string) *Group {
 func (g *Group) Set(name, value string) {
 	g.t.Helper()
 	if err := os.WriteFile(filepath.Join(g.Dir, name), []byte(value), 0); err != nil {
-		g.t.Skipf("cannot set %s: %v", name, err)
+		skip(g.t, "cannot set %s: %v", name, err)
 	}
+}
+
+// Read is the group's file name, trimmed (a test's own reading of a
+// counter, to compare with what the code under test read).
+func (g *Group) Read(name string) string {
+	g.t.Helper()
+	b, err := os.ReadFile(filepath.Join(g.Dir, name))
+	if err != nil {
+		g.t.Fatalf("reading %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Counter is the value of key in the group's key-value file name
+// (memory.events, memory.oom_control); -1 when it has no such line.
+func (g *Group) Counter(name, key string) int64 {
+	g.t.Helper()
+	for line := range strings.Lines(g.Read(name)) {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if k == key {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				g.t.Fatalf("%s: %q: %v", name, line, err)
+			}
+			return n
+		}
+	}
+	return -1
+}
+
+// Exec is a command line prefix that starts a program already in the
+// group (sh writes its own pid into cgroup.procs, then execs the program
+// named next, with the arguments after it): all the program's threads
+// and children are in the group from their start.
+func (g *Group) Exec() []string {
+	return []string{"/bin/sh", "-c", `echo $$ > "$0" && exec "$@"`, filepath.Join(g.Dir, "cgroup.procs")}
 }
 
 // Has says whether the group has the file name (memory.memsw.* exists
@@ -99,7 +157,25 @@ func (g *Group) CPUQuota(cores float64) {
 	g.Set("cpu.cfs_quota_us", quota)
 }
 
-// MemoryLimit limits the group's memory to bytes, swap included.
+// CPUFirst gives the group the most CPU weight there is (cpu.shares
+// 262144 in v1, cpu.weight 10000 in v2): on a machine busy with other
+// work its processes get the CPU before anything else, up to its quota —
+// so that a test sees the quota, not its share of a crowded machine.
+// Set a quota with it.
+func (g *Group) CPUFirst() {
+	g.t.Helper()
+	if g.Version == 2 {
+		g.Set("cpu.weight", "10000")
+		return
+	}
+	g.Set("cpu.shares", "262144")
+}
+
+// MemoryLimit limits the group's memory to bytes, swap included (in v1
+// the memory-and-swap limit is a mebibyte over it, so that the kernel
+// refuses charges at the memory limit and counts them in
+// memory.failcnt: at an equal limit it refuses at memory-and-swap and
+// counts them nowhere).
 func (g *Group) MemoryLimit(bytes int64) {
 	g.t.Helper()
 	n := strconv.FormatInt(bytes, 10)
@@ -112,7 +188,7 @@ func (g *Group) MemoryLimit(bytes int64) {
 	}
 	g.Set("memory.limit_in_bytes", n)
 	if g.Has("memory.memsw.limit_in_bytes") {
-		g.Set("memory.memsw.limit_in_bytes", n)
+		g.Set("memory.memsw.limit_in_bytes", strconv.FormatInt(bytes+1<<20, 10))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -190,7 +191,7 @@ func TestStressMemoryVariant(t *testing.T) {
 		t.Skip("builds the demo shop and loads it for about 30 s")
 	}
 	svc := startService(t, "../testdata/shopserver", "listening on ", nil, nil)
-	p := reportPlan(t, svc, "", "memory_mb: 200, max: 64")
+	p := reportPlan(t, svc, "", "factor: 2, memory_mb: 200, max: 64")
 	run, err := suite.Test(context.Background(), p, suite.Options{Only: []string{"stress"}})
 	if err != nil {
 		t.Fatal(err)
@@ -235,21 +236,22 @@ func TestStressMemoryVariant(t *testing.T) {
 }
 
 // TestStressMemoryVariantOOMKill runs the memory variant on the demo
-// shop in a cgroup whose memory limit (160 MB) is under what its bigger
-// reports need, with no RSS limit in the plan: the kernel's OOM killer
-// ends the shop, and the outcome says so from the cgroup's oom_kill
-// counter — not inferred from the process being gone — and names the
-// cgroup's limit.
+// shop, started in a cgroup whose memory limit (64 MB) is under what its
+// bigger reports need, with no RSS limit in the plan: the kernel's OOM
+// killer ends the shop, and the outcome says so from the cgroup's
+// oom_kill counter — not inferred from the process being gone — and
+// names the cgroup's limit, the distance from the RSS up to it and how
+// often the cgroup reached it (memory.failcnt, or memory.events' max),
+// each checked against the test's own reading of the cgroup's files.
 func TestStressMemoryVariantOOMKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the demo shop and loads it until it is killed")
 	}
-	const limitMB = 160
+	const limitMB = 64
 	g := cgrouptest.New(t, "memory")
 	g.MemoryLimit(limitMB << 20)
-	svc := startService(t, "../testdata/shopserver", "listening on ", nil, nil)
-	g.Join(svc.pid)
-	p := reportPlan(t, svc, "analysis: { disk_mbps: 500 }", "max: 256")
+	svc := startService(t, "../testdata/shopserver", "listening on ", nil, g.Exec())
+	p := reportPlan(t, svc, "analysis: { disk_mbps: 500 }", "factor: 2, max: 256")
 	run, err := suite.Test(context.Background(), p, suite.Options{Only: []string{"stress"}})
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +269,22 @@ func TestStressMemoryVariantOOMKill(t *testing.T) {
 	if !r.Reached || r.Cause != analyze.MemoryKilled || r.OOMKills < 1 || r.OOMSource != wantSrc || r.CgroupMB != limitMB || r.RSSMB <= 0 {
 		t.Fatalf("resource %+v: want an OOM kill counted in %s under the %d MB limit", r, wantSrc, limitMB)
 	}
-	if !strings.Contains(r.Text, "OOM killer killed the service") || !strings.Contains(r.Text, fmt.Sprintf("memory limit: %d MB", limitMB)) {
+	// The reference: the cgroup's own counters, read now that the test is
+	// over (they count from the cgroup's making: every kill and every hit
+	// of its limit is one of the run's).
+	if kills := g.Counter(wantSrc, "oom_kill"); r.OOMKills > kills {
+		t.Errorf("%d OOM kills named, the cgroup counted %d", r.OOMKills, kills)
+	}
+	hits := limitHits(t, g)
+	if r.LimitHitsSource == "" || r.LimitHits < 1 || r.LimitHits > hits {
+		t.Errorf("limit hits %d from %q: want at least one, at most the cgroup's %d", r.LimitHits, r.LimitHitsSource, hits)
+	}
+	// RSS may pass the limit: it counts the shop's binary, whose pages
+	// were charged to the cgroup of the build that wrote them.
+	if r.CgroupHeadroomMB != math.Round((limitMB-r.RSSMB)*1e4)/1e4 {
+		t.Errorf("headroom %.4f MB, want %d − %.4f", r.CgroupHeadroomMB, limitMB, r.RSSMB)
+	}
+	if !strings.Contains(r.Text, "OOM killer killed the service") || !strings.Contains(r.Text, fmt.Sprintf("its cgroup's memory limit: %d MB, ", limitMB)) {
 		t.Errorf("text %q", r.Text)
 	}
 	if l := run.System; l == nil || l.Process == nil || l.Process.Limits == nil || l.Process.Limits.MemoryMB != limitMB {
@@ -278,11 +295,82 @@ func TestStressMemoryVariantOOMKill(t *testing.T) {
 	}
 	found := false
 	for _, f := range run.Findings {
-		found = found || f.Kind == result.KindMemoryLimit && f.Severity == analyze.SeverityHigh
+		found = found || f.Kind == result.KindMemoryLimit && f.Severity == analyze.SeverityHigh && strings.Contains(f.Title, fmt.Sprintf("memory limit: %d MB", limitMB))
 	}
 	if !found {
-		t.Errorf("no high memory_limit finding in %v", run.Findings)
+		t.Errorf("no high memory_limit finding naming the cgroup's limit in %v", run.Findings)
 	}
+}
+
+// TestStressMemoryVariantCgroupHeadroom runs the memory variant on the
+// demo shop in a 64 MB cgroup with a plan's RSS limit of 50 MB under it:
+// the step that passes 50 MB breaks on its RSS before the kernel has to
+// kill, and the outcome names the cgroup's limit and how far under it
+// the RSS stayed.
+func TestStressMemoryVariantCgroupHeadroom(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the demo shop and loads it for about 30 s")
+	}
+	const limitMB, rssMB = 64, 50
+	g := cgrouptest.New(t, "memory")
+	g.MemoryLimit(limitMB << 20)
+	svc := startService(t, "../testdata/shopserver", "listening on ", nil, g.Exec())
+	p := reportPlan(t, svc, "analysis: { disk_mbps: 500 }", fmt.Sprintf("factor: 1.5, memory_mb: %d, max: 64", rssMB))
+	run, err := suite.Test(context.Background(), p, suite.Options{Only: []string{"stress"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := run.Stress
+	if st == nil || st.Resource == nil {
+		t.Fatalf("stress %+v", st)
+	}
+	r := st.Resource
+	for _, pt := range st.Curve {
+		t.Logf("%s %s: %.1f requests/s, RSS %.0f MB, %s", num(pt.Load), st.Unit, pt.RPS, pt.RSSMB, pt.Limit)
+	}
+	t.Logf("%s", r.Text)
+	if !r.Reached || r.Cause != analyze.MemoryRSS || r.RSSMB <= rssMB || r.CgroupMB != limitMB {
+		t.Fatalf("resource %+v: want the %d MB RSS limit passed under the cgroup's %d MB", r, rssMB, limitMB)
+	}
+	if r.CgroupHeadroomMB != math.Round((limitMB-r.RSSMB)*1e4)/1e4 {
+		t.Errorf("headroom %.4f MB, want %d − %.4f", r.CgroupHeadroomMB, limitMB, r.RSSMB)
+	}
+	want := fmt.Sprintf("its cgroup's memory limit: %d MB, %.0f MB (%.0f%%) above that RSS", limitMB, r.CgroupHeadroomMB, 100*r.CgroupHeadroomMB/limitMB)
+	if r.CgroupHeadroomMB < 0 { // RSS counted the binary's pages, charged elsewhere
+		want = fmt.Sprintf("its cgroup's memory limit: %d MB, that RSS %.0f MB over it", limitMB, -r.CgroupHeadroomMB)
+	}
+	if !strings.Contains(r.Text, fmt.Sprintf("passes its %d MB memory limit", rssMB)) || !strings.Contains(r.Text, want) {
+		t.Errorf("text %q, want it to say %q", r.Text, want)
+	}
+	if hits := limitHits(t, g); r.LimitHits > hits {
+		t.Errorf("%d limit hits named, the cgroup counted %d", r.LimitHits, hits)
+	}
+	found := false
+	for _, f := range run.Findings {
+		if f.Kind != result.KindMemoryLimit {
+			continue
+		}
+		for _, e := range f.Evidence {
+			found = found || e.Metric == "cgroup_headroom_mb" && e.Value == r.CgroupHeadroomMB
+		}
+	}
+	if !found {
+		t.Errorf("no memory_limit finding with the headroom in %v", run.Findings)
+	}
+}
+
+// limitHits is how often g's memory use reached its limit, as the
+// kernel counts it.
+func limitHits(t *testing.T, g *cgrouptest.Group) int64 {
+	t.Helper()
+	if g.Version == 1 {
+		n, err := strconv.ParseInt(g.Read("memory.failcnt"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	return g.Counter("memory.events", "max")
 }
 
 // reportPlan is the memory variant's plan on the demo shop's sales report
@@ -301,7 +389,7 @@ system: { process: { pid: %d }, interval: 500ms }
 %s
 tests:
   cool_down: 1s
-  stress: { variant: memory, variable: rows, users: 4, start: 1, factor: 2, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1, %s }
+  stress: { variant: memory, variable: rows, users: 4, start: 1, hold: 3s, warmup: 1s, p99: 10s, efficiency: 0.05, bisect: 1, %s }
 `, svc.url, svc.pid, more, stress)))
 	if err != nil {
 		t.Fatal(err)
