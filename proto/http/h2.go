@@ -87,31 +87,113 @@ func (*h2Body) Close() error { return nil }
 // errNoH2 is a TLS server that did not choose h2 by ALPN.
 var errNoH2 = errors.New("the server did not agree to HTTP/2 in the TLS handshake (ALPN): it may speak HTTP/1.1 only (set target.http: 1)")
 
-// dialH2 connects h and starts its HTTP/2 connection; the root's state
-// (its hosts, under its mu) holds it.
+// dialH2 connects h and starts x/net/http2's ClientConn on it, for a
+// parallel group; the root's state (its hosts, under its mu) holds it.
 func (c *Client) dialH2(h *hostConn, deadline time.Time) error {
-	if h.proxy != "" && !h.tls {
-		return fmt.Errorf("HTTP/2 without TLS (h2c) to %s cannot go through the proxy %s", h.addr, h.proxy)
-	}
-	conn, err := c.connect(h, deadline, "h2")
+	w, err := c.h2Wire(h, deadline)
 	if err != nil {
 		return err
 	}
+	cc, err := c.root.h2.t2.NewClientConn(w)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	h.cc, h.wire = cc, w
+	return nil
+}
+
+// h2Wire connects h for HTTP/2, counting its bytes in the root's h2Client.
+func (c *Client) h2Wire(h *hostConn, deadline time.Time) (*countConn, error) {
+	if h.proxy != "" && !h.tls {
+		return nil, fmt.Errorf("HTTP/2 without TLS (h2c) to %s cannot go through the proxy %s", h.addr, h.proxy)
+	}
+	conn, err := c.connect(h, deadline, "h2")
+	if err != nil {
+		return nil, err
+	}
 	if tc, ok := conn.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol != "h2" {
 		conn.Close()
-		return errNoH2
+		return nil, errNoH2
 	}
 	rh := c.root.h2
 	w := &countConn{Conn: conn, in: &rh.in, out: &rh.out}
 	rh.cur.Store(w)
 	w.SetDeadline(deadline)
-	cc, err := rh.t2.NewClientConn(w)
-	if err != nil {
-		conn.Close()
+	return w, nil
+}
+
+// sendOwn sends req to d on the VU's own HTTP/2 connection (h2conn) and
+// reads the answer into c.resp, on the VU's goroutine. A reused
+// connection that the server had closed while the VU was idle is
+// redialled once for idempotent requests, as on HTTP/1.1, and for any
+// request the server says it did not process (GOAWAY, REFUSED_STREAM).
+func (c *Client) sendOwn(d *dest, st *Step, req *fasthttp.Request, deadline time.Time) error {
+	rh := c.h2
+	scheme := "http"
+	if d.tls {
+		scheme = "https"
+	}
+	body := req.Body()
+	sink := h2sink{resp: &c.resp, allHeaders: len(st.extract) > 0, cookies: c.cfg.Cookies != plan.CookiesOff,
+		keepBody: st.keepBody, maxBody: st.maxBody}
+	for attempt := 0; ; attempt++ {
+		hc, err := c.host(d)
+		if err != nil {
+			return err
+		}
+		if hc.own != nil && !hc.own.usable() {
+			hc.own.Close()
+			hc.own = nil
+		}
+		reused := hc.own != nil
+		if !reused {
+			w, err := c.h2Wire(hc, deadline)
+			if err != nil {
+				return err
+			}
+			hc.own = newH2Conn(w)
+		}
+		h := hc.own
+		w := h.conn.(*countConn)
+		rh.cur.Store(w)
+		if err := w.SetDeadline(deadline); err != nil {
+			c.closeConn(hc)
+			return err
+		}
+		if c.stopped.Load() { // an Interrupt before the deadline was set
+			c.closeConn(hc)
+			return context.Canceled
+		}
+		if err := h.encode(bytesString(req.Header.Method()), scheme, d.host, c.buf, req, len(body)); err != nil {
+			return err
+		}
+		in0, out0 := rh.in.Load(), rh.out.Load()
+		c.trace.sent = time.Now() // after any dial: TTFB is the server's part
+		err = h.roundTrip(body, &sink)
+		if h.s.headers {
+			c.trace.firstRead = h.s.headerAt
+		}
+		c.trace.in += rh.in.Load() - in0
+		c.trace.out += rh.out.Load() - out0
+		if err == nil {
+			w.SetDeadline(time.Time{}) // idle, the connection waits as long as the server keeps it
+			if !c.cfg.KeepAlive {
+				c.closeConn(hc)
+			}
+			return nil
+		}
+		c.closeConn(hc)
+		if c.stopped.Load() {
+			return context.Canceled
+		}
+		if attempt == 0 && (errors.Is(err, errH2Unprocessed) ||
+			reused && !h.s.headers && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded)) {
+			c.trace.in, c.trace.out = 0, 0
+			continue
+		}
 		return err
 	}
-	h.cc, h.wire = cc, w
-	return nil
 }
 
 // conn returns the root's HTTP/2 connection to d, dialling it when there
@@ -152,6 +234,9 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 	}
 	if r.stopped.Load() {
 		return context.Canceled
+	}
+	if !c.grouped {
+		return c.sendOwn(d, st, req, deadline)
 	}
 	hreq, err := h.request(d, c.buf, req)
 	if err != nil {

@@ -336,6 +336,9 @@ type hostConn struct {
 	// nil when not connected.
 	cc   *http2.ClientConn
 	wire *countConn
+	// own is the HTTP/2 connection of the VU's steps outside parallel
+	// groups; nil when not connected.
+	own *h2conn
 }
 
 // Buffers are the read and write buffers VUs borrow while a request is on
@@ -472,6 +475,10 @@ func (c *Client) closeConn(h *hostConn) {
 	if h.cc != nil {
 		h.cc.Close()
 		h.cc, h.wire = nil, nil
+	}
+	if h.own != nil {
+		h.own.Close()
+		h.own = nil
 	}
 }
 
