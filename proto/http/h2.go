@@ -235,7 +235,7 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 	if r.stopped.Load() {
 		return context.Canceled
 	}
-	if !c.grouped {
+	if !c.cfg.Multiplex && !c.grouped { // (a group under a Config without Multiplex gets a ClientConn of its own)
 		return c.sendOwn(d, st, req, deadline)
 	}
 	hreq, err := h.request(d, c.buf, req)
