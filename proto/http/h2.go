@@ -26,8 +26,10 @@ import (
 
 // h2Client is a VU's HTTP/2 state. Each host the VU talks to gets one
 // connection, dialled as on the HTTP/1.1 path (the same DNS, connect, TLS
-// and proxy tunnel code, ALPN offering h2) and handed to x/net/http2's
-// ClientConn, used directly: no pool, no dial goroutine, no per-request
+// and proxy tunnel code, ALPN offering h2). A plan without parallel steps
+// runs it as an h2conn of our own, on the VU's goroutine (see sendOwn).
+// A plan with them (Config.Multiplex) hands it to x/net/http2's
+// ClientConn, for concurrent streams, used directly: no pool, no dial goroutine, no per-request
 // context or trace callbacks. The request's deadline is the connection's
 // (cleared once the response is read), so a timeout or an Interrupt cuts
 // the connection as on HTTP/1.1. Requests and responses are converted from
