@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	nethttp "net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -104,10 +105,16 @@ func TestH2ConnGoAway(t *testing.T) {
 		}
 		fmt.Fprintf(w, "request %d of its connection", n)
 	})
-	srv, conns := h2cServer(t, h)
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.Protocols = new(nethttp.Protocols)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
 	srv.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
 		return context.WithValue(ctx, connKey{}, new(atomic.Int64))
 	}
+	countConns(srv, &conns)
+	srv.Start()
+	t.Cleanup(srv.Close)
 	target := plan.Target{BaseURL: srv.URL, HTTP: 2}
 	cfg := withTarget(t, target, Config{KeepAlive: true, HTTP2: true})
 	hs := newHarness(t, cfg)
