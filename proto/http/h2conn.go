@@ -37,6 +37,8 @@ type h2conn struct {
 	br   *bufio.Reader
 	fr   *http2.Framer
 	enc  *hpack.Encoder
+	dec  *hpack.Decoder
+	hd   h2block      // the header block being read
 	hb   bytes.Buffer // the header block of the last request
 	// sig is the last request's pseudo-header and header fields, each
 	// followed by a 0 byte; hb holds their block while next is equal.
@@ -74,6 +76,23 @@ type h2stream struct {
 	headerAt time.Time
 	body     int64 // DATA bytes received
 	sink     *h2sink
+}
+
+// h2block is a header block being read from the server. The decoder
+// hands its fields to emit as they come: of the final response's, those
+// something reads go straight into the response; the others' are only
+// decoded (HPACK's state is the connection's) and counted.
+type h2block struct {
+	mine       bool // the block is the stream in flight's
+	trailers   bool // it follows the response's headers
+	endStream  bool
+	final      bool // it is the final response's headers
+	sawStatus  bool
+	sawRegular bool
+	truncated  bool // its fields exceed h2MaxHeaderList
+	status     int
+	size       uint32
+	invalid    error
 }
 
 // h2sink says what of a response to keep, and where.
@@ -119,8 +138,8 @@ func newH2Conn(conn net.Conn) *h2conn {
 	}
 	h.fr = http2.NewFramer(h.bw, h.br)
 	h.fr.SetMaxReadFrameSize(h2MaxFrame)
-	h.fr.MaxHeaderListSize = h2MaxHeaderList
-	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	h.dec = hpack.NewDecoder(4096, h.emit)
+	h.dec.SetMaxStringLength(h2MaxHeaderList)
 	h.fr.SetReuseFrames()
 	h.enc = hpack.NewEncoder(&h.hb)
 	h.enc.SetMaxDynamicTableSizeLimit(0)
@@ -310,14 +329,15 @@ func (h *h2conn) readFrame() error {
 	}
 	s := &h.s
 	switch f := f.(type) {
-	case *http2.MetaHeadersFrame:
-		if f.StreamID != s.id {
-			if f.StreamID > s.id {
-				return h.fail(http2.ErrCodeProtocol)
-			}
-			return nil // a stream we gave up
+	case *http2.HeadersFrame:
+		if f.StreamID > s.id {
+			return h.fail(http2.ErrCodeProtocol)
 		}
-		return h.headers(f)
+		mine := f.StreamID == s.id && !s.ended
+		h.hd = h2block{mine: mine, trailers: mine && s.headers, endStream: f.StreamEnded()}
+		return h.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.ContinuationFrame: // the Framer checks it follows its HEADERS
+		return h.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.DataFrame:
 		return h.data(f)
 	case *http2.SettingsFrame:
@@ -403,47 +423,110 @@ func (h *h2conn) setting(st http2.Setting) error {
 	return nil
 }
 
-// headers takes the response's header fields, or its trailers.
-func (h *h2conn) headers(f *http2.MetaHeadersFrame) error {
-	s := &h.s
-	if f.Truncated {
+// fragment decodes a piece of a header block; end is its last.
+func (h *h2conn) fragment(b []byte, end bool) error {
+	if h.hd.truncated && len(b) > 0 { // no more of a block already too large
+		return h.fail(http2.ErrCodeProtocol)
+	}
+	if _, err := h.dec.Write(b); err != nil {
+		return h.fail(http2.ErrCodeCompression)
+	}
+	if !end {
+		return nil
+	}
+	if err := h.dec.Close(); err != nil {
+		return h.fail(http2.ErrCodeCompression)
+	}
+	return h.headers()
+}
+
+// emit takes one decoded header field.
+func (h *h2conn) emit(hf hpack.HeaderField) {
+	hd := &h.hd
+	if hd.truncated {
+		return
+	}
+	if hd.size += hf.Size(); hd.size > h2MaxHeaderList {
+		hd.truncated = true
+		return
+	}
+	if !hd.mine || hd.invalid != nil {
+		return
+	}
+	if len(hf.Name) > 0 && hf.Name[0] == ':' {
+		if hd.sawRegular || hd.sawStatus || hd.trailers || hf.Name != ":status" {
+			hd.invalid = fmt.Errorf("unexpected pseudo-header %q", hf.Name)
+			return
+		}
+		status, err := strconv.Atoi(hf.Value)
+		if err != nil || len(hf.Value) != 3 || status < 100 {
+			hd.invalid = fmt.Errorf("bad :status %q", hf.Value)
+			return
+		}
+		hd.sawStatus, hd.status = true, status
+		if status >= 200 {
+			hd.final = true
+			resp := h.s.sink.resp
+			resp.Reset()
+			resp.SetStatusCode(status)
+		}
+		return
+	}
+	hd.sawRegular = true
+	if !hd.final {
+		return
+	}
+	sk := h.s.sink
+	keep := sk.allHeaders || sk.cookies && hf.Name == "set-cookie" || hf.Name == "location" && isRedirect(hd.status)
+	if !keep {
+		return
+	}
+	if !httpguts.ValidHeaderFieldName(hf.Name) || !httpguts.ValidHeaderFieldValue(hf.Value) {
+		hd.invalid = fmt.Errorf("invalid header field %q", hf.Name)
+		return
+	}
+	switch {
+	case sk.allHeaders:
+		sk.resp.Header.Add(hf.Name, hf.Value)
+	case hf.Name == "set-cookie":
+		sk.resp.Header.Add("Set-Cookie", hf.Value)
+	default:
+		sk.resp.Header.Set("Location", hf.Value)
+	}
+}
+
+// headers ends a header block: the response's headers (or an interim
+// response's), or its trailers.
+func (h *h2conn) headers() error {
+	s, hd := &h.s, &h.hd
+	if !hd.mine {
+		return nil // a stream we gave up
+	}
+	if hd.truncated {
 		h.fr.WriteRSTStream(s.id, http2.ErrCodeCancel)
 		return errH2HeaderList
 	}
-	if s.headers { // trailers
-		if !f.StreamEnded() {
+	if hd.invalid != nil {
+		return http2.StreamError{StreamID: s.id, Code: http2.ErrCodeProtocol, Cause: hd.invalid}
+	}
+	if hd.trailers {
+		if !hd.endStream {
 			return http2.StreamError{StreamID: s.id, Code: http2.ErrCodeProtocol, Cause: errors.New("trailers without END_STREAM")}
 		}
 		s.ended = true
 		return nil
 	}
-	st := f.PseudoValue("status")
-	status, err := strconv.Atoi(st)
-	if err != nil || len(st) != 3 || status < 100 {
-		return http2.StreamError{StreamID: s.id, Code: http2.ErrCodeProtocol, Cause: fmt.Errorf("bad :status %q", st)}
+	if !hd.sawStatus {
+		return http2.StreamError{StreamID: s.id, Code: http2.ErrCodeProtocol, Cause: errors.New("a response without :status")}
 	}
-	if status < 200 { // an interim response (100 Continue, 103 Early Hints)
-		if f.StreamEnded() || status == 101 {
-			return http2.StreamError{StreamID: s.id, Code: http2.ErrCodeProtocol, Cause: fmt.Errorf("interim status %d ends the stream", status)}
+	if !hd.final { // an interim response (100 Continue, 103 Early Hints)
+		if hd.endStream || hd.status == 101 {
+			return http2.StreamError{StreamID: s.id, Code: http2.ErrCodeProtocol, Cause: fmt.Errorf("interim status %d ends the stream", hd.status)}
 		}
 		return nil
 	}
-	s.headers, s.status, s.headerAt = true, status, time.Now()
-	resp := s.sink.resp
-	resp.Reset()
-	resp.SetStatusCode(status)
-	redirect := isRedirect(status)
-	for _, hf := range f.RegularFields() {
-		switch {
-		case s.sink.allHeaders:
-			resp.Header.Add(hf.Name, hf.Value)
-		case s.sink.cookies && hf.Name == "set-cookie":
-			resp.Header.Add("Set-Cookie", hf.Value)
-		case redirect && hf.Name == "location":
-			resp.Header.Set("Location", hf.Value)
-		}
-	}
-	s.ended = f.StreamEnded()
+	s.headers, s.status, s.headerAt = true, hd.status, time.Now()
+	s.ended = hd.endStream
 	return nil
 }
 
