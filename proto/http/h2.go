@@ -158,14 +158,8 @@ func (c *Client) sendOwn(d *dest, st *Step, req *fasthttp.Request, deadline time
 		}
 		h := hc.own
 		w := h.conn.(*countConn)
-		rh.cur.Store(w)
-		if err := w.SetDeadline(deadline); err != nil {
-			c.closeConn(hc)
+		if err := c.arm(hc, w, deadline); err != nil {
 			return err
-		}
-		if c.stopped.Load() { // an Interrupt before the deadline was set
-			c.closeConn(hc)
-			return context.Canceled
 		}
 		if err := h.encode(bytesString(req.Header.Method()), scheme, d.host, c.buf, req, len(body)); err != nil {
 			return err
@@ -178,24 +172,54 @@ func (c *Client) sendOwn(d *dest, st *Step, req *fasthttp.Request, deadline time
 		}
 		c.trace.in += rh.in.Load() - in0
 		c.trace.out += rh.out.Load() - out0
-		if err == nil {
-			w.SetDeadline(time.Time{}) // idle, the connection waits as long as the server keeps it
-			if !c.cfg.KeepAlive {
-				c.closeConn(hc)
-			}
-			return nil
+		again := attempt == 0 && (errors.Is(err, errH2Unprocessed) ||
+			reused && !h.s.headers && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded))
+		if retry, err := c.settle(hc, w, err, again); !retry {
+			return err
 		}
-		c.closeConn(hc)
-		if c.stopped.Load() {
-			return context.Canceled
-		}
-		if attempt == 0 && (errors.Is(err, errH2Unprocessed) ||
-			reused && !h.s.headers && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded)) {
-			c.trace.in, c.trace.out = 0, 0
-			continue
-		}
+	}
+}
+
+// arm makes w, the wire of the HTTP/2 connection hc, the one an
+// Interrupt cuts, and sets its deadline; it closes hc when that fails or
+// an Interrupt came first.
+func (c *Client) arm(hc *hostConn, w *countConn, deadline time.Time) error {
+	r := c.root
+	r.h2.cur.Store(w)
+	if err := w.SetDeadline(deadline); err != nil {
+		r.closeConn(hc)
 		return err
 	}
+	if r.stopped.Load() { // an Interrupt before the deadline was set
+		r.closeConn(hc)
+		return context.Canceled
+	}
+	return nil
+}
+
+// settle ends an exchange on the HTTP/2 connection hc (on the wire w)
+// that err ended: a connection left idle waits without a deadline (or is
+// closed when connections are not kept alive), one that failed is
+// closed. It reports retry when the request is to be sent again, which
+// again allows, else the step's error.
+func (c *Client) settle(hc *hostConn, w net.Conn, err error, again bool) (retry bool, _ error) {
+	r := c.root
+	if err == nil {
+		w.SetDeadline(time.Time{}) // idle, the connection waits as long as the server keeps it
+		if !c.cfg.KeepAlive {
+			r.closeConn(hc)
+		}
+		return false, nil
+	}
+	r.closeConn(hc)
+	if r.stopped.Load() {
+		return false, context.Canceled
+	}
+	if again {
+		c.trace.in, c.trace.out = 0, 0
+		return true, nil
+	}
+	return false, err
 }
 
 // conn returns the root's HTTP/2 connection to d, dialling it when there
@@ -250,17 +274,11 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 			return err
 		}
 		w, cc := hc.wire, hc.cc
-		rh.cur.Store(w)
 		if c.grouped {
 			deadline = r.groupDeadline
 		}
-		if err := w.SetDeadline(deadline); err != nil {
-			r.closeConn(hc)
+		if err := c.arm(hc, w, deadline); err != nil {
 			return err
-		}
-		if r.stopped.Load() { // an Interrupt before the deadline was set
-			r.closeConn(hc)
-			return context.Canceled
 		}
 		if b := req.Body(); len(b) > 0 {
 			// The ClientConn may still be writing a body when the answer
@@ -291,22 +309,10 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 		}
 		c.trace.in += rh.in.Load() - in0
 		c.trace.out += rh.out.Load() - out0
-		if err == nil {
-			w.SetDeadline(time.Time{}) // idle, the connection waits as long as the server keeps it
-			if !c.cfg.KeepAlive {
-				r.closeConn(hc)
-			}
-			return nil
+		again := reused && attempt == 0 && c.trace.firstRead.IsZero() && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded)
+		if retry, err := c.settle(hc, w, err, again); !retry {
+			return err
 		}
-		r.closeConn(hc)
-		if r.stopped.Load() {
-			return context.Canceled
-		}
-		if reused && attempt == 0 && c.trace.firstRead.IsZero() && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded) {
-			c.trace.in, c.trace.out = 0, 0
-			continue
-		}
-		return err
 	}
 }
 
