@@ -60,7 +60,7 @@ func Compile(p *plan.Plan, o Options) (*load.Test, metrics.Layout, error) {
 	}
 	keepAlive := p.Target.KeepAlive == nil || *p.Target.KeepAlive
 	hcfg := httpstep.Config{Timeout: timeout, Insecure: p.Target.Insecure, KeepAlive: keepAlive, Slot: slotHTTP,
-		Cookies: p.Target.Cookies, HTTP2: p.Target.HTTP == 2}
+		Cookies: p.Target.Cookies, HTTP2: p.Target.HTTP == 2, Multiplex: hasParallel(p)}
 	if r := p.Target.TLS; r != nil && r.Resumption != nil && !*r.Resumption {
 		hcfg.NoResumption = true
 	}
@@ -247,4 +247,16 @@ func PeakVUs(p *plan.Plan) int {
 		}
 	}
 	return peak
+}
+
+// hasParallel reports whether a step of p runs in parallel with others.
+func hasParallel(p *plan.Plan) bool {
+	for _, sc := range p.Scenarios {
+		for _, st := range sc.Steps {
+			if st.Parallel {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -26,8 +26,10 @@ import (
 
 // h2Client is a VU's HTTP/2 state. Each host the VU talks to gets one
 // connection, dialled as on the HTTP/1.1 path (the same DNS, connect, TLS
-// and proxy tunnel code, ALPN offering h2) and handed to x/net/http2's
-// ClientConn, used directly: no pool, no dial goroutine, no per-request
+// and proxy tunnel code, ALPN offering h2). A plan without parallel steps
+// runs it as an h2conn of our own, on the VU's goroutine (see sendOwn).
+// A plan with them (Config.Multiplex) hands it to x/net/http2's
+// ClientConn, for concurrent streams, used directly: no pool, no dial goroutine, no per-request
 // context or trace callbacks. The request's deadline is the connection's
 // (cleared once the response is read), so a timeout or an Interrupt cuts
 // the connection as on HTTP/1.1. Requests and responses are converted from
@@ -87,31 +89,137 @@ func (*h2Body) Close() error { return nil }
 // errNoH2 is a TLS server that did not choose h2 by ALPN.
 var errNoH2 = errors.New("the server did not agree to HTTP/2 in the TLS handshake (ALPN): it may speak HTTP/1.1 only (set target.http: 1)")
 
-// dialH2 connects h and starts its HTTP/2 connection; the root's state
-// (its hosts, under its mu) holds it.
+// dialH2 connects h and starts x/net/http2's ClientConn on it, for a
+// parallel group; the root's state (its hosts, under its mu) holds it.
 func (c *Client) dialH2(h *hostConn, deadline time.Time) error {
-	if h.proxy != "" && !h.tls {
-		return fmt.Errorf("HTTP/2 without TLS (h2c) to %s cannot go through the proxy %s", h.addr, h.proxy)
-	}
-	conn, err := c.connect(h, deadline, "h2")
+	w, err := c.h2Wire(h, deadline)
 	if err != nil {
 		return err
 	}
+	cc, err := c.root.h2.t2.NewClientConn(w)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	h.cc, h.wire = cc, w
+	return nil
+}
+
+// h2Wire connects h for HTTP/2, counting its bytes in the root's h2Client.
+func (c *Client) h2Wire(h *hostConn, deadline time.Time) (*countConn, error) {
+	if h.proxy != "" && !h.tls {
+		return nil, fmt.Errorf("HTTP/2 without TLS (h2c) to %s cannot go through the proxy %s", h.addr, h.proxy)
+	}
+	conn, err := c.connect(h, deadline, "h2")
+	if err != nil {
+		return nil, err
+	}
 	if tc, ok := conn.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol != "h2" {
 		conn.Close()
-		return errNoH2
+		return nil, errNoH2
 	}
 	rh := c.root.h2
 	w := &countConn{Conn: conn, in: &rh.in, out: &rh.out}
 	rh.cur.Store(w)
 	w.SetDeadline(deadline)
-	cc, err := rh.t2.NewClientConn(w)
-	if err != nil {
-		conn.Close()
+	return w, nil
+}
+
+// sendOwn sends req to d on the VU's own HTTP/2 connection (h2conn) and
+// reads the answer into c.resp, on the VU's goroutine. A reused
+// connection that the server had closed while the VU was idle is
+// redialled once for idempotent requests, as on HTTP/1.1, and for any
+// request the server says it did not process (GOAWAY, REFUSED_STREAM).
+func (c *Client) sendOwn(d *dest, st *Step, req *fasthttp.Request, deadline time.Time) error {
+	rh := c.h2
+	scheme := "http"
+	if d.tls {
+		scheme = "https"
+	}
+	body := req.Body()
+	sink := h2sink{resp: &c.resp, allHeaders: len(st.extract) > 0, cookies: c.cfg.Cookies != plan.CookiesOff,
+		keepBody: st.keepBody, maxBody: st.maxBody}
+	for attempt := 0; ; attempt++ {
+		hc, err := c.host(d)
+		if err != nil {
+			return err
+		}
+		if hc.own != nil && !hc.own.usable() {
+			hc.own.Close()
+			hc.own = nil
+		}
+		reused := hc.own != nil
+		if !reused {
+			w, err := c.h2Wire(hc, deadline)
+			if err != nil {
+				return err
+			}
+			hc.own = newH2Conn(w)
+		}
+		h := hc.own
+		w := h.conn.(*countConn)
+		if err := c.arm(hc, w, deadline); err != nil {
+			return err
+		}
+		if err := h.encode(bytesString(req.Header.Method()), scheme, d.host, c.buf, req, len(body)); err != nil {
+			return err
+		}
+		in0, out0 := rh.in.Load(), rh.out.Load()
+		c.trace.sent = time.Now() // after any dial: TTFB is the server's part
+		err = h.roundTrip(body, &sink)
+		if h.s.headers {
+			c.trace.firstRead = h.s.headerAt
+		}
+		c.trace.in += rh.in.Load() - in0
+		c.trace.out += rh.out.Load() - out0
+		again := attempt == 0 && (errors.Is(err, errH2Unprocessed) ||
+			reused && !h.s.headers && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded))
+		if retry, err := c.settle(hc, w, err, again); !retry {
+			return err
+		}
+	}
+}
+
+// arm makes w, the wire of the HTTP/2 connection hc, the one an
+// Interrupt cuts, and sets its deadline; it closes hc when that fails or
+// an Interrupt came first.
+func (c *Client) arm(hc *hostConn, w *countConn, deadline time.Time) error {
+	r := c.root
+	r.h2.cur.Store(w)
+	if err := w.SetDeadline(deadline); err != nil {
+		r.closeConn(hc)
 		return err
 	}
-	h.cc, h.wire = cc, w
+	if r.stopped.Load() { // an Interrupt before the deadline was set
+		r.closeConn(hc)
+		return context.Canceled
+	}
 	return nil
+}
+
+// settle ends an exchange on the HTTP/2 connection hc (on the wire w)
+// that err ended: a connection left idle waits without a deadline (or is
+// closed when connections are not kept alive), one that failed is
+// closed. It reports retry when the request is to be sent again, which
+// again allows, else the step's error.
+func (c *Client) settle(hc *hostConn, w net.Conn, err error, again bool) (retry bool, _ error) {
+	r := c.root
+	if err == nil {
+		w.SetDeadline(time.Time{}) // idle, the connection waits as long as the server keeps it
+		if !c.cfg.KeepAlive {
+			r.closeConn(hc)
+		}
+		return false, nil
+	}
+	r.closeConn(hc)
+	if r.stopped.Load() {
+		return false, context.Canceled
+	}
+	if again {
+		c.trace.in, c.trace.out = 0, 0
+		return true, nil
+	}
+	return false, err
 }
 
 // conn returns the root's HTTP/2 connection to d, dialling it when there
@@ -153,6 +261,9 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 	if r.stopped.Load() {
 		return context.Canceled
 	}
+	if !c.cfg.Multiplex && !c.grouped { // (a group under a Config without Multiplex gets a ClientConn of its own)
+		return c.sendOwn(d, st, req, deadline)
+	}
 	hreq, err := h.request(d, c.buf, req)
 	if err != nil {
 		return err
@@ -163,17 +274,11 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 			return err
 		}
 		w, cc := hc.wire, hc.cc
-		rh.cur.Store(w)
 		if c.grouped {
 			deadline = r.groupDeadline
 		}
-		if err := w.SetDeadline(deadline); err != nil {
-			r.closeConn(hc)
+		if err := c.arm(hc, w, deadline); err != nil {
 			return err
-		}
-		if r.stopped.Load() { // an Interrupt before the deadline was set
-			r.closeConn(hc)
-			return context.Canceled
 		}
 		if b := req.Body(); len(b) > 0 {
 			// The ClientConn may still be writing a body when the answer
@@ -204,22 +309,10 @@ func (c *Client) sendH2(d *dest, st *Step, req *fasthttp.Request, deadline time.
 		}
 		c.trace.in += rh.in.Load() - in0
 		c.trace.out += rh.out.Load() - out0
-		if err == nil {
-			w.SetDeadline(time.Time{}) // idle, the connection waits as long as the server keeps it
-			if !c.cfg.KeepAlive {
-				r.closeConn(hc)
-			}
-			return nil
+		again := reused && attempt == 0 && c.trace.firstRead.IsZero() && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded)
+		if retry, err := c.settle(hc, w, err, again); !retry {
+			return err
 		}
-		r.closeConn(hc)
-		if r.stopped.Load() {
-			return context.Canceled
-		}
-		if reused && attempt == 0 && c.trace.firstRead.IsZero() && idempotent(req) && !errors.Is(err, os.ErrDeadlineExceeded) {
-			c.trace.in, c.trace.out = 0, 0
-			continue
-		}
-		return err
 	}
 }
 

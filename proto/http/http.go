@@ -74,8 +74,13 @@ type Config struct {
 	// each VU keeps its sessions and resumes them.
 	NoResumption bool
 	// HTTP2 sends requests over HTTP/2 (h2 by ALPN over TLS, h2c with
-	// prior knowledge over cleartext) through net/http.
+	// prior knowledge over cleartext).
 	HTTP2 bool
+	// Multiplex: the plan has parallel steps, whose concurrent streams
+	// need x/net/http2's ClientConn; the VU's one connection per host is
+	// then a ClientConn for all its requests. Otherwise it is the VU's
+	// own h2conn, one stream at a time.
+	Multiplex bool
 	// Proxy chooses the proxy of a URL (nil: none); see ProxyFunc.
 	Proxy func(*url.URL) (*url.URL, error)
 }
@@ -336,6 +341,9 @@ type hostConn struct {
 	// nil when not connected.
 	cc   *http2.ClientConn
 	wire *countConn
+	// own is the HTTP/2 connection of a plan without parallel steps
+	// (Config.Multiplex false); nil when not connected.
+	own *h2conn
 }
 
 // Buffers are the read and write buffers VUs borrow while a request is on
@@ -472,6 +480,10 @@ func (c *Client) closeConn(h *hostConn) {
 	if h.cc != nil {
 		h.cc.Close()
 		h.cc, h.wire = nil, nil
+	}
+	if h.own != nil {
+		h.own.Close()
+		h.own = nil
 	}
 }
 
