@@ -1,4 +1,4 @@
-package selfmem
+package image
 
 import (
 	"os"
@@ -16,32 +16,40 @@ func TestReadOnlyImage(t *testing.T) {
 	}{
 		{"00400000-01998000 r-xp 00000000 fe:00 10633714    /usr/bin/stampede", true, 0x400000},
 		{"01998000-03096000 r--p 01598000 fe:00 10633714    /usr/bin/stampede", true, 0x1998000},
+		{"01998000-03096000 r--p 01598000 fe:00 10633714    /usr/bin/stampede  ", true, 0x1998000},
 		{"03096000-03199000 rw-p 02c96000 fe:00 10633714    /usr/bin/stampede", false, 0},         // written: never dropped
 		{"7f00-8f00 r-xp 00026000 fe:00 326269    /usr/lib/x86_64-linux-gnu/libc.so.6", false, 0}, // not ours
 		{"7f00-8f00 r--s 00000000 fe:00 1    /usr/bin/stampede", false, 0},                        // shared
+		{"7f00-8f00 r--p 00000000 fe:00 1    /usr/bin/stampede (deleted)", false, 0},              // another file
 		{"35b2f8800000-35b2f9800000 rw-p 00000000 00:00 0", false, 0},
 		{"zz-8f00 r-xp 0 fe:00 1 /usr/bin/stampede", false, 0},
 		{"8f00-7f00 r-xp 0 fe:00 1 /usr/bin/stampede", false, 0},
+		{"8f00 r-xp 0 fe:00 1 /usr/bin/stampede", false, 0},
+		{"11112222333344445-ffffffffffffffffff r-xp 0 fe:00 1 /usr/bin/stampede", false, 0},
 		{"", false, 0},
 	} {
-		lo, _, ok := readOnlyImage(c.line, exe)
-		if ok != c.ok || lo != c.lo {
-			t.Errorf("%q: %#x %v, want %#x %v", c.line, lo, ok, c.lo, c.ok)
+		s, ok := readOnlyImage(c.line, exe)
+		if ok != c.ok || s.Lo != c.lo {
+			t.Errorf("%q: %#x %v, want %#x %v", c.line, s.Lo, ok, c.lo, c.ok)
 		}
+	}
+	// A path with spaces is one field.
+	if s, ok := readOnlyImage("1000-2000 r-xp 0 fe:00 1   /opt/my tools/stampede", "/opt/my tools/stampede"); !ok || s.Size() != 0x1000 {
+		t.Errorf("a path with spaces: %+v %v", s, ok)
 	}
 }
 
 // The test binary's own image: after start-up it holds pages it no longer
-// uses; Trim lets them go, and the process runs on.
-func TestTrimDropsTheImage(t *testing.T) {
+// uses; Drop lets them go, and the process runs on.
+func TestDropLetsTheImageGo(t *testing.T) {
 	before := rssFileKB(t)
-	n, err := Trim()
+	n, err := Drop()
 	if err != nil {
 		t.Fatal(err)
 	}
 	after := rssFileKB(t)
 	if n <= 0 || after >= before {
-		t.Fatalf("Trim let go of %d bytes of image; file-backed resident memory %d kB before, %d kB after: want less", n, before, after)
+		t.Fatalf("Drop let go of %d bytes of image; file-backed resident memory %d kB before, %d kB after: want less", n, before, after)
 	}
 	// Code and read-only data come back on use: the test goes on running.
 	if s := strconv.Itoa(len(strings.Repeat("x", 10))); s != "10" {
@@ -49,6 +57,7 @@ func TestTrimDropsTheImage(t *testing.T) {
 	}
 }
 
+// rssFileKB is the process's file-backed resident memory.
 func rssFileKB(t *testing.T) int {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/status")
