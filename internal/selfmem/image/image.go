@@ -4,11 +4,16 @@
 // touch maps them again from the page cache. Writable mappings are left
 // alone: dropping one would lose what the program wrote.
 //
-// It imports only errors, os and syscall, so that a package using it
+// It imports only errors, os, sync, syscall and time, so that a package using it
 // initialises before most of the libraries a binary links (Go initialises
 // a package as soon as its imports are, the first by import path among
 // those ready): package boot depends on that.
 package image
+
+import (
+	"sync"
+	"time"
+)
 
 // Span is one mapping, [Lo, Hi).
 type Span struct{ Lo, Hi uint64 }
@@ -31,4 +36,43 @@ func Drop() (int64, error) {
 		n += s.Size()
 	}
 	return n, nil
+}
+
+// DropEvery drops the executable's read-only pages every interval (at
+// least a millisecond) until the returned stop is called or a drop fails;
+// stop waits for the last drop to end and may be called more than once.
+// Between two drops only the pages touched since come back, so the
+// process holds what it uses rather than all it ever touched.
+func DropEvery(interval time.Duration) (stop func()) {
+	return every(max(interval, time.Millisecond), func(spans []Span) bool { return Advise(spans) == nil })
+}
+
+// every calls drop with the executable's read-only spans every interval
+// until the returned stop is called or drop reports false.
+func every(interval time.Duration, drop func([]Span) bool) (stop func()) {
+	spans, err := Spans()
+	if err != nil || len(spans) == 0 {
+		return func() {}
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if !drop(spans) {
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-exited
+	}
 }

@@ -2,9 +2,11 @@ package image
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadOnlyImage(t *testing.T) {
@@ -75,4 +77,49 @@ func rssFileKB(t *testing.T) int {
 	}
 	t.Skip("no RssFile in /proc/self/status")
 	return 0
+}
+
+// DropEvery drops until stopped, and stop ends it for good.
+func TestDropEveryDropsUntilStopped(t *testing.T) {
+	drops := make(chan struct{}, 1)
+	stop := every(time.Millisecond, func(spans []Span) bool {
+		if len(spans) == 0 {
+			t.Error("no spans")
+		}
+		select {
+		case drops <- struct{}{}:
+		default:
+		}
+		return true
+	})
+	for range 3 {
+		<-drops
+	}
+	stop()
+	stop() // a second stop is harmless
+	select {
+	case <-drops: // a drop that was under way when stop was called
+	default:
+	}
+	select {
+	case <-drops:
+		t.Fatal("a drop after stop returned")
+	default:
+	}
+	// A failing drop ends the loop; stop still returns.
+	failed := make(chan struct{})
+	stop = every(time.Millisecond, func([]Span) bool { close(failed); return false })
+	<-failed
+	stop()
+	// And the real one lets pages go while it runs.
+	before := rssFileKB(t)
+	stop = DropEvery(time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for rssFileKB(t) >= before && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	stop()
+	if after := rssFileKB(t); after >= before {
+		t.Fatalf("file-backed resident memory %d kB before, %d kB while dropping: want less", before, after)
+	}
 }
