@@ -1,7 +1,7 @@
 // Package boot keeps the pages the program's initialisers touch from
 // piling up in its resident memory. Imported for its side effect by
-// cmd/stampede, it drops the executable's read-only pages every Interval
-// while the packages initialise (a page comes back only if touched
+// cmd/stampede, it drops the executable's read-only pages whenever they
+// pile up above Over while the packages initialise (a page comes back only if touched
 // again), and main calls Done before doing its work.
 //
 // It imports only image (errors, os, sync, syscall, time), so Go
@@ -17,12 +17,17 @@ import (
 	"github.com/stampede-perf/stampede/internal/selfmem/image"
 )
 
-// Interval is how often start-up drops the executable's pages: long
-// enough that a drop (one madvise a mapping) costs nothing beside the work
-// between two, short enough that only a few megabytes come in between.
-const Interval = 5 * time.Millisecond
+// Interval is how often start-up looks at its file-backed resident
+// memory, and Over the most it holds before dropping the executable's
+// pages: a look is one small read of /proc, a drop one madvise a mapping
+// and then the faults that bring back the pages in use, so dropping only
+// above Over keeps start-up's added CPU to a few drops.
+const (
+	Interval = 2 * time.Millisecond
+	Over     = 10 << 20
+)
 
-var stop = image.DropEvery(Interval)
+var stop = image.DropEvery(Interval, Over)
 
 // Done stops the drops and waits for the last one to end. It may be
 // called more than once.

@@ -38,13 +38,21 @@ func Drop() (int64, error) {
 	return n, nil
 }
 
-// DropEvery drops the executable's read-only pages every interval (at
-// least a millisecond) until the returned stop is called or a drop fails;
-// stop waits for the last drop to end and may be called more than once.
-// Between two drops only the pages touched since come back, so the
-// process holds what it uses rather than all it ever touched.
-func DropEvery(interval time.Duration) (stop func()) {
-	return every(max(interval, time.Millisecond), func(spans []Span) bool { return Advise(spans) == nil })
+// DropEvery looks every interval (at least a millisecond) at the
+// process's file-backed resident memory and, above over bytes, drops the
+// executable's read-only pages, until the returned stop is called or a
+// drop fails; stop waits for the last look to end and may be called more
+// than once. Between two drops only the pages touched since come back,
+// so the process holds what it uses rather than all it ever touched; a
+// drop only above over keeps the pages in use from being faulted in
+// again and again.
+func DropEvery(interval time.Duration, over int64) (stop func()) {
+	return every(max(interval, time.Millisecond), func(spans []Span) bool {
+		if n, ok := fileResident(); ok && n <= over {
+			return true
+		}
+		return Advise(spans) == nil
+	})
 }
 
 // every calls drop with the executable's read-only spans every interval

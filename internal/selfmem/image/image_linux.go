@@ -36,6 +36,29 @@ func Spans() ([]Span, error) {
 	return spans, nil
 }
 
+// fileResident reads the process's file-backed resident memory (and
+// shared memory, which a Go program does not map) from /proc/self/statm,
+// in bytes.
+func fileResident() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := fields(string(b), 4) // size resident shared …
+	if len(f) < 3 {
+		return 0, false
+	}
+	var pages int64
+	for i := 0; i < len(f[2]); i++ {
+		c := f[2][i]
+		if c < '0' || c > '9' || pages > 1<<40 {
+			return 0, false
+		}
+		pages = pages*10 + int64(c-'0')
+	}
+	return pages * int64(syscall.Getpagesize()), len(f[2]) > 0
+}
+
 // errAdvise wraps the errno of a refused madvise.
 var errAdvise = errors.New("madvise of the executable's read-only pages")
 

@@ -113,7 +113,7 @@ func TestDropEveryDropsUntilStopped(t *testing.T) {
 	stop()
 	// And the real one lets pages go while it runs.
 	before := rssFileKB(t)
-	stop = DropEvery(time.Millisecond)
+	stop = DropEvery(time.Millisecond, 0)
 	deadline := time.Now().Add(10 * time.Second)
 	for rssFileKB(t) >= before && time.Now().Before(deadline) {
 		runtime.Gosched()
@@ -121,5 +121,17 @@ func TestDropEveryDropsUntilStopped(t *testing.T) {
 	stop()
 	if after := rssFileKB(t); after >= before {
 		t.Fatalf("file-backed resident memory %d kB before, %d kB while dropping: want less", before, after)
+	}
+}
+
+// The file-backed resident memory statm reports is /proc/self/status's.
+func TestFileResident(t *testing.T) {
+	n, ok := fileResident()
+	if !ok || n <= 0 {
+		t.Fatalf("fileResident() = %d, %v", n, ok)
+	}
+	// Both move as the process runs: they agree within a few megabytes.
+	if kb := int64(rssFileKB(t)); n/1024 < kb-4096 || n/1024 > kb+4096 {
+		t.Fatalf("statm says %d kB file-backed, status %d kB", n/1024, kb)
 	}
 }

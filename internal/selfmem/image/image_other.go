@@ -7,3 +7,6 @@ func Spans() ([]Span, error) { return nil, nil }
 
 // Advise does nothing where the system has no madvise.
 func Advise([]Span) error { return nil }
+
+// fileResident knows nothing where the system has no /proc/self/statm.
+func fileResident() (int64, bool) { return 0, false }
