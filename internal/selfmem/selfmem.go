@@ -15,9 +15,10 @@
 // Trimming after start-up does not lower the peak start-up itself sets:
 // the initialisers of the linked packages (over 300) touch pages all over
 // the binary, and the kernel maps 64 KB around each page a fault touches,
-// so start-up alone held about 35 MB. Package boot drops the image every
-// few milliseconds while the packages initialise. It is all a no-op where
-// the system has no such call.
+// so start-up alone held about 35 MB. Package boot drops the image
+// while the packages initialise, whenever the process's file-backed
+// memory passes 10 MB. It is all a no-op where the system has no such
+// call.
 package selfmem
 
 import (
