@@ -540,19 +540,29 @@ func (c *Collector) spillOld() {
 
 // fill writes the cumulative view into r.
 func (c *Collector) fill(r *result.Run, durS float64) {
-	if c.all == nil {
-		c.all, c.svc = NewHist(), NewHist()
+	// With one step its histograms are the run's: merging them into two
+	// more would only copy them (and hold 376 KB more).
+	one := len(c.steps) == 1
+	var all, svc *hdr.Histogram
+	if one {
+		all, svc = c.steps[0].lat, c.steps[0].svc
+	} else {
+		if c.all == nil {
+			c.all, c.svc = NewHist(), NewHist()
+		}
+		all, svc = c.all, c.svc
+		all.Reset()
+		svc.Reset()
 	}
-	all, svc := c.all, c.svc
-	all.Reset()
-	svc.Reset()
 	r.Steps = r.Steps[:0]
 	var sum result.Summary
 	var tm [6]int64
 	r.Errors = r.Errors[:0]
 	for i, st := range c.steps {
-		all.Merge(st.lat)
-		svc.Merge(st.svc)
+		if !one {
+			all.Merge(st.lat)
+			svc.Merge(st.svc)
+		}
 		sum.Requests += st.requests
 		sum.Errors += st.errors
 		sum.BytesIn += st.bytesIn

@@ -16,7 +16,7 @@ func TestRingSizeFitsTheBudget(t *testing.T) {
 		if total := n * max(vus, 1); total > ringBudget && n > 8 {
 			t.Fatalf("RingSize(%d) = %d: %d samples in all, over the budget of %d", vus, n, total, ringBudget)
 		}
-		if vus <= 16 && n != 2048 {
+		if vus <= 8 && n != 2048 {
 			t.Fatalf("RingSize(%d) = %d: a few fast VUs get the largest rings", vus, n)
 		}
 	}
@@ -27,8 +27,8 @@ func TestRingSizeFitsTheBudget(t *testing.T) {
 			t.Fatalf("OpenRingSize(%d) = %d, want %d", c.vus, n, c.want)
 		}
 	}
-	// 50 VUs, the usual closed-model comparison, hold 1.8 MB of rings.
-	if b := RingSize(50) * 50 * int(unsafe.Sizeof(Sample{})); b > 2<<20 {
+	// 50 VUs, the usual closed-model comparison, hold 0.9 MB of rings.
+	if b := RingSize(50) * 50 * int(unsafe.Sizeof(Sample{})); b > 1<<20 {
 		t.Fatalf("50 VUs' rings take %d bytes", b)
 	}
 }

@@ -108,19 +108,19 @@ func (r *Ring) drain(f func(*Sample)) int {
 
 // RingSize picks the ring size of each of a closed model's vus VUs: a
 // power of two, large for few fast VUs (2,048 samples, 144 KB, for up to
-// 16), smaller as there are more, so that all the rings together hold at
-// most ringBudget samples (2.3 MB), and never below 8 (thousands of VUs are
+// 8), smaller as there are more, so that all the rings together hold at
+// most ringBudget samples (1.2 MB), and never below 8 (thousands of VUs are
 // each slow). A ring needs room for what its VU completes between two
 // drains (20 ms), and a closed model's VUs share the throughput: at 50 VUs
-// each gets 512 samples, room for a collector late by half a second at
-// 20,000 requests/s.
+// each gets 256 samples (18 KB), room for a collector late by more than
+// half a second at 20,000 requests/s.
 func RingSize(vus int) int { return ringSize(vus, ringBudget) }
 
 // OpenRingSize is RingSize for an open model's pool of up to maxVUs VUs.
 // There the first free VU takes the next iteration, so a few VUs may carry
-// most of the rate however large the pool may grow: the rings share four
+// most of the rate however large the pool may grow: the rings share eight
 // times the budget.
-func OpenRingSize(maxVUs int) int { return ringSize(maxVUs, 4*ringBudget) }
+func OpenRingSize(maxVUs int) int { return ringSize(maxVUs, 8*ringBudget) }
 
 func ringSize(vus, budget int) int {
 	vus = max(vus, 1)
@@ -133,7 +133,7 @@ func ringSize(vus, budget int) int {
 
 // ringBudget is the most samples a closed model's rings hold together,
 // unless there are so many VUs that each has the smallest ring.
-const ringBudget = 32768
+const ringBudget = 16384
 
 // Micros is d in whole microseconds for a Sample field, clamped to its
 // range (negative durations are 0; beyond 71 minutes saturates).

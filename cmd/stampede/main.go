@@ -7,8 +7,10 @@ import (
 	"os"
 
 	"github.com/stampede-perf/stampede/internal/cli"
+	"github.com/stampede-perf/stampede/internal/selfmem/boot"
 )
 
 func main() {
+	boot.Done() // the initialisers are done (see selfmem)
 	os.Exit(cli.Run(context.Background(), os.Stdin, os.Stdout, os.Stderr, os.Args[1:]))
 }

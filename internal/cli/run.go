@@ -513,8 +513,11 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 		return err
 	}
 	prog := newProgress(e, p, quiet)
-	// Once the load runs, what start-up touched of the binary and left
-	// on the heap is not needed: let it go (see selfmem).
+	// What start-up touched of the binary and left on the heap is not
+	// the load's: let it go before the VUs start, so that the load's
+	// pages do not come on top of start-up's, and again once the load
+	// runs (see selfmem).
+	selfmem.Trim()
 	var trim sync.Once
 	run, runErr := suite.RunLoad(ctx, p, suite.LoadOptions{
 		Segment:    seg,

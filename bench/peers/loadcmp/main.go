@@ -1,7 +1,9 @@
 // Command loadcmp runs stampede, wrk and hey against the same loopback
 // target, the generator pinned to one core and the target to the other,
 // and prints requests/s, the generator's CPU time per request, p50/p99
-// and peak RSS side by side, as ratios to wrk. See bench/peers/README.md.
+// and peak and steady RSS side by side, as ratios to wrk; -base adds a
+// second stampede binary (another build) to the same rounds. See
+// bench/peers/README.md.
 //
 // Every load is bounded: a fixed duration against 127.0.0.1 only.
 package main
@@ -33,7 +35,8 @@ type measure struct {
 	requests float64
 	rps      float64
 	cpuS     float64 // user + system of the generator process
-	rssMB    float64
+	rssMB    float64 // peak (wait4's rusage)
+	steadyMB float64 // median of VmRSS sampled over the run's second half
 	p50, p99 float64 // ms
 }
 
@@ -46,6 +49,7 @@ func (m measure) cpuPerReqUS() float64 {
 
 func main() {
 	stampede := flag.String("stampede", "stampede", "stampede binary")
+	base := flag.String("base", "", "a second stampede binary (another build) run as the tool \"base\" in the same rounds")
 	target := flag.String("target", "", "target server binary (bench/peers/target)")
 	dur := flag.Duration("duration", 10*time.Second, "length of each load")
 	conns := flag.Int("conns", 50, "connections / VUs")
@@ -88,33 +92,43 @@ func main() {
 		return
 	}
 
+	if *base != "" {
+		*tools += ",base"
+	}
 	results := map[string][]measure{}
 	for r := 1; r <= *rounds; r++ {
 		for _, tool := range strings.Split(*tools, ",") {
-			m, err := runTool(tool, *stampede, url, *dur, *conns, *genCPU, filepath.Join(*outDir, fmt.Sprintf("%s.%d", tool, r)))
+			bin := *stampede
+			if tool == "base" {
+				bin = *base
+			}
+			m, err := runTool(tool, bin, url, *dur, *conns, *genCPU, filepath.Join(*outDir, fmt.Sprintf("%s.%d", tool, r)))
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "loadcmp: %s round %d: %v\n", tool, r, err)
 				continue
 			}
 			results[tool] = append(results[tool], m)
-			fmt.Fprintf(os.Stderr, "round %d %-8s %9.0f req/s  %5.1f µs CPU/req  p99 %6.2f ms  RSS %6.1f MB\n", r, tool, m.rps, m.cpuPerReqUS(), m.p99, m.rssMB)
+			fmt.Fprintf(os.Stderr, "round %d %-8s %9.0f req/s  %5.1f µs CPU/req  p99 %6.2f ms  RSS %6.1f MB peak, %6.1f MB steady\n", r, tool, m.rps, m.cpuPerReqUS(), m.p99, m.rssMB, m.steadyMB)
 		}
 	}
-	fmt.Printf("\n%d connections, %s per run, median of %d rounds; generator on CPU %s, target on CPU %s\n\n", *conns, *dur, *rounds, *genCPU, *targetCPU)
-	base, ok := median(results["wrk"])
-	fmt.Printf("%-10s %10s %8s %12s %8s %9s %9s %9s %8s\n", "tool", "req/s", "vs wrk", "CPU µs/req", "vs wrk", "p50 ms", "p99 ms", "RSS MB", "vs wrk")
+	fmt.Printf("\n%d connections, %s per run, median of %d rounds (each column its own); generator on CPU %s, target on CPU %s\n\n", *conns, *dur, *rounds, *genCPU, *targetCPU)
+	ref, ok := median(results["wrk"])
+	fmt.Printf("%-10s %10s %8s %12s %8s %9s %9s %9s %8s %10s %8s\n", "tool", "req/s", "vs wrk", "CPU µs/req", "vs wrk", "p50 ms", "p99 ms", "peak MB", "vs wrk", "steady MB", "vs wrk")
 	for _, tool := range strings.Split(*tools, ",") {
 		m, have := median(results[tool])
 		if !have {
 			continue
 		}
-		rr, cr, mr := "-", "-", "-"
-		if ok && base.rps > 0 {
-			rr = fmt.Sprintf("%.2f", m.rps/base.rps)
-			cr = fmt.Sprintf("%.2f", m.cpuPerReqUS()/base.cpuPerReqUS())
-			mr = fmt.Sprintf("%.1f", m.rssMB/base.rssMB)
+		rr, cr, mr, sr := "-", "-", "-", "-"
+		if ok && ref.rps > 0 {
+			rr = fmt.Sprintf("%.2f", m.rps/ref.rps)
+			cr = fmt.Sprintf("%.2f", m.cpuPerReqUS()/ref.cpuPerReqUS())
+			mr = fmt.Sprintf("%.1f", m.rssMB/ref.rssMB)
+			if ref.steadyMB > 0 {
+				sr = fmt.Sprintf("%.1f", m.steadyMB/ref.steadyMB)
+			}
 		}
-		fmt.Printf("%-10s %10.0f %8s %12.2f %8s %9.2f %9.2f %9.1f %8s\n", tool, m.rps, rr, m.cpuPerReqUS(), cr, m.p50, m.p99, m.rssMB, mr)
+		fmt.Printf("%-10s %10.0f %8s %12.2f %8s %9.2f %9.2f %9.1f %8s %10.1f %8s\n", tool, m.rps, rr, m.cpuPerReqUS(), cr, m.p50, m.p99, m.rssMB, mr, m.steadyMB, sr)
 	}
 	if *manyVUs > 0 {
 		fmt.Printf("\n%d VUs against a 1 s endpoint for %s (this machine caps a process at 20,000 open files)\n", *manyVUs, *manyDur)
@@ -279,7 +293,7 @@ func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, pref
 		args = []string{"wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", secs(dur), "--latency", "--timeout", "10s", url}
 	case "hey":
 		args = []string{"hey", "-z", secs(dur), "-c", strconv.Itoa(conns), url}
-	case "stampede":
+	case "stampede", "base":
 		args = append([]string{stampede, "run", "--url", url, "--vus", strconv.Itoa(conns), "--duration", dur.String(), "-q", "--no-store", "--out", "json=" + prefix + ".json"}, extra...)
 	default:
 		return measure{}, fmt.Errorf("unknown tool %q", tool)
@@ -288,13 +302,18 @@ func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, pref
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	err := cmd.Run()
+	err := cmd.Start()
+	var steady []float64
+	if err == nil {
+		steady = sampleRSS(cmd.Process.Pid, dur)
+		err = cmd.Wait()
+	}
 	os.WriteFile(prefix+".out", out.Bytes(), 0o644)
 	// Driving a target as fast as one core allows makes the generator the
 	// limit on purpose, so stampede says its verdict is inconclusive (exit
 	// 1); its Run is still complete and is what this comparison reads.
 	var ee *exec.ExitError
-	if tool == "stampede" && errors.As(err, &ee) && ee.ExitCode() == 1 && strings.Contains(out.String(), "inconclusive") {
+	if (tool == "stampede" || tool == "base") && errors.As(err, &ee) && ee.ExitCode() == 1 && strings.Contains(out.String(), "inconclusive") {
 		err = nil
 	}
 	if err != nil {
@@ -302,8 +321,9 @@ func runTool(tool, stampede, url string, dur time.Duration, conns int, cpu, pref
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	m := measure{tool: tool,
-		cpuS:  float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9,
-		rssMB: float64(ru.Maxrss) / 1024,
+		cpuS:     float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9,
+		rssMB:    float64(ru.Maxrss) / 1024,
+		steadyMB: medianOf(steady),
 	}
 	switch tool {
 	case "wrk":
@@ -396,13 +416,54 @@ func parseStampede(m measure, path string) (measure, error) {
 	return m, nil
 }
 
+// median is each field's own median over ms (CPU per request through its
+// CPU time and requests: the run with the median CPU per request).
 func median(ms []measure) (measure, bool) {
 	if len(ms) == 0 {
 		return measure{}, false
 	}
+	of := func(f func(measure) float64) float64 {
+		xs := make([]float64, len(ms))
+		for i, m := range ms {
+			xs[i] = f(m)
+		}
+		return medianOf(xs)
+	}
 	s := append([]measure(nil), ms...)
-	sort.Slice(s, func(i, j int) bool { return s[i].rps < s[j].rps })
-	return s[len(s)/2], true
+	sort.Slice(s, func(i, j int) bool { return s[i].cpuPerReqUS() < s[j].cpuPerReqUS() })
+	m := s[len(s)/2]
+	m.rps = of(func(m measure) float64 { return m.rps })
+	m.p50 = of(func(m measure) float64 { return m.p50 })
+	m.p99 = of(func(m measure) float64 { return m.p99 })
+	m.rssMB = of(func(m measure) float64 { return m.rssMB })
+	m.steadyMB = of(func(m measure) float64 { return m.steadyMB })
+	return m, true
+}
+
+// sampleRSS reads pid's VmRSS every 100 ms until it exits and returns
+// the samples (MB) of the second half of a run of length dur: the load's
+// steady memory, past start-up.
+func sampleRSS(pid int, dur time.Duration) []float64 {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	t0 := time.Now()
+	var xs []float64
+	for tick := time.NewTicker(100 * time.Millisecond); ; <-tick.C {
+		b, err := os.ReadFile(path)
+		if err != nil || bytes.Contains(b, []byte("State:\tZ")) {
+			tick.Stop()
+			return xs
+		}
+		if time.Since(t0) < dur/2 || time.Since(t0) > dur {
+			continue
+		}
+		if _, rest, ok := bytes.Cut(b, []byte("VmRSS:")); ok {
+			if f := bytes.Fields(rest); len(f) > 0 {
+				if kb, err := strconv.ParseFloat(string(f[0]), 64); err == nil {
+					xs = append(xs, kb/1024)
+				}
+			}
+		}
+	}
 }
 
 func secs(d time.Duration) string { return strconv.Itoa(int(d.Seconds())) + "s" }

@@ -1,5 +1,0 @@
-//go:build !linux
-
-package selfmem
-
-func dropImage() (int64, error) { return 0, nil }
