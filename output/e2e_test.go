@@ -145,13 +145,34 @@ func openSinks(t *testing.T, csvPath, collector string, labels output.Labels, in
 // receiver.
 func runLive(t *testing.T, p *plan.Plan, labels output.Labels) (*result.Run, string, *probe, *receiver) {
 	t.Helper()
+	return runLiveWith(t, p, labels, liveHooks{})
+}
+
+// liveHooks let a test reach into runLiveWith: opened is called once the
+// sinks are open, before the load starts; first is a sink put first in
+// the fan, so it is closed before the endpoint stops serving.
+type liveHooks struct {
+	opened func(*prometheus.Sink)
+	first  output.Sink
+}
+
+// runLiveWith is runLive with hooks.
+func runLiveWith(t *testing.T, p *plan.Plan, labels output.Labels, h liveHooks) (*result.Run, string, *probe, *receiver) {
+	t.Helper()
 	rc := &receiver{}
 	collector := httptest.NewServer(rc)
 	t.Cleanup(collector.Close)
 	csvPath := filepath.Join(t.TempDir(), "live.csv")
 	cs, ps, ot := openSinks(t, csvPath, collector.URL, labels, time.Hour)
+	if h.opened != nil {
+		h.opened(ps)
+	}
 	pr := &probe{url: ps.URL()}
-	fan := output.NewFan(pr, cs, ps, ot)
+	sinks := []output.Sink{pr, cs, ps, ot}
+	if h.first != nil {
+		sinks = append([]output.Sink{h.first}, sinks...)
+	}
+	fan := output.NewFan(sinks...)
 	run, err := suite.RunLoad(context.Background(), p, suite.LoadOptions{OnWindow: fan.Window})
 	if err != nil {
 		t.Fatal(err)
