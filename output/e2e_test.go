@@ -207,12 +207,9 @@ func label(m *dto.Metric, name string) string {
 	return ""
 }
 
-// TestLiveOutputsMatchTheRun runs a real load against a loopback server
-// with all three live outputs and reads each back with its real decoder:
-// the Prometheus endpoint (protobuf and text), the OTLP messages the
-// collector would get, and the CSV file. Every count they carry must add
-// up to the finished Run.
-func TestLiveOutputsMatchTheRun(t *testing.T) {
+// shopMux serves /ok, and /flaky, which answers every fifth request with
+// a 500.
+func shopMux() *http.ServeMux {
 	var n atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
@@ -223,7 +220,16 @@ func TestLiveOutputsMatchTheRun(t *testing.T) {
 		}
 		w.Write([]byte("ok"))
 	})
-	target := httptest.NewServer(mux)
+	return mux
+}
+
+// TestLiveOutputsMatchTheRun runs a real load against a loopback server
+// with all three live outputs and reads each back with its real decoder:
+// the Prometheus endpoint (protobuf and text), the OTLP messages the
+// collector would get, and the CSV file. Every count they carry must add
+// up to the finished Run.
+func TestLiveOutputsMatchTheRun(t *testing.T) {
+	target := httptest.NewServer(shopMux())
 	defer target.Close()
 	rc := &receiver{}
 	collector := httptest.NewServer(rc)

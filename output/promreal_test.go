@@ -71,16 +71,7 @@ func (s *scraped) Close(run *result.Run) error {
 // least one series of the run just made.
 func TestRealPrometheusScrapesTheRun(t *testing.T) {
 	bin := prometheusBin(t)
-	var n atomic.Int64
-	mux := http.NewServeMux()
-	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
-	mux.HandleFunc("/flaky", func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1)%5 == 0 {
-			http.Error(w, "no", http.StatusInternalServerError)
-			return
-		}
-		w.Write([]byte("ok"))
-	})
+	mux := shopMux()
 	// A redirect whose next exchange now and then finds the connection
 	// closed: a hop that failed.
 	var m atomic.Int64
