@@ -145,13 +145,34 @@ func openSinks(t *testing.T, csvPath, collector string, labels output.Labels, in
 // receiver.
 func runLive(t *testing.T, p *plan.Plan, labels output.Labels) (*result.Run, string, *probe, *receiver) {
 	t.Helper()
+	return runLiveWith(t, p, labels, liveHooks{})
+}
+
+// liveHooks let a test reach into runLiveWith: opened is called once the
+// sinks are open, before the load starts; first is a sink put first in
+// the fan, so it is closed before the endpoint stops serving.
+type liveHooks struct {
+	opened func(*prometheus.Sink)
+	first  output.Sink
+}
+
+// runLiveWith is runLive with hooks.
+func runLiveWith(t *testing.T, p *plan.Plan, labels output.Labels, h liveHooks) (*result.Run, string, *probe, *receiver) {
+	t.Helper()
 	rc := &receiver{}
 	collector := httptest.NewServer(rc)
 	t.Cleanup(collector.Close)
 	csvPath := filepath.Join(t.TempDir(), "live.csv")
 	cs, ps, ot := openSinks(t, csvPath, collector.URL, labels, time.Hour)
+	if h.opened != nil {
+		h.opened(ps)
+	}
 	pr := &probe{url: ps.URL()}
-	fan := output.NewFan(pr, cs, ps, ot)
+	sinks := []output.Sink{pr, cs, ps, ot}
+	if h.first != nil {
+		sinks = append([]output.Sink{h.first}, sinks...)
+	}
+	fan := output.NewFan(sinks...)
 	run, err := suite.RunLoad(context.Background(), p, suite.LoadOptions{OnWindow: fan.Window})
 	if err != nil {
 		t.Fatal(err)
@@ -186,12 +207,9 @@ func label(m *dto.Metric, name string) string {
 	return ""
 }
 
-// TestLiveOutputsMatchTheRun runs a real load against a loopback server
-// with all three live outputs and reads each back with its real decoder:
-// the Prometheus endpoint (protobuf and text), the OTLP messages the
-// collector would get, and the CSV file. Every count they carry must add
-// up to the finished Run.
-func TestLiveOutputsMatchTheRun(t *testing.T) {
+// shopMux serves /ok, and /flaky, which answers every fifth request with
+// a 500.
+func shopMux() *http.ServeMux {
 	var n atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
@@ -202,7 +220,16 @@ func TestLiveOutputsMatchTheRun(t *testing.T) {
 		}
 		w.Write([]byte("ok"))
 	})
-	target := httptest.NewServer(mux)
+	return mux
+}
+
+// TestLiveOutputsMatchTheRun runs a real load against a loopback server
+// with all three live outputs and reads each back with its real decoder:
+// the Prometheus endpoint (protobuf and text), the OTLP messages the
+// collector would get, and the CSV file. Every count they carry must add
+// up to the finished Run.
+func TestLiveOutputsMatchTheRun(t *testing.T) {
+	target := httptest.NewServer(shopMux())
 	defer target.Close()
 	rc := &receiver{}
 	collector := httptest.NewServer(rc)
