@@ -250,21 +250,8 @@ func TestStressMemoryVariantOOMKill(t *testing.T) {
 	const limitMB = 64
 	g := cgrouptest.New(t, "memory")
 	g.MemoryLimit(limitMB << 20)
-	svc := startService(t, "../testdata/shopserver", "listening on ", nil, g.Exec())
-	p := reportPlan(t, svc, "analysis: { disk_mbps: 500 }", "factor: 2, max: 256")
-	run, err := suite.Test(context.Background(), p, suite.Options{Only: []string{"stress"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := run.Stress
-	if st == nil || st.Resource == nil {
-		t.Fatalf("stress %+v", st)
-	}
-	r := st.Resource
-	for _, pt := range st.Curve {
-		t.Logf("%s %s: %.1f requests/s, RSS %.0f MB, %s", num(pt.Load), st.Unit, pt.RPS, pt.RSSMB, pt.Limit)
-	}
-	t.Logf("%s", r.Text)
+	run := memoryStress(t, g, "factor: 2, max: 256")
+	r := run.Stress.Resource
 	wantSrc := map[int]string{1: "memory.oom_control", 2: "memory.events"}[g.Version]
 	if !r.Reached || r.Cause != analyze.MemoryKilled || r.OOMKills < 1 || r.OOMSource != wantSrc || r.CgroupMB != limitMB || r.RSSMB <= 0 {
 		t.Fatalf("resource %+v: want an OOM kill counted in %s under the %d MB limit", r, wantSrc, limitMB)
@@ -314,21 +301,8 @@ func TestStressMemoryVariantCgroupHeadroom(t *testing.T) {
 	const limitMB, rssMB = 64, 50
 	g := cgrouptest.New(t, "memory")
 	g.MemoryLimit(limitMB << 20)
-	svc := startService(t, "../testdata/shopserver", "listening on ", nil, g.Exec())
-	p := reportPlan(t, svc, "analysis: { disk_mbps: 500 }", fmt.Sprintf("factor: 1.5, memory_mb: %d, max: 64", rssMB))
-	run, err := suite.Test(context.Background(), p, suite.Options{Only: []string{"stress"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := run.Stress
-	if st == nil || st.Resource == nil {
-		t.Fatalf("stress %+v", st)
-	}
-	r := st.Resource
-	for _, pt := range st.Curve {
-		t.Logf("%s %s: %.1f requests/s, RSS %.0f MB, %s", num(pt.Load), st.Unit, pt.RPS, pt.RSSMB, pt.Limit)
-	}
-	t.Logf("%s", r.Text)
+	run := memoryStress(t, g, fmt.Sprintf("factor: 1.5, memory_mb: %d, max: 64", rssMB))
+	r := run.Stress.Resource
 	if !r.Reached || r.Cause != analyze.MemoryRSS || r.RSSMB <= rssMB || r.CgroupMB != limitMB {
 		t.Fatalf("resource %+v: want the %d MB RSS limit passed under the cgroup's %d MB", r, rssMB, limitMB)
 	}
@@ -375,6 +349,29 @@ func limitHits(t *testing.T, g *cgrouptest.Group) int64 {
 
 // reportPlan is the memory variant's plan on the demo shop's sales report
 // (1 KiB a row), with more plan lines and more stress settings.
+// memoryStress runs the memory variant's stress phase (stress, the
+// plan's stress options) against the demo shop started in cgroup g, and
+// returns the run, whose stress result has what it found of the
+// service's memory.
+func memoryStress(t *testing.T, g *cgrouptest.Group, stress string) *result.Run {
+	t.Helper()
+	svc := startService(t, "../testdata/shopserver", "listening on ", nil, g.Exec())
+	p := reportPlan(t, svc, "analysis: { disk_mbps: 500 }", stress)
+	run, err := suite.Test(context.Background(), p, suite.Options{Only: []string{"stress"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := run.Stress
+	if st == nil || st.Resource == nil {
+		t.Fatalf("stress %+v", st)
+	}
+	for _, pt := range st.Curve {
+		t.Logf("%s %s: %.1f requests/s, RSS %.0f MB, %s", num(pt.Load), st.Unit, pt.RPS, pt.RSSMB, pt.Limit)
+	}
+	t.Logf("%s", st.Resource.Text)
+	return run
+}
+
 func reportPlan(t *testing.T, svc service, more, stress string) *plan.Plan {
 	t.Helper()
 	p, err := plan.Parse("memory.yaml", []byte(fmt.Sprintf(`
