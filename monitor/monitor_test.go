@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -416,8 +417,11 @@ func TestMonitorRegressionAndReminder(t *testing.T) {
 	if n != checks {
 		t.Fatalf("the monitor stopped at check %d of %d", n, checks)
 	}
-	if got := strings.Join(alerts, " "); got != "firing reminder resolved" {
-		t.Errorf("alerts %q, want firing reminder resolved", got)
+	// Checks 7 s apart remind once (check 5, 14 s in); a machine that
+	// stretches them past the 10 s reminder reminds at check 4 too.
+	reminded := regexp.MustCompile(`^firing( reminder){1,2} resolved$`)
+	if got := strings.Join(alerts, " "); !reminded.MatchString(got) {
+		t.Errorf("alerts %q, want firing, a reminder or two, resolved", got)
 	}
 	if len(reasons) > 0 && !strings.Contains(reasons[0], "regression against the baseline") {
 		t.Errorf("the incident's reason %q does not name the regression", reasons[0])
@@ -428,7 +432,7 @@ func TestMonitorRegressionAndReminder(t *testing.T) {
 	for _, a := range hk.json {
 		got = append(got, a["status"].(string))
 	}
-	if strings.Join(got, " ") != "firing reminder resolved" {
-		t.Errorf("the webhook got %v", got)
+	if strings.Join(got, " ") != strings.Join(alerts, " ") {
+		t.Errorf("the webhook got %v, the checks alerted %v", got, alerts)
 	}
 }

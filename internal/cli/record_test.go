@@ -23,7 +23,6 @@ import (
 // not closed yet: every window that ended more than 1.5 s before the kill
 // is in the history, and the next stampede that opens it recovers them.
 func TestKilledRunKeepsItsClosedWindows(t *testing.T) {
-	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a child stampede for several seconds")
 	}
