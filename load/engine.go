@@ -396,8 +396,8 @@ func (e *Engine) vuDone(vu *VU) {
 // only the surplus leaves.
 func (e *Engine) leave(sch *schedule) bool {
 	limit := e.poolCap.Load()
-	if limit <= 0 {
-		return false
+	if limit <= 0 || e.active.Load() <= limit {
+		return false // the common case: two atomic loads an iteration
 	}
 	if sch.pois {
 		// Poisson arrivals cannot be peeked: leave only while other VUs

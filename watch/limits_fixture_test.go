@@ -63,14 +63,7 @@ func TestLimitsOnFakeCgroups(t *testing.T) {
 				for name, v := range events(3, 1) {
 					tr.Set(name, v, false)
 				}
-				fsys, err := procfs.NewFS(tr.Proc)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := readLimits(fsys, cgrouptest.FakePID)
-				if err != nil {
-					t.Fatal(err)
-				}
+				r, fsys := readFake(t, tr)
 				l := r.limits
 				if l.HostCPUs != 2 || l.AffinityCPUs != 2 || l.CPUCores != c.cores || l.CPUSource != c.source || l.CgroupCPU != c.cgroupCPU || l.MemoryMB != c.mem {
 					t.Errorf("limits %+v: want %g cores from %s (cgroup %g), %g MB", l, c.cores, c.source, c.cgroupCPU, c.mem)
@@ -101,14 +94,7 @@ func TestLimitsV2WithoutControllers(t *testing.T) {
 	tr.Set("cpu.max", "50000 100000\n", false)
 	tr.Set("memory.max", "67108864\n", false)
 	tr.SetRoot("cgroup.controllers", "hugetlb\n")
-	fsys, err := procfs.NewFS(tr.Proc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := readLimits(fsys, cgrouptest.FakePID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _ := readFake(t, tr)
 	if l := r.limits; l.Cgroup != "" || l.CgroupCPU != 0 || l.MemoryMB != 0 || l.CPUSource != CPUFromHost || l.OOMSource != "" {
 		t.Errorf("limits %+v: want none from a hierarchy without the controllers", l)
 	}
@@ -127,16 +113,24 @@ func TestLimitHitsUnderAMemswLimit(t *testing.T) {
 		tr.Set("memory.limit_in_bytes", "67108864\n", false)
 		tr.Set("memory.memsw.limit_in_bytes", c.memsw, false)
 		tr.Set("memory.failcnt", "4\n", false)
-		fsys, err := procfs.NewFS(tr.Proc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := readLimits(fsys, cgrouptest.FakePID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r, _ := readFake(t, tr)
 		if l := r.limits; l.MemoryMB != 64 || l.LimitHitsSource != c.src {
 			t.Errorf("memsw limit %q: limits %+v, want 64 MB and limit hits from %q", c.memsw, l, c.src)
 		}
 	}
+}
+
+// readFake reads the limits of the fake tree's process, as the sampler
+// does, and returns the reader with the tree's procfs.
+func readFake(t *testing.T, tr *cgrouptest.Tree) (*limitsReader, procfs.FS) {
+	t.Helper()
+	fsys, err := procfs.NewFS(tr.Proc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := readLimits(fsys, cgrouptest.FakePID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, fsys
 }
