@@ -152,6 +152,7 @@ func Settings() []Setting {
 		{"conn_error_rate", 0.001, "ratio", result.KindConnectionErrors, "share of requests failing to connect (refused, reset, timeout)"},
 		{"knee_latency_factor", 2, "×", result.KindLatencyKnee, "p99 at the highest load over p99 at the knee"},
 		{"knee_error_rate", 0.01, "ratio", result.KindLatencyKnee, "error rate from which a load level counts as failing"},
+		{"knee_min_rise_ms", kneeMinRiseMS, "ms", result.KindLatencyKnee, "least rise of p99 from the knee to the highest load for a medium or high finding (under it the knee is a low note)"},
 		{"wait_share", waitShare, "ratio", result.KindSlowDependency, "share of the request goroutines' time waiting on other services (and, for disk_io, in file system calls)"},
 		{"io_wait_percent", 20, "%", result.KindDiskBound, "sustained share of the host's CPU time waiting for disk I/O (median of the samples)"},
 		{"receive_share", 0.5, "ratio", result.KindLargeResponses, "share of time to first byte + receive spent receiving a step's responses"},

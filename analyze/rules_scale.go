@@ -28,6 +28,11 @@ const (
 	minLevels         = 4  // fewest levels a knee is looked for in
 	minLevelWindows   = 2  // fewest windows of a level in a series: a ramp's passing seconds are no level
 	kneeMinBend       = 0.1
+	// kneeMinRiseMS is the least rise of p99 from the knee to the highest
+	// clean load, in milliseconds, for a knee of medium or high severity
+	// (setting knee_min_rise_ms): a bursty but healthy service whose p99
+	// goes from 2 ms to 4 ms is steep as a ratio and no problem to anyone.
+	kneeMinRiseMS = 10.0
 )
 
 // loadLevels is how latency and errors varied with load: the stress
@@ -209,6 +214,14 @@ func ruleKnee(ev *evaluation) ([]result.Finding, *result.NotEvaluated) {
 	}
 	if rise >= 2*factor {
 		f.Severity = SeverityHigh
+	}
+	if added, least := top.p99-clean[k].p99, ev.cfg["knee_min_rise_ms"]; added < least {
+		// Steep as a ratio, immaterial as a latency: a p99 of 2 ms that
+		// doubles under load is where the curve turns, not a problem.
+		f.Severity = SeverityLow
+		f.Confidence /= 2 // sure of the curve, not that it matters
+		f.Detail += fmt.Sprintf(" The p99 rose by %s ms, under %s ms (knee_min_rise_ms): where latency turns, not yet a problem at these loads.", num(added), num(least))
+		f.Evidence = append(f.Evidence, result.Evidence{Metric: "p99_added_ms", Value: added, Unit: "ms", Source: src, Threshold: least})
 	}
 	return []result.Finding{f}, nil
 }

@@ -848,3 +848,40 @@ func dump(fs []result.Finding) string {
 	}
 	return b.String()
 }
+
+// TestKneeNeedsAMaterialRise: a knee whose p99 rises by two milliseconds
+// is steep as a ratio and a low note; the same curve in tens of
+// milliseconds, or with knee_min_rise_ms lowered under its rise, is medium.
+func TestKneeNeedsAMaterialRise(t *testing.T) {
+	curve := func(scale float64) []result.StressPoint {
+		ms := []float64{1.9, 1.9, 2.0, 1.96, 4.23}
+		pts := make([]result.StressPoint, len(ms))
+		for i, v := range ms {
+			pts[i] = result.StressPoint{Load: float64(50 * (i + 1)), P99: v * scale}
+		}
+		return pts
+	}
+	for _, tc := range []struct {
+		why   string
+		scale float64
+		cfg   map[string]float64
+		want  result.Severity
+	}{
+		{"two milliseconds", 1, nil, SeverityLow},
+		{"twenty milliseconds", 10, nil, SeverityMedium},
+		{"two milliseconds with knee_min_rise_ms 1", 1, map[string]float64{"knee_min_rise_ms": 1}, SeverityMedium},
+	} {
+		t.Run(tc.why, func(t *testing.T) {
+			r := cleanRun()
+			r.Stress = &result.Stress{Unit: "rps", Curve: curve(tc.scale)}
+			Conclude(r, tc.cfg)
+			i := slices.IndexFunc(r.Findings, func(f result.Finding) bool { return f.Kind == result.KindLatencyKnee })
+			if i < 0 {
+				t.Fatalf("no latency_knee finding; findings:\n%s", dump(r.Findings))
+			}
+			if f := r.Findings[i]; f.Severity != tc.want {
+				t.Fatalf("severity %s, want %s: %s — %s", f.Severity, tc.want, f.Title, f.Detail)
+			}
+		})
+	}
+}
