@@ -87,9 +87,7 @@ var causeKinds = []string{"cpu_hotspot", "lock_contention", "memory_leak", "goro
 // their order, one of the truth's kinds must name the planted function
 // before any names another function (a finding of another kind about the
 // planted function, such as the CPU a leaking function takes, may come
-// first: it points at the same code). Where the truth allows it
-// (LowWhenCheap), a low finding of its kinds naming the function does too.
-// "" when right.
+// first: it points at the same code). "" when right.
 func checkFault(run *result.Run, t zoo.Truth) string {
 	for _, f := range run.Findings {
 		if !severe(f) || !slices.Contains(causeKinds, string(f.Kind)) {
@@ -100,13 +98,6 @@ func checkFault(run *result.Run, t zoo.Truth) string {
 		}
 		if slices.Contains(t.Kinds, string(f.Kind)) {
 			return ""
-		}
-	}
-	if t.LowWhenCheap {
-		for _, f := range run.Findings {
-			if slices.Contains(t.Kinds, string(f.Kind)) && (strings.Contains(f.Subject, t.Function) || strings.Contains(f.Title, t.Function)) {
-				return "" // the fault cost little here, and the finding says so
-			}
 		}
 	}
 	return fmt.Sprintf("no %s finding of medium or high severity names %s", t.Kinds[0], t.Function)
@@ -186,10 +177,8 @@ func TestFindingsEndToEnd(t *testing.T) {
 		// Off-CPU waits, seen only in goroutine snapshots.
 		{service: "goroutine-leak", hold: 7 * time.Second},
 		{service: "slow-downstream", hold: 7 * time.Second},
-		// fsync waits (disk_io, from the snapshots: a longer hold catches
-		// more requests in them) or, where it returns in a millisecond,
-		// burns the kernel's CPU (cpu_hotspot below persistEvent).
-		{service: "disk-fsync", hold: 15 * time.Second},
+		// fsync waits, eight a request (disk_io, from the snapshots).
+		{service: "disk-fsync", hold: 10 * time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.service, func(t *testing.T) {

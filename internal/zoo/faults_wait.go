@@ -151,22 +151,33 @@ func buildSpool(s *setup) error {
 }
 
 func (sp *spool) eventsHandler(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	var events []json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&events); err != nil {
+		http.Error(w, "a JSON array of events: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	id, err := sp.persistEvent(body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	if len(events) == 0 || len(events) > maxEventsPerPost {
+		http.Error(w, fmt.Sprintf("post 1 to %d events", maxEventsPerPost), http.StatusBadRequest)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"id": id})
+	ids := make([]int64, 0, len(events))
+	for _, ev := range events {
+		id, err := sp.persistEvent(ev)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		ids = append(ids, id)
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"ids": ids})
 }
 
-// persistEvent is the planted fault: each event is written to a file of
-// its own (padded to 2 KiB) and fsynced before the request returns, so
-// every request waits for the disk.
+// maxEventsPerPost bounds a batch.
+const maxEventsPerPost = 64
+
+// persistEvent is the planted fault: each event of a batch is written to
+// a file of its own (padded to 2 KiB) and fsynced before the next, so a
+// request waits for the disk once per event it carries instead of once.
 func (sp *spool) persistEvent(body []byte) (int64, error) {
 	id := sp.seq.Add(1)
 	f, err := os.Create(filepath.Join(sp.dir, strconv.FormatInt(id, 10)+".event"))

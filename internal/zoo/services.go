@@ -73,10 +73,9 @@ func faultServices() []Service {
 		},
 		{
 			Name:  "disk-fsync",
-			About: "disk I/O per request: each event written to its own file and fsynced",
+			About: "disk I/O per request: each of the 8 events a request carries written to its own file and fsynced",
 			Truth: Truth{Kinds: []string{KindDiskIO, KindCPUHotspot}, Function: "persistEvent",
-				Note:         "on a disk that makes fsync wait, an off-CPU wait the goroutine snapshots show (disk_io); where fsync returns in a millisecond (a VM's page cache, tmpfs) its cost is the kernel's CPU under os.(*File).Sync, which the CPU profile names below persistEvent (cpu_hotspot); at about a millisecond a request the service idles at 60 requests/s, and a low finding is the honest one",
-				LowWhenCheap: true},
+				Note: "an fsync per event, eight a request: on a disk that makes fsync wait, an off-CPU wait; where fsync returns in about a millisecond (a VM's page cache) the kernel's CPU under os.(*File).Sync; either way the request goroutines sit in Sync most of their time, which the goroutine snapshots show (disk_io)"},
 			build: buildSpool,
 		},
 		{

@@ -57,11 +57,6 @@ type Truth struct {
 	Function string
 	// Note says why, when the truth is not obvious from the fault.
 	Note string
-	// LowWhenCheap: where the machine makes the fault cheap, so that the
-	// service idles at its plan's rate, a low finding of one of Kinds
-	// naming Function is the right answer (nothing of medium or high
-	// severity naming another function may rank above it).
-	LowWhenCheap bool
 }
 
 // Service is one service of the zoo.
