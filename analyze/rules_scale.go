@@ -23,10 +23,11 @@ type level struct {
 
 // Limits of the load-level view of a series.
 const (
-	maxDistinctLevels = 12 // more distinct loads than this are binned…
-	levelBins         = 10 // …into this many equal-width bins
-	minLevels         = 4  // fewest levels a knee is looked for in
-	minLevelWindows   = 2  // fewest windows of a level in a series: a ramp's passing seconds are no level
+	maxDistinctLevels = 12   // more distinct loads than this are binned…
+	levelBins         = 10   // …into this many equal-width bins
+	minLevels         = 4    // fewest levels a knee is looked for in
+	minLevelWindows   = 2    // fewest windows of a level in a series: a ramp's passing seconds are no level
+	levelMinStep      = 0.05 // open model: delivered rates closer than this share of the highest are one level
 	kneeMinBend       = 0.1
 	// kneeMinRiseMS is the least rise of p99 from the knee to the highest
 	// clean load, in milliseconds, for a knee of medium or high severity
@@ -39,9 +40,11 @@ const (
 // curve when the run has one (without the steps past a breaking point
 // that the generator, not the system, set), else the one-second windows grouped by the
 // load they ran at (VUs in the closed model, delivered requests per
-// second in the open one). Up to maxDistinctLevels distinct loads are
-// levels of their own; more (a ramp) are binned into levelBins bins of
-// equal width; a level needs minLevelWindows windows. A level's p99 is the median of its windows' p99 (a slow
+// second in the open one). Up to maxDistinctLevels distinct numbers of
+// VUs are levels of their own; more (a ramp) are binned into levelBins
+// bins of equal width; delivered rates are binned so, in bins at least
+// levelMinStep of the highest rate wide (one asked rate is one level,
+// however its seconds vary); a level needs minLevelWindows windows. A level's p99 is the median of its windows' p99 (a slow
 // second does not make a level), its error rates are pooled over its
 // requests. Levels are in increasing load.
 func (ev *evaluation) loadLevels() (lv []level, unit, source string) {
@@ -99,7 +102,16 @@ func (ev *evaluation) loadLevels() (lv []level, unit, source string) {
 		lo, hi = min(lo, w.x), max(hi, w.x)
 	}
 	key := func(x float64) float64 { return x }
-	if len(distinct) > maxDistinctLevels {
+	switch {
+	case !byVUs:
+		// Delivered requests per second vary from second to second at one
+		// asked rate, and a second that delivered less (a stall) is
+		// followed by one that delivered more, late: loads closer than
+		// levelMinStep of the highest are one level, so that a constant
+		// rate is one level and noise never makes a curve.
+		width := max((hi-lo)/levelBins, levelMinStep*hi)
+		key = func(x float64) float64 { return float64(int((x - lo) / width)) }
+	case len(distinct) > maxDistinctLevels:
 		width := (hi - lo) / levelBins
 		key = func(x float64) float64 { return float64(min(levelBins-1, int((x-lo)/width))) }
 	}

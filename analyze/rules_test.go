@@ -885,3 +885,41 @@ func TestKneeNeedsAMaterialRise(t *testing.T) {
 		})
 	}
 }
+
+// TestNoKneeAtOneRate: an open model held at one rate delivers a little
+// more or less each second, and a second after a stall delivers more,
+// late, with a high p99: that is one load level, not a curve to find a
+// knee on. The same windows under a ramp from a tenth of the rate to it
+// do make levels.
+func TestNoKneeAtOneRate(t *testing.T) {
+	for _, tc := range []struct {
+		why       string
+		rate      func(i int) float64
+		wantLevel bool
+	}{
+		{"one rate", func(int) float64 { return 2000 }, false},
+		{"a ramp", func(i int) float64 { return 200 + 30*float64(i) }, true},
+	} {
+		t.Run(tc.why, func(t *testing.T) {
+			r := cleanRun()
+			r.Model, r.Series = "open", nil
+			for i := range 60 {
+				rps, p99 := tc.rate(i)+float64(i%5)-2, 2.5+0.01*float64(i%7)
+				if i%10 == 9 { // a stall, then the backlog, late
+					rps, p99 = rps+3, 17
+				}
+				r.Series = append(r.Series, result.Window{TS: float64(i), Requests: int64(rps), RPS: rps, P99: p99})
+			}
+			Conclude(r, nil)
+			for _, f := range r.Findings {
+				if f.Kind == result.KindLatencyKnee && !tc.wantLevel {
+					t.Fatalf("a knee at one rate: %s", f.Title)
+				}
+			}
+			lv, _, _ := (&evaluation{run: r}).loadLevels()
+			if got := len(lv) >= minLevels; got != tc.wantLevel {
+				t.Fatalf("%d load levels %+v: want at least %d = %v", len(lv), lv, minLevels, tc.wantLevel)
+			}
+		})
+	}
+}
