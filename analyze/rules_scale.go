@@ -28,6 +28,7 @@ const (
 	minLevels         = 4    // fewest levels a knee is looked for in
 	minLevelWindows   = 2    // fewest windows of a level in a series: a ramp's passing seconds are no level
 	levelMinStep      = 0.05 // open model: delivered rates closer than this share of the highest are one level
+	levelMinRun       = 3    // open model: fewest consecutive windows at a level that count towards it
 	kneeMinBend       = 0.1
 	// kneeMinRiseMS is the least rise of p99 from the knee to the highest
 	// clean load, in milliseconds, for a knee of medium or high severity
@@ -44,7 +45,9 @@ const (
 // VUs are levels of their own; more (a ramp) are binned into levelBins
 // bins of equal width; delivered rates are binned so, in bins at least
 // levelMinStep of the highest rate wide (one asked rate is one level,
-// however its seconds vary); a level needs minLevelWindows windows. A level's p99 is the median of its windows' p99 (a slow
+// however its seconds vary), of which only runs of levelMinRun seconds
+// in a row count (a stall's seconds, and the late backlog after it, are
+// off the rate but no level); a level needs minLevelWindows windows. A level's p99 is the median of its windows' p99 (a slow
 // second does not make a level), its error rates are pooled over its
 // requests. Levels are in increasing load.
 func (ev *evaluation) loadLevels() (lv []level, unit, source string) {
@@ -116,8 +119,18 @@ func (ev *evaluation) loadLevels() (lv []level, unit, source string) {
 		key = func(x float64) float64 { return float64(min(levelBins-1, int((x-lo)/width))) }
 	}
 	groups := map[float64][]win{}
-	for _, w := range ws {
-		groups[key(w.x)] = append(groups[key(w.x)], w)
+	for i := 0; i < len(ws); {
+		// A run of consecutive windows at one level; in the open model
+		// only a held one counts: a second or two off the rate around a
+		// stall (fewer delivered, then the backlog late) is no level.
+		j := i + 1
+		for j < len(ws) && key(ws[j].x) == key(ws[i].x) {
+			j++
+		}
+		if byVUs || j-i >= levelMinRun {
+			groups[key(ws[i].x)] = append(groups[key(ws[i].x)], ws[i:j]...)
+		}
+		i = j
 	}
 	for _, g := range groups {
 		if len(g) < minLevelWindows {

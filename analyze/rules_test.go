@@ -888,8 +888,8 @@ func TestKneeNeedsAMaterialRise(t *testing.T) {
 
 // TestNoKneeAtOneRate: an open model held at one rate delivers a little
 // more or less each second, and a second after a stall delivers more,
-// late, with a high p99: that is one load level, not a curve to find a
-// knee on. The same windows under a ramp from a tenth of the rate to it
+// late, with a high p99 (10 or 20 % above the rate): that is one load
+// level, not a curve to find a knee on. The same windows under a ramp from a tenth of the rate to it
 // do make levels.
 func TestNoKneeAtOneRate(t *testing.T) {
 	for _, tc := range []struct {
@@ -905,8 +905,12 @@ func TestNoKneeAtOneRate(t *testing.T) {
 			r.Model, r.Series = "open", nil
 			for i := range 60 {
 				rps, p99 := tc.rate(i)+float64(i%5)-2, 2.5+0.01*float64(i%7)
-				if i%10 == 9 { // a stall, then the backlog, late
-					rps, p99 = rps+3, 17
+				off := 0.1 * float64(1+i/10%2) // stalls of two depths
+				switch i % 10 {
+				case 8: // a stall…
+					rps, p99 = (1-off)*rps, 9
+				case 9: // …then its backlog, late
+					rps, p99 = (1+off)*rps, 98
 				}
 				r.Series = append(r.Series, result.Window{TS: float64(i), Requests: int64(rps), RPS: rps, P99: p99})
 			}
