@@ -22,7 +22,7 @@ import (
 //
 // It walks the histogram's dense counts up to the last populated one and
 // writes the payload the library writes (zig-zag LEB128 counts, a run of
-// zeros as one negative number), then compresses it with a pooled zlib
+// zeros as one negative number), then compresses it with a kept zlib
 // writer that uses Huffman coding only (zlib.HuffmanOnly): varints repeat
 // few strings, so LZ77 matching gains nothing, and on a typical window the
 // result is even smaller than the library's BestCompression (1,652 base64
@@ -67,10 +67,22 @@ type encoder struct {
 	b64 []byte
 }
 
-var encoders = sync.Pool{New: func() any {
+func newEncoder() *encoder {
 	zw, _ := zlib.NewWriterLevel(nil, zlib.HuffmanOnly) // a valid level cannot fail
 	return &encoder{zw: zw}
-}}
+}
+
+// The encoder in use is kept: a zlib compressor allocates about 800 KB,
+// and one in a sync.Pool is gone by the second collection, so a pool alone
+// allocates a new one after nearly every collection, and a collection
+// that runs while some are in use counts them as live and sets the next
+// heap goal from them. Encodings that find it taken (several goroutines
+// at once) take one from the pool.
+var (
+	keptMu   sync.Mutex
+	kept     *encoder
+	encoders = sync.Pool{New: func() any { return newEncoder() }}
+)
 
 // Encode returns the standard HdrHistogram V2 compressed, base64 form of h
 // (what hdr.Decode reads). An empty histogram encodes as "". It is safe
@@ -85,6 +97,13 @@ func Encode(h *hdr.Histogram) (string, error) {
 			return "", fmt.Errorf("cannot encode histogram: %w", err)
 		}
 		return string(b), nil
+	}
+	if keptMu.TryLock() {
+		defer keptMu.Unlock()
+		if kept == nil {
+			kept = newEncoder()
+		}
+		return kept.encode(h), nil
 	}
 	e := encoders.Get().(*encoder)
 	defer encoders.Put(e)

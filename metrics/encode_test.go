@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -202,5 +203,26 @@ func BenchmarkEncodeLibrary(b *testing.B) {
 		if _, err := h.Encode(hdr.V2CompressedEncodingCookieBase); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestEncodeKeepsItsCompressor: an encoding after collections allocates
+// what its string needs, not a new zlib compressor (about 800 KB), which
+// a sync.Pool alone would have let go by then.
+func TestEncodeKeepsItsCompressor(t *testing.T) {
+	h := typicalWindow()
+	if _, err := Encode(h); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, err := Encode(h); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<10 {
+		t.Fatalf("an encoding after two collections allocated %d KB, want under 64 KB", got>>10)
 	}
 }

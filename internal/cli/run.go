@@ -519,6 +519,7 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 	// runs (see selfmem).
 	selfmem.Trim()
 	var trim sync.Once
+	shrink := &poolTrim{trim: func() { selfmem.Trim() }}
 	run, runErr := suite.RunLoad(ctx, p, suite.LoadOptions{
 		Segment:    seg,
 		Getenv:     e.getenv,
@@ -534,6 +535,7 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 			live.Window(w, snap)
 			prog.window(w, snap)
 			trim.Do(func() { go selfmem.Trim() })
+			shrink.window(w.VUs, time.Now())
 		},
 		OnSystem: func(_ time.Time, pt result.SystemPoint) { live.System(pt) },
 	})
