@@ -82,7 +82,7 @@ func rssFileKB(t *testing.T) int {
 // DropEvery drops until stopped, and stop ends it for good.
 func TestDropEveryDropsUntilStopped(t *testing.T) {
 	drops := make(chan struct{}, 1)
-	stop := every(time.Millisecond, func(spans []Span) bool {
+	stop := every(time.Millisecond, 0, func(spans []Span) bool {
 		if len(spans) == 0 {
 			t.Error("no spans")
 		}
@@ -108,12 +108,12 @@ func TestDropEveryDropsUntilStopped(t *testing.T) {
 	}
 	// A failing drop ends the loop; stop still returns.
 	failed := make(chan struct{})
-	stop = every(time.Millisecond, func([]Span) bool { close(failed); return false })
+	stop = every(time.Millisecond, 0, func([]Span) bool { close(failed); return false })
 	<-failed
 	stop()
 	// And the real one lets pages go while it runs.
 	before := rssFileKB(t)
-	stop = DropEvery(time.Millisecond, 0)
+	stop = DropEvery(time.Millisecond, 0, 0)
 	deadline := time.Now().Add(10 * time.Second)
 	for rssFileKB(t) >= before && time.Now().Before(deadline) {
 		runtime.Gosched()
