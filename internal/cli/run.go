@@ -539,6 +539,9 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 		},
 		OnSystem: func(_ time.Time, pt result.SystemPoint) { live.System(pt) },
 	})
+	// The VUs have stopped: the load's pages and heap are not the
+	// conclusions' and outputs' (a run's peak was here, both at once).
+	selfmem.Trim()
 	prog.done()
 	liveErr := live.Close(run)
 	if run == nil {
