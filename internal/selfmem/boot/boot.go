@@ -32,7 +32,7 @@ import (
 // the plan's compilation are covered too.
 const (
 	Interval = 2 * time.Millisecond
-	Over     = 10 << 20
+	Over     = 6 << 20
 	Within   = 5 * time.Second
 )
 

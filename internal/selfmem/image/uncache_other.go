@@ -6,3 +6,5 @@ package image
 // arguments are laid out otherwise (32-bit systems, s390x): Uncache is
 // then Advise and MADV_RANDOM.
 func uncacheExecutable() error { return nil }
+
+const uncaches = false
