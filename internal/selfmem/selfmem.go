@@ -9,13 +9,14 @@
 // tables (package image), so that only the pages the load keeps touching
 // come back (from the page cache, unchanged: the mappings are never
 // written), and returns the heap's free pages to the system. A run trims
-// twice: before its VUs start, so that the load's pages do not come on
-// top of start-up's, and once its first window has closed. The first
-// also evicts the binary's unmapped pages from the page cache (Evict):
+// three times: before its VUs start, so that the load's pages do not come
+// on top of start-up's, once its first window has closed, and once the
+// VUs have stopped, so that the conclusions' and outputs' pages do not
+// come on top of the load's. The first also evicts the binary's unmapped pages from the page cache (Evict):
 // the kernel maps 64 KB around each page a fault touches, more where the
 // file is cached in large folios, so the pages the load touches come
 // back with 100-200 KB each unless the cache holds only what is used.
-// The second only trims: a page read from the file stalls the VU that
+// The others only trim: a page read from the file stalls the VU that
 // touched it, and the load is being timed by then.
 //
 // Trimming after start-up does not lower the peak start-up itself sets:
@@ -23,8 +24,9 @@
 // the binary, and the kernel maps 64 KB around each page a fault touches,
 // so start-up alone held about 35 MB. Package boot drops the image
 // while the packages initialise, whenever the process's file-backed
-// memory passes 10 MB. It is all a no-op where the system has no such
-// call.
+// memory passes 6 MB, and for a run it first evicts as above and goes on
+// dropping until the trim before the VUs. It is all a no-op where the
+// system has no such call.
 package selfmem
 
 import (
