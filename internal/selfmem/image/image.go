@@ -37,31 +37,22 @@ func (s Span) Size() int64 { return int64(s.Hi - s.Lo) }
 
 // Drop reads the executable's read-only mappings and drops their pages.
 // It reports the bytes of mapping it let go (0 where unsupported).
-func Drop() (int64, error) {
-	spans, err := Spans()
-	if err != nil {
-		return 0, err
-	}
-	if err := Advise(spans); err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, s := range spans {
-		n += s.Size()
-	}
-	return n, nil
-}
+func Drop() (int64, error) { return apply(Advise) }
 
 // Evict is Drop, and it also lets go of the executable's pages in the page
 // cache that no process maps and marks the mappings to be read back a page
 // at a time (see the package comment). Call it where nothing is being
 // timed: the pages that come back are read from the file.
-func Evict() (int64, error) {
+func Evict() (int64, error) { return apply(Uncache) }
+
+// apply reads the executable's read-only mappings, applies advise to them
+// and reports their size.
+func apply(advise func([]Span) error) (int64, error) {
 	spans, err := Spans()
 	if err != nil {
 		return 0, err
 	}
-	if err := Uncache(spans); err != nil {
+	if err := advise(spans); err != nil {
 		return 0, err
 	}
 	var n int64
