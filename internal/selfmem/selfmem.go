@@ -24,8 +24,8 @@
 // the binary, and the kernel maps 64 KB around each page a fault touches,
 // so start-up alone held about 35 MB. Package boot drops the image
 // while the packages initialise, whenever the process's file-backed
-// memory passes 6 MB, and for a run it first evicts as above and goes on
-// dropping until the trim before the VUs. It is all a no-op where the
+// memory passes 10 MB; a run first evicts as above, drops above 6 MB and
+// goes on dropping until the trim before the VUs. It is all a no-op where the
 // system has no such call.
 package selfmem
 

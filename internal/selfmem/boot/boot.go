@@ -24,7 +24,8 @@ import (
 // memory, and Over the most it holds before dropping the executable's
 // pages: a look is one small read of /proc, a drop one madvise a mapping
 // and then the faults that bring back the pages in use, so dropping only
-// above Over keeps start-up's added CPU to a few drops.
+// above Over keeps start-up's added CPU to a few drops. A Load, whose
+// pages come back one at a time once evicted, drops above OverLoad.
 //
 // Within bounds how long the drops go on when nothing stops them: main
 // stops them at once for every command but a Load, which stops them when
@@ -32,7 +33,8 @@ import (
 // the plan's compilation are covered too.
 const (
 	Interval = 2 * time.Millisecond
-	Over     = 6 << 20
+	Over     = 10 << 20
+	OverLoad = 6 << 20
 	Within   = 5 * time.Second
 )
 
@@ -51,10 +53,11 @@ var stop = start()
 // about a thousand reads from the file (0.1 s of CPU, 0.2 s in all), so
 // a command that prints and exits keeps the page cache as it is.
 func start() (stop func()) {
-	if Load {
-		_, _ = image.Evict() // where it fails, the drops below still hold the peak
+	if !Load {
+		return image.DropEvery(Interval, Over, Within)
 	}
-	return image.DropEvery(Interval, Over, Within)
+	_, _ = image.Evict() // where it fails, the drops below still hold the peak
+	return image.DropEvery(Interval, OverLoad, Within)
 }
 
 // Done stops the drops and waits for the last one to end. It may be
