@@ -15,8 +15,8 @@
 // what the program touches after that comes back one page at a time,
 // and what it touches again later is found in the cache with no large
 // neighbours to map along. The price is a read from the file for each
-// page touched after an eviction (about 700 small reads at start-up,
-// served by the device or the host's cache).
+// page touched after an eviction (about 1,600 small reads at a run's
+// start, served by the device or the host's cache).
 //
 // It imports only errors, os, sync, syscall and time, so that a package using it
 // initialises before most of the libraries a binary links (Go initialises
