@@ -41,7 +41,15 @@ import (
 // each that the kernel maps from a file cached in large folios (package
 // image). Those pages are read from the file again: call it where nothing
 // is being timed.
+//
+// Only a process that evicted at start-up (the command, package boot)
+// evicts again; any other (a program using the library, a test) trims:
+// its other work, a server in the same process, would read its pages
+// back from the file while the load runs.
 func Evict() (int64, error) {
+	if !image.Evicted() {
+		return Trim()
+	}
 	image.StopDrops()
 	n, err := image.Evict()
 	debug.FreeOSMemory()

@@ -26,6 +26,7 @@ package image
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,7 +44,20 @@ func Drop() (int64, error) { return apply(Advise) }
 // cache that no process maps and marks the mappings to be read back a page
 // at a time (see the package comment). Call it where nothing is being
 // timed: the pages that come back are read from the file.
-func Evict() (int64, error) { return apply(Uncache) }
+func Evict() (int64, error) {
+	n, err := apply(Uncache)
+	if err == nil {
+		evicted.Store(true)
+	}
+	return n, err
+}
+
+// evicted is whether Evict has run in this process.
+var evicted atomic.Bool
+
+// Evicted reports whether Evict has run in this process (for the
+// command, package boot's start-up).
+func Evicted() bool { return evicted.Load() }
 
 // apply reads the executable's read-only mappings, applies advise to them
 // and reports their size.
