@@ -11,6 +11,11 @@ import (
 )
 
 func main() {
-	boot.Done() // the initialisers are done (see selfmem)
+	// The initialisers are done. run goes on dropping start-up's pages
+	// through its command line and the plan's compilation, until it trims
+	// before its VUs start (see selfmem); every other command stops here.
+	if !boot.Load {
+		boot.Done()
+	}
 	os.Exit(cli.Run(context.Background(), os.Stdin, os.Stdout, os.Stderr, os.Args[1:]))
 }

@@ -516,8 +516,10 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 	// What start-up touched of the binary and left on the heap is not
 	// the load's: let it go before the VUs start, so that the load's
 	// pages do not come on top of start-up's, and again once the load
-	// runs (see selfmem).
-	selfmem.Trim()
+	// runs (see selfmem). Nothing is timed yet: let the page cache's
+	// copy of the binary go too, so the load's pages come back one at a
+	// time.
+	selfmem.Evict()
 	var trim sync.Once
 	shrink := &poolTrim{trim: func() { selfmem.Trim() }}
 	run, runErr := suite.RunLoad(ctx, p, suite.LoadOptions{
@@ -539,6 +541,9 @@ func runPlanSLO(ctx context.Context, e *env, p *plan.Plan, seg load.Segment, out
 		},
 		OnSystem: func(_ time.Time, pt result.SystemPoint) { live.System(pt) },
 	})
+	// The VUs have stopped: the load's pages and heap are not the
+	// conclusions' and outputs' (a run's peak was here, both at once).
+	selfmem.Trim()
 	prog.done()
 	liveErr := live.Close(run)
 	if run == nil {

@@ -63,9 +63,25 @@ func fileResident() (int64, bool) {
 var errAdvise = errors.New("madvise of the executable's read-only pages")
 
 // Advise drops the pages of spans from the page tables.
-func Advise(spans []Span) error {
+func Advise(spans []Span) error { return madvise(spans, syscall.MADV_DONTNEED) }
+
+// Uncache drops the pages of spans from the page tables, marks them to be
+// read back a page at a time (MADV_RANDOM: no read-ahead) and asks the
+// kernel to let go of the executable's pages in the page cache that no
+// process maps (see Evict).
+func Uncache(spans []Span) error {
+	if err := madvise(spans, syscall.MADV_RANDOM); err != nil {
+		return err
+	}
+	if err := Advise(spans); err != nil {
+		return err
+	}
+	return uncacheExecutable()
+}
+
+func madvise(spans []Span, advice int) error {
 	for _, s := range spans {
-		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(s.Lo), uintptr(s.Hi-s.Lo), syscall.MADV_DONTNEED); e != 0 {
+		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(s.Lo), uintptr(s.Hi-s.Lo), uintptr(advice)); e != 0 {
 			return errors.Join(errAdvise, e)
 		}
 	}

@@ -10,3 +10,6 @@ func Advise([]Span) error { return nil }
 
 // fileResident knows nothing where the system has no /proc/self/statm.
 func fileResident() (int64, bool) { return 0, false }
+
+// Uncache does nothing where the system has no madvise.
+func Uncache([]Span) error { return nil }
