@@ -9,10 +9,13 @@
 // tables (package image), so that only the pages the load keeps touching
 // come back (from the page cache, unchanged: the mappings are never
 // written), and returns the heap's free pages to the system. A run trims
-// three times: before its VUs start, so that the load's pages do not come
-// on top of start-up's, once its first window has closed, and once the
+// before its VUs start, so that the load's pages do not come on top of
+// start-up's, once its first window has closed, whenever its open-model
+// pool has shrunk well below its peak (the collection resets the heap
+// goal a stall's VUs had raised; internal/cli's poolTrim), and once the
 // VUs have stopped, so that the conclusions' and outputs' pages do not
-// come on top of the load's. The first also evicts the binary's unmapped pages from the page cache (Evict):
+// come on top of the load's. The first also evicts the binary's unmapped
+// pages from the page cache (Evict):
 // the kernel maps 64 KB around each page a fault touches, more where the
 // file is cached in large folios, so the pages the load touches come
 // back with 100-200 KB each unless the cache holds only what is used.
