@@ -125,7 +125,9 @@ const DeliveredShare = 0.95
 // The order is errors, latency, the generator, then throughput: with
 // Sustain, an open-model step that fell short of its rate, and
 // otherwise one whose efficiency fell under Efficiency of the first
-// step's.
+// step's. A shortfall under a saturated generator is the target's when
+// its service time shows the queue (QueueFactor), the generator's
+// otherwise.
 func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why string) {
 	held := s.Held
 	if held.Requests == 0 {
@@ -152,21 +154,40 @@ func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why
 		}
 		return LimitGenerator, strings.Join(lat, "; ") + ", but only with the generator's own lateness: it was saturated (its CPU or schedule), so higher loads would measure it rather than the target"
 	}
+	pt := s.Point
+	shortfall := l.Sustain && !s.Delivered && pt.Offered > 0
 	if s.Saturated && !s.Delivered {
+		// A rate the target fell behind while the requests it was sent
+		// queued in it is the target's limit, saturated generator or not.
+		if shortfall && first != nil && s.Service.P50 > QueueFactor*first.P50+1 {
+			return LimitThroughput, shortfallWhy(pt) + fmt.Sprintf(" — the generator was saturated too, but what it sent queued at the target (service time p50 %.1fms, %.1fms at the first step)",
+				s.Service.P50, first.P50)
+		}
 		return LimitGenerator, "the load generator was saturated (its own CPU or schedule), so higher loads would measure it rather than the target"
 	}
 	// A saturated generator that still delivered the load held it: its
 	// lateness only adds to the latency, which held anyway.
-	pt := s.Point
-	if l.Sustain && !s.Delivered && pt.Offered > 0 {
-		return LimitThroughput, fmt.Sprintf("throughput %.1f/s is %.0f%% of the %.1f/s sent (under %.0f%%): the target does not sustain this rate, its queue grew through the step",
-			pt.RPS, 100*pt.RPS/pt.Offered, pt.Offered, 100*DeliveredShare)
+	if shortfall {
+		return LimitThroughput, shortfallWhy(pt)
 	}
 	if first != nil && l.Efficiency > 0 && first.Efficiency > 0 && pt.Efficiency < l.Efficiency*first.Efficiency {
 		return LimitThroughput, fmt.Sprintf("efficiency %.2f is below %.0f%% of the first step's %.2f: throughput %.1f/s no longer follows the load",
 			pt.Efficiency, 100*l.Efficiency, first.Efficiency, pt.RPS)
 	}
 	return "", ""
+}
+
+// QueueFactor is how far a step's service-time median (completion −
+// actual send) must rise over the first step's median latency, plus a
+// millisecond, to show requests queueing at the target: what tells a
+// target that fell behind its rate from a generator that did not send it.
+const QueueFactor = 4
+
+// shortfallWhy says that an open-model step completed less than
+// DeliveredShare of the rate it sent.
+func shortfallWhy(pt result.StressPoint) string {
+	return fmt.Sprintf("throughput %.1f/s is %.0f%% of the %.1f/s sent (under %.0f%%): the target does not sustain this rate, its queue grew through the step",
+		pt.RPS, 100*pt.RPS/pt.Offered, pt.Offered, 100*DeliveredShare)
 }
 
 // latency lists the latency limits v breaks; an error-rate threshold of
