@@ -181,7 +181,11 @@ func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why
 // actual send) must rise over the first step's median latency, plus a
 // millisecond, to show requests queueing at the target: what tells a
 // target that fell behind its rate from a generator that did not send it.
-const QueueFactor = 4
+// A rate 5% over the capacity queues for 5% of the time elapsed in the
+// step, a hundred milliseconds and more in a step of seconds, which
+// doubles all but the slowest requests; a generator that did not send
+// leaves the target's time as it was.
+const QueueFactor = 2
 
 // shortfallWhy says that an open-model step completed less than
 // DeliveredShare of the rate it sent.
