@@ -70,6 +70,12 @@ type StressLimits struct {
 	// Efficiency: a step breaks on throughput when its efficiency falls
 	// below this share of the first step's (0.5: half). 0 turns it off.
 	Efficiency float64
+	// Sustain: the step's level is an arrival rate (the open model), and
+	// a step that did not deliver it (Delivered: DeliveredShare of the
+	// requests/s it offered) breaks on throughput — the target completed
+	// less than it was sent, so its queue grew through the step and the
+	// rate is beyond what it sustains, whatever the latency said so far.
+	Sustain bool
 	// Thresholds are further SLOs over the whole run (scope ""), checked
 	// against the held windows: latency metrics (p50…p999, mean, max, min)
 	// and error_rate. Others (rps, counts) do not describe a step and are
@@ -93,6 +99,16 @@ type StressStep struct {
 
 // DeliveredShare is the least share of the offered requests/s an
 // open-model step must achieve to count as delivered.
+//
+// With StressLimits.Sustain it is also what makes the open model's
+// maximum throughput the capacity a closed loop measures: a step at a
+// rate R above the capacity C still holds while C ≥ DeliveredShare·R,
+// and its throughput is C itself (the target busy all the time, as
+// under a closed loop's queue). A step that breaks on throughput at hi
+// says C < DeliveredShare·hi, so once a bisection's bracket is within
+// 1 − DeliveredShare of hi (the default precision, 5%), its last good
+// level is above C and the throughput held there is C: the search ends
+// measuring the capacity, not a rate up to 5% under it.
 const DeliveredShare = 0.95
 
 // Judge says whether a step held: it returns the limit that broke (one
@@ -105,6 +121,13 @@ const DeliveredShare = 0.95
 // lateness is not in it), errors always count against the target, a step
 // that held its limits and delivered its load (Delivered) held, and
 // anything else is the generator's limit.
+//
+// The order is errors, latency, the generator, then throughput: with
+// Sustain, an open-model step that fell short of its rate, and
+// otherwise one whose efficiency fell under Efficiency of the first
+// step's. A shortfall under a saturated generator is the target's when
+// its service time shows the queue (QueueFactor), the generator's
+// otherwise.
 func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why string) {
 	held := s.Held
 	if held.Requests == 0 {
@@ -131,17 +154,44 @@ func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why
 		}
 		return LimitGenerator, strings.Join(lat, "; ") + ", but only with the generator's own lateness: it was saturated (its CPU or schedule), so higher loads would measure it rather than the target"
 	}
+	pt := s.Point
+	shortfall := l.Sustain && !s.Delivered && pt.Offered > 0
 	if s.Saturated && !s.Delivered {
+		// A rate the target fell behind while the requests it was sent
+		// queued in it is the target's limit, saturated generator or not.
+		if shortfall && first != nil && s.Service.P50 > QueueFactor*first.P50+1 {
+			return LimitThroughput, shortfallWhy(pt) + fmt.Sprintf(" — the generator was saturated too, but what it sent queued at the target (service time p50 %.1fms, %.1fms at the first step)",
+				s.Service.P50, first.P50)
+		}
 		return LimitGenerator, "the load generator was saturated (its own CPU or schedule), so higher loads would measure it rather than the target"
 	}
 	// A saturated generator that still delivered the load held it: its
 	// lateness only adds to the latency, which held anyway.
-	pt := s.Point
+	if shortfall {
+		return LimitThroughput, shortfallWhy(pt)
+	}
 	if first != nil && l.Efficiency > 0 && first.Efficiency > 0 && pt.Efficiency < l.Efficiency*first.Efficiency {
 		return LimitThroughput, fmt.Sprintf("efficiency %.2f is below %.0f%% of the first step's %.2f: throughput %.1f/s no longer follows the load",
 			pt.Efficiency, 100*l.Efficiency, first.Efficiency, pt.RPS)
 	}
 	return "", ""
+}
+
+// QueueFactor is how far a step's service-time median (completion −
+// actual send) must rise over the first step's median latency, plus a
+// millisecond, to show requests queueing at the target: what tells a
+// target that fell behind its rate from a generator that did not send it.
+// A rate 5% over the capacity queues for 5% of the time elapsed in the
+// step, a hundred milliseconds and more in a step of seconds, which
+// doubles all but the slowest requests; a generator that did not send
+// leaves the target's time as it was.
+const QueueFactor = 2
+
+// shortfallWhy says that an open-model step completed less than
+// DeliveredShare of the rate it sent.
+func shortfallWhy(pt result.StressPoint) string {
+	return fmt.Sprintf("throughput %.1f/s is %.0f%% of the %.1f/s sent (under %.0f%%): the target does not sustain this rate, its queue grew through the step",
+		pt.RPS, 100*pt.RPS/pt.Offered, pt.Offered, 100*DeliveredShare)
 }
 
 // latency lists the latency limits v breaks; an error-rate threshold of

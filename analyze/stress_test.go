@@ -121,6 +121,40 @@ func TestStressJudge(t *testing.T) {
 			}
 		})
 	}
+	// An open-model step must complete the rate it sent (Sustain).
+	sustain := lim
+	sustain.Sustain = true
+	short := result.StressPoint{Offered: 1600, RPS: 1420, Efficiency: 1420.0 / 1600}
+	atRest := &result.StressPoint{Efficiency: 1, P50: 3}
+	queued := result.Latency{P50: 20, P95: 40, P99: 90}
+	sustained := result.StressPoint{Offered: 1520, RPS: 1450, Efficiency: 1450.0 / 1520}
+	for _, c := range []struct {
+		name             string
+		pt               result.StressPoint
+		held             result.Summary
+		service          result.Latency
+		saturated, deliv bool
+		limit, why       string
+	}{
+		{"a rate it completed 89% of: throughput, not a held step", short, held(80, 40, 0), fast, false, false, LimitThroughput, "throughput 1420.0/s is 89% of the 1600.0/s sent"},
+		{"a rate above the capacity it still delivered: held", sustained, held(80, 40, 0), fast, false, true, "", ""},
+		{"a shortfall whose latency broke too: latency first", short, held(500, 40, 0), fast, false, false, LimitLatency, "p99"},
+		{"a shortfall with errors: errors first", short, held(80, 40, 0.3), fast, false, false, LimitErrors, "error rate"},
+		{"a shortfall of a saturated generator, the target at rest: the generator", short, held(80, 40, 0), result.Latency{P50: 4, P95: 5, P99: 8}, true, false, LimitGenerator, "saturated"},
+		{"a shortfall of a saturated generator, the requests queued at the target: throughput", short, held(95, 40, 0), queued, true, false, LimitThroughput, "queued at the target (service time p50 20.0ms, 3.0ms"},
+	} {
+		t.Run("sustain/"+c.name, func(t *testing.T) {
+			limit, why := sustain.Judge(StressStep{Point: c.pt, Held: c.held, Service: c.service, Saturated: c.saturated, Delivered: c.deliv}, atRest)
+			if limit != c.limit || !strings.Contains(why, c.why) {
+				t.Errorf("Judge = %q, %q; want %q containing %q", limit, why, c.limit, c.why)
+			}
+			// Without Sustain only the efficiency against the first step
+			// judges throughput: 89% of the rate is well within half.
+			if limit, _ := lim.Judge(StressStep{Point: c.pt, Held: c.held, Service: c.service, Saturated: c.saturated, Delivered: c.deliv}, atRest); c.limit == LimitThroughput && !c.saturated && limit != "" {
+				t.Errorf("without Sustain: %q, want held", limit)
+			}
+		})
+	}
 	// An error-rate threshold in the plan counts as errors.
 	l2 := StressLimits{ErrorRate: -1, Thresholds: ths("error_rate < 0.5%")}
 	if limit, _ := l2.Judge(StressStep{Held: held(1, 1, 0.006)}, nil); limit != LimitErrors {

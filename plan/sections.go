@@ -108,7 +108,9 @@ type StressSpec struct {
 	ClosedUsers int  `yaml:"closed_users" json:"closed_users,omitempty"` // default DefaultClosedUsers
 	// Efficiency is the throughput limit: a step whose efficiency
 	// (achieved ÷ offered) falls below this share of the first step's
-	// has stopped adding throughput. Default 0.5.
+	// has stopped adding throughput. Default 0.5. The rate and cpu
+	// variants' steps also break when they complete less than 95% of the
+	// rate sent (analyze.DeliveredShare).
 	Efficiency float64 `yaml:"efficiency" json:"efficiency,omitempty"`
 	// Users or Rate is the constant load of the payload and database
 	// variants, whose steps change the request size or the pool instead.

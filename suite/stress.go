@@ -19,8 +19,11 @@ import (
 //     and is judged on the held windows only (analyze.StressLimits): the
 //     generator saturated, an error-rate SLO, a latency SLO (the plan's
 //     overall latency thresholds and tests.stress.p99), or throughput no
-//     longer following the load (efficiency below half the first step's;
-//     for the payload variant throughput counts the payload moved,
+//     longer following the load: for the rate and cpu variants, less than
+//     analyze.DeliveredShare (95%) of the requests/s sent completed in
+//     the held windows (the target does not sustain the rate: its queue
+//     grows); for every variant, efficiency below half the first step's
+//     (for the payload variant throughput counts the payload moved,
 //     requests/s × the multiple).
 //     The next level is the last times factor (or plus step), and the
 //     ramp ends at the first step that breaks or at max.
@@ -204,7 +207,10 @@ func wholeSeconds(d time.Duration) float64 { return math.Round(d.Seconds()) }
 // latency SLO p99 < 1s, without any error-rate SLO error_rate < 1%.
 func (pr *protocol) stressLimits() analyze.StressLimits {
 	s := pr.tests.Stress
-	l := analyze.StressLimits{P99: float64(s.P99.D()) / float64(time.Millisecond), ErrorRate: s.ErrorRate, Efficiency: s.Efficiency}
+	l := analyze.StressLimits{P99: float64(s.P99.D()) / float64(time.Millisecond), ErrorRate: s.ErrorRate, Efficiency: s.Efficiency,
+		// The rate variants' level is the rate sent: a step holds only
+		// when the target completes what it is sent.
+		Sustain: s.Variant == plan.VariantRate || s.Variant == plan.VariantCPU}
 	var latency, errs bool
 	for _, th := range pr.p.Thresholds {
 		if th == nil || th.Scope != "" {
