@@ -442,6 +442,14 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 		return verdict(result.HeapInconclusive, "only RSS available: it grew %s MB/min in both halves, less than RSS alone needs (%s MB/min and %.0f%% of its start) to tell a leak from memory the runtime keeps; expose the Go runtime metrics",
 			rate, num(r.RSSFactor*r.MinMBPerMin), 100*r.RSSFactor*r.MinFraction)
 	}
+	// The live heap read from the heap goal counts what was in flight at
+	// each collection (more requests in flight on a busy machine): its
+	// growth must be material at its interval's lower end, not only at
+	// its estimate.
+	if s.source == result.HeapSourceGoal && !(t.Lo > 0 && material(t.Lo, 1, 1)) {
+		return verdict(result.HeapInconclusive, "the %s grew %s MB/min in both halves, but its %.0f%% interval reaches down to %s MB/min, under the %s a leak needs: the heap goal counts the garbage in flight at each collection; run longer, or expose the live heap (go_gc_heap_live_bytes)",
+			name, rate, 100*(1-r.Alpha), num(h.GrowthCILow), num(r.MinMBPerMin))
+	}
 	return verdict(result.HeapLeakSuspected, "the %s grew %s MB/min%s, in both halves (%s, then %s MB/min)",
 		name, rate, overCycles(h.GCCycles, goHeap), num(h.Half1MBPerMin), num(h.Half2MBPerMin))
 }

@@ -446,6 +446,17 @@ func TestHeapVerdictCases(t *testing.T) {
 		}
 		return pts
 	}
+	// goalLive: n one-second points of a live heap read from the heap
+	// goal, from mb growing perMin MB/min, with a deterministic noise of
+	// ±noise MB (what was in flight at each collection).
+	goalLive := func(n int, mb, perMin, noise float64) []result.SystemPoint {
+		pts := make([]result.SystemPoint, n)
+		for i := range pts {
+			wobble := noise * math.Sin(2.3*float64(i)+4) * math.Cos(0.7*float64(i))
+			pts[i] = result.SystemPoint{TS: float64(i), HeapLiveMB: mb + perMin*float64(i)/60 + wobble, GCCycles: int64(10 + i)}
+		}
+		return pts
+	}
 	tests := []struct {
 		name    string
 		pts     []result.SystemPoint
@@ -455,6 +466,8 @@ func TestHeapVerdictCases(t *testing.T) {
 		reason  string
 	}{
 		{"a steady live heap over many cycles is no leak", steadyLive(60), LeakRule{}, result.HeapNoLeak, result.HeapSourceGoal, "no material growth of the live heap (from the heap goal) over 59 GC cycles"},
+		{"a live heap from the heap goal that creeps within its noise", goalLive(40, 10, 2.9, 1.8), LeakRule{}, result.HeapInconclusive, result.HeapSourceGoal, "interval reaches down to"},
+		{"a live heap from the heap goal that grows far past its noise", goalLive(40, 10, 75, 1.2), LeakRule{}, result.HeapLeakSuspected, result.HeapSourceGoal, "in both halves"},
 		{"too few points", steadyLive(6), LeakRule{}, result.HeapInconclusive, result.HeapSourceGoal, "window too short: 6 points over 5 s (10 needed)"},
 		{"heap in use without cycle counts", timeline(120, false, func(t float64) float64 { return 20 + t }), LeakRule{}, result.HeapInconclusive, result.HeapSourceInuse, "without a count of GC cycles"},
 		{"RSS growing steadily for five minutes", timeline(301, true, func(t float64) float64 { return 30 + 10*t/60 }), LeakRule{}, result.HeapLeakSuspected, result.HeapSourceRSS, "the RSS grew 10 MB/min, in both halves (10, then 10 MB/min)"},
