@@ -40,10 +40,7 @@ func TestStressRateMustBeSustained(t *testing.T) {
 	if s == nil {
 		t.Fatalf("no stress section: %+v", run.Phases)
 	}
-	for _, pt := range s.Curve {
-		t.Logf("step %6.2f/s: achieved %6.2f/s p50 %7.2fms p99 %7.2fms eff %.2f ok=%v %s probe=%v saturated=%v",
-			pt.Load, pt.RPS, pt.P50, pt.P99, pt.Efficiency, pt.OK, pt.Limit, pt.Probe, pt.Saturated)
-	}
+	logCurve(t, s)
 	t.Logf("breaking point %.2f (%s: %s), last good %.2f, max sustained %.2f req/s; warnings %q",
 		s.BreakingPoint, s.Limit, s.Why, s.LastGood, s.MaxThroughputRPS, s.Warnings)
 	if s.Limit != analyze.LimitThroughput {

@@ -132,10 +132,7 @@ func TestStressFindsTheConstructedLimit(t *testing.T) {
 	if s == nil {
 		t.Fatalf("no stress section: %+v", run.Phases)
 	}
-	for _, pt := range s.Curve {
-		t.Logf("step %6.2f/s: achieved %6.2f/s p50 %7.2fms p99 %7.2fms eff %.2f ok=%v %s probe=%v saturated=%v",
-			pt.Load, pt.RPS, pt.P50, pt.P99, pt.Efficiency, pt.OK, pt.Limit, pt.Probe, pt.Saturated)
-	}
+	logCurve(t, s)
 	if c := s.Closed; c != nil {
 		for _, pt := range c.Curve {
 			t.Logf("closed %3d users: %6.2f/s p50 %7.2fms p99 %7.2fms saturated=%v", pt.Users, pt.RPS, pt.P50, pt.P99, pt.Saturated)
@@ -324,5 +321,14 @@ func TestStressUnits(t *testing.T) {
 	pr.tests = &plan.Tests{Stress: &plan.StressSpec{Variant: plan.VariantUsers}}
 	if u := pr.stressUnit(); u != "users" {
 		t.Errorf("users variant: unit %q", u)
+	}
+}
+
+// logCurve logs the steps of a stress search.
+func logCurve(t *testing.T, s *result.Stress) {
+	t.Helper()
+	for _, pt := range s.Curve {
+		t.Logf("step %6.2f/s: achieved %6.2f/s p50 %7.2fms p99 %7.2fms eff %.2f ok=%v %s probe=%v saturated=%v",
+			pt.Load, pt.RPS, pt.P50, pt.P99, pt.Efficiency, pt.OK, pt.Limit, pt.Probe, pt.Saturated)
 	}
 }
