@@ -113,7 +113,7 @@ func (ev *evaluation) loadLevels() (lv []level, unit, source string) {
 		// levelMinStep of the highest are one level, so that a constant
 		// rate is one level and noise never makes a curve.
 		width := max((hi-lo)/levelBins, levelMinStep*hi)
-		key = func(x float64) float64 { return float64(int((x - lo) / width)) }
+		key = func(x float64) float64 { return float64(min(levelBins-1, int((x-lo)/width))) } // the highest rate is in the last bin, not one of its own
 	case len(distinct) > maxDistinctLevels:
 		width := (hi - lo) / levelBins
 		key = func(x float64) float64 { return float64(min(levelBins-1, int((x-lo)/width))) }
