@@ -225,6 +225,7 @@ func (c *checker) testsBounds() {
 		c.atMostInt("tests.stress.users", int64(st.Users), MaxVUs)
 		c.atMost("tests.stress.rate", st.Rate, MaxRate, numText)
 		c.atMostInt("tests.stress.closed_users", int64(st.ClosedUsers), MaxVUs)
+		c.atMostInt("tests.stress.max_vus", int64(st.MaxVUs), MaxVUs)
 		c.atMostInt("tests.stress.bisect", int64(st.Bisect), MaxStages)
 		long("tests.stress.hold", st.Hold)
 		long("tests.stress.warmup", st.Warmup)

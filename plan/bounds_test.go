@@ -81,12 +81,13 @@ func TestBounds(t *testing.T) {
 		{
 			name: "the protocol's phases",
 			why:  "a phase is a load like any other",
-			doc: head + oneScenario + "tests:\n  soak: {users: 2000000, duration: 48h}\n  stress: {variant: users, max: 5000000}\n" +
+			doc: head + oneScenario + "tests:\n  soak: {users: 2000000, duration: 48h}\n  stress: {variant: users, max: 5000000, max_vus: 2000000}\n" +
 				"  baseline: {levels: [1, 2000000]}\n  cool_down: 2h\nsystem: {interval: 2h}\n",
 			want: []string{
 				"t.yaml:5:17: tests.soak.users: 2,000,000 is above the limit of 1,000,000 (lower it)",
 				"t.yaml:5:36: tests.soak.duration: 48h0m0s is above the limit of 24h0m0s (lower it)",
 				"t.yaml:6:33: tests.stress.max: 5,000,000 is above the limit of 1,000,000 (lower it)",
+				"t.yaml:6:51: tests.stress.max_vus: 2,000,000 is above the limit of 1,000,000 (lower it)",
 				"t.yaml:7:26: tests.baseline.levels[1]: 2,000,000 is above the limit of 1,000,000 (lower it)",
 				"t.yaml:8:14: tests.cool_down: 2h0m0s is above the limit of 1h0m0s (lower it)",
 				"t.yaml:9:20: system.interval: 2h0m0s is above the limit of 1h0m0s (lower it)",

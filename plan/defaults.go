@@ -149,7 +149,7 @@ func (l *LoadSpec) applyDefaults(levelGiven bool) {
 	case "open":
 		peak := l.peakRate()
 		if l.MaxVUs == 0 {
-			l.MaxVUs = min(capMaxVUs, max(minMaxVUs, ceilInt(2*peak)))
+			l.MaxVUs = DefaultMaxVUs(peak)
 		}
 		if l.PreVUs == 0 {
 			l.PreVUs = min(l.MaxVUs, max(10, ceilInt(peak/10)))
@@ -170,6 +170,12 @@ func (l *LoadSpec) peakRate() float64 {
 		}
 	}
 	return max(peak, 0)
+}
+
+// DefaultMaxVUs is the open model's max_vus when a load does not set it:
+// twice its peak rate, at least minMaxVUs and at most capMaxVUs.
+func DefaultMaxVUs(peak float64) int {
+	return min(capMaxVUs, max(minMaxVUs, ceilInt(2*peak)))
 }
 
 // ceilInt rounds up, saturating instead of overflowing.

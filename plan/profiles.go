@@ -224,6 +224,7 @@ func (p *Plan) Protocol(profile string) (*Tests, error) {
 		m.int(&s.ClosedUsers, u.ClosedUsers, path+".closed_users")
 		s.Closed = u.Closed
 		m.float(&s.Efficiency, u.Efficiency, path+".efficiency")
+		m.int(&s.MaxVUs, u.MaxVUs, path+".max_vus")
 		m.int(&s.Users, u.Users, path+".users")
 		m.float(&s.Rate, u.Rate, path+".rate")
 		s.Network = u.Network
@@ -436,6 +437,7 @@ func (p *Plan) checkProtocol(t *Tests, loadPaths []string) error {
 		if s.Efficiency < 0 || s.Efficiency >= 1 {
 			add(path+".efficiency", "must be a fraction below 1, got %v", s.Efficiency)
 		}
+		nonNeg(path+".max_vus", float64(s.MaxVUs))
 		nonNeg(path+".users", float64(s.Users))
 		nonNeg(path+".rate", s.Rate)
 		if s.Users > 0 && s.Rate > 0 {

@@ -113,7 +113,7 @@ func TestProtocolProblems(t *testing.T) {
   load:
     - {name: normal, users: 10, rate: 5}
     - {name: sale}
-  stress: {variant: payload, max: 5, start: 10, error_rate: 2, efficiency: 1.5, precision: 1, closed: true, closed_users: 200000}
+  stress: {variant: payload, max: 5, start: 10, error_rate: 2, efficiency: 1.5, precision: 1, closed: true, closed_users: 200000, max_vus: -1}
   recovery: {windows: 0}
   scalability:
     configs: [{replicas: "x"}, {other: "2"}]
@@ -135,6 +135,7 @@ func TestProtocolProblems(t *testing.T) {
 		"tests.stress.precision: must be a fraction below 1 (0.05: within 5%), got 1",
 		"tests.stress.closed: compares the open model's capacity with the closed model's: it needs variant rate, not payload",
 		"tests.stress.closed_users: must be from 1 to 100000, got 200000",
+		"tests.stress.max_vus: must be ≥ 0, got -1",
 		"tests.recovery.windows: must be ≥ 1, got 0",
 		"tests.scalability.apply: required",
 		`tests.scalability.configs[0].replicas: must be a number > 0, got "x"`,

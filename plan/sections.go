@@ -112,6 +112,11 @@ type StressSpec struct {
 	// variants' steps also break when they complete less than 95% of the
 	// rate sent (analyze.DeliveredShare).
 	Efficiency float64 `yaml:"efficiency" json:"efficiency,omitempty"`
+	// MaxVUs bounds the iterations in flight in a step of the rate and
+	// cpu variants (0: the default, see the suite's stress phase): past
+	// it, arrivals wait in the generator, late and measured from their
+	// intended start, and the step completes less than it was sent.
+	MaxVUs int `yaml:"max_vus" json:"max_vus,omitempty"`
 	// Users or Rate is the constant load of the payload and database
 	// variants, whose steps change the request size or the pool instead.
 	Users int     `yaml:"users" json:"users,omitempty"`

@@ -106,6 +106,10 @@ type StressPoint struct {
 	Probe      bool    `json:"probe,omitempty"`   // a bisection probe
 	Dropped    int64   `json:"dropped,omitempty"` // open model: iterations no VU could start
 	Saturated  bool    `json:"generator_saturated,omitempty"`
+	// MaxVUs bounds the step's iterations in flight (open model; 0: the
+	// open model's default max_vus) and VUs is the most that ran.
+	MaxVUs int `json:"max_vus,omitempty"`
+	VUs    int `json:"vus,omitempty"`
 	// What the watched process used over the judged windows (the cpu and
 	// memory variants): cores (one core = 1), the machine's CPU, peak
 	// RSS, and the share of the time the garbage collector took.

@@ -51,9 +51,11 @@ import (
 //     The open and closed maxima measure one capacity: both are reported
 //     with their ratio, and a warning says when they differ by over 10%.
 //  4. When recovery follows and the target is not overloaded any more
-//     (the last probe held, or the closed search ran), one more step at
-//     the ramp's first broken level puts it back into overload, so that
-//     recovery is measured from the state the stress phase is about.
+//     (the last probe held, or the closed search ran), or only within
+//     the default bound on a step's iterations in flight (stressPool),
+//     one more step at the ramp's first broken level, unbounded, puts it
+//     back into overload, so that recovery is measured from the state
+//     the stress phase is about.
 //
 // Levels are in the plan's own unit: iterations/s for the rate variant
 // (requests/s when every scenario is one request), users, payload
@@ -95,6 +97,13 @@ type stressState struct {
 	// and whether the process is gone
 	cause  map[float64]string
 	killed bool
+	// iterMS is the longer mean iteration (ms) of one user at rest and of
+	// the first step, when it held; full lifts the default bound on a step's
+	// iterations in flight (see stressPool).
+	iterMS float64
+	full   bool
+	// bounded: the last step's pool reached the default bound
+	bounded bool
 }
 
 func (pr *protocol) stressUnit() string {
@@ -271,7 +280,69 @@ func (pr *protocol) stressLoad(level float64, dur time.Duration) (plan.LoadSpec,
 	case plan.VariantNetwork:
 		return pr.networkLoad(constant(), level), nil, nil
 	}
-	return plan.LoadSpec{Model: "open", Rate: level, Duration: plan.Duration(dur), GracefulStop: gs}, nil, nil
+	return plan.LoadSpec{Model: "open", Rate: level, Duration: plan.Duration(dur), GracefulStop: gs, MaxVUs: pr.stressPool(level)}, nil, nil
+}
+
+// The steps of the rate and cpu variants bound their iterations in
+// flight: tests.stress.max_vus, else StressPoolHeadroom times what the
+// step's rate needs (Little's law) at the mean duration of an iteration
+// of one user at rest, or of the first step when that is longer, at
+// least MinStressPool. Past the bound, arrivals wait in the
+// generator — late, and measured from their intended start — and the
+// step completes less than it was sent, which breaks it.
+//
+// Without a bound an open model adds a VU, and a connection, for every
+// arrival that finds none free: a step just over the capacity, or a
+// moment's stall, grows the pool to thousands of connections, and on a
+// host the generator shares with the target their cost (handshakes,
+// goroutines, descriptors on both sides) takes CPU from the service, so
+// it serves less, its queue grows faster, and the step measures a
+// collapse its own pool caused — below the capacity a closed loop of
+// tens of users reaches. The bound is far above what a target below its
+// capacity needs: at 95% utilisation a single server's mean wait is 20
+// times its service time.
+//
+// The last overload before recovery, and recovery itself, run without
+// the default bound (the open model's default max_vus): recovery is
+// measured from the overload an unbounded population of clients causes.
+const (
+	StressPoolHeadroom = 20
+	// MinStressPool is the least default bound: the closed-loop
+	// reference's most users (64), so a stall of the target or the
+	// generator delays arrivals rather than shortening the step.
+	MinStressPool = 64
+)
+
+// stressPool is the bound on a rate step's iterations in flight at level
+// (0: the open model's default max_vus).
+func (pr *protocol) stressPool(level float64) int {
+	if n := pr.tests.Stress.MaxVUs; n > 0 {
+		return n
+	}
+	st := pr.stress
+	if st == nil || st.full || st.iterMS <= 0 {
+		return 0
+	}
+	n := max(MinStressPool, int(math.Ceil(min(StressPoolHeadroom*level*st.iterMS/1000, float64(plan.MaxVUs)))))
+	if n >= plan.DefaultMaxVUs(level) {
+		return 0
+	}
+	return n
+}
+
+// iterationMS is the mean duration (ms) of run's iterations, over all
+// its scenarios (0 without any).
+func iterationMS(run *result.Run) float64 {
+	var n int64
+	var sum float64
+	for _, sc := range run.Scenarios {
+		n += sc.Iterations
+		sum += float64(sc.Iterations) * sc.Latency.Mean
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
 }
 
 // judgeStep judges the run of one stress step at level, of load l: its
@@ -288,10 +359,14 @@ func (pr *protocol) judgeStep(ctx context.Context, limits analyze.StressLimits, 
 	}
 	pt.TS = offset(pr.t0, run.StartedAt)
 	pt.Dropped, pt.Saturated = run.Summary.Dropped, run.Generator.Saturated
+	pt.MaxVUs, pt.VUs = l.MaxVUs, run.Summary.MaxVUs
 	// Delivered: the held windows saw the offered requests, give or
 	// take DeliveredShare and one request at a window's edge.
 	delivered := l.Model == "open" && pt.Offered > 0 && float64(held.Requests)+1 >= analyze.DeliveredShare*pt.Offered*held.DurationS
 	limit, why = limits.Judge(analyze.StressStep{Point: pt, Held: held, Service: run.Summary.Service, Saturated: run.Generator.Saturated, Delivered: delivered}, first)
+	if limit != "" && l.MaxVUs > 0 && run.Summary.MaxVUs >= l.MaxVUs {
+		why += fmt.Sprintf("; %d iterations were in flight, the step's bound (tests.stress.max_vus), and the arrivals past it waited", l.MaxVUs)
+	}
 	switch {
 	case ctx.Err() != nil:
 		return pt, held, "", "", ctx.Err()
@@ -334,10 +409,10 @@ func (pr *protocol) runStress(ctx context.Context) error {
 
 	// What the target answers one user at rest: the latency a drained
 	// target comes back to (see drain).
-	if idle, err := pr.idleLatency(ctx); err != nil {
+	if idle, iter, err := pr.idleLatency(ctx); err != nil {
 		return pr.finishStress(err, warnings)
 	} else if idle > 0 {
-		st.idle = idle
+		st.idle, st.iterMS = idle, iter
 	}
 
 	retried := map[float64]bool{}
@@ -352,6 +427,7 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		if probe {
 			detail = fmt.Sprintf("probe %s %s", num(level), st.unit)
 		}
+		st.bounded = false
 		run, err := pr.load(ctx, l, detail, vars, dbs, nil)
 		if run == nil {
 			if pr.goneBetweenSteps(st, err) {
@@ -361,6 +437,7 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		}
 		st.steps = append(st.steps, run)
 		st.lastEnded = run.EndedAt
+		st.bounded = l.MaxVUs > 0 && s.MaxVUs == 0 && run.Summary.MaxVUs >= l.MaxVUs
 		if run.Summary.Iterations > 0 && run.Summary.Requests > 0 {
 			st.requests += run.Summary.Requests
 			st.iterations += run.Summary.Iterations
@@ -404,6 +481,9 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		}
 		if pt.OK && (st.refRun == nil || level < st.refLevel) {
 			st.refLevel, st.refRun, st.refHold = level, run, hold
+		}
+		if len(st.curve) == 1 && pt.OK {
+			st.iterMS = max(st.iterMS, iterationMS(run)) // the lightest load
 		}
 		if !pt.OK {
 			st.whyAt(level, why)
@@ -485,9 +565,13 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		}
 		overloaded = false // the closed search ends at a bounded queue, not in overload
 	}
-	if bad > 0 && badLimit != analyze.LimitGenerator && !overloaded && !st.killed && pr.recoveryPlanned() {
-		// Recovery is measured from the state the stress phase is about:
-		// the overload of the ramp's first broken level.
+	// Recovery is measured from the state the stress phase is about: the
+	// overload of the ramp's first broken level, with as many clients as
+	// it brings (st.full). A target the last probe overloaded up to the
+	// default bound is overloaded once more without it.
+	bounded := st.bounded
+	st.full = true
+	if bad > 0 && badLimit != analyze.LimitGenerator && (!overloaded || bounded) && !st.killed && pr.recoveryPlanned() {
 		if _, _, err := step(bad, true); err != nil {
 			return pr.finishStress(err, warnings)
 		}
@@ -510,26 +594,36 @@ func drainProbe(timeout time.Duration) plan.LoadSpec {
 // it had errors. It runs outside the phase: no watch, no thresholds, no
 // progress windows, nothing recorded.
 func (pr *protocol) probeLatency(ctx context.Context) (p50 float64, errs bool, err error) {
-	q := pr.loadPlan(drainProbe(0), nil, nil)
-	q.System, q.Thresholds = nil, nil
-	run, err := RunLoad(ctx, q, LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now, DeferConclusions: true})
-	if run == nil {
-		return 0, false, &fatalError{err}
-	}
-	if ctx.Err() != nil {
-		return 0, false, ctx.Err()
+	run, err := pr.probe(ctx)
+	if err != nil {
+		return 0, false, err
 	}
 	return run.Summary.Latency.P50, run.Summary.Errors > 0 || run.Summary.Requests == 0, nil
 }
 
-// idleLatency is the p50 of a drain probe before the stress phase loads
-// the target (0 when it failed: then no probe waits for a drain).
-func (pr *protocol) idleLatency(ctx context.Context) (float64, error) {
-	p50, errs, err := pr.probeLatency(ctx)
-	if err != nil || errs {
-		return 0, err
+// probe runs one drain probe (see probeLatency).
+func (pr *protocol) probe(ctx context.Context) (*result.Run, error) {
+	q := pr.loadPlan(drainProbe(0), nil, nil)
+	q.System, q.Thresholds = nil, nil
+	run, err := RunLoad(ctx, q, LoadOptions{Getenv: pr.o.Getenv, Now: pr.o.Now, DeferConclusions: true})
+	if run == nil {
+		return nil, &fatalError{err}
 	}
-	return p50, nil
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return run, nil
+}
+
+// idleLatency is the p50 of a drain probe before the stress phase loads
+// the target (0 when it failed: then no probe waits for a drain), and
+// the mean duration (ms) of its iterations.
+func (pr *protocol) idleLatency(ctx context.Context) (p50, iterMS float64, err error) {
+	run, err := pr.probe(ctx)
+	if err != nil || run.Summary.Errors > 0 || run.Summary.Requests == 0 {
+		return 0, 0, err
+	}
+	return run.Summary.Latency.P50, iterationMS(run), nil
 }
 
 // settle is the cool-down before a probe that follows an overload: the

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -55,6 +56,15 @@ func TestStressRateMustBeSustained(t *testing.T) {
 	for _, pt := range s.Curve {
 		if pt.OK && pt.RPS < analyze.DeliveredShare*pt.Offered-1 {
 			t.Errorf("the step at %.2f/s held with %.2f/s completed", pt.Load, pt.RPS)
+		}
+	}
+	// The search's steps bound their iterations in flight by default —
+	// StressPoolHeadroom times the rate's needs at an iteration of 60 ms
+	// and a little more, at least MinStressPool — and stay within it.
+	for _, pt := range s.Curve {
+		most := max(MinStressPool, int(math.Ceil(StressPoolHeadroom*pt.Load*0.08)))
+		if pt.MaxVUs < MinStressPool || pt.MaxVUs > most || pt.VUs > pt.MaxVUs {
+			t.Errorf("the step at %.2f/s ran %d VUs within a bound of %d, want a bound from %d to %d", pt.Load, pt.VUs, pt.MaxVUs, MinStressPool, most)
 		}
 	}
 	if s.BreakingPoint < capacity || s.BreakingPoint > 1.15*capacity || s.LastGood > s.BreakingPoint {

@@ -161,6 +161,14 @@ func TestStressFindsTheConstructedLimit(t *testing.T) {
 	if s.Unit != UnitRequests || s.Variant != "rate" || s.RequestsPerIteration != 1 || math.Abs(s.BreakingPointRPS-s.BreakingPoint) > 1e-9 {
 		t.Errorf("unit %q variant %q, %.2f requests per iteration, breaking point %.2f = %.2f requests/s", s.Unit, s.Variant, s.RequestsPerIteration, s.BreakingPoint, s.BreakingPointRPS)
 	}
+	// The search's steps ran within their default bound; the overload
+	// recovery is measured from, the last step, without it.
+	for i, pt := range s.Curve {
+		last := i == len(s.Curve)-1
+		if bounded := pt.MaxVUs > 0; bounded == last || pt.MaxVUs > 0 && pt.VUs > pt.MaxVUs {
+			t.Errorf("step %d at %.2f/s: %d VUs within a bound of %d (0: none); want the search's steps bounded, the last overload not", i+1, pt.Load, pt.VUs, pt.MaxVUs)
+		}
+	}
 	// Every probe after a broken step waited for the server to drain.
 	if !slices.ContainsFunc(details, func(d string) bool { return strings.HasPrefix(d, "waiting for the target to drain") }) {
 		t.Errorf("no probe waited for the target to drain: %q", details)
@@ -330,5 +338,46 @@ func logCurve(t *testing.T, s *result.Stress) {
 	for _, pt := range s.Curve {
 		t.Logf("step %6.2f/s: achieved %6.2f/s p50 %7.2fms p99 %7.2fms eff %.2f ok=%v %s probe=%v saturated=%v",
 			pt.Load, pt.RPS, pt.P50, pt.P99, pt.Efficiency, pt.OK, pt.Limit, pt.Probe, pt.Saturated)
+	}
+}
+
+// TestStressPool: a rate step's bound on its iterations in flight is the
+// plan's tests.stress.max_vus, else StressPoolHeadroom times what its
+// rate needs at the duration of an iteration at rest, at least
+// MinStressPool, and none (the open model's default) once that reaches
+// the default, before anything was measured, or for the last overload
+// and the recovery.
+func TestStressPool(t *testing.T) {
+	p := testPlan("http://127.0.0.1:1", nil)
+	cases := []struct {
+		name   string
+		maxVUs int
+		iterMS float64
+		full   bool
+		level  float64
+		want   int
+	}{
+		{"nothing measured at rest", 0, 0, false, 1400, 0},
+		{"a fast service: the floor", 0, 0.66, false, 1400, MinStressPool},
+		{"Little's law with headroom", 0, 50, false, 200, 200}, // 20 × 200/s × 50 ms
+		{"rounded up", 0, 50, false, 201, 201},                 // 201 exactly
+		{"at the default: unbounded", 0, 100, false, 500, 0},   // 1000 ≥ the default 1000
+		{"a slow journey: unbounded", 0, 2000, false, 100, 0},  // 4000 > 1000
+		{"the plan's own bound", 300, 0.66, false, 1400, 300},  // whatever was measured
+		{"the plan's own bound holds for the last overload", 300, 0.66, true, 1400, 300},
+		{"the last overload and recovery: unbounded", 0, 0.66, true, 1400, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pr := &protocol{p: p, tests: &plan.Tests{Stress: &plan.StressSpec{Variant: "rate", MaxVUs: c.maxVUs}}}
+			pr.stress = &stressState{iterMS: c.iterMS, full: c.full}
+			if got := pr.stressPool(c.level); got != c.want {
+				t.Errorf("stressPool(%v) = %d, want %d", c.level, got, c.want)
+			}
+			l, _, _ := pr.stressLoad(c.level, time.Second)
+			if l.MaxVUs != c.want {
+				t.Errorf("the step's load bounds %d VUs, want %d", l.MaxVUs, c.want)
+			}
+		})
 	}
 }
