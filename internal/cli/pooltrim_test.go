@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// TestPoolTrim: a pool that fell well below its peak is trimmed once;
+// TestPoolTrim: a pool that fell well below its peak is trimmed once,
+// and a long run once every trimPeriod;
 // small dips, a pool still near its peak and a second shrink within
 // trimEvery are not.
 func TestPoolTrim(t *testing.T) {
@@ -28,6 +29,11 @@ func TestPoolTrim(t *testing.T) {
 		{40 * time.Second, 200, 2}, // …trimmed once trimEvery has passed
 		{41 * time.Second, 190, 2}, // a dip of 10
 		{60 * time.Second, 20, 3},  // 180 fewer than the peak since the last trim
+		{61 * time.Second, 22, 3},  // steady…
+		{119 * time.Second, 25, 3}, // …for most of trimPeriod
+		{120 * time.Second, 24, 4}, // a minute after the last trim
+		{150 * time.Second, 30, 4},
+		{180 * time.Second, 26, 5},
 	} {
 		pt.window(s.vus, t0.Add(s.at))
 		if trims != s.want {
