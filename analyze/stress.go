@@ -279,15 +279,18 @@ func StressOutcome(curve []result.StressPoint, unit string, why map[float64]stri
 }
 
 // LittleCheck tests a step's numbers against Little's law, N = X·R: the
-// requests in flight on average (throughput × mean latency) cannot exceed
-// the VUs that sent them, each of which has at most one request in
-// flight. A violation beyond 10% (and one request) means the measurement
-// is inconsistent — latency counted from a start the VU never saw, or
-// windows that do not cover the requests they count.
-func LittleCheck(rps, meanLatencyMS float64, vus int) error {
-	inFlight := rps * meanLatencyMS / 1000
+// requests in flight on average (throughput × the mean time from a
+// request's send to its answer, the service time) cannot exceed the VUs
+// that sent them, each of which has at most one request in flight. A
+// violation beyond 10% (and one request) means the measurement is
+// inconsistent — a service time counted from before the send, or windows
+// that do not cover the requests they count. (The latency of the open
+// model is counted from the intended start, and an arrival that waited
+// for a free VU was not in flight while it waited: it is no test.)
+func LittleCheck(rps, meanServiceMS float64, vus int) error {
+	inFlight := rps * meanServiceMS / 1000
 	if vus > 0 && inFlight > 1.1*float64(vus)+1 {
-		return fmt.Errorf("Little's law: %.1f requests/s × %.1f ms mean latency = %.1f in flight, more than the %d VUs that sent them", rps, meanLatencyMS, inFlight, vus)
+		return fmt.Errorf("Little's law: %.1f requests/s × %.1f ms mean service time = %.1f in flight, more than the %d VUs that sent them", rps, meanServiceMS, inFlight, vus)
 	}
 	return nil
 }

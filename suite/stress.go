@@ -471,7 +471,14 @@ func (pr *protocol) runStress(ctx context.Context) error {
 			}
 			return step(level, probe)
 		}
-		if err := analyze.LittleCheck(held.RPS, held.Latency.Mean, held.MaxVUs); err != nil {
+		// In flight are the requests sent and not answered: their time
+		// is the service time (an arrival that waited for a VU of a
+		// bounded step was not in flight while it waited).
+		inFlight := held.Latency.Mean
+		if sv := run.Summary.Service.Mean; sv > 0 {
+			inFlight = sv
+		}
+		if err := analyze.LittleCheck(held.RPS, inFlight, held.MaxVUs); err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s %s: %v", num(level), st.unit, err))
 		}
 		st.curve = append(st.curve, pt)
