@@ -14,6 +14,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/stampede-perf/stampede/internal/racedetect"
 	"github.com/stampede-perf/stampede/kube"
 	"github.com/stampede-perf/stampede/result"
 )
@@ -225,12 +226,16 @@ func TestMultiHost(t *testing.T) {
 		t.Errorf("distributed run sent %d requests, a single process %d (want within 5%%)", m.Summary.Requests, s.Summary.Requests)
 	}
 	// Two runs one after the other on a shared machine differ by what the
-	// machine did meanwhile: the generators' own share of a request (1–2
-	// ms above the 5 ms service under the race detector) moves by a
-	// millisecond from run to run, so the bound is 5% or 1 ms, whichever
-	// is wider. A distribution merged wrongly (shares of the requests
-	// mixed up, a percentile of percentiles) is caught exactly above.
-	if d, tol := math.Abs(m.Summary.Latency.P50-s.Summary.Latency.P50), max(0.05*s.Summary.Latency.P50, 1); d > tol {
+	// machine did meanwhile: the generators' own share of a request moves
+	// by a millisecond from run to run, so the bound is 5% or 1 ms,
+	// whichever is wider. Under the race detector the target, this
+	// test binary run again as a child, is several times slower and shares the cores with
+	// three agents and a coordinator in one run and one process in the
+	// other (8.1 against 6.8 ms seen): the floor is 3 ms there, and the
+	// plain pass of .ci/run holds the 1 ms. A distribution merged wrongly
+	// (shares of the requests mixed up, a percentile of percentiles) is
+	// caught exactly above.
+	if d, tol := math.Abs(m.Summary.Latency.P50-s.Summary.Latency.P50), max(0.05*s.Summary.Latency.P50, racedetect.Loose(3)); d > tol {
 		t.Errorf("distributed p50 %.3fms, single process %.3fms (want within %.3fms)", m.Summary.Latency.P50, s.Summary.Latency.P50, tol)
 	}
 }
