@@ -102,8 +102,6 @@ type stressState struct {
 	// iterations in flight (see stressPool).
 	iterMS float64
 	full   bool
-	// bounded: the last step's pool reached the default bound
-	bounded bool
 }
 
 func (pr *protocol) stressUnit() string {
@@ -427,7 +425,6 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		if probe {
 			detail = fmt.Sprintf("probe %s %s", num(level), st.unit)
 		}
-		st.bounded = false
 		run, err := pr.load(ctx, l, detail, vars, dbs, nil)
 		if run == nil {
 			if pr.goneBetweenSteps(st, err) {
@@ -437,7 +434,6 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		}
 		st.steps = append(st.steps, run)
 		st.lastEnded = run.EndedAt
-		st.bounded = l.MaxVUs > 0 && s.MaxVUs == 0 && run.Summary.MaxVUs >= l.MaxVUs
 		if run.Summary.Iterations > 0 && run.Summary.Requests > 0 {
 			st.requests += run.Summary.Requests
 			st.iterations += run.Summary.Iterations
@@ -474,11 +470,11 @@ func (pr *protocol) runStress(ctx context.Context) error {
 		// In flight are the requests sent and not answered: their time
 		// is the service time (an arrival that waited for a VU of a
 		// bounded step was not in flight while it waited).
-		inFlight := held.Latency.Mean
+		serviceMS := held.Latency.Mean
 		if sv := run.Summary.Service.Mean; sv > 0 {
-			inFlight = sv
+			serviceMS = sv
 		}
-		if err := analyze.LittleCheck(held.RPS, inFlight, held.MaxVUs); err != nil {
+		if err := analyze.LittleCheck(held.RPS, serviceMS, held.MaxVUs); err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s %s: %v", num(level), st.unit, err))
 		}
 		st.curve = append(st.curve, pt)
@@ -576,7 +572,11 @@ func (pr *protocol) runStress(ctx context.Context) error {
 	// overload of the ramp's first broken level, with as many clients as
 	// it brings (st.full). A target the last probe overloaded up to the
 	// default bound is overloaded once more without it.
-	bounded := st.bounded
+	bounded := false // the last step's pool reached the default bound
+	if n := len(st.curve); n > 0 && s.MaxVUs == 0 {
+		last := st.curve[n-1]
+		bounded = last.MaxVUs > 0 && last.VUs >= last.MaxVUs
+	}
 	st.full = true
 	if bad > 0 && badLimit != analyze.LimitGenerator && (!overloaded || bounded) && !st.killed && pr.recoveryPlanned() {
 		if _, _, err := step(bad, true); err != nil {
