@@ -429,7 +429,7 @@ func (r LeakRule) HeapTrend(points []result.SystemPoint, steadyFrom float64, ser
 	q := s.xs[0] + 0.75*h.WindowS
 	before, _ := s.observations(s.xs[0], q)
 	x4, y4 := xs[max(0, len(before)-1):], ys[max(0, len(before)-1):]
-	if q4 := halfTrend(x4, y4, r.Alpha); len(x4) >= 2 && !(q4.Slope >= lastQuarterRatio*t.Slope) {
+	if q4 := halfTrend(x4, y4, r.Alpha); len(x4) >= 2 && !(q4.Slope+scatterSlope(xs, ys, t.Slope, x4) >= lastQuarterRatio*t.Slope) {
 		return verdict(result.HeapInconclusive, "growth slowing towards the end of the window (%s MB/min over its last quarter, %s over the window) — a warm-up or cache filling; run longer to tell",
 			num(60*zeroNaN(q4.Slope)), rate)
 	}
@@ -466,6 +466,43 @@ func (r LeakRule) fillGrowth(h *result.Heap, xs, ys []float64) stats.Trend {
 		h.PValue = t.P
 	}
 	return t
+}
+
+// scatterSlope is how far the slope of a line through the observations
+// at xq could fall below the truth by the scatter alone, one-sided at
+// 95%: the spread of all observations about the window's line (slope b,
+// robust: 1.4826 × the median absolute residual) over the spread of xq.
+// The last quarter holds few observations, since a growing heap spaces
+// its cycles out, and the live heap at a cycle's end counts what was
+// allocated while it marked: on a busy host a steady leak's last three
+// cycles can slope a third below the window. A cache that stops filling
+// leaves the line by far more than its scatter, and is still caught.
+func scatterSlope(xs, ys []float64, b float64, xq []float64) float64 {
+	if len(xs) < 3 || len(xq) < 2 || !stats.Finite(b) {
+		return 0
+	}
+	res := make([]float64, len(xs))
+	for i := range xs {
+		res[i] = ys[i] - b*xs[i]
+	}
+	a := heapMedian(res)
+	for i := range res {
+		res[i] = math.Abs(res[i] - a)
+	}
+	sigma := 1.4826 * heapMedian(res)
+	mx := 0.0
+	for _, x := range xq {
+		mx += x
+	}
+	mx /= float64(len(xq))
+	ss := 0.0
+	for _, x := range xq {
+		ss += (x - mx) * (x - mx)
+	}
+	if ss <= 0 {
+		return 0
+	}
+	return 1.645 * sigma / math.Sqrt(ss)
 }
 
 // lastQuarterRatio is the least growth rate of the last quarter of the

@@ -167,7 +167,22 @@ func leakingGoHeaps() []population {
 			return g.timeline(r, n)
 		}},
 		{"fast leak over a short window, cycle ends reported", true, 400, fastShortLeak(true)},
+		{"leak read with floating garbage, cycles spacing out", true, 400, floatingGarbageLeak},
 	}
+}
+
+// floatingGarbageLeak is a leak of 40–100 MB/min from a few MB, with ten
+// times as much garbage, read once a second for 40 s on a busy host: the
+// live heap at a cycle's end counts what was allocated while the cycle
+// marked, up to a couple of MB, and as the heap grows its cycles space
+// out to one every three or four seconds, so the last quarter of the
+// window holds three or four observations.
+func floatingGarbageLeak(r *rand.Rand) ([]result.SystemPoint, int) {
+	l0 := uniform(r, 2, 12)
+	rate := uniform(r, 40, 100) / 60
+	g := goHeap{live: func(t float64) float64 { return l0 + rate*t }, garbage: rate * uniform(r, 6, 10),
+		noise: uniform(r, 0.5, 2), exposeLive: r.IntN(2) == 0}
+	return g.timeline(r, 40)
 }
 
 // fastShortLeak is the zoo's heap-leak service as the watch sees it over
