@@ -15,6 +15,15 @@ import (
 // profile; ramps are followed to within one tick.
 const controlTick = 50 * time.Millisecond
 
+// ceilingPoll is how often the open model's supervisor looks again while
+// every VU the pool may hold is busy and iterations are due. There is
+// nothing for it to do then: a VU that finishes takes the next overdue
+// iteration itself, and the pool's limit changes once an epoch (at least
+// minEpoch). A 1 ms poll woke an idle thread a thousand times a second,
+// the generator's largest cost beside the requests on an overloaded
+// stress step, with the target's cores to share.
+const ceilingPoll = 10 * time.Millisecond
+
 // lateWake is how late a waiting VU may wake before the wake counts
 // against the generator.
 const lateWake = 10 * time.Millisecond
@@ -344,8 +353,8 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		}
 		if short > 0 {
 			// At the ceiling: iterations wait for a free VU and are
-			// recorded late. Poll rather than spin.
-			if !e.sleepUntilOr(stop, limitHit, now.Add(time.Millisecond), &timer) {
+			// recorded late. Poll rather than spin (see ceilingPoll).
+			if !e.sleepUntilOr(stop, limitHit, now.Add(ceilingPoll), &timer) {
 				break
 			}
 		}
