@@ -118,7 +118,9 @@ const DeliveredShare = 0.95
 // A saturated generator makes the step's latency and throughput partly
 // its own: then a latency break counts against the target only when the
 // service time alone breaks the latency limits too (the generator's
-// lateness is not in it), errors always count against the target, a step
+// lateness is not in it) or when the step fell behind its rate with its
+// requests queued at the target (a bounded step's arrivals wait for a
+// VU: lateness the target caused), errors always count against the target, a step
 // that held its limits and delivered its load (Delivered) held, and
 // anything else is the generator's limit.
 //
@@ -152,16 +154,20 @@ func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why
 		if slat, _ := l.latency(svc); len(slat) > 0 {
 			return LimitLatency, strings.Join(lat, "; ") + " — service time alone breaks it too (" + strings.Join(slat, "; ") + "), so the target, not the saturated generator, is the limit"
 		}
+		// The lateness can be the target's queue held in the generator:
+		// a step whose iterations in flight reached their bound sends
+		// the arrivals past it late, and its service time shows whether
+		// the requests it did send queued at the target.
+		if why, ok := l.queuedShortfall(s, first); ok {
+			return LimitThroughput, why + "; " + strings.Join(lat, "; ") + " with the arrivals' wait for a VU"
+		}
 		return LimitGenerator, strings.Join(lat, "; ") + ", but only with the generator's own lateness: it was saturated (its CPU or schedule), so higher loads would measure it rather than the target"
 	}
 	pt := s.Point
 	shortfall := l.Sustain && !s.Delivered && pt.Offered > 0
 	if s.Saturated && !s.Delivered {
-		// A rate the target fell behind while the requests it was sent
-		// queued in it is the target's limit, saturated generator or not.
-		if shortfall && first != nil && s.Service.P50 > QueueFactor*first.P50+1 {
-			return LimitThroughput, shortfallWhy(pt) + fmt.Sprintf(" — the generator was saturated too, but what it sent queued at the target (service time p50 %.1fms, %.1fms at the first step)",
-				s.Service.P50, first.P50)
+		if why, ok := l.queuedShortfall(s, first); ok {
+			return LimitThroughput, why
 		}
 		return LimitGenerator, "the load generator was saturated (its own CPU or schedule), so higher loads would measure it rather than the target"
 	}
@@ -175,6 +181,18 @@ func (l StressLimits) Judge(s StressStep, first *result.StressPoint) (limit, why
 			pt.Efficiency, 100*l.Efficiency, first.Efficiency, pt.RPS)
 	}
 	return "", ""
+}
+
+// queuedShortfall says that an open-model step fell behind its rate while
+// the requests it was sent queued at the target: the target's limit,
+// saturated generator or not.
+func (l StressLimits) queuedShortfall(s StressStep, first *result.StressPoint) (string, bool) {
+	pt := s.Point
+	if !l.Sustain || s.Delivered || pt.Offered <= 0 || first == nil || !(s.Service.P50 > QueueFactor*first.P50+1) {
+		return "", false
+	}
+	return shortfallWhy(pt) + fmt.Sprintf(" — the generator was saturated too, but what it sent queued at the target (service time p50 %.1fms, %.1fms at the first step)",
+		s.Service.P50, first.P50), true
 }
 
 // QueueFactor is how far a step's service-time median (completion −

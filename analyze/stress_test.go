@@ -142,6 +142,12 @@ func TestStressJudge(t *testing.T) {
 		{"a shortfall with errors: errors first", short, held(80, 40, 0.3), fast, false, false, LimitErrors, "error rate"},
 		{"a shortfall of a saturated generator, the target at rest: the generator", short, held(80, 40, 0), result.Latency{P50: 4, P95: 5, P99: 8}, true, false, LimitGenerator, "saturated"},
 		{"a shortfall of a saturated generator, the requests queued at the target: throughput", short, held(95, 40, 0), queued, true, false, LimitThroughput, "queued at the target (service time p50 20.0ms, 3.0ms"},
+		// A bounded overload step: its arrivals waited for a VU (latency),
+		// the target's service time shows the queue, the generator's late
+		// wakes at the step's start marked it saturated.
+		{"a shortfall of a saturated generator whose latency broke only with the wait for a VU, the requests queued at the target: throughput",
+			short, held(2400, 40, 0), queued, true, false, LimitThroughput, "queued at the target (service time p50 20.0ms"},
+		{"the same with the target at rest: the generator", short, held(2400, 40, 0), result.Latency{P50: 4, P95: 5, P99: 8}, true, false, LimitGenerator, "only with the generator's own lateness"},
 	} {
 		t.Run("sustain/"+c.name, func(t *testing.T) {
 			limit, why := sustain.Judge(StressStep{Point: c.pt, Held: c.held, Service: c.service, Saturated: c.saturated, Delivered: c.deliv}, atRest)
