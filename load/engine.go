@@ -131,6 +131,7 @@ type Engine struct {
 	finished    atomic.Bool  // the load is over; only the last windows close
 	onTime      atomic.Int64 // open model: iterations a VU was waiting for
 	lateWakes   atomic.Int64 // … of which the VU woke more than lateWake late
+	looks       atomic.Int64 // open model: times the supervisor looked at the schedule
 	completed   atomic.Int64 // open model: iterations run to their end
 	iterNanos   atomic.Int64 // … and their summed durations
 	heldAt      atomic.Int64 // open model: largest pool the governor held iterations back at

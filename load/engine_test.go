@@ -138,6 +138,34 @@ func TestOpenModelCountsDroppedIterations(t *testing.T) {
 	})
 }
 
+// TestOpenModelSupervisorRestsAtTheCeiling: while every VU the pool may
+// hold is busy and iterations are overdue, the supervisor looks again
+// once per ceilingPoll, not once a millisecond: a VU that finishes takes
+// the next overdue iteration itself.
+func TestOpenModelSupervisorRestsAtTheCeiling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &sleepStep{d: fixed(100 * time.Millisecond)}
+		test, layout := oneStepTest(st)
+		// 100/s with 100 ms each needs 10 VUs; the pool may hold 2: at
+		// the ceiling from the start to the end of the 2 s.
+		const hold = 2 * time.Second
+		e := New(test, Options{Model: "open", Levels: []Level{{Target: 100, Hold: hold}}, MaxVUs: 2, PreVUs: 2, GracefulStop: 0})
+		var run result.Run
+		if err := e.Run(context.Background(), layout, &run); err != nil {
+			t.Fatal(err)
+		}
+		if run.Summary.Requests < 30 {
+			t.Fatalf("%d requests: 2 VUs of 100 ms each should complete about 40", run.Summary.Requests)
+		}
+		// At most about a hundred looks a second: one per 10 ms, and one
+		// per finished iteration.
+		t.Logf("the supervisor looked %d times in %v", e.looks.Load(), hold)
+		if n, most := e.looks.Load(), int64(hold/(10*time.Millisecond))+run.Summary.Requests+5; n > most {
+			t.Errorf("the supervisor looked %d times in %v at the ceiling, want at most %d", n, hold, most)
+		}
+	})
+}
+
 func TestClosedModelFollowsStages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := &sleepStep{d: fixed(100 * time.Millisecond)}

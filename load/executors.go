@@ -313,6 +313,7 @@ func (e *Engine) runOpen(stop, hard context.Context, p Profile) {
 		if !e.sleepUntilOr(stop, limitHit, wake, &timer) {
 			break
 		}
+		e.looks.Add(1)
 		now := e.now()
 		if !now.Before(endAt) {
 			break
