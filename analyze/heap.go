@@ -502,8 +502,11 @@ func scatterSlope(xs, ys []float64, b float64, xq []float64) float64 {
 	if ss <= 0 {
 		return 0
 	}
-	return 1.645 * sigma / math.Sqrt(ss)
+	return zOneSided95 * sigma / math.Sqrt(ss)
 }
+
+// zOneSided95 is the standard normal's 95th percentile.
+const zOneSided95 = 1.645
 
 // lastQuarterRatio is the least growth rate of the last quarter of the
 // window (measured from the last observation before it) as a share of the
